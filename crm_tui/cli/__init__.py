@@ -1,0 +1,115 @@
+"""The `crm` command: the full-screen app by default, and a scripting interface.
+
+Data goes to stdout, diagnostics to stderr, one line each, with the exit codes of
+`crm_tui.cli.exit_codes`. Heavy imports (the TUI, PDF, IMAP) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import click
+
+from crm_tui.cli.exit_codes import ExitCode, error_lines, exit_code_for
+from crm_tui.cli.state import CliState
+from crm_tui.services.errors import CrmError, ServerUnreachable
+
+
+class CrmGroup(click.Group):
+    """A click group that turns domain errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CrmError as error:
+            for line in error_lines(error):
+                click.echo(line, err=True)
+            ctx.exit(int(exit_code_for(error)))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("crm: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
+            import peewee
+
+            if isinstance(error, peewee.OperationalError | peewee.InterfaceError):
+                message = str(ServerUnreachable(f"database error: {_first_line(error)}"))
+                click.echo(f"crm: error: {message}", err=True)
+                ctx.exit(int(ExitCode.UNREACHABLE))
+            click.echo(f"crm: error: unexpected {type(error).__name__}: {_first_line(error)}",
+                       err=True)
+            ctx.exit(int(ExitCode.REJECTED))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@click.group(cls=CrmGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_target", metavar="URL_OR_PATH",
+              help="Database file or postgresql:// URL (default: CRM_DB, then the data dir).")
+@click.option("--user", "user_login", metavar="LOGIN",
+              help="Act as another CRM user (password from CRM_PASSWORD or a prompt).")
+@click.option("--demo", is_flag=True, help="Use the demo database (filled on first use).")
+@click.option("--sync", is_flag=True, help="Headless: one pass of mailbox ingest, then exit.")
+@click.option("--watch", is_flag=True, help="With --sync: keep going (IMAP IDLE or polling).")
+@click.version_option(package_name="crm-tui", prog_name="crm")
+@click.pass_context
+def cli(ctx: click.Context, db_target, user_login, demo, sync, watch) -> None:
+    """crm: a customer-relationship manager that lives in the terminal."""
+    ctx.obj = CliState(db_target=db_target, user_login=user_login, demo=demo)
+    if ctx.invoked_subcommand is not None:
+        if sync or watch:
+            raise click.UsageError("--sync cannot be combined with a command")
+        return
+    if watch and not sync:
+        raise click.UsageError("--watch goes with --sync")
+    if sync:
+        from crm_tui.cli.sync import run_sync
+
+        ctx.exit(run_sync(ctx.obj, watch=watch))
+    if demo:
+        from crm_tui.demo import ensure_demo_database
+
+        ensure_demo_database(ctx.obj)
+    run_app(ctx.obj)
+
+
+def run_app(state: CliState) -> None:
+    """Start the full-screen app (imports Textual only now)."""
+    session = state.session()
+    try:
+        from crm_tui.app import make_app
+    except ImportError as error:
+        raise click.ClickException(f"the full-screen app is not available: {error}") from None
+    make_app(session).run()
+
+
+def _register_commands() -> None:
+    from crm_tui.cli import config, records
+
+    for module in (records, config):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    # Commands of optional areas register themselves when their module exists.
+    import importlib
+
+    for name in ("transfer", "lead", "lead_mail", "invoice", "contract", "intake", "demo_data",
+                 "attach"):
+        try:
+            module = importlib.import_module(f"crm_tui.cli.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"crm_tui.cli.{name}":
+                raise
+            continue
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `crm` console script (click exits 2 on usage errors)."""
+    cli.main(args=argv, prog_name="crm")

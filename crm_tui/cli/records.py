@@ -1,0 +1,176 @@
+"""`crm list|show|add|set|delete KIND …`: the record commands every kind shares."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from crm_tui.cli.output import print_json, print_record, print_table
+from crm_tui.cli.state import CliState, pass_state
+from crm_tui.services.errors import ValidationFailed
+
+KIND_NAMES = ("company", "contact", "contract", "invoice", "lead", "user", "profile", "role",
+              "field", "section", "contract-type", "lead-type", "tag", "template",
+              "mail-template")
+
+#: The columns `crm list KIND` prints without --json.
+TABLE_COLUMNS = {
+    "company": ["id", "name", "country", "manager", "parent"],
+    "contact": ["id", "full_name", "email", "company"],
+    "contract": ["id", "name", "contract_number", "company", "date_end", "status_name"],
+    "invoice": ["id", "bill_id", "type", "status", "company", "created", "total", "locked"],
+    "lead": ["id", "full_name", "email", "company_name", "status_name", "owner",
+             "estimated_sale"],
+    "user": ["id", "login", "real_name", "company", "profiles", "superadmin"],
+    "profile": ["id", "name", "bits"],
+    "field": ["id", "name", "kind", "entity", "options"],
+    "tag": ["id", "name", "colour"],
+    "mail-template": ["id", "name", "language", "subject"],
+}
+
+kind_argument = click.argument("kind", type=click.Choice(KIND_NAMES))
+
+
+def parse_assignments(pairs: tuple[str, ...], what: str = "FIELD=VALUE") -> dict[str, str]:
+    """`name=value` words into a dict; a word without `=` is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.UsageError(f"expected {what}, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value
+    return out
+
+
+def read_json_input(source: str) -> dict:
+    """A JSON object from a file or `-` (stdin).
+
+    Raises:
+        ValidationFailed: unreadable file or not a JSON object.
+    """
+    try:
+        text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()
+    except OSError as error:
+        raise ValidationFailed.one("input", "--json", source,
+                                   error.strerror or str(error)) from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ValidationFailed.one("input", "--json", source, f"not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed.one("input", "--json", source, "must be a JSON object")
+    data.pop("id", None)
+    return data
+
+
+def _values(pairs: tuple[str, ...], json_source: str | None) -> dict:
+    if json_source and pairs:
+        raise click.UsageError("give FIELD=VALUE pairs or --json, not both")
+    if json_source:
+        return read_json_input(json_source)
+    return parse_assignments(pairs)
+
+
+@click.command("list")
+@kind_argument
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--filter", "filters", multiple=True, metavar="FIELD=VALUE",
+              help="Narrow the list (text fields match a part, others exactly).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many records.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many records.")
+@pass_state
+def list_command(state: CliState, kind, as_json, filters, limit, offset) -> None:
+    """List the records of KIND that the acting user may see."""
+    from crm_tui.services.records import get_kind
+
+    session = state.session()
+    rows = get_kind(kind).list(session, parse_assignments(filters), limit=limit, offset=offset)
+    if as_json:
+        print_json(rows)
+    else:
+        columns = TABLE_COLUMNS.get(kind, ["id", "name"])
+        print_table(rows, columns)
+
+
+@click.command("show")
+@kind_argument
+@click.argument("record_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def show_command(state: CliState, kind, record_id, as_json) -> None:
+    """Show one record of KIND."""
+    from crm_tui.services.records import get_kind
+
+    session = state.session()
+    if kind == "invoice":
+        from crm_tui.services.invoices import find
+
+        row = find(session, record_id)
+    else:
+        row = get_kind(kind).get(session, record_id)
+    if as_json:
+        print_json(row)
+    else:
+        print_record(row)
+
+
+@click.command("add")
+@kind_argument
+@click.argument("assignments", nargs=-1, metavar="FIELD=VALUE…")
+@click.option("--json", "json_source", metavar="FILE|-", help="Read the fields from JSON.")
+@pass_state
+def add_command(state: CliState, kind, assignments, json_source) -> None:
+    """Add a record of KIND; prints its id."""
+    from crm_tui.services.records import get_kind
+
+    values = _values(assignments, json_source)
+    session = state.session()
+    click.echo(get_kind(kind).create(session, values))
+
+
+@click.command("set")
+@kind_argument
+@click.argument("record_id")
+@click.argument("assignments", nargs=-1, metavar="FIELD=VALUE…")
+@click.option("--json", "json_source", metavar="FILE|-", help="Read the fields from JSON.")
+@pass_state
+def set_command(state: CliState, kind, record_id, assignments, json_source) -> None:
+    """Change fields of a record of KIND."""
+    from crm_tui.services.records import get_kind
+
+    values = _values(assignments, json_source)
+    if not values:
+        raise click.UsageError("nothing to change: give FIELD=VALUE pairs or --json")
+    session = state.session()
+    get_kind(kind).update(session, record_id, values)
+
+
+@click.command("delete")
+@kind_argument
+@click.argument("record_id")
+@pass_state
+def delete_command(state: CliState, kind, record_id) -> None:
+    """Delete a record of KIND."""
+    from crm_tui.services.records import get_kind
+
+    session = state.session()
+    get_kind(kind).delete(session, record_id)
+
+
+@click.command("init")
+@pass_state
+def init_command(state: CliState) -> None:
+    """Create or upgrade the schema and make sure the admin exists."""
+    from crm_tui import db
+    from crm_tui.services.database import open_and_prepare, target_for
+
+    target = target_for(state.db_target, state.demo)
+    applied = open_and_prepare(target)
+    for name in applied:
+        click.echo(f"applied {name}", err=True)
+    click.echo(f"database ready: {db.redact(target)}", err=True)
+
+
+COMMANDS = [list_command, show_command, add_command, set_command, delete_command, init_command]

@@ -1,0 +1,57 @@
+"""What every command shares: the chosen database, the acting user, and opening them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import click
+
+from crm_tui.services.context import Session
+
+
+@dataclass
+class CliState:
+    """Global options of `crm`, and the session once opened."""
+
+    db_target: str | None = None
+    user_login: str | None = None
+    demo: bool = False
+    _session: Session | None = field(default=None, repr=False)
+
+    def open(self) -> None:
+        """Open the database (creating or upgrading the schema) without a session."""
+        from crm_tui.services.database import open_and_prepare, target_for
+
+        open_and_prepare(target_for(self.db_target, self.demo))
+
+    def session(self) -> Session:
+        """Open the database and the acting user's session (once).
+
+        Raises:
+            ServerUnreachable, PermissionDenied.
+        """
+        if self._session is None:
+            from crm_tui.services.users import session_for
+
+            self.open()
+            password = None
+            if self.user_login is not None:
+                password = os.environ.get("CRM_PASSWORD")
+            try:
+                self._session = session_for(self.user_login, password)
+            except Exception as first:
+                from crm_tui.services.errors import PermissionDenied
+
+                # Ask for the password only where someone can answer.
+                if (isinstance(first, PermissionDenied) and self.user_login and password is None
+                        and sys.stdin.isatty()):
+                    password = click.prompt(f"Password for {self.user_login}", hide_input=True)
+                    self._session = session_for(self.user_login, password)
+                else:
+                    raise
+        return self._session
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)

@@ -1,0 +1,404 @@
+"""Pure CSV reading and writing for imports and exports: encoding, delimiter, header, injection."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+__all__ = [
+    "CsvFormatError",
+    "CsvRow",
+    "CsvTable",
+    "RowProblem",
+    "decode",
+    "neutralise",
+    "read_records",
+    "read_table",
+    "sniff_delimiter",
+    "unneutralise",
+    "write_table",
+]
+
+# Characters a spreadsheet may treat as the start of a formula or a control sequence (SPEC 9).
+_TRIGGERS = "=+-@\t\r\n\x00"
+# A cell is "at risk" when it is zero or more quotes followed by a trigger. Including the quotes
+# makes neutralise/unneutralise an exact bijection: "'=x" (a genuine value) is written as "''=x"
+# and read back as "'=x", while a plain "'x" is never touched in either direction.
+_AT_RISK = re.compile("'*[" + re.escape(_TRIGGERS) + "]")
+_NEUTRALISED = re.compile("'+[" + re.escape(_TRIGGERS) + "]")
+
+# How many records the delimiter sniffer looks at; enough to outvote a stray punctuation mark.
+_SNIFF_RECORDS = 20
+# Bytes where cp1252 and Latin-1 differ (Latin-1 has C1 control characters there).
+_C1_RANGE = re.compile(rb"[\x80-\x9f]")
+# Header mapping entry for a blank header cell (no real column name is empty).
+_UNNAMED = ""
+
+
+class CsvFormatError(Exception):
+    """The file as a whole cannot be read; str() is one line naming what could not be determined.
+
+    ``problems`` lists the individual header problems when the header is what is wrong.
+    """
+
+    def __init__(self, message: str, problems: Sequence[RowProblem] = ()) -> None:
+        self.problems = list(problems)
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One thing wrong with one record: physical line, column (None: the whole row), value, why."""
+
+    line: int
+    column: str | None
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason} (value {self.value!r})"
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One record: the 1-based physical line where it starts and its (un-neutralised) cells."""
+
+    line: int
+    cells: list[str]
+
+
+@dataclass
+class CsvTable:
+    """A decoded file: how it was read, its header (None: positional) and its data records."""
+
+    encoding: str
+    delimiter: str
+    header: list[str] | None
+    rows: list[CsvRow]
+    header_line: int | None = None
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode a CSV file's bytes; return (text, encoding name).
+
+    Names: ``utf-8-sig`` (UTF-8 with a BOM, stripped), ``utf-8``, ``cp1252`` or ``latin-1``.
+    Anything that is not valid UTF-8 is a single-byte Western file. We choose cp1252 when the
+    file uses bytes 0x80-0x9f and they are all defined there, because that is what Excel
+    writes as "CSV" on Western Windows (euro sign, curly quotes, dashes); in true Latin-1 those
+    bytes are invisible C1 control characters nobody types. Otherwise (no such bytes, where the
+    two agree, or a byte cp1252 leaves undefined) we report Latin-1, which never fails.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" export; named specifically since it would look binary below.
+        raise CsvFormatError(
+            "cannot determine the encoding: the file is UTF-16; save it as CSV UTF-8 or Latin-1"
+        )
+    nul = data.find(b"\x00")
+    if nul != -1:
+        raise CsvFormatError(
+            f"cannot determine the encoding: the file contains a NUL byte at offset {nul} "
+            "(binary data, not a CSV text file)"
+        )
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            # A BOM is an explicit claim; falling back to Latin-1 would silently garble text.
+            raise CsvFormatError(
+                "cannot determine the encoding: the file starts with a UTF-8 byte-order mark "
+                f"but byte 0x{data[exc.start + 3]:02x} at offset {exc.start + 3} is not UTF-8"
+            ) from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if _C1_RANGE.search(data):
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1"), "latin-1"
+
+
+# --- delimiter --------------------------------------------------------------------------------
+
+
+def _delimiter_counts(text: str, delimiter: str) -> list[int]:
+    """Delimiters outside quotes in each of the first non-blank records, parsed with `delimiter`."""
+    counts: list[int] = []
+    # Non-strict: a file parsed with the wrong delimiter may look malformed; that is data here.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for cells in reader:
+            if not _is_blank(cells):
+                counts.append(len(cells) - 1)
+                if len(counts) == _SNIFF_RECORDS:
+                    break
+    except csv.Error:
+        # e.g. a stray quote making one huge field; judge by what was read, and let the strict
+        # parse that follows report the broken line itself.
+        pass
+    return counts
+
+
+def sniff_delimiter(text: str) -> str:
+    """Return ``,`` or ``;``, judged from the first records with quoted cells respected.
+
+    A delimiter that never separates anything loses; one that splits every sampled record into
+    more cells than the other wins; failing that, one whose cell count is the same on every
+    record wins (fields of a ``;`` file may hold commas in varying numbers). A file with
+    neither is one column wide and reads with ``,``. Only when both stay plausible is the file
+    rejected, because guessing would shift every column.
+    """
+    commas = _delimiter_counts(text, ",")
+    semis = _delimiter_counts(text, ";")
+    if not any(semis):
+        return ","
+    if not any(commas):
+        return ";"
+    if len(commas) == len(semis):
+        if all(c > s for c, s in zip(commas, semis, strict=True)):
+            return ","
+        if all(s > c for c, s in zip(commas, semis, strict=True)):
+            return ";"
+    comma_steady = len(set(commas)) == 1 and commas[0] > 0
+    semi_steady = len(set(semis)) == 1 and semis[0] > 0
+    if comma_steady != semi_steady:
+        return "," if comma_steady else ";"
+    raise CsvFormatError(
+        "cannot determine the delimiter: both ',' and ';' separate cells in the first lines; "
+        "use one of them consistently"
+    )
+
+
+# --- formula injection ------------------------------------------------------------------------
+
+
+def neutralise(cell: str) -> str:
+    """Prefix ``'`` to a cell a spreadsheet could run as a formula (SPEC 9).
+
+    Also prefixes cells that are already quotes followed by a trigger (``'=x`` becomes
+    ``''=x``), so that `unneutralise` can tell a real leading quote from our prefix.
+    """
+    return "'" + cell if _AT_RISK.match(cell) else cell
+
+
+def unneutralise(cell: str) -> str:
+    """Undo `neutralise`: drop exactly one leading ``'`` from quotes followed by a trigger."""
+    return cell[1:] if _NEUTRALISED.match(cell) else cell
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _is_blank(cells: list[str]) -> bool:
+    """A record with no data: an empty line, or only whitespace and delimiters.
+
+    Excel leaves such rows (",,,,") behind once cells were formatted; they carry nothing.
+    """
+    return all(not cell.strip() for cell in cells)
+
+
+def _key(name: str) -> str:
+    """How column names are compared: case-insensitively, ignoring surrounding whitespace."""
+    return name.strip().casefold()
+
+
+def _records(text: str, delimiter: str) -> Iterator[CsvRow]:
+    """Parse `text` strictly into non-blank records with their physical starting lines."""
+    # newline="" keeps \r\n, \r and \n inside quoted cells exactly and counts each as one line.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # Strict mode, because a stray quote would otherwise swallow the rest of the file
+            # into one cell without a word.
+            raise CsvFormatError(
+                f"cannot read the record starting on line {start}: {exc} "
+                "(check the quotes on that line)"
+            ) from None
+        if not _is_blank(cells):
+            yield CsvRow(start, [unneutralise(cell) for cell in cells])
+
+
+def _is_header(cells: list[str], known_columns: Sequence[str]) -> bool:
+    """Whether a first record names columns rather than holding data (see `read_table`)."""
+    if not known_columns:
+        return False
+    names = [_key(cell) for cell in cells]
+    known = {_key(column) for column in known_columns}
+    if _key(known_columns[0]) not in names:
+        return False
+    if sum(name in known for name in names) * 2 >= len(names):
+        return True
+    return all(_key(column) in names for column in known_columns[:3])
+
+
+def read_table(data: bytes, known_columns: Sequence[str]) -> CsvTable:
+    """Decode, sniff and parse a file; decide whether its first record is a header.
+
+    The first record is a header when it contains the first known column (e.g. ``name``) and
+    either at least half of its cells are known column names or it contains all of the first
+    three known columns. Otherwise the file is positional: hand-made files have no header.
+    Cells keep their exact text except that export neutralising is undone.
+    """
+    text, encoding = decode(data)
+    delimiter = sniff_delimiter(text)
+    rows = list(_records(text, delimiter))
+    if rows and _is_header(rows[0].cells, known_columns):
+        return CsvTable(encoding, delimiter, rows[0].cells, rows[1:], rows[0].line)
+    return CsvTable(encoding, delimiter, None, rows)
+
+
+def _header_map(
+    table: CsvTable,
+    columns: Sequence[str],
+    ignored_columns: Collection[str],
+    required_columns: Collection[str],
+) -> list[str | None]:
+    """Map each header position to a column name (None: ignored, `_UNNAMED`); raise if bad."""
+    assert table.header is not None
+    line = table.header_line or 1
+    canonical = {_key(column): column for column in columns}
+    ignored = {_key(column) for column in ignored_columns}
+    mapping: list[str | None] = []
+    seen: set[str] = set()
+    problems: list[RowProblem] = []
+    for cell in table.header:
+        key = _key(cell)
+        if not key:
+            # Excel leaves blank header cells over empty columns; a value under one is
+            # reported on its row instead.
+            mapping.append(_UNNAMED)
+        elif key in ignored:
+            mapping.append(None)
+        elif key not in canonical:
+            problems.append(RowProblem(line, cell, cell, "unknown column"))
+            mapping.append(None)
+        elif key in seen:
+            problems.append(RowProblem(line, cell, cell, "column appears twice in the header"))
+            mapping.append(None)
+        else:
+            seen.add(key)
+            mapping.append(canonical[key])
+    for column in required_columns:
+        if _key(column) not in seen:
+            problems.append(RowProblem(line, column, "", "required column missing from header"))
+    if problems:
+        summary = "; ".join(f"{p.reason}: {p.column!r}" for p in problems)
+        raise CsvFormatError(f"cannot use the header on line {line}: {summary}", problems)
+    return mapping
+
+
+def read_records(
+    table: CsvTable,
+    fixed_columns: Sequence[str],
+    extra_columns: Sequence[str],
+    ignored_columns: Collection[str] = (),
+    required_columns: Collection[str] | None = None,
+) -> Iterator[tuple[int, dict[str, str], list[RowProblem]]]:
+    """Yield (line, values by column name, problems) for each record of `table`.
+
+    `values` always holds every fixed and extra column (absent ones as ""). A header file is
+    mapped by name; its header is checked here, eagerly, and an unknown, duplicated or missing
+    required column (default: the first fixed column) raises `CsvFormatError` whose
+    ``problems`` name each one, before any record is yielded: guessing would lose data.
+    `ignored_columns` (e.g. the derived ``billing``) are accepted and dropped. A positional
+    file is mapped fixed columns first, then extra (custom field) columns; missing trailing
+    cells are empty, and surplus cells are a problem because they mean the row is shifted.
+    """
+    columns = [*fixed_columns, *extra_columns]
+    if table.header is None:
+        return _positional_records(table.rows, columns)
+    required = fixed_columns[:1] if required_columns is None else required_columns
+    mapping = _header_map(table, columns, ignored_columns, required)
+    return _named_records(table.rows, columns, mapping)
+
+
+def _positional_records(
+    rows: Iterable[CsvRow], columns: Sequence[str]
+) -> Iterator[tuple[int, dict[str, str], list[RowProblem]]]:
+    """Map cells by position; a longer row than the column list is reported, not truncated."""
+    for row in rows:
+        problems: list[RowProblem] = []
+        if len(row.cells) > len(columns):
+            problems.append(
+                RowProblem(
+                    row.line,
+                    None,
+                    row.cells[len(columns)],
+                    f"too many columns: expected {len(columns)}, got {len(row.cells)}",
+                )
+            )
+        values = dict.fromkeys(columns, "")
+        values.update(zip(columns, row.cells, strict=False))
+        yield row.line, values, problems
+
+
+def _named_records(
+    rows: Iterable[CsvRow], columns: Sequence[str], mapping: Sequence[str | None]
+) -> Iterator[tuple[int, dict[str, str], list[RowProblem]]]:
+    """Map cells through the header mapping; report cells the header cannot account for."""
+    for row in rows:
+        problems: list[RowProblem] = []
+        if len(row.cells) > len(mapping):
+            problems.append(
+                RowProblem(
+                    row.line,
+                    None,
+                    row.cells[len(mapping)],
+                    f"too many columns: expected {len(mapping)}, got {len(row.cells)}",
+                )
+            )
+        values = dict.fromkeys(columns, "")
+        for position, (column, cell) in enumerate(zip(mapping, row.cells, strict=False)):
+            if column == _UNNAMED:
+                if cell.strip():
+                    problems.append(
+                        RowProblem(
+                            row.line, f"#{position + 1}", cell, "value under an unnamed column"
+                        )
+                    )
+            elif column is not None:
+                values[column] = cell
+        yield row.line, values, problems
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _format_cell(value: object) -> str:
+    """One cell as written: None empty, everything else by str(), then neutralised and quoted."""
+    text = neutralise("" if value is None else str(value))
+    # Quoted by hand: the csv module leaves a lone \r unquoted when the line terminator is \n,
+    # which would split the record on reading.
+    if any(char in text for char in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_table(header: Sequence[str], rows: Iterable[Sequence[object]], out: TextIO) -> None:
+    """Write a header line and the rows with ``,`` and ``\\n``, every cell neutralised.
+
+    Open `out` with ``newline=""`` so embedded line breaks and the terminator stay as written.
+    A cell containing NUL is written as is but `decode` will refuse the file as binary.
+    """
+    width = len(header)
+    out.write(",".join(_format_cell(name) for name in header) + "\n")
+    for number, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise ValueError(f"row {number} has {len(row)} cells, header has {width}")
+        out.write(",".join(_format_cell(value) for value in row) + "\n")

@@ -1,0 +1,101 @@
+"""The one database object, opened late from a path or URL, and the write transaction."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import peewee
+from playhouse.db_url import connect
+
+from crm_tui.services.errors import ServerUnreachable
+
+#: The database every model is bound to; `open_database` points it at SQLite or PostgreSQL.
+database = peewee.DatabaseProxy()
+
+# Several operators' processes and the mail worker share one SQLite file: WAL lets readers
+# run beside the writer, the busy timeout makes a writer wait instead of failing, and
+# NORMAL synchronous is durable in WAL mode without an fsync per commit.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 15000,
+    "synchronous": "NORMAL",
+    "cache_size": -32000,
+}
+
+
+def is_url(target: str) -> bool:
+    """True for `scheme://…` targets, false for a plain file path."""
+    return "://" in target
+
+
+def make_database(target: str) -> peewee.Database:
+    """Build (but do not bind) a peewee database for a file path or a database URL."""
+    if not is_url(target):
+        return peewee.SqliteDatabase(target, pragmas=SQLITE_PRAGMAS, timeout=15)
+    if target.startswith("sqlite:"):
+        return connect(target, pragmas=SQLITE_PRAGMAS, timeout=15)
+    if target.startswith(("postgres://", "postgresql://")):
+        # psycopg2 would otherwise wait for the OS TCP timeout on a dead host.
+        return connect(target, connect_timeout=5)
+    raise ValueError(f"unsupported database URL {target!r}: use a file path or postgresql://")
+
+
+def open_database(target: str) -> peewee.Database:
+    """Point the shared proxy at `target` and check that it answers.
+
+    Raises:
+        ServerUnreachable: the server (or file) could not be opened.
+    """
+    db = make_database(target)
+    database.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+    except (peewee.OperationalError, peewee.DatabaseError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ServerUnreachable(
+            f"database {redact(target)} could not be reached: {first_line}"
+        ) from None
+    return db
+
+
+def close_database() -> None:
+    """Close the connection of this thread, if any."""
+    if database.obj is not None and not database.is_closed():
+        database.close()
+
+
+def is_sqlite() -> bool:
+    """True when the bound database is SQLite."""
+    return isinstance(database.obj, peewee.SqliteDatabase)
+
+
+def is_postgres() -> bool:
+    """True when the bound database is PostgreSQL."""
+    return isinstance(database.obj, peewee.PostgresqlDatabase)
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[None]:
+    """One write use case: all or nothing, with the write lock taken at BEGIN on SQLite.
+
+    Taking the lock at BEGIN (IMMEDIATE) means two writers queue on the busy timeout
+    instead of one failing with "database is locked" when it upgrades a read lock.
+    """
+    if is_sqlite() and not database.in_transaction():
+        with database.atomic("IMMEDIATE"):
+            yield
+    else:
+        with database.atomic():
+            yield
+
+
+def redact(target: str) -> str:
+    """A database URL with its password hidden, for messages."""
+    if "://" not in target or "@" not in target:
+        return target
+    scheme, rest = target.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else target

@@ -1,0 +1,270 @@
+"""Safe rendering of user-written templates: contract HTML macros and mail macros.
+
+Templates are user input. They are rendered by plain regex substitution of documented
+macro names with values from plain dicts: nothing in a template is evaluated, looked up
+as an attribute, included or fetched, so `{{ ''.__class__ }}`, `{% include %}` or
+`_id_contract_.__class__` are just text. Contract values are HTML-escaped (the template
+is HTML); mail values are not (mail bodies are plain text) but cannot inject headers.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from crm_tui.documents import TemplateError
+
+__all__ = [
+    "CONTRACT_MACROS",
+    "MAIL_MACROS",
+    "TemplateError",
+    "contract_macro_values",
+    "custom_macro",
+    "default_contract_template",
+    "render_macros",
+    "render_mail_template",
+]
+
+# The contract macros of the SPEC (section 4), in the manual's order. `_custom_XX_`
+# (XX = a contract-type field id) is generated per contract type; see `custom_macro`.
+CONTRACT_MACROS: tuple[str, ...] = (
+    "_id_contract_",
+    "_name_contract_",
+    "_contract_number_",
+    "_contract_description_",
+    "_date_begin_",
+    "_date_end_",
+    "_id_company_",
+    "_private_",
+    "_id_status_",
+    "_name_status_",
+    "_company_name_",
+    "_company_address_",
+    "_company_fiscal_id_",
+    "_company_country_",
+    "_company_website_",
+    "_company_comments_",
+    "_company_manager_",
+    "_company_last_update_",
+    "_company_payment_conditions_",
+    "_contract_type_id_",
+    "_contract_type_name_",
+    "_contract_type_description_",
+    "_template_id_",
+    "_template_name_",
+    "_template_description_",
+    "_format_long_time_",
+    "_format_short_time_",
+    "_format_annual_date_",
+)
+
+MAIL_MACROS: tuple[str, ...] = ("_DEST_NAME_", "_DEST_EMAIL_", "_SRC_NAME_", "_SRC_EMAIL_")
+
+# A "macro-looking" token: underscore, a word made of letters/digits joined by single
+# underscores, underscore, not glued to other word characters. So `my_var_name`,
+# `__init__` or `john_doe_smith@x.org` are ordinary text, while `_compny_name_` (a typo)
+# is caught instead of being printed silently into a contract.
+_CONTRACT_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_])_[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*_(?![A-Za-z0-9_])"
+)
+# Mail macros are upper case; plain-text mail often uses _word_ for emphasis, which must
+# stay text, so only upper-case tokens count as macros there.
+_MAIL_TOKEN = re.compile(r"(?<![A-Za-z0-9_])_[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?![A-Za-z0-9_])")
+
+DEFAULT_MAX_OUTPUT = 1_000_000  # characters; a contract is a few pages, not megabytes
+
+
+def custom_macro(field_id: int) -> str:
+    """The macro name of a contract-type custom field, e.g. 12 -> "_custom_12_"."""
+    return f"_custom_{int(field_id)}_"
+
+
+def _substitute(
+    template: str,
+    values: Mapping[str, str],
+    token: re.Pattern[str],
+    convert: Any,
+    max_output: int,
+    what: str,
+) -> str:
+    """Replace every macro token by its converted value; refuse unknown ones and big output."""
+    if not isinstance(template, str):
+        raise TemplateError(f"{what} must be text")
+    if len(template) > max_output:
+        raise TemplateError(f"{what} is {len(template)} characters; the limit is {max_output}")
+    unknown = sorted({m.group(0) for m in token.finditer(template)} - values.keys())
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        raise TemplateError(f"{what} uses unknown macro(s): {shown}")
+
+    # Convert each distinct value once and check the size before building the string,
+    # so `_company_comments_` repeated 10,000 times fails fast instead of eating memory.
+    converted = {name: convert(values[name]) for name in set(token.findall(template))}
+    pieces: list[str] = []
+    size = 0
+    position = 0
+    for match in token.finditer(template):
+        for piece in (template[position : match.start()], converted[match.group(0)]):
+            size += len(piece)
+            if size > max_output:
+                raise TemplateError(f"{what} renders to more than {max_output} characters")
+            pieces.append(piece)
+        position = match.end()
+    tail = template[position:]
+    if size + len(tail) > max_output:
+        raise TemplateError(f"{what} renders to more than {max_output} characters")
+    pieces.append(tail)
+    return "".join(pieces)
+
+
+def _html_value(value: Any) -> str:
+    """A value as HTML text: escaped (quotes too, for attributes), line breaks kept."""
+    text = "" if value is None else str(value)
+    escaped = html.escape(text, quote=True)
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def render_macros(
+    template: str, values: Mapping[str, str], *, max_output: int = DEFAULT_MAX_OUTPUT
+) -> str:
+    """Render a contract HTML template: each `_macro_` becomes its HTML-escaped value.
+
+    `values` maps full macro names (e.g. "_company_name_") to text. A macro-looking token
+    not in `values` raises TemplateError naming it; so does output over `max_output`.
+    """
+    return _substitute(template, values, _CONTRACT_TOKEN, _html_value, max_output, "template")
+
+
+def render_mail_template(
+    subject: str,
+    body: str,
+    values: Mapping[str, str],
+    *,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+) -> tuple[str, str]:
+    """Render a mail template's subject and body with `_DEST_NAME_`-style macros.
+
+    Plain text: values are not HTML-escaped. In the subject, line breaks in values become
+    spaces, so a contact named "x\\r\\nBcc: victim@example.org" cannot add mail headers.
+    """
+
+    def one_line(value: Any) -> str:
+        text = "" if value is None else str(value)
+        return " ".join(text.splitlines()) if text else ""
+
+    def plain(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    rendered_subject = _substitute(subject, values, _MAIL_TOKEN, one_line, 998, "subject")
+    # The template itself may not smuggle a line break into the subject either.
+    rendered_subject = " ".join(rendered_subject.splitlines())
+    rendered_body = _substitute(body, values, _MAIL_TOKEN, plain, max_output, "body")
+    return rendered_subject, rendered_body
+
+
+# --- building the contract macro values from plain dicts -----------------------------
+
+_STATUS_NAMES = {
+    "en": {0: "Inactive", 1: "Active"},
+    "es": {0: "Inactivo", 1: "Activo"},
+}
+_YES_NO = {"en": ("No", "Yes"), "es": ("No", "Sí")}
+
+
+def _lang(locale: str) -> str:
+    """The two-letter language of a locale tag ("es_ES" -> "es"), English if unsupported."""
+    lang = (locale or "en").replace("-", "_").split("_")[0].lower()
+    return lang if lang in _STATUS_NAMES else "en"
+
+
+def _text(value: Any) -> str:
+    """A dict value as text: None is empty, dates are ISO, everything else str()."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _flag(value: Any) -> int:
+    """0/1 from an int, bool or "0"/"1" text (anything else non-empty counts as 1)."""
+    if isinstance(value, str):
+        return 0 if value.strip() in ("", "0", "false", "False") else 1
+    return 1 if value else 0
+
+
+def contract_macro_values(
+    contract: Mapping[str, Any],
+    company: Mapping[str, Any],
+    contract_type: Mapping[str, Any],
+    template: Mapping[str, Any],
+    custom: Mapping[int, str],
+    now: datetime,
+    locale: str = "en",
+) -> dict[str, str]:
+    """Every contract macro's value, as text, from plain dicts.
+
+    contract: id, name, contract_number, description, date_begin, date_end, id_company,
+      private (0/1), status (0 inactive / 1 active).
+    company: id, name, address, fiscal_id, country, website, comments, manager,
+      last_update, payment_conditions.
+    contract_type: id, name, description. template: id, name, description.
+    custom: {field id: value} for the contract type's custom fields.
+    now: the generation time, for the `_format_*_` macros (localised with babel).
+    Dates print as ISO (2021-01-20), `_private_` as Yes/No and `_name_status_` as
+    Active/Inactive in the given language (en, es). Missing keys give empty values;
+    unknown keys are ignored.
+    """
+    from babel.dates import format_date  # heavy: only when a contract PDF is generated
+
+    from crm_tui.money import babel_locale
+
+    lang = _lang(locale)
+    status = _flag(contract.get("status"))
+    values = {
+        "_id_contract_": _text(contract.get("id")),
+        "_name_contract_": _text(contract.get("name")),
+        "_contract_number_": _text(contract.get("contract_number")),
+        "_contract_description_": _text(contract.get("description")),
+        "_date_begin_": _text(contract.get("date_begin")),
+        "_date_end_": _text(contract.get("date_end")),
+        "_id_company_": _text(contract.get("id_company", company.get("id"))),
+        "_private_": _YES_NO[lang][_flag(contract.get("private"))],
+        "_id_status_": str(status),
+        "_name_status_": _STATUS_NAMES[lang][status],
+        "_company_name_": _text(company.get("name")),
+        "_company_address_": _text(company.get("address")),
+        "_company_fiscal_id_": _text(company.get("fiscal_id")),
+        "_company_country_": _text(company.get("country")),
+        "_company_website_": _text(company.get("website")),
+        "_company_comments_": _text(company.get("comments")),
+        "_company_manager_": _text(company.get("manager")),
+        "_company_last_update_": _text(company.get("last_update")),
+        "_company_payment_conditions_": _text(company.get("payment_conditions")),
+        "_contract_type_id_": _text(contract_type.get("id")),
+        "_contract_type_name_": _text(contract_type.get("name")),
+        "_contract_type_description_": _text(contract_type.get("description")),
+        "_template_id_": _text(template.get("id")),
+        "_template_name_": _text(template.get("name")),
+        "_template_description_": _text(template.get("description")),
+        # "11 Wed April 2021": day, short weekday, month name, year, in the given language.
+        "_format_long_time_": format_date(now, "d EEE MMMM y", locale=babel_locale(locale)),
+        # The manual fixes these two shapes whatever the language.
+        "_format_short_time_": now.strftime("%d/%m/%Y"),
+        "_format_annual_date_": now.strftime("%Y"),
+    }
+    for field_id, value in custom.items():
+        values[custom_macro(field_id)] = _text(value)
+    return values
+
+
+def default_contract_template() -> str:
+    """The HTML contract template shipped with the CRM (the starting point users edit)."""
+    from pathlib import Path
+
+    return (Path(__file__).with_name("default_contract_template.html")).read_text("utf-8")

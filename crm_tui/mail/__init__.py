@@ -1,0 +1,1 @@
+"""Low-level mail layer: tokens, parsing, building, SMTP sending and IMAP reading."""

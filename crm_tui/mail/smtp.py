@@ -1,0 +1,162 @@
+"""Send a built message through the configured SMTP server (smtplib)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from crm_tui.mail.errors import MailAuthFailed, MailRejected, MailServerUnreachable
+
+SECURITY_MODES = ("none", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where and how to send: ``security`` is ``none``, ``starttls`` or ``tls`` (implicit TLS).
+
+    ``user`` None (or empty) sends without logging in, e.g. to a local relay.
+    ``local_hostname`` is the EHLO name (None: smtplib's default, the host's FQDN).
+    """
+
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    local_hostname: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ValueError(f"SMTP security must be one of {', '.join(SECURITY_MODES)}")
+        if not self.host:
+            raise ValueError("SMTP host is not set")
+        if not 0 < int(self.port) < 65536:
+            raise ValueError(f"SMTP port out of range: {self.port}")
+
+    @property
+    def where(self) -> str:
+        """``host:port`` for messages."""
+        return f"{self.host}:{self.port}"
+
+
+def send(
+    config: SmtpConfig, message: EmailMessage, *, ssl_context: ssl.SSLContext | None = None
+) -> dict[str, tuple[int, bytes]]:
+    """Send ``message`` to its To and Cc recipients.
+
+    Returns the recipients the server refused while accepting the others (usually empty):
+    the message *was* sent then, so the caller logs it and reports those addresses rather
+    than retrying and doubling it.
+
+    Raises :class:`MailServerUnreachable` when no connection or TLS session can be made,
+    :class:`MailAuthFailed` when the login is refused, :class:`MailRejected` when the server
+    refuses the sender, every recipient or the data. Each carries one line for the operator.
+    """
+    context = ssl_context or ssl.create_default_context()
+    try:
+        if config.security == "tls":
+            client = smtplib.SMTP_SSL(
+                config.host,
+                config.port,
+                local_hostname=config.local_hostname,
+                timeout=config.timeout,
+                context=context,
+            )
+        else:
+            client = smtplib.SMTP(
+                config.host,
+                config.port,
+                local_hostname=config.local_hostname,
+                timeout=config.timeout,
+            )
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailServerUnreachable(
+            f"SMTP server {config.where} unreachable: {_reason(exc)}"
+        ) from exc
+    try:
+        _start(client, config, context)
+        try:
+            refused = client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise MailRejected(
+                "SMTP server refused every recipient: " + ", ".join(sorted(exc.recipients))
+            ) from exc
+        except smtplib.SMTPSenderRefused as exc:
+            raise MailRejected(
+                f"SMTP server refused the sender {exc.sender}: {_reply(exc)}"
+            ) from exc
+        except smtplib.SMTPDataError as exc:
+            raise MailRejected(f"SMTP server refused the message: {_reply(exc)}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise MailRejected(f"SMTP server cannot take this message: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            raise MailRejected(f"SMTP server refused the message: {_reply(exc)}") from exc
+        except OSError as exc:
+            # smtplib's own exceptions are OSErrors too; what is left here is a lost link.
+            raise MailServerUnreachable(
+                f"SMTP server {config.where} dropped the connection: {_reason(exc)}"
+            ) from exc
+    finally:
+        _close(client)
+    return dict(refused)
+
+
+def _start(client: smtplib.SMTP, config: SmtpConfig, context: ssl.SSLContext) -> None:
+    """STARTTLS and login as configured, translating failures."""
+    try:
+        if config.security == "starttls":
+            client.ehlo()
+            client.starttls(context=context)
+            client.ehlo()
+    except smtplib.SMTPNotSupportedError as exc:
+        # Never fall back to plain text: the password would cross the network in clear.
+        raise MailServerUnreachable(f"SMTP server {config.where} does not offer STARTTLS") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailServerUnreachable(
+            f"SMTP server {config.where}: TLS failed: {_reason(exc)}"
+        ) from exc
+    if not config.user:
+        return
+    try:
+        client.login(config.user, config.password or "")
+    except smtplib.SMTPAuthenticationError as exc:
+        raise MailAuthFailed(
+            f"SMTP server {config.where} refused the login of {config.user}"
+        ) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise MailAuthFailed(f"SMTP server {config.where} offers no login (AUTH)") from exc
+    except UnicodeEncodeError as exc:
+        raise MailAuthFailed("SMTP user and password must be ASCII for smtplib login") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailServerUnreachable(
+            f"SMTP server {config.where} failed during login: {_reason(exc)}"
+        ) from exc
+
+
+def _close(client: smtplib.SMTP) -> None:
+    # QUIT after a delivered message may meet a closed socket; that is not a failure.
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return f"{exc.smtp_code} {' '.join(str(text).split())}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc)
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    return text or type(exc).__name__

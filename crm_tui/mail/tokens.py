@@ -1,0 +1,159 @@
+"""The ``[Lead#<id>]`` subject token, and the header-text decoding it relies on."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import quopri
+import re
+from email.header import Header, decode_header
+
+# Mail clients keep a bracketed tag but may change its case ("[lead#7]") when a user retypes
+# the subject; the id itself must be plain ASCII digits, the bracket must close right after
+# it, so "[Lead#12a]", "[Lead#-1]" and "[Lead# 7]" never match. Twelve digits is far beyond
+# any real lead count yet well inside SQLite/PostgreSQL integer range, so a longer number is
+# someone playing games, not a lead.
+MAX_ID_DIGITS = 12
+_TOKEN_RE = re.compile(rf"\[Lead#([0-9]{{1,{MAX_ID_DIGITS}}})\]", re.IGNORECASE)
+
+# Terminal control characters in a header would reach the TUI and the CLI's stdout; a
+# hostile subject must not be able to move the cursor or retitle the terminal.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_SPACE_RE = re.compile(r"[ \t]+")
+_ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode ``data`` declared as ``charset``; never raises.
+
+    A known charset decodes with replacement characters for bad bytes. A missing or unknown
+    charset (mislabelled mail is common) tries UTF-8 first, then falls back to Latin-1, which
+    maps every byte, so some text always comes out.
+    """
+    name = (charset or "").strip().strip('"').lower()
+    if name and name not in ("unknown-8bit", "x-unknown"):
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            name = ""
+        else:
+            try:
+                return data.decode(name, errors="replace")
+            except Exception:  # noqa: BLE001 - exotic codecs can raise anything; fall back
+                name = ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def decode_header_value(value: object) -> str:
+    """Return a header value as one line of Unicode text; never raises.
+
+    Decodes RFC 2047 encoded words (``=?utf-8?b?...?=``, ``=?iso-8859-1?q?...?=``) and raw
+    8-bit bytes (surrogate escapes from the parser), unfolds continuation lines and drops
+    control characters. A malformed encoded word is kept as written: a readable odd subject
+    beats a lost message.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, Header):
+        # compat32 hands back Header objects for 8-bit headers; its own decoder knows them.
+        try:
+            text = "".join(
+                decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
+                for chunk, charset in decode_header(value)
+            )
+        except Exception:  # noqa: BLE001 - the email package raises assorted errors on junk
+            text = str(value)
+    else:
+        text = _decode_words(str(value))
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    text = _CONTROL_RE.sub("", text)
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def _decode_words(text: str) -> str:
+    """Decode the RFC 2047 encoded words of ``text``, keeping everything else as is."""
+    out: list[str] = []
+    pos = 0
+    previous_was_word = False
+    for match in _ENCODED_WORD_RE.finditer(text):
+        between = text[pos : match.start()]
+        # RFC 2047 6.2: whitespace between two adjacent encoded words is not displayed.
+        if not (previous_was_word and between.strip() == ""):
+            out.append(undo_surrogates(between))
+        decoded = _decode_word(match.group(1), match.group(2), match.group(3))
+        out.append(match.group(0) if decoded is None else decoded)
+        previous_was_word = decoded is not None
+        pos = match.end()
+    out.append(undo_surrogates(text[pos:]))
+    return "".join(out)
+
+
+def _decode_word(charset: str, encoding: str, payload: str) -> str | None:
+    """Decode one encoded word, or None when it is malformed."""
+    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*en?q?...?=
+    try:
+        if encoding in "bB":
+            data = payload.encode("ascii")
+            data = base64.b64decode(data + b"=" * (-len(data) % 4))
+        else:
+            data = quopri.decodestring(payload.encode("ascii"), header=True)
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return None
+    return decode_bytes(data, charset)
+
+
+def undo_surrogates(text: str) -> str:
+    """Turn surrogate-escaped raw bytes back into text (UTF-8, else Latin-1)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", errors="surrogateescape")
+        return decode_bytes(raw, None)
+    return text
+
+
+def find_lead_token(subject: str) -> int | None:
+    """Return the lead id of the first ``[Lead#<id>]`` token in ``subject``, or None.
+
+    The token may sit anywhere (after ``Re:``, ``Fwd:``, ``AW:``, ``SV:`` … of any case, or
+    after text a client prepended); encoded words are decoded first. When several tokens
+    appear, the first wins: clients prepend, so the leftmost is the newest thread. Id 0 is
+    no lead.
+    """
+    if not subject:
+        return None
+    text = decode_header_value(subject) if "=?" in subject else subject
+    match = _TOKEN_RE.search(text)
+    if match is None:
+        return None
+    lead_id = int(match.group(1))
+    return lead_id if lead_id > 0 else None
+
+
+def lead_token(lead_id: int) -> str:
+    """Return the token text for ``lead_id``, e.g. ``[Lead#42]``."""
+    if isinstance(lead_id, bool) or not isinstance(lead_id, int) or lead_id <= 0:
+        raise ValueError(f"lead id must be a positive integer, not {lead_id!r}")
+    if len(str(lead_id)) > MAX_ID_DIGITS:
+        raise ValueError(f"lead id {lead_id} is too large for a subject token")
+    return f"[Lead#{lead_id}]"
+
+
+def subject_with_token(lead_id: int, subject: str) -> str:
+    """Return ``subject`` starting with ``[Lead#<id>] ``.
+
+    Unchanged when it already starts with this lead's token; otherwise any copy of the same
+    token further in (``Re: [Lead#7] …``) is removed before prefixing, so replies do not grow
+    ``[Lead#7] Re: [Lead#7] …`` chains. Tokens of other leads are left alone.
+    """
+    token = lead_token(lead_id)
+    text = (subject or "").strip()
+    if text.lower().startswith(token.lower()):
+        return text
+    same = re.compile(re.escape(token) + r"\s*", re.IGNORECASE)
+    rest = _SPACE_RE.sub(" ", same.sub("", text)).strip()
+    return f"{token} {rest}" if rest else token

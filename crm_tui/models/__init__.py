@@ -1,0 +1,113 @@
+"""The peewee models of every CRM entity, bound to the shared database proxy."""
+
+from __future__ import annotations
+
+from crm_tui.models.base import BaseModel, MoneyField, RateField
+from crm_tui.models.companies import Company, CompanyActivity, CompanyRole, Contact
+from crm_tui.models.contracts import Contract, ContractTemplate, ContractType
+from crm_tui.models.custom_fields import (
+    FIELD_ENTITIES,
+    FIELD_KINDS,
+    CustomField,
+    CustomFieldSection,
+    CustomValue,
+)
+from crm_tui.models.files import ATTACHMENT_OWNERS, Attachment
+from crm_tui.models.invoices import (
+    INVOICE_STATUSES,
+    INVOICE_TYPES,
+    ContractInvoice,
+    Invoice,
+    InvoiceDiscount,
+    InvoiceLine,
+)
+from crm_tui.models.leads import (
+    CLOSED_STATUSES,
+    LEAD_STATUSES,
+    OPEN_STATUSES,
+    WON_STATUS,
+    Lead,
+    LeadActivity,
+    LeadTag,
+    LeadType,
+    SavedSearch,
+    Tag,
+)
+from crm_tui.models.mail import FiledMessage, MailTemplate, SentMail
+from crm_tui.models.users import Profile, Setting, User, UserProfile
+
+#: Every table, in an order that satisfies foreign keys when created.
+ALL_MODELS = [
+    Profile,
+    User,
+    UserProfile,
+    Setting,
+    CompanyRole,
+    Company,
+    CompanyActivity,
+    Contact,
+    CustomFieldSection,
+    CustomField,
+    CustomValue,
+    ContractType,
+    Contract,
+    ContractTemplate,
+    Invoice,
+    InvoiceLine,
+    InvoiceDiscount,
+    ContractInvoice,
+    LeadType,
+    Tag,
+    Lead,
+    LeadTag,
+    LeadActivity,
+    SavedSearch,
+    MailTemplate,
+    SentMail,
+    FiledMessage,
+    Attachment,
+]
+
+__all__ = [
+    "ALL_MODELS",
+    "ATTACHMENT_OWNERS",
+    "CLOSED_STATUSES",
+    "FIELD_ENTITIES",
+    "FIELD_KINDS",
+    "INVOICE_STATUSES",
+    "INVOICE_TYPES",
+    "LEAD_STATUSES",
+    "OPEN_STATUSES",
+    "WON_STATUS",
+    "Attachment",
+    "BaseModel",
+    "Company",
+    "CompanyActivity",
+    "CompanyRole",
+    "Contact",
+    "Contract",
+    "ContractInvoice",
+    "ContractTemplate",
+    "ContractType",
+    "CustomField",
+    "CustomFieldSection",
+    "CustomValue",
+    "FiledMessage",
+    "Invoice",
+    "InvoiceDiscount",
+    "InvoiceLine",
+    "Lead",
+    "LeadActivity",
+    "LeadTag",
+    "LeadType",
+    "MailTemplate",
+    "MoneyField",
+    "Profile",
+    "RateField",
+    "SavedSearch",
+    "SentMail",
+    "Setting",
+    "Tag",
+    "User",
+    "UserProfile",
+]

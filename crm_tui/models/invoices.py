@@ -1,0 +1,79 @@
+"""Invoices with their concept lines, discounts and related contracts."""
+
+from __future__ import annotations
+
+import peewee
+
+from crm_tui.models.base import BaseModel, MoneyField, RateField
+from crm_tui.models.companies import Company
+from crm_tui.models.contracts import Contract
+from crm_tui.models.users import User
+
+INVOICE_TYPES = ("received", "submitted")
+INVOICE_STATUSES = ("pending", "paid", "cancelled")
+
+
+class Invoice(BaseModel):
+    """An invoice; `total` is derived from lines, discounts and rates and kept for search."""
+
+    company = peewee.ForeignKeyField(Company, on_delete="RESTRICT", backref="invoices")
+    type = peewee.CharField(max_length=10, default="submitted")
+    bill_id = peewee.CharField(max_length=100, unique=True)
+    # The numeric part of an automatic bill ID and the pattern it came from, so the next
+    # number is max()+1 of numbers, not a text sort of IDs.
+    bill_series = peewee.CharField(max_length=100, null=True)
+    bill_number = peewee.IntegerField(null=True)
+    reference = peewee.CharField(max_length=100, default="")
+    status = peewee.CharField(max_length=10, default="pending", index=True)
+    created = peewee.DateField(index=True)
+    expires = peewee.DateField(null=True)
+    paid_on = peewee.DateField(null=True)
+    currency = peewee.CharField(max_length=3, default="EUR")
+    language = peewee.CharField(max_length=10, default="en")
+    tax_rate = RateField(default=0)
+    withholding_rate = RateField(default=0)
+    internal_note = peewee.TextField(default="")
+    description = peewee.TextField(default="")
+    total = MoneyField(default=0, index=True)
+    locked = peewee.BooleanField(default=False)
+    locked_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="locks")
+    updated = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "invoice"
+        indexes = ((("bill_series", "bill_number"), False), (("company", "created"), False))
+
+
+class InvoiceLine(BaseModel):
+    """A concept on an invoice: a description and an amount."""
+
+    invoice = peewee.ForeignKeyField(Invoice, on_delete="CASCADE", backref="lines")
+    position = peewee.IntegerField(default=0)
+    description = peewee.CharField(max_length=500)
+    amount = MoneyField()
+
+    class Meta:
+        table_name = "invoice_line"
+
+
+class InvoiceDiscount(BaseModel):
+    """A discount on an invoice, subtracted from the tax base."""
+
+    invoice = peewee.ForeignKeyField(Invoice, on_delete="CASCADE", backref="discounts")
+    position = peewee.IntegerField(default=0)
+    description = peewee.CharField(max_length=500)
+    amount = MoneyField()
+
+    class Meta:
+        table_name = "invoice_discount"
+
+
+class ContractInvoice(BaseModel):
+    """The many-to-many link between contracts and invoices."""
+
+    contract = peewee.ForeignKeyField(Contract, on_delete="CASCADE", backref="invoice_links")
+    invoice = peewee.ForeignKeyField(Invoice, on_delete="CASCADE", backref="contract_links")
+
+    class Meta:
+        table_name = "contract_invoice"
+        indexes = ((("contract", "invoice"), True),)

@@ -1,0 +1,120 @@
+"""Sales leads, their types, tags, activity timeline and saved searches."""
+
+from __future__ import annotations
+
+import peewee
+
+from crm_tui.models.base import BaseModel, MoneyField
+from crm_tui.models.companies import Company
+from crm_tui.models.users import User
+
+#: Pipeline statuses by number; names are renamable in settings (lead.status.N).
+LEAD_STATUSES = (
+    "New",
+    "Meeting arranged",
+    "Needs discovered",
+    "Proposal delivered",
+    "Offer accepted",
+    "Closed – no response or dead",
+    "Closed – lost",
+    "Closed – invalid or N/A",
+    "Closed successfully",
+)
+OPEN_STATUSES = (0, 1, 2, 3, 4)
+CLOSED_STATUSES = (5, 6, 7, 8)
+WON_STATUS = 8
+
+
+class LeadType(BaseModel):
+    """A kind of lead, with its own custom fields."""
+
+    name = peewee.CharField(max_length=100, unique=True)
+    description = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "lead_type"
+
+
+class Tag(BaseModel):
+    """A coloured label for leads."""
+
+    name = peewee.CharField(max_length=60, unique=True)
+    colour = peewee.CharField(max_length=20, default="blue")
+
+    class Meta:
+        table_name = "tag"
+
+
+class Lead(BaseModel):
+    """A sales lead moving through the pipeline."""
+
+    full_name = peewee.CharField(max_length=200)
+    email = peewee.CharField(max_length=200, default="")
+    # Lower-cased, trimmed email, for duplicate detection and mail routing.
+    email_key = peewee.CharField(max_length=200, default="", index=True)
+    company_name = peewee.CharField(max_length=200, default="")
+    country = peewee.CharField(max_length=100, default="")
+    position = peewee.CharField(max_length=100, default="")
+    phone = peewee.CharField(max_length=60, default="")
+    language = peewee.CharField(max_length=10, default="en")
+    owner = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="leads")
+    company = peewee.ForeignKeyField(Company, null=True, on_delete="RESTRICT", backref="leads")
+    estimated_sale = MoneyField(default=0)
+    estimated_close = peewee.DateField(null=True)
+    status = peewee.IntegerField(default=0)
+    lead_type = peewee.ForeignKeyField(LeadType, null=True, on_delete="SET NULL", backref="leads")
+    channel = peewee.CharField(max_length=60, default="")
+    description = peewee.TextField(default="")
+    created = peewee.DateTimeField()
+    updated = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "lead"
+        indexes = (
+            (("status", "estimated_sale"), False),
+            (("status", "updated"), False),
+            (("status", "estimated_close"), False),
+            (("company", "status"), False),
+            (("owner", "status"), False),
+            (("country",), False),
+            (("channel",), False),
+            (("created",), False),
+            (("full_name",), False),
+        )
+
+
+class LeadTag(BaseModel):
+    """Which tags a lead carries."""
+
+    lead = peewee.ForeignKeyField(Lead, on_delete="CASCADE", backref="tag_links")
+    tag = peewee.ForeignKeyField(Tag, on_delete="CASCADE", backref="lead_links")
+
+    class Meta:
+        table_name = "lead_tag"
+        indexes = ((("lead", "tag"), True), (("tag",), False))
+
+
+class LeadActivity(BaseModel):
+    """One entry of a lead's timeline: a note, a status change, or an email in or out."""
+
+    lead = peewee.ForeignKeyField(Lead, on_delete="CASCADE", backref="activity")
+    kind = peewee.CharField(max_length=20)
+    author = peewee.CharField(max_length=200)
+    created = peewee.DateTimeField()
+    text = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "lead_activity"
+        indexes = ((("lead", "created"), False),)
+
+
+class SavedSearch(BaseModel):
+    """A named lead search of one user ("custom search"), stored as JSON filters."""
+
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE", backref="saved_searches")
+    name = peewee.CharField(max_length=100)
+    query = peewee.TextField(default="{}")
+
+    class Meta:
+        table_name = "saved_search"
+        indexes = ((("user", "name"), True),)

@@ -1,0 +1,57 @@
+"""Mail templates, mails the CRM sent, and the ledger of messages already filed."""
+
+from __future__ import annotations
+
+import peewee
+
+from crm_tui.models.base import BaseModel
+from crm_tui.models.companies import Company
+from crm_tui.models.leads import Lead, LeadActivity
+
+
+class MailTemplate(BaseModel):
+    """A CRM mail template, visible to users of its managing company."""
+
+    name = peewee.CharField(max_length=100)
+    language = peewee.CharField(max_length=10, default="en")
+    subject = peewee.CharField(max_length=300, default="")
+    body = peewee.TextField(default="")
+    company = peewee.ForeignKeyField(Company, null=True, on_delete="CASCADE", backref="templates")
+
+    class Meta:
+        table_name = "mail_template"
+        indexes = ((("name", "language"), True),)
+
+
+class SentMail(BaseModel):
+    """A mail the CRM sent for a lead: its Message-ID routes replies back to the lead."""
+
+    lead = peewee.ForeignKeyField(Lead, on_delete="CASCADE", backref="sent_mail")
+    message_id = peewee.CharField(max_length=300, unique=True)
+    recipients = peewee.TextField(default="")
+    created = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "sent_mail"
+
+
+class FiledMessage(BaseModel):
+    """A message the ingest has dealt with; written in the same transaction as its activity.
+
+    `key` is the Message-ID, or a hash of the raw bytes when there is none.
+    """
+
+    key = peewee.CharField(max_length=300, unique=True)
+    uidvalidity = peewee.BigIntegerField(null=True)
+    uid = peewee.BigIntegerField(null=True)
+    lead = peewee.ForeignKeyField(Lead, null=True, on_delete="SET NULL", backref="filed_mail")
+    activity = peewee.ForeignKeyField(
+        LeadActivity, null=True, on_delete="SET NULL", backref="filed_mail"
+    )
+    outcome = peewee.CharField(max_length=20)
+    reason = peewee.TextField(default="")
+    created = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "filed_message"
+        indexes = ((("uidvalidity", "uid"), False),)

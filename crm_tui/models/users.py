@@ -1,0 +1,65 @@
+"""Users who log in, the profiles that grant them permission bits, and settings."""
+
+from __future__ import annotations
+
+import peewee
+
+from crm_tui.models.base import BaseModel
+
+
+class Profile(BaseModel):
+    """A named set of permission bits, stored as a comma-separated list (e.g. "CR,CW")."""
+
+    name = peewee.CharField(max_length=100, unique=True)
+    bits = peewee.CharField(max_length=100, default="")
+
+    class Meta:
+        table_name = "profile"
+
+    @property
+    def bit_set(self) -> frozenset[str]:
+        """The bits as a set."""
+        return frozenset(b for b in self.bits.split(",") if b)
+
+
+class User(BaseModel):
+    """A person who logs in to the CRM (contacts are not users)."""
+
+    login = peewee.CharField(max_length=60, unique=True)
+    real_name = peewee.CharField(max_length=200, default="")
+    email = peewee.CharField(max_length=200, default="")
+    phone = peewee.CharField(max_length=60, default="")
+    employee_number = peewee.CharField(max_length=60, default="")
+    language = peewee.CharField(max_length=10, default="en")
+    # The company the user belongs to; deferred because companies point back at users.
+    company = peewee.DeferredForeignKey(
+        "Company", null=True, on_delete="SET NULL", deferrable=None, backref="members"
+    )
+    os_login = peewee.CharField(max_length=60, null=True, unique=True)
+    password_hash = peewee.CharField(max_length=200, default="")
+    enabled = peewee.BooleanField(default=True)
+    superadmin = peewee.BooleanField(default=False)
+
+    class Meta:
+        table_name = "user"
+
+
+class UserProfile(BaseModel):
+    """Which profiles a user has."""
+
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE", backref="profile_links")
+    profile = peewee.ForeignKeyField(Profile, on_delete="CASCADE", backref="user_links")
+
+    class Meta:
+        table_name = "user_profile"
+        indexes = ((("user", "profile"), True),)
+
+
+class Setting(BaseModel):
+    """One business setting under a stable dotted key (e.g. invoice.id_pattern)."""
+
+    key = peewee.CharField(max_length=100, primary_key=True)
+    value = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "setting"

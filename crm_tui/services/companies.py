@@ -1,0 +1,230 @@
+"""Companies: the tree, its access rules, activity notes, and company roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee
+
+from crm_tui import acl
+from crm_tui.db import write_transaction
+from crm_tui.models import (
+    Company,
+    CompanyActivity,
+    CompanyRole,
+    Contact,
+    Contract,
+    Invoice,
+    Lead,
+)
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.errors import PermissionDenied, Problem, ValidationFailed
+from crm_tui.services.records import Field, Kind, get_kind, register
+
+
+@register
+class RoleKind(Kind):
+    """Company roles: Customer, Supplier, Partner…"""
+
+    name = "role"
+    model = CompanyRole
+    fields = (Field("name", required=True, max_length=100),)
+
+
+@register
+class CompanyKind(Kind):
+    """Companies, with the access rules of SPEC section 1."""
+
+    name = "company"
+    model = Company
+    custom_entity = "company"
+    order_attr = "name"
+    extra_filters = ("q", "modifiable")
+    fields = (
+        Field("name", required=True),
+        Field("address", "textarea"),
+        Field("fiscal_id", max_length=60),
+        Field("country", max_length=100),
+        Field("website"),
+        Field("comments", "textarea"),
+        Field("role", "ref", ref="role"),
+        Field("parent", "ref", ref="company"),
+        Field("manager", "user"),
+        Field("payment_conditions", "int"),
+        Field("last_update", "datetime", readonly=True),
+        Field("billing", "decimal", readonly=True),
+    )
+
+    def view_expr(self, session):
+        return acl.company_view_expr(session.user)
+
+    def check_view(self, session, obj):
+        if not acl.can_view_company(session.user, obj):
+            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+
+    def check_write_any(self, session):
+        if not acl.can_create_company(session.user):
+            raise PermissionDenied(f"{session.login} may not change companies")
+
+    def check_modify(self, session, obj):
+        if not acl.can_modify_company(session.user, obj):
+            raise PermissionDenied(f"{session.login} may not modify {self.label(obj)}")
+
+    def defaults(self, session, obj):
+        obj.manager = session.user
+
+    def validate(self, session, obj, parsed, problems):
+        if "name" in parsed and not obj.name.strip():
+            problems.append(Problem(self.label(obj), "name", obj.name, "required"))
+        if obj.payment_conditions is not None and obj.payment_conditions < 0:
+            problems.append(Problem(self.label(obj), "payment_conditions",
+                                    str(obj.payment_conditions), "cannot be negative"))
+        if "parent" in parsed and parsed["parent"] is not None and obj.id is not None:
+            if creates_cycle(obj.id, parsed["parent"].id):
+                problems.append(Problem(self.label(obj), "parent", str(parsed["parent"].id),
+                                        "would make the company its own ancestor"))
+
+    def before_save(self, session, obj, created):
+        obj.last_update = session.clock.now()
+
+    def before_delete(self, session, obj):
+        for model, what in ((Company, "child companies"), (Contact, "contacts"),
+                            (Contract, "contracts"), (Invoice, "invoices"), (Lead, "leads")):
+            column = model.parent if model is Company else model.company
+            if model.select().where(column == obj.id).exists():
+                raise ValidationFailed.one(self.label(obj), "id", obj.id,
+                                           f"it still has {what}: delete or move them first")
+
+    def extra_filter(self, session, name, value):
+        if name == "q":
+            return (Company.name.contains(value) | Company.country.contains(value)
+                    | Company.fiscal_id.contains(value))
+        if name == "modifiable":
+            expr = acl.company_modify_expr(session.user)
+            return expr if V.parse_bool(value) else ~expr
+        return super().extra_filter(session, name, value)
+
+    def decorate(self, session, rows):
+        billing = billing_of([r["id"] for r in rows])
+        for row in rows:
+            row["billing"] = V.render(billing.get(row["id"], _ZERO))
+
+
+_ZERO = V.parse_decimal("0.00")
+
+
+def billing_of(company_ids: list[int]) -> dict[int, object]:
+    """Invoiced amounts (Submitted, not cancelled) per company, in one query per 500 ids."""
+    out: dict[int, object] = {}
+    for start in range(0, len(company_ids), 500):
+        chunk = company_ids[start:start + 500]
+        query = (
+            Invoice.select(Invoice.company, peewee.fn.SUM(Invoice.total))
+            .where(Invoice.company.in_(chunk), Invoice.type == "submitted",
+                   Invoice.status != "cancelled")
+            .group_by(Invoice.company)
+            .tuples()
+        )
+        for company_id, total in query:
+            out[company_id] = V.parse_decimal(total) if total is not None else _ZERO
+    return out
+
+
+def creates_cycle(company_id: int, new_parent_id: int) -> bool:
+    """True when making `new_parent_id` the parent of `company_id` would close a loop."""
+    seen = set()
+    current: int | None = new_parent_id
+    while current is not None:
+        if current == company_id:
+            return True
+        if current in seen:  # an existing loop (should not happen); stop walking
+            return True
+        seen.add(current)
+        row = Company.select(Company.parent).where(Company.id == current).tuples().first()
+        current = row[0] if row else None
+    return False
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One company in the tree as the tree screen shows it."""
+
+    id: int
+    name: str
+    has_children: bool
+    modifiable: bool
+
+
+def children(session: Session, parent_id: int | None, limit: int | None = None) -> list[TreeNode]:
+    """The visible companies directly under `parent_id` (None: the visible roots).
+
+    A visible company whose parent the user cannot see is shown as a root, so nothing
+    visible is unreachable in the tree.
+    """
+    user = session.user
+    visible = acl.visible_company_ids(session.user)
+    if parent_id is None:
+        where = Company.parent.is_null() | Company.parent.not_in(visible)
+    else:
+        where = Company.parent == parent_id
+    Child = Company.alias()
+    has_children = peewee.fn.EXISTS(
+        Child.select(Child.id).where(Child.parent == Company.id,
+                                     Child.id.in_(acl.visible_company_ids(user)))
+    )
+    modifiable = peewee.Case(None, [(acl.company_modify_expr(user), True)], False)
+    query = (
+        Company.select(Company.id, Company.name, has_children.alias("kids"),
+                       modifiable.alias("mod"))
+        .where(where, acl.company_view_expr(user))
+        .order_by(Company.name)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [TreeNode(i, n, bool(k), bool(m)) for i, n, k, m in query.tuples()]
+
+
+def add_note(session: Session, company_id: int, text: str) -> int:
+    """Add a note to a company's activity log; needs modify access. Returns the note id."""
+    kind = get_kind("company")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed.one("company activity", "text", "", "required")
+    with write_transaction():
+        company = kind.load(session, company_id)
+        kind.check_modify(session, company)
+        note = CompanyActivity.create(company=company.id, author=session.login,
+                                      created=session.clock.now(), text=text)
+    return note.id
+
+
+def activity(session: Session, company_id: int, limit: int = 100) -> list[dict]:
+    """The company's notes, newest first."""
+    company = get_kind("company").load(session, company_id)
+    query = (
+        CompanyActivity.select()
+        .where(CompanyActivity.company == company.id)
+        .order_by(CompanyActivity.created.desc(), CompanyActivity.id.desc())
+        .limit(limit)
+    )
+    return [
+        {"author": a.author, "created": V.render(a.created), "text": a.text} for a in query
+    ]
+
+
+def summary(session: Session, company_id: int) -> dict:
+    """Counts of what hangs off a company (for its detail view), within the user's rights."""
+    company = get_kind("company").load(session, company_id)
+    user = session.user
+    counts = {
+        "contacts": Contact.select().where(Contact.company == company.id).count(),
+        "contracts": Contract.select().where(Contract.company == company.id).count(),
+        "invoices": Invoice.select().where(Invoice.company == company.id,
+                                           acl.invoice_view_expr(user)).count(),
+        "leads": Lead.select().where(Lead.company == company.id,
+                                     acl.lead_view_expr(user)).count(),
+        "children": Company.select().where(Company.parent == company.id,
+                                           acl.company_view_expr(user)).count(),
+    }
+    return {"modifiable": acl.can_modify_company(user, company), **counts}

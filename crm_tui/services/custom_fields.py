@@ -1,0 +1,171 @@
+"""Custom fields and sections: their definitions and the parsing of their values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crm_tui.models import (
+    FIELD_ENTITIES,
+    FIELD_KINDS,
+    ContractType,
+    CustomField,
+    CustomFieldSection,
+    CustomValue,
+    LeadType,
+)
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.errors import Problem
+from crm_tui.services.records import Field, Kind, register
+
+
+def parse_custom_value(field: CustomField, raw: Any) -> str:
+    """Check a custom value against its field's kind; returns the text to store.
+
+    Raises:
+        V.BadValue: the value does not fit the kind.
+    """
+    text = "" if raw is None else str(raw)
+    if text == "":
+        return ""
+    kind = field.kind
+    if kind == "checkbox":
+        return "1" if V.parse_bool(text) else "0"
+    if kind == "numeric":
+        return format(V.parse_decimal(text, 6), "f")
+    if kind == "date":
+        return V.parse_date(text).isoformat()
+    if kind == "combo":
+        options = field.option_data or []
+        if text not in options:
+            raise V.BadValue("must be one of " + ", ".join(map(str, options)))
+        return text
+    if kind == "linked":
+        options = field.option_data or {}
+        parent, _, child = text.partition("/")
+        if parent not in options or (child and child not in options.get(parent, [])):
+            raise V.BadValue("must be PARENT or PARENT/CHILD from the field's options")
+        return text
+    if kind == "text":
+        return V.parse_text(text, 1000)
+    return V.parse_text(text, None, single_line=False)
+
+def fields_of(entity: str, type_id: int | None = None) -> list[CustomField]:
+    """The custom fields of an entity (and type), in CSV column order."""
+    query = CustomField.select().where(CustomField.entity == entity)
+    if type_id is not None:
+        query = query.where(CustomField.entity_type_id == type_id)
+    return list(query.order_by(CustomField.position, CustomField.id))
+
+def field_specs(session: Session, entity: str, type_id: int | None = None) -> list[dict]:
+    """Plain descriptions of the custom fields of an entity, for forms and CSV headers."""
+    return [
+        {
+            "id": f.id,
+            "name": f.name,
+            "kind": f.kind,
+            "options": f.option_data,
+            "section": f.section.name if f.section_id else "",
+            "visible": f.visible,
+        }
+        for f in fields_of(entity, type_id)
+    ]
+
+@register
+class SectionKind(Kind):
+    """Custom field sections (blocks on forms)."""
+
+    name = "section"
+    model = CustomFieldSection
+    fields = (Field("name", required=True, max_length=100), Field("description", "textarea"))
+
+@register
+class FieldKind(Kind):
+    """Custom field definitions."""
+
+    name = "field"
+    model = CustomField
+    fields = (
+        Field("name", required=True, max_length=100),
+        Field("kind", "choice", required=True, choices=FIELD_KINDS),
+        Field("entity", required=True, max_length=40),
+        Field("section", "ref", ref="section"),
+        Field("options", "textarea"),
+        Field("visible", "bool"),
+    )
+
+    def parse(self, session, obj, raw, creating):
+        # `entity` is "company", "contact", "contract_type:ID" or "lead_type:ID"; the model
+        # keeps the type id in its own column.
+        raw = dict(raw)
+        entity = raw.get("entity")
+        parsed, custom, problems = super().parse(session, obj, raw, creating)
+        if entity is not None:
+            base, _, type_id = str(entity).partition(":")
+            obj.entity = base
+            obj.entity_type_id = None
+            if base not in FIELD_ENTITIES:
+                problems.append(Problem(self.label(obj), "entity", str(entity), "must be company, "
+                                        "contact, contract_type:ID or lead_type:ID"))
+            elif base in ("contract_type", "lead_type"):
+                model = ContractType if base == "contract_type" else LeadType
+                if not type_id.isdigit() or model.get_or_none(model.id == int(type_id)) is None:
+                    problems.append(Problem(self.label(obj), "entity", str(entity),
+                                            f"no such {base.replace('_', ' ')}"))
+                else:
+                    obj.entity_type_id = int(type_id)
+            elif type_id:
+                problems.append(Problem(self.label(obj), "entity", str(entity),
+                                        f"{base} takes no type id"))
+        return parsed, custom, problems
+
+    def validate(self, session, obj, parsed, problems):
+        if "options" in parsed and parsed["options"]:
+            text = parsed["options"].strip()
+            if obj.kind == "linked":
+                try:
+                    data = json.loads(text)
+                    ok = isinstance(data, dict) and all(isinstance(v, list) for v in data.values())
+                except ValueError:
+                    ok = False
+                if not ok:
+                    problems.append(Problem(self.label(obj), "options", text,
+                                            'linked options are JSON: {"parent": ["child", …]}'))
+            elif not text.startswith("["):
+                # A comma-separated list is stored as JSON so values may contain commas later.
+                obj.options = json.dumps([o.strip() for o in text.split(",") if o.strip()])
+        if obj.kind == "combo" and not obj.option_data:
+            problems.append(Problem(self.label(obj), "options", obj.options or "",
+                                    "a combo needs a list of options"))
+        same = CustomField.select().where(
+            CustomField.entity == obj.entity,
+            CustomField.name == obj.name,
+            (CustomField.entity_type_id == obj.entity_type_id)
+            if obj.entity_type_id is not None else CustomField.entity_type_id.is_null(),
+        )
+        if obj.id is not None:
+            same = same.where(CustomField.id != obj.id)
+        if same.exists():
+            problems.append(Problem(self.label(obj), "name", obj.name,
+                                    "that entity already has a field of this name"))
+
+    def before_save(self, session, obj, created):
+        if created:
+            last = (CustomField.select(CustomField.position)
+                    .order_by(CustomField.position.desc()).scalar())
+            obj.position = (last or 0) + 1
+
+    def before_delete(self, session, obj):
+        CustomValue.delete().where(CustomValue.field == obj.id).execute()
+
+    def present(self, session, raw_rows):
+        rows = super().present(session, raw_rows)
+        by_id = {r["id"]: r for r in raw_rows}
+        for row in rows:
+            raw = by_id[row["id"]]
+            type_id = raw.get("entity_type_id")
+            row["entity"] = f"{raw['entity']}:{type_id}" if type_id else raw["entity"]
+            row["section"] = raw.get("section")
+        return rows
+

@@ -1,0 +1,33 @@
+"""Opening a database for a face: connect, create or upgrade the schema, ensure the admin."""
+
+from __future__ import annotations
+
+import os
+
+from crm_tui import db, paths, schema
+from crm_tui.services.context import Clock
+
+
+def target_for(explicit: str | None, demo: bool = False) -> str:
+    """Which database to open: --db, then CRM_DB, then the default (or demo) file."""
+    if explicit:
+        return explicit
+    if demo:
+        return str(paths.demo_database_path())
+    return os.environ.get("CRM_DB") or str(paths.default_database_path())
+
+
+def open_and_prepare(target: str, clock: Clock | None = None) -> list[str]:
+    """Open `target`, apply pending migrations and make sure the admin exists.
+
+    Returns the names of the migrations applied.
+
+    Raises:
+        ServerUnreachable: the database could not be reached.
+    """
+    from crm_tui.services.users import ensure_admin
+
+    db.open_database(target)
+    applied = schema.upgrade() if schema.pending_migrations() else []
+    ensure_admin(clock)
+    return applied

@@ -1,0 +1,53 @@
+"""Domain errors raised by the service layer; every face maps them to one clear line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CrmError(Exception):
+    """Base of every error a user may see; its str() is one clear line."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: which record, field and value, and why."""
+
+    record: str
+    field: str
+    value: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.record}: field {self.field}: value {self.value!r}: {self.reason}"
+
+
+class ValidationFailed(CrmError):
+    """The input was rejected; nothing was written. Carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    @classmethod
+    def one(cls, record: str, field: str, value: object, reason: str) -> ValidationFailed:
+        """A rejection with a single problem."""
+        return cls([Problem(record, field, "" if value is None else str(value), reason)])
+
+
+class NotFound(CrmError):
+    """The record does not exist."""
+
+
+class PermissionDenied(CrmError):
+    """The acting user may not do this (also: unknown user, wrong password)."""
+
+
+class Conflict(CrmError):
+    """The change clashes with the current state (e.g. a duplicate or a locked invoice)."""
+
+
+class ServerUnreachable(CrmError):
+    """A server (database, IMAP, SMTP) could not be reached."""

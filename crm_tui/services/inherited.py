@@ -1,0 +1,31 @@
+"""The access rules of records that inherit them from their company."""
+
+from __future__ import annotations
+
+from crm_tui import acl
+from crm_tui.services.errors import PermissionDenied
+from crm_tui.services.records import Kind
+
+
+class CompanyOwnedKind(Kind):
+    """A kind whose rows belong to a company and see and change what the company allows."""
+
+    def view_expr(self, session):
+        return self.model.company.in_(acl.visible_company_ids(session.user))
+
+    def check_view(self, session, obj):
+        if obj.company_id is None or not acl.can_view_company(session.user, obj.company):
+            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+
+    def check_write_any(self, session):
+        if not acl.can_create_company(session.user):
+            raise PermissionDenied(f"{session.login} may not change {self.name} records")
+
+    def check_modify(self, session, obj):
+        if obj.company_id is None:
+            return  # the missing company is reported as a validation problem
+        if not acl.can_modify_company(session.user, obj.company):
+            raise PermissionDenied(
+                f"{session.login} may not modify {self.label(obj)} of company "
+                f"{obj.company.name!r}"
+            )

@@ -1,0 +1,928 @@
+"""Leads: the pipeline statuses, activity timeline, tags, lead types, duplicates and merging,
+mass operations, and creation from outside (command line, web form)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import peewee
+
+from crm_tui import acl
+from crm_tui.db import database, write_transaction
+from crm_tui.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Attachment,
+    CustomField,
+    Lead,
+    LeadActivity,
+    LeadTag,
+    LeadType,
+    Tag,
+)
+from crm_tui.services import settings
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.errors import Conflict, PermissionDenied, Problem, ValidationFailed
+from crm_tui.services.records import Field, Kind, get_kind, register
+
+ACTIVITY_KINDS = ("note", "status", "email_in", "email_out", "created", "change")
+
+
+def email_key(email: str) -> str:
+    """The form of an email address used to find duplicates and route mail."""
+    return (email or "").strip().lower()
+
+
+@register
+class LeadTypeKind(Kind):
+    """Lead types, each with its own custom fields."""
+
+    name = "lead-type"
+    model = LeadType
+    fields = (Field("name", required=True, max_length=100), Field("description", "textarea"))
+
+    def check_write_any(self, session):
+        if not acl.can_manage_lead_catalogue(session.user):
+            raise PermissionDenied(f"{session.login} may not change lead types")
+
+    def before_delete(self, session, obj):
+        CustomField.delete().where(CustomField.entity == "lead_type",
+                                   CustomField.entity_type_id == obj.id).execute()
+
+
+@register
+class TagKind(Kind):
+    """Coloured tags for leads."""
+
+    name = "tag"
+    model = Tag
+    fields = (Field("name", required=True, max_length=60), Field("colour", max_length=20))
+
+    def check_write_any(self, session):
+        if not acl.can_manage_lead_catalogue(session.user):
+            raise PermissionDenied(f"{session.login} may not change tags")
+
+
+@register
+class LeadKind(Kind):
+    """Sales leads."""
+
+    name = "lead"
+    model = Lead
+    title_attr = "full_name"
+    custom_entity = "lead_type"
+    custom_type_attr = "lead_type"
+    order_attr = "id"
+    extra_filters = ("q", "closed", "without_owner", "tag", "created_from", "created_to",
+                     "updated_from", "updated_to", "close_from", "close_to", "status_in",
+                     "modifiable")
+    fields = (
+        Field("full_name", required=True),
+        Field("email", "email"),
+        Field("company_name"),
+        Field("country", max_length=100),
+        Field("position", max_length=100),
+        Field("phone", max_length=60),
+        Field("language", max_length=10),
+        Field("owner", "user"),
+        Field("company", "ref", ref="company"),
+        Field("estimated_sale", "decimal"),
+        Field("estimated_close", "date"),
+        Field("status", "int"),
+        Field("lead_type", "ref", ref="lead-type"),
+        Field("tags", "refs", ref="tag"),
+        Field("channel", max_length=60),
+        Field("description", "textarea"),
+        Field("created", "datetime", readonly=True),
+        Field("updated", "datetime", readonly=True),
+    )
+
+    def view_expr(self, session):
+        return acl.lead_view_expr(session.user)
+
+    def check_view(self, session, obj):
+        if not acl.can_view_lead(session.user, obj):
+            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+
+    def check_write_any(self, session):
+        user = session.user
+        if not (acl.is_admin(user) or (acl.has(user, "CR") and (acl.has(user, "LW")
+                                                                  or acl.has(user, "LM")))):
+            raise PermissionDenied(f"{session.login} may not create or change leads")
+
+    def check_modify(self, session, obj):
+        if obj.id is None:
+            company = obj.company if obj.company_id is not None else None
+            if not acl.can_create_lead(session.user, company):
+                raise PermissionDenied(f"{session.login} may not create leads for that company")
+            return
+        if not acl.can_modify_lead(session.user, obj):
+            raise PermissionDenied(f"{session.login} may not modify {self.label(obj)}")
+
+    def check_delete(self, session, obj):
+        self.check_modify(session, obj)
+        if not acl.can_manage_leads(session.user):
+            raise PermissionDenied(f"{session.login} may not delete leads (needs LM)")
+
+    def defaults(self, session, obj):
+        obj.owner = session.user.id
+        obj.language = session.user.language or "en"
+        obj.status = 0
+
+    def validate(self, session, obj, parsed, problems):
+        if obj.status is None or not 0 <= obj.status <= 8:
+            problems.append(Problem(self.label(obj), "status", str(obj.status),
+                                    "must be a status number from 0 to 8"))
+        if obj.estimated_sale is None:
+            obj.estimated_sale = V.parse_decimal("0")
+        elif obj.estimated_sale < 0:
+            problems.append(Problem(self.label(obj), "estimated_sale", str(obj.estimated_sale),
+                                    "cannot be negative"))
+        obj.email_key = email_key(obj.email)
+
+    def before_save(self, session, obj, created):
+        now = session.clock.now()
+        obj.updated = now
+        if created:
+            obj.created = now
+
+    def parse(self, session, obj, raw, creating):
+        # Remember the status before the edit: a change made in a form is logged like a
+        # move on the board.
+        obj._status_before = None if creating else obj.status
+        return super().parse(session, obj, raw, creating)
+
+    def after_save(self, session, obj, parsed, created):
+        if "tags" in parsed:
+            LeadTag.delete().where(LeadTag.lead == obj.id).execute()
+            for tag in {t.id: t for t in parsed["tags"]}.values():
+                LeadTag.create(lead=obj.id, tag=tag.id)
+        if created:
+            LeadActivity.create(lead=obj.id, kind="created", author=session.login,
+                                created=session.clock.now(), text="Lead created")
+        elif getattr(obj, "_status_before", obj.status) != obj.status:
+            _log_status(session, obj, obj._status_before, obj.status)
+
+    def delete(self, session, record_id):
+        """Delete a lead with its timeline, tags, custom values and attached files."""
+        owns_transaction = not database.in_transaction()
+        with write_transaction():
+            obj = self.load(session, record_id)
+            self.check_delete(session, obj)
+            stored = _delete_leads([obj.id])
+        # Files go only once the rows are gone for good (never inside a caller's transaction
+        # that might still roll back).
+        if owns_transaction:
+            remove_files(stored)
+
+    def extra_filter(self, session, name, value):
+        if name == "q":
+            key = value.strip().lower()
+            return (Lead.full_name.contains(value) | Lead.email_key.contains(key)
+                    | Lead.company_name.contains(value))
+        if name == "closed":
+            return peewee.SQL("1 = 1") if V.parse_bool(value) else Lead.status.in_(OPEN_STATUSES)
+        if name == "without_owner":
+            return Lead.owner.is_null() if V.parse_bool(value) else Lead.owner.is_null(False)
+        if name == "tag":
+            tagged = LeadTag.select(LeadTag.lead).join(Tag).where(Tag.name == value)
+            return Lead.id.in_(tagged)
+        if name in ("created_from", "created_to", "updated_from", "updated_to"):
+            day = V.parse_date(value)
+            if day is None:
+                raise V.BadValue("not a date")
+            column = Lead.created if name.startswith("created") else Lead.updated
+            start = dt.datetime.combine(day, dt.time())
+            return (column >= start) if name.endswith("_from") else (
+                column < start + dt.timedelta(days=1))
+        if name in ("close_from", "close_to"):
+            day = V.parse_date(value)
+            if day is None:
+                raise V.BadValue("not a date")
+            return (Lead.estimated_close >= day) if name == "close_from" else (
+                Lead.estimated_close <= day)
+        if name == "status_in":
+            numbers = [V.parse_int(v) for v in V.parse_list(value)]
+            return Lead.status.in_(numbers)
+        if name == "modifiable":
+            expr = acl.lead_modify_expr(session.user)
+            return expr if V.parse_bool(value) else ~expr
+        return super().extra_filter(session, name, value)
+
+    def decorate(self, session, rows):
+        names = settings.status_names()
+        tags = tags_of([r["id"] for r in rows])
+        for row in rows:
+            row["status_name"] = names[row["status"]] if 0 <= row["status"] < 9 else ""
+            row["tags"] = tags.get(row["id"], [])
+
+    def get(self, session, record_id):
+        row = super().get(session, record_id)
+        row["activity"] = activity(session, row["id"])
+        return row
+
+
+def tags_of(lead_ids: list[int]) -> dict[int, list[str]]:
+    """Tag names per lead for many leads at once."""
+    out: dict[int, list[str]] = {}
+    for start in range(0, len(lead_ids), 500):
+        query = (LeadTag.select(LeadTag.lead, Tag.name).join(Tag)
+                 .where(LeadTag.lead.in_(lead_ids[start:start + 500]))
+                 .order_by(Tag.name).tuples())
+        for lead_id, name in query:
+            out.setdefault(lead_id, []).append(name)
+    return out
+
+
+def _log_status(session: Session, lead: Lead, old: int | None, new: int) -> LeadActivity:
+    names = settings.status_names()
+    old_name = names[old] if old is not None and 0 <= old < 9 else "?"
+    return LeadActivity.create(lead=lead.id, kind="status", author=session.login,
+                               created=session.clock.now(),
+                               text=f"status {old_name} -> {names[new]}")
+
+
+def set_status(session: Session, lead_id: int, status: int) -> None:
+    """Move a lead to another pipeline status and log it in its activity.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    if not isinstance(status, int) or not 0 <= status <= 8:
+        raise ValidationFailed.one(f"lead {lead_id}", "status", status,
+                                   "must be a status number from 0 to 8")
+    kind = get_kind("lead")
+    with write_transaction():
+        lead = kind.load(session, lead_id)
+        kind.check_modify(session, lead)
+        if lead.status == status:
+            return
+        old = lead.status
+        lead.status = status
+        lead.updated = session.clock.now()
+        lead.save(only=[Lead.status, Lead.updated])
+        _log_status(session, lead, old, status)
+
+
+def add_activity(
+    session: Session, lead_id: int, text: str, kind: str = "note", author: str | None = None
+) -> int:
+    """Add an entry to a lead's timeline (needs modify access); returns its id."""
+    if kind not in ACTIVITY_KINDS:
+        raise ValidationFailed.one(f"lead {lead_id} activity", "kind", kind, "unknown kind")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed.one(f"lead {lead_id} activity", "text", "", "required")
+    lead_kind = get_kind("lead")
+    with write_transaction():
+        lead = lead_kind.load(session, lead_id)
+        lead_kind.check_modify(session, lead)
+        entry = LeadActivity.create(lead=lead.id, kind=kind, author=author or session.login,
+                                    created=session.clock.now(), text=text)
+        lead.updated = session.clock.now()
+        lead.save(only=[Lead.updated])
+    return entry.id
+
+
+def activity(session: Session, lead_id: int, limit: int = 200) -> list[dict]:
+    """A lead's timeline, newest first, each entry with its attachments' names."""
+    lead = get_kind("lead").load(session, lead_id)
+    entries = list(
+        LeadActivity.select()
+        .where(LeadActivity.lead == lead.id)
+        .order_by(LeadActivity.created.desc(), LeadActivity.id.desc())
+        .limit(limit)
+    )
+    files: dict[int, list[dict]] = {}
+    if entries:
+        query = Attachment.select().where(Attachment.owner_kind == "lead_activity",
+                                          Attachment.owner_id.in_([e.id for e in entries]))
+        for att in query:
+            files.setdefault(att.owner_id, []).append(
+                {"id": att.id, "name": att.original_name, "size": att.size})
+    return [
+        {"id": e.id, "kind": e.kind, "author": e.author, "created": V.render(e.created),
+         "text": e.text, "attachments": files.get(e.id, [])}
+        for e in entries
+    ]
+
+
+def open_statuses() -> tuple[int, ...]:
+    """The status numbers of open leads."""
+    return OPEN_STATUSES
+
+
+def closed_statuses() -> tuple[int, ...]:
+    """The status numbers of closed leads."""
+    return CLOSED_STATUSES
+
+
+def add_note(session: Session, lead_id: int, text: str) -> int:
+    """Add a note to a lead's timeline (needs modify access); returns the entry id."""
+    return add_activity(session, lead_id, text, "note")
+
+
+def attach_file(session: Session, lead_id: int, original_name: str, data: bytes,
+                note: str = "") -> int:
+    """Attach a file to a lead as a timeline entry; returns the entry id.
+
+    The entry and the attachment are written together: a refusal leaves neither.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    from crm_tui.services import attachments
+
+    name = attachments.display_name(original_name)
+    text = V.parse_text(note or f"Attached {name}", None, single_line=False).strip()
+    kind = get_kind("lead")
+    with write_transaction():
+        lead = kind.load(session, lead_id)
+        kind.check_modify(session, lead)
+        entry = LeadActivity.create(lead=lead.id, kind="note", author=session.login,
+                                    created=session.clock.now(), text=text)
+        lead.updated = session.clock.now()
+        lead.save(only=[Lead.updated])
+        attachments.add(session, "lead_activity", entry.id, name, data)
+    return entry.id
+
+
+# --- catalogues the lead screens offer --------------------------------------------------------
+
+
+def status_choices() -> list[tuple[int, str]]:
+    """Every status as (number, configured name), in pipeline order."""
+    return list(enumerate(settings.status_names()))
+
+
+def tag_chips_of(lead_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """(name, colour) of the tags of many leads at once, by lead id."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    for start in range(0, len(lead_ids), 500):
+        query = (LeadTag.select(LeadTag.lead, Tag.name, Tag.colour).join(Tag)
+                 .where(LeadTag.lead.in_(lead_ids[start:start + 500]))
+                 .order_by(Tag.name).tuples())
+        for lead_id, name, colour in query:
+            out.setdefault(lead_id, []).append((name, colour))
+    return out
+
+
+def tag_catalogue(session: Session) -> list[dict]:
+    """Every tag the user may pick: id, name, colour."""
+    return get_kind("tag").list(session)
+
+
+def lead_type_catalogue(session: Session) -> list[dict]:
+    """Every lead type: id, name, description."""
+    return get_kind("lead-type").list(session)
+
+
+def list_columns(session: Session) -> list[dict]:
+    """The lead types' custom fields marked visible, to be shown as list columns.
+
+    Returns dicts with `name`, `kind`, `lead_type` (id) and `lead_type_name`.
+    """
+    if not acl.can_read_catalogue(session.user):
+        return []
+    query = (CustomField.select(CustomField, LeadType.name.alias("type_name"))
+             .join(LeadType, on=(CustomField.entity_type_id == LeadType.id))
+             .where(CustomField.entity == "lead_type", CustomField.visible == True)  # noqa: E712
+             .order_by(CustomField.position, CustomField.id))
+    seen: set[str] = set()
+    out = []
+    for row in query.dicts():
+        # Two types may share a field name; one column shows both.
+        if row["name"] in seen:
+            continue
+        seen.add(row["name"])
+        out.append({"name": row["name"], "kind": row["kind"],
+                    "lead_type": row["entity_type_id"], "lead_type_name": row["type_name"]})
+    return out
+
+
+def owner_choices(session: Session) -> list[tuple[str, str]]:
+    """(login, real name) of the enabled users, for owner pickers and filters."""
+    if not acl.can_read_catalogue(session.user):
+        return []
+    from crm_tui.models import User
+
+    query = (User.select(User.login, User.real_name).where(User.enabled == True)  # noqa: E712
+             .order_by(User.login).tuples())
+    return [(login, real_name or login) for login, real_name in query]
+
+
+def detail(session: Session, lead_id: int) -> dict:
+    """Everything the lead detail view shows: the --json shape plus labels and rights.
+
+    Adds `tag_chips` [(name, colour)], `custom_fields` [{name, kind, value}], `files` (the
+    lead's own attachments), `modifiable`, `owner_name`, `company_name_label` and
+    `lead_type_name`.
+    """
+    kind = get_kind("lead")
+    lead = kind.load(session, lead_id)
+    row = kind.get(session, lead.id)
+    row["tag_chips"] = tag_chips_of([lead.id]).get(lead.id, [])
+    custom = row.get("custom", {})
+    row["custom_fields"] = [{"name": f.name, "kind": f.kind, "value": custom.get(f.name, "")}
+                            for f in kind.custom_fields_for(lead)]
+    row["files"] = [
+        {"id": a.id, "name": a.original_name, "size": a.size}
+        for a in Attachment.select().where(Attachment.owner_kind == "lead",
+                                           Attachment.owner_id == lead.id).order_by(Attachment.id)
+    ]
+    row["modifiable"] = kind.can_modify(session, lead)
+    owner = lead.owner if lead.owner_id is not None else None
+    row["owner_name"] = (owner.real_name or owner.login) if owner is not None else ""
+    company = lead.company if lead.company_id is not None else None
+    row["company_label"] = company.name if company is not None else ""
+    row["lead_type_name"] = lead.lead_type.name if lead.lead_type_id is not None else ""
+    return row
+
+
+# --- duplicates and merging -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing lead that a new one resembles, and why."""
+
+    id: int
+    full_name: str
+    email: str
+    company_name: str
+    status: int
+    reason: str
+    """"same email" or "same company and name"."""
+
+    def describe(self) -> str:
+        """One line naming the lead and the reason."""
+        return f"lead #{self.id} {self.full_name!r} ({self.reason})"
+
+
+def find_duplicates(
+    session: Session, values: Mapping[str, object], *, exclude_id: int | None = None,
+    limit: int = 10,
+) -> list[Duplicate]:
+    """Visible leads that `values` (lead field names) would duplicate.
+
+    A lead matches on the normalised email (trimmed, lower case), or on company name plus
+    full name (both given, compared trimmed and case-insensitively). Leads the user may
+    not see are never reported (that would reveal them).
+    """
+    visible = acl.lead_view_expr(session.user)
+    columns = (Lead.id, Lead.full_name, Lead.email, Lead.company_name, Lead.status)
+    found: dict[int, Duplicate] = {}
+    key = email_key(str(values.get("email") or ""))
+    if key:
+        query = Lead.select(*columns).where(Lead.email_key == key, visible)
+        for row in query.order_by(Lead.id).limit(limit).tuples():
+            found.setdefault(row[0], Duplicate(*row, reason="same email"))
+    company = str(values.get("company_name") or "").strip(" ")
+    name = str(values.get("full_name") or "").strip(" ")
+    if company and name:
+        # Both sides go through the database's own lower() so the expression index
+        # (migration 0003) serves the lookup and both backends agree on case.
+        query = Lead.select(*columns).where(
+            peewee.fn.LOWER(peewee.fn.TRIM(Lead.company_name)) == peewee.fn.LOWER(company),
+            peewee.fn.LOWER(peewee.fn.TRIM(Lead.full_name)) == peewee.fn.LOWER(name),
+            visible,
+        )
+        for row in query.order_by(Lead.id).limit(limit).tuples():
+            found.setdefault(row[0], Duplicate(*row, reason="same company and name"))
+    found.pop(exclude_id, None)
+    return sorted(found.values(), key=lambda d: d.id)[:limit]
+
+
+@dataclass(frozen=True)
+class CreatedLead:
+    """The outcome of `create_lead`: the new id and the leads it resembles."""
+
+    id: int
+    duplicates: tuple[Duplicate, ...] = ()
+
+
+def create_lead(
+    session: Session, raw: Mapping[str, object], *, on_duplicate: str = "create",
+    note: str = "",
+) -> CreatedLead:
+    """Create a lead, checking for duplicates first (the one entry point of every face).
+
+    Args:
+        raw: Field values by lead field name (as `crm add lead` takes them).
+        on_duplicate: "create" creates anyway and reports the duplicates; "refuse" raises
+            Conflict and writes nothing.
+        note: An extra timeline entry written with the lead (e.g. where it came from).
+
+    Raises:
+        PermissionDenied, ValidationFailed, Conflict.
+    """
+    if on_duplicate not in ("create", "refuse"):
+        raise ValueError(f"unknown duplicate policy {on_duplicate!r}")
+    kind = get_kind("lead")
+    with write_transaction():
+        # Under the write lock, so two submissions of the same person cannot both pass.
+        duplicates = find_duplicates(session, raw)
+        lead_id = kind.create(session, dict(raw))
+        if duplicates and on_duplicate == "refuse":
+            # Raising rolls the new row back; validation problems were reported first.
+            raise Conflict(
+                "the lead resembles " + ", ".join(d.describe() for d in duplicates)
+                + ": open or merge it instead"
+            )
+        if note.strip():
+            LeadActivity.create(lead=lead_id, kind="note", author=session.login,
+                                created=session.clock.now(), text=note.strip())
+    return CreatedLead(lead_id, tuple(duplicates))
+
+
+#: Text fields a merge fills on the kept lead when it has them empty.
+_MERGE_FILL = ("email", "company_name", "country", "position", "phone", "channel")
+
+
+def merge(session: Session, keep_id: int, other_id: int) -> None:
+    """Fold lead `other_id` into `keep_id`, then delete it.
+
+    The kept lead keeps its values; its empty fields are filled from the other; the other's
+    timeline, attachments, tags, sent-mail routing and (same type) custom values move
+    over; the descriptions are joined. The user must be allowed to modify both leads, and
+    the result must still be one he may modify. One transaction: all or nothing.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    from crm_tui.models import CustomValue, FiledMessage, SentMail
+
+    keep_id, other_id = _lead_id(keep_id), _lead_id(other_id)
+    if keep_id == other_id:
+        raise ValidationFailed.one(f"lead {keep_id}", "other", other_id,
+                                   "cannot merge a lead into itself")
+    kind = get_kind("lead")
+    owns_transaction = not database.in_transaction()
+    with write_transaction():
+        keep = kind.load(session, keep_id)
+        other = kind.load(session, other_id)
+        kind.check_modify(session, keep)
+        kind.check_modify(session, other)
+        for name in _MERGE_FILL:
+            if not getattr(keep, name) and getattr(other, name):
+                setattr(keep, name, getattr(other, name))
+        keep.email_key = email_key(keep.email)
+        extra = (other.description or "").strip()
+        if extra and extra not in (keep.description or ""):
+            keep.description = f"{(keep.description or '').rstrip()}\n\n{extra}".strip()
+        if not keep.estimated_sale and other.estimated_sale:
+            keep.estimated_sale = other.estimated_sale
+        if keep.estimated_close is None:
+            keep.estimated_close = other.estimated_close
+        if keep.owner_id is None and other.owner_id is not None:
+            keep.owner = other.owner
+        if keep.company_id is None and other.company_id is not None:
+            keep.company = other.company
+        same_type = keep.lead_type_id is None or keep.lead_type_id == other.lead_type_id
+        if keep.lead_type_id is None:
+            keep.lead_type = other.lead_type_id
+        # A filled-in managing company or owner must not take the lead out of reach.
+        kind.check_modify(session, keep)
+        keep.updated = session.clock.now()
+        keep.save()
+        LeadActivity.update(lead=keep.id).where(LeadActivity.lead == other.id).execute()
+        Attachment.update(owner_id=keep.id).where(Attachment.owner_kind == "lead",
+                                                  Attachment.owner_id == other.id).execute()
+        SentMail.update(lead=keep.id).where(SentMail.lead == other.id).execute()
+        FiledMessage.update(lead=keep.id).where(FiledMessage.lead == other.id).execute()
+        have_tags = {t for (t,) in LeadTag.select(LeadTag.tag).where(LeadTag.lead == keep.id)
+                     .tuples()}
+        for (tag_id,) in LeadTag.select(LeadTag.tag).where(LeadTag.lead == other.id).tuples():
+            if tag_id not in have_tags:
+                LeadTag.create(lead=keep.id, tag=tag_id)
+        if same_type and other.lead_type_id is not None:
+            type_fields = CustomField.select(CustomField.id).where(
+                CustomField.entity == "lead_type",
+                CustomField.entity_type_id == other.lead_type_id)
+            kept = CustomValue.select(CustomValue.field).where(
+                CustomValue.record_id == keep.id, CustomValue.field.in_(type_fields))
+            (CustomValue.update(record_id=keep.id)
+             .where(CustomValue.record_id == other.id, CustomValue.field.in_(type_fields),
+                    CustomValue.field.not_in(kept))
+             .execute())
+        LeadActivity.create(lead=keep.id, kind="change", author=session.login,
+                            created=session.clock.now(),
+                            text=f"merged lead #{other.id} {other.full_name!r} into this lead")
+        stored = _delete_leads([other.id])
+    if owns_transaction:
+        remove_files(stored)
+
+
+def merge_values(session: Session, lead_id: int, raw: Mapping[str, object]) -> None:
+    """Fold the values of a would-be new lead into an existing one instead of creating it.
+
+    Empty fields of the lead are filled; values that differ from what the lead holds are
+    kept as a note on its timeline, so nothing submitted is lost.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    kind = get_kind("lead")
+    with write_transaction():
+        lead = kind.load(session, lead_id)
+        kind.check_modify(session, lead)
+        probe = Lead(full_name=lead.full_name)
+        parsed, _custom, problems = kind.parse(session, probe, dict(raw), creating=False)
+        if problems:
+            raise ValidationFailed(problems)
+        fills: dict[str, object] = {}
+        differing: list[str] = []
+        for name, value in parsed.items():
+            if name in ("tags", "status") or value in (None, "", []):
+                continue
+            current = getattr(lead, kind.field(name).column + ("_id" if name in (
+                "owner", "company", "lead_type") else ""), None)
+            if isinstance(value, peewee.Model):
+                value = value.id
+            if current in (None, ""):
+                fills[name] = raw[name]
+            elif str(current) != str(value):
+                differing.append(f"{name}: {value}")
+        if fills:
+            kind.update(session, lead.id, fills)
+        text = "Merged a new submission of this lead"
+        if differing:
+            text += ":\n" + "\n".join(differing)
+        LeadActivity.create(lead=lead.id, kind="change", author=session.login,
+                            created=session.clock.now(), text=text)
+
+
+# --- mass operations --------------------------------------------------------------------------
+
+#: The mass operations on selected leads, with the words the screens show.
+MASS_ACTIONS = {
+    "owner": "assign owner",
+    "status": "change status",
+    "add_tag": "add tag",
+    "remove_tag": "remove tag",
+    "delete": "delete",
+}
+
+
+@dataclass
+class MassResult:
+    """What a mass operation did: changed, already so (unchanged), refused with reasons."""
+
+    action: str
+    changed: list[int]
+    unchanged: list[int]
+    refused: list[tuple[int, str]]
+
+    def summary(self) -> str:
+        """One line for a status bar or stderr."""
+        parts = [f"{len(self.changed)} changed"]
+        if self.unchanged:
+            parts.append(f"{len(self.unchanged)} already so")
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused")
+        return f"{MASS_ACTIONS.get(self.action, self.action)}: " + ", ".join(parts)
+
+
+class MassRefused(PermissionDenied):
+    """Some selected leads may not be changed; nothing was written. Carries the report."""
+
+    def __init__(self, result: MassResult, total: int) -> None:
+        self.result = result
+        reasons = "; ".join(reason for _, reason in result.refused[:3])
+        more = f"; and {len(result.refused) - 3} more" if len(result.refused) > 3 else ""
+        super().__init__(f"{len(result.refused)} of {total} selected leads may not be "
+                         f"changed: {reasons}{more}")
+
+
+def _lead_id(value: object) -> int:
+    number = V.parse_int(value) if not isinstance(value, int) else value
+    if number is None:
+        raise ValidationFailed.one("lead", "id", value, "not a lead id")
+    return number
+
+
+def _mass_target(session: Session, action: str, value: object) -> object:
+    label = f"mass {MASS_ACTIONS[action]}"
+    if action == "owner":
+        from crm_tui.models import User
+
+        login = "" if value is None else str(value).strip()
+        if not login:
+            return None
+        user = User.get_or_none(User.login == login)
+        if user is None:
+            raise ValidationFailed.one(label, "owner", login, "no such user")
+        return user
+    if action == "status":
+        try:
+            status = V.parse_int(value)
+        except V.BadValue:
+            status = None
+        if status is None or not 0 <= status <= 8:
+            raise ValidationFailed.one(label, "status", value,
+                                       "must be a status number from 0 to 8")
+        return status
+    if action in ("add_tag", "remove_tag"):
+        text = "" if value is None else str(value).strip()
+        tag = None
+        if text.isdigit():
+            tag = Tag.get_or_none(Tag.id == int(text))
+        elif text:
+            tag = Tag.get_or_none(Tag.name == text)
+        if tag is None:
+            raise ValidationFailed.one(label, "tag", text, "no such tag")
+        return tag
+    return None
+
+
+def mass_update(
+    session: Session, lead_ids: Iterable[object], action: str, value: object = None, *,
+    partial: bool = False,
+) -> MassResult:
+    """Apply one operation to many selected leads, checking each lead's access rules.
+
+    All or nothing by default: when any lead may not be changed, nothing is written and
+    MassRefused carries the per-lead report, so the caller can offer to apply the change
+    to the others only (`partial=True`: allowed leads change, refused ones are reported).
+
+    Args:
+        action: One of MASS_ACTIONS: owner (value: a login, "" for none), status (a number),
+            add_tag / remove_tag (a tag name or id), delete.
+
+    Raises:
+        PermissionDenied: the user may not run mass operations (they take LM).
+        MassRefused: some leads were refused and `partial` is False.
+        ValidationFailed: an unknown action or value.
+    """
+    if action not in MASS_ACTIONS:
+        raise ValidationFailed.one("mass operation", "action", action,
+                                   "must be one of " + ", ".join(MASS_ACTIONS))
+    if not acl.can_manage_leads(session.user):
+        raise PermissionDenied(f"{session.login} may not run mass operations on leads "
+                               "(they take LM)")
+    ids = list(dict.fromkeys(_lead_id(v) for v in lead_ids))
+    target = _mass_target(session, action, value)
+    result = MassResult(action, [], [], [])
+    if not ids:
+        return result
+    from crm_tui.models import Company
+
+    kind = get_kind("lead")
+    owns_transaction = not database.in_transaction()
+    stored: list[str] = []
+    with write_transaction():
+        leads: dict[int, Lead] = {}
+        for start in range(0, len(ids), 500):
+            query = (Lead.select(Lead, Company)
+                     .join(Company, peewee.JOIN.LEFT_OUTER, on=(Lead.company == Company.id))
+                     .where(Lead.id.in_(ids[start:start + 500])))
+            leads.update((lead.id, lead) for lead in query)
+        tagged: set[int] = set()
+        if action in ("add_tag", "remove_tag"):
+            for start in range(0, len(ids), 500):
+                tagged.update(lead_id for (lead_id,) in LeadTag.select(LeadTag.lead).where(
+                    LeadTag.tag == target.id, LeadTag.lead.in_(ids[start:start + 500])).tuples())
+        for lead_id in ids:
+            lead = leads.get(lead_id)
+            if lead is None or not acl.can_view_lead(session.user, lead):
+                result.refused.append((lead_id, f"lead {lead_id} does not exist"))
+                continue
+            try:
+                if action == "delete":
+                    kind.check_delete(session, lead)
+                else:
+                    kind.check_modify(session, lead)
+                if action == "owner" and (target.id if target else None) != lead.owner_id:
+                    before = lead.owner_id
+                    lead.owner = target
+                    try:
+                        # As in a form edit: the changed lead must stay one he may change.
+                        kind.check_modify(session, lead)
+                    finally:
+                        lead.owner = before
+            except PermissionDenied as refusal:
+                result.refused.append((lead_id, str(refusal)))
+                continue
+            if _mass_is_noop(action, lead, target, tagged):
+                result.unchanged.append(lead_id)
+            else:
+                result.changed.append(lead_id)
+        if result.refused and not partial:
+            raise MassRefused(result, len(ids))
+        stored = _mass_apply(session, action, target, [leads[i] for i in result.changed])
+    if owns_transaction:
+        remove_files(stored)
+    return result
+
+
+def _mass_is_noop(action: str, lead: Lead, target: object, tagged: set[int]) -> bool:
+    if action == "owner":
+        return lead.owner_id == (target.id if target is not None else None)
+    if action == "status":
+        return lead.status == target
+    if action == "add_tag":
+        return lead.id in tagged
+    if action == "remove_tag":
+        return lead.id not in tagged
+    return False
+
+
+def _mass_apply(session: Session, action: str, target: object, leads: list[Lead]) -> list[str]:
+    """Write a mass operation for the allowed leads; returns stored files to remove."""
+    if not leads:
+        return []
+    ids = [lead.id for lead in leads]
+    if action == "delete":
+        return _delete_leads(ids)
+    now = session.clock.now()
+    entries: list[dict] = []
+    if action == "owner":
+        from crm_tui.services.records import user_logins
+
+        logins = user_logins()
+        new = logins.get(target.id) if target is not None else None
+        for lead in leads:
+            old = logins.get(lead.owner_id) if lead.owner_id is not None else None
+            entries.append(_entry(lead.id, "change", session, now,
+                                  f"owner {old or '(none)'} -> {new or '(none)'}"))
+        changes = {Lead.owner: target.id if target is not None else None}
+    elif action == "status":
+        names = settings.status_names()
+        for lead in leads:
+            entries.append(_entry(lead.id, "status", session, now,
+                                  f"status {names[lead.status]} -> {names[target]}"))
+        changes = {Lead.status: target}
+    else:
+        adding = action == "add_tag"
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            if adding:
+                LeadTag.insert_many([{"lead": i, "tag": target.id} for i in chunk]).execute()
+            else:
+                LeadTag.delete().where(LeadTag.tag == target.id, LeadTag.lead.in_(chunk)).execute()
+        word = "added" if adding else "removed"
+        entries = [_entry(i, "change", session, now, f"tag {target.name} {word}") for i in ids]
+        changes = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        Lead.update({**changes, Lead.updated: now}).where(Lead.id.in_(chunk)).execute()
+    for start in range(0, len(entries), 200):
+        LeadActivity.insert_many(entries[start:start + 200]).execute()
+    return []
+
+
+def _entry(lead_id: int, kind: str, session: Session, now: dt.datetime, text: str) -> dict:
+    return {"lead": lead_id, "kind": kind, "author": session.login, "created": now, "text": text}
+
+
+# --- deleting ---------------------------------------------------------------------------------
+
+
+def drop_attachments(lead_ids: list[int]) -> list[str]:
+    """Delete the attachment rows of leads and of their timeline entries.
+
+    Returns the stored file names, to be removed once the transaction has committed.
+    """
+    stored: list[str] = []
+    for start in range(0, len(lead_ids), 500):
+        chunk = lead_ids[start:start + 500]
+        entries = LeadActivity.select(LeadActivity.id).where(LeadActivity.lead.in_(chunk))
+        owned = (((Attachment.owner_kind == "lead") & Attachment.owner_id.in_(chunk))
+                 | ((Attachment.owner_kind == "lead_activity")
+                    & Attachment.owner_id.in_(entries)))
+        rows = list(Attachment.select(Attachment.id, Attachment.stored_name).where(owned)
+                    .tuples())
+        if rows:
+            Attachment.delete().where(Attachment.id.in_([r[0] for r in rows])).execute()
+            stored.extend(r[1] for r in rows)
+    return stored
+
+
+def remove_files(stored_names: Iterable[str]) -> None:
+    """Remove stored attachment files whose rows are gone (best effort)."""
+    from crm_tui.services.attachments import path_of
+
+    for name in stored_names:
+        try:
+            path_of(name).unlink(missing_ok=True)
+        except OSError:
+            # A file that cannot be removed now is only wasted space, never wrong data.
+            continue
+
+
+def _delete_leads(lead_ids: list[int]) -> list[str]:
+    """Delete leads and what hangs off them (inside the caller's transaction)."""
+    from crm_tui.models import CustomValue
+
+    stored = drop_attachments(lead_ids)
+    lead_fields = CustomField.select(CustomField.id).where(CustomField.entity == "lead_type")
+    for start in range(0, len(lead_ids), 500):
+        chunk = lead_ids[start:start + 500]
+        CustomValue.delete().where(CustomValue.record_id.in_(chunk),
+                                   CustomValue.field.in_(lead_fields)).execute()
+        # Tags, timeline and sent-mail rows go by ON DELETE CASCADE.
+        Lead.delete().where(Lead.id.in_(chunk)).execute()
+    return stored

@@ -1,0 +1,582 @@
+"""The generic record use cases (add, set, show, list, delete) that every kind shares.
+
+A kind declares its fields once; parsing, validation, access checks, custom fields and the
+--json shape all follow from that declaration, for every face (CLI, TUI, import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import peewee
+
+from crm_tui import acl
+from crm_tui.db import database, write_transaction
+from crm_tui.models import BaseModel, CustomField, CustomValue, User
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.errors import NotFound, PermissionDenied, Problem, ValidationFailed
+
+# Field kinds whose values are free text: filters on them match a substring.
+TEXT_KINDS = {"text", "textarea", "email"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a record kind, as the command line, forms and --json name it."""
+
+    name: str
+    kind: str = "text"
+    attr: str | None = None
+    required: bool = False
+    max_length: int | None = 200
+    choices: tuple[str, ...] = ()
+    ref: str | None = None
+    readonly: bool = False
+    label: str = ""
+
+    @property
+    def column(self) -> str:
+        """The model attribute behind the field."""
+        return self.attr or self.name
+
+    @property
+    def title(self) -> str:
+        """A human label for forms and headers."""
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+def parse_field(session: Session, field: Field, raw: Any) -> Any:
+    """Parse one raw value (text from a command line or form, or a JSON value).
+
+    Raises:
+        V.BadValue: with a few words saying why.
+    """
+    kind = field.kind
+    if kind in ("text", "textarea"):
+        text = V.parse_text(raw, None if kind == "textarea" else field.max_length,
+                            single_line=kind == "text")
+        if field.required and not text.strip():
+            raise V.BadValue("required")
+        return text
+    if kind == "email":
+        return V.parse_email(raw, field.required)
+    if kind == "password":
+        return V.parse_text(raw, 200)
+    if kind == "int":
+        value = V.parse_int(raw)
+        if value is None and field.required:
+            raise V.BadValue("required")
+        return value
+    if kind in ("decimal", "rate"):
+        value = V.parse_decimal(raw, 2 if kind == "decimal" else 3)
+        if value is None and field.required:
+            raise V.BadValue("required")
+        return value
+    if kind == "date":
+        value = V.parse_date(raw)
+        if value is None and field.required:
+            raise V.BadValue("required")
+        return value
+    if kind == "datetime":
+        return V.parse_datetime(raw)
+    if kind == "bool":
+        return V.parse_bool(raw)
+    if kind == "choice":
+        text = "" if raw is None else str(raw).strip().lower()
+        if text not in field.choices:
+            raise V.BadValue("must be one of " + ", ".join(field.choices))
+        return text
+    if kind == "user":
+        text = "" if raw is None else str(raw).strip()
+        if not text:
+            if field.required:
+                raise V.BadValue("required")
+            return None
+        user = User.get_or_none(User.login == text)
+        if user is None:
+            raise V.BadValue("no such user")
+        return user
+    if kind == "ref":
+        text = "" if raw is None else str(raw).strip()
+        if not text:
+            if field.required:
+                raise V.BadValue("required")
+            return None
+        return get_kind(field.ref).resolve(session, text)
+    if kind == "refs":
+        target = get_kind(field.ref)
+        return [target.resolve(session, item) for item in V.parse_list(raw)]
+    raise AssertionError(f"unknown field kind {kind}")
+
+
+class Kind:
+    """A record kind: its model, fields and rules. Subclasses fill in the class variables."""
+
+    name: ClassVar[str]
+    model: ClassVar[type[BaseModel]]
+    fields: ClassVar[tuple[Field, ...]]
+    #: The attribute that names a record in messages.
+    title_attr: ClassVar[str] = "name"
+    #: Which custom fields apply: "company", "contact", or a type attribute for typed kinds.
+    custom_entity: ClassVar[str | None] = None
+    custom_type_attr: ClassVar[str | None] = None
+    #: Default ordering of lists.
+    order_attr: ClassVar[str] = "id"
+    #: Extra filters beyond field equality, by name.
+    extra_filters: ClassVar[tuple[str, ...]] = ()
+
+    # --- access rules (override) ------------------------------------------------------------
+
+    def view_expr(self, session: Session) -> peewee.Expression:
+        """Which rows the acting user may see."""
+        if not acl.can_read_catalogue(session.user):
+            return peewee.SQL("1 = 0")
+        return peewee.SQL("1 = 1")
+
+    def check_view(self, session: Session, obj: BaseModel) -> None:
+        """Raise PermissionDenied unless the user may see `obj`."""
+        if not acl.can_read_catalogue(session.user):
+            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+
+    def check_write_any(self, session: Session) -> None:
+        """Raise PermissionDenied unless the user may change records of this kind at all."""
+        if not acl.can_manage_catalogue(session.user):
+            raise PermissionDenied(f"{session.login} may not change {self.name} records")
+
+    def check_modify(self, session: Session, obj: BaseModel) -> None:
+        """Raise PermissionDenied unless the user may change `obj` (before and after edits)."""
+        self.check_write_any(session)
+
+    def check_delete(self, session: Session, obj: BaseModel) -> None:
+        """Raise PermissionDenied unless the user may delete `obj`."""
+        self.check_modify(session, obj)
+
+    def can_modify(self, session: Session, obj: BaseModel) -> bool:
+        """True when check_modify passes."""
+        try:
+            self.check_modify(session, obj)
+        except PermissionDenied:
+            return False
+        return True
+
+    # --- hooks (override) -------------------------------------------------------------------
+
+    def defaults(self, session: Session, obj: BaseModel) -> None:
+        """Set values a new record starts with."""
+
+    def validate(self, session: Session, obj: BaseModel, parsed: dict, problems: list) -> None:
+        """Cross-field rules; append Problems."""
+
+    def before_save(self, session: Session, obj: BaseModel, created: bool) -> None:
+        """Set derived values (timestamps) just before the row is written."""
+
+    def after_save(self, session: Session, obj: BaseModel, parsed: dict, created: bool) -> None:
+        """Write what hangs off the row (links, lines); inside the same transaction."""
+
+    def before_delete(self, session: Session, obj: BaseModel) -> None:
+        """Remove or refuse what hangs off the row; inside the delete transaction."""
+
+    def extra_filter(self, session: Session, name: str, value: str) -> peewee.Expression:
+        """An expression for one of `extra_filters`."""
+        raise AssertionError(name)
+
+    def decorate(self, session: Session, rows: list[dict]) -> None:
+        """Add derived keys to output rows in bulk (no query per row)."""
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def label(self, obj: BaseModel | None, fallback: str = "") -> str:
+        """How messages name a record: kind plus its title, or its id."""
+        if obj is None:
+            return f"{self.name} {fallback}".strip()
+        title = getattr(obj, self.title_attr, None)
+        if title:
+            return f"{self.name} {title!r}"
+        return f"{self.name} #{obj.id}" if obj.id else f"new {self.name}"
+
+    def field(self, name: str) -> Field | None:
+        """The field of that name, or None."""
+        for field in self.fields:
+            if field.name == name:
+                return field
+        return None
+
+    def resolve(self, session: Session, text: str) -> BaseModel:
+        """A reference by id (or unique title) to a record the user may see.
+
+        Raises:
+            V.BadValue: no such record, or not one the user may see.
+        """
+        obj = None
+        if str(text).isdigit():
+            obj = self.model.get_or_none(self.model.id == int(text))
+        elif self.title_attr and hasattr(self.model, self.title_attr):
+            obj = self.model.get_or_none(getattr(self.model, self.title_attr) == text)
+        if obj is None:
+            raise V.BadValue(f"no such {self.name}")
+        try:
+            self.check_view(session, obj)
+        except PermissionDenied:
+            raise V.BadValue(f"no such {self.name}") from None
+        return obj
+
+    def load(self, session: Session, record_id: int | str) -> BaseModel:
+        """Fetch a record the user may see.
+
+        Raises:
+            NotFound: no such id.
+            PermissionDenied: it exists but the user may not see it.
+        """
+        rid = V.parse_int(record_id) if not isinstance(record_id, int) else record_id
+        obj = self.model.get_or_none(self.model.id == rid) if rid is not None else None
+        if obj is None:
+            raise NotFound(f"{self.name} {record_id} does not exist")
+        self.check_view(session, obj)
+        return obj
+
+    # --- custom fields ----------------------------------------------------------------------
+
+    def custom_fields_for(self, obj: BaseModel | None) -> list[CustomField]:
+        """The custom fields that apply to `obj` (by entity, and by type for typed kinds)."""
+        if self.custom_entity is None:
+            return []
+        query = CustomField.select().where(CustomField.entity == self.custom_entity)
+        if self.custom_type_attr is not None:
+            type_id = getattr(obj, self.custom_type_attr + "_id", None) if obj else None
+            if type_id is None:
+                return []
+            query = query.where(CustomField.entity_type_id == type_id)
+        return list(query.order_by(CustomField.position, CustomField.id))
+
+    def custom_values(self, record_ids: list[int]) -> dict[int, dict[str, str]]:
+        """Custom values of many records at once: {record_id: {field name: value}}."""
+        if self.custom_entity is None or not record_ids:
+            return {}
+        fields = {
+            f.id: f.name
+            for f in CustomField.select(CustomField.id, CustomField.name).where(
+                CustomField.entity == self.custom_entity
+            )
+        }
+        if not fields:
+            return {}
+        out: dict[int, dict[str, str]] = {}
+        for chunk in _chunks(record_ids, 500):
+            rows = (
+                CustomValue.select(CustomValue.field, CustomValue.record_id, CustomValue.value)
+                .where(CustomValue.field.in_(list(fields)), CustomValue.record_id.in_(chunk))
+                .tuples()
+            )
+            for field_id, record_id, value in rows:
+                out.setdefault(record_id, {})[fields[field_id]] = value
+        return out
+
+    # --- the use cases ----------------------------------------------------------------------
+
+    def parse(
+        self, session: Session, obj: BaseModel, raw: dict[str, Any], creating: bool
+    ) -> tuple[dict[str, Any], dict[str, str], list[Problem]]:
+        """Parse raw values onto `obj`; returns (parsed, custom raw values, problems)."""
+        problems: list[Problem] = []
+        parsed: dict[str, Any] = {}
+        custom: dict[str, str] = {}
+        label = self.label(obj) if not creating else self._new_label(raw)
+        for key, value in raw.items():
+            if key == "custom" and isinstance(value, dict):
+                custom.update({str(k): v for k, v in value.items()})
+                continue
+            if key.startswith("custom."):
+                custom[key[len("custom."):]] = value
+                continue
+            field = self.field(key)
+            if field is None:
+                problems.append(Problem(label, key, _show(value), "unknown field"))
+                continue
+            if field.readonly:
+                problems.append(Problem(label, key, _show(value), "is derived and cannot be set"))
+                continue
+            try:
+                parsed[key] = parse_field(session, field, value)
+            except V.BadValue as exc:
+                problems.append(Problem(label, key, _show(value), str(exc)))
+        if creating:
+            for field in self.fields:
+                if field.required and field.name not in raw and not field.readonly:
+                    problems.append(Problem(label, field.name, "", "required"))
+        for key, value in parsed.items():
+            field = self.field(key)
+            if field.kind != "refs" and field.kind != "password":
+                setattr(obj, field.column, value)
+        return parsed, custom, problems
+
+    def _new_label(self, raw: dict[str, Any]) -> str:
+        title = raw.get(self.title_attr) if self.title_attr else None
+        return f"{self.name} {str(title)!r}" if title else f"new {self.name}"
+
+    def check_custom(
+        self, obj: BaseModel, custom: dict[str, Any], problems: list[Problem]
+    ) -> dict[CustomField, str]:
+        """Validate custom values by their field's kind; returns {field: stored text}."""
+        from crm_tui.services.custom_fields import parse_custom_value
+
+        applicable = {f.name: f for f in self.custom_fields_for(obj)}
+        out: dict[CustomField, str] = {}
+        for name, value in custom.items():
+            field = applicable.get(name)
+            if field is None:
+                problems.append(Problem(self.label(obj), f"custom.{name}", _show(value),
+                                        "no such custom field here"))
+                continue
+            try:
+                out[field] = parse_custom_value(field, value)
+            except V.BadValue as exc:
+                problems.append(Problem(self.label(obj), f"custom.{name}", _show(value), str(exc)))
+        return out
+
+    def check_unique(self, obj: BaseModel, problems: list[Problem]) -> None:
+        """Report a duplicate of any unique column before the database refuses it."""
+        for field in self.fields:
+            model_field = getattr(self.model, field.column, None)
+            if not isinstance(model_field, peewee.Field) or not model_field.unique:
+                continue
+            value = getattr(obj, field.column)
+            if value in (None, ""):
+                continue
+            query = self.model.select(self.model.id).where(model_field == value)
+            if obj.id is not None:
+                query = query.where(self.model.id != obj.id)
+            if query.exists():
+                problems.append(Problem(self.label(obj), field.name, _show(value),
+                                        f"another {self.name} already has it"))
+
+    def create(self, session: Session, raw: dict[str, Any]) -> int:
+        """Add a record; returns its id.
+
+        Raises:
+            PermissionDenied, ValidationFailed (nothing written).
+        """
+        self.check_write_any(session)
+        obj = self.model()
+        self.defaults(session, obj)
+        parsed, custom, problems = self.parse(session, obj, raw, creating=True)
+        self.validate(session, obj, parsed, problems)
+        self.check_unique(obj, problems)
+        custom_values = self.check_custom(obj, custom, problems)
+        if problems:
+            raise ValidationFailed(problems)
+        self.check_modify(session, obj)
+        with write_transaction():
+            self.before_save(session, obj, True)
+            obj.save(force_insert=True)
+            self._save_custom(obj, custom_values)
+            self.after_save(session, obj, parsed, True)
+        return obj.id
+
+    def update(self, session: Session, record_id: int | str, raw: dict[str, Any]) -> None:
+        """Change fields of a record.
+
+        Raises:
+            NotFound, PermissionDenied, ValidationFailed (nothing written).
+        """
+        with write_transaction():
+            obj = self.load(session, record_id)
+            self.check_modify(session, obj)
+            parsed, custom, problems = self.parse(session, obj, raw, creating=False)
+            self.validate(session, obj, parsed, problems)
+            self.check_unique(obj, problems)
+            custom_values = self.check_custom(obj, custom, problems)
+            if problems:
+                raise ValidationFailed(problems)
+            # The changed record must still be one the user may change (e.g. a new manager).
+            self.check_modify(session, obj)
+            self.before_save(session, obj, False)
+            obj.save()
+            self._save_custom(obj, custom_values)
+            self.after_save(session, obj, parsed, False)
+
+    def delete(self, session: Session, record_id: int | str) -> None:
+        """Delete a record.
+
+        Raises:
+            NotFound, PermissionDenied, ValidationFailed (it is still referenced).
+        """
+        with write_transaction():
+            obj = self.load(session, record_id)
+            self.check_delete(session, obj)
+            self.before_delete(session, obj)
+            if self.custom_entity is not None:
+                CustomValue.delete().where(
+                    CustomValue.record_id == obj.id,
+                    CustomValue.field.in_(
+                        CustomField.select(CustomField.id).where(
+                            CustomField.entity == self.custom_entity
+                        )
+                    ),
+                ).execute()
+            try:
+                with database.atomic():
+                    obj.delete_instance()
+            except peewee.IntegrityError:
+                raise ValidationFailed.one(self.label(obj), "id", obj.id,
+                                           "other records still refer to it") from None
+
+    def _save_custom(self, obj: BaseModel, custom_values: dict[CustomField, str]) -> None:
+        for field, text in custom_values.items():
+            updated = (
+                CustomValue.update(value=text)
+                .where(CustomValue.field == field.id, CustomValue.record_id == obj.id)
+                .execute()
+            )
+            if not updated:
+                CustomValue.create(field=field.id, record_id=obj.id, value=text)
+
+    def query(self, session: Session, filters: dict[str, str] | None = None) -> peewee.Select:
+        """The rows the user may see, narrowed by filters (field=value).
+
+        Text fields match a case-insensitive substring; other fields match exactly.
+
+        Raises:
+            ValidationFailed: an unknown filter or a value that does not parse.
+        """
+        query = self.model.select().where(self.view_expr(session))
+        problems: list[Problem] = []
+        for key, value in (filters or {}).items():
+            if key in self.extra_filters:
+                try:
+                    query = query.where(self.extra_filter(session, key, value))
+                except V.BadValue as exc:
+                    problems.append(Problem(f"{self.name} filter", key, value, str(exc)))
+                continue
+            if key.startswith("custom."):
+                query = query.where(self._custom_filter(key[7:], value))
+                continue
+            field = self.field(key)
+            column = getattr(self.model, field.column, None) if field else None
+            if field is None or not isinstance(column, peewee.Field):
+                problems.append(Problem(f"{self.name} filter", key, value, "unknown field"))
+                continue
+            if field.kind in TEXT_KINDS:
+                query = query.where(column.contains(value))
+                continue
+            try:
+                parsed = parse_field(session, field, value)
+            except V.BadValue as exc:
+                problems.append(Problem(f"{self.name} filter", key, value, str(exc)))
+                continue
+            query = query.where(column.is_null() if parsed is None else column == parsed)
+        if problems:
+            raise ValidationFailed(problems)
+        return query
+
+    def _custom_filter(self, name: str, value: str) -> peewee.Expression:
+        fields = CustomField.select(CustomField.id).where(
+            CustomField.entity == self.custom_entity, CustomField.name == name
+        )
+        matching = CustomValue.select(CustomValue.record_id).where(
+            CustomValue.field.in_(fields), CustomValue.value == value
+        )
+        return self.model.id.in_(matching)
+
+    def rows(self, session: Session, query: peewee.Select) -> list[dict]:
+        """Output rows in the --json shape for the records a query selects."""
+        raw_rows = list(query.dicts())
+        return self.present(session, raw_rows)
+
+    def present(self, session: Session, raw_rows: list[dict]) -> list[dict]:
+        """Turn `.dicts()` rows into the --json shape, in bulk."""
+        logins = user_logins() if any(f.kind == "user" for f in self.fields) else {}
+        out = []
+        for raw in raw_rows:
+            row: dict[str, Any] = {"id": raw["id"]}
+            for field in self.fields:
+                if field.kind in ("password", "refs") or field.column not in raw:
+                    continue
+                value = raw[field.column]
+                if field.kind == "user":
+                    value = logins.get(value)
+                elif field.kind == "decimal":
+                    value = V.money(value)
+                row[field.name] = V.render(value)
+            out.append(row)
+        if self.custom_entity is not None:
+            custom = self.custom_values([r["id"] for r in out])
+            for row in out:
+                row["custom"] = custom.get(row["id"], {})
+        self.decorate(session, out)
+        return out
+
+    def list(
+        self,
+        session: Session,
+        filters: dict[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        """The visible records matching the filters, in the --json shape."""
+        query = self.query(session, filters).order_by(getattr(self.model, self.order_attr))
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+        return self.rows(session, query)
+
+    def get(self, session: Session, record_id: int | str) -> dict:
+        """One visible record in the --json shape."""
+        obj = self.load(session, record_id)
+        return self.rows(session, self.model.select().where(self.model.id == obj.id))[0]
+
+
+def user_logins() -> dict[int, str]:
+    """Every user's login by id; users are few, so one query serves a whole list."""
+    return dict(User.select(User.id, User.login).tuples())
+
+
+def _show(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+_REGISTRY: dict[str, Kind] = {}
+
+
+def register(kind_class: type[Kind]) -> type[Kind]:
+    """Class decorator: make a kind available by its name."""
+    _REGISTRY[kind_class.name] = kind_class()
+    return kind_class
+
+
+def _load_all_kinds() -> None:
+    import crm_tui.services.kinds  # noqa: F401  (each kind module registers itself)
+
+
+def get_kind(name: str) -> Kind:
+    """The kind of that name (company, lead, …).
+
+    Raises:
+        KeyError: no such kind.
+    """
+    if name not in _REGISTRY:
+        _load_all_kinds()
+    return _REGISTRY[name]
+
+
+def kind_names() -> list[str]:
+    """Every registered kind name."""
+    _load_all_kinds()
+    return list(_REGISTRY)
+
+
+def now(session: Session) -> dt.datetime:
+    """The session's current UTC time, as stored."""
+    return session.clock.now()
+
+
+def all_of(items: Iterable) -> list:
+    """A list of an iterable (keeps call sites short)."""
+    return list(items)

@@ -1,0 +1,176 @@
+"""Business settings under stable dotted keys, stored in the database."""
+
+from __future__ import annotations
+
+import re
+
+from crm_tui import acl
+from crm_tui.db import write_transaction
+from crm_tui.models import Setting
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.errors import PermissionDenied, ValidationFailed
+
+
+def _pattern(value: str) -> str:
+    parse_bill_pattern(value)
+    return value
+
+
+def _security(value: str) -> str:
+    if value not in ("none", "starttls", "tls"):
+        raise V.BadValue("must be none, starttls or tls")
+    return value
+
+
+def _port(value: str) -> str:
+    port = V.parse_int(value)
+    if port is None or not 0 < port < 65536:
+        raise V.BadValue("not a port number")
+    return str(port)
+
+
+def _positive(value: str) -> str:
+    number = V.parse_int(value)
+    if number is None or number <= 0:
+        raise V.BadValue("must be a positive whole number")
+    return str(number)
+
+
+def _rate(value: str) -> str:
+    rate = V.parse_decimal(value, 3)
+    if rate is None or rate < 0 or rate > 100:
+        raise V.BadValue("must be a percentage from 0 to 100")
+    return format(rate, "f")
+
+
+def _bool(value: str) -> str:
+    return "1" if V.parse_bool(value) else "0"
+
+
+def _currency(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise V.BadValue("an ISO 4217 code such as EUR or USD")
+    return value
+
+
+def _line(value: str) -> str:
+    return V.parse_text(value, 500)
+
+
+def _text(value: str) -> str:
+    return V.parse_text(value, 5000, single_line=False)
+
+
+def _email(value: str) -> str:
+    return V.parse_email(value)
+
+
+#: Every settings key with its parser; keys are stable (scripts use them).
+KEYS = {
+    "invoice.auto_id": _bool,
+    "invoice.id_pattern": _pattern,
+    "invoice.header": _text,
+    "invoice.logo": _line,
+    "invoice.tax_name": _line,
+    "invoice.tax_rate": _rate,
+    "invoice.payment_methods": _text,
+    "invoice.footer": _text,
+    "invoice.currency": _currency,
+    **{f"lead.status.{n}": _line for n in range(9)},
+    "mail.smtp_host": _line,
+    "mail.smtp_port": _port,
+    "mail.smtp_security": _security,
+    "mail.smtp_user": _line,
+    "mail.smtp_password": _line,
+    "mail.imap_host": _line,
+    "mail.imap_port": _port,
+    "mail.imap_security": _security,
+    "mail.imap_user": _line,
+    "mail.imap_password": _line,
+    "mail.imap_folder": _line,
+    "mail.unmatched_folder": _line,
+    "mail.reference_address": _email,
+    "mail.from_address": _email,
+    "mail.max_message_bytes": _positive,
+    "mail.poll_seconds": _positive,
+    "intake.token": _line,
+}
+SECRET_KEYS = {"mail.smtp_password", "mail.imap_password", "intake.token"}
+
+
+def parse_bill_pattern(pattern: str) -> tuple[str, int, str]:
+    """Split a bill-ID pattern such as `15/[1000]` into (prefix, first number, suffix).
+
+    Raises:
+        V.BadValue: the pattern does not hold exactly one bracketed number.
+    """
+    matches = re.findall(r"\[(\d+)\]", pattern)
+    if len(matches) != 1 or pattern.count("[") != 1 or pattern.count("]") != 1:
+        raise V.BadValue("needs exactly one bracketed number, e.g. 15/[1000]")
+    prefix, rest = pattern.split("[", 1)
+    number, suffix = rest.split("]", 1)
+    return prefix, int(number), suffix
+
+
+def get(session: Session, key: str) -> str:
+    """A setting's value; secrets only for superadmins.
+
+    Raises:
+        ValidationFailed: unknown key.
+    """
+    if key not in KEYS:
+        raise ValidationFailed.one("setting", "key", key, "unknown setting")
+    if key in SECRET_KEYS and not acl.is_admin(session.user):
+        raise PermissionDenied(f"{session.login} may not read {key}")
+    return raw_value(key)
+
+
+def raw_value(key: str, default: str = "") -> str:
+    """A setting's stored value without access checks, for the core's own use."""
+    row = Setting.get_or_none(Setting.key == key)
+    return row.value if row is not None else default
+
+
+def values(prefix: str = "") -> dict[str, str]:
+    """Every stored setting under a prefix, for the core's own use (PDF, mail)."""
+    query = Setting.select().where(Setting.key.startswith(prefix)) if prefix else Setting.select()
+    return {s.key: s.value for s in query}
+
+
+def all_settings(session: Session) -> dict[str, str]:
+    """Every known setting, secrets masked for non-superadmins."""
+    stored = values()
+    admin = acl.is_admin(session.user)
+    return {
+        key: ("***" if key in SECRET_KEYS and stored.get(key) and not admin else stored.get(key, ""))
+        for key in KEYS
+    }
+
+
+def set_value(session: Session, key: str, value: str) -> None:
+    """Change a setting (superadmins only), after checking the value.
+
+    Raises:
+        PermissionDenied, ValidationFailed.
+    """
+    if not acl.is_admin(session.user):
+        raise PermissionDenied(f"{session.login} may not change settings")
+    parser = KEYS.get(key)
+    if parser is None:
+        raise ValidationFailed.one("setting", "key", key, "unknown setting")
+    try:
+        stored = parser(value)
+    except V.BadValue as exc:
+        raise ValidationFailed.one(f"setting {key}", "value", value, str(exc)) from None
+    with write_transaction():
+        if not Setting.update(value=stored).where(Setting.key == key).execute():
+            Setting.create(key=key, value=stored)
+
+
+def status_names() -> list[str]:
+    """The nine lead status names, as configured."""
+    stored = values("lead.status.")
+    from crm_tui.models import LEAD_STATUSES
+
+    return [stored.get(f"lead.status.{n}") or LEAD_STATUSES[n] for n in range(9)]

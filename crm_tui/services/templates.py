@@ -1,0 +1,52 @@
+"""CRM mail templates, visible to the users of their managing company."""
+
+from __future__ import annotations
+
+import peewee
+
+from crm_tui import acl
+from crm_tui.models import MailTemplate
+from crm_tui.services.errors import PermissionDenied
+from crm_tui.services.records import Field, Kind, register
+
+
+@register
+class MailTemplateKind(Kind):
+    """Mail templates with the `_DEST_NAME_ _DEST_EMAIL_ _SRC_NAME_ _SRC_EMAIL_` macros."""
+
+    name = "mail-template"
+    model = MailTemplate
+    fields = (
+        Field("name", required=True, max_length=100),
+        Field("language", max_length=10),
+        Field("subject", max_length=300),
+        Field("body", "textarea"),
+        Field("company", "ref", ref="company"),
+    )
+
+    def view_expr(self, session):
+        user = session.user
+        if acl.is_admin(user):
+            return peewee.SQL("1 = 1")
+        if not acl.has(user, "CR"):
+            return peewee.SQL("1 = 0")
+        expr = MailTemplate.company.is_null()
+        if user.company_id is not None:
+            expr |= MailTemplate.company == user.company_id
+        return expr
+
+    def check_view(self, session, obj):
+        user = session.user
+        if acl.is_admin(user):
+            return
+        if not acl.has(user, "CR") or (
+            obj.company_id is not None and obj.company_id != user.company_id
+        ):
+            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+
+    def check_write_any(self, session):
+        if not acl.can_manage_lead_catalogue(session.user):
+            raise PermissionDenied(f"{session.login} may not change mail templates")
+
+    def defaults(self, session, obj):
+        obj.language = "en"

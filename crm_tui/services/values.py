@@ -1,0 +1,160 @@
+"""Parsing field values from text (command line, forms, CSV) and rendering them for output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+TRUE_WORDS = {"1", "true", "yes", "y", "on", "si", "sí", "x"}
+FALSE_WORDS = {"0", "false", "no", "n", "off", ""}
+# The manuals write "no date" as MySQL's zero date.
+NO_DATE = {"", "0000-00-00", "0000-00-00 00:00:00"}
+_EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
+
+
+class BadValue(ValueError):
+    """A value that does not parse; the message is the reason, in a few words."""
+
+
+def parse_text(raw: object, max_length: int | None = None, single_line: bool = True) -> str:
+    """Text as given; CR/LF are refused in single-line fields (they break CSV and mail)."""
+    text = "" if raw is None else str(raw)
+    if single_line and ("\n" in text or "\r" in text):
+        raise BadValue("line breaks are not allowed here")
+    if max_length is not None and len(text) > max_length:
+        raise BadValue(f"longer than {max_length} characters")
+    return text
+
+
+def parse_int(raw: object) -> int | None:
+    """A whole number, or None for an empty value."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise BadValue("not a whole number")
+    if isinstance(raw, int):
+        return raw
+    text = str(raw).strip()
+    if not re.fullmatch(r"[+-]?\d{1,18}", text):
+        raise BadValue("not a whole number")
+    return int(text)
+
+
+def parse_decimal(raw: object, places: int = 2) -> Decimal | None:
+    """A decimal number such as 2400 or 2400.50, or None for an empty value. Never a float."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, float):
+        raw = repr(raw)
+    text = str(raw).strip()
+    if not re.fullmatch(r"[+-]?(\d{1,14}(\.\d*)?|\.\d+)", text):
+        raise BadValue("not a number (use digits and a dot, e.g. 2400.50)")
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the regex already guards
+        raise BadValue("not a number") from exc
+    if value.as_tuple().exponent < -places and value != value.quantize(Decimal(1).scaleb(-places)):
+        raise BadValue(f"more than {places} decimal places")
+    return value
+
+
+def parse_date(raw: object) -> dt.date | None:
+    """An ISO date (YYYY-MM-DD; DD/MM/YYYY accepted too), or None for empty / zero dates."""
+    if raw is None:
+        return None
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = str(raw).strip()
+    if text in NO_DATE:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise BadValue("not a date (use YYYY-MM-DD)")
+
+
+def parse_datetime(raw: object) -> dt.datetime | None:
+    """An ISO date and time, stored as naive UTC; None for empty / zero dates."""
+    if raw is None:
+        return None
+    if isinstance(raw, dt.datetime):
+        value = raw
+    else:
+        text = str(raw).strip()
+        if text in NO_DATE:
+            return None
+        try:
+            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise BadValue("not a date and time (use YYYY-MM-DD HH:MM:SS)") from exc
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def parse_bool(raw: object) -> bool:
+    """Yes/no in the usual spellings (1/0, true/false, yes/no)."""
+    if isinstance(raw, bool):
+        return raw
+    text = "" if raw is None else str(raw).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise BadValue("not a yes/no value (use 1 or 0)")
+
+
+def parse_email(raw: object, required: bool = False) -> str:
+    """An email address (lightly checked), or "" when empty and not required."""
+    text = parse_text(raw, 200).strip()
+    if not text:
+        if required:
+            raise BadValue("required")
+        return ""
+    if not _EMAIL.match(text):
+        raise BadValue("not an email address")
+    return text
+
+
+def parse_list(raw: object) -> list[str]:
+    """A comma-separated list (or a JSON list) of names or ids."""
+    if raw is None:
+        return []
+    if isinstance(raw, list | tuple):
+        return [str(x).strip() for x in raw if str(x).strip()]
+    return [part.strip() for part in str(raw).split(",") if part.strip()]
+
+
+def money(value: object) -> Decimal | None:
+    """A stored amount as a Decimal with two places (SQLite drops trailing zeros)."""
+    if value is None or value == "":
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def render(value: object) -> object:
+    """A value as it appears in --json output: Decimal as a string, dates in ISO 8601."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat() + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def render_text(value: object) -> str:
+    """A value as plain text for tables and CSV cells."""
+    value = render(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)

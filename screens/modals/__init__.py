@@ -1,0 +1,1 @@
+"""Modal dialogs: each collects parameters and returns a typed result."""

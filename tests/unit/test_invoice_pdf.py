@@ -1,0 +1,160 @@
+"""Invoice PDFs read back with pypdf: content, languages, Unicode, secrecy, font reuse."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from crm_tui.documents import DocumentError
+from crm_tui.documents.fonts import PdfFontCache
+from crm_tui.documents.invoice_pdf import render_invoice_pdf
+
+COMPANY = {
+    "name": "Ελληνική Εταιρεία",
+    "fiscal_id": "EL-998877",
+    "address": "Odos Ermou 12\nΑθήνα",
+    "country": "Greece",
+}
+SETTINGS = {
+    "header": "My Company S.L.\nCalle Mayor 1, Madrid",
+    "tax_name": "IVA",
+    "payment_methods": "Transferencia ES00 1234",
+    "footer": "Inscrita en el Registro Mercantil de Madrid",
+}
+
+
+def invoice(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "bill_id": "15/1000",
+        "type": "Submitted",
+        "reference": "PO-4711",
+        "status": "pending",
+        "created": date(2021, 4, 11),
+        "expires": date(2021, 5, 11),
+        "paid_on": None,
+        "currency": "EUR",
+        "language": "es",
+        "description": "Soporte técnico anual",
+        "internal_note": "TOP-SECRET margin 40%",
+        "lines": [{"description": "Concepto de soporte", "amount": Decimal("2400")}],
+        "discounts": [{"description": "promotion", "amount": Decimal("240")}],
+        "tax_rate": Decimal("21"),
+        "withholding_rate": Decimal("0"),
+    }
+    data.update(changes)
+    return data
+
+
+def text_of(pdf: bytes) -> str:
+    """All pages' text, with no-break spaces made plain for easy comparison."""
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return unicodedata.normalize("NFC", text).replace("\xa0", " ")
+
+
+@pytest.fixture(scope="module")
+def cache() -> PdfFontCache:
+    return PdfFontCache()
+
+
+def png_logo() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (60, 20), (20, 60, 120)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_spanish_invoice_content(cache: PdfFontCache) -> None:
+    pdf = render_invoice_pdf(invoice(), COMPANY, SETTINGS, logo_bytes=png_logo(), font_cache=cache)
+    assert pdf.startswith(b"%PDF-")
+    text = text_of(pdf)
+    for expected in (
+        "Factura 15/1000",
+        "Ελληνική Εταιρεία",
+        "EL-998877",
+        "Αθήνα",
+        "Greece",
+        "PO-4711",
+        "11 abr 2021",
+        "Pendiente",
+        "Soporte técnico anual",
+        "Base imponible 2.400,00 €",
+        "Subtotal 2.160,00 €",
+        "IVA (21 %) 453,60 €",
+        "Total 2.613,60 €",
+        "Transferencia ES00 1234",
+        "Inscrita en el Registro Mercantil",
+        "My Company S.L.",
+        "Página 1 de 1",
+    ):
+        assert expected in text, expected
+    assert "TOP-SECRET" not in text
+    assert b"TOP-SECRET" not in pdf
+
+
+def test_english_invoice_formats_money_and_dates_in_english(cache: PdfFontCache) -> None:
+    data = invoice(language="en", status="paid", paid_on="2021-04-20", withholding_rate="15")
+    company = {**COMPANY, "name": "Компания «Ромашка»"}
+    text = text_of(
+        render_invoice_pdf(data, company, {**SETTINGS, "tax_name": "VAT"}, font_cache=cache)
+    )
+    for expected in (
+        "Invoice 15/1000",
+        "Компания «Ромашка»",
+        "Apr 11, 2021",
+        "Paid on: Apr 20, 2021",
+        "Tax base €2,400.00",
+        "VAT (21 %) €453.60",
+        "Withholding (15 %) -€324.00",
+        "Total €2,289.60",
+    ):
+        assert expected in text, expected
+
+
+def test_many_lines_flow_onto_more_pages(cache: PdfFontCache) -> None:
+    lines = [{"description": f"Line {n} ñ", "amount": Decimal("10.00")} for n in range(80)]
+    pdf = render_invoice_pdf(
+        invoice(lines=lines, discounts=[]), COMPANY, SETTINGS, font_cache=cache
+    )
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) >= 2
+    text = text_of(pdf)
+    assert "Line 79 ñ" in text
+    assert "Total 968,00 €" in text  # 800 + 21 %
+    assert "Página 2 de" in text
+
+
+def test_given_totals_must_match_the_lines(cache: PdfFontCache) -> None:
+    good = invoice(totals={"total": Decimal("2613.60"), "total_tax": "453.60"})
+    render_invoice_pdf(good, COMPANY, SETTINGS, font_cache=cache)
+    with pytest.raises(DocumentError, match="total"):
+        render_invoice_pdf(invoice(total=Decimal("9999")), COMPANY, SETTINGS, font_cache=cache)
+    with pytest.raises(DocumentError, match="not a valid number"):
+        bad = invoice(lines=[{"description": "x", "amount": "1,5"}])
+        render_invoice_pdf(bad, COMPANY, SETTINGS, font_cache=cache)
+
+
+def test_logo_must_be_a_raster_image_from_the_crm(cache: PdfFontCache) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><image href="file:///etc/passwd"/></svg>'
+    for logo in (svg, b"/etc/passwd", b"\x89PNG\r\n\x1a\nbroken"):
+        pdf = render_invoice_pdf(invoice(), COMPANY, SETTINGS, logo_bytes=logo, font_cache=cache)
+        assert "Factura 15/1000" in text_of(pdf)
+        assert b"root:" not in pdf
+
+
+def test_reused_fonts_give_the_same_text_as_fresh_ones(cache: PdfFontCache) -> None:
+    fresh = PdfFontCache(reuse=False)
+    for name in ("Ελληνική Εταιρεία", "Компания", "Ĳsselmeer Łódź Ærø", "Հայաստան ՍՊԸ"):
+        data = invoice(bill_id=f"B-{name[:3]}")
+        company = {**COMPANY, "name": name}
+        reused_text = text_of(render_invoice_pdf(data, company, SETTINGS, font_cache=cache))
+        fresh_text = text_of(render_invoice_pdf(data, company, SETTINGS, font_cache=fresh))
+        assert name in reused_text
+        assert reused_text == fresh_text
