@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import Iterator
 
 import peewee
-from playhouse.db_url import connect
 
 from crm_tui.services.errors import ServerUnreachable
 
@@ -34,6 +33,9 @@ def make_database(target: str) -> peewee.Database:
     """Build (but do not bind) a peewee database for a file path or a database URL."""
     if not is_url(target):
         return peewee.SqliteDatabase(target, pragmas=SQLITE_PRAGMAS, timeout=15)
+    # db_url imports every driver it knows (psycopg2 among them): only for URLs.
+    from playhouse.db_url import connect
+
     if target.startswith("sqlite:"):
         return connect(target, pragmas=SQLITE_PRAGMAS, timeout=15)
     if target.startswith(("postgres://", "postgresql://")):

@@ -15,9 +15,27 @@ def _runner():
     return Runner(database.obj, directory=str(MIGRATIONS_DIR), table_name="schema_migration")
 
 
+def migration_names() -> list[str]:
+    """The names of the shipped migrations, in order."""
+    names = [p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")]
+    return sorted(names, key=lambda name: int(name.split("_", 1)[0]))
+
+
 def pending_migrations() -> list[str]:
-    """Names of migrations not yet applied to the bound database."""
-    return [m.name for m in _runner().status() if not m.applied and m.path is not None]
+    """Names of migrations not yet applied to the bound database.
+
+    Every command asks this, so it reads the history table directly instead of loading the
+    migration runner (which imports and parses every migration script).
+    """
+    import peewee
+
+    try:
+        with database.atomic():
+            rows = database.execute_sql("SELECT name FROM schema_migration").fetchall()
+    except (peewee.OperationalError, peewee.ProgrammingError):
+        return migration_names()
+    applied = {name for (name,) in rows}
+    return [name for name in migration_names() if name not in applied]
 
 
 def upgrade() -> list[str]:

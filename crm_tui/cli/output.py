@@ -10,8 +10,13 @@ from crm_tui.services.values import render_text
 
 
 def print_json(data: Any) -> None:
-    """Write data as JSON on stdout (UTF-8, not ASCII-escaped)."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Write data as JSON on stdout (UTF-8, not ASCII-escaped); indented for a terminal only.
+
+    Scripts get compact JSON: it is what they parse, and json's C encoder only runs
+    without indentation (several times faster on long lists).
+    """
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=str))
     sys.stdout.write("\n")
 
 

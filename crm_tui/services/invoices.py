@@ -273,19 +273,19 @@ class InvoiceKind(Kind):
             except V.BadValue as exc:
                 problems.append(Problem("setting invoice.id_pattern", "value",
                                         settings.raw_value("invoice.id_pattern"), str(exc)))
+        if problems:
+            return  # the stored total is recomputed only from values that passed
         lines = parsed.get("lines")
         discounts = parsed.get("discounts")
-        if lines is not None or discounts is not None:
-            current_lines = lines if lines is not None else _lines(obj)
-            current_discounts = discounts if discounts is not None else _discounts(obj)
-            try:
-                totals = totals_of(obj, current_lines, current_discounts)
-            except ValueError as exc:
-                problems.append(Problem(label, "discounts", "", str(exc)))
-            else:
-                obj.total = totals["total"]
-        elif obj.id is not None and ({"tax_rate", "withholding_rate"} & set(parsed)):
-            obj.total = totals_of(obj, _lines(obj), _discounts(obj))["total"]
+        if lines is None and discounts is None and (
+                obj.id is None or not {"tax_rate", "withholding_rate"} & set(parsed)):
+            return
+        current_lines = lines if lines is not None else _lines(obj)
+        current_discounts = discounts if discounts is not None else _discounts(obj)
+        try:
+            obj.total = totals_of(obj, current_lines, current_discounts)["total"]
+        except ValueError as exc:
+            problems.append(Problem(label, "discounts", "", str(exc)))
 
     def before_save(self, session, obj, created):
         obj.updated = session.clock.now()

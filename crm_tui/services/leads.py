@@ -4,8 +4,11 @@ mass operations, and creation from outside (command line, web form)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 import peewee
 
@@ -212,6 +215,34 @@ class LeadKind(Kind):
             return expr if V.parse_bool(value) else ~expr
         return super().extra_filter(session, name, value)
 
+    def _custom_filter(self, name, value):
+        # Compare as the field stores values (numbers, dates, yes/no normalised); text
+        # fields match a part, like the lead's own text fields.
+        from crm_tui.models import CustomValue
+        from crm_tui.services.custom_fields import parse_custom_value
+
+        conditions = []
+        for custom in CustomField.select().where(CustomField.entity == "lead_type",
+                                                 CustomField.name == name):
+            if custom.kind in ("text", "textarea"):
+                match = CustomValue.value.contains(value)
+            elif custom.kind == "numeric":
+                try:
+                    match = CustomValue.value.in_(_numeric_spellings(value))
+                except V.BadValue:
+                    continue
+            else:
+                try:
+                    match = CustomValue.value == parse_custom_value(custom, value)
+                except V.BadValue:
+                    continue
+            conditions.append((CustomValue.field == custom.id) & match)
+        if not conditions:
+            return peewee.SQL("1 = 0")
+        matching = CustomValue.select(CustomValue.record_id).where(
+            functools.reduce(operator.or_, conditions))
+        return Lead.id.in_(matching)
+
     def decorate(self, session, rows):
         names = settings.status_names()
         tags = tags_of([r["id"] for r in rows])
@@ -223,6 +254,19 @@ class LeadKind(Kind):
         row = super().get(session, record_id)
         row["activity"] = activity(session, row["id"])
         return row
+
+
+def _numeric_spellings(value: str) -> list[str]:
+    """Every way a numeric custom value equal to `value` may be stored (0 to 6 places)."""
+    number = V.parse_decimal(value, 6)
+    if number is None:
+        return [""]
+    out = []
+    for places in range(7):
+        exact = number.quantize(Decimal(1).scaleb(-places))
+        if exact == number:
+            out.append(format(exact, "f"))
+    return out
 
 
 def tags_of(lead_ids: list[int]) -> dict[int, list[str]]:
@@ -535,6 +579,11 @@ def create_lead(
         if note.strip():
             LeadActivity.create(lead=lead_id, kind="note", author=session.login,
                                 created=session.clock.now(), text=note.strip())
+        if duplicates:
+            # The timeline keeps the warning, so whoever opens the lead can merge it later.
+            LeadActivity.create(
+                lead=lead_id, kind="note", author=session.login, created=session.clock.now(),
+                text="Possible duplicate of " + ", ".join(d.describe() for d in duplicates))
     return CreatedLead(lead_id, tuple(duplicates))
 
 

@@ -231,8 +231,14 @@ class Kind:
             NotFound: no such id.
             PermissionDenied: it exists but the user may not see it.
         """
-        rid = V.parse_int(record_id) if not isinstance(record_id, int) else record_id
-        obj = self.model.get_or_none(self.model.id == rid) if rid is not None else None
+        obj = None
+        if isinstance(record_id, int) or str(record_id).strip().isdigit():
+            obj = self.model.get_or_none(self.model.id == int(record_id))
+        else:
+            # A unique title names a record too (`crm show user admin`).
+            column = getattr(self.model, self.title_attr, None)
+            if isinstance(column, peewee.Field) and column.unique:
+                obj = self.model.get_or_none(column == str(record_id))
         if obj is None:
             raise NotFound(f"{self.name} {record_id} does not exist")
         self.check_view(session, obj)
