@@ -157,6 +157,15 @@ def admin(crm_db, clock):
 
 
 @pytest.fixture
+def admin_session_factory(clock):
+    """A callable giving a superadmin session on whatever database is bound."""
+    from crm_tui.models import User
+    from crm_tui.services.context import Session
+
+    return lambda: Session(User.get(User.login == "admin"), clock)
+
+
+@pytest.fixture
 def run_crm(data_dir: Path):
     """Run the real `crm` command in a subprocess; returns CompletedProcess (text)."""
     import subprocess
