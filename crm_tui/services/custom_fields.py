@@ -43,10 +43,11 @@ def parse_custom_value(field: CustomField, raw: Any) -> str:
         return text
     if kind == "linked":
         options = field.option_data or {}
-        parent, _, child = text.partition("/")
+        # Forms send "parent|child", people type "parent/child": both store as the latter.
+        parent, _, child = text.replace("|", "/").partition("/")
         if parent not in options or (child and child not in options.get(parent, [])):
             raise V.BadValue("must be PARENT or PARENT/CHILD from the field's options")
-        return text
+        return f"{parent}/{child}" if child else parent
     if kind == "text":
         return V.parse_text(text, 1000)
     return V.parse_text(text, None, single_line=False)

@@ -1,0 +1,660 @@
+"""A kanban board whose columns page their cards from a blocking fetch callable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.console import RenderableType
+from rich.errors import StyleSyntaxError
+from rich.style import Style
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import HorizontalScroll, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+CARDS_GROUP = "kanban.cards"
+"""Worker group of the card page fetches (one in flight per column at most)."""
+
+
+@dataclass(frozen=True)
+class ColumnData:
+    """A board column; `count` is the total number of its cards, used for paging."""
+
+    key: Hashable
+    """The caller's id for the column (e.g. a status number); passed back to fetch."""
+    title: str
+    subtitle: str = ""
+    """Second header line, e.g. "12 leads · 3,400.00"; "<count> cards" when empty."""
+    count: int = 0
+
+
+@dataclass
+class CardData:
+    """One card: a title, a few plain-text lines and coloured tags."""
+
+    key: Hashable
+    title: str
+    lines: list[str] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    """(name, colour) pairs; colour is any Rich colour ("red", "#aa3300")."""
+
+
+Fetch = Callable[[Any, int, int], Sequence[CardData]]
+"""`fetch(column_key, offset, limit) -> cards`; runs on a thread and may block."""
+
+
+@dataclass
+class _CardsLoaded(Message, bubble=False):
+    """A worker has fetched one page of a column."""
+
+    column_key: Hashable
+    token: int
+    offset: int
+    limit: int
+    cards: list[CardData]
+
+
+def _tag_style(colour: str) -> Style:
+    """A chip style for a tag colour; unknown colours fall back to reverse video."""
+    try:
+        background = Style.parse(f"on {colour}")
+    except StyleSyntaxError:
+        return Style(reverse=True)
+    color = background.bgcolor
+    if color is None:
+        return Style(reverse=True)
+    # Pick black or white text, whichever reads better on the chip.
+    red, green, blue = color.get_truecolor()
+    foreground = "black" if (red * 299 + green * 587 + blue * 114) / 1000 > 128 else "white"
+    return background + Style(color=foreground)
+
+
+class KanbanCard(Widget):
+    """A card on the board; it shows a `CardData` and never takes focus."""
+
+    DEFAULT_CSS = """
+    KanbanCard {
+        height: auto;
+        padding: 0 1 0 0;
+        margin: 0 0 1 0;
+        background: $boost;
+        border-left: tall $panel;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        &.-cursor {
+            background: $primary 20%;
+            border-left: tall $primary;
+        }
+    }
+    """
+
+    def __init__(self, card: CardData) -> None:
+        """Show `card`."""
+        super().__init__()
+        self.card = card
+
+    def update(self, card: CardData) -> None:
+        """Show another card in this widget (reused on reload to avoid remounting)."""
+        self.card = card
+        self.refresh(layout=True)
+
+    def render(self) -> RenderableType:
+        """Title in bold, the lines dimmed, then the tags as chips; each line cut to width."""
+        card = self.card
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(card.title, style="bold")
+        for line in card.lines:
+            text.append("\n")
+            text.append(line, style="dim")
+        if card.tags:
+            text.append("\n")
+            for position, (name, colour) in enumerate(card.tags):
+                if position:
+                    text.append(" ")
+                text.append(f" {name} ", style=_tag_style(colour))
+        return text
+
+
+class _CardList(VerticalScroll, can_focus=False):
+    """The scrolling part of a column; the board owns the keys."""
+
+
+class KanbanColumn(Vertical):
+    """One column: a header, its loaded cards and a status line ("loading…", "n more")."""
+
+    DEFAULT_CSS = """
+    KanbanColumn {
+        width: 26;
+        height: 1fr;
+        border: round $panel-lighten-1;
+        &.-active {
+            border: round $primary;
+        }
+        & > .kanban--header {
+            height: 2;
+            padding: 0 1;
+        }
+        & > .kanban--status {
+            height: 1;
+            color: $text-muted;
+            padding: 0 1;
+        }
+        & > _CardList {
+            height: 1fr;
+            scrollbar-size-vertical: 1;
+        }
+    }
+    """
+
+    def __init__(self, data: ColumnData) -> None:
+        """Create an empty column for `data`; the board fills it."""
+        super().__init__()
+        self.data = data
+        self.cards: list[CardData] = []
+        """Cards loaded so far, in board order."""
+        self.cursor = 0
+        """Index of the highlighted card in `cards`."""
+        self.loading = False
+        self.exhausted = False
+        self.failed = False
+        self.token = 0
+        # Our own list, because removed widgets linger in the DOM until pruned.
+        self._widgets: list[KanbanCard] = []
+
+    def compose(self) -> ComposeResult:
+        """Header, card list, status line."""
+        yield Static(classes="kanban--header")
+        yield _CardList()
+        yield Static(classes="kanban--status")
+
+    def on_mount(self) -> None:
+        """Draw the header and status once the children exist."""
+        self.refresh_header()
+
+    @property
+    def has_more(self) -> bool:
+        """Whether cards beyond the loaded ones remain to be fetched."""
+        return not self.exhausted and len(self.cards) < self.data.count
+
+    def refresh_header(self) -> None:
+        """Redraw the header and the status line from `data` and the loading state."""
+        data = self.data
+        header = Text(no_wrap=True, overflow="ellipsis")
+        header.append(data.title, style="bold")
+        header.append("\n")
+        header.append(data.subtitle or f"{data.count:,} cards", style="dim")
+        self.query_one(".kanban--header", Static).update(header)
+        if self.failed:
+            status = "⚠ could not load"
+        elif self.loading:
+            status = "loading…"
+        elif self.has_more:
+            status = f"{data.count - len(self.cards):,} more ↓"
+        else:
+            status = ""
+        self.query_one(".kanban--status", Static).update(status)
+
+    def card_widgets(self) -> list[KanbanCard]:
+        """The card widgets, in order."""
+        return list(self._widgets)
+
+    def show_cards(self, cards: Iterable[CardData]) -> None:
+        """Replace the shown cards, reusing the mounted widgets where possible."""
+        self.cards = list(cards)
+        keep = min(len(self._widgets), len(self.cards))
+        for widget, card in zip(self._widgets[:keep], self.cards[:keep], strict=True):
+            widget.update(card)
+        card_list = self.query_one(_CardList)
+        if len(self._widgets) > keep:
+            card_list.remove_children(self._widgets[keep:])
+        new = [KanbanCard(card) for card in self.cards[keep:]]
+        if new:
+            card_list.mount_all(new)
+        self._widgets = self._widgets[:keep] + new
+
+    def append_cards(self, cards: Iterable[CardData]) -> None:
+        """Add cards below the loaded ones."""
+        new = [KanbanCard(card) for card in cards]
+        if new:
+            self.cards.extend(widget.card for widget in new)
+            self.query_one(_CardList).mount_all(new)
+            self._widgets.extend(new)
+
+    def paint_cursor(self, active: bool) -> None:
+        """Mark the cursor card (when the column is active) and scroll it into view."""
+        self.set_class(active, "-active")
+        self.cursor = max(0, min(self.cursor, len(self.cards) - 1))
+        for position, widget in enumerate(self._widgets):
+            is_cursor = active and position == self.cursor
+            widget.set_class(is_cursor, "-cursor")
+            if is_cursor:
+                widget.scroll_visible(animate=False)
+
+
+class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
+    """Columns side by side with a card cursor; it reports intents and never changes data.
+
+    Moving a card only posts `CardMoved`: the owner decides, then calls `move_card_locally`
+    or `reload`, or does nothing to leave the card where it was.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "column_left", "Column ←", show=False, id="kanban.column_left"),
+        Binding("right,l", "column_right", "Column →", show=False, id="kanban.column_right"),
+        Binding("up,k", "card_up", "Card ↑", show=False, id="kanban.card_up"),
+        Binding("down,j", "card_down", "Card ↓", show=False, id="kanban.card_down"),
+        Binding("home", "card_first", "First card", show=False, id="kanban.card_first"),
+        Binding(
+            "shift+right,greater_than_sign",
+            "move_card(1)",
+            "Move →",
+            key_display="⇧→",
+            id="kanban.move_right",
+            tooltip="Move the card to the next column",
+        ),
+        Binding(
+            "shift+left,less_than_sign",
+            "move_card(-1)",
+            "Move ←",
+            key_display="⇧←",
+            id="kanban.move_left",
+            tooltip="Move the card to the previous column",
+        ),
+        Binding(
+            "enter",
+            "open_card",
+            "Open",
+            show=False,
+            id="kanban.open",
+            tooltip="Open the highlighted card",
+        ),
+    ]
+    """Arrows with hidden h/j/k/l aliases; `>`/`<` are hidden aliases of shift+arrows."""
+
+    DEFAULT_CSS = """
+    KanbanBoard {
+        height: 1fr;
+        scrollbar-size-horizontal: 1;
+        &:focus KanbanCard.-cursor {
+            background: $primary 40%;
+            border-left: tall $accent;
+        }
+    }
+    """
+
+    @dataclass
+    class CardMoved(Message):
+        """The user asked to move a card to a neighbouring column (nothing has moved yet)."""
+
+        board: KanbanBoard
+        card_key: Hashable
+        from_column: Hashable
+        to_column: Hashable
+
+        @property
+        def control(self) -> KanbanBoard:
+            """The board that posted the message."""
+            return self.board
+
+    @dataclass
+    class CardOpened(Message):
+        """Enter on a card."""
+
+        board: KanbanBoard
+        card_key: Hashable
+        column_key: Hashable
+
+        @property
+        def control(self) -> KanbanBoard:
+            """The board that posted the message."""
+            return self.board
+
+    @dataclass
+    class CardHighlighted(Message):
+        """The cursor rests on another card."""
+
+        board: KanbanBoard
+        card_key: Hashable
+        column_key: Hashable
+
+        @property
+        def control(self) -> KanbanBoard:
+            """The board that posted the message."""
+            return self.board
+
+        def can_replace(self, message: Message) -> bool:
+            """Collapse a burst of highlights (a held key) into the latest one."""
+            return isinstance(message, KanbanBoard.CardHighlighted) and message.board is self.board
+
+    def __init__(
+        self,
+        columns: Sequence[ColumnData] = (),
+        fetch: Fetch | None = None,
+        *,
+        page_size: int = 20,
+        prefetch_margin: int = 3,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        """Create the board.
+
+        Args:
+            columns: The columns, left to right.
+            fetch: `fetch(column_key, offset, limit)`, called on a thread.
+            page_size: Cards fetched per request.
+            prefetch_margin: Fetch the next page when the cursor is this close to the end.
+        """
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._column_data = list(columns)
+        self._columns = [KanbanColumn(data) for data in self._column_data]
+        self._fetch = fetch
+        self.page_size = max(1, page_size)
+        self.prefetch_margin = max(0, prefetch_margin)
+        self._active = 0
+        self._next_token = 0
+        self._jobs: dict[Worker[None], tuple[Hashable, int]] = {}
+        self._highlighted: Hashable | None = None
+
+    def compose(self) -> ComposeResult:
+        """One KanbanColumn per ColumnData."""
+        yield from self._columns
+
+    def on_mount(self) -> None:
+        """Fetch the first page of every column."""
+        self._load_first_pages()
+
+    # -- public API ---------------------------------------------------------------------
+
+    @property
+    def kanban_columns(self) -> list[KanbanColumn]:
+        """The column widgets, left to right."""
+        return list(self._columns)
+
+    @property
+    def active_column(self) -> KanbanColumn | None:
+        """The column holding the cursor."""
+        columns = self.kanban_columns
+        return columns[self._active] if 0 <= self._active < len(columns) else None
+
+    @property
+    def cursor_column(self) -> ColumnData | None:
+        """Data of the column holding the cursor."""
+        column = self.active_column
+        return None if column is None else column.data
+
+    @property
+    def cursor_card(self) -> CardData | None:
+        """The highlighted card, or None in an empty or still loading column."""
+        column = self.active_column
+        if column is None or not column.cards:
+            return None
+        return column.cards[min(column.cursor, len(column.cards) - 1)]
+
+    def column(self, key: Hashable) -> KanbanColumn | None:
+        """The column widget for `key`."""
+        for column in self.kanban_columns:
+            if column.data.key == key:
+                return column
+        return None
+
+    def select_card(self, card_key: Hashable) -> bool:
+        """Put the cursor on a loaded card; returns whether it was found."""
+        for position, column in enumerate(self.kanban_columns):
+            for index, card in enumerate(column.cards):
+                if card.key == card_key:
+                    self._active = position
+                    column.cursor = index
+                    self._paint()
+                    return True
+        return False
+
+    def set_columns(self, columns: Sequence[ColumnData], fetch: Fetch | None = None) -> None:
+        """Replace every column (and optionally the fetch callable) and load them afresh."""
+        if fetch is not None:
+            self._fetch = fetch
+        self._column_data = list(columns)
+        self._jobs.clear()
+        self.remove_children(self._columns)
+        self._columns = [KanbanColumn(data) for data in self._column_data]
+        self.mount_all(self._columns)
+        self._active = min(self._active, max(0, len(self._columns) - 1))
+        # Fetch once the new columns have composed their children.
+        self.call_after_refresh(self._load_first_pages)
+
+    def _load_first_pages(self) -> None:
+        for column in self._columns:
+            self._fetch_page(column, 0, self.page_size)
+        self._paint()
+
+    def reload(self, columns: Sequence[ColumnData] | None = None) -> None:
+        """Fetch every column again from the top, as deep as it was loaded.
+
+        Args:
+            columns: New titles/counts for the same column keys (e.g. after a move).
+        """
+        if columns is not None:
+            by_key = {data.key: data for data in columns}
+            if set(by_key) != {column.data.key for column in self.kanban_columns}:
+                self.set_columns(columns)
+                return
+            self._column_data = list(columns)
+            for column in self.kanban_columns:
+                column.data = by_key[column.data.key]
+        for column in self.kanban_columns:
+            depth = max(self.page_size, len(column.cards), column.cursor + 1)
+            self._fetch_page(column, 0, depth)
+
+    def move_card_locally(
+        self, card_key: Hashable, to_column: Hashable, *, index: int = 0, follow: bool = True
+    ) -> bool:
+        """Move a loaded card to another column without fetching, e.g. once a move is saved.
+
+        Counts are adjusted by one; the cursor follows the card unless `follow` is False.
+        Returns whether the card and the column were found.
+        """
+        target = self.column(to_column)
+        if target is None:
+            return False
+        for source in self.kanban_columns:
+            for position, card in enumerate(source.cards):
+                if card.key != card_key:
+                    continue
+                if source is target:
+                    return True
+                self._transfer(source, position, target, index)
+                if follow:
+                    self._active = self.kanban_columns.index(target)
+                    target.cursor = max(0, min(index, len(target.cards) - 1))
+                self._paint()
+                return True
+        return False
+
+    # -- actions ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out moves with no card or no neighbouring column."""
+        if action == "move_card":
+            step = parameters[0] if parameters else 1
+            target = self._active + (step if isinstance(step, int) else 1)
+            if self.cursor_card is None or not 0 <= target < len(self._column_data):
+                return None
+        return True
+
+    def action_column_left(self) -> None:
+        """Move the cursor to the previous column."""
+        self._activate(self._active - 1)
+
+    def action_column_right(self) -> None:
+        """Move the cursor to the next column."""
+        self._activate(self._active + 1)
+
+    def action_card_up(self) -> None:
+        """Move the cursor to the card above."""
+        self._move_cursor(-1)
+
+    def action_card_down(self) -> None:
+        """Move the cursor to the card below (fetching more when near the end)."""
+        self._move_cursor(+1)
+
+    def action_card_first(self) -> None:
+        """Move the cursor to the top card of the column."""
+        column = self.active_column
+        if column is not None:
+            column.cursor = 0
+            self._paint()
+
+    def action_move_card(self, step: int) -> None:
+        """Post CardMoved towards the neighbouring column `step` away (the owner decides)."""
+        columns = self.kanban_columns
+        card = self.cursor_card
+        target = self._active + step
+        if card is None or not 0 <= target < len(columns):
+            return
+        source = columns[self._active].data.key
+        self.post_message(self.CardMoved(self, card.key, source, columns[target].data.key))
+
+    def action_open_card(self) -> None:
+        """Post CardOpened for the highlighted card."""
+        card = self.cursor_card
+        column = self.active_column
+        if card is not None and column is not None:
+            self.post_message(self.CardOpened(self, card.key, column.data.key))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on the card; a double click opens it."""
+        node = event.widget
+        while node is not None and not isinstance(node, KanbanCard):
+            node = node.parent if isinstance(node.parent, Widget) else None
+        if node is None:
+            return
+        for position, column in enumerate(self.kanban_columns):
+            widgets = column.card_widgets()
+            if node in widgets:
+                self._active = position
+                column.cursor = widgets.index(node)
+                self._paint()
+                if event.chain >= 2:
+                    self.action_open_card()
+                return
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _activate(self, position: int) -> None:
+        if 0 <= position < len(self.kanban_columns):
+            self._active = position
+            self._paint()
+
+    def _move_cursor(self, step: int) -> None:
+        column = self.active_column
+        if column is None or not column.cards:
+            return
+        column.cursor = max(0, min(column.cursor + step, len(column.cards) - 1))
+        self._paint()
+        self._maybe_fetch_more(column)
+
+    def _maybe_fetch_more(self, column: KanbanColumn) -> None:
+        near_end = column.cursor >= len(column.cards) - 1 - self.prefetch_margin
+        if near_end and column.has_more and not column.loading and not column.failed:
+            self._fetch_page(column, len(column.cards), self.page_size)
+
+    def _paint(self) -> None:
+        columns = self.kanban_columns
+        if not columns:
+            return
+        self._active = max(0, min(self._active, len(columns) - 1))
+        for position, column in enumerate(columns):
+            column.paint_cursor(position == self._active)
+        active = columns[self._active]
+        # After the card has been scrolled into its list: show the whole column sideways.
+        active.scroll_visible(animate=False)
+        card = self.cursor_card
+        key = None if card is None else card.key
+        # Whether a move is possible depends on the cursor: let the footer grey it out.
+        self.refresh_bindings()
+        if card is not None and key != self._highlighted:
+            self.post_message(self.CardHighlighted(self, card.key, active.data.key))
+        self._highlighted = key
+
+    def _transfer(
+        self, source: KanbanColumn, position: int, target: KanbanColumn, index: int
+    ) -> None:
+        cards = list(source.cards)
+        card = cards.pop(position)
+        moved = list(target.cards)
+        moved.insert(max(0, min(index, len(moved))), card)
+        source.data = _with_count(source.data, source.data.count - 1)
+        target.data = _with_count(target.data, target.data.count + 1)
+        # Widgets are reused in place, so both columns update in the same refresh.
+        source.show_cards(cards)
+        target.show_cards(moved)
+        source.refresh_header()
+        target.refresh_header()
+
+    def _fetch_page(self, column: KanbanColumn, offset: int, limit: int) -> None:
+        if self._fetch is None:
+            return
+        self._next_token += 1
+        column.token = self._next_token
+        column.loading = True
+        column.failed = False
+        if column.is_mounted:
+            column.refresh_header()
+        worker = self._load_cards(self._fetch, column.data.key, column.token, offset, limit)
+        self._jobs[worker] = (column.data.key, column.token)
+
+    @work(thread=True, group=CARDS_GROUP, exit_on_error=False, description="Fetch kanban cards")
+    def _load_cards(
+        self, fetch: Fetch, column_key: Hashable, token: int, offset: int, limit: int
+    ) -> None:
+        cards = list(fetch(column_key, offset, limit))
+        self.post_message(_CardsLoaded(column_key, token, offset, limit, cards))
+
+    @on(_CardsLoaded)
+    def _show_page(self, message: _CardsLoaded) -> None:
+        column = self.column(message.column_key)
+        if column is None or column.token != message.token:
+            return
+        column.loading = False
+        column.exhausted = len(message.cards) < message.limit
+        if message.offset == 0:
+            cursor_key = column.cards[column.cursor].key if column.cards else None
+            column.show_cards(message.cards)
+            # After a reload, keep the cursor on the same card if it is still there.
+            keys = [card.key for card in column.cards]
+            if cursor_key in keys:
+                column.cursor = keys.index(cursor_key)
+        else:
+            column.append_cards(message.cards[max(0, len(column.cards) - message.offset) :])
+        column.refresh_header()
+        self._paint()
+        if column is self.active_column:
+            self._maybe_fetch_more(column)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Mark a column whose fetch failed; the app-wide handler reports the error."""
+        job = self._jobs.get(event.worker)
+        if job is None:
+            return
+        column_key, token = job
+        if event.state == WorkerState.ERROR:
+            column = self.column(column_key)
+            if column is not None and column.token == token:
+                column.loading = False
+                column.failed = True
+                column.refresh_header()
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            del self._jobs[event.worker]
+
+
+def _with_count(data: ColumnData, count: int) -> ColumnData:
+    """A copy of `data` with another card count (the subtitle is the owner's to update)."""
+    return ColumnData(data.key, data.title, data.subtitle, max(0, count))
