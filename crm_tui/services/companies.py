@@ -89,6 +89,13 @@ class CompanyKind(Kind):
         obj.last_update = session.clock.now()
 
     def before_delete(self, session, obj):
+        # user.company has no database-level foreign key (the two tables point at each
+        # other), so the rule is kept here.
+        from crm_tui.models import User
+
+        if User.select().where(User.company == obj.id).exists():
+            raise ValidationFailed.one(self.label(obj), "id", obj.id,
+                                       "users still belong to it: move them first")
         for model, what in ((Company, "child companies"), (Contact, "contacts"),
                             (Contract, "contracts"), (Invoice, "invoices"), (Lead, "leads")):
             column = model.parent if model is Company else model.company
