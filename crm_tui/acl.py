@@ -68,16 +68,19 @@ def _colleagues(user: User) -> peewee.Select:
 # --- companies ------------------------------------------------------------------------------
 
 
-def company_view_expr(user: User) -> peewee.Expression:
-    """A WHERE expression on Company selecting the companies `user` may view."""
+def company_view_expr(user: User, model=Company) -> peewee.Expression:
+    """A WHERE expression on Company selecting the companies `user` may view.
+
+    `model` may be an alias of Company (e.g. a company's parent in a correlated query).
+    """
     if is_admin(user):
         return _ALWAYS
     if not has(user, "CR"):
         return _NEVER
-    expr = Company.manager == user.id
+    expr = model.manager == user.id
     if user.company_id is not None:
         # Same company as the manager: visible, but never a root (parentless) company.
-        expr |= Company.parent.is_null(False) & Company.manager.in_(_colleagues(user))
+        expr |= model.parent.is_null(False) & model.manager.in_(_colleagues(user))
     return expr
 
 
@@ -221,10 +224,10 @@ def can_lock_invoice(user: User, invoice: Invoice) -> bool:
 
 
 def can_unlock_invoice(user: User, invoice: Invoice) -> bool:
-    """Only IM (or a superadmin) unlocks."""
+    """Only IM (or a superadmin) unlocks, on a company the user may modify."""
     if not invoice.locked:
         return False
-    return is_admin(user) or (has(user, "IM") and can_view_company(user, invoice.company))
+    return is_admin(user) or (has(user, "IM") and can_modify_company(user, invoice.company))
 
 
 def can_delete_invoice(user: User, invoice: Invoice) -> bool:

@@ -34,6 +34,8 @@ _NEUTRALISED = re.compile("'+[" + re.escape(_TRIGGERS) + "]")
 
 # How many records the delimiter sniffer looks at; enough to outvote a stray punctuation mark.
 _SNIFF_RECORDS = 20
+# How much of a large file the sniffer parses first (characters).
+_SNIFF_PREFIX = 65536
 # Bytes where cp1252 and Latin-1 differ (Latin-1 has C1 control characters there).
 _C1_RANGE = re.compile(rb"[\x80-\x9f]")
 # Header mapping entry for a blank header cell (no real column name is empty).
@@ -134,6 +136,17 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def _delimiter_counts(text: str, delimiter: str) -> list[int]:
     """Delimiters outside quotes in each of the first non-blank records, parsed with `delimiter`."""
+    if len(text) > _SNIFF_PREFIX:
+        # Parsing a large file's head is enough, and far cheaper than wrapping the whole text.
+        # Once a record after the sampled ones has started, the sampled ones are complete and
+        # read exactly as from the whole text; otherwise read the whole text.
+        counts = _count_delimiters(text[:_SNIFF_PREFIX], delimiter, _SNIFF_RECORDS + 1)
+        if len(counts) > _SNIFF_RECORDS:
+            return counts[:_SNIFF_RECORDS]
+    return _count_delimiters(text, delimiter, _SNIFF_RECORDS)
+
+
+def _count_delimiters(text: str, delimiter: str, wanted: int) -> list[int]:
     counts: list[int] = []
     # Non-strict: a file parsed with the wrong delimiter may look malformed; that is data here.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -141,7 +154,7 @@ def _delimiter_counts(text: str, delimiter: str) -> list[int]:
         for cells in reader:
             if not _is_blank(cells):
                 counts.append(len(cells) - 1)
-                if len(counts) == _SNIFF_RECORDS:
+                if len(counts) == wanted:
                     break
     except csv.Error:
         # e.g. a stray quote making one huge field; judge by what was read, and let the strict
@@ -205,7 +218,7 @@ def _is_blank(cells: list[str]) -> bool:
 
     Excel leaves such rows (",,,,") behind once cells were formatted; they carry nothing.
     """
-    return all(not cell.strip() for cell in cells)
+    return not "".join(cells).strip()
 
 
 def _key(name: str) -> str:
@@ -231,7 +244,11 @@ def _records(text: str, delimiter: str) -> Iterator[CsvRow]:
                 "(check the quotes on that line)"
             ) from None
         if not _is_blank(cells):
-            yield CsvRow(start, [unneutralise(cell) for cell in cells])
+            # Most rows have no cell starting with a quote; one joined search finds out
+            # (decode() refuses NUL, so NUL cannot occur inside a cell).
+            if "\x00'" in "\x00" + "\x00".join(cells):
+                cells = [unneutralise(cell) if cell[:1] == "'" else cell for cell in cells]
+            yield CsvRow(start, cells)
 
 
 def _is_header(cells: list[str], known_columns: Sequence[str]) -> bool:
@@ -352,6 +369,14 @@ def _named_records(
     rows: Iterable[CsvRow], columns: Sequence[str], mapping: Sequence[str | None]
 ) -> Iterator[tuple[int, dict[str, str], list[RowProblem]]]:
     """Map cells through the header mapping; report cells the header cannot account for."""
+    # Cells are assigned in one dict.update over the header's keys; positions that are
+    # ignored or unnamed get placeholder keys (NUL cannot occur in a column name read from a
+    # decoded file), taken out again below.
+    keys = [column if column else f"\x00{position}" for position, column in enumerate(mapping)]
+    unnamed = [(f"\x00{position}", position) for position, column in enumerate(mapping)
+               if column == _UNNAMED]
+    placeholders = [key for key in keys if key.startswith("\x00")]
+    blank = dict.fromkeys(columns, "")
     for row in rows:
         problems: list[RowProblem] = []
         if len(row.cells) > len(mapping):
@@ -363,17 +388,19 @@ def _named_records(
                     f"too many columns: expected {len(mapping)}, got {len(row.cells)}",
                 )
             )
-        values = dict.fromkeys(columns, "")
-        for position, (column, cell) in enumerate(zip(mapping, row.cells, strict=False)):
-            if column == _UNNAMED:
+        values = blank.copy()
+        values.update(zip(keys, row.cells, strict=False))
+        if placeholders:
+            for key, position in unnamed:
+                cell = values.get(key, "")
                 if cell.strip():
                     problems.append(
                         RowProblem(
                             row.line, f"#{position + 1}", cell, "value under an unnamed column"
                         )
                     )
-            elif column is not None:
-                values[column] = cell
+            for key in placeholders:
+                values.pop(key, None)
         yield row.line, values, problems
 
 

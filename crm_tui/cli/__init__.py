@@ -83,7 +83,21 @@ def run_app(state: CliState) -> None:
         from crm_tui.app import make_app
     except ImportError as error:
         raise click.ClickException(f"the full-screen app is not available: {error}") from None
-    make_app(session).run()
+    make_app(session, mail_sync=_sync_mailbox, mail_poll_seconds=_mail_poll_seconds).run()
+
+
+def _sync_mailbox(progress, cancelled):
+    """The TUI's background mail job (the mail modules load at its first run, not at start)."""
+    from crm_tui.mail.ingest import sync_from_settings
+
+    return sync_from_settings(progress, cancelled)
+
+
+def _mail_poll_seconds() -> int | None:
+    """Seconds between background syncs (asked by the app after its first frame)."""
+    from crm_tui.services.mailing import poll_interval
+
+    return poll_interval()
 
 
 def _register_commands() -> None:

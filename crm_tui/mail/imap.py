@@ -213,6 +213,18 @@ class ImapMailbox:
             self._check(typ, data, "UID FETCH BODY.PEEK[]")
             yield from _literals(data, set(part))
 
+    def fetch_headers(self, uids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """Yield ``(uid, raw header bytes)`` for ``uids`` (``BODY.PEEK[HEADER]``, nothing seen).
+
+        For messages over the size limit: routing needs only the header, and the body is
+        never downloaded.
+        """
+        for part in _chunks(_clean(uids), _UIDS_PER_COMMAND):
+            with self._errors("download message headers"):
+                typ, data = self._client.uid("FETCH", ",".join(part), "(UID BODY.PEEK[HEADER])")
+            self._check(typ, data, "UID FETCH BODY.PEEK[HEADER]")
+            yield from _literals(data, set(part))
+
     # -- changing ----------------------------------------------------------------------
 
     def flag_processed(self, uids: Iterable[str]) -> None:
@@ -316,6 +328,19 @@ class ImapMailbox:
         with self._errors("wait for new mail (IDLE)"):
             responses = self._box.idle.wait(timeout=timeout)
         return any(b"EXISTS" in r or b"RECENT" in r for r in responses)
+
+    def abort(self) -> None:
+        """Shut the connection down at once; safe in a signal handler.
+
+        A blocking :meth:`idle_wait` returns, and every later command raises
+        :class:`MailServerUnreachable`; leaving :func:`open_mailbox` then only closes.
+        """
+        import socket
+
+        try:
+            self._client.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
 
     def noop(self) -> None:
         """Keep the session alive and let the server report changes."""

@@ -1,11 +1,11 @@
-"""Attachments learn whether the CRM generated them (an invoice's own PDF), so that a new
-PDF replaces only the generated one and never a file a user attached."""
+"""Attachments learn whether the CRM generated them (an invoice's own PDF)."""
 
 from peewee import BooleanField
 from playhouse.migrate import migrate
 
 
 def up(migrator, db):
+    # A new invoice PDF replaces only the generated one, never a file a user attached.
     migrate(migrator.add_column("attachment", "generated", BooleanField(default=False)))
 
 

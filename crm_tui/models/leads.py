@@ -76,8 +76,10 @@ class Lead(BaseModel):
             (("status", "estimated_close"), False),
             (("company", "status"), False),
             (("owner", "status"), False),
-            (("country",), False),
-            (("channel",), False),
+            # Statistics group by these and sum the sale: covering indexes (migration 0004).
+            (("country", "estimated_sale"), False),
+            (("channel", "estimated_sale"), False),
+            (("owner", "estimated_sale"), False),
             (("created",), False),
             (("full_name",), False),
         )

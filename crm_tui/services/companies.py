@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import peewee
 
@@ -17,6 +18,7 @@ from crm_tui.models import (
     Invoice,
     Lead,
 )
+from crm_tui.money import quantize
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.errors import PermissionDenied, Problem, ValidationFailed
@@ -134,7 +136,8 @@ def billing_of(company_ids: list[int]) -> dict[int, object]:
             .tuples()
         )
         for company_id, total in query:
-            out[company_id] = V.parse_decimal(total) if total is not None else _ZERO
+            # SQLite sums decimals as floats (8132.410000000001): round back to cents.
+            out[company_id] = quantize(Decimal(str(total))) if total is not None else _ZERO
     return out
 
 
@@ -170,16 +173,26 @@ def children(session: Session, parent_id: int | None, limit: int | None = None) 
     visible is unreachable in the tree.
     """
     user = session.user
-    visible = acl.visible_company_ids(session.user)
     if parent_id is None:
-        where = Company.parent.is_null() | Company.parent.not_in(visible)
+        if acl.is_admin(user):
+            # Everything is visible: the roots are the parentless companies.
+            where = Company.parent.is_null()
+        else:
+            # A parent the user cannot see makes a root; checked on the parent's own row
+            # (a primary-key lookup), not against the list of every visible id.
+            Parent = Company.alias()
+            parent_visible = peewee.fn.EXISTS(
+                Parent.select(Parent.id).where(Parent.id == Company.parent,
+                                               acl.company_view_expr(user, Parent)))
+            where = Company.parent.is_null() | ~parent_visible
     else:
         where = Company.parent == parent_id
+    # Visible children are checked on the child rows themselves (an index lookup per
+    # company), never against the list of every visible id, which would be rebuilt per row.
     Child = Company.alias()
     has_children = peewee.fn.EXISTS(
         Child.select(Child.id).where(Child.parent == Company.id,
-                                     Child.id.in_(acl.visible_company_ids(user)))
-    )
+                                     acl.company_view_expr(user, Child)))
     modifiable = peewee.Case(None, [(acl.company_modify_expr(user), True)], False)
     query = (
         Company.select(Company.id, Company.name, has_children.alias("kids"),

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+from typing import Any
 
-from crm_tui.models import Contract, ContractInvoice, ContractTemplate, ContractType, CustomField
+from crm_tui import acl
+from crm_tui.db import write_transaction
+from crm_tui.models import (
+    Attachment,
+    Contract,
+    ContractInvoice,
+    ContractTemplate,
+    ContractType,
+    CustomField,
+    CustomValue,
+    Invoice,
+    User,
+)
+from crm_tui.services import attachments
 from crm_tui.services import values as V
-from crm_tui.services.errors import Problem, ValidationFailed
+from crm_tui.services.context import Session
+from crm_tui.services.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.services.inherited import CompanyOwnedKind
-from crm_tui.services.records import Field, Kind, register
+from crm_tui.services.records import Field, Kind, get_kind, register
 
 CONTRACT_STATUSES = {0: "Inactive", 1: "Active"}
 
@@ -30,7 +46,7 @@ class ContractTypeKind(Kind):
 
 @register
 class TemplateKind(Kind):
-    """Contract templates: HTML with macros."""
+    """Contract templates: HTML with macros, checked when saved so generating cannot fail."""
 
     name = "template"
     model = ContractTemplate
@@ -39,6 +55,12 @@ class TemplateKind(Kind):
         Field("description", "textarea"),
         Field("body", "textarea"),
     )
+
+    def validate(self, session, obj, parsed, problems):
+        if "body" in parsed:
+            reason = template_problem(obj.body)
+            if reason:
+                problems.append(Problem(self.label(obj), "body", _excerpt(obj.body), reason))
 
 
 @register
@@ -90,12 +112,36 @@ class ContractKind(CompanyOwnedKind):
 
     def after_save(self, session, obj, parsed, created):
         if "invoices" in parsed:
-            ContractInvoice.delete().where(ContractInvoice.contract == obj.id).execute()
+            # Links to invoices the user cannot see are not his to drop.
+            ContractInvoice.delete().where(
+                ContractInvoice.contract == obj.id,
+                ContractInvoice.invoice.in_(_visible_invoice_ids(session)),
+            ).execute()
             for invoice in parsed["invoices"]:
-                ContractInvoice.create(contract=obj.id, invoice=invoice.id)
+                _link(obj.id, invoice.id)
 
     def before_delete(self, session, obj):
         ContractInvoice.delete().where(ContractInvoice.contract == obj.id).execute()
+        query = Attachment.select(Attachment.stored_name).where(
+            Attachment.owner_kind == "contract", Attachment.owner_id == obj.id)
+        _DELETED_FILES.get().extend(name for (name,) in query.tuples())
+        Attachment.delete().where(Attachment.owner_kind == "contract",
+                                  Attachment.owner_id == obj.id).execute()
+
+    def delete(self, session, record_id):
+        """Delete a contract with its links and attached files.
+
+        Raises:
+            NotFound, PermissionDenied, ValidationFailed.
+        """
+        token = _DELETED_FILES.set([])
+        try:
+            super().delete(session, record_id)
+            names = _DELETED_FILES.get()
+        finally:
+            _DELETED_FILES.reset(token)
+        for name in names:
+            attachments.path_of(name).unlink(missing_ok=True)
 
     def extra_filter(self, session, name, value):
         today = session.clock.today()
@@ -122,3 +168,407 @@ class ContractKind(CompanyOwnedKind):
         for row in rows:
             row["invoices"] = sorted(links.get(row["id"], []))
             row["status_name"] = CONTRACT_STATUSES.get(row.get("status"), "")
+
+
+# Stored names of attachment files whose rows a delete removed; unlinked after the commit.
+_DELETED_FILES: contextvars.ContextVar[list[str]] = contextvars.ContextVar("contract_files")
+
+
+def _visible_invoice_ids(session: Session):
+    return Invoice.select(Invoice.id).where(acl.invoice_view_expr(session.user))
+
+
+def _link(contract_id: int, invoice_id: int) -> bool:
+    """Link a contract and an invoice once; True when the link is new."""
+    exists = ContractInvoice.select().where(ContractInvoice.contract == contract_id,
+                                            ContractInvoice.invoice == invoice_id).exists()
+    if not exists:
+        ContractInvoice.create(contract=contract_id, invoice=invoice_id)
+    return not exists
+
+
+def _excerpt(text: str, size: int = 40) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= size else text[:size - 1] + "…"
+
+
+# --- contract types and their fields ---------------------------------------------------
+
+
+def type_fields(session: Session, type_id: int | str) -> list[dict]:
+    """A contract type's custom fields with the id each is known by in templates.
+
+    Returns [{id, name, kind, options, macro}], macro being `_custom_<id>_`.
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    from crm_tui.documents.templating import custom_macro
+    from crm_tui.services.custom_fields import fields_of
+
+    ctype = get_kind("contract-type").load(session, type_id)
+    return [{"id": f.id, "name": f.name, "kind": f.kind, "options": f.option_data,
+             "macro": custom_macro(f.id)} for f in fields_of("contract_type", ctype.id)]
+
+
+def contract_types(session: Session) -> list[dict]:
+    """Every contract type with its fields (for pickers and the types list)."""
+    kind = get_kind("contract-type")
+    return [dict(row, fields=type_fields(session, row["id"]))
+            for row in kind.list(session)]
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def _known_custom_macros() -> dict[str, str]:
+    from crm_tui.documents.templating import custom_macro
+
+    ids = CustomField.select(CustomField.id).where(CustomField.entity == "contract_type")
+    return {custom_macro(i): "" for (i,) in ids.tuples()}
+
+
+def template_problem(body: str) -> str | None:
+    """Why a template body cannot be used (unknown macro, too big, HTML that cannot be
+    laid out), or None when it renders."""
+    from crm_tui.documents import TemplateError
+    from crm_tui.documents.contract_pdf import render_contract_pdf
+    from crm_tui.documents.templating import CONTRACT_MACROS, render_macros
+
+    sample = {name: "" for name in CONTRACT_MACROS} | _known_custom_macros()
+    try:
+        render_contract_pdf(render_macros(body or "", sample))
+    except TemplateError as exc:
+        return str(exc)
+    return None
+
+
+def templates(session: Session) -> list[dict]:
+    """The contract templates the user may see: [{id, name, description}]."""
+    return [{"id": r["id"], "name": r["name"], "description": r["description"]}
+            for r in get_kind("template").list(session)]
+
+
+def default_template_body() -> str:
+    """The HTML of the template that ships with the CRM."""
+    from crm_tui.documents.templating import default_contract_template
+
+    return default_contract_template()
+
+
+# --- copy (renewal) ---------------------------------------------------------------------
+
+
+def copy(session: Session, contract_id: int | str, date_begin: str, date_end: str,
+         name: str | None = None) -> int:
+    """Renew a contract: a new one with the same terms and custom values, new dates.
+
+    The copy refers back to the original as its related contract; related invoices stay
+    with the original. Returns the new contract's id.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (nothing written).
+    """
+    kind = get_kind("contract")
+    original = kind.get(session, contract_id)
+    raw: dict[str, Any] = {
+        key: original[key]
+        for key in ("contract_number", "description", "company", "sla", "group", "private",
+                    "status", "contract_type", "manager")
+        if original.get(key) is not None
+    }
+    raw["name"] = original["name"] if name is None else name
+    raw["date_begin"] = date_begin
+    raw["date_end"] = date_end
+    raw["related_contract"] = str(original["id"])
+    raw["custom"] = {k: v for k, v in original.get("custom", {}).items() if v != ""}
+    problems = []
+    for key in ("date_begin", "date_end"):
+        if not str(raw[key] or "").strip():
+            problems.append(Problem(kind.label(None, f"copy of #{original['id']}"), key, "",
+                                    "a renewal needs new dates"))
+    if problems:
+        raise ValidationFailed(problems)
+    return kind.create(session, raw)
+
+
+# --- invoices of a contract ------------------------------------------------------------
+
+
+def related_invoices(session: Session, contract_id: int | str) -> list[dict]:
+    """The invoices linked to a contract that the user may see, in the --json shape."""
+    contract = get_kind("contract").load(session, contract_id)
+    linked = ContractInvoice.select(ContractInvoice.invoice).where(
+        ContractInvoice.contract == contract.id)
+    kind = get_kind("invoice")
+    query = kind.query(session).where(Invoice.id.in_(linked)).order_by(Invoice.created,
+                                                                        Invoice.id)
+    return kind.rows(session, query)
+
+
+def _invoices_for_link(session: Session, contract_id, invoice_refs) -> tuple[Contract, list]:
+    kind = get_kind("contract")
+    contract = kind.load(session, contract_id)
+    kind.check_modify(session, contract)
+    invoice_kind = get_kind("invoice")
+    found, problems = [], []
+    for ref in V.parse_list(invoice_refs) if isinstance(invoice_refs, str) else invoice_refs:
+        try:
+            found.append(invoice_kind.load(session, ref))
+        except (NotFound, PermissionDenied):  # the same answer: nothing is revealed
+            problems.append(Problem(kind.label(contract), "invoices", str(ref),
+                                    "no such invoice"))
+    if problems:
+        raise ValidationFailed(problems)
+    return contract, found
+
+
+def add_invoices(session: Session, contract_id: int | str, invoice_refs) -> int:
+    """Link invoices (by bill ID or id) to a contract; returns how many links are new.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (an invoice the user cannot see).
+    """
+    contract, invoices = _invoices_for_link(session, contract_id, invoice_refs)
+    with write_transaction():
+        return sum(_link(contract.id, invoice.id) for invoice in invoices)
+
+
+def remove_invoices(session: Session, contract_id: int | str, invoice_refs) -> int:
+    """Unlink invoices from a contract; returns how many links were removed."""
+    contract, invoices = _invoices_for_link(session, contract_id, invoice_refs)
+    with write_transaction():
+        return ContractInvoice.delete().where(
+            ContractInvoice.contract == contract.id,
+            ContractInvoice.invoice.in_([i.id for i in invoices]),
+        ).execute()
+
+
+def invoice_draft(session: Session, contract_id: int | str) -> dict[str, Any]:
+    """The fields of a new invoice generated from a contract (for a form to complete).
+
+    Company, related contract, reference (the contract number) and one concept naming the
+    contract and its period; the amount is left for the operator.
+    """
+    contract = get_kind("contract").get(session, contract_id)
+    period = " – ".join(d for d in (contract.get("date_begin"), contract.get("date_end")) if d)
+    concept = contract["name"] + (f" ({contract['contract_number']})"
+                                  if contract.get("contract_number") else "")
+    if period:
+        concept += f", {period}"
+    return {
+        "company": str(contract["company"]),
+        "type": "submitted",
+        "reference": contract.get("contract_number") or "",
+        "description": contract.get("description") or "",
+        "contracts": str(contract["id"]),
+        "lines": [{"description": concept, "amount": "0"}],
+    }
+
+
+def generate_invoice(session: Session, contract_id: int | str, amount: str | None = None,
+                     overrides: dict[str, Any] | None = None) -> int:
+    """Create an invoice from a contract (see `invoice_draft`); returns the invoice id.
+
+    `amount` prices the contract's concept line; `overrides` replaces any draft field
+    (e.g. `lines`, `type`, `tax_rate`).
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (nothing written).
+    """
+    raw = invoice_draft(session, contract_id)
+    if amount is not None:
+        raw["lines"][0]["amount"] = amount
+    raw.update(overrides or {})
+    return get_kind("invoice").create(session, raw)
+
+
+# --- PDF from a template ------------------------------------------------------------------
+
+
+def macro_values(session: Session, contract_id: int | str, template_ref: int | str) -> dict:
+    """Every macro's value for one contract and template, as the PDF will print them.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (no such template).
+    """
+    from crm_tui.documents.templating import contract_macro_values
+
+    contract = get_kind("contract").load(session, contract_id)
+    template = _template(session, template_ref)
+    company = contract.company
+    manager = User.get_or_none(User.id == company.manager_id) if company.manager_id else None
+    ctype = contract.contract_type
+    custom = {}
+    if ctype is not None:
+        query = (CustomValue.select(CustomValue.field, CustomValue.value)
+                 .join(CustomField)
+                 .where(CustomField.entity == "contract_type",
+                        CustomField.entity_type_id == ctype.id,
+                        CustomValue.record_id == contract.id).tuples())
+        custom = dict(query)
+    values = _known_custom_macros()  # other types' fields print empty, they are not unknown
+    values.update(contract_macro_values(
+        {"id": contract.id, "name": contract.name, "contract_number": contract.contract_number,
+         "description": contract.description, "date_begin": contract.date_begin,
+         "date_end": contract.date_end, "id_company": company.id,
+         "private": contract.private, "status": contract.status},
+        {"id": company.id, "name": company.name, "address": company.address,
+         "fiscal_id": company.fiscal_id, "country": company.country,
+         "website": company.website, "comments": company.comments,
+         "manager": (manager.real_name or manager.login) if manager else "",
+         "last_update": company.last_update, "payment_conditions": company.payment_conditions},
+        {"id": ctype.id, "name": ctype.name, "description": ctype.description} if ctype else {},
+        {"id": template.id, "name": template.name, "description": template.description},
+        custom,
+        session.clock.now(),
+        session.user.language or "en",
+    ))
+    return values
+
+
+def _template(session: Session, template_ref: int | str) -> ContractTemplate:
+    kind = get_kind("template")
+    try:
+        return kind.resolve(session, str(template_ref))
+    except V.BadValue as exc:
+        raise ValidationFailed.one("contract PDF", "template", template_ref, str(exc)) from None
+
+
+def render_pdf(session: Session, contract_id: int | str,
+               template_ref: int | str) -> tuple[str, bytes]:
+    """A contract rendered through a template as PDF: (file name, bytes).
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (no such template, or one that cannot
+        be rendered: unknown macro, HTML that cannot be laid out).
+    """
+    from crm_tui.documents import TemplateError
+    from crm_tui.documents.bundle import safe_archive_name
+    from crm_tui.documents.contract_pdf import render_contract_pdf
+    from crm_tui.documents.templating import render_macros
+
+    contract = get_kind("contract").load(session, contract_id)
+    template = _template(session, template_ref)
+    values = macro_values(session, contract.id, template.id)
+    try:
+        pdf = render_contract_pdf(render_macros(template.body, values),
+                                  title=f"{contract.name} – {template.name}")
+    except TemplateError as exc:
+        raise ValidationFailed.one(f"template {template.name!r}", "body", _excerpt(template.body),
+                                   str(exc)) from None
+    name = safe_archive_name(f"{contract.name}-{template.name}.pdf", default="contract.pdf")
+    return name, pdf
+
+
+def attach_pdf(session: Session, contract_id: int | str, template_ref: int | str) -> dict:
+    """Generate the contract's PDF from a template and attach it to the contract.
+
+    Returns {id, name, path} of the new attachment (path: where the file is stored).
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    contract = get_kind("contract").load(session, contract_id)
+    get_kind("contract").check_modify(session, contract)
+    name, pdf = render_pdf(session, contract.id, template_ref)
+    attachment_id = attachments.add(session, "contract", contract.id, name, pdf)
+    row = Attachment.get_by_id(attachment_id)
+    return {"id": attachment_id, "name": row.original_name,
+            "path": str(attachments.path_of(row.stored_name))}
+
+
+def files(session: Session, contract_id: int | str) -> list[dict]:
+    """The files attached to a contract."""
+    contract = get_kind("contract").load(session, contract_id)
+    return attachments.list_for(session, "contract", contract.id)
+
+
+def renewal_defaults(session: Session, contract_id: int | str) -> dict[str, str]:
+    """What a renewal form starts with: the next period of the same length, the same name."""
+    row = get_kind("contract").get(session, contract_id)
+    begin, end = V.parse_date(row.get("date_begin")), V.parse_date(row.get("date_end"))
+    new_begin = (end + dt.timedelta(days=1)) if end else session.clock.today()
+    # The same length as the old period; a year when the old one had no dates.
+    length = (end - begin) if begin and end else dt.timedelta(days=364)
+    new_end = new_begin + length
+    return {"name": row["name"], "date_begin": new_begin.isoformat(),
+            "date_end": new_end.isoformat()}
+
+
+def attach_file(session: Session, contract_id: int | str, path: str) -> int:
+    """Attach a file the operator chose (a local path) to a contract; returns its id.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (no such file, too large).
+    """
+    from pathlib import Path
+
+    contract = get_kind("contract").load(session, contract_id)
+    source = Path(str(path or "")).expanduser()
+    try:
+        if source.stat().st_size > attachments.MAX_ATTACHMENT_BYTES:
+            raise ValidationFailed.one("attachment", "file", str(path), "larger than "
+                                       f"{attachments.MAX_ATTACHMENT_BYTES // 2 ** 20} MB")
+        data = source.read_bytes()
+    except OSError as exc:
+        raise ValidationFailed.one("attachment", "file", str(path),
+                                   exc.strerror or str(exc)) from None
+    return attachments.add(session, "contract", contract.id, source.name, data)
+
+
+def detail(session: Session, contract_id: int | str) -> dict[str, Any]:
+    """Everything a contract's detail view shows, in one call (plain data).
+
+    Returns `fields` (as `forms.display` gives them), `name`, `permissions` (create, edit,
+    delete), `can_invoice`, `invoice_count` (visible related invoices) and `files`.
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    from crm_tui.services import forms, invoices
+
+    contract = get_kind("contract").load(session, contract_id)
+    linked = ContractInvoice.select(ContractInvoice.invoice).where(
+        ContractInvoice.contract == contract.id)
+    fields = forms.display(session, "contract", contract.id)
+    for item in fields:
+        if item["key"] == "status":
+            item["text"] = CONTRACT_STATUSES.get(contract.status, item["text"])
+    return {
+        "id": contract.id,
+        "name": contract.name,
+        "fields": fields,
+        "permissions": forms.permissions(session, "contract", contract.id),
+        "can_invoice": invoices.can_create(session),
+        "invoice_count": get_kind("invoice").query(session).where(
+            Invoice.id.in_(linked)).count(),
+        "files": files(session, contract.id),
+    }
+
+
+def expiry_days(text: str) -> int:
+    """The number of days of an "expiring within" filter.
+
+    Raises:
+        ValidationFailed: not a whole number of days from 0 up.
+    """
+    try:
+        days = V.parse_int(text)
+    except V.BadValue:
+        days = None
+    if days is None or days < 0:
+        raise ValidationFailed.one("contract filter", "days", text, "a number of days, e.g. 30")
+    return days
+
+
+def add_type_field(session: Session, type_id: int | str, values: dict[str, str]) -> int:
+    """Add a custom field to a contract type (`name`, `kind`, `options`); returns its id,
+    which templates use as `_custom_<id>_`.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    ctype = get_kind("contract-type").load(session, type_id)
+    raw = {k: v for k, v in values.items() if k in ("name", "kind", "options") and v != ""}
+    return get_kind("field").create(session, {**raw, "entity": f"contract_type:{ctype.id}"})

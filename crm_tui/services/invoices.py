@@ -173,7 +173,8 @@ class InvoiceKind(Kind):
     title_attr = "bill_id"
     order_attr = "created"
     extra_filters = ("q", "created_from", "created_to", "expires_from", "expires_to",
-                     "total_min", "total_max", "contract", "role", "manager_login")
+                     "total_min", "total_max", "contract", "contract_id", "role",
+                     "manager_login")
     fields = (
         Field("company", "ref", ref="company", required=True),
         Field("type", "choice", choices=INVOICE_TYPES),
@@ -309,9 +310,15 @@ class InvoiceKind(Kind):
             for n, line in enumerate(parsed["discounts"]):
                 InvoiceDiscount.create(invoice=obj.id, position=n, **line)
         if "contracts" in parsed:
-            ContractInvoice.delete().where(ContractInvoice.invoice == obj.id).execute()
+            from crm_tui.models import Contract
+
+            # Links to contracts the user cannot see are not his to drop.
+            visible = Contract.select(Contract.id).where(
+                get_kind("contract").view_expr(session))
+            ContractInvoice.delete().where(ContractInvoice.invoice == obj.id,
+                                           ContractInvoice.contract.in_(visible)).execute()
             for contract in parsed["contracts"]:
-                ContractInvoice.create(contract=contract.id, invoice=obj.id)
+                ContractInvoice.get_or_create(contract=contract.id, invoice=obj.id)
         for hook in AFTER_SAVE_HOOKS:
             hook(session, obj, created)
 
@@ -401,6 +408,13 @@ class InvoiceKind(Kind):
                 | (Contract.id == (V.parse_int(value) if value.isdigit() else -1)))
             linked = ContractInvoice.select(ContractInvoice.invoice).where(
                 ContractInvoice.contract.in_(contracts))
+            return Invoice.id.in_(linked)
+        if name == "contract_id":
+            contract_id = V.parse_int(value)
+            if contract_id is None:
+                raise V.BadValue("a contract id")
+            linked = ContractInvoice.select(ContractInvoice.invoice).where(
+                ContractInvoice.contract == contract_id)
             return Invoice.id.in_(linked)
         if name == "role":
             companies = Company.select(Company.id).join(
@@ -629,3 +643,121 @@ def form_defaults(session: Session) -> dict[str, str]:
         "withholding_rate": "0",
         "bill_id_preview": preview_bill_id() or "",
     }
+
+
+# --- the invoice form (fields, concepts and discounts as text) --------------------------
+
+_LINES_HELP = "one per line: AMOUNT DESCRIPTION, e.g. 2400 Annual support"
+
+
+def form_fields(session: Session, invoice_id: int | None = None,
+                initial: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The invoice form: the record fields (as `forms.describe` gives them) plus the
+    concepts and discounts as `AMOUNT DESCRIPTION` lines.
+
+    `initial` may carry `lines` / `discounts` as lists (e.g. a draft from a contract).
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    from crm_tui.services import forms
+
+    initial = dict(initial or {})
+    lines = initial.pop("lines", None)
+    discounts = initial.pop("discounts", None)
+    out = forms.describe(session, "invoice", invoice_id, {k: str(v) for k, v in initial.items()})
+    if invoice_id is not None:
+        row = get_kind("invoice").get(session, invoice_id)
+        lines = row["lines"] if lines is None else lines
+        discounts = row["discounts"] if discounts is None else discounts
+    preview = preview_bill_id() if invoice_id is None else None
+    for field in out:
+        if field["key"] == "bill_id" and preview:
+            field["help"] = f"empty: the next Submitted ID, {preview}"
+    out += [
+        {"key": "lines", "label": "Concepts", "kind": "textarea", "required": False,
+         "options": (), "value": lines_text(lines or []), "help": _LINES_HELP,
+         "section": "Concepts and discounts"},
+        {"key": "discounts", "label": "Discounts", "kind": "textarea", "required": False,
+         "options": (), "value": lines_text(discounts or []), "help": _LINES_HELP,
+         "section": "Concepts and discounts"},
+    ]
+    return out
+
+
+def submit_form(session: Session, invoice_id: int | None, values: dict[str, str]) -> int:
+    """Create or update an invoice from form strings; returns its id.
+
+    Raises:
+        forms.FormRejected: each problem under its form key (nothing written).
+        PermissionDenied, NotFound.
+    """
+    from crm_tui.services import forms
+
+    values = dict(values)
+    texts = {key: values.pop(key, None) for key in ("lines", "discounts")}
+    kind = get_kind("invoice")
+    if invoice_id is None:
+        required = {f.name for f in kind.fields if f.required}
+        raw: dict[str, Any] = {k: v for k, v in values.items() if v != "" or k in required}
+        current_texts = {"lines": "", "discounts": ""}
+    else:
+        current = forms.current_values(session, "invoice", invoice_id)
+        raw = {k: v for k, v in values.items() if current.get(k, "") != v}
+        row = kind.get(session, invoice_id)
+        current_texts = {key: lines_text(row[key]) for key in ("lines", "discounts")}
+    problems: list[Problem] = []
+    for key, text in texts.items():
+        if text is None or text.strip() == current_texts[key].strip():
+            continue
+        try:
+            raw[key] = parse_lines_text(text, key)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    try:
+        if problems:
+            raise ValidationFailed(problems)
+        if invoice_id is None:
+            return kind.create(session, raw)
+        if raw:
+            kind.update(session, invoice_id, raw)
+        return invoice_id
+    except ValidationFailed as error:
+        errors = forms.field_errors(error, [*values, "lines", "discounts"])
+        for problem in error.problems:
+            # lines[2].amount belongs under the Concepts box.
+            key = problem.field.split("[", 1)[0]
+            if key in ("lines", "discounts") and problem.field != key:
+                message = f"{problem.field}: {problem.reason}"
+                errors[key] = f"{errors[key]}; {message}" if key in errors else message
+        if "" in errors and all(p.field.split("[", 1)[0] in ("lines", "discounts")
+                                for p in error.problems):
+            del errors[""]
+        raise forms.FormRejected(error.problems, errors) from None
+
+
+def detail(session: Session, invoice_id: int | str) -> dict[str, Any]:
+    """Everything an invoice's detail view shows, in one call (plain data).
+
+    Returns the --json row plus `company_name`, `contract_names` [(id, name)], `files`
+    [{id, name, size, generated}] and `permissions` (see `permissions`).
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    from crm_tui.models import Contract
+
+    invoice = _find(session, invoice_id)
+    row = get_kind("invoice").get(session, invoice.id)
+    row["company_name"] = invoice.company.name
+    row["contract_names"] = [
+        (c.id, c.name) for c in Contract.select(Contract.id, Contract.name)
+        .where(Contract.id.in_(row["contracts"])).order_by(Contract.name)] if row[
+        "contracts"] else []
+    row["files"] = [
+        {"id": a.id, "name": a.original_name, "size": a.size, "generated": a.generated}
+        for a in Attachment.select().where(Attachment.owner_kind == "invoice",
+                                           Attachment.owner_id == invoice.id)
+        .order_by(Attachment.id)]
+    row["permissions"] = permissions(session, invoice.id)
+    return row

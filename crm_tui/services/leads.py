@@ -394,6 +394,31 @@ def attach_file(session: Session, lead_id: int, original_name: str, data: bytes,
     return entry.id
 
 
+def attach_local_file(session: Session, lead_id: int, path: str, note: str = "") -> int:
+    """Attach a file the operator names on his own machine; returns the timeline entry id.
+
+    Raises:
+        ValidationFailed: the file cannot be read or is too large.
+        NotFound, PermissionDenied.
+    """
+    import os
+
+    from crm_tui.services.attachments import MAX_ATTACHMENT_BYTES
+
+    target = os.path.expanduser(str(path).strip())
+    try:
+        size = os.stat(target).st_size
+        if size > MAX_ATTACHMENT_BYTES:
+            raise ValidationFailed.one("attachment", "file", path,
+                                       f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
+        with open(target, "rb") as handle:
+            data = handle.read(MAX_ATTACHMENT_BYTES + 1)
+    except OSError as error:
+        raise ValidationFailed.one("attachment", "file", path,
+                                   error.strerror or "cannot be read") from None
+    return attach_file(session, lead_id, os.path.basename(target), data, note)
+
+
 # --- catalogues the lead screens offer --------------------------------------------------------
 
 
@@ -458,6 +483,32 @@ def owner_choices(session: Session) -> list[tuple[str, str]]:
     return [(login, real_name or login) for login, real_name in query]
 
 
+def search_choices(session: Session) -> dict[str, list]:
+    """What the advanced search and mass edit offer, in one call.
+
+    Returns `owners` [(login, name)], `statuses` [(number, name)], `lead_types`
+    [(id, name)], `tags` [(name, colour)], `custom_fields` [names of lead-type fields] and
+    `saved` [the user's saved search names].
+    """
+    from crm_tui.services import saved_searches
+
+    readable = acl.can_read_catalogue(session.user)
+    fields: list[str] = []
+    if readable:
+        query = (CustomField.select(CustomField.name).where(CustomField.entity == "lead_type")
+                 .order_by(CustomField.position, CustomField.id).tuples())
+        fields = list(dict.fromkeys(name for (name,) in query))
+    return {
+        "owners": owner_choices(session),
+        "statuses": status_choices(),
+        "lead_types": [(t["id"], t["name"]) for t in lead_type_catalogue(session)]
+        if readable else [],
+        "tags": [(t["name"], t["colour"]) for t in tag_catalogue(session)] if readable else [],
+        "custom_fields": fields,
+        "saved": saved_searches.names(session),
+    }
+
+
 def detail(session: Session, lead_id: int) -> dict:
     """Everything the lead detail view shows: the --json shape plus labels and rights.
 
@@ -483,7 +534,43 @@ def detail(session: Session, lead_id: int) -> dict:
     company = lead.company if lead.company_id is not None else None
     row["company_label"] = company.name if company is not None else ""
     row["lead_type_name"] = lead.lead_type.name if lead.lead_type_id is not None else ""
+    row["fields"] = _display_fields(kind, lead, row)
     return row
+
+
+def _display_fields(kind: Kind, lead: Lead, row: dict) -> list[dict[str, str]]:
+    """Every field as text for the detail view: {section, key, label, kind, text}; times
+    stay in ISO 8601 UTC for the face to show in local time."""
+    labels = {"company": row["company_label"], "lead_type": row["lead_type_name"]}
+    out = []
+    for spec in kind.fields:
+        value = row.get(spec.name)
+        if spec.name in labels:
+            text = labels[spec.name]
+        elif spec.kind == "refs":
+            text = ", ".join(str(v) for v in value or [])
+        elif spec.kind == "int" and spec.name == "status":
+            text = row["status_name"]
+        else:
+            text = V.render_text(value)
+        out.append({"section": "", "key": spec.name, "label": spec.title, "kind": spec.kind,
+                    "text": text})
+    sections = {}
+    custom_fields = kind.custom_fields_for(lead)
+    section_ids = {f.section_id for f in custom_fields if f.section_id is not None}
+    if section_ids:
+        from crm_tui.models import CustomFieldSection
+
+        sections = dict(CustomFieldSection.select(CustomFieldSection.id, CustomFieldSection.name)
+                        .where(CustomFieldSection.id.in_(list(section_ids))).tuples())
+    for custom in custom_fields:
+        value = row.get("custom", {}).get(custom.name, "")
+        if custom.kind == "checkbox":
+            value = {"1": "yes", "0": "no"}.get(value, value)
+        out.append({"section": sections.get(custom.section_id, "Custom fields"),
+                    "key": f"custom.{custom.name}", "label": custom.name, "kind": custom.kind,
+                    "text": value})
+    return out
 
 
 # --- duplicates and merging -------------------------------------------------------------------

@@ -495,18 +495,21 @@ class Kind:
     def present(self, session: Session, raw_rows: list[dict]) -> list[dict]:
         """Turn `.dicts()` rows into the --json shape, in bulk."""
         logins = user_logins() if any(f.kind == "user" for f in self.fields) else {}
+        # Work out once per list how each column converts; lists can be long.
+        sample = raw_rows[0] if raw_rows else {}
+        columns = []
+        for field in self.fields:
+            if field.kind in ("password", "refs") or field.column not in sample:
+                continue
+            convert = {"user": logins.get, "decimal": _money_text, "rate": V.render,
+                       "date": V.render, "datetime": V.render}.get(field.kind)
+            columns.append((field.name, field.column, convert))
         out = []
         for raw in raw_rows:
             row: dict[str, Any] = {"id": raw["id"]}
-            for field in self.fields:
-                if field.kind in ("password", "refs") or field.column not in raw:
-                    continue
-                value = raw[field.column]
-                if field.kind == "user":
-                    value = logins.get(value)
-                elif field.kind == "decimal":
-                    value = V.money(value)
-                row[field.name] = V.render(value)
+            for name, column, convert in columns:
+                value = raw[column]
+                row[name] = value if convert is None or value is None else convert(value)
             out.append(row)
         if self.custom_entity is not None:
             custom = self.custom_values([r["id"] for r in out])
@@ -534,6 +537,10 @@ class Kind:
         return self.rows(session, self.model.select().where(self.model.id == obj.id))[0]
 
 
+def _money_text(value: Any) -> str:
+    return format(V.money(value), "f")
+
+
 def user_logins() -> dict[int, str]:
     """Every user's login by id; users are few, so one query serves a whole list."""
     return dict(User.select(User.id, User.login).tuples())
@@ -557,18 +564,32 @@ def register(kind_class: type[Kind]) -> type[Kind]:
     return kind_class
 
 
+#: Which module defines each kind, so a command loads only the kinds it touches.
+KIND_MODULES = {
+    "company": "companies", "role": "companies", "contact": "contacts",
+    "contract": "contracts", "contract-type": "contracts", "template": "contracts",
+    "invoice": "invoices", "lead": "leads", "lead-type": "leads", "tag": "leads",
+    "mail-template": "templates", "field": "custom_fields", "section": "custom_fields",
+    "user": "users", "profile": "users",
+}
+
+
 def _load_all_kinds() -> None:
     import crm_tui.services.kinds  # noqa: F401  (each kind module registers itself)
 
 
 def get_kind(name: str) -> Kind:
-    """The kind of that name (company, lead, …).
+    """The kind of that name (company, lead, …), importing its module on first use.
 
     Raises:
         KeyError: no such kind.
     """
     if name not in _REGISTRY:
-        _load_all_kinds()
+        if name not in KIND_MODULES:
+            raise KeyError(name)
+        import importlib
+
+        importlib.import_module(f"crm_tui.services.{KIND_MODULES[name]}")
     return _REGISTRY[name]
 
 

@@ -1,0 +1,292 @@
+"""The full-screen app: screens 1-8 as modes, the global keys, the command palette, the
+status line, and `make_app()`."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
+
+from crm_tui.services.context import Clock, Session
+from crm_tui.worker import Job, JobFinished, JobHandle, JobProgress, failure_text, start_job
+
+
+def _screens_provider() -> type:
+    from crm_tui.palette import ScreensProvider
+
+    return ScreensProvider
+
+
+def _actions_provider() -> type:
+    from crm_tui.palette import ActionsProvider
+
+    return ActionsProvider
+
+
+def _goto_provider() -> type:
+    from crm_tui.palette import GoToProvider
+
+    return GoToProvider
+
+
+class CrmApp(App[None]):
+    """The CRM in the terminal. Only the screen on view is built (MODES factories)."""
+
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
+    TITLE = "crm"
+    DEFAULT_MODE = "1"
+
+    SCREEN_TABLE: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "1": ("screens.companies", "CompaniesScreen", "Companies"),
+        "2": ("screens.contacts", "ContactsScreen", "Contacts"),
+        "3": ("screens.contracts", "ContractsScreen", "Contracts"),
+        "4": ("screens.invoices", "InvoicesScreen", "Invoices"),
+        "5": ("screens.leads", "LeadsScreen", "Leads"),
+        "6": ("screens.pipeline", "PipelineScreen", "Pipeline"),
+        "7": ("screens.statistics", "StatisticsScreen", "Statistics"),
+        "8": ("screens.settings", "SettingsScreen", "Settings"),
+    }
+    """Mode (the key that shows it) → (module, screen class, title). Each class takes the
+    session as its only argument; the module is imported when the screen is first shown."""
+
+    KIND_MODES: ClassVar[dict[str, str]] = {
+        "company": "1", "contact": "2", "contract": "3", "invoice": "4", "lead": "5",
+    }
+    """Which mode lists each record kind (for "New …", "Go to …", import and export)."""
+
+    COMMANDS = App.COMMANDS | {_screens_provider, _actions_provider, _goto_provider}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(mode, f"goto('{mode}')", title, show=False, id=f"screen.{title.lower()}",
+                    tooltip=f"Switch to {title}")
+            for mode, (_module, _cls, title) in SCREEN_TABLE.items()
+        ),
+        Binding("q", "back", "Back", id="app.back", tooltip="Close this screen"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave crm"),
+        Binding("question_mark", "help", "Help", id="app.help",
+                tooltip="Every key of this screen"),
+        Binding("s", "sync_mail", "Sync mail", show=False, id="mail.sync",
+                tooltip="Read the mailbox now (the status line shows the last sync)"),
+    ]
+    """1-8 switch screens, q goes back (quits from a main screen), ? helps, s syncs mail."""
+
+    def __init__(self, session: Session, *, mail_sync: Job | None = None,
+                 mail_poll_seconds: float | Callable[[], float | None] | None = None) -> None:
+        """Create the app for the acting user's session.
+
+        Args:
+            session: Who acts, with the clock the services use.
+            mail_sync: The job `s` runs (`job(progress, cancelled)`); None until the mail
+                worker is set up.
+            mail_poll_seconds: Also run `mail_sync` in the background this often (None:
+                only on `s`); a callable is asked on a thread once the app runs, so reading
+                the mail settings does not delay the first frame.
+        """
+        super().__init__()
+        self.session = session
+        self.status_text = "mail: not synced"
+        """The status line (right of every screen's top bar)."""
+        self.mail_sync = mail_sync
+        self.mail_poll_seconds = mail_poll_seconds
+        self._mail_in_background = False
+        self._jobs: dict[str, JobHandle] = {}
+        for mode in self.SCREEN_TABLE:
+            self.add_mode(mode, partial(self.build_screen, mode))
+
+    def on_mount(self) -> None:
+        """Sync the mailbox soon after start, then every `mail_poll_seconds`."""
+        poll = self.mail_poll_seconds
+        if self.mail_sync is None or not poll:
+            return
+        if callable(poll):
+            self.run_worker(partial(self._read_poll_interval, poll), thread=True,
+                            group="mail.poll_interval", exit_on_error=False,
+                            description="Read the mail poll interval")
+        else:
+            self._start_mail_polling(poll)
+
+    def _read_poll_interval(self, poll: Callable[[], float | None]) -> None:
+        seconds = poll()
+        self.call_from_thread(self._start_mail_polling, seconds)
+
+    def _start_mail_polling(self, seconds: float | None) -> None:
+        if seconds:
+            self.set_timer(2, self._sync_mail_in_background)
+            self.set_interval(seconds, self._sync_mail_in_background)
+
+    # -- screens ------------------------------------------------------------------------------
+
+    def build_screen(self, mode: str) -> Screen[Any]:
+        """Import and build the screen of a mode, passing the session."""
+        module_name, class_name, _title = self.SCREEN_TABLE[mode]
+        screen_class = getattr(importlib.import_module(module_name), class_name)
+        return screen_class(self.session)
+
+    def _modal_open(self) -> bool:
+        return isinstance(self.screen, ModalScreen)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Screen keys are hidden under a dialog; q is Back on pushed screens, else Quit."""
+        if action in ("goto", "back", "quit", "help", "sync_mail") and self._modal_open():
+            return False
+        if action == "back":
+            return len(self.screen_stack) > 1
+        if action == "quit":
+            return len(self.screen_stack) <= 1
+        return True
+
+    def action_goto(self, mode: str) -> None:
+        """Show screen `mode` ("1"…"8")."""
+        self.switch_mode(mode)
+
+    def action_back(self) -> None:
+        """Close the screen on top (a detail view)."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        """List every key of the current screen, built from its bindings."""
+        from screens.help import HelpScreen, KeyHelp
+
+        screen = self.screen
+        keys: list[KeyHelp] = []
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description:
+                continue
+            if active.node is self:
+                scope = "Everywhere"
+            else:
+                scope = "This screen" if binding.show else "Moving around"
+            keys.append(KeyHelp(self.get_key_display(binding), binding.description,
+                                binding.tooltip or active.tooltip or "", active.enabled,
+                                scope))
+        order = {"This screen": 0, "Moving around": 1, "Everywhere": 2}
+        keys.sort(key=lambda item: order[item.scope])
+        title = getattr(screen, "screen_title", lambda: "")() or type(screen).__name__
+        self.push_screen(HelpScreen(title, keys))
+
+    # -- records from anywhere (the palette) -------------------------------------------------
+
+    async def _show_kind(self, kind: str) -> Any:
+        mode = self.KIND_MODES.get(kind)
+        if mode is None:
+            return None
+        await self.switch_mode(mode)
+        # Any detail screen pushed on that mode's list is closed first.
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        return self.screen
+
+    async def open_record(self, kind: str, record_id: int) -> None:
+        """Show a record the way its list opens it (the company detail, a contact's form)."""
+        screen = await self._show_kind(kind)
+        if screen is not None and hasattr(screen, "open_record"):
+            screen.open_record(record_id)
+
+    async def new_record(self, kind: str) -> None:
+        """Open the form for a new record of a kind (the `n` key of its list)."""
+        screen = await self._show_kind(kind)
+        if screen is not None and hasattr(screen, "action_new_record"):
+            screen.action_new_record()
+
+    async def import_csv(self, kind: str) -> None:
+        """Start the CSV import of a kind (the `i` key of its list)."""
+        screen = await self._show_kind(kind)
+        if screen is not None and hasattr(screen, "action_import_csv"):
+            screen.action_import_csv()
+
+    async def export_csv(self, kind: str) -> None:
+        """Start the CSV export of a kind (the `x` key of its list)."""
+        screen = await self._show_kind(kind)
+        if screen is not None and hasattr(screen, "action_export_csv"):
+            screen.action_export_csv()
+
+    async def find_records(self, kind: str) -> None:
+        """Show a kind's list with its filter open (companies: the flat list)."""
+        screen = await self._show_kind(kind)
+        if screen is not None and hasattr(screen, "action_filter"):
+            opened = screen.action_filter()
+            if inspect.isawaitable(opened):
+                await opened
+
+    # -- status line and background jobs ------------------------------------------------------
+
+    def set_status(self, text: str) -> None:
+        """Change the status line of every screen."""
+        self.status_text = text
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_status", None)
+            if refresh is not None:
+                refresh()
+
+    def action_sync_mail(self) -> None:
+        """Read the mailbox now, in the background (placeholder until mail sync is wired)."""
+        if self.mail_sync is None:
+            self.set_status("mail: sync not set up")
+            self.notify("Mail sync is not set up yet (see crm config mail.*)",
+                        severity="warning")
+            return
+        running = self._jobs.get("mail.sync")
+        if running is not None and running.running:
+            self.notify("Mail sync is already running")
+            return
+        self.set_status("mail: syncing…")
+        self._mail_in_background = False
+        self._jobs["mail.sync"] = start_job(self, "mail.sync", self.mail_sync,
+                                            description="Sync the mailbox")
+
+    def _sync_mail_in_background(self) -> None:
+        # The timer's sync: quiet when one is already running, errors only on the status line.
+        running = self._jobs.get("mail.sync")
+        if self.mail_sync is None or (running is not None and running.running):
+            return
+        self._mail_in_background = True
+        self._jobs["mail.sync"] = start_job(self, "mail.sync", self.mail_sync,
+                                            description="Sync the mailbox")
+
+    @on(JobProgress)
+    def _job_progress(self, message: JobProgress) -> None:
+        if message.job == "mail.sync":
+            self.set_status(f"mail: syncing {message.done}/{message.total}")
+
+    @on(JobFinished)
+    def _job_finished(self, message: JobFinished) -> None:
+        self._jobs.pop(message.job, None)
+        quiet = message.job == "mail.sync" and self._mail_in_background
+        if message.error is not None and not message.cancelled and not quiet:
+            self.notify(failure_text(message.error), severity="error", timeout=10)
+        if message.job == "mail.sync":
+            when = self.session.clock.now().strftime("%H:%M")
+            outcome = "failed" if message.error is not None else "synced"
+            # A mail sync's report says what it filed and what went wrong.
+            counts = getattr(message.value, "status_text", None)
+            detail = f" · {counts()}" if callable(counts) else ""
+            if message.error is not None and quiet:
+                detail = f" · {failure_text(message.error)[:60]}"
+            self.set_status(f"mail: {outcome} {when} UTC{detail}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers: a failure is told, never lost."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(failure_text(event.worker.error), severity="error", timeout=10)
+
+
+def make_app(session: Session, clock: Clock | None = None, **options: Any) -> CrmApp:
+    """Build the app for a session; `clock` replaces the session's (tests freeze it)."""
+    if clock is not None:
+        session = Session(session.user, clock)
+    return CrmApp(session, **options)
+
+
+__all__ = ["CrmApp", "make_app"]

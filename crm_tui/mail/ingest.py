@@ -1,0 +1,474 @@
+"""The mailbox ingest: one pass over the reference mailbox (``run_once``) and a watch loop.
+
+Both faces (the TUI's thread worker and ``crm --sync [--watch]``) call these functions; no
+Textual here. Filing itself is :func:`crm_tui.services.mailing.file_incoming`, a system
+action that applies the routing and sender rules; this module only talks to the mailbox:
+it reads without marking anything seen, checks sizes before downloading, and flags or moves
+a message only after its ledger row is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crm_tui.mail.config import MailConfig, MailConfigError
+from crm_tui.mail.errors import MailError, MailRejected, MailServerUnreachable
+from crm_tui.mail.imap import FILED_KEYWORD, ImapMailbox, open_mailbox
+from crm_tui.mail.message import parse_message
+from crm_tui.services import mailing
+from crm_tui.services.errors import ServerUnreachable
+
+# Messages per FETCH and per transaction: big enough that round trips and commits do not
+# dominate, small enough that the write lock is held for a few dozen milliseconds.
+CHUNK = 100
+# A report lists at most this many reasons; the rest is counted.
+MAX_REASONS = 200
+# Polling without IDLE: huey-style backoff from the first delay up to mail.poll_seconds.
+POLL_FIRST_DELAY = 1.0
+POLL_BACKOFF = 1.5
+# Reconnecting after the server went away: doubling delays up to this many seconds.
+RECONNECT_MAX_DELAY = 300.0
+
+Progress = Callable[["SyncReport"], None]
+Cancelled = Callable[[], bool]
+
+
+@dataclass
+class SyncReport:
+    """What one pass (or a whole watch) did, for the status line and ``crm --sync``."""
+
+    filed: int = 0
+    duplicates: int = 0
+    unmatched: int = 0
+    auto: int = 0
+    quarantined: int = 0
+    errors: int = 0
+    examined: int = 0
+    pending: int = 0
+    """New messages this pass found to read (for progress: examined of pending)."""
+    reasons: list[str] = field(default_factory=list)
+    more_reasons: int = 0
+    started: datetime | None = None
+    finished: datetime | None = None
+    cancelled: bool = False
+
+    def note(self, text: str) -> None:
+        """Add one reason line (beyond MAX_REASONS, only counted)."""
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append(text)
+        else:
+            self.more_reasons += 1
+
+    @property
+    def changed(self) -> bool:
+        """Whether the pass found anything at all."""
+        return bool(self.examined or self.errors or self.quarantined)
+
+    def summary(self) -> str:
+        """One line: the counts."""
+        return (
+            f"filed {self.filed}, duplicates {self.duplicates}, unmatched {self.unmatched}, "
+            f"auto {self.auto}, quarantined {self.quarantined}, errors {self.errors}"
+        )
+
+    def status_text(self) -> str:
+        """A few words for a status line: what was filed and what went wrong."""
+        parts = [f"{self.filed} filed"]
+        if self.unmatched:
+            parts.append(f"{self.unmatched} unmatched")
+        if self.quarantined:
+            parts.append(f"{self.quarantined} quarantined")
+        parts.append(f"{self.errors} errors")
+        return ", ".join(parts)
+
+    def details(self) -> list[str]:
+        """The reason lines, with a count of those left out."""
+        lines = list(self.reasons)
+        if self.more_reasons:
+            lines.append(f"... and {self.more_reasons} more")
+        return lines
+
+    def merge(self, other: SyncReport) -> None:
+        """Add another pass's counts and reasons to this one."""
+        for name in ("filed", "duplicates", "unmatched", "auto", "quarantined", "errors",
+                     "examined", "pending"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for line in other.reasons:
+            self.note(line)
+        self.more_reasons += other.more_reasons
+        self.finished = other.finished or self.finished
+
+    def copy(self) -> SyncReport:
+        """A snapshot (progress callbacks may hand it to another thread)."""
+        return dataclasses.replace(self, reasons=list(self.reasons))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _never() -> bool:
+    return False
+
+
+def run_once(
+    config: MailConfig,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+    clock=None,
+) -> SyncReport:
+    """One pass over the reference mailbox: file what is new, report what was done.
+
+    ``progress`` receives a snapshot of the report after each batch; ``cancelled`` is
+    asked between batches and stops the pass cleanly (nothing half done). ``clock``
+    (a :class:`~crm_tui.services.context.Clock`) dates the activity entries.
+
+    Raises:
+        MailConfigError: no mailbox is configured (``mail.imap_host``).
+        MailServerUnreachable: the server cannot be reached or the login is refused.
+        ServerUnreachable: the database went away (nothing after that was touched).
+    """
+    imap = _imap(config)
+    report = SyncReport(started=_now())
+    mailing.sweep_pending()
+    with open_mailbox(imap) as box:
+        sync_mailbox(box, config, report, progress=progress, cancelled=cancelled, clock=clock)
+    report.finished = _now()
+    return report
+
+
+def sync_from_settings(
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Cancelled | None = None,
+) -> SyncReport:
+    """One pass with the mail settings as they are now: the TUI's background job.
+
+    ``progress(done, total)`` counts messages read of those new in this pass.
+
+    Raises (domain errors, one clear line each, as every face shows them):
+        ValidationFailed: a mail setting cannot be used, or no mailbox is configured.
+        ServerUnreachable: the IMAP server or the database cannot be reached.
+    """
+    from crm_tui.services.errors import CrmError, ValidationFailed
+
+    report_progress = None
+    if progress is not None:
+        def report_progress(report: SyncReport) -> None:
+            progress(report.examined, report.pending)
+    try:
+        return run_once(mailing.mail_config(), progress=report_progress, cancelled=cancelled)
+    except MailConfigError as exc:
+        raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value,
+                                   exc.reason) from None
+    except MailServerUnreachable as exc:
+        raise ServerUnreachable(str(exc)) from None
+    except MailError as exc:
+        raise CrmError(str(exc)) from None
+
+
+def _imap(config: MailConfig):
+    if config.imap is None:
+        raise MailConfigError("mail.imap_host", "", "not set: there is no mailbox to read")
+    return config.imap
+
+
+def _has_keyword(flags: set[str] | None) -> bool:
+    return bool(flags) and any(f.lower() == FILED_KEYWORD.lower() for f in flags)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def sync_mailbox(
+    box: ImapMailbox,
+    config: MailConfig,
+    report: SyncReport,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+    clock=None,
+) -> SyncReport:
+    """One pass on an open mailbox (``watch`` keeps the connection between passes)."""
+    cancelled = cancelled or _never
+    validity = box.uidvalidity()
+    uids = box.list_uids()
+    if not uids:
+        return report
+    flags = box.flags(uids)
+    known = mailing.known_locations(validity, uids)
+    # Finish what a killed run committed but could not mark: the ledger says what.
+    unflagged = [u for u in uids if known.get(int(u)) == "filed" and not _has_keyword(flags.get(u))]
+    leftover = [u for u in uids if known.get(int(u)) == "unmatched"] if config.unmatched_folder \
+        else []
+    _apply(box, config, report, unflagged, leftover)
+    candidates = [u for u in uids if int(u) not in known and not _has_keyword(flags.get(u))]
+    if not candidates:
+        return report
+    sizes = box.sizes(candidates)
+    limit = config.max_message_bytes
+    # Sizes before download (SPEC 9): a huge message is never fetched, only its header.
+    small = [u for u in candidates if u in sizes and sizes[u] <= limit]
+    large = [u for u in candidates if u in sizes and sizes[u] > limit]
+    present = {int(u) for u in uids}
+    report.pending += len(small) + len(large)
+    work = [(False, chunk) for chunk in _chunks(small, CHUNK)]
+    work += [(True, chunk) for chunk in _chunks(large, CHUNK)]
+    for headers_only, chunk in work:
+        if cancelled():
+            report.cancelled = True
+            break
+        if headers_only:
+            fetched = box.fetch_headers(chunk)
+        else:
+            fetched = box.fetch_raw(chunk, chunk=len(chunk))
+        batch = []
+        for uid, raw in fetched:
+            report.examined += 1
+            try:
+                parsed = parse_message(raw, max_bytes=limit)
+            except Exception as exc:  # noqa: BLE001 - the parser should never raise; be sure
+                _quarantine_one(raw, validity, uid, f"could not be parsed: {exc!r}", report)
+                continue
+            if headers_only:
+                parsed.oversized = True
+            mail = mailing.IncomingMail(parsed, validity, int(uid), headers_only,
+                                        sizes.get(uid, len(raw)))
+            batch.append((mail, raw))
+        results = _file(batch, present, clock, report)
+        flag, move = [], []
+        for (mail, _raw), result in results:
+            _count(report, mail, result)
+            if result.action == "flag":
+                flag.append(str(mail.uid))
+            elif result.action == "unmatched" and config.unmatched_folder:
+                move.append(str(mail.uid))
+        # Only now, after the commit, does the mailbox change.
+        _apply(box, config, report, flag, move)
+        if progress is not None:
+            progress(report.copy())
+    return report
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    import peewee
+
+    return (peewee.OperationalError, peewee.InterfaceError)
+
+
+def _file(batch, present, clock, report):
+    """File a batch in one transaction; on trouble, one by one, quarantining the failures."""
+    if not batch:
+        return []
+    mails = [mail for mail, _ in batch]
+    try:
+        return list(zip(batch, mailing.file_incoming(mails, present_uids=present, clock=clock),
+                        strict=True))
+    except _db_errors() as exc:
+        raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
+    except Exception:  # noqa: BLE001 - IntegrityError (a concurrent sync) and the like:
+        pass  # sorted out one by one below
+    results = []
+    for item in batch:
+        mail, raw = item
+        try:
+            [result] = mailing.file_incoming([mail], present_uids=present, clock=clock)
+        except _db_errors() as exc:
+            raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the run
+            _quarantine_one(raw, mail.uidvalidity, mail.uid, _line(exc), report)
+            continue
+        results.append((item, result))
+    return results
+
+
+def _count(report: SyncReport, mail, result) -> None:
+    where = f"uid {mail.uid}"
+    subject = mail.parsed.subject[:60]
+    if result.outcome in ("filed", "oversized"):
+        report.filed += 1
+        if result.outcome == "oversized":
+            report.note(f"{where} ({subject!r}): {mail.size} bytes, over the size limit: "
+                        f"filed as a note on lead {result.lead_id}")
+    elif result.outcome == "duplicate":
+        report.duplicates += 1
+    elif result.outcome == "unmatched":
+        report.unmatched += 1
+        report.note(f"{where} ({subject!r}): unmatched: {result.reason}")
+    elif result.outcome == "auto":
+        report.auto += 1
+        report.note(f"{where} ({subject!r}): not filed: {result.reason}")
+
+
+def _apply(box: ImapMailbox, config: MailConfig, report: SyncReport, flag, move) -> None:
+    """Flag filed messages and move unmatched ones; a refusal is an error, not a stop."""
+    if flag:
+        try:
+            box.flag_processed(flag)
+        except MailRejected as exc:
+            report.errors += 1
+            report.note(f"could not flag {len(flag)} filed message(s): {exc}")
+    if move and config.unmatched_folder:
+        try:
+            box.move(move, config.unmatched_folder)
+        except MailRejected as exc:
+            report.errors += 1
+            report.note(f"could not move {len(move)} message(s) to "
+                        f"{config.unmatched_folder}: {exc}")
+
+
+def _line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def quarantine(raw: bytes, uidvalidity: int | None, uid: int | str | None, reason: str) -> Path:
+    """Keep a raw copy of a message that could not be processed; returns its path.
+
+    The name is stable per mailbox place, so a retry overwrites instead of piling up; the
+    reason sits beside it in a ``.txt`` file.
+    """
+    from crm_tui import paths
+
+    directory = paths.quarantine_dir()
+    stem = f"{uidvalidity or 0}-{uid or uuid.uuid4().hex}"
+    target = directory / f"{stem}.eml"
+    temporary = directory / f".{stem}.{uuid.uuid4().hex}.tmp"
+    temporary.write_bytes(raw)
+    os.replace(temporary, target)
+    (directory / f"{stem}.txt").write_text(reason + "\n", encoding="utf-8")
+    return target
+
+
+def _quarantine_one(raw: bytes, validity, uid, reason: str, report: SyncReport) -> None:
+    try:
+        path = quarantine(raw, validity, uid, reason)
+    except OSError as exc:
+        report.errors += 1
+        report.note(f"uid {uid}: could not be processed ({reason}) nor quarantined ({exc}); "
+                    "left in the mailbox")
+        return
+    report.quarantined += 1
+    report.note(f"uid {uid}: quarantined as {path.name}: {reason}")
+
+
+# -- watching -----------------------------------------------------------------------------------
+
+
+class StopFlag:
+    """A stop request shared by a signal handler and the loop.
+
+    Calling the flag tells whether a stop was requested (pass it as ``cancelled``).
+    :meth:`request` is safe in a signal handler: the loop stops between batches, and a
+    blocking wait (IMAP IDLE) is cut short through the interrupt registered for it.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._interrupt: Callable[[], None] | None = None
+
+    def __call__(self) -> bool:
+        return self._event.is_set()
+
+    def request(self) -> None:
+        """Ask the loop to stop (and cut a blocking wait short)."""
+        self._event.set()
+        interrupt = self._interrupt
+        if interrupt is not None:
+            interrupt()
+
+    @contextlib.contextmanager
+    def interrupting(self, interrupt: Callable[[], None]) -> Iterator[None]:
+        """During the block, a stop request calls ``interrupt`` (e.g. drops the connection)."""
+        self._interrupt = interrupt
+        try:
+            # Registered first, then checked: a request in between is not lost.
+            if self._event.is_set():
+                interrupt()
+            yield
+        finally:
+            self._interrupt = None
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True when a stop was requested meanwhile."""
+        return self._event.wait(max(0.0, seconds))
+
+
+def watch(
+    load_config: Callable[[], MailConfig],
+    stop: StopFlag,
+    *,
+    on_report: Callable[[SyncReport], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+    clock=None,
+) -> SyncReport:
+    """Sync until ``stop`` is requested: IMAP IDLE where offered, else polling with backoff.
+
+    The settings are read again after each pass; a change of server or folder reconnects.
+    A server that cannot be reached at the very start raises (the operator must fix the
+    settings); a server lost or refusing later (or the database gone for a moment) is
+    retried with growing delays, each failure passed to ``on_error``. Returns the totals.
+
+    Raises:
+        MailConfigError, MailServerUnreachable (only before the first connection).
+    """
+    totals = SyncReport(started=_now())
+    connected = False
+    failures = 0
+    while not stop():
+        config = load_config()
+        imap = _imap(config)
+        try:
+            mailing.sweep_pending()
+            with open_mailbox(imap) as box:
+                connected, failures = True, 0
+                _watch_session(box, config, load_config, stop, totals, on_report, clock)
+        except (MailServerUnreachable, MailRejected, ServerUnreachable, *_db_errors()) as exc:
+            if stop():
+                break  # the stop request dropped the connection on purpose
+            if not connected:
+                raise
+            failures += 1
+            if on_error is not None:
+                on_error(exc)
+            if stop.sleep(min(2.0 ** failures, RECONNECT_MAX_DELAY)):
+                break
+    totals.finished = _now()
+    totals.cancelled = True
+    return totals
+
+
+def _watch_session(box, config, load_config, stop, totals, on_report, clock) -> None:
+    """Passes on one connection until the settings change, the link drops, or a stop."""
+    delay = POLL_FIRST_DELAY
+    while not stop():
+        report = SyncReport(started=_now())
+        sync_mailbox(box, config, report, cancelled=stop, clock=clock)
+        report.finished = _now()
+        totals.merge(report)
+        if on_report is not None:
+            on_report(report)
+        if stop():
+            return
+        if box.has_idle():
+            # A signal cannot end a blocking IDLE any other way: the handler drops the link.
+            with stop.interrupting(box.abort):
+                box.idle_wait(config.poll_seconds)
+        else:
+            # Huey's consumer backoff: quick again after work, slower while nothing comes.
+            delay = POLL_FIRST_DELAY if report.changed else min(delay * POLL_BACKOFF,
+                                                                float(config.poll_seconds))
+            if stop.sleep(delay):
+                return
+        if load_config() != config:
+            return

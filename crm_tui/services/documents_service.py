@@ -1,0 +1,431 @@
+"""Invoice documents: the PDF of record, downloads (PDF or ZIP) and monthly PDF batches."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crm_tui import acl
+from crm_tui.db import database, write_transaction
+from crm_tui.models import Attachment, Company, Invoice, InvoiceDiscount, InvoiceLine
+from crm_tui.services import attachments, settings
+from crm_tui.services.context import Session
+from crm_tui.services.errors import PermissionDenied, ValidationFailed
+from crm_tui.services.records import get_kind
+
+log = logging.getLogger(__name__)
+
+#: Called as progress(done, total, bill_id) after each PDF of a batch.
+Progress = Callable[[int, int, str], None]
+
+# A name attachments.store_bytes generates: 32 hex digits and a short extension.
+_STORED_NAME = re.compile(r"[0-9a-f]{32}(\.[a-z0-9]{1,8})?")
+
+
+# --- plain data for the documents layer ------------------------------------------------
+
+
+def _amounts(model: type, invoice_ids: list[int]) -> dict[int, list[dict]]:
+    """Lines or discounts of many invoices in one query per 500: {invoice id: [{…}]}."""
+    out: dict[int, list[dict]] = {}
+    for start in range(0, len(invoice_ids), 500):
+        query = (model.select(model.invoice, model.description, model.amount)
+                 .where(model.invoice.in_(invoice_ids[start:start + 500]))
+                 .order_by(model.invoice, model.position, model.id).tuples())
+        for invoice_id, description, amount in query:
+            out.setdefault(invoice_id, []).append({"description": description, "amount": amount})
+    return out
+
+
+def _invoice_dict(invoice: Invoice, lines: list[dict], discounts: list[dict]) -> dict[str, Any]:
+    """What the invoice PDF prints (never the internal note)."""
+    return {
+        "bill_id": invoice.bill_id,
+        "type": invoice.type,
+        "reference": invoice.reference,
+        "status": invoice.status,
+        "created": invoice.created,
+        "expires": invoice.expires,
+        "paid_on": invoice.paid_on,
+        "currency": invoice.currency,
+        "language": invoice.language,
+        "description": invoice.description,
+        "lines": lines,
+        "discounts": discounts,
+        "tax_rate": invoice.tax_rate,
+        "withholding_rate": invoice.withholding_rate,
+    }
+
+
+def _company_dict(company: Company) -> dict[str, Any]:
+    return {"name": company.name, "fiscal_id": company.fiscal_id,
+            "address": company.address, "country": company.country}
+
+
+def invoice_data(invoice_id: int) -> tuple[dict, dict]:
+    """The plain (invoice, company) dicts an invoice PDF is made from (no access check)."""
+    invoice = Invoice.get_by_id(invoice_id)
+    lines = _amounts(InvoiceLine, [invoice_id]).get(invoice_id, [])
+    discounts = _amounts(InvoiceDiscount, [invoice_id]).get(invoice_id, [])
+    return _invoice_dict(invoice, lines, discounts), _company_dict(invoice.company)
+
+
+def pdf_settings() -> dict[str, str]:
+    """The invoice settings the PDF prints: header, tax name, payment methods, footer."""
+    stored = settings.values("invoice.")
+    return {key: stored.get(f"invoice.{key}", "")
+            for key in ("header", "tax_name", "payment_methods", "footer", "currency")}
+
+
+def logo_bytes() -> bytes | None:
+    """The configured logo, only ever a file stored in the CRM.
+
+    `invoice.logo` names an attachment by id (or by its stored name); any other value
+    (a path, a URL) is ignored, so no file from outside is ever opened as given.
+    """
+    ref = settings.raw_value("invoice.logo", "").strip()
+    if not ref:
+        return None
+    stored = None
+    if ref.isdigit():
+        row = Attachment.get_or_none(Attachment.id == int(ref))
+        stored = row.stored_name if row is not None else None
+    elif _STORED_NAME.fullmatch(ref):
+        stored = ref
+    if stored is None:
+        log.warning("invoice.logo %r is not an attachment stored in the CRM; no logo", ref)
+        return None
+    try:
+        return attachments.path_of(stored).read_bytes()
+    except OSError as exc:
+        log.warning("invoice logo unreadable: %s", exc)
+        return None
+
+
+def _render(invoice: dict, company: dict, font_cache: Any = None,
+            config: dict | None = None, logo: bytes | None = None) -> bytes:
+    from crm_tui.documents.invoice_pdf import render_invoice_pdf
+
+    return render_invoice_pdf(invoice, company, config if config is not None else pdf_settings(),
+                              logo_bytes=logo if config is not None else logo_bytes(),
+                              font_cache=font_cache)
+
+
+def pdf_name(bill_id: str) -> str:
+    """The file name of an invoice's PDF: "invoice-15_1000.pdf"."""
+    from crm_tui.documents.bundle import safe_archive_name
+
+    return safe_archive_name(f"invoice-{bill_id}.pdf")
+
+
+# --- the stored PDF of a Submitted invoice ---------------------------------------------
+
+
+def _generated(invoice_id: int) -> list[Attachment]:
+    return list(Attachment.select().where(
+        Attachment.owner_kind == "invoice", Attachment.owner_id == invoice_id,
+        Attachment.generated == True).order_by(Attachment.id))  # noqa: E712
+
+
+def has_generated_pdf(session: Session, invoice_id: int | str) -> bool:
+    """True when the invoice already has a generated PDF (a new save will replace it)."""
+    invoice = get_kind("invoice").load(session, invoice_id)
+    return bool(_generated(invoice.id))
+
+
+def replace_warning(session: Session, invoice_id: int | str,
+                    values: dict[str, str] | None = None) -> str | None:
+    """The warning to show before an edit replaces the invoice's PDF, or None.
+
+    `values` are the form's values: an invoice that stays (or becomes) Submitted and
+    already has a generated PDF gets a new one when saved.
+    """
+    invoice = get_kind("invoice").load(session, invoice_id)
+    new_type = (values or {}).get("type") or invoice.type
+    if new_type != "submitted" or not _generated(invoice.id):
+        return None
+    return (f"Saving replaces the PDF of invoice {invoice.bill_id} with a new one. "
+            "Continue?")
+
+
+def refresh_invoice_pdf(session: Session, invoice_id: int, *, font_cache: Any = None) -> int | None:
+    """Render a Submitted invoice's PDF and store it, replacing the previous generated one.
+
+    Called after an invoice save has committed (never inside the save's transaction, so a
+    rolled-back save cannot leave a file behind). Returns the new attachment id, or None
+    when nothing was stored (not Submitted, gone, or changed meanwhile).
+    """
+    invoice = Invoice.get_or_none(Invoice.id == invoice_id)
+    if invoice is None or invoice.type != "submitted":
+        return None
+    data = invoice_data(invoice_id)
+    return _store_generated(session, invoice_id, invoice.bill_id, data,
+                            _render(*data, font_cache))
+
+
+def _store_generated(session: Session, invoice_id: int, bill_id: str,
+                     data: tuple[dict, dict], pdf: bytes) -> int | None:
+    """Store a rendered PDF as the invoice's generated attachment, replacing older ones.
+
+    The new file is written first, then one transaction swaps the attachment rows, and the
+    old files are removed only after that commits; any failure removes the new file again.
+    If the invoice no longer matches `data` (another save changed it while this one
+    rendered), this PDF is stale and dropped: that save stores its own.
+    """
+    name = pdf_name(bill_id)
+    stored = attachments.store_bytes(pdf, name)
+    old: list[str] = []
+    try:
+        with write_transaction():
+            current = Invoice.get_or_none(Invoice.id == invoice_id)
+            if current is None or current.type != "submitted" or invoice_data(invoice_id) != data:
+                attachments.path_of(stored).unlink(missing_ok=True)
+                return None
+            previous = _generated(invoice_id)
+            old = [a.stored_name for a in previous]
+            if previous:
+                Attachment.delete().where(Attachment.id.in_([a.id for a in previous])).execute()
+            row = Attachment.create(
+                owner_kind="invoice", owner_id=invoice_id, original_name=name,
+                stored_name=stored, content_type="application/pdf", size=len(pdf),
+                author=session.login, created=session.clock.now(), generated=True)
+    except BaseException:
+        attachments.path_of(stored).unlink(missing_ok=True)
+        raise
+    for stale in old:
+        attachments.path_of(stale).unlink(missing_ok=True)
+    return row.id
+
+
+# --- downloads ---------------------------------------------------------------------------
+
+
+def invoice_pdf(session: Session, bill_id_or_id: str | int) -> tuple[str, bytes]:
+    """The invoice's PDF (file name, bytes): the stored one of record, else a fresh render.
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    invoice = get_kind("invoice").load(session, bill_id_or_id)
+    for att in reversed(_generated(invoice.id)):
+        try:
+            return att.original_name, attachments.path_of(att.stored_name).read_bytes()
+        except OSError:
+            log.warning("stored PDF of invoice %s is missing; rendering it again",
+                        invoice.bill_id)
+    return pdf_name(invoice.bill_id), _render(*invoice_data(invoice.id))
+
+
+def invoice_attachments(session: Session, bill_id_or_id: str | int) -> list[dict]:
+    """The files attached to an invoice by people (not its generated PDF)."""
+    invoice = get_kind("invoice").load(session, bill_id_or_id)
+    query = Attachment.select().where(
+        Attachment.owner_kind == "invoice", Attachment.owner_id == invoice.id,
+        Attachment.generated == False).order_by(Attachment.id)  # noqa: E712
+    return [{"id": a.id, "name": a.original_name, "size": a.size, "stored": a.stored_name}
+            for a in query]
+
+
+def invoice_download(session: Session, bill_id_or_id: str | int,
+                     as_zip: bool | None = None) -> tuple[str, bytes]:
+    """The invoice for download: the PDF alone, or a ZIP of the PDF and its attachments.
+
+    `as_zip` None means: a ZIP when there are attachments, else the PDF.
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    from crm_tui.documents.bundle import zip_bundle
+
+    name, pdf = invoice_pdf(session, bill_id_or_id)
+    files = invoice_attachments(session, bill_id_or_id)
+    if as_zip is None:
+        as_zip = bool(files)
+    if not as_zip:
+        return name, pdf
+    members = []
+    for item in files:
+        try:
+            members.append((item["name"], attachments.path_of(item["stored"]).read_bytes()))
+        except OSError:
+            log.warning("attachment %s (%s) is missing from files/", item["id"], item["name"])
+    return name[:-4] + ".zip", zip_bundle(name, pdf, members, when=session.clock.now())
+
+
+def download_name(session: Session, bill_id_or_id: str | int) -> str:
+    """The file name a download gets: the PDF's, or a .zip when there are attachments."""
+    invoice = get_kind("invoice").load(session, bill_id_or_id)
+    name = pdf_name(invoice.bill_id)
+    return name[:-4] + ".zip" if invoice_attachments(session, invoice.id) else name
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all (a temporary file renamed over the target)."""
+    path = Path(path)
+    handle, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=".crm-", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def save_invoice_download(session: Session, bill_id_or_id: str | int, target: str | Path) -> Path:
+    """Write the invoice's PDF to `target`, or a ZIP of PDF + attachments if it ends in .zip.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (the target cannot be written).
+    """
+    path = Path(target).expanduser()
+    _, data = invoice_download(session, bill_id_or_id, path.suffix.lower() == ".zip")
+    try:
+        write_atomically(path, data)
+    except OSError as exc:
+        raise ValidationFailed.one("invoice download", "file", str(target),
+                                   exc.strerror or str(exc)) from None
+    return path
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchReport:
+    """What a PDF batch did."""
+
+    total: int = 0
+    written: list[Path] = field(default_factory=list)
+    stored: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def month_range(month: str) -> tuple[str, str]:
+    """First and last day (ISO) of a `YYYY-MM` month.
+
+    Raises:
+        ValidationFailed: not a month.
+    """
+    import calendar
+
+    match = re.fullmatch(r"(\d{4})-(\d{2})", (month or "").strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValidationFailed.one("invoice batch", "month", month, "use YYYY-MM, e.g. 2026-01")
+    year, number = int(match.group(1)), int(match.group(2))
+    last = calendar.monthrange(year, number)[1]
+    return f"{year:04d}-{number:02d}-01", f"{year:04d}-{number:02d}-{last:02d}"
+
+
+@contextlib.contextmanager
+def own_connection() -> Iterator[None]:
+    """A database connection for this thread (a worker's), closed again only if opened here."""
+    opened = database.is_closed()
+    if opened:
+        database.connect()
+    try:
+        yield
+    finally:
+        if opened and not database.is_closed():
+            database.close()
+
+
+def batch_invoice_ids(session: Session, month: str) -> list[int]:
+    """The Submitted invoices of a month the user may see, by creation date."""
+    first, last = month_range(month)
+    kind = get_kind("invoice")
+    query = kind.query(session, {"created_from": first, "created_to": last, "type": "submitted"})
+    return [i for (i,) in query.select(Invoice.id).order_by(Invoice.created, Invoice.id).tuples()]
+
+
+def pdf_batch(
+    session: Session,
+    month: str,
+    out_dir: str | Path | None,
+    *,
+    store: bool = False,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> BatchReport:
+    """Render the PDFs of every Submitted invoice of a month, in one run.
+
+    Writes `<invoice-bill>.pdf` files into `out_dir` (when given) and, with `store`, replaces
+    each invoice's stored PDF (IM or superadmin). One parsed font serves the whole batch and
+    data is read in bulk. Runs on any thread (it opens its own connection there); reports
+    after each invoice and stops early when `cancelled()` says so.
+
+    Raises:
+        ValidationFailed: bad month, or the directory cannot be used.
+        PermissionDenied: `store` without IM.
+    """
+    from crm_tui.documents import DocumentError
+    from crm_tui.documents.fonts import shared_font_cache
+
+    if store and not (acl.is_admin(session.user) or acl.has(session.user, "IM")):
+        raise PermissionDenied(f"{session.login} may not regenerate stored invoice PDFs")
+    target = Path(out_dir).expanduser() if out_dir is not None else None
+    if target is not None:
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValidationFailed.one("invoice batch", "directory", str(out_dir),
+                                       exc.strerror or str(exc)) from None
+    report = BatchReport()
+    with own_connection():
+        ids = batch_invoice_ids(session, month)
+        report.total = len(ids)
+        config, logo = pdf_settings(), logo_bytes()
+        cache = shared_font_cache()
+        done = 0
+        for start in range(0, len(ids), 200):
+            chunk = ids[start:start + 200]
+            invoices = {i.id: i for i in Invoice.select().where(Invoice.id.in_(chunk))}
+            company_ids = {i.company_id for i in invoices.values()}
+            companies = {c.id: c for c in Company.select().where(Company.id.in_(company_ids))}
+            lines = _amounts(InvoiceLine, chunk)
+            discounts = _amounts(InvoiceDiscount, chunk)
+            for invoice_id in chunk:
+                if cancelled is not None and cancelled():
+                    report.cancelled = True
+                    return report
+                invoice = invoices[invoice_id]
+                data = (_invoice_dict(invoice, lines.get(invoice_id, []),
+                                      discounts.get(invoice_id, [])),
+                        _company_dict(companies[invoice.company_id]))
+                try:
+                    pdf = _render(*data, cache, config, logo)
+                    if target is not None:
+                        path = target / pdf_name(invoice.bill_id)
+                        write_atomically(path, pdf)
+                        report.written.append(path)
+                    if store and _store_generated(session, invoice_id, invoice.bill_id, data,
+                                                  pdf) is not None:
+                        report.stored += 1
+                except (DocumentError, OSError) as exc:
+                    report.failed.append((invoice.bill_id, str(exc)))
+                done += 1
+                if progress is not None:
+                    progress(done, report.total, invoice.bill_id)
+    return report
+
+
+def describe(report: BatchReport) -> str:
+    """One line saying what a batch did."""
+    parts = [f"{len(report.written)} of {report.total} PDFs written"]
+    if report.stored:
+        parts.append(f"{report.stored} stored")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed ({report.failed[0][0]}: "
+                     f"{report.failed[0][1]})")
+    if report.cancelled:
+        parts.append("cancelled")
+    return ", ".join(parts)
+

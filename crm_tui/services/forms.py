@@ -1,0 +1,464 @@
+"""Form descriptions and submission for any record kind, and what the user may do with it.
+
+Screens turn the plain dicts of `describe()` into form widgets and send the strings they
+collect back through `submit()`; every parse, rule and access check stays in the kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from crm_tui import acl
+from crm_tui.db import write_transaction
+from crm_tui.models import User
+from crm_tui.services import settings as settings_service
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.errors import (
+    NotFound,
+    PermissionDenied,
+    Problem,
+    ValidationFailed,
+)
+from crm_tui.services.records import Field, Kind, get_kind, user_logins
+from crm_tui.services.rows import cell_text, find_titles, ref_titles
+
+#: Reference fields whose target has at most this many visible records become a pick list;
+#: bigger ones (companies by the thousand) take an id or exact name as text.
+PICK_LIST_LIMIT = 50
+#: The section of custom fields that belong to none.
+CUSTOM_SECTION = "Custom fields"
+#: What forms use between the halves of a linked value (the services use "/").
+LINKED_SEPARATOR = "|"
+
+_FORM_KINDS = {
+    "text": "text",
+    "email": "text",
+    "textarea": "textarea",
+    "password": "password",
+    "int": "numeric",
+    "decimal": "numeric",
+    "rate": "numeric",
+    "date": "date",
+    "datetime": "text",
+    "bool": "checkbox",
+    "choice": "combo",
+    "user": "combo",
+    "refs": "text",
+}
+_CUSTOM_KINDS = {
+    "checkbox": "checkbox",
+    "combo": "combo",
+    "linked": "linked",
+    "date": "date",
+    "numeric": "numeric",
+    "text": "text",
+    "textarea": "textarea",
+}
+
+
+class FormRejected(ValidationFailed):
+    """A form's values were refused; `errors` maps each form key ("" for the form) to a
+    message to show beside that field."""
+
+    def __init__(self, problems: list[Problem], errors: dict[str, str]) -> None:
+        super().__init__(problems)
+        self.errors = errors
+
+
+# -- describing ---------------------------------------------------------------------------
+
+
+def describe(
+    session: Session,
+    kind: str,
+    record_id: int | None = None,
+    initial: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The fields of a create (record_id None) or edit form, with their current values.
+
+    Each dict has `key`, `label`, `kind` (a FieldForm kind), `required`, `options`,
+    `value`, `help` and `section`; custom fields come last, keyed `custom.NAME`, under their
+    section's name. `initial` overrides values (e.g. a contact's company when it is created
+    from that company).
+
+    Raises:
+        NotFound, PermissionDenied: the record cannot be seen.
+    """
+    target = get_kind(kind)
+    obj = target.load(session, record_id) if record_id is not None else None
+    current = current_values(session, kind, record_id)
+    current.update(initial or {})
+    out: list[dict[str, Any]] = []
+    for field in target.fields:
+        if field.readonly:
+            continue
+        out.append(_describe_field(session, field, current.get(field.name, "")))
+    for custom in target.custom_fields_for(obj):
+        key = f"custom.{custom.name}"
+        options: Any = custom.option_data or ()
+        if custom.kind == "combo":
+            options = [str(option) for option in options]
+        elif custom.kind == "linked":
+            options = {str(k): [str(c) for c in v] for k, v in dict(options or {}).items()}
+        out.append({
+            "key": key,
+            "label": custom.name,
+            "kind": _CUSTOM_KINDS.get(custom.kind, "text"),
+            "required": False,
+            "options": options,
+            "value": current.get(key, ""),
+            "help": "",
+            "section": custom.section.name if custom.section_id else CUSTOM_SECTION,
+        })
+    return out
+
+
+def _describe_field(session: Session, field: Field, value: str) -> dict[str, Any]:
+    form_kind = _FORM_KINDS.get(field.kind, "text")
+    options: Any = ()
+    help_text = ""
+    if field.kind == "choice":
+        options = list(field.choices)
+    elif field.kind == "user":
+        options = [(login, login) for login in _user_choices(value)]
+    elif field.kind == "ref" and field.ref is not None:
+        picks = find_titles(session, field.ref, "", limit=PICK_LIST_LIMIT + 1)
+        if len(picks) <= PICK_LIST_LIMIT:
+            form_kind = "combo"
+            options = [(title, str(record_id)) for record_id, title in picks]
+            if value and value not in {str(record_id) for record_id, _ in picks}:
+                # Keep the current reference choosable even if the user cannot see it,
+                # or saving the form would silently clear it.
+                title = ref_titles(field.ref, [int(value)]).get(int(value), f"#{value}")
+                options.append((title, value))
+        else:
+            form_kind = "text"
+            help_text = f"{field.ref} id or exact name"
+            if value:
+                value = _ref_text(field.ref, value)
+    elif field.kind == "refs":
+        help_text = "comma-separated ids"
+    elif field.kind == "datetime":
+        help_text = "YYYY-MM-DD HH:MM:SS"
+    return {
+        "key": field.name,
+        "label": field.title,
+        "kind": form_kind,
+        "required": field.required,
+        "options": options,
+        "value": value,
+        "help": help_text,
+        "section": "",
+    }
+
+
+def _user_choices(current: str) -> list[str]:
+    logins = [login for (login,) in User.select(User.login).where(User.enabled)
+              .order_by(User.login).tuples()]
+    if current and current not in logins:
+        logins.append(current)
+    return logins
+
+
+def _ref_text(kind: str, value: str) -> str:
+    """A reference as the text a user would type: the title, or the id when the title
+    would read as an id."""
+    if not value.isdigit():
+        return value
+    title = ref_titles(kind, [int(value)]).get(int(value))
+    return title if title and not title.isdigit() and not title.startswith("#") else value
+
+
+def current_values(session: Session, kind: str, record_id: int | None) -> dict[str, str]:
+    """Every form key's current value as text (defaults for a new record).
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    target = get_kind(kind)
+    if record_id is None:
+        return _default_values(session, target)
+    row = target.get(session, record_id)
+    out: dict[str, str] = {}
+    for field in target.fields:
+        if field.name in row:
+            out[field.name] = _as_text(row[field.name])
+    for name, value in (row.get("custom") or {}).items():
+        out[f"custom.{name}"] = _custom_text(value)
+    obj = target.load(session, record_id)
+    linked = {f.name for f in target.custom_fields_for(obj) if f.kind == "linked"}
+    for name in linked:
+        key = f"custom.{name}"
+        if key in out:
+            out[key] = out[key].replace("/", LINKED_SEPARATOR, 1)
+    return out
+
+
+def _default_values(session: Session, target: Kind) -> dict[str, str]:
+    obj = target.model()
+    target.defaults(session, obj)
+    logins: dict[int, str] | None = None
+    out: dict[str, str] = {}
+    for field in target.fields:
+        if field.readonly or field.kind in ("refs", "password"):
+            continue
+        value = obj.__data__.get(field.column)
+        if isinstance(value, User):
+            value = value.id
+        if field.kind == "user" and value is not None:
+            logins = logins if logins is not None else user_logins()
+            value = logins.get(value)
+        out[field.name] = _as_text(V.render(value))
+    return out
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(V.render(value))
+
+
+def _custom_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# -- submitting ---------------------------------------------------------------------------
+
+
+def submit(
+    session: Session, kind: str, record_id: int | None, values: dict[str, str]
+) -> int:
+    """Create (record_id None) or update a record from form strings; returns its id.
+
+    An edit sends only the values that changed, so untouched fields are never re-parsed.
+    A new record skips empty optional values, so the kind's defaults apply.
+
+    Raises:
+        FormRejected: with each problem mapped to its form key (nothing written).
+        PermissionDenied, NotFound.
+    """
+    target = get_kind(kind)
+    if record_id is None:
+        required = {f.name for f in target.fields if f.required}
+        changed = {k: v for k, v in values.items() if v != "" or k in required}
+    else:
+        current = current_values(session, kind, record_id)
+        changed = {k: v for k, v in values.items() if current.get(k, "") != v}
+        if not changed:
+            return record_id
+    raw = _raw_from_form(target, changed)
+    try:
+        if record_id is None:
+            return target.create(session, raw)
+        target.update(session, record_id, raw)
+        return record_id
+    except FormRejected:
+        raise
+    except ValidationFailed as error:
+        raise FormRejected(error.problems, field_errors(error, values.keys())) from None
+
+
+def _raw_from_form(target: Kind, values: dict[str, str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    custom: dict[str, str] = {}
+    for key, value in values.items():
+        if key.startswith("custom."):
+            # Linked values travel as PARENT/CHILD in the services.
+            custom[key[len("custom."):]] = value.replace(LINKED_SEPARATOR, "/", 1)
+        else:
+            raw[key] = value
+    if custom:
+        raw["custom"] = custom
+    return raw
+
+
+def field_errors(error: ValidationFailed, keys: Any = ()) -> dict[str, str]:
+    """Each problem as a message under its form key; problems of no known key go under ""."""
+    known = set(keys)
+    errors: dict[str, str] = {}
+    for problem in error.problems:
+        key = problem.field if problem.field in known else ""
+        message = problem.reason
+        if problem.value:
+            message = f"{message}: {problem.value!r}"
+        if key == "":
+            message = str(problem)
+        errors[key] = f"{errors[key]}; {message}" if key in errors else message
+    return errors
+
+
+# -- showing -------------------------------------------------------------------------------
+
+
+def display(session: Session, kind: str, record_id: int) -> list[dict[str, str]]:
+    """Every field of a record as text for a detail view, derived fields included.
+
+    Returns dicts with `section` ("" for the record's own fields, else the custom section),
+    `key`, `label` and `text`; references show their target's title.
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    target = get_kind(kind)
+    obj = target.load(session, record_id)
+    row = target.get(session, record_id)
+    out: list[dict[str, str]] = []
+    for field in target.fields:
+        if field.kind == "password" or field.name not in row:
+            continue
+        value = row[field.name]
+        if field.kind == "ref" and field.ref is not None and value is not None:
+            text = ref_titles(field.ref, [int(value)]).get(int(value), f"#{value}")
+        elif field.kind == "refs" and field.ref is not None and value:
+            titles = ref_titles(field.ref, [int(v) for v in value])
+            text = ", ".join(titles.get(int(v), f"#{v}") for v in value)
+        elif field.kind == "bool":
+            text = "yes" if value else "no"
+        else:
+            text = cell_text(value, field.kind)
+        out.append({"section": "", "key": field.name, "label": field.title, "text": text})
+    custom_values = row.get("custom") or {}
+    for custom in target.custom_fields_for(obj):
+        value = _custom_text(custom_values.get(custom.name))
+        if custom.kind == "checkbox":
+            value = "yes" if value == "1" else ("no" if value == "0" else "")
+        out.append({
+            "section": custom.section.name if custom.section_id else CUSTOM_SECTION,
+            "key": f"custom.{custom.name}",
+            "label": custom.name,
+            "text": value,
+        })
+    return out
+
+
+# -- permissions ---------------------------------------------------------------------------
+
+
+def _allowed(check: Callable[[], None]) -> bool:
+    try:
+        check()
+    except PermissionDenied:
+        return False
+    return True
+
+
+def permissions(session: Session, kind: str, record_id: int | None = None) -> dict[str, bool]:
+    """What the acting user may do: `create` records of the kind, `edit`/`delete` this one.
+
+    Screens grey or hide their keys from this answer; the services still check every call.
+    """
+    target = get_kind(kind)
+    out = {
+        "view": acl.can_read_catalogue(session.user),
+        "create": _allowed(lambda: target.check_write_any(session)),
+        "edit": False,
+        "delete": False,
+    }
+    if record_id is None:
+        return out
+    try:
+        obj = target.load(session, record_id)
+    except (NotFound, PermissionDenied):
+        return out
+    out["edit"] = target.can_modify(session, obj)
+    out["delete"] = _allowed(lambda: target.check_delete(session, obj))
+    return out
+
+
+# -- settings ------------------------------------------------------------------------------
+
+#: The settings' areas: key prefix and title (a tab each on the settings screen).
+SETTING_SECTIONS = (
+    ("invoice.", "Invoices"),
+    ("lead.status.", "Lead statuses"),
+    ("mail.", "Mail"),
+    ("intake.", "Lead intake"),
+)
+_SETTING_TEXTAREAS = {"invoice.header", "invoice.payment_methods", "invoice.footer"}
+_SETTING_COMBOS = {
+    "mail.smtp_security": ["none", "starttls", "tls"],
+    "mail.imap_security": ["none", "starttls", "tls"],
+}
+_SETTING_HELP = {
+    "invoice.id_pattern": "fixed text and the first number in brackets, e.g. 15/[1000]",
+    "invoice.tax_rate": "percent",
+    "invoice.currency": "ISO code, e.g. EUR",
+    "mail.max_message_bytes": "bytes",
+    "mail.poll_seconds": "seconds",
+}
+
+
+def can_change_settings(session: Session) -> bool:
+    """Only superadmins change settings."""
+    return acl.is_admin(session.user)
+
+
+def settings_form(session: Session) -> list[dict[str, Any]]:
+    """Every settings key as a form field (same shape as `describe`), grouped by area.
+
+    Secrets show as `***` to anyone but a superadmin.
+    """
+    stored = settings_service.all_settings(session)
+    out: list[dict[str, Any]] = []
+    for key in settings_service.KEYS:
+        section = next((title for prefix, title in SETTING_SECTIONS if key.startswith(prefix)),
+                       "Other")
+        kind = "text"
+        options: Any = ()
+        if key == "invoice.auto_id":
+            kind = "checkbox"
+        elif key in _SETTING_TEXTAREAS:
+            kind = "textarea"
+        elif key in _SETTING_COMBOS:
+            kind, options = "combo", _SETTING_COMBOS[key]
+        elif key in settings_service.SECRET_KEYS:
+            kind = "password"
+        label = key.split(".", 1)[1]
+        if key.startswith("lead.status."):
+            label = f"status {key.rsplit('.', 1)[1]}"
+        out.append({
+            "key": key,
+            "label": label,
+            "kind": kind,
+            "required": False,
+            "options": options,
+            "value": stored.get(key, ""),
+            "help": _SETTING_HELP.get(key, ""),
+            "section": section,
+        })
+    return out
+
+
+def submit_settings(session: Session, values: dict[str, str]) -> list[str]:
+    """Save the settings that changed, all or nothing; returns the keys changed.
+
+    Raises:
+        PermissionDenied: not a superadmin.
+        FormRejected: a value does not fit its key (nothing written).
+    """
+    current = settings_service.all_settings(session)
+    changed = {k: v for k, v in values.items() if k in current and current[k] != v}
+    if not changed:
+        return []
+    if not can_change_settings(session):
+        raise PermissionDenied(f"{session.login} may not change settings")
+    problems: list[Problem] = []
+    for key, value in changed.items():
+        try:
+            settings_service.KEYS[key](value)
+        except V.BadValue as exc:
+            problems.append(Problem(f"setting {key}", key, value, str(exc)))
+    if problems:
+        error = ValidationFailed(problems)
+        raise FormRejected(problems, field_errors(error, values.keys()))
+    with write_transaction():
+        for key, value in changed.items():
+            settings_service.set_value(session, key, value)
+    return sorted(changed)
+

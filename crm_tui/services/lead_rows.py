@@ -1,0 +1,60 @@
+"""The lead list's row source: the generic paged rows plus each row's tag colour and the
+lead types' custom fields shown as columns."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from crm_tui.services.context import Session
+from crm_tui.services.leads import list_columns, tag_chips_of
+from crm_tui.services.rows import Column, RecordRows, Row
+
+#: The lead list's own columns; with the marks prefix they fit an 80-cell terminal.
+LEAD_COLUMNS = (
+    Column("full_name", "Name", 16),
+    Column("company_name", "Company", 13),
+    Column("status_name", "Status", 12),
+    Column("owner", "Owner", 8),
+    Column("estimated_sale", "Est. sale", 10, "right"),
+    Column("tags", "Tags", 10),
+    Column("country", "Country", 10),
+    Column("channel", "Channel", 10),
+)
+
+
+def lead_list_columns(session: Session) -> list[Column]:
+    """The list's columns: the fixed ones, then the custom fields marked visible."""
+    extra = [Column(f"custom.{c['name']}", c["name"], 12,
+                    "right" if c["kind"] == "numeric" else "left")
+             for c in list_columns(session)]
+    return [*LEAD_COLUMNS, *extra]
+
+
+class LeadRows(RecordRows):
+    """Leads counted and paged like any kind, remembering the colour of each row's first tag."""
+
+    def __init__(self, session: Session, filters: dict[str, str] | None = None,
+                 columns: Sequence[Column] | None = None) -> None:
+        """Create the source (no query runs until `count()` or `page()`)."""
+        super().__init__(session, "lead", filters, columns or LEAD_COLUMNS)
+        self._colour_lock = threading.Lock()
+        self._colours: dict[int, str | None] = {}
+
+    def page(self, offset: int, limit: int) -> list[Row]:
+        """A page of rows; the tag colours of new rows are read with it (one query)."""
+        rows = super().page(offset, limit)
+        with self._colour_lock:
+            missing = [row_id for row_id, _ in rows if row_id not in self._colours]
+        if missing:
+            chips = tag_chips_of(missing)
+            with self._colour_lock:
+                for row_id in missing:
+                    tags = chips.get(row_id)
+                    self._colours[row_id] = tags[0][1] if tags else None
+        return rows
+
+    def tag_colour(self, row_id: int) -> str | None:
+        """The colour of the row's first tag (alphabetically), if it has tags."""
+        with self._colour_lock:
+            return self._colours.get(row_id)

@@ -1,0 +1,222 @@
+"""Statistics over the (filtered) leads a user may see, each one GROUP BY in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import peewee
+
+from crm_tui.db import is_postgres
+from crm_tui.models import CLOSED_STATUSES, WON_STATUS, Lead
+from crm_tui.services.context import Session
+from crm_tui.services.records import get_kind, user_logins
+
+_CENT = Decimal("0.01")
+NO_CHANNEL = "(no channel)"
+NO_COUNTRY = "(no country)"
+NO_OWNER = "(no owner)"
+
+
+def money_sum(column: peewee.Field) -> peewee.Node:
+    """SUM of a money column in whole cents, exact on both backends; read it with
+    `from_cents`.
+
+    SQLite keeps DECIMAL columns as floating point, so each amount is rounded to whole
+    cents and summed as integers; PostgreSQL's NUMERIC sums exactly as it is.
+    """
+    # A literal 100: as a parameter it would be bound through the money field as text,
+    # which SQLite converts back to a number on every row.
+    hundred = peewee.SQL("100")
+    if is_postgres():
+        return peewee.fn.SUM(column) * hundred
+    return peewee.fn.SUM(peewee.Cast(peewee.fn.ROUND(column * hundred), "INTEGER"))
+
+
+def from_cents(value: object) -> Decimal:
+    """A `money_sum` result as a Decimal amount with two places (None is zero)."""
+    if value is None:
+        return Decimal("0.00")
+    return (Decimal(str(value)) / 100).quantize(_CENT)
+
+
+def to_money(value: object) -> Decimal:
+    """A stored amount as a Decimal with two places (None is zero)."""
+    if value is None:
+        return Decimal("0.00")
+    if isinstance(value, Decimal):
+        return value.quantize(_CENT)
+    if isinstance(value, float):
+        # Came through float (SQLite): round at the cent, where the value was exact.
+        return Decimal(repr(round(value, 2))).quantize(_CENT)
+    return Decimal(str(value)).quantize(_CENT)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One bar of a grouped statistic: a label, how many leads, their estimated sales."""
+
+    label: str
+    count: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Closed successfully against all closed leads."""
+
+    won: int
+    closed: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        """The share won, in percent with one decimal, or None when nothing is closed."""
+        if not self.closed:
+            return None
+        return (Decimal(self.won) * 100 / Decimal(self.closed)).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class TopLead:
+    """A lead of the top estimated sales."""
+
+    id: int
+    full_name: str
+    company_name: str
+    status: int
+    estimated_sale: Decimal
+
+
+@dataclass(frozen=True)
+class LeadStatistics:
+    """Every lead statistic of one filter, as the statistics screen shows them."""
+
+    total: int
+    by_channel: list[Group] = field(default_factory=list)
+    by_country: list[Group] = field(default_factory=list)
+    per_user: list[Group] = field(default_factory=list)
+    conversion: Conversion = Conversion(0, 0)
+    top_sales: list[TopLead] = field(default_factory=list)
+    new_per_week: list[tuple[dt.date, int]] = field(default_factory=list)
+
+
+def _leads(session: Session, filters: dict[str, str] | None) -> peewee.Select:
+    return get_kind("lead").query(session, filters)
+
+
+def _grouped(session: Session, filters, column: peewee.Field, limit: int | None) -> list:
+    count = peewee.fn.COUNT(Lead.id)
+    query = (
+        _leads(session, filters)
+        .select(column, count, money_sum(Lead.estimated_sale))
+        .group_by(column)
+        .order_by(count.desc(), column)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(query.tuples())
+
+
+def by_channel(session: Session, filters: dict[str, str] | None = None,
+               limit: int | None = 20) -> list[Group]:
+    """Leads per channel/source, most first."""
+    return [Group(label or NO_CHANNEL, n, from_cents(total))
+            for label, n, total in _grouped(session, filters, Lead.channel, limit)]
+
+
+def by_country(session: Session, filters: dict[str, str] | None = None,
+               limit: int | None = 20) -> list[Group]:
+    """Leads per country, most first."""
+    return [Group(label or NO_COUNTRY, n, from_cents(total))
+            for label, n, total in _grouped(session, filters, Lead.country, limit)]
+
+
+def per_user(session: Session, filters: dict[str, str] | None = None,
+             limit: int | None = 20) -> list[Group]:
+    """Leads per owner (by login), most first."""
+    logins = user_logins()
+    return [Group(logins.get(owner, f"#{owner}") if owner is not None else NO_OWNER, n,
+                  from_cents(total))
+            for owner, n, total in _grouped(session, filters, Lead.owner, limit)]
+
+
+def conversion(session: Session, filters: dict[str, str] | None = None) -> Conversion:
+    """Closed successfully / all closed, counted in one query."""
+    won = peewee.fn.SUM(peewee.Case(None, [(Lead.status == WON_STATUS, 1)], 0))
+    query = (_leads(session, filters)
+             .select(peewee.fn.COUNT(Lead.id), won)
+             .where(Lead.status.in_(CLOSED_STATUSES)))
+    closed, won_count = query.tuples().get()
+    return Conversion(int(won_count or 0), int(closed or 0))
+
+
+def top_sales(session: Session, filters: dict[str, str] | None = None,
+              limit: int = 10) -> list[TopLead]:
+    """The leads with the largest estimated sales."""
+    query = (_leads(session, filters)
+             .select(Lead.id, Lead.full_name, Lead.company_name, Lead.status,
+                     Lead.estimated_sale)
+             .order_by(Lead.estimated_sale.desc(), Lead.id)
+             .limit(limit))
+    return [TopLead(i, name, company, status, to_money(sale))
+            for i, name, company, status, sale in query.tuples()]
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of the week holding `day`."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def new_per_week(session: Session, filters: dict[str, str] | None = None,
+                 weeks: int = 12) -> list[tuple[dt.date, int]]:
+    """Leads created per week (Monday first) over the last `weeks` weeks, oldest first.
+
+    Weeks without new leads are listed with 0.
+    """
+    weeks = max(1, min(int(weeks), 520))
+    first = week_start(session.clock.today()) - dt.timedelta(weeks=weeks - 1)
+    if is_postgres():
+        bucket = peewee.Cast(peewee.fn.date_trunc("week", Lead.created), "date")
+    else:
+        # 'weekday 0' moves to the coming Sunday (or stays on one); 6 days back is Monday.
+        bucket = peewee.fn.date(Lead.created, "weekday 0", "-6 days").coerce(False)
+    query = (_leads(session, filters)
+             .select(bucket.alias("week"), peewee.fn.COUNT(Lead.id))
+             .where(Lead.created >= dt.datetime.combine(first, dt.time()))
+             .group_by(bucket)
+             .tuples())
+    counts: dict[dt.date, int] = {}
+    for week, n in query:
+        if isinstance(week, dt.datetime):
+            day = week.date()
+        elif isinstance(week, dt.date):
+            day = week
+        else:
+            day = dt.date.fromisoformat(str(week)[:10])
+        counts[day] = counts.get(day, 0) + n
+    return [(first + dt.timedelta(weeks=i), counts.get(first + dt.timedelta(weeks=i), 0))
+            for i in range(weeks)]
+
+
+def total(session: Session, filters: dict[str, str] | None = None) -> int:
+    """How many leads the filter selects."""
+    return _leads(session, filters).count()
+
+
+def summary(session: Session, filters: dict[str, str] | None = None,
+            weeks: int = 12) -> LeadStatistics:
+    """Every lead statistic for one filter (seven GROUP BY / aggregate queries).
+
+    Raises:
+        ValidationFailed: a filter the lead list refuses.
+    """
+    return LeadStatistics(
+        total=total(session, filters),
+        by_channel=by_channel(session, filters),
+        by_country=by_country(session, filters),
+        per_user=per_user(session, filters),
+        conversion=conversion(session, filters),
+        top_sales=top_sales(session, filters),
+        new_per_week=new_per_week(session, filters, weeks),
+    )

@@ -1,0 +1,506 @@
+"""Paged row sources for list screens: a count and pages of any record kind, never a whole table.
+
+`RecordRows` satisfies the `RowSource` protocol of `widgets.lazy_table` structurally (it
+never imports widgets): `columns()`, `count()` and `page(offset, limit)`, plus the optional
+`row_style(row_id, cells)` hook. Pages come from `get_kind(kind).query(session, filters)`, so
+every access rule of the service layer applies, and each page costs a fixed number of
+queries whatever its size (no query per row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import peewee
+
+from crm_tui.db import database, is_sqlite
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.records import Kind, get_kind
+
+Row = tuple[int, tuple[str, ...]]
+"""One row: its record id and its cell texts in column order."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A list column; the same shape as `widgets.lazy_table.ColumnSpec`."""
+
+    key: str
+    """A field name, `custom.NAME`, or a derived key of the --json shape (billing, total…)."""
+    label: str
+    """Header text."""
+    width: int
+    """Width in terminal cells."""
+    justify: Literal["left", "right"] = "left"
+    """"right" for numbers and money."""
+
+
+def _c(key: str, label: str, width: int, justify: Literal["left", "right"] = "left") -> Column:
+    return Column(key, label, width, justify)
+
+
+#: The columns each kind's list shows unless a screen asks for others; every set fits 80 cells.
+DEFAULT_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "company": (_c("name", "Name", 28), _c("role", "Role", 10), _c("manager", "Manager", 10),
+                _c("country", "Country", 12), _c("billing", "Billing", 12, "right")),
+    "contact": (_c("full_name", "Full name", 20), _c("email", "Email", 26),
+                _c("company", "Company", 16), _c("phone", "Phone", 13)),
+    "contract": (_c("name", "Name", 20), _c("contract_number", "Number", 10),
+                 _c("company", "Company", 16), _c("date_begin", "Begins", 10),
+                 _c("date_end", "Ends", 10), _c("status_name", "Status", 6)),
+    "invoice": (_c("bill_id", "Bill ID", 12), _c("company", "Company", 18),
+                _c("type", "Type", 9), _c("status", "Status", 9), _c("created", "Created", 10),
+                _c("total", "Total", 12, "right")),
+    "lead": (_c("full_name", "Name", 18), _c("company_name", "Company", 14),
+             _c("country", "Country", 10), _c("owner", "Owner", 8),
+             _c("status_name", "Status", 12), _c("estimated_sale", "Est. sale", 10, "right")),
+}
+
+_PAGE_CACHE = 64
+_KEY_CACHE = 4096
+_REF_PAGE_LIMIT = 500
+_CENTS = Decimal("0.01")
+
+
+def default_columns(kind: str) -> tuple[Column, ...]:
+    """The default columns of a kind: the table above, else its first five fields."""
+    if kind in DEFAULT_COLUMNS:
+        return DEFAULT_COLUMNS[kind]
+    fields = [f for f in get_kind(kind).fields if f.kind not in ("password", "textarea")]
+    return tuple(Column(f.name, f.title, 16) for f in fields[:5])
+
+
+def parse_filter_text(kind: str, text: str) -> dict[str, str]:
+    """Turn what the user typed after `/` into query filters.
+
+    `FIELD=VALUE` words filter on that field (`role=Customer manager=user1
+    country="United Kingdom"`); the other words form the free-text `q` filter (or a filter on
+    the kind's title field when it has no `q`). Unknown fields are left for the query to
+    reject with a clear problem.
+    """
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an unbalanced quote: take the words as typed
+        words = text.split()
+    filters: dict[str, str] = {}
+    free: list[str] = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        if sep and key and " " not in key:
+            filters[key] = value
+        else:
+            free.append(word)
+    if free:
+        target = get_kind(kind)
+        name = "q" if "q" in target.extra_filters else (target.title_attr or "name")
+        filters[name] = " ".join(free)
+    return filters
+
+
+def _local_time(text: str) -> str:
+    """A stored UTC time ("…Z") as local time to the minute, as screens show times."""
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if value.tzinfo is not None:
+        value = value.astimezone()
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def cell_text(value: Any, kind: str = "text") -> str:
+    """A --json value as one table cell."""
+    if value is None:
+        return ""
+    if kind == "datetime" and isinstance(value, str) and value:
+        return _local_time(value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    if kind == "decimal" and value != "":
+        try:
+            # Sums come back from the database as "423.5": money shows two places.
+            return format(Decimal(str(value)).quantize(_CENTS), "f")
+        except InvalidOperation:
+            pass
+    text = V.render_text(value)
+    # Cells are one line; the table cuts the rest.
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+class _LRU(OrderedDict):
+    """A tiny LRU mapping (callers hold the source's lock)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+    def recall(self, key: Any) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+
+class RecordRows:
+    """The visible records of one kind, counted and paged for a LazyTable.
+
+    Sequential pages use keyset pagination (`WHERE (sort, id) > (last sort, last id)`) when
+    the sort column is not nullable, so scrolling costs the same at any depth; a jump far
+    into the list reads from the nearer end. Pages are kept in an LRU cache; after a change
+    call `invalidate()` before the table's `reload()` (which asks for pages while it
+    counts), so fresh rows are read.
+
+    Safe to call from several threads: the caches are guarded by a lock and every thread
+    uses its own database connection.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        kind: str,
+        filters: dict[str, str] | None = None,
+        columns: Sequence[Column] | None = None,
+        *,
+        mark_readonly: bool = True,
+        probe: int | None = None,
+    ) -> None:
+        """Create the source (no query runs until `count()` or `page()`).
+
+        Args:
+            session: The acting user; the kind's access rules apply to every row.
+            kind: A record kind name ("company", "contact"…).
+            filters: Query filters, as `crm list KIND --filter` takes them.
+            columns: Columns to show; default `default_columns(kind)`.
+            mark_readonly: Style rows the user may not modify dim (kinds with a
+                `modifiable` filter only).
+            probe: Let `count()` stop at this many rows (then `estimated` is True) until
+                `exact_count()` has run, so a huge list paints at once; None counts all.
+        """
+        self.session = session
+        self.kind_name = kind
+        self.kind: Kind = get_kind(kind)
+        self.filters = dict(filters or {})
+        self._columns = tuple(columns) if columns is not None else default_columns(kind)
+        self._mark_readonly = mark_readonly and "modifiable" in self.kind.extra_filters
+        model = self.kind.model
+        self._sort: peewee.Field = getattr(model, self.kind.order_attr)
+        self._by_id = self._sort is model.id
+        # Keyset needs a total order without NULLs; otherwise fall back to OFFSET.
+        self._keyset = self._by_id or not self._sort.null
+        self._lock = threading.Lock()
+        self._pages: _LRU = _LRU(_PAGE_CACHE)
+        self._after: _LRU = _LRU(_KEY_CACHE)
+        self._first: _LRU = _LRU(_KEY_CACHE)
+        self._readonly: set[int] = set()
+        self._count: int | None = None
+        self._probe = probe
+        self._exact: int | None = None
+        self.estimated = False
+        """The last `count()` stopped at the probe: there are more rows than it said."""
+        self._dense = True
+        self._fields = {f.name: f for f in self.kind.fields}
+
+    # -- the RowSource protocol ---------------------------------------------------------
+
+    def columns(self) -> list[Column]:
+        """The columns, in display order."""
+        return list(self._columns)
+
+    def count(self) -> int:
+        """Count the matching rows; also drops cached pages so fresh data is read.
+
+        With a probe, the count stops at `probe + 1` rows (`estimated` is then True)
+        unless `exact_count()` has run since the last `invalidate()`.
+
+        Raises:
+            ValidationFailed: a filter names an unknown field or has a bad value.
+        """
+        model = self.kind.model
+        with self._lock:
+            exact = self._exact
+        estimated = False
+        if exact is not None:
+            total = exact
+        elif self._probe is not None:
+            total = self.query().select(model.id).limit(self._probe + 1).count()
+            estimated = total > self._probe
+        else:
+            total = self.query().select(model.id).count()
+        dense = True if estimated else self._is_dense(total)
+        with self._lock:
+            self._pages.clear()
+            self._after.clear()
+            self._first.clear()
+            self._readonly.clear()
+            self._count = total
+            self._dense = dense
+            self.estimated = estimated
+        return total
+
+    @property
+    def probing(self) -> bool:
+        """Whether `count()` may stop at the probe (so `exact_count()` is worth calling)."""
+        return self._probe is not None
+
+    def exact_count(self) -> int:
+        """Count every matching row and remember it for `count()` until `invalidate()`."""
+        total = self.query().select(self.kind.model.id).count()
+        with self._lock:
+            self._exact = total
+        return total
+
+    def invalidate(self) -> None:
+        """The data changed: drop cached pages; the next `count()` counts (or probes) again.
+
+        Call it before the table reloads: a table asks for pages while it recounts.
+        """
+        with self._lock:
+            self._exact = None
+            self._pages.clear()
+            self._after.clear()
+            self._first.clear()
+
+    def _is_dense(self, total: int) -> bool:
+        # A user who sees few of many rows pages faster through the indexes of the access
+        # rule; MAX(id) estimates the table's size for free. Filters (a text search) cannot
+        # use those indexes, so filtered lists always walk the sort index.
+        if self.filters:
+            return True
+        model = self.kind.model
+        size = model.select(peewee.fn.MAX(model.id)).scalar() or 0
+        return total * 20 >= size
+
+    def page(self, offset: int, limit: int) -> list[Row]:
+        """Up to `limit` rows from row `offset` on (0-based), in list order."""
+        offset, limit = max(0, offset), max(0, limit)
+        with self._lock:
+            cached = self._pages.recall((offset, limit))
+            after = self._after.get(offset)
+            before = self._first.get(offset + limit)
+            total = self._count
+        if cached is not None:
+            return cached
+        raw = self._fetch(offset, limit, after, before, total)
+        rows = self._format(raw)
+        with self._lock:
+            if raw:
+                self._after.remember(offset + len(raw), self._key(raw[-1]))
+                self._first.remember(offset, self._key(raw[0]))
+            self._pages.remember((offset, limit), rows)
+        return rows
+
+    def row_style(self, row_id: int, cells: tuple[str, ...]) -> str | None:
+        """Read-only rows are dim (a set lookup: safe to call while painting)."""
+        return "dim" if row_id in self._readonly else None
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def query(self, *, dense: bool = True) -> peewee.Select:
+        """The kind's query of visible, filtered rows (unordered).
+
+        On SQLite, when most rows are visible (`dense`), the access rule is wrapped so the
+        planner cannot answer it through the manager index (its OR optimisation): it then
+        walks the sort index and stops after one page, instead of sorting every visible row
+        for each page (1 s at a million rows, against 2 ms).
+        """
+        query = self.kind.query(self.session, self.filters)
+        if dense and is_sqlite():
+            query = self._unindexed_access_rule(query)
+        return query
+
+    def _unindexed_access_rule(self, query: peewee.Select) -> peewee.Select:
+        # Kind.query puts the access rule first and adds one AND per filter, so the rule
+        # is found that many steps down the left of the WHERE tree; it is checked against
+        # a fresh copy and left alone if the shape differs.
+        view = self.kind.view_expr(self.session)
+        view_sql = _sql(view)
+        if view_sql in ("1 = 1", "1 = 0"):
+            return query
+        parent: peewee.Expression | None = None
+        node = query._where
+        for _ in range(len(self.filters)):
+            if not isinstance(node, peewee.Expression) or node.op != peewee.OP.AND:
+                return query
+            parent, node = node, node.lhs
+        if node is None or _sql(node) != view_sql:
+            return query
+        hinted = peewee.NodeList((peewee.SQL("+("), node, peewee.SQL(")")), glue="")
+        if parent is None:
+            query._where = hinted
+        else:
+            parent.lhs = hinted
+        return query
+
+    def check(self) -> int:
+        """Build the query and count it: raises ValidationFailed for bad filters."""
+        return self.count()
+
+    def _key(self, raw: dict) -> tuple:
+        if self._by_id:
+            return (raw["id"],)
+        return (raw[self._sort.name], raw["id"])
+
+    def _order(self, descending: bool) -> list[peewee.Node]:
+        model = self.kind.model
+        if self._by_id:
+            return [model.id.desc() if descending else model.id]
+        if descending:
+            return [self._sort.desc(), model.id.desc()]
+        return [self._sort, model.id]
+
+    def _compare(self, key: tuple, greater: bool) -> peewee.Expression:
+        model = self.kind.model
+        if self._by_id:
+            return model.id > key[0] if greater else model.id < key[0]
+        left = peewee.Tuple(self._sort, model.id)
+        right = peewee.Tuple(self._sort.to_value(key[0]), key[1])
+        return left > right if greater else left < right
+
+    def _fetch(
+        self, offset: int, limit: int, after: tuple | None, before: tuple | None,
+        total: int | None,
+    ) -> list[dict]:
+        if limit == 0 or (total is not None and offset >= total):
+            return []
+        query = self.query(dense=self._dense)
+        if self._keyset and after is not None:
+            # The next page after one we have read: seek, do not skip.
+            return list(query.where(self._compare(after, True))
+                        .order_by(*self._order(False)).limit(limit).dicts())
+        if self._keyset and before is not None:
+            # The page before one we have read (paging up from deep in the list).
+            rows = list(query.where(self._compare(before, False))
+                        .order_by(*self._order(True)).limit(limit).dicts())
+            rows.reverse()
+            return rows
+        if total is not None and offset > total // 2:
+            # Deep jumps (end, scrollbar drags) read from the end: a shorter OFFSET.
+            size = min(limit, total - offset)
+            rows = list(query.order_by(*self._order(True))
+                        .offset(max(0, total - offset - size)).limit(size).dicts())
+            rows.reverse()
+            return rows
+        return list(query.order_by(*self._order(False)).offset(offset).limit(limit).dicts())
+
+    def _format(self, raw: list[dict]) -> list[Row]:
+        if not raw:
+            return []
+        shaped = self.kind.present(self.session, raw)
+        titles = self._ref_titles(shaped)
+        readonly = self._readonly_ids([row["id"] for row in shaped])
+        rows: list[Row] = []
+        for row in shaped:
+            cells = []
+            for column in self._columns:
+                field = self._fields.get(column.key)
+                if column.key.startswith("custom."):
+                    value: Any = (row.get("custom") or {}).get(column.key[len("custom."):])
+                else:
+                    value = row.get(column.key)
+                if field is not None and field.kind == "ref" and value is not None:
+                    value = titles.get(column.key, {}).get(value, value)
+                cells.append(cell_text(value, field.kind if field else "text"))
+            rows.append((row["id"], tuple(cells)))
+        if readonly:
+            with self._lock:
+                self._readonly |= readonly
+        return rows
+
+    def _ref_titles(self, shaped: list[dict]) -> dict[str, dict[int, str]]:
+        """Titles of referenced records, one query per reference column."""
+        out: dict[str, dict[int, str]] = {}
+        for column in self._columns:
+            field = self._fields.get(column.key)
+            if field is None or field.kind != "ref" or field.ref is None:
+                continue
+            ids = sorted({row[column.key] for row in shaped if row.get(column.key) is not None})
+            if not ids:
+                continue
+            out[column.key] = ref_titles(field.ref, ids)
+        return out
+
+    def _readonly_ids(self, ids: list[int]) -> set[int]:
+        if not self._mark_readonly or not ids:
+            return set()
+        model = self.kind.model
+        writable = (
+            self.kind.query(self.session, {"modifiable": "1"})
+            .select(model.id).where(model.id.in_(ids)).tuples()
+        )
+        return set(ids) - {row_id for (row_id,) in writable}
+
+
+def _sql(node: peewee.Node) -> str:
+    """A node as SQL text with its parameters, to compare two expressions."""
+    context = database.get_sql_context()
+    query, params = context.sql(node).query()
+    return f"{query} {params!r}" if params else query
+
+
+def ref_titles(kind: str, ids: Iterable[int]) -> dict[int, str]:
+    """The titles of records of a kind by id (one query per 500 ids).
+
+    These are labels for records the caller already sees through a row it may see (a
+    contact's company), so no further access check applies.
+    """
+    target = get_kind(kind)
+    model = target.model
+    attr = getattr(model, target.title_attr, None) or model.id
+    out: dict[int, str] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), _REF_PAGE_LIMIT):
+        chunk = ids[start:start + _REF_PAGE_LIMIT]
+        for record_id, title in model.select(model.id, attr).where(model.id.in_(chunk)).tuples():
+            out[record_id] = str(title) if title not in (None, "") else f"#{record_id}"
+    return out
+
+
+def find_titles(session: Session, kind: str, text: str, limit: int = 20) -> list[tuple[int, str]]:
+    """Up to `limit` visible records whose text matches, as (id, title), for pickers and the
+    command palette."""
+    target = get_kind(kind)
+    model = target.model
+    title = getattr(model, target.title_attr, None) or model.id
+    text = text.strip()
+    filters: dict[str, str] = {}
+    if text:
+        filters = {"q": text} if "q" in target.extra_filters else {target.title_attr: text}
+    query = target.query(session, filters).select(model.id, title).order_by(title).limit(limit)
+    return [(record_id, str(name)) for record_id, name in query.tuples()]
+
+
+class ListRows:
+    """A RowSource over rows already in memory (a dry run's problems, say)."""
+
+    def __init__(self, columns: Sequence[Column], rows: Sequence[Row]) -> None:
+        """Wrap `rows` (id, cells) under `columns`."""
+        self._columns = list(columns)
+        self._rows = list(rows)
+
+    def columns(self) -> list[Column]:
+        """The columns."""
+        return list(self._columns)
+
+    def count(self) -> int:
+        """How many rows."""
+        return len(self._rows)
+
+    def page(self, offset: int, limit: int) -> list[Row]:
+        """A slice of the rows."""
+        return self._rows[max(0, offset):max(0, offset) + max(0, limit)]

@@ -1,0 +1,400 @@
+"""One company: every field and custom-field section, its contacts, contracts, invoices and
+leads (counts and paged lists), and its activity notes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static, TabbedContent, TabPane
+
+from crm_tui.services import companies, forms
+from crm_tui.services.context import Session
+from crm_tui.services.errors import CrmError
+from crm_tui.services.records import get_kind
+from crm_tui.services.rows import Column, RecordRows, cell_text
+from screens.base import CrmScreen, KeyFooter, error_text, reload_table, run_service
+from widgets.field_form import FieldForm, FieldSpec
+from widgets.lazy_table import LazyTable
+
+#: The related lists: tab id, record kind, tab label, and the columns shown.
+RELATED: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
+    ("contacts", "contact", "Contacts", (
+        Column("full_name", "Full name", 24), Column("email", "Email", 26),
+        Column("phone", "Phone", 12), Column("position", "Position", 10))),
+    ("contracts", "contract", "Contracts", (
+        Column("name", "Name", 24), Column("contract_number", "Number", 12),
+        Column("date_begin", "Begins", 10), Column("date_end", "Ends", 10),
+        Column("status_name", "Status", 8))),
+    ("invoices", "invoice", "Invoices", (
+        Column("bill_id", "Bill ID", 14), Column("type", "Type", 10),
+        Column("status", "Status", 10), Column("created", "Created", 10),
+        Column("total", "Total", 14, "right"))),
+    ("leads", "lead", "Leads", (
+        Column("full_name", "Name", 22), Column("status_name", "Status", 20),
+        Column("owner", "Owner", 10), Column("estimated_sale", "Est. sale", 12, "right"))),
+)
+
+
+def load_company(session: Session, company_id: int) -> dict[str, Any]:
+    """Everything the detail screen shows, read in one go on a thread."""
+    return {
+        "fields": forms.display(session, "company", company_id),
+        "summary": companies.summary(session, company_id),
+        "activity": companies.activity(session, company_id),
+        "permissions": forms.permissions(session, "company", company_id),
+    }
+
+
+class CompanyDetailScreen(CrmScreen):
+    """A company's detail: tabs for its fields, related records and notes."""
+
+    SCREEN_TITLE = "Company"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "edit_company", "Edit", id="record.edit", tooltip="Edit this company"),
+        Binding("d", "delete_company", "Delete", id="record.delete",
+                tooltip="Delete this company (asks first)"),
+        Binding("a", "add_note", "Add note", id="company.note",
+                tooltip="Add a note to the company's activity"),
+        Binding("enter", "open_contact", "Open", priority=True, id="record.open",
+                tooltip="Edit the contact under the cursor"),
+        Binding("right_square_bracket", "next_tab", "Next tab", id="tabs.next",
+                tooltip="Show the next tab (left/right also work on the tab row)"),
+        Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
+                id="tabs.previous", tooltip="Show the previous tab"),
+    ]
+    """Edit, delete, notes; enter edits a contact; ] and [ change tabs."""
+
+    DEFAULT_CSS = """
+    CompanyDetailScreen {
+        & TabbedContent {
+            height: 1fr;
+        }
+        & TabPane {
+            padding: 0;
+        }
+        & #details {
+            height: 1fr;
+            padding: 0 1;
+        }
+        & .detail-section {
+            height: auto;
+            border: round $panel-lighten-1;
+            border-title-color: $accent;
+            padding: 0 1;
+        }
+        & .detail-row {
+            height: auto;
+        }
+        & .detail-label {
+            width: 20;
+            color: $text-muted;
+        }
+        & .detail-value {
+            width: 1fr;
+        }
+        & LazyTable {
+            height: 1fr;
+            scrollbar-size-vertical: 1;
+        }
+        & #notes {
+            height: 1fr;
+            padding: 0 1;
+        }
+        & .note-head {
+            color: $accent;
+            text-style: bold;
+            margin-top: 1;
+        }
+        & .placeholder {
+            color: $text-muted;
+            padding: 1 1;
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        company_id: int,
+        *,
+        on_change: Callable[[], Any] | None = None,
+    ) -> None:
+        """Create the screen for one company.
+
+        Args:
+            session: The acting user.
+            company_id: The company shown.
+            on_change: Called after the company was changed or deleted here.
+        """
+        super().__init__(session)
+        self.company_id = company_id
+        self.on_change = on_change
+        self.company_name = ""
+        self.permissions: dict[str, bool] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        """Tabs: details, the related lists, notes."""
+        with TabbedContent(initial="tab-details"):
+            with TabPane("Details", id="tab-details"):
+                with VerticalScroll(id="details"):
+                    yield Label("Loading…", classes="placeholder")
+            for tab_id, kind, label, columns in RELATED:
+                with TabPane(label, id=f"tab-{tab_id}"):
+                    source = RecordRows(self.session, kind, {"company": str(self.company_id)},
+                                        columns, mark_readonly=False)
+                    yield LazyTable(source, id=tab_id, empty_text=f"No {tab_id}")
+            with TabPane("Notes", id="tab-notes"):
+                with VerticalScroll(id="notes"):
+                    yield Label("Loading…", classes="placeholder")
+
+    def screen_title(self) -> str:
+        """The company's name once known."""
+        return f"1 Company · {self.company_name}" if self.company_name else "1 Company"
+
+    def on_mount(self) -> None:
+        """Read the company."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the company, its counts, notes and permissions again."""
+        self.call_service(load_company, self.session, self.company_id, done=self._show,
+                          failed=self._cannot_show, group="company.load", exclusive=True)
+
+    def _cannot_show(self, error: BaseException) -> None:
+        self.show_error(error)
+        self.app.pop_screen()
+
+    def _show(self, data: dict[str, Any]) -> None:
+        fields: list[dict[str, str]] = data["fields"]
+        self.company_name = next((f["text"] for f in fields if f["key"] == "name"), "")
+        self.permissions = data["permissions"]
+        summary = data["summary"]
+        if not summary.get("modifiable"):
+            self.company_name += "  (read-only)"
+        self.set_title(self.screen_title())
+        self._show_fields(fields, summary)
+        self._show_notes(data["activity"])
+        tabs = self.query_one(TabbedContent)
+        for tab_id, _kind, label, _columns in RELATED:
+            tabs.get_tab(f"tab-{tab_id}").label = f"{label} {summary.get(tab_id, 0)}"
+        tabs.get_tab("tab-notes").label = f"Notes {len(data['activity'])}"
+        self.refresh_bindings()
+
+    def _show_fields(self, fields: list[dict[str, str]], summary: dict[str, Any]) -> None:
+        box = self.query_one("#details", VerticalScroll)
+        box.remove_children()
+        sections: dict[str, list[dict[str, str]]] = {}
+        for field in fields:
+            sections.setdefault(field["section"] or "Company", []).append(field)
+        children = []
+        for title, items in sections.items():
+            rows = [
+                Horizontal(
+                    Label(item["label"], classes="detail-label", markup=False),
+                    Static(item["text"], classes="detail-value", markup=False),
+                    classes="detail-row",
+                )
+                for item in items
+            ]
+            block = Vertical(*rows, classes="detail-section")
+            block.border_title = title
+            children.append(block)
+        counts = ", ".join(
+            f"{summary.get(key, 0)} {key}"
+            for key in ("children", "contacts", "contracts", "invoices", "leads")
+        )
+        related = Vertical(Static(counts, markup=False), classes="detail-section")
+        related.border_title = "Related"
+        children.append(related)
+        box.mount_all(children)
+
+    def _show_notes(self, activity: list[dict[str, Any]]) -> None:
+        box = self.query_one("#notes", VerticalScroll)
+        box.remove_children()
+        if not activity:
+            box.mount(Label("No notes yet. Press a to add one.", classes="placeholder"))
+            return
+        widgets = []
+        for note in activity:
+            when = cell_text(note.get("created"), "datetime")
+            widgets.append(Label(f"{when}  {note.get('author', '')}", classes="note-head",
+                                 markup=False))
+            widgets.append(Static(str(note.get("text", "")), markup=False))
+        box.mount_all(widgets)
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey edit, delete and notes unless the services allow them."""
+        permissions = self.permissions
+        if action in ("edit_company", "add_note"):
+            return None if permissions is None or not permissions.get("edit") else True
+        if action == "delete_company":
+            return None if permissions is None or not permissions.get("delete") else True
+        if action == "open_contact":
+            focused = self.focused
+            return isinstance(focused, LazyTable) and focused.id == "contacts"
+        return True
+
+    def action_edit_company(self) -> None:
+        """Edit this company."""
+        from screens.modals.record_form import RecordFormModal
+
+        self.app.push_screen(RecordFormModal(self.session, "company", self.company_id),
+                             self._changed)
+
+    def _changed(self, result: Any) -> None:
+        if result is None or result is False:
+            return
+        self.notify(f"Saved {self.company_name or 'company'}")
+        self.reload()
+        for table in self.query(LazyTable).results(LazyTable):
+            reload_table(table)
+        if self.on_change is not None:
+            self.on_change()
+
+    def action_delete_company(self) -> None:
+        """Ask, then delete this company and go back."""
+        from screens.modals.confirm import ConfirmModal
+
+        name = self.company_name.removesuffix("  (read-only)")
+
+        def deleted(_: Any) -> None:
+            self.notify(f"Deleted company {name!r}")
+            if self.on_change is not None:
+                self.on_change()
+            self.app.pop_screen()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_service(get_kind("company").delete, self.session, self.company_id,
+                                  done=deleted)
+
+        self.app.push_screen(
+            ConfirmModal(f"Delete company {name!r}?", "This cannot be undone."), confirmed)
+
+    def action_add_note(self) -> None:
+        """Write a note into the company's activity."""
+        self.app.push_screen(NoteModal(self.session, self.company_id), self._noted)
+
+    def _noted(self, note_id: int | None) -> None:
+        if note_id is not None:
+            self.notify("Note added")
+            self.reload()
+
+    def action_open_contact(self) -> None:
+        """Edit the contact under the cursor of the contacts list."""
+        table = self.query_one("#contacts", LazyTable)
+        table.action_select_row()
+
+    @on(LazyTable.RowSelected, "#contacts")
+    def _contact_selected(self, event: LazyTable.RowSelected) -> None:
+        from screens.modals.record_form import RecordFormModal
+
+        def saved(result: int | None) -> None:
+            if result is not None:
+                self.notify(f"Saved contact #{result}")
+                reload_table(event.table)
+
+        # Contacts inherit their company's access: read-only here means read-only there.
+        read_only = not (self.permissions or {}).get("edit", False)
+        self.app.push_screen(
+            RecordFormModal(self.session, "contact", event.row_id, read_only=read_only), saved)
+
+    def _tab_ids(self) -> list[str]:
+        return ["tab-details", *(f"tab-{tab_id}" for tab_id, *_ in RELATED), "tab-notes"]
+
+    def action_next_tab(self) -> None:
+        """Show the next tab."""
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        """Show the previous tab."""
+        self._step_tab(-1)
+
+    def _step_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        ids = self._tab_ids()
+        current = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(current + step) % len(ids)]
+        pane = tabs.get_pane(tabs.active)
+        focusable = [w for w in pane.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+
+
+class NoteModal(ModalScreen[int | None]):
+    """A note for a company's activity log; dismisses with the note's id or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="note.cancel", tooltip="Close without saving"),
+    ]
+    """Escape closes (the form adds ctrl+s Save)."""
+
+    DEFAULT_CSS = """
+    NoteModal {
+        align: center middle;
+        & > #dialog {
+            width: 70;
+            max-width: 100%;
+            height: 12;
+            border: thick $primary 60%;
+            background: $surface;
+            & > #note-title {
+                text-style: bold;
+                padding: 0 1;
+                width: 100%;
+                background: $panel;
+            }
+            & FieldForm .form-row > TextArea {
+                height: 5;
+            }
+        }
+    }
+    """
+
+    def __init__(self, session: Session, company_id: int) -> None:
+        """Create the dialog for one company."""
+        super().__init__()
+        self.session = session
+        self.company_id = company_id
+
+    def compose(self) -> ComposeResult:
+        """A one-field form."""
+        with Vertical(id="dialog"):
+            yield Label("Add a note (ctrl+s saves)", id="note-title")
+            yield FieldForm([FieldSpec("text", "Note", "textarea", required=True)], id="form")
+        yield KeyFooter(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Start typing at once."""
+        self.query_one(FieldForm).focus_field("text")
+
+    @on(FieldForm.Submitted)
+    def _save(self, event: FieldForm.Submitted) -> None:
+        event.stop()
+        run_service(self, companies.add_note, self.session, self.company_id,
+                    event.values.get("text", ""), done=self.dismiss, failed=self._refused)
+
+    def _refused(self, error: BaseException) -> None:
+        form = self.query_one(FieldForm)
+        if isinstance(error, CrmError) and hasattr(error, "problems"):
+            form.show_errors({"text": "; ".join(p.reason for p in error.problems)})
+        else:
+            form.show_errors({"": error_text(error)})
+
+    @on(FieldForm.Cancelled)
+    def _cancelled(self, event: FieldForm.Cancelled) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)

@@ -1,0 +1,16 @@
+"""Screen 2: contacts — people at companies; full name, email and company are required."""
+
+from __future__ import annotations
+
+from screens.base import RecordListScreen
+
+
+class ContactsScreen(RecordListScreen):
+    """Every contact the user may see, searchable by name, email or phone."""
+
+    KIND = "contact"
+    CSV_KIND = "contacts"
+    SCREEN_TITLE = "2 Contacts"
+    FILTER_HINT = "name, email or phone, or company=… position=…"
+    EMPTY_TEXT = "No contacts"
+    AUTO_FOCUS = "#records"

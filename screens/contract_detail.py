@@ -1,0 +1,342 @@
+"""One contract: its fields, related invoices and files, with the contract keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, Static, TabbedContent, TabPane
+
+from crm_tui.services import contracts
+from crm_tui.services.context import Session
+from crm_tui.services.records import get_kind
+from crm_tui.services.rows import Column, RecordRows
+from screens.base import CrmScreen
+from screens.contracts import generate_invoice, pdf_from_template, renew
+from widgets.lazy_table import LazyTable
+
+INVOICE_COLUMNS = (
+    Column("bill_id", "Bill ID", 14), Column("type", "Type", 10), Column("status", "Status", 10),
+    Column("created", "Created", 10), Column("total", "Total", 14, "right"),
+    Column("locked", "Lock", 4),
+)
+"""The related invoices' columns."""
+TABS = ("tab-details", "tab-invoices", "tab-files")
+
+
+class ContractDetailScreen(CrmScreen):
+    """A contract's detail in tabs: details, related invoices, files."""
+
+    SCREEN_TITLE = "3 Contract"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "edit_contract", "Edit", id="record.edit", tooltip="Edit this contract"),
+        Binding("d", "delete_contract", "Delete", id="record.delete",
+                tooltip="Delete this contract (asks first)"),
+        Binding("c", "renew", "Renew", id="contract.copy",
+                tooltip="Copy the contract with the same terms for new dates"),
+        Binding("g", "generate_invoice", "Invoice", id="contract.invoice",
+                tooltip="Generate an invoice from this contract"),
+        Binding("p", "contract_pdf", "PDF", id="contract.pdf",
+                tooltip="Generate a PDF from a template and attach it"),
+        Binding("a", "link_invoices", "Add invoices", id="contract.link",
+                tooltip="Relate invoices (by bill ID) to this contract"),
+        Binding("r", "unlink_invoice", "Remove", id="contract.unlink",
+                tooltip="Remove the invoice under the cursor from the related invoices"),
+        Binding("f", "attach_file", "Attach", id="contract.attach",
+                tooltip="Attach a file to this contract"),
+        Binding("enter", "open_invoice", "Open", priority=True, id="record.open",
+                tooltip="Open the invoice under the cursor"),
+        Binding("right_square_bracket", "next_tab", "Next tab", id="tabs.next",
+                tooltip="Show the next tab"),
+        Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
+                id="tabs.previous", tooltip="Show the previous tab"),
+    ]
+    """Contract keys; each is greyed when the services say no."""
+
+    DEFAULT_CSS = """
+    ContractDetailScreen {
+        & TabbedContent {
+            height: 1fr;
+        }
+        & TabPane {
+            padding: 0;
+        }
+        & #details, #files {
+            height: 1fr;
+            padding: 0 1;
+        }
+        & .detail-section {
+            height: auto;
+            border: round $panel-lighten-1;
+            border-title-color: $accent;
+            padding: 0 1;
+        }
+        & .detail-row {
+            height: auto;
+        }
+        & .detail-label {
+            width: 20;
+            color: $text-muted;
+        }
+        & .detail-value {
+            width: 1fr;
+        }
+        & LazyTable {
+            height: 1fr;
+            scrollbar-size-vertical: 1;
+        }
+        & .placeholder {
+            color: $text-muted;
+            padding: 1 1;
+        }
+    }
+    """
+
+    def __init__(self, session: Session, contract_id: int, *,
+                 on_change: Callable[[], Any] | None = None) -> None:
+        """Create the screen for one contract.
+
+        Args:
+            session: The acting user.
+            contract_id: The contract shown.
+            on_change: Called after the contract was changed or deleted here.
+        """
+        super().__init__(session)
+        self.contract_id = contract_id
+        self.on_change = on_change
+        self.data: dict[str, Any] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        """Tabs: details, related invoices, files."""
+        with TabbedContent(initial="tab-details"):
+            with TabPane("Details", id="tab-details"):
+                with VerticalScroll(id="details"):
+                    yield Label("Loading…", classes="placeholder")
+            with TabPane("Invoices", id="tab-invoices"):
+                source = RecordRows(self.session, "invoice",
+                                    {"contract_id": str(self.contract_id)}, INVOICE_COLUMNS)
+                yield LazyTable(source, id="invoices", empty_text="No related invoices")
+            with TabPane("Files", id="tab-files"):
+                with VerticalScroll(id="files"):
+                    yield Label("Loading…", classes="placeholder")
+
+    def screen_title(self) -> str:
+        """The contract's name once known."""
+        return f"3 Contract · {self.data['name']}" if self.data else self.SCREEN_TITLE
+
+    def on_mount(self) -> None:
+        """Read the contract."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the contract, its files and what the user may do again."""
+        self.call_service(contracts.detail, self.session, self.contract_id, done=self._show,
+                          failed=self._cannot_show, group="contract.load", exclusive=True)
+
+    def _cannot_show(self, error: BaseException) -> None:
+        self.show_error(error)
+        self.app.pop_screen()
+
+    def _show(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.set_title(self.screen_title())
+        box = self.query_one("#details", VerticalScroll)
+        box.remove_children()
+        sections: dict[str, list[dict[str, str]]] = {}
+        for item in data["fields"]:
+            if item["key"] == "invoices":
+                continue  # the Invoices tab lists them
+            sections.setdefault(item["section"] or "Contract", []).append(item)
+        box.mount_all([self._block(title, [(i["label"], i["text"]) for i in items])
+                       for title, items in sections.items()])
+        files = self.query_one("#files", VerticalScroll)
+        files.remove_children()
+        rows = [(f["name"], f"{f['size']:,} bytes, {f['author']}, "
+                 f"{str(f['created']).replace('T', ' ').removesuffix('Z')[:16]}")
+                for f in data["files"]]
+        files.mount(self._block("Files", rows or [("", "No files yet. Press f to attach one.")]))
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("tab-invoices").label = f"Invoices {data['invoice_count']}"
+        tabs.get_tab("tab-files").label = f"Files {len(data['files'])}"
+        self.refresh_bindings()
+
+    @staticmethod
+    def _block(title: str, rows: list[tuple[str, str]]) -> Vertical:
+        block = Vertical(*[
+            Horizontal(Label(label, classes="detail-label", markup=False),
+                       Static(text, classes="detail-value", markup=False),
+                       classes="detail-row")
+            for label, text in rows
+        ], classes="detail-section")
+        block.border_title = title
+        return block
+
+    # -- keys -------------------------------------------------------------------------------
+
+    @property
+    def invoices_table(self) -> LazyTable:
+        """The related invoices."""
+        return self.query_one("#invoices", LazyTable)
+
+    def _on_invoices(self) -> bool:
+        focused = self.focused
+        return isinstance(focused, LazyTable) and focused.id == "invoices"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey each key unless the services allow it here."""
+        data = self.data
+        permissions = (data or {}).get("permissions") or {}
+        can_edit = True if permissions.get("edit") else None
+        if action in ("edit_contract", "contract_pdf", "link_invoices", "attach_file"):
+            return can_edit
+        if action == "delete_contract":
+            return True if permissions.get("delete") else None
+        if action == "renew":
+            return True if permissions.get("create") else None
+        if action == "generate_invoice":
+            return True if data and data.get("can_invoice") else None
+        if action == "unlink_invoice":
+            if not self._on_invoices():
+                return False
+            return can_edit if self.invoices_table.cursor_row_id is not None else None
+        if action == "open_invoice":
+            return self._on_invoices()
+        return True
+
+    def _changed(self, result: Any = None) -> None:
+        if result is None or result is False:
+            return
+        self.reload()
+        self.invoices_table.reload()
+        if self.on_change is not None:
+            self.on_change()
+
+    def action_edit_contract(self) -> None:
+        """Edit this contract (its type's custom fields included)."""
+        from screens.modals.record_form import RecordFormModal
+
+        self.app.push_screen(RecordFormModal(self.session, "contract", self.contract_id),
+                             self._changed)
+
+    def action_delete_contract(self) -> None:
+        """Ask, then delete this contract and go back."""
+        from screens.modals.confirm import ConfirmModal
+
+        name = (self.data or {}).get("name", f"#{self.contract_id}")
+
+        def deleted(_: Any) -> None:
+            self.notify(f"Deleted contract {name!r}")
+            if self.on_change is not None:
+                self.on_change()
+            self.app.pop_screen()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_service(get_kind("contract").delete, self.session, self.contract_id,
+                                  done=deleted)
+
+        self.app.push_screen(ConfirmModal(f"Delete contract {name!r}?",
+                                          "Its files go too; invoices stay."), confirmed)
+
+    def action_renew(self) -> None:
+        """Copy this contract for a new period."""
+        renew(self, self.contract_id, self._changed)
+
+    def action_generate_invoice(self) -> None:
+        """Generate an invoice from this contract."""
+        generate_invoice(self, self.contract_id, self._changed)
+
+    def action_contract_pdf(self) -> None:
+        """Attach a PDF of this contract from a template."""
+        pdf_from_template(self, self.contract_id, self._changed)
+
+    def action_attach_file(self) -> None:
+        """Attach a local file to this contract."""
+        from screens.modals.service_form import ServiceFormModal, field
+
+        session, contract_id = self.session, self.contract_id
+        self.app.push_screen(ServiceFormModal(
+            "Attach a file", [field("file", "File", required=True,
+                                    help="path of a file on this computer")],
+            lambda values: contracts.attach_file(session, contract_id, values["file"])),
+            self._changed)
+
+    def action_link_invoices(self) -> None:
+        """Relate invoices to this contract by bill ID."""
+        from screens.modals.service_form import ServiceFormModal, field
+
+        session, contract_id = self.session, self.contract_id
+
+        def linked(count: int | None) -> None:
+            if count is not None:
+                self.notify(f"{count} invoice(s) added")
+                self._changed(count)
+
+        self.app.push_screen(ServiceFormModal(
+            "Add related invoices", [field("invoices", "Bill IDs", required=True,
+                                           help="comma-separated, e.g. 15/1000, 15/1001")],
+            lambda values: contracts.add_invoices(session, contract_id, values["invoices"])),
+            linked)
+
+    def action_unlink_invoice(self) -> None:
+        """Remove the invoice under the cursor from this contract (asks first)."""
+        from screens.modals.confirm import ConfirmModal
+
+        row = self.invoices_table.get_row(self.invoices_table.cursor_index)
+        if row is None:
+            return
+        invoice_id, cells = row
+        bill = cells[0] if cells else f"#{invoice_id}"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_service(contracts.remove_invoices, self.session, self.contract_id,
+                                  [str(invoice_id)], done=self._changed)
+
+        self.app.push_screen(ConfirmModal(f"Remove invoice {bill} from this contract?",
+                                          "The invoice itself stays."), confirmed)
+
+    def action_open_invoice(self) -> None:
+        """Open the invoice under the cursor."""
+        self.invoices_table.action_select_row()
+
+    @on(LazyTable.RowSelected, "#invoices")
+    def _invoice_selected(self, event: LazyTable.RowSelected) -> None:
+        from screens.invoice_detail import InvoiceDetailScreen
+
+        self.app.push_screen(InvoiceDetailScreen(self.session, event.row_id,
+                                                 on_change=self._invoice_changed))
+
+    def _invoice_changed(self) -> None:
+        self.reload()
+        self.invoices_table.reload()
+
+    @on(LazyTable.CursorMoved, "#invoices")
+    def _cursor_moved(self, event: LazyTable.CursorMoved) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        """Keys depend on which tab has the focus."""
+        self.refresh_bindings()
+
+    def action_next_tab(self) -> None:
+        """Show the next tab."""
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        """Show the previous tab."""
+        self._step_tab(-1)
+
+    def _step_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        current = TABS.index(tabs.active) if tabs.active in TABS else 0
+        tabs.active = TABS[(current + step) % len(TABS)]
+        pane = tabs.get_pane(tabs.active)
+        focusable = [w for w in pane.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()

@@ -1,0 +1,235 @@
+"""Screen 3: contracts, with expiry, renewal, invoices, PDFs from templates, and types."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+
+from crm_tui.services import contracts, invoices
+from crm_tui.services.context import Session
+from crm_tui.services.rows import Column
+from screens.base import CrmScreen, RecordListScreen
+from widgets.filter_bar import FilterBar
+
+COLUMNS = (
+    Column("name", "Name", 20), Column("contract_number", "Number", 10),
+    Column("company", "Company", 16), Column("date_begin", "Begins", 10),
+    Column("date_end", "Ends", 10), Column("status_name", "Status", 8),
+)
+"""The contract list's columns (79 cells with their separators)."""
+
+
+# -- what the contract keys do, shared by the list and the detail screen --------------------
+
+
+def renew(screen: CrmScreen, contract_id: int, done: Any) -> None:
+    """Ask for the new period, then copy the contract (same terms, new dates)."""
+    from screens.modals.service_form import ServiceFormModal, field
+
+    session = screen.session
+
+    def describe() -> list[dict[str, Any]]:
+        start = contracts.renewal_defaults(session, contract_id)
+        return [field("date_begin", "Starts", start["date_begin"], kind="date", required=True),
+                field("date_end", "Ends", start["date_end"], kind="date", required=True),
+                field("name", "Name", start["name"], required=True)]
+
+    def submit(values: dict[str, str]) -> int:
+        return contracts.copy(session, contract_id, values["date_begin"], values["date_end"],
+                              name=values["name"])
+
+    def copied(new_id: int | None) -> None:
+        if new_id is not None:
+            screen.notify(f"Renewed as contract #{new_id}")
+            done(new_id)
+
+    screen.app.push_screen(ServiceFormModal(
+        "Renew contract", describe, submit,
+        note="A copy with the same terms and custom values, for a new period."), copied)
+
+
+def generate_invoice(screen: CrmScreen, contract_id: int, done: Any) -> None:
+    """The invoice form, filled in from the contract (company, reference, concept)."""
+    from screens.modals.service_form import ServiceFormModal
+
+    session = screen.session
+
+    def describe() -> list[dict[str, Any]]:
+        return invoices.form_fields(session, None, contracts.invoice_draft(session, contract_id))
+
+    def made(invoice_id: int | None) -> None:
+        if invoice_id is not None:
+            screen.notify(f"Invoice #{invoice_id} created from the contract")
+            done(invoice_id)
+
+    screen.app.push_screen(ServiceFormModal(
+        "Invoice from contract", describe, partial(invoices.submit_form, session, None),
+        note="Set the concept's amount; the invoice is related to the contract.", tall=True),
+        made)
+
+
+def pdf_from_template(screen: CrmScreen, contract_id: int, done: Any) -> None:
+    """Choose a template, render the contract with it and attach the PDF."""
+    from screens.modals.service_form import ServiceFormModal, field
+
+    session = screen.session
+
+    def describe() -> list[dict[str, Any]]:
+        choices = [(t["name"], str(t["id"])) for t in contracts.templates(session)]
+        first = choices[0][1] if choices else ""
+        return [field("template", "Template", first, kind="combo", options=choices,
+                      required=True)]
+
+    def submit(values: dict[str, str]) -> dict[str, Any]:
+        return contracts.attach_pdf(session, contract_id, values["template"])
+
+    def attached(result: dict[str, Any] | None) -> None:
+        if result is not None:
+            screen.notify(f"Attached {result['name']}")
+            done(result)
+
+    screen.app.push_screen(ServiceFormModal(
+        "Generate PDF from template", describe, submit,
+        note="The PDF is attached to the contract's files."), attached)
+
+
+# -- the list ----------------------------------------------------------------------------
+
+
+class ContractsScreen(RecordListScreen):
+    """The contracts the user may see, filtered by company, type, status and expiry."""
+
+    KIND = "contract"
+    CSV_KIND = "contracts"
+    SCREEN_TITLE = "3 Contracts"
+    EMPTY_TEXT = "No contracts"
+    AUTO_FOCUS = "#records"
+    COLUMNS = COLUMNS
+    FILTER_HINT = "words, company=ID contract_type=ID status=0|1 expiring=DAYS expired=1"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "renew", "Renew", id="contract.copy",
+                tooltip="Copy the contract with the same terms for new dates"),
+        Binding("g", "generate_invoice", "Invoice", id="contract.invoice",
+                tooltip="Generate an invoice from the contract"),
+        Binding("p", "contract_pdf", "PDF", id="contract.pdf",
+                tooltip="Generate a PDF from a template and attach it"),
+        Binding("w", "expiring", "Expiring", id="contract.expiring",
+                tooltip="Show only contracts ending within N days (again: all)"),
+        Binding("t", "templates", "Templates", id="contract.templates",
+                tooltip="Contract templates: HTML with macros"),
+        Binding("y", "types", "Types", id="contract.types",
+                tooltip="Contract types and their custom fields"),
+    ]
+    """Contract keys on top of the list keys."""
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        """Create the list for the acting user's session."""
+        super().__init__(session, **kwargs)
+        self.expiring_days: int | None = None
+        self._can_invoice: bool | None = None
+
+    def screen_title(self) -> str:
+        """The title, saying when only expiring contracts show."""
+        if self.expiring_days is not None:
+            return f"{self.SCREEN_TITLE} · ending within {self.expiring_days} days"
+        return self.SCREEN_TITLE
+
+    def base_filters(self) -> dict[str, str]:
+        """Expiry tracking: contracts ending within the chosen number of days."""
+        if self.expiring_days is None:
+            return {}
+        return {"expiring": str(self.expiring_days)}
+
+    def on_mount(self) -> None:
+        """Ask the services what the user may do (contracts, and invoices for `g`)."""
+        super().on_mount()
+
+        def known(allowed: bool) -> None:
+            self._can_invoice = allowed
+            self.refresh_bindings()
+
+        self.call_service(invoices.can_create, self.session, done=known,
+                          group="permissions.invoice")
+
+    # -- key states -------------------------------------------------------------------------
+
+    def extra_check(self, action: str, record_id: int | None) -> bool | None:
+        """Row keys are greyed without a row or without the right the services report."""
+        focused = self.focused
+        if isinstance(focused, Input) and isinstance(focused.parent, FilterBar) and action in (
+                "renew", "generate_invoice", "contract_pdf", "expiring", "templates", "types"):
+            return False
+        if action == "renew":
+            return None if record_id is None or not self.permission("create") else True
+        if action == "generate_invoice":
+            if self._can_invoice is False:
+                return False
+            return None if record_id is None or not self._can_invoice else True
+        if action == "contract_pdf":
+            return None if record_id is None or not self.permission("edit", record_id) else True
+        return True
+
+    # -- records ----------------------------------------------------------------------------
+
+    def open_record(self, record_id: int) -> None:
+        """Show the contract's detail."""
+        from screens.contract_detail import ContractDetailScreen
+
+        self.app.push_screen(ContractDetailScreen(self.session, record_id,
+                                                  on_change=self.records_changed))
+
+    # -- contract keys ----------------------------------------------------------------------
+
+    def action_renew(self) -> None:
+        """Renew the contract under the cursor."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            renew(self, record_id, lambda _new: self.records_changed())
+
+    def action_generate_invoice(self) -> None:
+        """Generate an invoice from the contract under the cursor."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            generate_invoice(self, record_id, lambda _id: None)
+
+    def action_contract_pdf(self) -> None:
+        """Attach a PDF of the contract under the cursor, from a template."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            pdf_from_template(self, record_id, lambda _result: None)
+
+    def action_expiring(self) -> None:
+        """Ask for a number of days and show the contracts ending by then; again: all."""
+        from screens.modals.service_form import ServiceFormModal, field
+
+        if self.expiring_days is not None:
+            self._show_expiring(None)
+            return
+
+        self.app.push_screen(ServiceFormModal(
+            "Contracts ending soon",
+            [field("days", "Within days", "30", kind="numeric", required=True)],
+            lambda values: contracts.expiry_days(values["days"])), self._show_expiring)
+
+    def _show_expiring(self, days: int | None) -> None:
+        if days is None and self.expiring_days is None:
+            return
+        self.expiring_days = days
+        self.set_title(self.screen_title())
+        self.apply_filter(self.filter_text)
+
+    def action_templates(self) -> None:
+        """List and edit the contract templates."""
+        from screens.modals.contract_templates import ContractTemplatesModal
+
+        self.app.push_screen(ContractTemplatesModal(self.session))
+
+    def action_types(self) -> None:
+        """Show the contract types with their custom fields and macro ids."""
+        from screens.modals.contract_types import ContractTypesModal
+
+        self.app.push_screen(ContractTypesModal(self.session))

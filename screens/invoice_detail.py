@@ -1,0 +1,218 @@
+"""One invoice: its fields, concepts, discounts and totals, lock, files and contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, Static
+
+from crm_tui.services import invoices
+from crm_tui.services.context import Session
+from crm_tui.services.records import get_kind
+from screens.base import CrmScreen
+from screens.invoices import open_invoice_form, save_pdf, toggle_lock
+
+# The fields shown in the Invoice block, in order, with their labels.
+FACTS = (("bill_id", "Bill ID"), ("company_name", "Company"), ("type", "Type"),
+         ("status", "Status"), ("reference", "Reference"), ("created", "Created"),
+         ("expires", "Expires"), ("paid_on", "Paid on"), ("currency", "Currency"),
+         ("language", "Language"), ("description", "Description"),
+         ("internal_note", "Internal note"))
+TOTALS = (("tax_base", "Tax base"), ("discount_total", "Discounts"),
+          ("subtotal", "Subtotal"), ("total_tax", "Tax"), ("withholding", "Withholding"),
+          ("total", "Total"))
+
+
+class InvoiceDetailScreen(CrmScreen):
+    """An invoice's detail; e, d, L and p act on it as the services allow."""
+
+    SCREEN_TITLE = "4 Invoice"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "edit_invoice", "Edit", id="record.edit", tooltip="Edit this invoice"),
+        Binding("d", "delete_invoice", "Delete", id="record.delete",
+                tooltip="Delete this invoice (asks first; IM or superadmin)"),
+        Binding("L", "toggle_lock", "Lock/Unlock", id="invoice.lock",
+                tooltip="Lock the invoice (IW, IM) or unlock it (IM)"),
+        Binding("p", "invoice_pdf", "PDF", id="invoice.pdf",
+                tooltip="Save the invoice as PDF (or ZIP with its attachments)"),
+    ]
+    """The invoice keys; each is greyed when the services say no."""
+
+    DEFAULT_CSS = """
+    InvoiceDetailScreen {
+        & #details {
+            height: 1fr;
+            padding: 0 1;
+        }
+        & .detail-section {
+            height: auto;
+            border: round $panel-lighten-1;
+            border-title-color: $accent;
+            padding: 0 1;
+        }
+        & .detail-row {
+            height: auto;
+        }
+        & .detail-label {
+            width: 16;
+            color: $text-muted;
+        }
+        & .detail-value {
+            width: 1fr;
+        }
+        & .amount {
+            width: 16;
+            text-align: right;
+        }
+        & .placeholder {
+            color: $text-muted;
+            padding: 1 1;
+        }
+    }
+    """
+
+    def __init__(self, session: Session, invoice_id: int, *,
+                 on_change: Callable[[], Any] | None = None) -> None:
+        """Create the screen for one invoice.
+
+        Args:
+            session: The acting user.
+            invoice_id: The invoice shown.
+            on_change: Called after the invoice was changed or deleted here.
+        """
+        super().__init__(session)
+        self.invoice_id = invoice_id
+        self.on_change = on_change
+        self.data: dict[str, Any] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        """The blocks, filled once the invoice is read."""
+        with VerticalScroll(id="details"):
+            yield Label("Loading…", classes="placeholder")
+
+    def screen_title(self) -> str:
+        """The bill ID and lock state once known."""
+        if not self.data:
+            return self.SCREEN_TITLE
+        lock = ""
+        if self.data["locked"]:
+            lock = f"  [locked by {self.data['locked_by'] or '?'}]"
+        return f"4 Invoice · {self.data['bill_id']}{lock}"
+
+    def on_mount(self) -> None:
+        """Read the invoice."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the invoice and what the user may do with it again."""
+        self.call_service(invoices.detail, self.session, self.invoice_id, done=self._show,
+                          failed=self._cannot_show, group="invoice.load", exclusive=True)
+
+    def _cannot_show(self, error: BaseException) -> None:
+        self.show_error(error)
+        self.app.pop_screen()
+
+    def _show(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.set_title(self.screen_title())
+        box = self.query_one("#details", VerticalScroll)
+        box.remove_children()
+        blocks = [
+            self._block("Invoice", [(label, str(data.get(key) or ""))
+                                    for key, label in FACTS if data.get(key)]),
+            self._amounts("Concepts", data["lines"], data["currency"]),
+        ]
+        if data["discounts"]:
+            blocks.append(self._amounts("Discounts", data["discounts"], data["currency"]))
+        rates = f"tax {data['tax_rate']} %, withholding {data['withholding_rate']} %"
+        blocks.append(self._block("Totals", [("Rates", rates)] + [
+            (label, f"{data[key]} {data['currency']}") for key, label in TOTALS
+            if key in ("tax_base", "total", "total_tax") or data[key] not in ("0.00", "0")]))
+        files = [(f["name"], f"{f['size']:,} bytes" + ("  (generated)" if f["generated"]
+                                                       else "")) for f in data["files"]]
+        blocks.append(self._block("Files", files or [("", "none")]))
+        contracts = [(f"#{cid}", name) for cid, name in data["contract_names"]]
+        blocks.append(self._block("Related contracts", contracts or [("", "none")]))
+        box.mount_all(blocks)
+        self.refresh_bindings()
+
+    @staticmethod
+    def _block(title: str, rows: list[tuple[str, str]]) -> Vertical:
+        block = Vertical(*[
+            Horizontal(Label(label, classes="detail-label", markup=False),
+                       Static(text, classes="detail-value", markup=False),
+                       classes="detail-row")
+            for label, text in rows
+        ], classes="detail-section")
+        block.border_title = title
+        return block
+
+    @staticmethod
+    def _amounts(title: str, items: list[dict[str, str]], currency: str) -> Vertical:
+        rows = [Horizontal(Static(item["description"], classes="detail-value", markup=False),
+                           Static(f"{item['amount']} {currency}", classes="amount",
+                                  markup=False), classes="detail-row") for item in items]
+        block = Vertical(*(rows or [Label("none", classes="detail-value")]),
+                         classes="detail-section")
+        block.border_title = title
+        return block
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey each key unless the services allow it for this invoice."""
+        permissions = (self.data or {}).get("permissions")
+        if action == "edit_invoice":
+            return True if permissions and permissions.get("edit") else None
+        if action == "delete_invoice":
+            return True if permissions and permissions.get("delete") else None
+        if action == "toggle_lock":
+            allowed = permissions and (permissions.get("lock") or permissions.get("unlock"))
+            return True if allowed else None
+        if action == "invoice_pdf":
+            return True if self.data else None
+        return True
+
+    def _changed(self, result: Any = None) -> None:
+        if result is None:
+            return
+        self.reload()
+        if self.on_change is not None:
+            self.on_change()
+
+    def action_edit_invoice(self) -> None:
+        """Edit this invoice (warns when its PDF will be replaced)."""
+        open_invoice_form(self, self.invoice_id, self._changed)
+
+    def action_toggle_lock(self) -> None:
+        """Lock or unlock this invoice."""
+        toggle_lock(self, self.invoice_id, self._changed)
+
+    def action_invoice_pdf(self) -> None:
+        """Save this invoice as PDF (or ZIP)."""
+        save_pdf(self, self.invoice_id)
+
+    def action_delete_invoice(self) -> None:
+        """Ask, then delete this invoice and go back."""
+        from screens.modals.confirm import ConfirmModal
+
+        bill = (self.data or {}).get("bill_id", f"#{self.invoice_id}")
+
+        def deleted(_: Any) -> None:
+            self.notify(f"Deleted invoice {bill}")
+            if self.on_change is not None:
+                self.on_change()
+            self.app.pop_screen()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_service(get_kind("invoice").delete, self.session, self.invoice_id,
+                                  done=deleted)
+
+        self.app.push_screen(ConfirmModal(f"Delete invoice {bill}?",
+                                          "Its PDF and attachments go too."), confirmed)

@@ -1,0 +1,237 @@
+"""Screen 4: invoices, with lock/unlock (L), PDF download (p) and monthly PDF batches (b)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+
+from crm_tui.services import documents_service, invoices
+from crm_tui.services.context import Session
+from crm_tui.services.rows import Column
+from screens.base import CrmScreen, RecordListScreen
+from widgets.filter_bar import FilterBar
+
+COLUMNS = (
+    Column("bill_id", "Bill ID", 12), Column("company", "Company", 16),
+    Column("type", "Type", 9), Column("status", "Status", 9), Column("created", "Created", 10),
+    Column("total", "Total", 12, "right"), Column("locked", "Lock", 4),
+)
+"""The invoice list's columns (78 cells with their separators)."""
+
+
+# -- what the invoice keys do, shared by the list and the detail screen ---------------------
+
+
+def open_invoice_form(screen: CrmScreen, invoice_id: int | None, done: Any,
+                      initial: dict[str, Any] | None = None) -> None:
+    """The invoice form (fields, concepts, discounts); an edit that replaces the PDF asks."""
+    from screens.modals.service_form import ServiceFormModal
+
+    session = screen.session
+    if invoice_id is None:
+        modal = ServiceFormModal(
+            "New invoice", partial(invoices.form_fields, session, None, initial),
+            partial(invoices.submit_form, session, None), tall=True,
+            note="Submitted invoices get their bill ID, a lock and a PDF when saved.")
+    else:
+        modal = ServiceFormModal(
+            f"Edit invoice #{invoice_id}", partial(invoices.form_fields, session, invoice_id),
+            partial(invoices.submit_form, session, invoice_id),
+            confirm=partial(documents_service.replace_warning, session, invoice_id), tall=True)
+    screen.app.push_screen(modal, done)
+
+
+def toggle_lock(screen: CrmScreen, invoice_id: int, done: Any) -> None:
+    """Lock or unlock an invoice on a thread; `done(locked)` gets the new state."""
+
+    def finished(locked: bool) -> None:
+        screen.notify("Invoice locked" if locked else "Invoice unlocked")
+        done(locked)
+
+    screen.call_service(invoices.toggle_lock, screen.session, invoice_id, done=finished)
+
+
+def save_pdf(screen: CrmScreen, invoice_id: int) -> None:
+    """Ask where, then write the invoice's PDF (or a ZIP with its attachments) there."""
+    from screens.modals.service_form import ServiceFormModal, field
+
+    session = screen.session
+
+    def describe() -> list[dict[str, Any]]:
+        name = documents_service.download_name(session, invoice_id)
+        return [field("file", "Save as", str(Path.cwd() / name), required=True,
+                      help="a name ending in .zip gets the PDF and the attachments")]
+
+    def submit(values: dict[str, str]) -> Path:
+        return documents_service.save_invoice_download(session, invoice_id, values["file"])
+
+    def saved(path: Path | None) -> None:
+        if path is not None:
+            screen.notify(f"Saved {path}")
+
+    screen.app.push_screen(ServiceFormModal("Download invoice", describe, submit), saved)
+
+
+def start_pdf_batch(screen: CrmScreen) -> None:
+    """Ask for a month and a folder, then render the month's PDFs with a progress bar."""
+    from screens.modals.progress import ProgressModal, ProgressOutcome
+    from screens.modals.service_form import ServiceFormModal, field
+
+    session = screen.session
+    month = session.clock.today().strftime("%Y-%m")
+    fields = [
+        field("month", "Month", month, required=True, help="YYYY-MM: invoices created then"),
+        field("directory", "Folder", str(Path.cwd() / f"invoices-{month}"), required=True),
+        field("store", "Replace stored PDFs", "0", kind="checkbox",
+              help="also renew each invoice's own PDF (IM)"),
+    ]
+
+    def check(values: dict[str, str]) -> dict[str, str]:
+        documents_service.month_range(values["month"])
+        return values
+
+    def chosen(values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+
+        def job(progress: Any, cancelled: Any) -> documents_service.BatchReport:
+            return documents_service.pdf_batch(
+                session, values["month"], values["directory"], store=values["store"] == "1",
+                progress=lambda done, total, _bill: progress(done, total), cancelled=cancelled)
+
+        def finished(outcome: ProgressOutcome | None) -> None:
+            if outcome is None:
+                return
+            if outcome.error is not None:
+                screen.show_error(outcome.error)
+                return
+            report = outcome.value
+            severity = "warning" if report.failed or report.cancelled else "information"
+            screen.notify(documents_service.describe(report), severity=severity, timeout=8)
+
+        screen.app.push_screen(ProgressModal(f"Invoice PDFs of {values['month']}", job,
+                                             unit="invoices"), finished)
+
+    screen.app.push_screen(ServiceFormModal("PDF batch", fields, check,
+                                            note="One PDF per Submitted invoice of the month."),
+                           chosen)
+
+
+# -- the list ----------------------------------------------------------------------------
+
+
+class InvoicesScreen(RecordListScreen):
+    """The invoices the user may see, searchable, with the lock and PDF keys."""
+
+    KIND = "invoice"
+    CSV_KIND = "invoices"
+    SCREEN_TITLE = "4 Invoices"
+    IMPORTABLE = False
+    EMPTY_TEXT = "No invoices"
+    AUTO_FOCUS = "#records"
+    COLUMNS = COLUMNS
+    FILTER_HINT = "bill ID/company words, type= status= created_from= total_min= contract="
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("L", "toggle_lock", "Lock/Unlock", id="invoice.lock",
+                tooltip="Lock the invoice (IW, IM) or unlock it (IM)"),
+        Binding("p", "invoice_pdf", "PDF", id="invoice.pdf",
+                tooltip="Save the invoice as PDF (or ZIP with its attachments)"),
+        Binding("b", "pdf_batch", "PDF batch", id="invoice.pdf_batch",
+                tooltip="Render the PDFs of every Submitted invoice of a month"),
+    ]
+    """Invoice keys on top of the list keys."""
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        """Create the list for the acting user's session."""
+        super().__init__(session, **kwargs)
+        self._lock_states: dict[int, dict[str, bool]] = {}
+        self._lock_pending: set[int] = set()
+
+    # -- key states from the services ---------------------------------------------------
+
+    def _typing_filter(self) -> bool:
+        focused = self.focused
+        return isinstance(focused, Input) and isinstance(focused.parent, FilterBar)
+
+    def extra_check(self, action: str, record_id: int | None) -> bool | None:
+        """`L` is greyed unless the services let this user lock or unlock the row."""
+        if action in ("toggle_lock", "invoice_pdf", "pdf_batch") and self._typing_filter():
+            return False
+        if action == "toggle_lock":
+            if record_id is None:
+                return None
+            state = self._lock_states.get(record_id)
+            if state is None:
+                self._load_lock_state(record_id)
+                return None
+            return True if state.get("lock") or state.get("unlock") else None
+        if action == "invoice_pdf":
+            return None if record_id is None else True
+        return True
+
+    def _load_lock_state(self, record_id: int) -> None:
+        if record_id in self._lock_pending:
+            return
+        self._lock_pending.add(record_id)
+
+        def loaded(state: dict[str, bool]) -> None:
+            self._lock_pending.discard(record_id)
+            self._lock_states[record_id] = state
+            self.refresh_bindings()
+
+        def failed(error: BaseException) -> None:
+            self._lock_pending.discard(record_id)
+            self._lock_states[record_id] = {}
+
+        self.call_service(invoices.permissions, self.session, record_id, done=loaded,
+                          failed=failed, group="permissions.lock")
+
+    def reload(self) -> None:
+        """Read the list and the lock states again."""
+        # The table forgets its rows while it reloads: ask for the row we are on now.
+        record_id = self.current_record_id()
+        self._lock_states.clear()
+        super().reload()
+        if record_id is not None:
+            self._load_lock_state(record_id)
+
+    # -- records ----------------------------------------------------------------------------
+
+    def open_record(self, record_id: int) -> None:
+        """Show the invoice's detail."""
+        from screens.invoice_detail import InvoiceDetailScreen
+
+        self.app.push_screen(InvoiceDetailScreen(self.session, record_id,
+                                                 on_change=self.records_changed))
+
+    def action_new_record(self) -> None:
+        """The invoice form, with concepts and discounts."""
+        open_invoice_form(self, None, self._saved)
+
+    def edit_record(self, record_id: int) -> None:
+        """Edit an invoice (warns first when the PDF will be replaced)."""
+        open_invoice_form(self, record_id, self._saved)
+
+    # -- invoice keys -----------------------------------------------------------------------
+
+    def action_toggle_lock(self) -> None:
+        """Lock or unlock the invoice under the cursor."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            toggle_lock(self, record_id, lambda _locked: self.records_changed())
+
+    def action_invoice_pdf(self) -> None:
+        """Save the invoice under the cursor as PDF or ZIP."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            save_pdf(self, record_id)
+
+    def action_pdf_batch(self) -> None:
+        """Render a month of invoice PDFs in the background."""
+        start_pdf_batch(self)
+

@@ -1,0 +1,277 @@
+"""A lead's detail view: every field, its tags, and its activity timeline, newest first."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.errors import StyleSyntaxError
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from crm_tui.services import leads
+from crm_tui.services.context import Session
+from crm_tui.services.rows import cell_text
+from screens.base import CrmScreen
+
+#: Fields shown elsewhere on the view (title line, description block) or not at all.
+_NOT_IN_GRID = {"full_name", "description", "status", "tags"}
+
+
+@lru_cache(maxsize=256)
+def safe_colour(colour: str) -> str | None:
+    """`colour` when Rich understands it as a colour, else None (tags are free text)."""
+    try:
+        style = Style.parse(colour)
+    except StyleSyntaxError:
+        return None
+    return colour if style.color is not None else None
+
+
+def tag_chip(name: str, colour: str) -> Text:
+    """A tag as a coloured chip; unknown colours show reversed."""
+    known = safe_colour(colour)
+    if known is None:
+        return Text(f" {name} ", style="reverse")
+    red, green, blue = Style.parse(known).color.get_truecolor()
+    text_colour = "black" if (red * 299 + green * 587 + blue * 114) / 1000 > 128 else "white"
+    return Text(f" {name} ", style=f"{text_colour} on {known}")
+
+
+def size_text(size: int) -> str:
+    """A file size in bytes, KB or MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def render_header(detail: dict) -> Text:
+    """Name, status and tags on one line."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(detail["full_name"], style="bold")
+    text.append(f"  · {detail['status_name']}", style="bold")
+    for name, colour in detail["tag_chips"]:
+        text.append(" ")
+        text.append_text(tag_chip(name, colour))
+    if not detail["modifiable"]:
+        text.append("  (read-only)", style="dim")
+    return text
+
+
+def render_fields(fields: list[dict[str, str]]) -> RenderableType:
+    """Every field as label/value pairs, two pairs to a line."""
+    shown = [f for f in fields if f["key"] not in _NOT_IN_GRID and f["section"] == ""]
+    custom = [f for f in fields if f["section"] != ""]
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(style="dim", width=15, no_wrap=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_column(style="dim", width=15, no_wrap=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    pairs = [(f["label"], cell_text(f["text"], f.get("kind", "text"))) for f in shown + custom]
+    for start in range(0, len(pairs), 2):
+        left = pairs[start]
+        right = pairs[start + 1] if start + 1 < len(pairs) else ("", "")
+        grid.add_row(left[0], left[1], right[0], right[1])
+    return grid
+
+
+def render_description(detail: dict) -> Text:
+    """The description block (or a dim placeholder)."""
+    description = (detail.get("description") or "").strip()
+    if not description:
+        return Text("No description", style="dim")
+    return Text(description)
+
+
+def render_timeline(entries: list[dict[str, Any]], files: list[dict[str, Any]]) -> Text:
+    """The activity entries, newest first, each with its attachments."""
+    text = Text()
+    text.append("Activity", style="bold underline")
+    if files:
+        text.append("\nFiles: ", style="bold")
+        text.append(", ".join(f"{f['name']} ({size_text(f['size'])})" for f in files))
+    if not entries:
+        text.append("\nNo activity yet", style="dim")
+    for entry in entries:
+        text.append("\n")
+        text.append(cell_text(entry["created"], "datetime"), style="dim")
+        text.append(f"  {entry['author']}", style="bold")
+        text.append(f"  {entry['kind'].replace('_', ' ')}", style="italic")
+        for line in (entry["text"] or "").splitlines() or [""]:
+            text.append(f"\n  {line}")
+        for attachment in entry["attachments"]:
+            text.append(f"\n  + {attachment['name']} ({size_text(attachment['size'])})",
+                        style="cyan")
+    return text
+
+
+class LeadDetailScreen(CrmScreen):
+    """One lead: fields, tags, timeline; e edits, a adds a note, t attaches a file,
+    > and < move it to the next or previous status."""
+
+    SCREEN_TITLE = "5 Leads"
+    AUTO_FOCUS = "#lead-body"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "back", "Back", id="lead.back", tooltip="Back to where you came from"),
+        Binding("e", "edit_lead", "Edit", id="lead.edit", tooltip="Edit the lead's fields"),
+        Binding("a", "add_note", "Note", id="lead.note", tooltip="Add a note to the timeline"),
+        Binding("t", "attach_file", "Attach", id="lead.attach", tooltip="Attach a file"),
+        Binding("greater_than_sign", "step_status(1)", "Next status", id="lead.next_status",
+                tooltip="Move the lead to the next status"),
+        Binding("less_than_sign", "step_status(-1)", "Prev. status", show=False,
+                id="lead.previous_status", tooltip="Move the lead to the previous status"),
+        Binding("r", "email_reply", "Reply", id="lead.reply",
+                tooltip="Email the lead, copied to the reference mailbox"),
+        Binding("f", "forward_lead", "Forward", id="lead.forward",
+                tooltip="Send the lead's data to someone by email"),
+    ]
+    """The lead's keys; the services decide, the footer greys what the user may not do."""
+
+    DEFAULT_CSS = """
+    LeadDetailScreen {
+        & #lead-body {
+            height: 1fr;
+            padding: 0 1;
+            scrollbar-size-vertical: 1;
+        }
+        & #lead-header {
+            margin-bottom: 1;
+        }
+        & #lead-description {
+            margin: 1 0;
+            color: $text;
+        }
+    }
+    """
+
+    def __init__(self, session: Session, lead_id: int, *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """Create the view of lead `lead_id`."""
+        super().__init__(session, name=name, id=id, classes=classes)
+        self.lead_id = lead_id
+        self.detail: dict | None = None
+
+    def compose_body(self) -> ComposeResult:
+        """Header, fields, description and timeline in one scrolling column."""
+        with VerticalScroll(id="lead-body"):
+            yield Static("Loading…", id="lead-header")
+            yield Static("", id="lead-fields")
+            yield Static("", id="lead-description")
+            yield Static("", id="lead-timeline")
+
+    def screen_title(self) -> str:
+        """The list's title, then the lead."""
+        if self.detail is None:
+            return f"{self.SCREEN_TITLE} › #{self.lead_id}"
+        return f"{self.SCREEN_TITLE} › #{self.lead_id} {self.detail['full_name']}"
+
+    def on_mount(self) -> None:
+        """Read the lead."""
+        self.load()
+
+    def load(self) -> None:
+        """Read the lead again (after a change) and redraw."""
+        self.call_service(self._read, done=self._show, group="lead.detail", exclusive=True)
+
+    def _read(self) -> dict:
+        return leads.detail(self.session, self.lead_id)
+
+    def _show(self, detail: dict) -> None:
+        fields = detail["fields"]
+        self.detail = detail
+        self.set_title(self.screen_title())
+        self.query_one("#lead-header", Static).update(render_header(detail))
+        self.query_one("#lead-fields", Static).update(render_fields(fields))
+        self.query_one("#lead-description", Static).update(render_description(detail))
+        self.query_one("#lead-timeline", Static).update(
+            Group(render_timeline(detail["activity"], detail["files"])))
+        self.refresh_bindings()
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey the changing keys until the lead is read, and on a read-only lead."""
+        if action in ("edit_lead", "add_note", "attach_file", "step_status", "email_reply",
+                      "forward_lead"):
+            if self.detail is None or not self.detail["modifiable"]:
+                return None
+            if action == "step_status":
+                step = parameters[0] if parameters else 1
+                target = self.detail["status"] + (step if isinstance(step, int) else 1)
+                return True if 0 <= target <= 8 else None
+        return True
+
+    def action_back(self) -> None:
+        """Close the view."""
+        self.dismiss()
+
+    def action_edit_lead(self) -> None:
+        """Edit the lead in the record form."""
+        from screens.modals.record_form import RecordFormModal
+
+        def saved(record_id: int | None) -> None:
+            if record_id is not None:
+                self.notify("Lead saved", timeout=3)
+                self.load()
+
+        self.app.push_screen(RecordFormModal(self.session, "lead", self.lead_id), saved)
+
+    def action_add_note(self) -> None:
+        """Write a note for the timeline."""
+        from screens.modals.lead_note import LeadNoteModal
+
+        def written(text: str | None) -> None:
+            if text is not None:
+                self.call_service(leads.add_note, self.session, self.lead_id, text,
+                                  done=lambda _: self._changed("Note added"))
+
+        self.app.push_screen(LeadNoteModal(f"Note on lead #{self.lead_id}"), written)
+
+    def action_attach_file(self) -> None:
+        """Attach a file from this machine (it shows in the timeline)."""
+        from screens.modals.lead_note import AttachPathModal
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.call_service(leads.attach_local_file, self.session, self.lead_id, path,
+                                  done=lambda _: self._changed("File attached"))
+
+        self.app.push_screen(AttachPathModal(f"Attach a file to lead #{self.lead_id}"), chosen)
+
+    def action_step_status(self, step: int) -> None:
+        """Move the lead to the next (1) or previous (-1) status."""
+        if self.detail is None:
+            return
+        target = self.detail["status"] + step
+        if 0 <= target <= 8:
+            self.call_service(leads.set_status, self.session, self.lead_id, target,
+                              done=lambda _: self._changed("Status changed"))
+
+    def action_email_reply(self) -> None:
+        """Write an email to the lead (logged in its timeline)."""
+        from screens.modals.mail_reply import MailReplyModal
+
+        self.app.push_screen(MailReplyModal(self.session, self.lead_id), self._mailed)
+
+    def action_forward_lead(self) -> None:
+        """Send the lead's data to someone (logged in its timeline)."""
+        from screens.modals.mail_reply import ForwardLeadModal
+
+        self.app.push_screen(ForwardLeadModal(self.session, self.lead_id), self._mailed)
+
+    def _mailed(self, result: Any) -> None:
+        if result is not None:
+            self._changed("Mail sent to " + ", ".join(result.recipients))
+
+    def _changed(self, message: str) -> None:
+        self.notify(message, timeout=3)
+        self.load()

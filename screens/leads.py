@@ -1,0 +1,237 @@
+"""Screen 5: the lead list, paged from the database, with quick and advanced search, saved
+searches, tag colours, the lead types' visible custom fields as columns, and mass edits."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+
+from crm_tui.services import leads
+from crm_tui.services.context import Session
+from crm_tui.services.lead_rows import LEAD_COLUMNS, LeadRows, lead_list_columns
+from crm_tui.services.rows import Column
+from screens.base import RecordListScreen
+from screens.lead_detail import safe_colour
+from widgets.lazy_table import LazyTable
+
+
+class _TintedRows(LeadRows):
+    """Lead rows whose text takes the colour of their first tag (read-only rows stay dim)."""
+
+    def row_style(self, row_id: int, cells: tuple[str, ...]) -> str | None:
+        """Dim for read-only rows, plus the first tag's colour when Rich knows it."""
+        base = super().row_style(row_id, cells)
+        colour = self.tag_colour(row_id)
+        colour = safe_colour(colour) if colour else None
+        parts = [part for part in (base, colour) if part]
+        return " ".join(parts) or None
+
+
+class LeadsScreen(RecordListScreen):
+    """Leads: `/` quick search, `f` advanced search and saved searches, `c` closed leads,
+    space marks rows, `m` edits the marked leads at once, enter opens a lead."""
+
+    KIND = "lead"
+    CSV_KIND = "leads"
+    SCREEN_TITLE = "5 Leads"
+    FILTER_HINT = "name, email or company; owner=LOGIN status=N country=… tag=…"
+    EMPTY_TEXT = "No leads"
+    AUTO_FOCUS = "#records"
+    COLUMNS = LEAD_COLUMNS
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "advanced_search", "Search", id="leads.search",
+                tooltip="Advanced search: owner, status, country, type and fields, tag, "
+                        "dates; saved searches"),
+        Binding("c", "toggle_closed", "Closed", id="leads.closed",
+                tooltip="Show or hide closed leads"),
+        Binding("m", "mass_edit", "Mass edit", id="leads.mass_edit",
+                tooltip="Owner, status, tags or delete for the marked leads (space marks)"),
+    ]
+    """Lead keys beside the list's n, enter, e, d, i, x and /."""
+
+    def __init__(self, session: Session, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        """Create the list for `session` (open leads, no search)."""
+        super().__init__(session, name=name, id=id, classes=classes)
+        self.search: dict[str, str] = {}
+        self.columns: list[Column] = list(LEAD_COLUMNS)
+
+    # -- the list -------------------------------------------------------------------------
+
+    def base_filters(self) -> dict[str, str]:
+        """The advanced search, and open leads only unless closed ones are asked for."""
+        filters = dict(self.search)
+        filters.setdefault("closed", "0")
+        return filters
+
+    @property
+    def show_closed(self) -> bool:
+        """Whether closed leads are listed."""
+        return self.search.get("closed") == "1"
+
+    def make_source(self, filters: dict[str, str]) -> Any:
+        """Lead rows (with tag colours) over the current columns."""
+        return _TintedRows(self.session, filters, self.columns)
+
+    def make_table(self) -> LazyTable:
+        """The list, with space marking rows for mass edits."""
+        table = super().make_table()
+        table.multi_select = True
+        return table
+
+    def screen_title(self) -> str:
+        """The title says which search applies."""
+        parts = [self.SCREEN_TITLE]
+        if self.search.keys() - {"closed"}:
+            parts.append("search")
+        if self.show_closed:
+            parts.append("with closed")
+        return " · ".join(parts)
+
+    def on_mount(self) -> None:
+        """Add the lead types' visible custom fields as columns (RecordListScreen's own
+        mount handler asks for the permissions)."""
+        self.call_service(lead_list_columns, self.session, done=self._got_columns,
+                          group="leads.columns")
+
+    def _got_columns(self, columns: list[Column]) -> None:
+        if [c.key for c in columns] != [c.key for c in self.columns]:
+            self.columns = columns
+            self.refilter()
+
+    def refilter(self) -> None:
+        """Show the list again under the current search (marks are cleared)."""
+        self.set_title(self.screen_title())
+        self.apply_filter(self.filter_text)
+
+    def open_record(self, record_id: int) -> None:
+        """Enter: the lead's detail view."""
+        from screens.lead_detail import LeadDetailScreen
+
+        self.app.push_screen(LeadDetailScreen(self.session, record_id),
+                             lambda _: self.reload())
+
+    def action_new_record(self) -> None:
+        """The new-lead form, which warns about duplicates before saving."""
+        from screens.modals.lead_duplicates import NewLeadModal
+
+        def done(lead_id: int | None) -> None:
+            if lead_id is not None:
+                self.records_changed()
+                self.open_record(lead_id)
+
+        self.app.push_screen(NewLeadModal(self.session, initial=self.new_record_initial()),
+                             done)
+
+    def extra_check(self, action: str, record_id: int | None) -> bool | None:
+        """Mass edit needs marked rows or a row under the cursor."""
+        if action == "mass_edit":
+            table = self.table
+            if table is None:
+                return None
+            return True if (table.selected_ids or record_id is not None) else None
+        return True
+
+    # -- search ---------------------------------------------------------------------------
+
+    def action_advanced_search(self) -> None:
+        """Every filter in one form, with saved searches."""
+        from screens.modals.lead_search import LeadSearchModal
+
+        def chosen(filters: dict[str, str] | None) -> None:
+            if filters is not None:
+                self.search = dict(filters)
+                self.refilter()
+
+        self.app.push_screen(LeadSearchModal(self.session, self.search), chosen)
+
+    def action_toggle_closed(self) -> None:
+        """Show or hide closed leads."""
+        if self.show_closed:
+            self.search.pop("closed", None)
+        else:
+            self.search["closed"] = "1"
+        self.refilter()
+
+    # -- mass edit ------------------------------------------------------------------------
+
+    def selected_leads(self) -> list[int]:
+        """The marked leads, or the one under the cursor when none is marked."""
+        table = self.table
+        if table is None:
+            return []
+        if table.selected_ids:
+            return sorted(table.selected_ids)
+        record_id = self.current_record_id()
+        return [record_id] if record_id is not None else []
+
+    def action_mass_edit(self) -> None:
+        """Pick an operation and its value, confirm, and apply it to the selected leads."""
+        from screens.modals.mass_edit import MassEditModal, MassRequest
+
+        chosen_ids = self.selected_leads()
+        if not chosen_ids:
+            return
+
+        def picked(request: MassRequest | None) -> None:
+            if request is not None:
+                self._confirm_mass(request, chosen_ids)
+
+        self.app.push_screen(MassEditModal(self.session, len(chosen_ids)), picked)
+
+    def _confirm_mass(self, request: Any, lead_ids: list[int]) -> None:
+        from screens.modals.confirm import ConfirmModal
+
+        noun = "lead" if len(lead_ids) == 1 else "leads"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run_mass(request, lead_ids, partial=False)
+
+        detail = "This cannot be undone." if request.action == "delete" else (
+            "Each lead is checked against your rights; nothing changes if one is refused.")
+        self.app.push_screen(
+            ConfirmModal(f"{request.label.capitalize()} on {len(lead_ids)} {noun}?", detail),
+            confirmed)
+
+    def _run_mass(self, request: Any, lead_ids: list[int], partial: bool) -> None:
+        def failed(error: BaseException) -> None:
+            if isinstance(error, leads.MassRefused) and not partial:
+                self._offer_partial(request, lead_ids, error)
+            else:
+                self.show_error(error)
+
+        self.call_service(self._mass, request, lead_ids, partial, done=self._mass_done,
+                          failed=failed, group="leads.mass")
+
+    def _mass(self, request: Any, lead_ids: list[int], partial: bool) -> leads.MassResult:
+        return leads.mass_update(self.session, lead_ids, request.action, request.value,
+                                 partial=partial)
+
+    def _offer_partial(self, request: Any, lead_ids: list[int], error: Any) -> None:
+        from screens.modals.confirm import ConfirmModal
+
+        result = error.result
+        allowed = len(result.changed) + len(result.unchanged)
+        if not allowed:
+            self.show_error(error)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run_mass(request, lead_ids, partial=True)
+
+        first = result.refused[0][1]
+        self.app.push_screen(ConfirmModal(
+            f"{len(result.refused)} of {len(lead_ids)} leads may not be changed. "
+            f"Apply to the other {allowed}?", f"For example: {first}"), confirmed)
+
+    def _mass_done(self, result: leads.MassResult) -> None:
+        severity = "warning" if result.refused else "information"
+        self.notify(result.summary(), severity=severity, timeout=5)
+        table = self.table
+        if table is not None:
+            table.clear_marks()
+        self.records_changed()

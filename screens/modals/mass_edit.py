@@ -1,0 +1,146 @@
+"""Mass edit: pick an operation for the selected leads, then its value, with the keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Label, OptionList
+from textual.widgets.option_list import Option
+
+from crm_tui.services import leads
+from crm_tui.services.context import Session
+from screens.base import run_service
+
+
+@dataclass(frozen=True)
+class MassRequest:
+    """What the dialog collected: an operation of `leads.MASS_ACTIONS` and its value."""
+
+    action: str
+    value: str
+    """A login ("" for no owner), a status number, a tag name, or "" for delete."""
+    label: str
+    """How the confirmation names it, e.g. "change status to Proposal delivered"."""
+
+
+class MassEditModal(ModalScreen[MassRequest | None]):
+    """Two lists: the operation, then its value (owner, status or tag); enter picks,
+    escape goes back a step or closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="mass_edit.back",
+                tooltip="Back to the operations, or close"),
+    ]
+    """Enter picks in the list; escape goes back."""
+
+    DEFAULT_CSS = """
+    MassEditModal {
+        align: center middle;
+        & > #dialog {
+            width: 50;
+            max-width: 100%;
+            height: auto;
+            max-height: 20;
+            border: thick $primary 60%;
+            background: $surface;
+            padding: 0 1;
+        }
+        & #mass-title {
+            text-style: bold;
+        }
+        & #mass-step {
+            color: $text-muted;
+        }
+        & OptionList {
+            height: auto;
+            max-height: 14;
+        }
+    }
+    """
+
+    def __init__(self, session: Session, count: int) -> None:
+        """Create the dialog for `count` selected leads."""
+        super().__init__()
+        self.session = session
+        self.count = count
+        self.action: str | None = None
+        self.choices: dict[str, list] | None = None
+
+    def compose(self) -> ComposeResult:
+        """The title, what to pick, and the list."""
+        with Vertical(id="dialog"):
+            noun = "lead" if self.count == 1 else "leads"
+            yield Label(f"Mass edit of {self.count} selected {noun}", id="mass-title")
+            yield Label("Operation:", id="mass-step")
+            yield OptionList(*[Option(label, id=action)
+                               for action, label in leads.MASS_ACTIONS.items()],
+                             id="mass-options", compact=True, markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Focus the list and read the owners, statuses and tags."""
+        self.query_one("#mass-options", OptionList).focus()
+        run_service(self, leads.search_choices, self.session, done=self._got_choices,
+                    group="mass_edit.choices")
+
+    def _got_choices(self, choices: dict[str, list]) -> None:
+        self.choices = choices
+        if self.action is not None:
+            self._show_values(self.action)
+
+    def _values(self, action: str) -> list[tuple[str, str]]:
+        """(label, value) pairs offered for an operation."""
+        choices = self.choices or {}
+        if action == "owner":
+            return [("(no owner)", "")] + [(f"{login} · {name}", login)
+                                          for login, name in choices.get("owners", [])]
+        if action == "status":
+            return [(name, str(number)) for number, name in choices.get("statuses", [])]
+        return [(name, name) for name, _ in choices.get("tags", [])]
+
+    def _show_values(self, action: str) -> None:
+        options = self.query_one("#mass-options", OptionList)
+        options.clear_options()
+        if self.choices is None:
+            self.query_one("#mass-step", Label).update("Loading…")
+            return
+        values = self._values(action)
+        self.query_one("#mass-step", Label).update(f"{leads.MASS_ACTIONS[action]}:")
+        options.add_options([Option(label, id=f"value:{value}") for label, value in values])
+        options.highlighted = 0 if values else None
+
+    @on(OptionList.OptionSelected, "#mass-options")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or ""
+        if self.action is None:
+            self.action = option_id
+            if option_id == "delete":
+                self.dismiss(MassRequest("delete", "", "delete"))
+                return
+            self._show_values(option_id)
+            return
+        value = option_id.removeprefix("value:")
+        words = {"owner": "assign owner", "status": "change status to",
+                 "add_tag": "add tag", "remove_tag": "remove tag"}[self.action]
+        label = str(event.option.prompt).split(" · ")[0]
+        self.dismiss(MassRequest(self.action, value, f"{words} {label}"))
+
+    def action_back(self) -> None:
+        """Back to the operations, or close when already there."""
+        if self.action is None:
+            self.dismiss(None)
+            return
+        self.action = None
+        options = self.query_one("#mass-options", OptionList)
+        options.clear_options()
+        options.add_options([Option(label, id=action)
+                             for action, label in leads.MASS_ACTIONS.items()])
+        options.highlighted = 0
+        self.query_one("#mass-step", Label).update("Operation:")

@@ -1,0 +1,159 @@
+"""The create / edit form of any record kind: fields from the services, errors beside them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label
+
+from crm_tui.services import forms
+from crm_tui.services.context import Session
+from crm_tui.services.errors import CrmError
+from screens.base import KeyFooter, error_text, run_service, specs_from
+from widgets.field_form import FieldForm
+
+
+class RecordFormModal(ModalScreen[int | None]):
+    """A form for one record; dismisses with the saved record's id, or None if cancelled.
+
+    The fields come from `forms.describe`, the values go to `forms.submit`, and the
+    service's problems are shown under the fields they name.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
+    ]
+    """Escape closes (the form's own keys add ctrl+s Save)."""
+
+    DEFAULT_CSS = """
+    RecordFormModal {
+        align: center middle;
+        & > #dialog {
+            width: 76;
+            max-width: 100%;
+            height: 90%;
+            border: thick $primary 60%;
+            background: $surface;
+            & > #form-title {
+                text-style: bold;
+                padding: 0 1;
+                width: 100%;
+                background: $panel;
+            }
+            & > #form-loading {
+                color: $text-muted;
+                padding: 1 2;
+            }
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        kind: str,
+        record_id: int | None,
+        *,
+        initial: dict[str, str] | None = None,
+        title: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        """Create the form.
+
+        Args:
+            session: The acting user.
+            kind: The record kind.
+            record_id: The record to edit, or None for a new one.
+            initial: Values to prefill (new records).
+            title: Dialog title; default "New KIND" / "Edit KIND #ID".
+            read_only: Show the record without letting it be changed (the user may view
+                but not modify it).
+        """
+        super().__init__()
+        self.session = session
+        self.kind = kind
+        self.record_id = record_id
+        self.initial = dict(initial or {})
+        self.title_text = title or (
+            f"New {kind}" if record_id is None else f"Edit {kind} #{record_id}"
+        )
+        self.read_only = read_only
+        if read_only:
+            self.title_text = title or f"View {kind} #{record_id}"
+            self.title_text += "  (read-only)"
+        self._saving = False
+        self._initial_values: dict[str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        """The title and a placeholder until the fields arrive."""
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, id="form-title", markup=False)
+            yield Label("Loading…", id="form-loading")
+        yield KeyFooter(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Ask the services for the fields."""
+        run_service(self, forms.describe, self.session, self.kind, self.record_id,
+                    self.initial, done=self._show_form, failed=self._cannot_open,
+                    group="form.describe")
+
+    async def _show_form(self, descriptions: list[dict]) -> None:
+        await self.query_one("#form-loading").remove()
+        form = FieldForm(specs_from(descriptions), id="form", disabled=self.read_only)
+        await self.query_one("#dialog").mount(form)
+        self._initial_values = form.values()
+        if not self.read_only and form.specs:
+            form.focus_field(form.specs[0].key)
+
+    def _cannot_open(self, error: BaseException) -> None:
+        self.notify(error_text(error), severity="error", timeout=8)
+        self.dismiss(None)
+
+    @property
+    def form(self) -> FieldForm | None:
+        """The form, once built."""
+        forms_found = list(self.query(FieldForm).results(FieldForm))
+        return forms_found[0] if forms_found else None
+
+    @on(FieldForm.Submitted)
+    def _save(self, event: FieldForm.Submitted) -> None:
+        event.stop()
+        if self._saving or self.read_only:
+            return
+        if self.record_id is not None and event.values == self._initial_values:
+            # Nothing changed: nothing to write, nothing to report.
+            self.dismiss(None)
+            return
+        self._saving = True
+        run_service(self, forms.submit, self.session, self.kind, self.record_id,
+                    event.values, done=self._saved, failed=self._refused, group="form.submit")
+
+    def _saved(self, record_id: int) -> None:
+        self._saving = False
+        self.dismiss(record_id)
+
+    def _refused(self, error: BaseException) -> None:
+        self._saving = False
+        form = self.form
+        if form is None:
+            return
+        if isinstance(error, forms.FormRejected):
+            form.show_errors(error.errors)
+        elif isinstance(error, CrmError):
+            form.show_errors({"": str(error)})
+        else:
+            form.show_errors({"": error_text(error)})
+
+    @on(FieldForm.Cancelled)
+    def _cancelled(self, event: FieldForm.Cancelled) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)

@@ -1,0 +1,157 @@
+"""Screen 3 driven by keys: expiry, renewal, invoices and PDFs, templates and types."""
+
+from __future__ import annotations
+
+from crm_tui.services import contracts, invoices
+from crm_tui.services.records import get_kind
+from tests.screens.test_invoices_screen import binding_state, settle
+
+
+async def open_contracts(app, pilot):
+    await pilot.press("3")
+    await settle(pilot)
+    assert type(app.screen).__name__ == "ContractsScreen"
+    app.screen.query_one("#records").focus()
+    await settle(pilot)
+    return app.screen
+
+
+def add(world, **fields) -> int:
+    return get_kind("contract").create(world.session("admin"),
+                                       {k: str(v) for k, v in fields.items()})
+
+
+def listed(screen) -> list[str]:
+    table = screen.table
+    return [table.get_row(i)[1][0] for i in range(table.row_count or 0)]
+
+
+async def test_expiring_filter_and_renewal(world, clock):
+    from crm_tui.app import make_app
+
+    a = world.cid("Customer #A")
+    soon = add(world, name="Soon", company=a, date_begin="2025-01-26", date_end="2026-01-25")
+    add(world, name="Later", company=a, date_end="2026-09-01")
+    app = make_app(world.session("admin"), clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_contracts(app, pilot)
+        assert listed(screen) == ["Later", "Soon"]
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("ctrl+s")  # 30 days
+        await settle(pilot)
+        assert listed(screen) == ["Soon"]
+        assert "ending within 30 days" in screen.screen_title()
+        await pilot.press("c")
+        await settle(pilot)
+        values = app.screen.form.values()
+        assert (values["date_begin"], values["date_end"], values["name"]) == (
+            "2026-01-26", "2027-01-25", "Soon")
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        await pilot.press("w")  # all contracts again
+        await settle(pilot)
+        assert listed(screen) == ["Later", "Soon", "Soon"]
+    rows = get_kind("contract").list(world.session("admin"), {"name": "Soon"})
+    assert sorted((r["date_end"], r["related_contract"]) for r in rows) == [
+        ("2026-01-25", None), ("2027-01-25", soon)]
+
+
+async def test_detail_pdf_and_related_invoices(world, clock):
+    from crm_tui.app import make_app
+
+    admin = world.session("admin")
+    contract = add(world, name="Support", company=world.cid("Customer #A"))
+    with invoices.deferred_pdfs():
+        get_kind("invoice").create(admin, {"company": str(world.cid("Customer #A"))})
+    app = make_app(admin, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_contracts(app, pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert type(detail).__name__ == "ContractDetailScreen"
+        await pilot.press("p")
+        await settle(pilot)
+        assert app.screen.form.values()["template"] == "1"  # Default
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        assert app.screen is detail
+        assert [f["name"] for f in contracts.files(admin, contract)] == ["Support-Default.pdf"]
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"15/1000")
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        assert [r["bill_id"] for r in contracts.related_invoices(admin, contract)] == ["15/1000"]
+        await pilot.press("right_square_bracket")  # the Invoices tab
+        await settle(pilot)
+        assert detail.invoices_table.row_count == 1
+        assert binding_state(detail, "r") == (True, True)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot, 6)
+        assert contracts.related_invoices(admin, contract) == []
+
+
+async def test_read_only_contract_greys_its_keys(world, clock):
+    from crm_tui.app import make_app
+
+    add(world, name="B's contract", company=world.cid("Customer #B"))
+    app = make_app(world.session("user1"), clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_contracts(app, pilot)
+        assert binding_state(screen, "p") == (True, False)
+        assert binding_state(screen, "g") == (False, None)  # no invoice bits: hidden
+        await pilot.press("enter")
+        await settle(pilot)
+        for key in ("e", "d", "p", "a"):
+            assert binding_state(app.screen, key) == (True, False), key
+
+
+async def test_template_editor_refuses_unknown_macros(world, clock):
+    from crm_tui.app import make_app
+
+    app = make_app(world.session("admin"), clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_contracts(app, pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        editor = app.screen
+        assert type(editor).__name__ == "TemplateEditorModal"
+        body = editor.query_one("#body")
+        assert "_company_name_" in body.text
+        body.text = "<p>Dear _compny_name_</p>"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is editor
+        assert "_compny_name_" in str(editor.query_one("#editor-error").render())
+        body.text = "<h1>_name_contract_</h1><p>For _company_name_</p>"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ContractTemplatesModal"
+    row = get_kind("template").get(world.session("admin"), 1)
+    assert row["body"] == "<h1>_name_contract_</h1><p>For _company_name_</p>"
+
+
+async def test_types_show_field_macros(world, clock):
+    from crm_tui.app import make_app
+
+    app = make_app(world.session("admin"), clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_contracts(app, pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        modal = app.screen
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press(*"Licence type")
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        assert app.screen is modal
+        text = str(modal.query_one("#fields-text").render())
+    field_id = contracts.type_fields(world.session("admin"), 1)[0]["id"]
+    assert f"_custom_{field_id}_" in text and "Licence type (text)" in text
