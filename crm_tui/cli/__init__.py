@@ -16,6 +16,16 @@ from crm_tui.services.errors import CrmError, ServerUnreachable
 class CrmGroup(click.Group):
     """A click group that turns domain errors into one line and an exit code."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in LAZY_COMMANDS:
+            command = _lazy_command(name)
+            self.add_command(command, name)
+        return command
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -100,23 +110,35 @@ def _mail_poll_seconds() -> int | None:
     return poll_interval()
 
 
+#: Commands whose module loads only when the command runs (or help lists it): start-up of
+#: `crm list …` does not pay for the import, PDF, mail and intake commands.
+LAZY_COMMANDS = {
+    "import": ("transfer", "import_command"),
+    "export": ("transfer", "export_command"),
+    "lead": ("lead", "lead_group"),
+    "invoice": ("invoice", "invoice_group"),
+    "contract": ("contract", "contract_group"),
+    "intake": ("intake", "intake_command"),
+    "demo-data": ("demo_data", "demo_data_command"),
+    "attach": ("attach", "attach_command"),
+}
+
+
+def _lazy_command(name: str) -> click.Command | None:
+    import importlib
+
+    module_name, attribute = LAZY_COMMANDS[name]
+    module = importlib.import_module(f"crm_tui.cli.{module_name}")
+    if name == "lead":
+        # The mail commands (reply, forward) join the lead group from their own module.
+        importlib.import_module("crm_tui.cli.lead_mail")
+    return getattr(module, attribute)
+
+
 def _register_commands() -> None:
     from crm_tui.cli import config, records
 
     for module in (records, config):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-    # Commands of optional areas register themselves when their module exists.
-    import importlib
-
-    for name in ("transfer", "lead", "lead_mail", "invoice", "contract", "intake", "demo_data",
-                 "attach"):
-        try:
-            module = importlib.import_module(f"crm_tui.cli.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"crm_tui.cli.{name}":
-                raise
-            continue
         for command in module.COMMANDS:
             cli.add_command(command)
 
