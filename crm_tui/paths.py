@@ -32,6 +32,15 @@ def demo_database_path() -> Path:
     return data_dir() / "demo.sqlite3"
 
 
+def database_target(explicit: str | None = None, demo: bool = False) -> str:
+    """Which database to open: --db, then the demo file, then CRM_DB, then the default file."""
+    if explicit:
+        return explicit
+    if demo:
+        return str(demo_database_path())
+    return os.environ.get("CRM_DB") or str(default_database_path())
+
+
 def files_dir() -> Path:
     """Where attachments are stored under generated names."""
     path = data_dir() / "files"

@@ -69,6 +69,7 @@ def _first_line(error: BaseException) -> str:
 def cli(ctx: click.Context, db_target, user_login, demo, sync, watch) -> None:
     """crm: a customer-relationship manager that lives in the terminal."""
     ctx.obj = CliState(db_target=db_target, user_login=user_login, demo=demo)
+    ctx.obj.skip_unused_drivers()
     if ctx.invoked_subcommand is not None:
         if sync or watch:
             raise click.UsageError("--sync cannot be combined with a command")

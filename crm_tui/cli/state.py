@@ -20,11 +20,26 @@ class CliState:
     demo: bool = False
     _session: Session | None = field(default=None, repr=False)
 
+    def skip_unused_drivers(self) -> None:
+        """On SQLite, keep peewee from importing the PostgreSQL drivers.
+
+        peewee imports every driver it can find when it is first imported (about 40 ms); a
+        run on SQLite never needs one, and start-up is what scripts and SSH sessions wait
+        for. Marking the drivers absent before peewee loads skips that import.
+        """
+        from crm_tui import paths
+
+        target = paths.database_target(self.db_target, self.demo)
+        if ("://" not in target or target.startswith("sqlite")) and "peewee" not in sys.modules:
+            for driver in ("psycopg2", "psycopg", "psycopg2cffi"):
+                sys.modules.setdefault(driver, None)
+
     def open(self) -> None:
         """Open the database (creating or upgrading the schema) without a session."""
-        from crm_tui.services.database import open_and_prepare, target_for
+        from crm_tui import paths
+        from crm_tui.services.database import open_and_prepare
 
-        open_and_prepare(target_for(self.db_target, self.demo))
+        open_and_prepare(paths.database_target(self.db_target, self.demo))
 
     def session(self) -> Session:
         """Open the database and the acting user's session (once).

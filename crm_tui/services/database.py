@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from crm_tui import db, paths, schema
 from crm_tui.services.context import Clock
 
 
 def target_for(explicit: str | None, demo: bool = False) -> str:
-    """Which database to open: --db, then CRM_DB, then the default (or demo) file."""
-    if explicit:
-        return explicit
-    if demo:
-        return str(paths.demo_database_path())
-    return os.environ.get("CRM_DB") or str(paths.default_database_path())
+    """Which database to open: --db, then the demo file, then CRM_DB, then the default."""
+    return paths.database_target(explicit, demo)
 
 
 def open_and_prepare(target: str, clock: Clock | None = None) -> list[str]:
