@@ -6,8 +6,7 @@ A kind declares its fields once; parsing, validation, access checks, custom fiel
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -597,13 +596,3 @@ def kind_names() -> list[str]:
     """Every registered kind name."""
     _load_all_kinds()
     return list(_REGISTRY)
-
-
-def now(session: Session) -> dt.datetime:
-    """The session's current UTC time, as stored."""
-    return session.clock.now()
-
-
-def all_of(items: Iterable) -> list:
-    """A list of an iterable (keeps call sites short)."""
-    return list(items)
