@@ -37,10 +37,10 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
 from crm_tui.services import forms
@@ -795,6 +795,21 @@ class RecordListScreen(CrmScreen):
 
         self.call_service(write_export, self.session, kind, request.path, filters,
                           done=written, group="export")
+
+
+def detail_block(title: str, rows: Iterable[tuple[str, str]]) -> Vertical:
+    """A titled block of label/value rows, as the detail screens show a record's fields.
+
+    The screens style `.detail-section`, `.detail-row`, `.detail-label` and `.detail-value`.
+    """
+    block = Vertical(*[
+        Horizontal(Label(label, classes="detail-label", markup=False),
+                   Static(text, classes="detail-value", markup=False),
+                   classes="detail-row")
+        for label, text in rows
+    ], classes="detail-section")
+    block.border_title = title
+    return block
 
 
 def reload_table(table: LazyTable) -> None:

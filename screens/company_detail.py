@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
@@ -18,7 +18,14 @@ from crm_tui.services.context import Session
 from crm_tui.services.errors import CrmError
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
-from screens.base import CrmScreen, KeyFooter, error_text, reload_table, run_service
+from screens.base import (
+    CrmScreen,
+    KeyFooter,
+    detail_block,
+    error_text,
+    reload_table,
+    run_service,
+)
 from widgets.field_form import FieldForm, FieldSpec
 from widgets.lazy_table import LazyTable
 
@@ -195,17 +202,7 @@ class CompanyDetailScreen(CrmScreen):
             sections.setdefault(field["section"] or "Company", []).append(field)
         children = []
         for title, items in sections.items():
-            rows = [
-                Horizontal(
-                    Label(item["label"], classes="detail-label", markup=False),
-                    Static(item["text"], classes="detail-value", markup=False),
-                    classes="detail-row",
-                )
-                for item in items
-            ]
-            block = Vertical(*rows, classes="detail-section")
-            block.border_title = title
-            children.append(block)
+            children.append(detail_block(title, [(i["label"], i["text"]) for i in items]))
         counts = ", ".join(
             f"{summary.get(key, 0)} {key}"
             for key in ("children", "contacts", "contracts", "invoices", "leads")

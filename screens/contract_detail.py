@@ -8,14 +8,14 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Label, Static, TabbedContent, TabPane
+from textual.containers import VerticalScroll
+from textual.widgets import Label, TabbedContent, TabPane
 
 from crm_tui.services import contracts
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
-from screens.base import CrmScreen
+from screens.base import CrmScreen, detail_block
 from screens.contracts import generate_invoice, pdf_from_template, renew
 from widgets.lazy_table import LazyTable
 
@@ -152,29 +152,18 @@ class ContractDetailScreen(CrmScreen):
             if item["key"] == "invoices":
                 continue  # the Invoices tab lists them
             sections.setdefault(item["section"] or "Contract", []).append(item)
-        box.mount_all([self._block(title, [(i["label"], i["text"]) for i in items])
+        box.mount_all([detail_block(title, [(i["label"], i["text"]) for i in items])
                        for title, items in sections.items()])
         files = self.query_one("#files", VerticalScroll)
         files.remove_children()
         rows = [(f["name"], f"{f['size']:,} bytes, {f['author']}, "
                  f"{str(f['created']).replace('T', ' ').removesuffix('Z')[:16]}")
                 for f in data["files"]]
-        files.mount(self._block("Files", rows or [("", "No files yet. Press f to attach one.")]))
+        files.mount(detail_block("Files", rows or [("", "No files yet. Press f to attach one.")]))
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("tab-invoices").label = f"Invoices {data['invoice_count']}"
         tabs.get_tab("tab-files").label = f"Files {len(data['files'])}"
         self.refresh_bindings()
-
-    @staticmethod
-    def _block(title: str, rows: list[tuple[str, str]]) -> Vertical:
-        block = Vertical(*[
-            Horizontal(Label(label, classes="detail-label", markup=False),
-                       Static(text, classes="detail-value", markup=False),
-                       classes="detail-row")
-            for label, text in rows
-        ], classes="detail-section")
-        block.border_title = title
-        return block
 
     # -- keys -------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from textual.widgets import Label, Static
 from crm_tui.services import invoices
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
-from screens.base import CrmScreen
+from screens.base import CrmScreen, detail_block
 from screens.invoices import open_invoice_form, save_pdf, toggle_lock
 
 # The fields shown in the Invoice block, in order, with their labels.
@@ -123,34 +123,23 @@ class InvoiceDetailScreen(CrmScreen):
         box = self.query_one("#details", VerticalScroll)
         box.remove_children()
         blocks = [
-            self._block("Invoice", [(label, str(data.get(key) or ""))
+            detail_block("Invoice", [(label, str(data.get(key) or ""))
                                     for key, label in FACTS if data.get(key)]),
             self._amounts("Concepts", data["lines"], data["currency"]),
         ]
         if data["discounts"]:
             blocks.append(self._amounts("Discounts", data["discounts"], data["currency"]))
         rates = f"tax {data['tax_rate']} %, withholding {data['withholding_rate']} %"
-        blocks.append(self._block("Totals", [("Rates", rates)] + [
+        blocks.append(detail_block("Totals", [("Rates", rates)] + [
             (label, f"{data[key]} {data['currency']}") for key, label in TOTALS
             if key in ("tax_base", "total", "total_tax") or data[key] not in ("0.00", "0")]))
         files = [(f["name"], f"{f['size']:,} bytes" + ("  (generated)" if f["generated"]
                                                        else "")) for f in data["files"]]
-        blocks.append(self._block("Files", files or [("", "none")]))
+        blocks.append(detail_block("Files", files or [("", "none")]))
         contracts = [(f"#{cid}", name) for cid, name in data["contract_names"]]
-        blocks.append(self._block("Related contracts", contracts or [("", "none")]))
+        blocks.append(detail_block("Related contracts", contracts or [("", "none")]))
         box.mount_all(blocks)
         self.refresh_bindings()
-
-    @staticmethod
-    def _block(title: str, rows: list[tuple[str, str]]) -> Vertical:
-        block = Vertical(*[
-            Horizontal(Label(label, classes="detail-label", markup=False),
-                       Static(text, classes="detail-value", markup=False),
-                       classes="detail-row")
-            for label, text in rows
-        ], classes="detail-section")
-        block.border_title = title
-        return block
 
     @staticmethod
     def _amounts(title: str, items: list[dict[str, str]], currency: str) -> Vertical:
