@@ -19,6 +19,12 @@ from textual.worker import Worker, WorkerState
 from crm_tui.services.context import Clock, Session
 from crm_tui.worker import Job, JobFinished, JobHandle, JobProgress, failure_text, start_job
 
+START_MODE = "start"
+"""The mode of the start screen, shown until the session is open (then removed)."""
+
+MAIL_SETTINGS_DELAY = 1.0
+"""Seconds after start before the mail settings are read (the first sync follows later)."""
+
 
 def _screens_provider() -> type:
     from crm_tui.palette import ScreensProvider
@@ -80,20 +86,35 @@ class CrmApp(App[None]):
     ]
     """1-8 switch screens, q goes back (quits from a main screen), ? helps, s syncs mail."""
 
-    def __init__(self, session: Session, *, mail_sync: Job | None = None,
+    def __init__(self, session: Session | None, *, open_session: Callable[[], Session] | None = None,
+                 start_message: str = "Opening the database…", mail_sync: Job | None = None,
                  mail_poll_seconds: float | Callable[[], float | None] | None = None) -> None:
-        """Create the app for the acting user's session.
+        """Create the app for the acting user's session, or for one still to be opened.
 
         Args:
-            session: Who acts, with the clock the services use.
+            session: Who acts, with the clock the services use; None with `open_session`.
+            open_session: Opens the database and the session (on a thread, after the
+                first frame: start-up is drawn before the database is touched). What it
+                raises ends the app, and is kept in `start_error` for the caller to report.
+            start_message: What the start screen says meanwhile.
             mail_sync: The job `s` runs (`job(progress, cancelled)`); None until the mail
                 worker is set up.
             mail_poll_seconds: Also run `mail_sync` in the background this often (None:
                 only on `s`); a callable is asked on a thread once the app runs, so reading
                 the mail settings does not delay the first frame.
         """
+        if session is None and open_session is None:
+            raise TypeError("CrmApp needs a session or a way to open one")
+        if session is None:
+            # Start on the start screen instead of screen 1; Textual reads the default mode
+            # when its App is initialised, hence set before that.
+            self.DEFAULT_MODE = START_MODE
         super().__init__()
-        self.session = session
+        self.session: Session = session  # type: ignore[assignment]  # set before any screen
+        self.open_session = open_session
+        self.start_message = start_message
+        self.start_error: BaseException | None = None
+        """Why the session could not be opened (the app has exited)."""
         self.status_text = "mail: not synced"
         """The status line (right of every screen's top bar)."""
         self.mail_sync = mail_sync
@@ -102,16 +123,63 @@ class CrmApp(App[None]):
         self._jobs: dict[str, JobHandle] = {}
         for mode in self.SCREEN_TABLE:
             self.add_mode(mode, partial(self.build_screen, mode))
+        if session is None:
+            self.add_mode(START_MODE, self._start_screen)
+
+    @property
+    def starting(self) -> bool:
+        """True until the session is open (only the start screen shows)."""
+        return self.session is None
+
+    def _start_screen(self) -> Screen[Any]:
+        """The start screen, drawn while the session opens."""
+        from screens.start import StartScreen
+
+        _module, _cls, title = self.SCREEN_TABLE[CrmApp.DEFAULT_MODE]
+        return StartScreen(f"{CrmApp.DEFAULT_MODE} {title}", self.start_message)
 
     def on_mount(self) -> None:
+        """Open the session once the first frame is out; then start the mail timer."""
+        if self.starting:
+            self.call_after_refresh(
+                self.run_worker, self._open_session, thread=True, group="app.start",
+                exit_on_error=False, description="Open the database")
+        else:
+            self._start_mail()
+
+    def _open_session(self) -> None:
+        assert self.open_session is not None
+        try:
+            session = self.open_session()
+            # The first screen's module loads here too, while the main thread is idle.
+            importlib.import_module(self.SCREEN_TABLE[CrmApp.DEFAULT_MODE][0])
+        except Exception as error:  # noqa: BLE001 - reported by the caller after the app ends
+            self.call_from_thread(self._start_failed, error)
+        else:
+            self.call_from_thread(self._session_opened, session)
+
+    async def _session_opened(self, session: Session) -> None:
+        self.session = session
+        await self.switch_mode(CrmApp.DEFAULT_MODE)
+        await self.remove_mode(START_MODE)
+        self._start_mail()
+
+    def _start_failed(self, error: BaseException) -> None:
+        self.start_error = error
+        self.exit(return_code=1)
+
+    def _start_mail(self) -> None:
         """Sync the mailbox soon after start, then every `mail_poll_seconds`."""
         poll = self.mail_poll_seconds
         if self.mail_sync is None or not poll:
             return
         if callable(poll):
-            self.run_worker(partial(self._read_poll_interval, poll), thread=True,
-                            group="mail.poll_interval", exit_on_error=False,
-                            description="Read the mail poll interval")
+            # Reading the mail settings loads the mail modules: a thread doing that at once
+            # would hold the interpreter while the first screen is drawn, so it waits.
+            self.set_timer(MAIL_SETTINGS_DELAY, partial(
+                self.run_worker, partial(self._read_poll_interval, poll), thread=True,
+                group="mail.poll_interval", exit_on_error=False,
+                description="Read the mail poll interval"))
         else:
             self._start_mail_polling(poll)
 
@@ -137,6 +205,9 @@ class CrmApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Screen keys are hidden under a dialog; q is Back on pushed screens, else Quit."""
+        if self.starting:
+            # Nothing but leaving works before the session is open.
+            return action == "quit"
         if action in ("goto", "back", "quit", "help", "sync_mail") and self._modal_open():
             return False
         if action == "back":
@@ -282,10 +353,15 @@ class CrmApp(App[None]):
             self.notify(failure_text(event.worker.error), severity="error", timeout=10)
 
 
-def make_app(session: Session, clock: Clock | None = None, **options: Any) -> CrmApp:
-    """Build the app for a session; `clock` replaces the session's (tests freeze it)."""
-    if clock is not None:
+def make_app(session: Session | None, clock: Clock | None = None, **options: Any) -> CrmApp:
+    """Build the app for a session; `clock` replaces the session's (tests freeze it).
+
+    With no session, `open_session` (in `options`) opens one after the first frame.
+    """
+    if session is not None and clock is not None:
         session = Session(session.user, clock)
+    elif session is not None:
+        options.pop("open_session", None)
     return CrmApp(session, **options)
 
 

@@ -45,74 +45,14 @@ from textual.worker import Worker, get_current_worker
 
 from crm_tui.services import forms
 from crm_tui.services.context import Session
-from crm_tui.services.errors import CrmError, ValidationFailed
+from crm_tui.services.errors import ValidationFailed, error_text
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, parse_filter_text
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
-
-# -- errors ------------------------------------------------------------------------------
-
-
-def error_text(error: BaseException) -> str:
-    """One clear line for any error a service call raised."""
-    if isinstance(error, CrmError):
-        return str(error)
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    name = type(error).__name__
-    if name in ("OperationalError", "InterfaceError", "DatabaseError"):
-        return f"database error: {first or name}"
-    return f"unexpected {name}: {first}" if first else f"unexpected {name}"
-
+from widgets.top_bar import TopBar
 
 # -- the chrome every screen shares ------------------------------------------------------
-
-
-class TopBar(Horizontal):
-    """One line on top: where you are on the left, who you are and the status on the right."""
-
-    DEFAULT_CSS = """
-    TopBar {
-        dock: top;
-        height: 1;
-        background: $panel;
-        & > #top-title {
-            width: 1fr;
-            text-style: bold;
-            color: $text;
-            padding: 0 1;
-        }
-        & > #top-status {
-            width: auto;
-            color: $text-muted;
-            padding: 0 1;
-        }
-    }
-    """
-
-    def __init__(self, title: str, status: str = "") -> None:
-        """Create the bar with its title and status texts."""
-        super().__init__()
-        self._title = title
-        self._status = status
-
-    def compose(self) -> ComposeResult:
-        """The two labels."""
-        yield Label(self._title, id="top-title", markup=False)
-        yield Label(self._status, id="top-status", markup=False)
-
-    def set_title(self, text: str) -> None:
-        """Replace the title."""
-        self._title = text
-        if self.is_mounted:
-            self.query_one("#top-title", Label).update(text)
-
-    def set_status(self, text: str) -> None:
-        """Replace the status text."""
-        self._status = text
-        if self.is_mounted:
-            self.query_one("#top-status", Label).update(text)
 
 
 def run_service(
@@ -307,9 +247,11 @@ class _GuardedSource:
     def __init__(self, source: Any, screen: Screen[Any]) -> None:
         self.source = source
         self._screen = screen
-        style = getattr(source, "row_style", None)
-        if style is not None:
-            self.row_style = style
+        # The table's optional painting hooks pass straight through.
+        for hook in ("row_style", "cell_spans"):
+            function = getattr(source, hook, None)
+            if function is not None:
+                setattr(self, hook, function)
 
     def columns(self) -> list[Any]:
         return list(self.source.columns())

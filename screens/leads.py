@@ -17,15 +17,26 @@ from widgets.lazy_table import LazyTable
 
 
 class _TintedRows(LeadRows):
-    """Lead rows whose text takes the colour of their first tag (read-only rows stay dim)."""
+    """Lead rows whose Tags cell shows each tag in its colour (read-only rows stay dim)."""
 
-    def row_style(self, row_id: int, cells: tuple[str, ...]) -> str | None:
-        """Dim for read-only rows, plus the first tag's colour when Rich knows it."""
-        base = super().row_style(row_id, cells)
-        colour = self.tag_colour(row_id)
-        colour = safe_colour(colour) if colour else None
-        parts = [part for part in (base, colour) if part]
-        return " ".join(parts) or None
+    def cell_spans(self, row_id: int, cells: tuple[str, ...]) -> dict[int, list[tuple[int, int, str]]]:
+        """Each tag's name in the Tags cell, in the tag's colour when Rich knows it."""
+        keys = [column.key for column in self.columns()]
+        if "tags" not in keys:
+            return {}
+        position = keys.index("tags")
+        text = cells[position] if position < len(cells) else ""
+        spans: list[tuple[int, int, str]] = []
+        start = 0
+        for name, colour in self.tag_chips(row_id):
+            found = text.find(name, start)
+            if found < 0:
+                break
+            start = found + len(name)
+            known = safe_colour(colour) if colour else None
+            if known:
+                spans.append((found, start, f"bold {known}"))
+        return {position: spans} if spans else {}
 
 
 class LeadsScreen(RecordListScreen):

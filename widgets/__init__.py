@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from widgets.kanban import CardData, ColumnData, KanbanBoard, KanbanCard, KanbanColumn
     from widgets.lazy_table import ColumnSpec, LazyTable, RowSource
     from widgets.lazy_tree import LazyTree, TreeItem
+    from widgets.top_bar import TopBar
 
 # Exports load on first use (PEP 562), so a screen importing one widget does not pay for
 # the others (TextArea and Select in the form are the heavy ones).
@@ -31,6 +32,7 @@ _EXPORTS = {
     "LazyTable": "widgets.lazy_table",
     "LazyTree": "widgets.lazy_tree",
     "RowSource": "widgets.lazy_table",
+    "TopBar": "widgets.top_bar",
     "TreeItem": "widgets.lazy_tree",
 }
 
@@ -50,6 +52,7 @@ __all__ = [
     "LazyTable",
     "LazyTree",
     "RowSource",
+    "TopBar",
     "TreeItem",
 ]
 

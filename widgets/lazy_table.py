@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from rich.cells import cell_len, set_cell_size
+from rich.errors import StyleSyntaxError
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, on, work
@@ -49,8 +50,10 @@ class RowSource(Protocol):
     """What a LazyTable reads. Every method may block, so the table calls them on a thread.
 
     A source may also define `row_style(row_id, cells) -> str | None` returning a Rich style
-    for a row. That hook runs on the event loop while painting, so it must be cheap and must
-    not touch the database.
+    for a row, and `cell_spans(row_id, cells) -> {column index: [(start, end, style), …]}`
+    styling parts of cells (offsets in the cell's own text, e.g. one colour per tag). Those
+    hooks run on the event loop while painting, so they must be cheap and must not touch the
+    database.
     """
 
     def columns(self) -> list[ColumnSpec]:
@@ -94,6 +97,45 @@ def _fit(text: str, width: int, justify: str) -> str:
         return set_cell_size(text, width - 1) + "…"
     padding = " " * (width - length)
     return padding + text if justify == "right" else text + padding
+
+
+CellSpans = Mapping[int, Sequence[tuple[int, int, str]]]
+"""Styled parts of a row's cells: column index → [(start, end, Rich style), …]."""
+
+
+def _place_span(value: str, fitted: str, justify: str, cell_start: int, start: int, end: int,
+                style: str) -> list[tuple[int, int, Style]]:
+    """A span of a cell's text moved to its place in the row (cut where the cell is cut)."""
+    if len(fitted) >= len(value):  # padded (right-aligned text moves right) or exact
+        shift = len(fitted) - len(value) if justify == "right" else 0
+        visible = len(value)
+    else:  # cut, with an ellipsis in the last place
+        shift, visible = 0, len(fitted) - 1
+    start, end = max(0, start), min(end, visible)
+    if start >= end:
+        return []
+    try:
+        parsed = Style.parse(style)
+    except StyleSyntaxError:
+        return []
+    return [(cell_start + shift + start, cell_start + shift + end, parsed)]
+
+
+def _styled(text: str, style: Style, spans: list[tuple[int, int, Style]]) -> list[Segment]:
+    """`text` as segments in `style`, with each span's style added on top."""
+    segments: list[Segment] = []
+    position = 0
+    for start, end, extra in sorted(spans, key=lambda span: span[0]):
+        start = max(start, position)
+        if start >= end:
+            continue
+        if start > position:
+            segments.append(Segment(text[position:start], style))
+        segments.append(Segment(text[start:end], style + extra))
+        position = end
+    if position < len(text):
+        segments.append(Segment(text[position:], style))
+    return segments
 
 
 class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -250,6 +292,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._pending_select: int | None = None
         self._marked: set[int] = set()
         self._row_style: Callable[[int, tuple[str, ...]], str | None] | None = None
+        self._cell_spans: Callable[[int, tuple[str, ...]], CellSpans | None] | None = None
 
     # -- public API ---------------------------------------------------------------------
 
@@ -299,6 +342,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Show another source: columns and count are read again, cursor and marks reset."""
         self._source = source
         self._row_style = None
+        self._cell_spans = None
         self._cursor = 0
         self._announced_id = None
         self._pending_select = None
@@ -419,6 +463,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _start_shape_load(self, *, with_columns: bool) -> None:
         assert self._source is not None
         self._row_style = getattr(self._source, "row_style", None)
+        self._cell_spans = getattr(self._source, "cell_spans", None)
         self._load_shape(self._source, self._generation, with_columns)
 
     @work(
@@ -586,6 +631,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             rows = self._stale_pages.get(page)
         row = rows[offset] if rows is not None and offset < len(rows) else None
         style = base
+        spans: list[tuple[int, int, Style]] = []
         if row is None:
             # Not fitted to the first column: the placeholder may be wider than it.
             text = ("  " if self.multi_select else "") + (
@@ -601,26 +647,39 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
                     style += Style.parse(extra)
             if marked:
                 style += self.get_component_rich_style("lazy-table--marked")
-            text = self._join_cells(cells, marked)
+            cell_spans = self._cell_spans(row_id, cells) if self._cell_spans else None
+            text, spans = self._join_cells(cells, marked, cell_spans)
         if index == self._cursor:
             style += self.get_component_rich_style("lazy-table--cursor")
-        return self._crop(text, style, scroll_x, width)
+        return self._crop(text, style, scroll_x, width, spans)
 
-    def _join_cells(self, cells: Iterable[str], marked: bool) -> str:
+    def _join_cells(
+        self, cells: Iterable[str], marked: bool, cell_spans: CellSpans | None = None,
+    ) -> tuple[str, list[tuple[int, int, Style]]]:
+        """The row's text, and the cells' styled parts moved to their place in it."""
         values = list(cells)
+        prefix = ("● " if marked else "  ") if self.multi_select else ""
         parts = []
+        spans: list[tuple[int, int, Style]] = []
+        start = len(prefix)
         for position, column in enumerate(self._columns):
             value = values[position] if position < len(values) else ""
-            parts.append(_fit(value, column.width, column.justify))
+            fitted = _fit(value, column.width, column.justify)
+            for span_start, span_end, span_style in (cell_spans or {}).get(position, ()):
+                spans.extend(_place_span(value, fitted, column.justify, start, span_start,
+                                         span_end, span_style))
+            parts.append(fitted)
+            start += len(fitted) + 1
         if not self._columns and values:
             parts.append(values[0])
-        prefix = ("● " if marked else "  ") if self.multi_select else ""
-        return prefix + " ".join(parts)
+        return prefix + " ".join(parts), spans
 
     @staticmethod
-    def _crop(text: str, style: Style, scroll_x: int, width: int) -> Strip:
+    def _crop(text: str, style: Style, scroll_x: int, width: int,
+              spans: list[tuple[int, int, Style]] | None = None) -> Strip:
         # crop_extend pads with the line's own style, so the cursor bar spans the full width.
-        return Strip([Segment(text, style)]).crop_extend(scroll_x, scroll_x + width, style)
+        segments = [Segment(text, style)] if not spans else _styled(text, style, spans)
+        return Strip(segments).crop_extend(scroll_x, scroll_x + width, style)
 
     # -- mouse --------------------------------------------------------------------------
 

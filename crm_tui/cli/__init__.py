@@ -6,6 +6,8 @@ Data goes to stdout, diagnostics to stderr, one line each, with the exit codes o
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
 from crm_tui.cli.exit_codes import ExitCode, error_lines, exit_code_for
@@ -80,21 +82,39 @@ def cli(ctx: click.Context, db_target, user_login, demo, sync, watch) -> None:
         from crm_tui.cli.sync import run_sync
 
         ctx.exit(run_sync(ctx.obj, watch=watch))
-    if demo:
-        from crm_tui.demo import ensure_demo_database
-
-        ensure_demo_database(ctx.obj)
     run_app(ctx.obj)
 
 
 def run_app(state: CliState) -> None:
-    """Start the full-screen app (imports Textual only now)."""
-    session = state.session()
+    """Start the full-screen app (imports Textual only now).
+
+    The app draws its first frame before the database is opened: the session opens on a
+    thread behind the start screen. Only `--user` opens it first, as it may have to ask
+    for a password on the terminal. What stops the start is reported here, after the
+    terminal is restored, as one line and an exit code like any command's error.
+    """
+    session = _open_session(state) if state.user_login is not None else None
     try:
         from crm_tui.app import make_app
     except ImportError as error:
         raise click.ClickException(f"the full-screen app is not available: {error}") from None
-    make_app(session, mail_sync=_sync_mailbox, mail_poll_seconds=_mail_poll_seconds).run()
+    start_message = ("Opening the demo database (filled on first use)…" if state.demo
+                     else "Opening the database…")
+    app = make_app(session, open_session=partial(_open_session, state),
+                   start_message=start_message, mail_sync=_sync_mailbox,
+                   mail_poll_seconds=_mail_poll_seconds)
+    app.run()
+    if app.start_error is not None:
+        raise app.start_error
+
+
+def _open_session(state: CliState):
+    """The session the app opens on its start thread (the demo is filled on first use)."""
+    if state.demo:
+        from crm_tui.demo import ensure_demo_database
+
+        ensure_demo_database(state)
+    return state.session()
 
 
 def _sync_mailbox(progress, cancelled):

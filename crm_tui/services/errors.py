@@ -51,3 +51,15 @@ class Conflict(CrmError):
 
 class ServerUnreachable(CrmError):
     """A server (database, IMAP, SMTP) could not be reached."""
+
+
+def error_text(error: BaseException) -> str:
+    """One clear line for any error a service call raised (domain or not)."""
+    if isinstance(error, CrmError):
+        return str(error)
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    name = type(error).__name__
+    if name in ("OperationalError", "InterfaceError", "DatabaseError"):
+        return f"database error: {first or name}"
+    return f"unexpected {name}: {first}" if first else f"unexpected {name}"

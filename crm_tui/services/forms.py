@@ -316,8 +316,10 @@ def display(session: Session, kind: str, record_id: int) -> list[dict[str, str]]
         if field.kind == "ref" and field.ref is not None and value is not None:
             text = ref_titles(field.ref, [int(value)]).get(int(value), f"#{value}")
         elif field.kind == "refs" and field.ref is not None and value:
-            titles = ref_titles(field.ref, [int(v) for v in value])
-            text = ", ".join(titles.get(int(v), f"#{v}") for v in value)
+            # Ids are looked up; kinds that show references by name (lead tags) give text.
+            titles = ref_titles(field.ref, [v for v in value if isinstance(v, int)])
+            text = ", ".join(titles.get(v, f"#{v}") if isinstance(v, int) else str(v)
+                             for v in value)
         elif field.kind == "bool":
             text = "yes" if value else "no"
         else:

@@ -172,6 +172,7 @@ class InvoiceKind(Kind):
     model = Invoice
     title_attr = "bill_id"
     order_attr = "created"
+    newest_first = True
     extra_filters = ("q", "created_from", "created_to", "expires_from", "expires_to",
                      "total_min", "total_max", "contract", "contract_id", "role",
                      "manager_login")

@@ -1,5 +1,5 @@
-"""The lead list's row source: the generic paged rows plus each row's tag colour and the
-lead types' custom fields shown as columns."""
+"""The lead list's row source: the generic paged rows plus each row's tags with their
+colours, and the lead types' custom fields shown as columns."""
 
 from __future__ import annotations
 
@@ -32,29 +32,28 @@ def lead_list_columns(session: Session) -> list[Column]:
 
 
 class LeadRows(RecordRows):
-    """Leads counted and paged like any kind, remembering the colour of each row's first tag."""
+    """Leads counted and paged like any kind, remembering each row's tags and colours."""
 
     def __init__(self, session: Session, filters: dict[str, str] | None = None,
                  columns: Sequence[Column] | None = None) -> None:
         """Create the source (no query runs until `count()` or `page()`)."""
         super().__init__(session, "lead", filters, columns or LEAD_COLUMNS)
-        self._colour_lock = threading.Lock()
-        self._colours: dict[int, str | None] = {}
+        self._chips_lock = threading.Lock()
+        self._chips: dict[int, list[tuple[str, str]]] = {}
 
     def page(self, offset: int, limit: int) -> list[Row]:
-        """A page of rows; the tag colours of new rows are read with it (one query)."""
+        """A page of rows; the tags of new rows are read with it (one query)."""
         rows = super().page(offset, limit)
-        with self._colour_lock:
-            missing = [row_id for row_id, _ in rows if row_id not in self._colours]
+        with self._chips_lock:
+            missing = [row_id for row_id, _ in rows if row_id not in self._chips]
         if missing:
             chips = tag_chips_of(missing)
-            with self._colour_lock:
+            with self._chips_lock:
                 for row_id in missing:
-                    tags = chips.get(row_id)
-                    self._colours[row_id] = tags[0][1] if tags else None
+                    self._chips[row_id] = chips.get(row_id, [])
         return rows
 
-    def tag_colour(self, row_id: int) -> str | None:
-        """The colour of the row's first tag (alphabetically), if it has tags."""
-        with self._colour_lock:
-            return self._colours.get(row_id)
+    def tag_chips(self, row_id: int) -> list[tuple[str, str]]:
+        """The row's tags as (name, colour), in the order the Tags cell lists them."""
+        with self._chips_lock:
+            return list(self._chips.get(row_id, ()))

@@ -125,6 +125,8 @@ class Kind:
     custom_type_attr: ClassVar[str | None] = None
     #: Default ordering of lists.
     order_attr: ClassVar[str] = "id"
+    #: Screens list the newest first (by `order_attr`); the CLI keeps ascending order.
+    newest_first: ClassVar[bool] = False
     #: Extra filters beyond field equality, by name.
     extra_filters: ClassVar[tuple[str, ...]] = ()
 

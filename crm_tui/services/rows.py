@@ -201,6 +201,8 @@ class RecordRows:
         model = self.kind.model
         self._sort: peewee.Field = getattr(model, self.kind.order_attr)
         self._by_id = self._sort is model.id
+        # Display order runs against the key order for kinds shown newest first.
+        self._reverse = self.kind.newest_first
         # Keyset needs a total order without NULLs; otherwise fall back to OFFSET.
         self._keyset = self._by_id or not self._sort.null
         self._lock = threading.Lock()
@@ -357,7 +359,9 @@ class RecordRows:
         return (raw[self._sort.name], raw["id"])
 
     def _order(self, descending: bool) -> list[peewee.Node]:
+        """ORDER BY for display order (`descending`: its reverse)."""
         model = self.kind.model
+        descending = descending != self._reverse
         if self._by_id:
             return [model.id.desc() if descending else model.id]
         if descending:
@@ -365,7 +369,9 @@ class RecordRows:
         return [self._sort, model.id]
 
     def _compare(self, key: tuple, greater: bool) -> peewee.Expression:
+        """Rows after `key` in display order (`greater`), or before it."""
         model = self.kind.model
+        greater = greater != self._reverse
         if self._by_id:
             return model.id > key[0] if greater else model.id < key[0]
         left = peewee.Tuple(self._sort, model.id)

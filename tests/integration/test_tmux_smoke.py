@@ -92,8 +92,10 @@ def test_crm_demo_runs_in_an_80x24_terminal(tmux, data_dir):
         assert "Full name" in screen
 
         terminal.send("7")
-        screen = terminal.wait_for("Companies per manager")
-        assert "█" in screen
+        terminal.wait_for("Companies per manager")
+        # The bars are drawn when the counts arrive from a worker.
+        screen = terminal.wait_for("█")
+        assert "7 Statistics" in screen
 
         terminal.send("1", "v")
         screen = terminal.wait_for("Billing")
@@ -106,5 +108,22 @@ def test_crm_demo_runs_in_an_80x24_terminal(tmux, data_dir):
         terminal.send("q", "q")
         screen = terminal.wait_for("EXIT=", timeout=20)
         assert "EXIT=0" in screen
+    finally:
+        terminal.close()
+
+
+def test_crm_reports_an_unreachable_database_after_the_app_closes(tmux, data_dir):
+    # The first frame comes before the database is opened; when opening fails, the app
+    # closes and the error is one line on a restored terminal, with exit code 4.
+    env = {"CRM_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+    command = f"{shlex.quote(sys.executable)} -m crm_tui --db postgresql://crm@127.0.0.1:1/crm"
+    terminal = Terminal(tmux, command, env)
+    try:
+        screen = terminal.wait_for("EXIT=", timeout=30)
+        assert "EXIT=4" in screen
+        errors = [line for line in screen.splitlines() if line.startswith("crm: error:")]
+        assert len(errors) == 1, screen
+        assert "127.0.0.1" in errors[0] or "connect" in errors[0]
+        assert "Traceback" not in screen
     finally:
         terminal.close()

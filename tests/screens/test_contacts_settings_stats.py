@@ -52,6 +52,9 @@ async def test_contacts_list_search_and_edit(world, admin):
         await press(pilot, "ctrl+s")
         assert Contact.get(Contact.full_name == "Ana García").email == "ana.garcia@example.com"
         assert table.get_row(0)[1][1] == "ana.garcia@example.com"
+        # The save reloaded the list under a cursor that did not move: its keys still work.
+        keys = footer_keys(app)
+        assert keys["e"] is True and keys["d"] is True
 
 
 async def test_a_new_contact_needs_name_email_and_company(world, admin):

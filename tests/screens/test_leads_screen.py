@@ -60,6 +60,27 @@ async def test_saved_search_round_trip(world, ids):
         assert app.screen.search == {"q": "gamma"}
 
 
+async def test_each_tag_shows_in_its_own_colour(world, ids):
+    session = world.session("user1")
+    app = LeadHarness(lambda: LeadsScreen(session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#records", LazyTable)
+        # Cid Gamma (the third row, under the header) has "hot" (red) and "vip" (yellow).
+        strip = table.render_line(3)
+        assert "hot, vip" in strip.text
+        coloured = {}
+        for segment in strip:
+            if segment.style is not None and segment.style.color is not None:
+                name = segment.style.color.name
+                coloured[name] = coloured.get(name, "") + segment.text
+        assert coloured.get("red") == "hot" and coloured.get("yellow") == "vip"
+        # Ben Beta has no tags: nothing on his row is coloured by a tag.
+        assert "Ben Beta" in table.render_line(2).text
+        assert not {s.style.color.name for s in table.render_line(2)
+                    if s.style is not None and s.style.color is not None} & {"red", "yellow"}
+
+
 async def test_mass_status_change_on_three_marked_leads(world, ids):
     app = LeadHarness(lambda: LeadsScreen(world.session("manager1")))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -54,6 +54,33 @@ def test_pages_follow_the_kinds_order_and_keyset_pages_match_offset_pages(any_wo
     assert sequential.page(60, 10) == []
 
 
+def test_invoices_list_newest_first_by_key_and_by_offset(any_world):
+    import datetime as dt
+
+    from crm_tui.models import Invoice
+
+    world = any_world
+    admin = world.session("admin")
+    invoice = get_kind("invoice")
+    ids = [invoice.create(admin, {"company": str(world.cid("Customer #A"))}) for _ in range(23)]
+    start = dt.datetime(2026, 1, 1, 9, 0)
+    for n, invoice_id in enumerate(ids):
+        # Pairs share a timestamp: the id breaks the tie, newest (highest) first too.
+        Invoice.update(created=start + dt.timedelta(days=n // 2)).where(
+            Invoice.id == invoice_id).execute()
+    expected = [i.id for i in Invoice.select().order_by(Invoice.created.desc(),
+                                                        Invoice.id.desc())]
+    assert expected[0] == ids[-1]
+    sequential = RecordRows(admin, "invoice")
+    assert sequential.count() == 23
+    pages = [sequential.page(offset, 5) for offset in range(0, 23, 5)]
+    assert [row_id for page in pages for row_id, _ in page] == expected
+    fresh = RecordRows(admin, "invoice")
+    fresh.count()
+    assert [fresh.page(offset, 5) for offset in (20, 15, 0)] == [pages[4], pages[3], pages[0]]
+    assert sequential.page(10, 5) == pages[2]  # paging up from a page read by key
+
+
 def test_a_page_costs_the_same_queries_whatever_its_size(world):
     add_companies(world, 40)
     admin = world.session("admin")
@@ -191,6 +218,17 @@ def test_display_shows_titles_derived_fields_and_custom_sections(world):
     assert texts["parent"] == ("", "My company")
     assert texts["billing"] == ("", "0.00")
     assert texts["custom.General email"] == (forms.CUSTOM_SECTION, "")
+
+
+def test_display_shows_lead_tags_by_name(world):
+    admin = world.session("admin")
+    for name in ("hot", "vip"):
+        get_kind("tag").create(admin, {"name": name, "colour": "red"})
+    lead_id = get_kind("lead").create(admin, {"full_name": "Ana Tagged", "email": "a@t.example",
+                                              "tags": "hot,vip"})
+    texts = {row["key"]: row["text"] for row in forms.display(admin, "lead", lead_id)}
+    assert texts["tags"] == "hot, vip"
+    assert texts["full_name"] == "Ana Tagged"
 
 
 def test_permissions_follow_the_worked_example(world):

@@ -56,6 +56,23 @@ class StyledSource(FakeSource):
         return "red" if row_id % 2 else None
 
 
+class SpannedSource(FakeSource):
+    """A source with the optional cell_spans hook: parts of cells in their own colours."""
+
+    def page(self, offset: int, limit: int) -> list[tuple[int, tuple[str, ...]]]:
+        rows = super().page(offset, limit)
+        # Row 1's city is longer than its 12-cell column: the cell is cut.
+        return [(i, cells if i != 1 else (cells[0], cells[1], "Valladolid_de_Abajo"))
+                for i, cells in rows]
+
+    def cell_spans(self, row_id, cells):
+        return {
+            0: [(0, len(cells[0]), "magenta")],        # the right-aligned id
+            1: [(0, 4, "red"), (5, 99, "blue")],       # "Name" red, the number blue
+            2: [(8, 19, "green"), (0, 3, "not a style at all")],  # cut short / ignored
+        }
+
+
 class FailingSource(FakeSource):
     """A source whose pages cannot be read."""
 
@@ -307,3 +324,31 @@ async def test_failed_page_is_shown_and_not_retried_until_reload() -> None:
         table.reload()
         await settle(pilot)
         assert source.attempts == attempts + 1
+
+
+def coloured(table: LazyTable, y: int) -> dict[str, str]:
+    """The text drawn in each foreground colour on line `y`."""
+    out: dict[str, str] = {}
+    for segment in table.render_line(y):
+        if segment.style is not None and segment.style.color is not None:
+            name = segment.style.color.name
+            out[name] = out.get(name, "") + segment.text
+    return out
+
+
+async def test_cell_spans_colour_parts_of_cells_where_they_are_drawn() -> None:
+    app = TableApp(SpannedSource(5))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.query_one(LazyTable)
+        # Line 0 is the header; row 0 is on line 1 and has the cursor.
+        assert line(table, 3) == f"{'2':>8} {'Name 2':20} {'City 2':12}".ljust(80)
+        colours = coloured(table, 3)
+        assert colours["magenta"] == "2"
+        assert colours["red"] == "Name" and colours["blue"] == "2"
+        assert "green" not in colours  # that part of the city is beyond the text
+        cut = coloured(table, 2)
+        assert line(table, 2).split()[-1] == "Valladolid_…"
+        # The green span (8-19) is cut where the cell is cut, before the ellipsis.
+        assert cut["green"] == "id_"
+        assert cut["red"] == "Name" and cut["blue"] == "1"
