@@ -234,7 +234,7 @@ class KanbanColumn(Vertical):
         for position, widget in enumerate(self._widgets):
             is_cursor = active and position == self.cursor
             widget.set_class(is_cursor, "-cursor")
-            if is_cursor:
+            if is_cursor and not _shows_whole(self.query_one(_CardList), widget):
                 widget.scroll_visible(animate=False)
 
 
@@ -575,7 +575,8 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
             column.paint_cursor(position == self._active)
         active = columns[self._active]
         # After the card has been scrolled into its list: show the whole column sideways.
-        active.scroll_visible(animate=False)
+        if not _shows_whole(self, active):
+            active.scroll_visible(animate=False)
         card = self.cursor_card
         key = None if card is None else card.key
         # Whether a move is possible depends on the cursor: let the footer grey it out.
@@ -653,6 +654,17 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
                 column.refresh_header()
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             del self._jobs[event.worker]
+
+
+def _shows_whole(container: Widget, widget: Widget) -> bool:
+    """Whether `widget` is already fully in view inside `container`.
+
+    Scrolling to a widget that is in view changes nothing on screen but still makes the
+    screen lay itself out again, the costliest part of a key press on a full board.
+    """
+    shown = container.scrollable_content_region
+    region = widget.region
+    return bool(shown) and bool(region) and shown.contains_region(region)
 
 
 def _with_count(data: ColumnData, count: int) -> ColumnData:

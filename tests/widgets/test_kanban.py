@@ -178,6 +178,25 @@ async def test_columns_scroll_sideways_at_80_columns() -> None:
         assert board.region.contains_region(last.region)
 
 
+async def test_the_cursor_card_is_scrolled_into_view_and_back() -> None:
+    app = BoardApp({"new": 15, "won": 2})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        board = app.query_one(KanbanBoard)
+        column = board.column("new")
+        cards = column.query_one("_CardList")
+        assert cards.scroll_y == 0
+        await pilot.press(*["down"] * 12)
+        await settle(pilot)
+        widget = column.card_widgets()[12]
+        assert widget.has_class("-cursor")
+        assert cards.scroll_y > 0
+        assert cards.scrollable_content_region.contains_region(widget.region)
+        await pilot.press("home")
+        await settle(pilot)
+        assert cards.scroll_y == 0
+
+
 async def test_click_then_move_card_locally_and_reload() -> None:
     app = BoardApp({"new": 5, "won": 2})
     async with app.run_test(size=(80, 24)) as pilot:
