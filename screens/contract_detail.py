@@ -49,6 +49,8 @@ class ContractDetailScreen(CrmScreen):
                 tooltip="Remove the invoice under the cursor from the related invoices"),
         Binding("f", "attach_file", "Attach", id="contract.attach",
                 tooltip="Attach a file to this contract"),
+        Binding("w", "save_file", "Save file", id="contract.save_file",
+                tooltip="Save a copy of one of the contract's files on this machine"),
         Binding("enter", "open_invoice", "Open", priority=True, id="record.open",
                 tooltip="Open the invoice under the cursor"),
         Binding("right_square_bracket", "next_tab", "Next tab", id="tabs.next",
@@ -189,6 +191,8 @@ class ContractDetailScreen(CrmScreen):
             return True if permissions.get("create") else None
         if action == "generate_invoice":
             return True if data and data.get("can_invoice") else None
+        if action == "save_file":
+            return True if data and data.get("files") else None
         if action == "unlink_invoice":
             if not self._on_invoices():
                 return False
@@ -254,6 +258,14 @@ class ContractDetailScreen(CrmScreen):
                                     help="path of a file on this computer")],
             lambda values: contracts.attach_file(session, contract_id, values["file"])),
             self._changed)
+
+    def action_save_file(self) -> None:
+        """Save a copy of one of this contract's files."""
+        from screens.modals.save_attachment import SaveAttachmentModal
+
+        name = (self.data or {}).get("name") or f"#{self.contract_id}"
+        self.app.push_screen(SaveAttachmentModal(self.session, "contract", self.contract_id,
+                                                 f"Save a file of contract {name}"))
 
     def action_link_invoices(self) -> None:
         """Relate invoices to this contract by bill ID."""

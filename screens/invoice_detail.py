@@ -28,7 +28,7 @@ TOTALS = (("tax_base", "Tax base"), ("discount_total", "Discounts"),
 
 
 class InvoiceDetailScreen(CrmScreen):
-    """An invoice's detail; e, d, L and p act on it as the services allow."""
+    """An invoice's detail; e, d, L, p and w act on it as the services allow."""
 
     SCREEN_TITLE = "4 Invoice"
 
@@ -40,6 +40,8 @@ class InvoiceDetailScreen(CrmScreen):
                 tooltip="Lock the invoice (IW, IM) or unlock it (IM)"),
         Binding("p", "invoice_pdf", "PDF", id="invoice.pdf",
                 tooltip="Save the invoice as PDF (or ZIP with its attachments)"),
+        Binding("w", "save_file", "Save file", id="invoice.save_file",
+                tooltip="Save a copy of one of the invoice's files on this machine"),
     ]
     """The invoice keys; each is greyed when the services say no."""
 
@@ -165,6 +167,8 @@ class InvoiceDetailScreen(CrmScreen):
             return True if allowed else None
         if action == "invoice_pdf":
             return True if self.data else None
+        if action == "save_file":
+            return True if self.data and self.data.get("files") else None
         return True
 
     def _changed(self, result: Any = None) -> None:
@@ -185,6 +189,14 @@ class InvoiceDetailScreen(CrmScreen):
     def action_invoice_pdf(self) -> None:
         """Save this invoice as PDF (or ZIP)."""
         save_pdf(self, self.invoice_id)
+
+    def action_save_file(self) -> None:
+        """Save a copy of one of this invoice's files (its PDF included)."""
+        from screens.modals.save_attachment import SaveAttachmentModal
+
+        bill = (self.data or {}).get("bill_id") or f"#{self.invoice_id}"
+        self.app.push_screen(SaveAttachmentModal(self.session, "invoice", self.invoice_id,
+                                                 f"Save a file of invoice {bill}"))
 
     def action_delete_invoice(self) -> None:
         """Ask, then delete this invoice and go back."""

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from crm_tui.services import leads
+from crm_tui.services import attachments, leads
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
 from screens.base import CrmScreen
@@ -114,17 +114,21 @@ def render_timeline(entries: list[dict[str, Any]], files: list[dict[str, Any]]) 
 
 
 class LeadDetailScreen(CrmScreen):
-    """One lead: fields, tags, timeline; e edits, a adds a note, t attaches a file,
-    > and < move it to the next or previous status."""
+    """One lead: fields, tags, timeline; e edits, a adds a note, t attaches a file, w saves
+    a copy of one, > and < move it to the next or previous status."""
 
     SCREEN_TITLE = "5 Leads"
     AUTO_FOCUS = "#lead-body"
+    FOOTER_PALETTE = False
+    """Eight keys fill 80 columns: ctrl+p is listed by `?` instead of the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="lead.back", tooltip="Back to where you came from"),
         Binding("e", "edit_lead", "Edit", id="lead.edit", tooltip="Edit the lead's fields"),
         Binding("a", "add_note", "Note", id="lead.note", tooltip="Add a note to the timeline"),
         Binding("t", "attach_file", "Attach", id="lead.attach", tooltip="Attach a file"),
+        Binding("w", "save_file", "Save file", id="lead.save_file",
+                tooltip="Save a copy of one of the lead's files on this machine"),
         Binding("greater_than_sign", "step_status(1)", "Next status", id="lead.next_status",
                 tooltip="Move the lead to the next status"),
         Binding("less_than_sign", "step_status(-1)", "Prev. status", show=False,
@@ -183,7 +187,10 @@ class LeadDetailScreen(CrmScreen):
         self.call_service(self._read, done=self._show, group="lead.detail", exclusive=True)
 
     def _read(self) -> dict:
-        return leads.detail(self.session, self.lead_id)
+        detail = leads.detail(self.session, self.lead_id)
+        # The timeline shows the latest entries only; `w` must know of every file.
+        detail["file_count"] = len(attachments.files_of(self.session, "lead", self.lead_id))
+        return detail
 
     def _show(self, detail: dict) -> None:
         fields = detail["fields"]
@@ -199,7 +206,10 @@ class LeadDetailScreen(CrmScreen):
     # -- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey the changing keys until the lead is read, and on a read-only lead."""
+        """Grey the changing keys until the lead is read, and on a read-only lead;
+        grey `w` while the lead has no files."""
+        if action == "save_file":
+            return True if self.detail is not None and self.detail.get("file_count") else None
         if action in ("edit_lead", "add_note", "attach_file", "step_status", "email_reply",
                       "forward_lead"):
             if self.detail is None or not self.detail["modifiable"]:
@@ -246,6 +256,13 @@ class LeadDetailScreen(CrmScreen):
                                   done=lambda _: self._changed("File attached"))
 
         self.app.push_screen(AttachPathModal(f"Attach a file to lead #{self.lead_id}"), chosen)
+
+    def action_save_file(self) -> None:
+        """Save a copy of one of the lead's files (its timeline's included)."""
+        from screens.modals.save_attachment import SaveAttachmentModal
+
+        self.app.push_screen(SaveAttachmentModal(self.session, "lead", self.lead_id,
+                                                 f"Save a file of lead #{self.lead_id}"))
 
     def action_step_status(self, step: int) -> None:
         """Move the lead to the next (1) or previous (-1) status."""

@@ -142,6 +142,7 @@ LAZY_COMMANDS = {
     "intake": ("intake", "intake_command"),
     "demo-data": ("demo_data", "demo_data_command"),
     "attach": ("attach", "attach_command"),
+    "attachment": ("attachment", "attachment_group"),
 }
 
 

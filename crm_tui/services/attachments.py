@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import mimetypes
+import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -11,7 +14,7 @@ from crm_tui.db import write_transaction
 from crm_tui.models import ATTACHMENT_OWNERS, Attachment, LeadActivity
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import NotFound, ValidationFailed
+from crm_tui.services.errors import Conflict, NotFound, ValidationFailed
 from crm_tui.services.records import get_kind
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
@@ -118,3 +121,159 @@ def read(session: Session, attachment_id: int) -> tuple[str, bytes]:
 def path_of(stored_name: str) -> Path:
     """Where a stored file lives (for the core's own use)."""
     return paths.files_dir() / stored_name
+
+
+# --- taking files out --------------------------------------------------------------------
+
+RECORD_KINDS = ("company", "contract", "invoice", "lead")
+"""The records whose files `files_of` lists (a lead's include its timeline's)."""
+
+
+def _record_id(session: Session, kind: str, record_id: int | str) -> int:
+    """The id of a record named by id, or by its unique title (a company's name, a bill ID)."""
+    try:
+        number = V.parse_int(record_id)
+    except V.BadValue:
+        number = None
+    if number is not None:
+        return number
+    return get_kind(kind).load(session, str(record_id or "").strip()).id
+
+
+def _file_dict(att: Attachment) -> dict:
+    """An attachment as `list_for` shows it, plus the timeline entry it came with."""
+    return {"id": att.id, "name": att.original_name, "size": att.size,
+            "content_type": att.content_type, "created": V.render(att.created),
+            "author": att.author,
+            "entry": att.owner_id if att.owner_kind == "lead_activity" else None}
+
+
+def files_of(session: Session, kind: str, record_id: int | str) -> list[dict]:
+    """The files of a record the user may see, oldest first.
+
+    A lead's list includes the files of its activity entries (mail attachments, files
+    added to the timeline). Each dict has the shape of `list_for` plus `entry`: the id of
+    the activity entry the file belongs to, or None for a file of the record itself.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed (a kind without files).
+    """
+    if kind not in RECORD_KINDS:
+        raise ValidationFailed.one("attachment", "kind", kind,
+                                   "must be one of " + ", ".join(RECORD_KINDS))
+    owner_id = _record_id(session, kind, record_id)
+    _owner_check(session, kind, owner_id, modify=False)
+    where = (Attachment.owner_kind == kind) & (Attachment.owner_id == owner_id)
+    if kind == "lead":
+        entries = LeadActivity.select(LeadActivity.id).where(LeadActivity.lead == owner_id)
+        where |= (Attachment.owner_kind == "lead_activity") & Attachment.owner_id.in_(entries)
+    return [_file_dict(a) for a in Attachment.select().where(where).order_by(Attachment.id)]
+
+
+def _visible(session: Session, attachment_id: int | str) -> Attachment:
+    """An attachment the user may see (the access of the record it belongs to)."""
+    try:
+        number = V.parse_int(attachment_id)
+    except V.BadValue as error:
+        raise ValidationFailed.one("attachment", "id", attachment_id, str(error)) from None
+    if number is None:
+        raise ValidationFailed.one("attachment", "id", "", "required")
+    att = Attachment.get_or_none(Attachment.id == number)
+    if att is None:
+        raise NotFound(f"attachment {number} does not exist")
+    _owner_check(session, att.owner_kind, att.owner_id, modify=False)
+    return att
+
+
+def file_name(original: str) -> str:
+    """A safe file name for a copy: the display name, never a path ("." and ".." neither)."""
+    name = display_name(original)
+    return "attachment" if set(name) <= {"."} else name
+
+
+def save_copy(session: Session, attachment_id: int | str, target: str | Path, *,
+              overwrite: bool = False) -> Path:
+    """Write a copy of an attachment the user may see; returns the path written.
+
+    Args:
+        session: The acting user.
+        attachment_id: The attachment (as `files_of` lists it).
+        target: A file path, or an existing directory: the copy then takes the
+            attachment's safe name (`file_name`) inside it; `~` is the user's home.
+        overwrite: Replace an existing file (else it is refused).
+
+    The bytes go to a temporary file beside the target that is renamed to it when
+    complete, so a failure leaves no half-written file. The copy is readable by its owner
+    only: attachments are customers' data.
+
+    Raises:
+        NotFound, PermissionDenied: no such attachment, or not the user's to see.
+        Conflict: the file exists and `overwrite` is False.
+        ValidationFailed: the directory is missing or the place cannot be written.
+    """
+    att = _visible(session, attachment_id)
+    record = f"attachment {att.id}"
+    path = _target_path(record, target, file_name(att.original_name), overwrite)
+    try:
+        source = open(path_of(att.stored_name), "rb")
+    except OSError:
+        raise NotFound(f"{record}: its stored file is missing") from None
+    with source:
+        try:
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".crm-", suffix=".part")
+        except OSError as error:
+            raise ValidationFailed.one(record, "file", path,
+                                       error.strerror or str(error)) from None
+        try:
+            with os.fdopen(handle, "wb") as out:
+                shutil.copyfileobj(source, out)
+            _move_into_place(temp, path, overwrite)
+        except FileExistsError:
+            raise Conflict(f"file {path} already exists") from None
+        except OSError as error:
+            raise ValidationFailed.one(record, "file", path,
+                                       error.strerror or str(error)) from None
+        finally:
+            Path(temp).unlink(missing_ok=True)
+    return path
+
+
+def _target_path(record: str, target: str | Path, name: str, overwrite: bool) -> Path:
+    """The file a copy goes to: `target`, or `name` inside it when it is a directory."""
+    text = str(target).strip()
+    if not text:
+        raise ValidationFailed.one(record, "file", "", "required")
+    try:
+        path = Path(text).expanduser().absolute()
+        if path.is_dir():
+            path = path / name
+        if path.is_dir():
+            raise ValidationFailed.one(record, "file", path, "is a directory")
+        if not path.parent.is_dir():
+            raise ValidationFailed.one(record, "file", path,
+                                       f"directory {path.parent} does not exist")
+        exists = path.exists() or path.is_symlink()
+    except (OSError, RuntimeError) as error:
+        # A name too long, a path through a file, an unknown ~user.
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ValidationFailed.one(record, "file", text, reason) from None
+    if exists and not overwrite:
+        raise Conflict(f"file {path} already exists")
+    return path
+
+
+def _move_into_place(temp: str, path: Path, overwrite: bool) -> None:
+    """Rename the finished copy to `path`; without overwrite, never over a file that
+    appeared meanwhile (a hard link fails on an existing name, a rename would not)."""
+    if overwrite:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # A file system without hard links: check, then rename.
+        if path.exists() or path.is_symlink():
+            raise FileExistsError(str(path)) from None
+        os.replace(temp, path)

@@ -71,6 +71,7 @@ async def test_detail_pdf_and_related_invoices(world, clock):
         await settle(pilot)
         detail = app.screen
         assert type(detail).__name__ == "ContractDetailScreen"
+        assert binding_state(detail, "w") == (True, False)  # no files yet
         await pilot.press("p")
         await settle(pilot)
         assert app.screen.form.values()["template"] == "1"  # Default
@@ -78,6 +79,7 @@ async def test_detail_pdf_and_related_invoices(world, clock):
         await settle(pilot, 6)
         assert app.screen is detail
         assert [f["name"] for f in contracts.files(admin, contract)] == ["Support-Default.pdf"]
+        assert binding_state(detail, "w") == (True, True)
         await pilot.press("a")
         await settle(pilot)
         await pilot.press(*"15/1000")

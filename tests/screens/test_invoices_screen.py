@@ -217,3 +217,4 @@ async def test_detail_screen_shows_totals_and_greys_keys(clerks, clock):
         for key in ("e", "d", "L"):
             assert binding_state(screen, key) == (True, False), key
         assert binding_state(screen, "p") == (True, True)
+        assert binding_state(screen, "w") == (True, False)  # no PDF yet, no files
