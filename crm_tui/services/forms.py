@@ -16,6 +16,7 @@ from crm_tui.services import settings as settings_service
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.errors import (
+    CrmError,
     NotFound,
     PermissionDenied,
     Problem,
@@ -94,8 +95,12 @@ def describe(
     for field in target.fields:
         if field.readonly:
             continue
-        out.append(_describe_field(session, field, current.get(field.name, "")))
-    for custom in target.custom_fields_for(obj):
+        described = _describe_field(session, field, current.get(field.name, ""))
+        if field.name == target.custom_type_attr:
+            # Choosing another type changes the custom fields: the form asks again.
+            described["reshapes"] = True
+        out.append(described)
+    for custom in target.custom_fields_for(_custom_owner(session, target, obj, current)):
         key = f"custom.{custom.name}"
         options: Any = custom.option_data or ()
         if custom.kind == "combo":
@@ -113,6 +118,27 @@ def describe(
             "section": custom.section.name if custom.section_id else CUSTOM_SECTION,
         })
     return out
+
+
+def _custom_owner(session: Session, target: Kind, obj: Any, current: dict[str, str]) -> Any:
+    """What decides a form's custom fields: the record, or for typed kinds (contracts,
+    leads) the type chosen in the form, which a new record has before it is saved."""
+    attr = target.custom_type_attr
+    if attr is None:
+        return obj
+    field = next(f for f in target.fields if f.name == attr)
+    text = str(current.get(attr) or "").strip()
+    type_id: int | None = None
+    if text.isdigit():
+        type_id = int(text)
+    elif text and field.ref is not None:
+        try:
+            type_id = get_kind(field.ref).load(session, text).id
+        except CrmError:
+            type_id = None
+    if obj is not None and getattr(obj, f"{attr}_id", None) == type_id:
+        return obj
+    return target.model(**{attr: type_id})
 
 
 def _describe_field(session: Session, field: Field, value: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label
+from textual.widgets import Label, Select
 
 from crm_tui.services import forms
 from crm_tui.services.context import Session
@@ -88,6 +88,9 @@ class RecordFormModal(ModalScreen[int | None]):
             self.title_text += "  (read-only)"
         self._saving = False
         self._initial_values: dict[str, str] | None = None
+        # Fields whose choice changes the form (a contract's type brings its own fields),
+        # with the value the form was last built for.
+        self._reshaping: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         """The title and a placeholder until the fields arrive."""
@@ -104,11 +107,41 @@ class RecordFormModal(ModalScreen[int | None]):
 
     async def _show_form(self, descriptions: list[dict]) -> None:
         await self.query_one("#form-loading").remove()
-        form = FieldForm(specs_from(descriptions), id="form", disabled=self.read_only)
-        await self.query_one("#dialog").mount(form)
+        form = await self._mount_form(descriptions)
         self._initial_values = form.values()
         if not self.read_only and form.specs:
             form.focus_field(form.specs[0].key)
+
+    async def _mount_form(self, descriptions: list[dict]) -> FieldForm:
+        form = FieldForm(specs_from(descriptions), id="form", disabled=self.read_only)
+        self._reshaping = {d["key"]: str(d.get("value") or "") for d in descriptions
+                           if d.get("reshapes")}
+        await self.query_one("#dialog").mount(form)
+        return form
+
+    @on(Select.Changed)
+    def _choice_changed(self, event: Select.Changed) -> None:
+        """A new type: ask the services for the form again, keeping what was typed."""
+        form = self.form
+        if form is None or self.read_only:
+            return
+        values = form.values()
+        for key, built_for in self._reshaping.items():
+            if form.input_for(key) is event.select and values.get(key, "") != built_for:
+                run_service(self, forms.describe, self.session, self.kind, self.record_id,
+                            {**self.initial, **values}, done=self._reshape,
+                            failed=self._refused, group="form.describe", exclusive=True)
+                return
+
+    async def _reshape(self, descriptions: list[dict]) -> None:
+        old = self.form
+        if old is None:
+            return
+        focused = next((key for key in self._reshaping), None)
+        await old.remove()
+        form = await self._mount_form(descriptions)
+        if focused is not None:
+            form.focus_field(focused)
 
     def _cannot_open(self, error: BaseException) -> None:
         self.notify(error_text(error), severity="error", timeout=8)

@@ -157,3 +157,41 @@ async def test_types_show_field_macros(world, clock):
         text = str(modal.query_one("#fields-text").render())
     field_id = contracts.type_fields(world.session("admin"), 1)[0]["id"]
     assert f"_custom_{field_id}_" in text and "Licence type (text)" in text
+
+
+async def test_choosing_a_type_in_a_new_contract_brings_its_fields(world, clock):
+    from crm_tui.app import make_app
+    from crm_tui.models import Contract, ContractType
+
+    services = ContractType.get(ContractType.name == "Services contract")
+    get_kind("field").create(world.session("admin"), {
+        "name": "Hours", "kind": "numeric", "entity": f"contract_type:{services.id}"})
+    app = make_app(world.session("admin"), clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_contracts(app, pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        modal = app.screen
+        assert type(modal).__name__ == "RecordFormModal"
+        assert not [k for k in modal.form.values() if k.startswith("custom.")]
+        await pilot.press(*"Support 2026")
+        modal.form.focus_field("contract_type")
+        # Open the list of types, pick the second ("Services contract").
+        await pilot.press("enter", "down", "down", "enter")
+        await settle(pilot)
+        values = modal.form.values()
+        assert values["contract_type"] == str(services.id)
+        assert values["name"] == "Support 2026"  # what was typed survives the new form
+        assert "custom.Hours" in values
+        modal.form.focus_field("custom.Hours")
+        await pilot.press(*"40")
+        modal.form.focus_field("company")
+        await pilot.press("enter", "down", "enter")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ContractsScreen", modal.form.errors
+    contract = Contract.get(Contract.name == "Support 2026")
+    assert contract.contract_type_id == services.id
+    assert get_kind("contract").get(world.session("admin"), contract.id)["custom"] == {
+        "Hours": "40"}

@@ -231,6 +231,36 @@ def test_display_shows_lead_tags_by_name(world):
     assert texts["full_name"] == "Ana Tagged"
 
 
+def test_a_new_contracts_form_shows_the_chosen_types_custom_fields(world):
+    from crm_tui.models import Contract, ContractType
+
+    admin = world.session("admin")
+    services = ContractType.get(ContractType.name == "Services contract")
+    product = ContractType.get(ContractType.name == "Product contract")
+    get_kind("field").create(admin, {"name": "Hours", "kind": "numeric",
+                                     "entity": f"contract_type:{services.id}"})
+
+    def custom_keys(record_id=None, initial=None):
+        described = forms.describe(admin, "contract", record_id, initial)
+        assert [d["key"] for d in described if d.get("reshapes")] == ["contract_type"]
+        return [d["key"] for d in described if d["key"].startswith("custom.")]
+
+    assert custom_keys() == []
+    assert custom_keys(initial={"contract_type": str(services.id)}) == ["custom.Hours"]
+    assert custom_keys(initial={"contract_type": str(product.id)}) == []
+    # Saved in one go: the type and its field.
+    values = {d["key"]: d["value"] for d in forms.describe(
+        admin, "contract", None, {"contract_type": str(services.id)})}
+    values.update({"name": "Support 2026", "company": str(world.cid("Customer #A")),
+                   "custom.Hours": "40"})
+    contract_id = forms.submit(admin, "contract", None, values)
+    assert Contract.get_by_id(contract_id).contract_type_id == services.id
+    assert forms.current_values(admin, "contract", contract_id)["custom.Hours"] == "40"
+    # Editing: switching the type in the form shows the other type's fields.
+    assert custom_keys(contract_id) == ["custom.Hours"]
+    assert custom_keys(contract_id, {"contract_type": str(product.id)}) == []
+
+
 def test_permissions_follow_the_worked_example(world):
     a, b = world.cid("Customer #A"), world.cid("Customer #B")
     user1, manager1, user2 = (world.session(x) for x in ("user1", "manager1", "user2"))
