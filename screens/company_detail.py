@@ -1,5 +1,5 @@
 """One company: every field and custom-field section, its contacts, contracts, invoices and
-leads (counts and paged lists), and its activity notes."""
+leads (counts and paged lists), its activity notes and its files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
-from crm_tui.services import companies, forms
+from crm_tui.services import attachments, companies, forms
 from crm_tui.services.context import Session
 from crm_tui.services.errors import CrmError
 from crm_tui.services.records import get_kind
@@ -54,6 +54,7 @@ def load_company(session: Session, company_id: int) -> dict[str, Any]:
         "fields": forms.display(session, "company", company_id),
         "summary": companies.summary(session, company_id),
         "activity": companies.activity(session, company_id),
+        "files": attachments.files_of(session, "company", company_id),
         "permissions": forms.permissions(session, "company", company_id),
     }
 
@@ -62,6 +63,7 @@ class CompanyDetailScreen(CrmScreen):
     """A company's detail: tabs for its fields, related records and notes."""
 
     SCREEN_TITLE = "Company"
+    FOOTER_PALETTE = False  # ctrl+p still works (and `?` lists it): 80 columns hold the keys
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_company", "Edit", id="record.edit", tooltip="Edit this company"),
@@ -69,6 +71,10 @@ class CompanyDetailScreen(CrmScreen):
                 tooltip="Delete this company (asks first)"),
         Binding("a", "add_note", "Add note", id="company.note",
                 tooltip="Add a note to the company's activity"),
+        Binding("f", "attach_file", "Attach", id="company.attach",
+                tooltip="Attach a file from this machine to the company"),
+        Binding("w", "save_file", "Save file", id="company.save_file",
+                tooltip="Save a copy of one of the company's files on this machine"),
         Binding("enter", "open_contact", "Open", priority=True, id="record.open",
                 tooltip="Edit the contact under the cursor"),
         Binding("right_square_bracket", "next_tab", "Next tab", id="tabs.next",
@@ -76,7 +82,7 @@ class CompanyDetailScreen(CrmScreen):
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
                 id="tabs.previous", tooltip="Show the previous tab"),
     ]
-    """Edit, delete, notes; enter edits a contact; ] and [ change tabs."""
+    """Edit, delete, notes, files; enter edits a contact; ] and [ change tabs."""
 
     DEFAULT_CSS = """
     CompanyDetailScreen {
@@ -110,7 +116,7 @@ class CompanyDetailScreen(CrmScreen):
             height: 1fr;
             scrollbar-size-vertical: 1;
         }
-        & #notes {
+        & #notes, #files {
             height: 1fr;
             padding: 0 1;
         }
@@ -145,9 +151,10 @@ class CompanyDetailScreen(CrmScreen):
         self.on_change = on_change
         self.company_name = ""
         self.permissions: dict[str, bool] | None = None
+        self.files: list[dict[str, Any]] = []
 
     def compose_body(self) -> ComposeResult:
-        """Tabs: details, the related lists, notes."""
+        """Tabs: details, the related lists, notes, files."""
         with TabbedContent(initial="tab-details"):
             with TabPane("Details", id="tab-details"):
                 with VerticalScroll(id="details"):
@@ -159,6 +166,9 @@ class CompanyDetailScreen(CrmScreen):
                     yield LazyTable(source, id=tab_id, empty_text=f"No {tab_id}")
             with TabPane("Notes", id="tab-notes"):
                 with VerticalScroll(id="notes"):
+                    yield Label("Loading…", classes="placeholder")
+            with TabPane("Files", id="tab-files"):
+                with VerticalScroll(id="files"):
                     yield Label("Loading…", classes="placeholder")
 
     def screen_title(self) -> str:
@@ -188,10 +198,13 @@ class CompanyDetailScreen(CrmScreen):
         self.set_title(self.screen_title())
         self._show_fields(fields, summary)
         self._show_notes(data["activity"])
+        self.files = data["files"]
+        self._show_files(self.files)
         tabs = self.query_one(TabbedContent)
         for tab_id, _kind, label, _columns in RELATED:
             tabs.get_tab(f"tab-{tab_id}").label = f"{label} {summary.get(tab_id, 0)}"
         tabs.get_tab("tab-notes").label = f"Notes {len(data['activity'])}"
+        tabs.get_tab("tab-files").label = f"Files {len(self.files)}"
         self.refresh_bindings()
 
     def _show_fields(self, fields: list[dict[str, str]], summary: dict[str, Any]) -> None:
@@ -226,13 +239,22 @@ class CompanyDetailScreen(CrmScreen):
             widgets.append(Static(str(note.get("text", "")), markup=False))
         box.mount_all(widgets)
 
+    def _show_files(self, files: list[dict[str, Any]]) -> None:
+        box = self.query_one("#files", VerticalScroll)
+        box.remove_children()
+        rows = [(f["name"], f"{f['size']:,} bytes, {f['author']}, "
+                 f"{cell_text(f.get('created'), 'datetime')}") for f in files]
+        box.mount(detail_block("Files", rows or [("", "No files yet. Press f to attach one.")]))
+
     # -- keys -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey edit, delete and notes unless the services allow them."""
         permissions = self.permissions
-        if action in ("edit_company", "add_note"):
+        if action in ("edit_company", "add_note", "attach_file"):
             return None if permissions is None or not permissions.get("edit") else True
+        if action == "save_file":
+            return True if self.files else None
         if action == "delete_company":
             return None if permissions is None or not permissions.get("delete") else True
         if action == "open_contact":
@@ -305,8 +327,34 @@ class CompanyDetailScreen(CrmScreen):
         self.app.push_screen(
             RecordFormModal(self.session, "contact", event.row_id, read_only=read_only), saved)
 
+    def action_attach_file(self) -> None:
+        """Attach a local file to this company."""
+        from screens.modals.service_form import ServiceFormModal, field
+
+        session, company_id = self.session, self.company_id
+        self.app.push_screen(ServiceFormModal(
+            "Attach a file", [field("file", "File", required=True,
+                                    help="path of a file on this computer")],
+            lambda values: attachments.attach_local_file(session, "company", company_id,
+                                                         values["file"])),
+            self._attached)
+
+    def _attached(self, attachment_id: int | None) -> None:
+        if attachment_id is not None:
+            self.notify("File attached")
+            self.reload()
+
+    def action_save_file(self) -> None:
+        """Save a copy of one of this company's files."""
+        from screens.modals.save_attachment import SaveAttachmentModal
+
+        name = self.company_name or f"#{self.company_id}"
+        self.app.push_screen(SaveAttachmentModal(self.session, "company", self.company_id,
+                                                 f"Save a file of {name}"))
+
     def _tab_ids(self) -> list[str]:
-        return ["tab-details", *(f"tab-{tab_id}" for tab_id, *_ in RELATED), "tab-notes"]
+        return ["tab-details", *(f"tab-{tab_id}" for tab_id, *_ in RELATED), "tab-notes",
+                "tab-files"]
 
     def action_next_tab(self) -> None:
         """Show the next tab."""

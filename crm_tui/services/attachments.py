@@ -99,6 +99,37 @@ def add(
     return att.id
 
 
+def read_local_file(path: str | Path) -> tuple[str, bytes]:
+    """The name and bytes of a file the operator names on this machine (within the size
+    limit), for attaching it.
+
+    Raises:
+        ValidationFailed: no such file, unreadable, or too large.
+    """
+    text = str(path or "").strip()
+    source = Path(text).expanduser()
+    try:
+        if source.stat().st_size > MAX_ATTACHMENT_BYTES:
+            raise ValidationFailed.one("attachment", "file", text, "larger than "
+                                       f"{MAX_ATTACHMENT_BYTES // 2 ** 20} MB")
+        with open(source, "rb") as handle:
+            data = handle.read(MAX_ATTACHMENT_BYTES + 1)
+    except OSError as error:
+        raise ValidationFailed.one("attachment", "file", text,
+                                   error.strerror or "cannot be read") from None
+    return source.name, data
+
+
+def attach_local_file(session: Session, owner_kind: str, owner_id: int, path: str) -> int:
+    """Attach a file the operator names on this machine to a record; returns its id.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    name, data = read_local_file(path)
+    return add(session, owner_kind, owner_id, name, data)
+
+
 def list_for(session: Session, owner_kind: str, owner_id: int) -> list[dict]:
     """The attachments of a record the user may see."""
     _owner_check(session, owner_kind, owner_id, modify=False)

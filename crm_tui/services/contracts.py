@@ -502,19 +502,8 @@ def attach_file(session: Session, contract_id: int | str, path: str) -> int:
     Raises:
         NotFound, PermissionDenied, ValidationFailed (no such file, too large).
     """
-    from pathlib import Path
-
     contract = get_kind("contract").load(session, contract_id)
-    source = Path(str(path or "")).expanduser()
-    try:
-        if source.stat().st_size > attachments.MAX_ATTACHMENT_BYTES:
-            raise ValidationFailed.one("attachment", "file", str(path), "larger than "
-                                       f"{attachments.MAX_ATTACHMENT_BYTES // 2 ** 20} MB")
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ValidationFailed.one("attachment", "file", str(path),
-                                   exc.strerror or str(exc)) from None
-    return attachments.add(session, "contract", contract.id, source.name, data)
+    return attachments.attach_local_file(session, "contract", contract.id, path)
 
 
 def detail(session: Session, contract_id: int | str) -> dict[str, Any]:

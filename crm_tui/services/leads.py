@@ -401,22 +401,10 @@ def attach_local_file(session: Session, lead_id: int, path: str, note: str = "")
         ValidationFailed: the file cannot be read or is too large.
         NotFound, PermissionDenied.
     """
-    import os
+    from crm_tui.services.attachments import read_local_file
 
-    from crm_tui.services.attachments import MAX_ATTACHMENT_BYTES
-
-    target = os.path.expanduser(str(path).strip())
-    try:
-        size = os.stat(target).st_size
-        if size > MAX_ATTACHMENT_BYTES:
-            raise ValidationFailed.one("attachment", "file", path,
-                                       f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
-        with open(target, "rb") as handle:
-            data = handle.read(MAX_ATTACHMENT_BYTES + 1)
-    except OSError as error:
-        raise ValidationFailed.one("attachment", "file", path,
-                                   error.strerror or "cannot be read") from None
-    return attach_file(session, lead_id, os.path.basename(target), data, note)
+    name, data = read_local_file(path)
+    return attach_file(session, lead_id, name, data, note)
 
 
 # --- catalogues the lead screens offer --------------------------------------------------------

@@ -253,3 +253,34 @@ async def test_a_node_with_too_many_children_ends_with_a_way_to_the_list(world, 
         assert screen.view == "list"
         assert screen.filter_text == f"parent={world.cid('My company')}"
         assert screen.table.row_count == 3
+
+
+async def test_files_are_attached_and_saved_from_the_company_detail(world, tmp_path,
+                                                                   monkeypatch):
+    from textual.widgets import TabbedContent
+
+    source = tmp_path / "terms.txt"
+    source.write_bytes("Términos\n".encode())
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")  # Customer #A (his own roots come first)
+        screen = app.screen
+        assert type(screen).__name__ == "CompanyDetailScreen"
+        assert not screen.active_bindings["w"].enabled  # no files yet
+        await press(pilot, "f")
+        await type_text(pilot, str(source))
+        await press(pilot, "ctrl+s")
+        assert app.said("File attached")
+        assert app.screen is screen
+        tabs = screen.query_one(TabbedContent)
+        assert str(tabs.get_tab("tab-files").label) == "Files 1"
+        assert screen.active_bindings["w"].enabled
+        await press(pilot, "w", "enter", "enter")  # the only file, then save in $HOME
+        assert (home / "terms.txt").read_bytes() == "Términos\n".encode()
+        await press(pilot, "q", "down", "enter")  # Customer #B: read-only for user1
+        assert "Customer #B" in app.screen.screen_title()
+        assert app.screen.active_bindings["f"].enabled is False
