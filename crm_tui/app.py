@@ -22,6 +22,9 @@ from crm_tui.worker import Job, JobFinished, JobHandle, JobProgress, failure_tex
 START_MODE = "start"
 """The mode of the start screen, shown until the session is open (then removed)."""
 
+START_DELAY = 0.01
+"""Seconds between the first frame and opening the database behind it."""
+
 MAIL_SETTINGS_DELAY = 1.0
 """Seconds after start before the mail settings are read (the first sync follows later)."""
 
@@ -141,9 +144,11 @@ class CrmApp(App[None]):
     def on_mount(self) -> None:
         """Open the session once the first frame is out; then start the mail timer."""
         if self.starting:
-            self.call_after_refresh(
+            # A moment after the first frame: the thread's imports would otherwise hold
+            # the interpreter while the frame is still being written to the terminal.
+            self.set_timer(START_DELAY, partial(
                 self.run_worker, self._open_session, thread=True, group="app.start",
-                exit_on_error=False, description="Open the database")
+                exit_on_error=False, description="Open the database"))
         else:
             self._start_mail()
 
