@@ -81,7 +81,11 @@ def _connect(config: ImapConfig, ssl_context: ssl.SSLContext | None) -> Any:
 
     from imap_tools import MailBox, MailBoxUnencrypted
 
-    context = ssl_context or ssl.create_default_context()
+    # Building a default context loads the system's CA store (tens of milliseconds): only
+    # when the connection is encrypted.
+    context = None
+    if config.security != "none":
+        context = ssl_context or ssl.create_default_context()
     try:
         if config.security == "tls":
             return MailBox(config.host, config.port, timeout=config.timeout, ssl_context=context)
@@ -142,6 +146,12 @@ class ImapMailbox:
         self._uidvalidity: int | None = None
         self._capabilities: frozenset[str] = frozenset()
         self._folder_delimiter: str | None = None
+        # Commands sent and not yet answered, oldest first (see prefetch_raw, flag_later):
+        # (what, tag, UIDs, keywords). Answers to FETCHes sent ahead, by their UIDs.
+        self._pending: list[tuple[str, Any, tuple[str, ...], str]] = []
+        self._answers: dict[tuple[str, ...], list[tuple[str, bytes]]] = {}
+        self._early: dict[str, bytes] = {}  # literals read before their own FETCH completed
+        self._flag_errors: list[str] = []
 
     @property
     def folder(self) -> str:
@@ -159,19 +169,25 @@ class ImapMailbox:
         """UIDVALIDITY of the selected folder: when it changes, all stored UIDs are void."""
         if self._uidvalidity is None:
             with self._errors("read UIDVALIDITY"):
-                status = self._box.folder.status(self._folder, ["UIDVALIDITY"])
+                status = self._quiet_box.folder.status(self._folder, ["UIDVALIDITY"])
             self._uidvalidity = int(status["UIDVALIDITY"])
         return self._uidvalidity
 
-    def list_uids(self, *, min_uid: int | None = None) -> list[str]:
+    def list_uids(self, *, min_uid: int | None = None, unfiled: bool = False) -> list[str]:
         """All UIDs in the folder, seen or not, ascending; with ``min_uid`` only those >= it.
 
         Ingest works by UID, not by \\Seen: a person may have read a message in their own
-        client before the CRM got to it.
+        client before the CRM got to it. ``unfiled`` leaves out what carries ``$CrmFiled``
+        (the server searches its index), so a folder of years of filed mail stays cheap to
+        look at; a server that refuses the keyword search is asked for every UID instead.
         """
         criteria = "ALL" if min_uid is None else f"UID {max(int(min_uid), 1)}:*"
         with self._errors("list messages"):
-            typ, data = self._client.uid("SEARCH", criteria)
+            typ, data = "NO", []
+            if unfiled:
+                typ, data = self._refusable("SEARCH", criteria, f"UNKEYWORD {FILED_KEYWORD}")
+            if typ != "OK":
+                typ, data = self._client.uid("SEARCH", criteria)
         self._check(typ, data, "UID SEARCH")
         uids = sorted({int(u) for u in b" ".join(d for d in data if d).split()})
         if min_uid is not None:
@@ -179,12 +195,29 @@ class ImapMailbox:
             uids = [u for u in uids if u >= min_uid]
         return [str(u) for u in uids]
 
+    def larger_than(self, size: int, uids: Sequence[str]) -> set[str] | None:
+        """Which of ``uids`` are over ``size`` bytes, asked of the server's index (one SEARCH).
+
+        RFC822.SIZE is what LARGER compares, so this is the size check without a FETCH per
+        message. None when the server refuses the search (ask :meth:`sizes` instead).
+        """
+        cleaned = _clean(uids)
+        if not cleaned:
+            return set()
+        with self._errors("search message sizes"):
+            typ, data = self._refusable("SEARCH", f"UID {cleaned[0]}:{cleaned[-1]}",
+                                        f"LARGER {max(int(size), 0)}")
+        if typ != "OK":
+            return None
+        found = {u.decode() for u in b" ".join(d for d in data if d).split()}
+        return found & set(cleaned)
+
     def sizes(self, uids: Iterable[str]) -> dict[str, int]:
         """RFC822.SIZE by UID, to enforce the size limit before downloading anything."""
         result: dict[str, int] = {}
         for chunk in _chunks(_clean(uids), _UIDS_PER_COMMAND):
             with self._errors("read message sizes"):
-                typ, data = self._client.uid("FETCH", ",".join(chunk), "(UID RFC822.SIZE)")
+                typ, data = self._client.uid("FETCH", uid_set(chunk), "(UID RFC822.SIZE)")
             self._check(typ, data, "UID FETCH RFC822.SIZE")
             wanted = set(chunk)
             for item in data:
@@ -207,11 +240,92 @@ class ImapMailbox:
         """
         if chunk < 1:
             raise ValueError("chunk must be at least 1")
-        for part in _chunks(_clean(uids), chunk):
+        cleaned = _clean(uids)
+        key = tuple(cleaned)
+        if any(what == "fetch" and sent == key for what, _tag, sent, _kw in self._pending):
+            # Read answers in the order the commands went out, up to this one (a STORE sent
+            # after it may stay unanswered a while longer).
+            while key not in self._answers:
+                self._complete_next()
+        if key in self._answers:
+            yield from self._answers.pop(key)
+            return
+        for part in _chunks(cleaned, chunk):
             with self._errors("download messages"):
-                typ, data = self._client.uid("FETCH", ",".join(part), "(UID BODY.PEEK[])")
+                typ, data = self._client.uid("FETCH", uid_set(part), "(UID BODY.PEEK[])")
             self._check(typ, data, "UID FETCH BODY.PEEK[]")
             yield from _literals(data, set(part))
+
+    def prefetch_raw(self, uids: Iterable[str]) -> None:
+        """Send the FETCH of ``uids`` now; :meth:`fetch_raw` of the same UIDs reads it later.
+
+        The server prepares the answer while the caller works on the previous batch (IMAP
+        lets a client send commands before reading the answers to earlier ones). Any other
+        command on this connection first reads every answer pending and keeps them.
+        """
+        cleaned = _clean(uids)
+        if cleaned:
+            self._send("fetch", cleaned, "(UID BODY.PEEK[])")
+
+    def flag_later(self, uids: Iterable[str]) -> None:
+        """Send the STORE of :meth:`flag_processed` now and read its answer later.
+
+        The server renames the messages' files (on maildir) while the caller goes on; a
+        refusal is kept for :meth:`take_flag_errors`. Call it only once the UIDs' activity
+        is committed, as :meth:`flag_processed`.
+        """
+        for chunk in _chunks(_clean(uids), _UIDS_PER_COMMAND):
+            self._send("store", chunk, f"(\\Seen {FILED_KEYWORD})")
+
+    def settle(self) -> None:
+        """Read every pending answer; forget FETCH answers nobody asked for."""
+        while self._pending:
+            self._complete_next()
+        self._answers.clear()
+        self._early.clear()
+
+    def take_flag_errors(self) -> list[str]:
+        """Why flags sent with :meth:`flag_later` were refused (one line each), then forget."""
+        errors, self._flag_errors = self._flag_errors, []
+        return errors
+
+    def _send(self, what: str, uids: list[str], items: str) -> None:
+        client = self._box.client  # pipelined: earlier commands may still be unanswered
+        action = "download messages" if what == "fetch" else "flag messages"
+        with self._errors(action):
+            if what == "fetch":
+                tag = client._command("UID", "FETCH", uid_set(uids), items)
+            else:
+                tag = client._command("UID", "STORE", uid_set(uids), "+FLAGS.SILENT", items)
+        self._pending.append((what, tag, tuple(uids), items))
+
+    def _complete_next(self) -> None:
+        """Read the answer to the oldest command sent ahead."""
+        what, tag, uids, items = self._pending.pop(0)
+        client = self._box.client
+        if what == "fetch":
+            with self._errors("download messages"):
+                typ, data = client._command_complete("UID", tag)
+                typ, data = client._untagged_response(typ, data, "FETCH")
+            self._check(typ, data, "UID FETCH BODY.PEEK[]")
+            # A server may run pipelined commands side by side (Dovecot does), so the data
+            # read up to this command's end can hold messages of a later FETCH: keep them.
+            wanted = set(uids).union(*(sent for kind, _t, sent, _i in self._pending
+                                       if kind == "fetch"))
+            self._early.update(_literals(data, wanted))
+            self._answers[uids] = [(uid, self._early.pop(uid)) for uid in uids
+                                   if uid in self._early]
+            return
+        try:
+            with self._errors("flag messages"):
+                typ, data = client._command_complete("UID", tag)
+            if typ != "OK" and FILED_KEYWORD in items:
+                # A server without custom keywords still takes \Seen.
+                self._send("store", list(uids), "(\\Seen)")
+                return
+            self._check(typ, data, "UID STORE")
+        except MailRejected as exc:
+            self._flag_errors.append(f"could not flag {len(uids)} filed message(s): {exc}")
 
     def fetch_headers(self, uids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Yield ``(uid, raw header bytes)`` for ``uids`` (``BODY.PEEK[HEADER]``, nothing seen).
@@ -221,7 +335,7 @@ class ImapMailbox:
         """
         for part in _chunks(_clean(uids), _UIDS_PER_COMMAND):
             with self._errors("download message headers"):
-                typ, data = self._client.uid("FETCH", ",".join(part), "(UID BODY.PEEK[HEADER])")
+                typ, data = self._client.uid("FETCH", uid_set(part), "(UID BODY.PEEK[HEADER])")
             self._check(typ, data, "UID FETCH BODY.PEEK[HEADER]")
             yield from _literals(data, set(part))
 
@@ -230,14 +344,14 @@ class ImapMailbox:
     def flag_processed(self, uids: Iterable[str]) -> None:
         """Set \\Seen and ``$CrmFiled`` on ``uids`` - only after their activity is committed."""
         for chunk in _chunks(_clean(uids), _UIDS_PER_COMMAND):
-            uid_set = ",".join(chunk)
+            uids_text = uid_set(chunk)
             with self._errors("flag messages"):
                 typ, data = self._client.uid(
-                    "STORE", uid_set, "+FLAGS.SILENT", f"(\\Seen {FILED_KEYWORD})"
+                    "STORE", uids_text, "+FLAGS.SILENT", f"(\\Seen {FILED_KEYWORD})"
                 )
                 if typ != "OK":
                     # A server without custom keywords still takes \Seen.
-                    typ, data = self._client.uid("STORE", uid_set, "+FLAGS.SILENT", "(\\Seen)")
+                    typ, data = self._client.uid("STORE", uids_text, "+FLAGS.SILENT", "(\\Seen)")
             self._check(typ, data, "UID STORE")
 
     def flags(self, uids: Iterable[str]) -> dict[str, set[str]]:
@@ -245,7 +359,7 @@ class ImapMailbox:
         result: dict[str, set[str]] = {}
         for chunk in _chunks(_clean(uids), _UIDS_PER_COMMAND):
             with self._errors("read flags"):
-                typ, data = self._client.uid("FETCH", ",".join(chunk), "(UID FLAGS)")
+                typ, data = self._client.uid("FETCH", uid_set(chunk), "(UID FLAGS)")
             self._check(typ, data, "UID FETCH FLAGS")
             for item in data:
                 line = item[0] if isinstance(item, tuple) else item
@@ -261,8 +375,8 @@ class ImapMailbox:
         """Create ``folder`` (levels separated by ``/``) unless it exists."""
         name = self.server_folder_name(folder)
         with self._errors(f"create folder {folder}"):
-            if not self._box.folder.exists(name):
-                self._box.folder.create(name)
+            if not self._quiet_box.folder.exists(name):
+                self._quiet_box.folder.create(name)
 
     def server_folder_name(self, folder: str) -> str:
         """``folder`` with its ``/`` level separators turned into the server's delimiter.
@@ -290,18 +404,18 @@ class ImapMailbox:
         self.ensure_folder(folder)
         target = encode_folder(self.server_folder_name(folder))
         for chunk in _chunks(cleaned, _UIDS_PER_COMMAND):
-            uid_set = ",".join(chunk)
+            uids_text = uid_set(chunk)
             with self._errors(f"move messages to {folder}"):
                 if "MOVE" in self._capabilities:
-                    typ, data = self._client.uid("MOVE", uid_set, target)
+                    typ, data = self._client.uid("MOVE", uids_text, target)
                     self._check(typ, data, "UID MOVE")
                     continue
-                typ, data = self._client.uid("COPY", uid_set, target)
+                typ, data = self._client.uid("COPY", uids_text, target)
                 self._check(typ, data, "UID COPY")
-                typ, data = self._client.uid("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+                typ, data = self._client.uid("STORE", uids_text, "+FLAGS.SILENT", "(\\Deleted)")
                 self._check(typ, data, "UID STORE")
                 if "UIDPLUS" in self._capabilities:
-                    typ, data = self._client.uid("EXPUNGE", uid_set)
+                    typ, data = self._client.uid("EXPUNGE", uids_text)
                 else:
                     typ, data = self._client.expunge()
                 self._check(typ, data, "EXPUNGE")
@@ -326,7 +440,7 @@ class ImapMailbox:
             self._check(typ, data, "NOOP")
             return bool(self._client.untagged_responses.pop("EXISTS", None))
         with self._errors("wait for new mail (IDLE)"):
-            responses = self._box.idle.wait(timeout=timeout)
+            responses = self._quiet_box.idle.wait(timeout=timeout)
         return any(b"EXISTS" in r or b"RECENT" in r for r in responses)
 
     def abort(self) -> None:
@@ -338,7 +452,8 @@ class ImapMailbox:
         import socket
 
         try:
-            self._client.sock.shutdown(socket.SHUT_RDWR)
+            # The raw link: nothing may be read from here (an answer may be pending).
+            self._box.client.sock.shutdown(socket.SHUT_RDWR)
         except (OSError, AttributeError):
             pass
 
@@ -352,7 +467,26 @@ class ImapMailbox:
 
     @property
     def _client(self) -> Any:
-        return self._box.client
+        return self._quiet_box.client
+
+    @property
+    def _quiet_box(self) -> Any:
+        """The imap_tools mailbox, with no answer pending on the line."""
+        while self._pending:
+            # A command answered at once must not take the answers of those sent ahead.
+            self._complete_next()
+        return self._box
+
+    def _refusable(self, command: str, *args: str) -> tuple[str, Any]:
+        """``UID command args``, with a refusal (NO or BAD) answered as ``("NO", [])``."""
+        import imaplib
+
+        try:
+            return self._client.uid(command, *args)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error:
+            return "NO", []
 
     def _refresh_capabilities(self) -> None:
         # Servers announce more after login (MOVE, UIDPLUS, IDLE…) than in the greeting that
@@ -379,7 +513,7 @@ class ImapMailbox:
         from imap_tools.errors import MailboxFolderSelectError
 
         try:
-            self._box.folder.set(self.server_folder_name(folder))
+            self._quiet_box.folder.set(self.server_folder_name(folder))
         except MailboxFolderSelectError as exc:
             raise MailServerUnreachable(
                 f"IMAP folder {folder!r} not found on {self._config.where}"
@@ -460,6 +594,23 @@ def _clean(uids: Iterable[str]) -> list[str]:
             raise ValueError(f"not an IMAP UID: {uid!r}")
         result.add(int(text))
     return [str(u) for u in sorted(result)]
+
+
+def uid_set(uids: Sequence[str]) -> str:
+    """An IMAP sequence set for ascending ``uids``, runs written as ranges (``3:250,300``).
+
+    New mail arrives with ascending UIDs, so a batch is mostly one range: short command
+    lines, whatever the batch size.
+    """
+    parts: list[str] = []
+    numbers = [int(u) for u in uids]
+    start = 0
+    for index in range(1, len(numbers) + 1):
+        if index == len(numbers) or numbers[index] != numbers[index - 1] + 1:
+            first, last = numbers[start], numbers[index - 1]
+            parts.append(str(first) if first == last else f"{first}:{last}")
+            start = index
+    return ",".join(parts)
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import threading
 import uuid
@@ -21,14 +22,19 @@ from pathlib import Path
 
 from crm_tui.mail.config import MailConfig, MailConfigError
 from crm_tui.mail.errors import MailError, MailRejected, MailServerUnreachable
-from crm_tui.mail.imap import FILED_KEYWORD, ImapMailbox, open_mailbox
+from crm_tui.mail.imap import ImapMailbox, open_mailbox
 from crm_tui.mail.message import parse_message
 from crm_tui.services import mailing
 from crm_tui.services.errors import ServerUnreachable
 
-# Messages per FETCH and per transaction: big enough that round trips and commits do not
-# dominate, small enough that the write lock is held for a few dozen milliseconds.
-CHUNK = 100
+# Messages per FETCH and per transaction, and a cap on their bytes: big enough that round
+# trips, commits and flag updates do not dominate, small enough that the write lock is held
+# for a few dozen milliseconds and a batch of big messages stays well within memory.
+CHUNK = 250
+CHUNK_BYTES = 64 * 1024 * 1024
+# Messages up to this size are not sized one by one: one SEARCH LARGER tells which are
+# bigger (those are sized), and CHUNK of the rest stay within CHUNK_BYTES.
+SIZE_THRESHOLD = 256 * 1024
 # A report lists at most this many reasons; the rest is counted.
 MAX_REASONS = 200
 # Polling without IDLE: huey-style backoff from the first delay up to mail.poll_seconds.
@@ -181,13 +187,24 @@ def _imap(config: MailConfig):
     return config.imap
 
 
-def _has_keyword(flags: set[str] | None) -> bool:
-    return bool(flags) and any(f.lower() == FILED_KEYWORD.lower() for f in flags)
-
-
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield list(items[start:start + size])
+
+
+def _batches(uids: Sequence[str], sizes: dict[str, int]) -> Iterator[list[str]]:
+    """``uids`` in batches of at most CHUNK messages and CHUNK_BYTES bytes (one at least)."""
+    batch: list[str] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if batch and (len(batch) >= CHUNK or total + size > CHUNK_BYTES):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
 
 
 def sync_mailbox(
@@ -202,62 +219,136 @@ def sync_mailbox(
     """One pass on an open mailbox (``watch`` keeps the connection between passes)."""
     cancelled = cancelled or _never
     validity = box.uidvalidity()
-    uids = box.list_uids()
+    folder = mailing.ledger_folder(box.folder)
+    # Only what does not carry $CrmFiled yet: years of filed mail cost nothing per pass.
+    # The ledger stays the judge of what was filed; a lost flag only costs a look-up.
+    uids = box.list_uids(unfiled=True)
     if not uids:
         return report
-    flags = box.flags(uids)
-    known = mailing.known_locations(validity, uids)
+    known = mailing.known_locations(validity, uids, folder=folder)
     # Finish what a killed run committed but could not mark: the ledger says what.
-    unflagged = [u for u in uids if known.get(int(u)) == "filed" and not _has_keyword(flags.get(u))]
+    unflagged = [u for u in uids if known.get(int(u)) == "filed"]
     leftover = [u for u in uids if known.get(int(u)) == "unmatched"] if config.unmatched_folder \
         else []
     _apply(box, config, report, unflagged, leftover)
-    candidates = [u for u in uids if int(u) not in known and not _has_keyword(flags.get(u))]
+    candidates = [u for u in uids if int(u) not in known]
     if not candidates:
         return report
-    sizes = box.sizes(candidates)
     limit = config.max_message_bytes
     # Sizes before download (SPEC 9): a huge message is never fetched, only its header.
-    small = [u for u in candidates if u in sizes and sizes[u] <= limit]
-    large = [u for u in candidates if u in sizes and sizes[u] > limit]
+    small, large, sizes = _by_size(box, candidates, limit)
+    # Copies already recorded elsewhere are looked for among these (see file_incoming).
     present = {int(u) for u in uids}
     report.pending += len(small) + len(large)
-    work = [(False, chunk) for chunk in _chunks(small, CHUNK)]
-    work += [(True, chunk) for chunk in _chunks(large, CHUNK)]
-    for headers_only, chunk in work:
-        if cancelled():
-            report.cancelled = True
-            break
-        if headers_only:
-            fetched = box.fetch_headers(chunk)
-        else:
-            fetched = box.fetch_raw(chunk, chunk=len(chunk))
-        batch = []
-        for uid, raw in fetched:
-            report.examined += 1
-            try:
-                parsed = parse_message(raw, max_bytes=limit)
-            except Exception as exc:  # noqa: BLE001 - the parser should never raise; be sure
-                _quarantine_one(raw, validity, uid, f"could not be parsed: {exc!r}", report)
-                continue
-            if headers_only:
-                parsed.oversized = True
-            mail = mailing.IncomingMail(parsed, validity, int(uid), headers_only,
-                                        sizes.get(uid, len(raw)))
-            batch.append((mail, raw))
-        results = _file(batch, present, clock, report)
-        flag, move = [], []
-        for (mail, _raw), result in results:
-            _count(report, mail, result)
-            if result.action == "flag":
-                flag.append(str(mail.uid))
-            elif result.action == "unmatched" and config.unmatched_folder:
-                move.append(str(mail.uid))
-        # Only now, after the commit, does the mailbox change.
-        _apply(box, config, report, flag, move)
-        if progress is not None:
-            progress(report.copy())
+    work = [(False, batch) for batch in _batches(small, sizes)]
+    work += [(True, batch) for batch in _chunks(large, CHUNK)]
+    try:
+        for number, (headers_only, uids_batch) in enumerate(work, 1):
+            if cancelled():
+                report.cancelled = True
+                break
+            # While this batch is parsed and filed, the server prepares the next one.
+            following = work[number] if number < len(work) else (True, [])
+            ahead = [] if following[0] else following[1]
+            with _collector_paused():
+                batch = _read_batch(box, uids_batch, headers_only, validity, folder, sizes,
+                                    limit, report, ahead)
+                results = _file(batch, present, clock, report)
+            flag, move = [], []
+            for (mail, _raw), result in results:
+                _count(report, mail, result)
+                if result.action == "flag":
+                    flag.append(str(mail.uid))
+                elif result.action == "unmatched" and config.unmatched_folder:
+                    move.append(str(mail.uid))
+            # Only now, after the commit, does the mailbox change. The STORE goes out without
+            # waiting for its answer: the server sets the flags (on maildir, a file rename
+            # per message) while the next batch is parsed and filed.
+            box.flag_later(flag)
+            _apply(box, config, report, [], move)
+            _flag_errors(box, report)
+            if progress is not None:
+                progress(report.copy())
+    except BaseException:
+        # Already failing: tidy up what can be, without hiding the first error.
+        with contextlib.suppress(MailError):
+            _finish(box, report)
+        raise
+    _finish(box, report)
     return report
+
+
+def _finish(box: ImapMailbox, report: SyncReport) -> None:
+    """End a pass: read the answers still pending (a batch sent ahead of a stop is
+    dropped), and report flags the server refused."""
+    box.settle()
+    _flag_errors(box, report)
+
+
+def _flag_errors(box: ImapMailbox, report: SyncReport) -> None:
+    for text in box.take_flag_errors():
+        report.errors += 1
+        report.note(text)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector back for one batch.
+
+    A batch keeps a few hundred parsed messages alive at once; each of their lists and
+    dicts counts towards the collector's next pass, which would walk every object of the
+    process several times per batch. Reference counting frees what a batch drops; the
+    rare cycle waits for the collector's first pass after the batch.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _by_size(box: ImapMailbox, candidates: list[str],
+             limit: int) -> tuple[list[str], list[str], dict[str, int]]:
+    """(UIDs to download, UIDs over ``limit``, known sizes), without downloading anything."""
+    threshold = min(limit, SIZE_THRESHOLD)
+    bigger = box.larger_than(threshold, candidates)
+    if bigger is None:  # the server cannot search by size: ask each message's size
+        sizes = box.sizes(candidates)
+        small = [u for u in candidates if u in sizes and sizes[u] <= limit]
+    else:
+        sizes = box.sizes([u for u in candidates if u in bigger]) if bigger else {}
+        small = [u for u in candidates
+                 if u not in bigger or (u in sizes and sizes[u] <= limit)]
+    large = [u for u in candidates if u in sizes and sizes[u] > limit]
+    return small, large, sizes
+
+
+def _read_batch(box, uids, headers_only, validity, folder, sizes, limit, report, ahead):
+    """Download and parse one batch (asking for the ``ahead`` UIDs as soon as it is in);
+    what cannot be parsed is quarantined on the spot."""
+    if headers_only:
+        fetched = list(box.fetch_headers(uids))
+    else:
+        fetched = list(box.fetch_raw(uids, chunk=len(uids)))
+    if ahead:
+        box.prefetch_raw(ahead)
+    batch = []
+    for uid, raw in fetched:
+        report.examined += 1
+        try:
+            parsed = parse_message(raw, max_bytes=limit)
+        except Exception as exc:  # noqa: BLE001 - the parser should never raise; be sure
+            _quarantine_one(raw, validity, uid, f"could not be parsed: {exc!r}", report)
+            continue
+        if headers_only:
+            parsed.oversized = True
+        mail = mailing.IncomingMail(parsed, validity, int(uid), headers_only,
+                                    sizes.get(uid, len(raw)), folder)
+        batch.append((mail, raw))
+    return batch
 
 
 def _db_errors() -> tuple[type[BaseException], ...]:

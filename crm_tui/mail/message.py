@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.message import Message
 from email.policy import compat32
@@ -15,6 +16,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
 
+from crm_tui.mail.mime import Part, read_tree
 from crm_tui.mail.tokens import decode_bytes, decode_header_value, undo_surrogates
 
 # A Message-ID longer than this is not something a mail client produced; storing it would
@@ -29,12 +31,35 @@ MAX_DEPTH = 40
 MAX_FILENAME_CHARS = 255
 
 _MSGID_RE = re.compile(r"<([^<>\s]+)>")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_BARE_ID_JUNK_RE = re.compile(r"[\s<>\x00-\x1f\x7f]")
+_ADDR_JUNK_RE = re.compile(r"[\s\x00-\x1f\x7f<>]")
 _DIGITS_RE = re.compile(r"[0-9]{1,12}")
 # Body text keeps newlines and tabs; other control characters (ESC above all) would reach
 # the terminal through the TUI and `crm show`.
 _BODY_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
+# White space (str.isspace, as rstrip sees it) at the end of each line.
+_TRAILING_SPACE_RE = re.compile(r"[^\S\n]+$", re.MULTILINE)
 _SAFE_EXT_RE = re.compile(r"[a-z0-9]{1,10}")
+
+# The plain address forms (see _plain_addresses): atoms as the email package's parser reads
+# them (no specials, no white space), a display name of atoms or one simple quoted string.
+_ATOM = r'[^\s()<>@,:;."\[\]\\]+'
+_NAME_ATOM = r'[^\s()<>@,:;"\[\]\\]+'
+_ADDR = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
+_MAILBOX_RE = re.compile(
+    rf'[ \t]*(?:(?:({_ADDR})|(?:({_NAME_ATOM}(?:[ \t]+{_NAME_ATOM})*)'
+    rf'|"([^"\\\r\n,@<>()\[\]:;]*)")?[ \t]*<({_ADDR})>)[ \t]*)?'
+)
+
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_DATE_RE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) (" + "|".join(_MONTHS) + r") "
+    r"([1-9][0-9]{3}) ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))? ([+-][0-9]{4})"
+    r"(?: \([A-Za-z0-9 +-]*\))?"
+)
 
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster"}
@@ -72,8 +97,10 @@ class ParsedMessage:
     subject: str = ""
     from_address: str = ""
     from_name: str = ""
-    to: list[str] = field(default_factory=list)
-    cc: list[str] = field(default_factory=list)
+    raw_to: list[str] = field(default_factory=list, repr=False)
+    """The To header values as written; :attr:`to` decodes them when asked."""
+    raw_cc: list[str] = field(default_factory=list, repr=False)
+    """The Cc header values as written; :attr:`cc` decodes them when asked."""
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     x_crm_lead: int | None = None
@@ -85,6 +112,18 @@ class ParsedMessage:
     size: int = 0
     oversized: bool = False
     notes: list[str] = field(default_factory=list)
+
+    # Filing never needs the recipients, and address parsing is the dearest part of reading
+    # a header: they are decoded only when asked for.
+    @property
+    def to(self) -> list[str]:
+        """The To addresses, lower-case, without repeats."""
+        return _unique(addr for _, addr in _addresses(self.raw_to))
+
+    @property
+    def cc(self) -> list[str]:
+        """The Cc addresses, lower-case, without repeats."""
+        return _unique(addr for _, addr in _addresses(self.raw_cc))
 
     @property
     def thread_ids(self) -> list[str]:
@@ -118,9 +157,14 @@ def parse_message(raw: bytes, *, max_bytes: int) -> ParsedMessage:
     ``max_bytes`` all attachment data is dropped; an attachment over ``max_bytes`` loses its
     data; both set ``oversized`` and add a note. Text is kept either way.
     """
+    return _parse(bytes(raw), max_bytes, quick=True)
+
+
+def _parse(raw: bytes, max_bytes: int, *, quick: bool) -> ParsedMessage:
+    """:func:`parse_message`; ``quick=False`` always uses the email package (for tests that
+    check the quick reader against it)."""
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
-    raw = bytes(raw)
     digest_key = "sha256:" + hashlib.sha256(raw).hexdigest()
     parsed = ParsedMessage(message_id=None, dedup_key=digest_key, size=len(raw))
     if len(raw) > max_bytes:
@@ -128,12 +172,17 @@ def parse_message(raw: bytes, *, max_bytes: int) -> ParsedMessage:
         parsed.notes.append(
             f"message is {len(raw)} bytes, over the limit of {max_bytes}; attachments not kept"
         )
-    try:
-        msg = message_from_bytes(raw, policy=compat32)
-    except Exception as exc:  # noqa: BLE001 - RecursionError and friends on hostile input
-        parsed.notes.append(f"message could not be parsed ({type(exc).__name__}); raw text kept")
-        parsed.text = _clean_text(decode_bytes(raw, None))[:max_bytes]
-        return parsed
+    # Plain mail (most of it) is read by the quick reader, which gives the email package's
+    # own results; anything unusual goes to the email package itself.
+    msg: Message | Part | None = read_tree(raw) if quick else None
+    if msg is None:
+        try:
+            msg = message_from_bytes(raw, policy=compat32)
+        except Exception as exc:  # noqa: BLE001 - RecursionError and friends on hostile input
+            parsed.notes.append(
+                f"message could not be parsed ({type(exc).__name__}); raw text kept")
+            parsed.text = _clean_text(decode_bytes(raw, None))[:max_bytes]
+            return parsed
     try:
         _read_headers(msg, parsed)
     except Exception as exc:  # noqa: BLE001 - keep the body even when a header is hopeless
@@ -144,22 +193,25 @@ def parse_message(raw: bytes, *, max_bytes: int) -> ParsedMessage:
         parsed.notes.append(f"body only partly decoded ({type(exc).__name__})")
         if not parsed.text:
             parsed.text = _clean_text(decode_bytes(raw, None))[:max_bytes]
-    parsed.notes = list(dict.fromkeys(parsed.notes))  # a broken tree repeats itself
+    if parsed.notes:
+        parsed.notes = list(dict.fromkeys(parsed.notes))  # a broken tree repeats itself
     return parsed
 
 
 # -- headers ------------------------------------------------------------------------------
 
 
-def _header_map(msg: Message) -> dict[str, list[str]]:
+def _header_map(msg: Message | Part) -> dict[str, list[str]]:
     """Raw header values by lower-case name (raw_items skips compat32's Header wrapping)."""
+    if isinstance(msg, Part):
+        return msg.header_map()
     headers: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
         headers.setdefault(str(name).strip().lower(), []).append(str(value))
     return headers
 
 
-def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
+def _read_headers(msg: Message | Part, parsed: ParsedMessage) -> None:
     headers = _header_map(msg)
 
     def first(name: str) -> str | None:
@@ -174,8 +226,8 @@ def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
     senders = _addresses(headers.get("from", []))
     if senders:
         parsed.from_name, parsed.from_address = senders[0]
-    parsed.to = _unique(addr for _, addr in _addresses(headers.get("to", [])))
-    parsed.cc = _unique(addr for _, addr in _addresses(headers.get("cc", [])))
+    parsed.raw_to = headers.get("to", [])
+    parsed.raw_cc = headers.get("cc", [])
     parsed.in_reply_to = _msgids(headers.get("in-reply-to", []))
     parsed.references = _msgids(headers.get("references", []))[-MAX_REFERENCES:]
     lead = (first("x-crm-lead") or "").strip()
@@ -191,7 +243,7 @@ def _first_msgid(value: str | None) -> str | None:
     if not ids and value:
         # Some generators omit the brackets; a single bare word is still an id.
         bare = undo_surrogates(value).strip()
-        if bare and not re.search(r"[\s<>\x00-\x1f\x7f]", bare):
+        if bare and not _BARE_ID_JUNK_RE.search(bare):
             ids = [bare]
     if not ids or len(ids[0]) > MAX_MESSAGE_ID_CHARS:
         return None
@@ -199,10 +251,12 @@ def _first_msgid(value: str | None) -> str | None:
 
 
 def _msgids(values: list[str]) -> list[str]:
+    if not values:
+        return []
     ids: list[str] = []
     for value in values:
         for msgid in _MSGID_RE.findall(undo_surrogates(value)):
-            if len(msgid) <= MAX_MESSAGE_ID_CHARS and not re.search(r"[\x00-\x1f\x7f]", msgid):
+            if len(msgid) <= MAX_MESSAGE_ID_CHARS and not _CONTROL_RE.search(msgid):
                 ids.append(msgid)
     return _unique(ids)
 
@@ -210,18 +264,45 @@ def _msgids(values: list[str]) -> list[str]:
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
     """(display name, lower-case address) pairs; entries without a usable address are skipped."""
     result: list[tuple[str, str]] = []
-    try:
-        pairs = getaddresses(
-            [undo_surrogates(v).replace("\r", " ").replace("\n", " ") for v in values]
-        )
-    except Exception:  # noqa: BLE001 - address parsing has had crash bugs on junk
+    if not values:
         return result
+    cleaned = [undo_surrogates(v).replace("\r", " ").replace("\n", " ") for v in values]
+    pairs = _plain_addresses(", ".join(cleaned))
+    if pairs is None:
+        try:
+            pairs = getaddresses(cleaned)
+        except Exception:  # noqa: BLE001 - address parsing has had crash bugs on junk
+            return result
     for name, addr in pairs:
         addr = addr.strip().lower()
-        if "@" not in addr or re.search(r"[\s\x00-\x1f\x7f<>]", addr):
+        if "@" not in addr or _ADDR_JUNK_RE.search(addr):
             continue
         result.append((decode_header_value(name), addr))
     return result
+
+
+def _plain_addresses(text: str) -> list[tuple[str, str]] | None:
+    """``getaddresses`` for plain lists (``a@b``, ``Name <a@b>``, ``"Name" <a@b>``), else None.
+
+    The email package's address parser costs more than the rest of a message's parsing;
+    this gives its very pairs for the common forms and leaves the rest to it.
+    """
+    pairs: list[tuple[str, str]] = []
+    pos, end = 0, len(text)
+    while True:
+        match = _MAILBOX_RE.match(text, pos)
+        if match is None:
+            return None
+        bare, phrase, quoted, routed = match.groups()
+        if bare or routed:
+            name = " ".join(phrase.split()) if phrase else (quoted or "")
+            pairs.append((name, bare or routed))
+        pos = match.end()
+        if pos == end:
+            return pairs
+        if text[pos] != ",":
+            return None
+        pos += 1
 
 
 def _unique(items) -> list[str]:
@@ -231,10 +312,13 @@ def _unique(items) -> list[str]:
 def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
-    try:
-        when = parsedate_to_datetime(undo_surrogates(value).strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    text = undo_surrogates(value).strip()
+    when = _plain_date(text)
+    if when is None:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
     if when is None:
         return None
     if when.tzinfo is None:
@@ -243,7 +327,31 @@ def _parse_date(value: str | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
-def _auto_reason(headers: dict[str, list[str]], parsed: ParsedMessage, msg: Message) -> str | None:
+def _plain_date(text: str) -> datetime | None:
+    """``parsedate_to_datetime`` for the RFC 5322 form ``Thu, 15 Jan 2026 10:00:00 +0100``.
+
+    None for any other form (or an impossible date): the email package decides those.
+    """
+    match = _DATE_RE.fullmatch(text)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, zone = match.groups()
+    try:
+        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
+                        int(second or 0), tzinfo=_zone(zone))
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(text: str) -> timezone:
+    """The fixed offset of ``+hhmm`` / ``-hhmm`` (hours and minutes counted as written)."""
+    offset = int(text[1:3]) * 3600 + int(text[3:5]) * 60
+    return timezone(timedelta(seconds=-offset if text[0] == "-" else offset))
+
+
+def _auto_reason(headers: dict[str, list[str]], parsed: ParsedMessage,
+                 msg: Message | Part) -> str | None:
     """Why this message is machine-made (never filed, never answered), or None."""
     if parsed.is_own:
         return "own message (X-CRM-Origin)"
@@ -281,7 +389,7 @@ class _Walker:
         self.html: list[str] = []
         self.counter = 0
 
-    def walk(self, part: Message, depth: int = 0) -> None:
+    def walk(self, part: Message | Part, depth: int = 0) -> None:
         if depth > MAX_DEPTH:
             self.parsed.notes.append("MIME nesting too deep; inner parts skipped")
             return
@@ -299,7 +407,7 @@ class _Walker:
                 self._attach(name, ctype, data)
                 return
             for sub in payload:
-                if isinstance(sub, Message):
+                if isinstance(sub, (Message, Part)):
                     self.walk(sub, depth + 1)
             return
         disposition = _content_disposition(part)
@@ -346,7 +454,7 @@ class _Walker:
         self.parsed.attachments.append(IncomingAttachment(name, ctype, b"", size, True))
 
 
-def _read_body(msg: Message, parsed: ParsedMessage, max_bytes: int) -> None:
+def _read_body(msg: Message | Part, parsed: ParsedMessage, max_bytes: int) -> None:
     walker = _Walker(parsed, max_bytes)
     walker.walk(msg)
     if walker.plain:
@@ -361,19 +469,21 @@ def _read_body(msg: Message, parsed: ParsedMessage, max_bytes: int) -> None:
         parsed.notes.append(f"text cut at {max_bytes} characters")
         text = text[:max_bytes]
     parsed.text = text
+    if isinstance(msg, Part):
+        return  # the quick reader takes no message with defects
     defects = [type(d).__name__ for part in msg.walk() for d in getattr(part, "defects", [])]
     if defects:
         parsed.notes.append("MIME defects: " + ", ".join(sorted(set(defects))))
 
 
-def _content_disposition(part: Message) -> str | None:
+def _content_disposition(part: Message | Part) -> str | None:
     try:
         return part.get_content_disposition()
     except Exception:  # noqa: BLE001
         return None
 
 
-def _decoded_filename(part: Message) -> str:
+def _decoded_filename(part: Message | Part) -> str:
     try:
         name = part.get_filename()
     except Exception:  # noqa: BLE001 - broken RFC 2231 parameters
@@ -393,7 +503,7 @@ def _as_bytes(sub: object) -> bytes:
 def _clean_text(text: str) -> str:
     text = undo_surrogates(text).replace("\r\n", "\n").replace("\r", "\n")
     text = _BODY_CONTROL_RE.sub("", text)
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    text = _TRAILING_SPACE_RE.sub("", text)
     return _BLANK_LINES_RE.sub("\n\n", text).strip("\n")
 
 

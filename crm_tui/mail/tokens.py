@@ -68,7 +68,13 @@ def decode_header_value(value: object) -> str:
         except Exception:  # noqa: BLE001 - the email package raises assorted errors on junk
             text = str(value)
     else:
-        text = _decode_words(str(value))
+        text = str(value)
+        if text.isascii() and text.isprintable() and "=?" not in text:
+            # The common case: nothing to decode, no line break or control character, and
+            # space the only white space; all that is left is collapsing and stripping it.
+            return " ".join(text.split())
+        # Without "=?" there is no encoded word to decode.
+        text = _decode_words(text) if "=?" in text else undo_surrogates(text)
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
     text = _CONTROL_RE.sub("", text)
     return _SPACE_RE.sub(" ", text).strip()

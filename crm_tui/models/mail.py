@@ -38,10 +38,12 @@ class SentMail(BaseModel):
 class FiledMessage(BaseModel):
     """A message the ingest has dealt with; written in the same transaction as its activity.
 
-    `key` is the Message-ID, or a hash of the raw bytes when there is none.
+    `key` is the Message-ID, or a hash of the raw bytes when there is none. Its place in
+    the mailbox is folder, UIDVALIDITY and UID (two folders may share a UIDVALIDITY).
     """
 
     key = peewee.CharField(max_length=300, unique=True)
+    folder = peewee.CharField(max_length=200, default="INBOX")
     uidvalidity = peewee.BigIntegerField(null=True)
     uid = peewee.BigIntegerField(null=True)
     lead = peewee.ForeignKeyField(Lead, null=True, on_delete="SET NULL", backref="filed_mail")
@@ -54,4 +56,4 @@ class FiledMessage(BaseModel):
 
     class Meta:
         table_name = "filed_message"
-        indexes = ((("uidvalidity", "uid"), False),)
+        indexes = ((("folder", "uidvalidity", "uid"), False),)

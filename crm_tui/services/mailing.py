@@ -539,35 +539,37 @@ class StagedFiles:
         self._journal = None
         self._path: Path | None = None
         self._done = False
+        self._files: Path | None = None
 
     def __enter__(self) -> StagedFiles:
         return self
 
     def write(self, data: bytes, original: str) -> str:
         """Store ``data`` under a generated name in files/; returns that name."""
+        if self._files is None:
+            self._files = paths.files_dir()
         if self._journal is None:
             self._open_journal()
         name = safe_stored_name(original)
         self._journal.write(name + "\n")
         self._journal.flush()
         self.names.append(name)
-        with open(paths.files_dir() / name, "xb") as handle:
+        with open(self._files / name, "xb") as handle:
             handle.write(data)
         return name
 
     def committed(self, kept: Iterable[str] | None = None) -> None:
         """The rows are committed: keep ``kept`` (default: every file), remove the rest."""
         keep = set(self.names if kept is None else kept)
-        self._remove(n for n in self.names if n not in keep)
-        self._close(remove_journal=True)
+        removed = self._remove(n for n in self.names if n not in keep)
+        self._close(remove_journal=removed)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._done:
             return
         if exc_type is None:
             # Nothing was committed on purpose: leave no file behind.
-            self._remove(self.names)
-            self._close(remove_journal=True)
+            self._close(remove_journal=self._remove(self.names))
             return
         # Rolled back - unless the failure came after the commit (a lost connection while
         # committing); ask the database which names it knows before removing anything.
@@ -576,8 +578,7 @@ class StagedFiles:
         except Exception:  # noqa: BLE001 - cannot tell now: the sweep decides later
             self._close(remove_journal=False)
             return
-        self._remove(n for n in self.names if n not in known)
-        self._close(remove_journal=True)
+        self._close(remove_journal=self._remove(n for n in self.names if n not in known))
 
     def _open_journal(self) -> None:
         directory = _pending_dir()
@@ -589,9 +590,22 @@ class StagedFiles:
         os.rename(temporary, final)
         self._journal, self._path = handle, final
 
-    def _remove(self, names: Iterable[str]) -> None:
+    def _remove(self, names: Iterable[str]) -> bool:
+        """Remove files; False if one could not be (the journal must stay for the sweep)."""
+        names = list(names)
+        if not names:
+            return True
+        try:
+            files = self._files or paths.files_dir()
+        except OSError:
+            return True  # no files directory: none of them was written
+        done = True
         for name in names:
-            (paths.files_dir() / name).unlink(missing_ok=True)
+            try:
+                (files / name).unlink(missing_ok=True)
+            except OSError:
+                done = False
+        return done
 
     def _close(self, *, remove_journal: bool) -> None:
         self._done = True
@@ -660,7 +674,7 @@ def sweep_pending() -> int:
 
 @dataclass
 class IncomingMail:
-    """One message read from the mailbox, with where it sits (UIDVALIDITY and UID).
+    """One message read from the mailbox, with where it sits (folder, UIDVALIDITY and UID).
 
     ``headers_only`` says the message was over the size limit and only its header was
     downloaded; ``size`` is then the size the server reported.
@@ -671,6 +685,7 @@ class IncomingMail:
     uid: int | None = None
     headers_only: bool = False
     size: int = 0
+    folder: str = "INBOX"
 
 
 @dataclass(frozen=True)
@@ -707,16 +722,34 @@ def ledger_key(parsed: ParsedMessage) -> str:
     return key
 
 
-def known_locations(uidvalidity: int, uids: Iterable[int | str]) -> dict[int, str]:
-    """Outcomes already recorded for messages at these UIDs of the current UIDVALIDITY."""
+def ledger_folder(name: str) -> str:
+    """How the ledger writes a folder name: as configured, but INBOX in capitals (RFC 3501
+    makes that one name case-insensitive)."""
+    name = (name or "").strip() or "INBOX"
+    return "INBOX" if name.upper() == "INBOX" else name
+
+
+def known_locations(uidvalidity: int, uids: Iterable[int | str], *,
+                    folder: str = "INBOX") -> dict[int, str]:
+    """Outcomes already recorded for messages at these UIDs of ``folder`` (at UIDVALIDITY).
+
+    The folder is part of the place: two folders may well have the same UIDVALIDITY.
+    """
+    from crm_tui.db import database
+
+    db = database.obj
     wanted = sorted({int(u) for u in uids})
+    folder = ledger_folder(folder)
     found: dict[int, str] = {}
+    # Plain SQL: building a peewee query over hundreds of values costs more than running it.
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[start:start + _IN_CHUNK]
-        query = (FiledMessage.select(FiledMessage.uid, FiledMessage.outcome)
-                 .where(FiledMessage.uidvalidity == uidvalidity, FiledMessage.uid.in_(chunk))
-                 .tuples())
-        found.update({int(uid): outcome for uid, outcome in query})
+        marks = ", ".join([db.param] * len(chunk))
+        cursor = db.execute_sql(
+            'SELECT "uid", "outcome" FROM "filed_message" WHERE "folder" = '
+            f'{db.param} AND "uidvalidity" = {db.param} AND "uid" IN ({marks})',
+            [folder, int(uidvalidity), *chunk])
+        found.update({int(uid): outcome for uid, outcome in cursor.fetchall()})
     return found
 
 
@@ -826,7 +859,8 @@ def file_incoming(
     attachments under generated names; the rest is recorded as ``unmatched`` with the
     reason. The ledger row is written in the same transaction as the activity entry, so a
     message is filed once whatever happens; the caller flags or moves messages only after
-    this returns. ``present_uids`` are the UIDs now in the folder (same UIDVALIDITY).
+    this returns. ``present_uids`` are UIDs now in the messages' folder (same UIDVALIDITY;
+    those not yet flagged as filed are enough: only unflagged copies can need moving).
 
     Raises:
         peewee.IntegrityError: another process filed one of these at the same moment (the
@@ -839,11 +873,7 @@ def file_incoming(
         with write_transaction():
             now = clock.now()
             keys = [ledger_key(m.parsed) for m in mails]
-            ledger: dict[str, _Entry] = {}
-            for chunk in _chunks(sorted(set(keys))):
-                for row in FiledMessage.select().where(FiledMessage.key.in_(chunk)):
-                    ledger[row.key] = _Entry(row.uidvalidity, row.uid, row.outcome, row.lead_id,
-                                             row)
+            ledger = _ledger_entries(keys)
             routing = _Routing(mails)
             plans = [_decide(mail, key, ledger, routing, present)
                      for mail, key in zip(mails, keys, strict=True)]
@@ -857,13 +887,30 @@ _DISPOSITION = {"filed": "flag", "unmatched": "unmatched", "oversized": "leave",
 
 @dataclass
 class _Entry:
-    """A ledger entry, stored (``row``) or planned in this batch."""
+    """A ledger entry, stored (``row`` is its id) or planned in this batch."""
 
+    folder: str
     uidvalidity: int | None
     uid: int | None
     outcome: str
     lead_id: int | None
-    row: FiledMessage | None = None
+    row: int | None = None
+
+
+def _ledger_entries(keys: Sequence[str]) -> dict[str, _Entry]:
+    """The ledger rows of these keys (plain SQL: a peewee query costs more than the read)."""
+    from crm_tui.db import database
+
+    db = database.obj
+    ledger: dict[str, _Entry] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        marks = ", ".join([db.param] * len(chunk))
+        cursor = db.execute_sql(
+            'SELECT "id", "key", "folder", "uidvalidity", "uid", "outcome", "lead_id" '
+            f'FROM "filed_message" WHERE "key" IN ({marks})', chunk)
+        for row_id, key, folder, uidvalidity, uid, outcome, lead_id in cursor.fetchall():
+            ledger[key] = _Entry(folder, uidvalidity, uid, outcome, lead_id, row_id)
+    return ledger
 
 
 @dataclass
@@ -877,7 +924,7 @@ class _Plan:
     lead_id: int | None = None
     reason: str = ""
     new_entry: bool = False  # insert a ledger row
-    update: FiledMessage | None = None  # or change this one
+    update: int | None = None  # or change this one (its id)
     write_activity: bool = False
     activity_id: int | None = None
 
@@ -890,24 +937,25 @@ def _decide(
 ) -> _Plan:
     parsed = mail.parsed
     entry = ledger.get(key)
+    folder = ledger_folder(mail.folder)
     if entry is not None:
-        if mail.uid is not None and (entry.uidvalidity, entry.uid) == (mail.uidvalidity,
-                                                                        mail.uid):
+        same_folder = entry.folder == folder and entry.uidvalidity == mail.uidvalidity
+        if mail.uid is not None and same_folder and entry.uid == mail.uid:
             # Another sync got here first (or this one was killed before flagging).
             return _Plan(mail, key, "duplicate", _DISPOSITION.get(entry.outcome, "leave"),
                          entry.lead_id, "already handled")
-        still_there = entry.uidvalidity == mail.uidvalidity and entry.uid in present
+        still_there = same_folder and entry.uid in present
         if still_there or entry.outcome == "filed" or entry.row is None:
             return _Plan(mail, key, "duplicate", "flag", entry.lead_id,
                          f"same message as one already {entry.outcome}")
         # The recorded copy is gone from this folder: this is that message, moved back or
         # renumbered (new UIDVALIDITY). Nothing is filed twice and nothing is skipped.
         if entry.outcome != "unmatched":
-            entry.uidvalidity, entry.uid = mail.uidvalidity, mail.uid
+            entry.folder, entry.uidvalidity, entry.uid = folder, mail.uidvalidity, mail.uid
             return _Plan(mail, key, "duplicate", "leave", entry.lead_id,
                          f"already recorded as {entry.outcome}", update=entry.row)
     elif parsed.auto_generated:
-        ledger[key] = _Entry(mail.uidvalidity, mail.uid, "auto", None)
+        ledger[key] = _Entry(folder, mail.uidvalidity, mail.uid, "auto", None)
         return _Plan(mail, key, "auto", "leave", reason=parsed.auto_generated, new_entry=True)
     found = routing.route(parsed)
     update = entry.row if entry is not None else None
@@ -917,57 +965,71 @@ def _decide(
         outcome = "oversized" if mail.headers_only else "filed"
         lead_id, reason = found.lead_id, found.via
     if entry is not None:
-        entry.uidvalidity, entry.uid, entry.outcome = mail.uidvalidity, mail.uid, outcome
+        entry.folder, entry.uidvalidity, entry.uid = folder, mail.uidvalidity, mail.uid
+        entry.outcome = outcome
     else:
-        ledger[key] = _Entry(mail.uidvalidity, mail.uid, outcome, lead_id)
+        ledger[key] = _Entry(folder, mail.uidvalidity, mail.uid, outcome, lead_id)
     return _Plan(mail, key, outcome, _DISPOSITION[outcome], lead_id, reason,
                  new_entry=entry is None, update=update, write_activity=lead_id is not None)
 
 
 def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> None:
-    """Write the batch: activity entries (one statement each, for their ids), then the
-    attachments and ledger rows with one prepared statement each (PERF: building peewee
-    queries row by row was most of the ingest's time)."""
+    """Write the batch: activity entries, attachments and ledger rows, each with one
+    prepared statement (PERF: building peewee queries row by row was most of the ingest's
+    time)."""
+    writing = [plan for plan in plans if plan.write_activity]
+    authors = [(plan.mail.parsed.from_address or "(unknown sender)")[:200] for plan in writing]
     activities = _Prepared(LeadActivity, ("lead", "kind", "author", "created", "text"))
+    ids = activities.insert_all([(plan.lead_id, "email_in", author, now,
+                                  incoming_text(plan.mail))
+                                 for plan, author in zip(writing, authors, strict=True)])
     attachments = []
-    for plan in plans:
-        if not plan.write_activity:
-            continue
-        parsed = plan.mail.parsed
-        author = (parsed.from_address or "(unknown sender)")[:200]
-        plan.activity_id = activities.insert(
-            (plan.lead_id, "email_in", author, now, incoming_text(plan.mail)))
+    for plan, author, activity_id in zip(writing, authors, ids, strict=True):
+        plan.activity_id = activity_id
         if plan.mail.headers_only:
             continue
-        for att in parsed.attachments:
+        for att in plan.mail.parsed.attachments:
             if att.dropped:
                 continue  # named in the notes of the text
             name = display_name(att.filename)
             content_type = ((att.content_type or "")[:100] or mimetypes.guess_type(name)[0]
                             or "application/octet-stream")
-            attachments.append(("lead_activity", plan.activity_id, name,
-                                staged.write(att.data, name), content_type, len(att.data),
-                                author, now))
+            attachments.append(("lead_activity", activity_id, name,
+                                staged.write(att.data, name), content_type,
+                                len(att.data), author, now))
     _Prepared(Attachment, ("owner_kind", "owner_id", "original_name", "stored_name",
                            "content_type", "size", "author", "created")).insert_many(attachments)
     rows = []
     for plan in plans:
         reason = plan.reason if plan.outcome != "duplicate" else None
+        folder = ledger_folder(plan.mail.folder)
         if plan.new_entry:
-            rows.append((plan.key, plan.mail.uidvalidity, plan.mail.uid, plan.lead_id,
+            rows.append((plan.key, folder, plan.mail.uidvalidity, plan.mail.uid, plan.lead_id,
                          plan.activity_id, plan.outcome, reason or "", now))
         elif plan.update is not None:
-            row = plan.update
-            row.uidvalidity, row.uid = plan.mail.uidvalidity, plan.mail.uid
+            changes = {FiledMessage.folder: folder, FiledMessage.uidvalidity: plan.mail.uidvalidity,
+                       FiledMessage.uid: plan.mail.uid}
             if plan.outcome != "duplicate":
-                row.outcome, row.lead, row.activity = plan.outcome, plan.lead_id, plan.activity_id
-                row.reason = reason or ""
-            row.save()
-    _Prepared(FiledMessage, ("key", "uidvalidity", "uid", "lead", "activity", "outcome",
-                             "reason", "created")).insert_many(rows)
+                changes.update({FiledMessage.outcome: plan.outcome, FiledMessage.lead: plan.lead_id,
+                                FiledMessage.activity: plan.activity_id,
+                                FiledMessage.reason: reason or ""})
+            FiledMessage.update(changes).where(FiledMessage.id == plan.update).execute()
+    _Prepared(FiledMessage, ("key", "folder", "uidvalidity", "uid", "lead", "activity",
+                             "outcome", "reason", "created")).insert_many(rows)
     touched = sorted({p.lead_id for p in plans if p.activity_id is not None})
     for chunk in _chunks(touched):
         Lead.update(updated=now).where(Lead.id.in_(chunk)).execute()
+
+
+def _native_types(field: peewee.Field) -> tuple[type, ...]:
+    """Python types a column takes without conversion."""
+    if isinstance(field, peewee.ForeignKeyField):
+        field = field.rel_field
+    if isinstance(field, (peewee.CharField, peewee.TextField)):
+        return (str, type(None))
+    if isinstance(field, peewee.IntegerField):
+        return (int, type(None))
+    return ()
 
 
 class _Prepared:
@@ -991,15 +1053,20 @@ class _Prepared:
                          if f.name not in names and f.name != meta.primary_key.name
                          and f.default is not None]
         self.fields = given + self.defaults
-        columns = ", ".join(f'"{f.column_name}"' for f in self.fields)
-        marks = ", ".join([self.db.param] * len(self.fields))
-        self.sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ({marks})'
+        self.native = [_native_types(f) for f in self.fields]
+        self.table = meta.table_name
         self.pk = meta.primary_key.column_name
+        self.columns = ", ".join(f'"{f.column_name}"' for f in self.fields)
+        self.marks = ", ".join([self.db.param] * len(self.fields))
+        self.sql = f'INSERT INTO "{self.table}" ({self.columns}) VALUES ({self.marks})'
 
     def _params(self, values: Sequence) -> list:
         filled = list(values) + [f.default() if callable(f.default) else f.default
                                  for f in self.defaults]
-        return [f.db_value(v) for f, v in zip(self.fields, filled, strict=True)]
+        # Text for text columns, whole numbers for integer ones and NULL go to the driver as
+        # they are (db_value would hand them back unchanged); the rest is converted.
+        return [v if type(v) in native else f.db_value(v)
+                for f, native, v in zip(self.fields, self.native, filled, strict=True)]
 
     def insert(self, values: Sequence) -> int:
         """Insert one row; returns its id."""
@@ -1018,6 +1085,28 @@ class _Prepared:
             with peewee.__exception_wrapper__:
                 self.db.cursor().executemany(self.sql, params)
 
+    def insert_all(self, rows: Sequence[Sequence]) -> list[int]:
+        """Insert rows; returns their ids, in order.
+
+        On SQLite, inside the write transaction (the write lock is held from BEGIN), the
+        ids are the ones SQLite itself would pick - one above the highest - so they are
+        given explicitly and all rows go in one ``executemany``. Elsewhere, one statement
+        per row returns each id.
+        """
+        if not rows:
+            return []
+        if not isinstance(self.db, peewee.SqliteDatabase):
+            return [self.insert(row) for row in rows]
+        top = self.db.execute_sql(f'SELECT max("{self.pk}") FROM "{self.table}"').fetchone()[0]
+        first = int(top or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        params = [[new_id, *self._params(row)] for new_id, row in zip(ids, rows, strict=True)]
+        sql = (f'INSERT INTO "{self.table}" ("{self.pk}", {self.columns}) '
+               f"VALUES ({self.db.param}, {self.marks})")
+        with peewee.__exception_wrapper__:
+            self.db.cursor().executemany(sql, params)
+        return ids
+
 
 def incoming_text(mail: IncomingMail) -> str:
     """The activity text of an incoming message: a short header, the body and any notes."""
@@ -1027,7 +1116,9 @@ def incoming_text(mail: IncomingMail) -> str:
         sender = f"{parsed.from_name} <{sender}>"
     lines = [f"From: {sender}", f"Subject: {parsed.subject}"]
     if parsed.date is not None:
-        lines.append(f"Date: {parsed.date.strftime('%Y-%m-%d %H:%M')} UTC")
+        when = parsed.date  # as strftime("%Y-%m-%d %H:%M"), without its cost
+        lines.append(f"Date: {when.year:04d}-{when.month:02d}-{when.day:02d} "
+                     f"{when.hour:02d}:{when.minute:02d} UTC")
     head = "\n".join(lines)
     if mail.headers_only:
         return (f"{head}\n\nThis message is {mail.size} bytes, over the size limit; it was not "

@@ -366,6 +366,86 @@ def test_changed_uidvalidity_refiles_nothing_and_skips_nothing(world, mailbox) -
     assert third.examined == 0
 
 
+def test_a_pass_of_many_batches_files_and_flags_everything_once(world, mailbox,
+                                                                monkeypatch) -> None:
+    """Each batch is read while the server still flags the previous one and prepares the
+    next: every filed message ends flagged, every other one untouched."""
+    configure(world, imap=mailbox)
+    lead_id = make_lead(world)
+    filed = [mailbox.append(raw_mail(subject=f"[Lead#{lead_id}] n{n}",
+                                     attachments=[(f"f{n}.txt", b"%d" % n)] if n % 4 else []))
+             for n in range(11)]
+    stranger = mailbox.append(raw_mail(subject="nobody's"))
+    filed.append(mailbox.append(raw_mail(subject=f"[Lead#{lead_id}] last")))
+    monkeypatch.setattr(ingest, "CHUNK", 4)
+    progress: list[int] = []
+
+    report = _sync(world, progress=lambda r: progress.append(r.examined))
+
+    assert (report.filed, report.unmatched, report.errors) == (12, 1, 0)
+    assert progress == [4, 8, 12, 13]
+    flags = mailbox.flags()
+    assert all({"\\Seen", FILED_KEYWORD} <= flags[uid] for uid in filed)
+    assert FILED_KEYWORD not in flags[stranger]
+    entries = _incoming(lead_id)
+    assert len(entries) == 12
+    assert sorted(a.original_name for e in entries for a in _files_of(e)) == sorted(
+        f"f{n}.txt" for n in range(11) if n % 4)
+    assert sorted(p.name for p in paths.files_dir().iterdir()) == sorted(
+        a.stored_name for a in Attachment.select())
+
+    # A flag someone removed: the ledger knows the message, so it is flagged again only.
+    with mailbox.imap() as client:
+        client.select("INBOX")
+        client.uid("STORE", filed[0], "-FLAGS.SILENT", f"(\\Seen {FILED_KEYWORD})")
+    again = _sync(world)
+    assert (again.filed, again.duplicates, again.examined) == (0, 0, 0)
+    assert FILED_KEYWORD in mailbox.flags()[filed[0]]
+    assert len(_incoming(lead_id)) == 12
+
+
+def _uidvalidity(mailbox, folder: str) -> int:
+    with mailbox.imap() as client:
+        typ, data = client.status(f'"{folder}"', "(UIDVALIDITY)")
+    return int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+
+
+def _set_uidvalidity(mailbox, folder: str, value: int) -> None:
+    """Give ``folder`` this UIDVALIDITY (doveadm: IMAP has no command for it)."""
+    import shutil
+    import subprocess
+
+    doveadm = shutil.which("doveadm")
+    if doveadm is None:
+        pytest.skip("doveadm is not installed")
+    done = subprocess.run(
+        [doveadm, "-c", str(mailbox.root / "dovecot.conf"), "mailbox", "update", "-u",
+         mailbox.user, "--uid-validity", str(value), folder],
+        capture_output=True, text=True, timeout=30)
+    if done.returncode != 0 or _uidvalidity(mailbox, folder) != value:
+        pytest.skip(f"doveadm could not set UIDVALIDITY: {done.stderr.strip()}")
+
+
+def test_another_folder_with_the_same_uidvalidity_is_read_afresh(world, mailbox) -> None:
+    configure(world, imap=mailbox, **{"mail.imap_folder": "Leads"})
+    lead_id = make_lead(world)
+    first = mailbox.append(raw_mail(subject=f"[Lead#{lead_id}] kept in Leads"), folder="Leads")
+    assert _sync(world).filed == 1
+    other = mailbox.append(raw_mail(subject=f"[Lead#{lead_id}] kept in Archive"),
+                           folder="Archive")
+    assert other == first  # the same UID ...
+    _set_uidvalidity(mailbox, "Archive", _uidvalidity(mailbox, "Leads"))  # ... and UIDVALIDITY
+
+    configure(world, **{"mail.imap_folder": "Archive"})
+    report = _sync(world)
+
+    assert (report.filed, report.duplicates) == (1, 0)
+    assert [e.text.split("\n")[1] for e in _incoming(lead_id)] == [
+        f"Subject: [Lead#{lead_id}] kept in Leads", f"Subject: [Lead#{lead_id}] kept in Archive"]
+    assert FILED_KEYWORD in mailbox.flags("Archive")[other]
+    assert _sync(world).examined == 0
+
+
 def test_cancel_stops_between_batches(world, mailbox, monkeypatch) -> None:
     configure(world, imap=mailbox)
     lead_id = make_lead(world)

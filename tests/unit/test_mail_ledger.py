@@ -1,0 +1,83 @@
+"""The filing ledger records each message's folder: the same UIDVALIDITY and UID in another
+folder is another message. Also the migration that added the folder to older databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_tui import db, schema
+from crm_tui.mail.message import parse_message
+from crm_tui.models import FiledMessage, LeadActivity
+from crm_tui.services import mailing
+from tests.integration.mail_helpers import make_lead, raw_mail
+
+
+def _mail(lead_id: int, subject: str, folder: str, uid: int = 1, validity: int = 7):
+    parsed = parse_message(raw_mail(subject=f"[Lead#{lead_id}] {subject}"), max_bytes=10**6)
+    return mailing.IncomingMail(parsed, validity, uid, folder=folder)
+
+
+def test_the_same_place_in_another_folder_is_another_message(any_world) -> None:
+    lead_id = make_lead(any_world)
+    [first] = mailing.file_incoming([_mail(lead_id, "in Leads", "Leads")], present_uids=[1])
+    assert first.outcome == "filed"
+    assert mailing.known_locations(7, [1], folder="Leads") == {1: "filed"}
+    # Another folder with the same UIDVALIDITY: its UID 1 is not known...
+    assert mailing.known_locations(7, [1], folder="Archive") == {}
+    # ... and its message is filed, not taken for the one already handled.
+    [second] = mailing.file_incoming([_mail(lead_id, "in Archive", "Archive")],
+                                     present_uids=[1])
+    assert second.outcome == "filed"
+    assert sorted((r.folder, r.uid) for r in FiledMessage.select()) == [("Archive", 1),
+                                                                         ("Leads", 1)]
+    assert LeadActivity.select().where(LeadActivity.kind == "email_in").count() == 2
+
+
+def test_the_same_message_found_in_another_folder_is_not_filed_again(any_world) -> None:
+    lead_id = make_lead(any_world)
+    mail = _mail(lead_id, "copied", "Leads")
+    mailing.file_incoming([mail], present_uids=[1])
+    copy = mailing.IncomingMail(mail.parsed, 7, 1, folder="Archive")
+    [result] = mailing.file_incoming([copy], present_uids=[1])
+    assert (result.outcome, result.action) == ("duplicate", "flag")
+    assert LeadActivity.select().where(LeadActivity.kind == "email_in").count() == 1
+
+
+def test_inbox_is_one_folder_whatever_its_case(crm_db, world) -> None:
+    lead_id = make_lead(world)
+    mailing.file_incoming([_mail(lead_id, "inbox", "inbox")], present_uids=[1])
+    assert FiledMessage.get().folder == "INBOX"
+    assert mailing.known_locations(7, [1], folder="Inbox") == {1: "filed"}
+
+
+@pytest.mark.parametrize(("configured", "expected"), [
+    (None, "INBOX"), ("Leads/Incoming", "Leads/Incoming"), ("inbox", "INBOX"),
+])
+def test_upgrading_gives_existing_rows_the_configured_folder(sqlite_url, configured,
+                                                             expected) -> None:
+    from playhouse.migrations import Runner
+
+    database = db.open_database(sqlite_url)
+    try:
+        runner = Runner(database, directory=str(schema.MIGRATIONS_DIR),
+                        table_name="schema_migration")
+        runner.up("0005_lead_statistics_indexes")  # the database before the folder
+        assert "0006_filed_message_folder" in schema.pending_migrations()
+        if configured is not None:
+            database.execute_sql("UPDATE setting SET value = ? WHERE key = ?",
+                                 (configured, "mail.imap_folder"))
+        database.execute_sql(
+            "INSERT INTO filed_message (key, uidvalidity, uid, outcome, reason, created) "
+            "VALUES ('old@example.org', 7, 3, 'filed', '', '2025-01-01 00:00:00')")
+
+        schema.upgrade()
+
+        assert schema.pending_migrations() == []
+        assert database.execute_sql(
+            "SELECT key, folder, uidvalidity, uid FROM filed_message").fetchall() == [
+            ("old@example.org", expected, 7, 3)]
+        indexes = {row[1] for row in database.execute_sql("PRAGMA index_list(filed_message)")}
+        assert "filed_message_folder_uidvalidity_uid" in indexes
+        assert "filedmessage_uidvalidity_uid" not in indexes
+    finally:
+        db.close_database()
