@@ -8,6 +8,8 @@ their two custom values each, parents mapped within the file); the baseline inse
 already prepared tuples of the same rows with sqlite3's executemany in one transaction.
 The ratio is baseline time / import time (1.0 = as fast as the raw insert; target >= 0.5),
 the median over the pairs of runs, in wall-clock time and in this process's CPU time.
+After the first import (untimed) its stored rows are compared with the baseline's: every
+field, parent (by name), manager, role, stamp and custom value must be the same.
 """
 
 from __future__ import annotations
@@ -72,15 +74,18 @@ def fresh_database(folder: str, name: str) -> str:
     return path
 
 
-def time_import(folder: str, data: bytes, expected: int,
-                run_number: int) -> tuple[float, float]:
-    """(wall, CPU) seconds for `imports.run` of the file into a fresh database."""
+def time_import(folder: str, data: bytes, expected: int, run_number: int,
+                rows: list[dict] | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds for `imports.run` of the file into a fresh database.
+
+    With `rows`, the stored rows are then compared with the raw baseline's (untimed).
+    """
     from crm_tui import db
     from crm_tui.models import Company, CustomValue, User
     from crm_tui.services import imports
     from crm_tui.services.context import FrozenClock, Session
 
-    fresh_database(folder, f"import-{run_number}.sqlite3")
+    path = fresh_database(folder, f"import-{run_number}.sqlite3")
     session = Session(User.get(User.login == "admin"), FrozenClock(NOW))
     started, cpu = time.perf_counter(), time.process_time()
     report = imports.run(session, "companies", data, dry_run=False)
@@ -89,10 +94,42 @@ def time_import(folder: str, data: bytes, expected: int,
     assert Company.select().count() == expected
     assert CustomValue.select().count() == 2 * expected
     db.close_database()
+    if rows is not None:
+        check_contents(path, rows)
     return elapsed
 
 
-def time_raw(folder: str, rows: list[dict], run_number: int) -> tuple[float, float]:
+def stored_rows(path: str) -> dict[str, tuple]:
+    """Every company of a database file by name: its fields, parent's name, custom values."""
+    connection = sqlite3.connect(path)
+    try:
+        parents = dict(connection.execute('SELECT "id", "name" FROM "company"'))
+        custom: dict[int, dict[str, str]] = {}
+        for record_id, field, value in connection.execute(
+                'SELECT v."record_id", f."name", v."value" FROM "custom_value" v '
+                'JOIN "custom_field" f ON f."id" = v."field_id" WHERE f."entity" = \'company\''):
+            custom.setdefault(record_id, {})[field] = value
+        return {
+            name: (address, fiscal_id, country, website, comments, role_id, parents.get(parent),
+                   manager_id, last_update, payment_conditions, custom.get(company_id, {}))
+            for (company_id, name, address, fiscal_id, country, website, comments, role_id,
+                 parent, manager_id, last_update, payment_conditions) in connection.execute(
+                'SELECT "id", "name", "address", "fiscal_id", "country", "website", "comments", '
+                '"role_id", "parent_id", "manager_id", "last_update", "payment_conditions" '
+                'FROM "company"')}
+    finally:
+        connection.close()
+
+
+def check_contents(path: str, rows: list[dict]) -> None:
+    """The imported database holds exactly the rows the raw baseline inserts (ids aside)."""
+    expected = os.path.join(os.path.dirname(path), "raw-expected.sqlite3")
+    if not os.path.exists(expected):
+        time_raw(os.path.dirname(path), rows, "expected")
+    assert stored_rows(path) == stored_rows(expected), "the import stored different rows"
+
+
+def time_raw(folder: str, rows: list[dict], run_number: int | str) -> tuple[float, float]:
     """(wall, CPU) seconds for raw sqlite3 executemany of the same rows into a fresh file."""
     from crm_tui import db
     from crm_tui.models import CustomField, User
@@ -139,7 +176,9 @@ def main() -> None:
         imported, raw = [], []
         for run_number in range(args.repeat):
             raw.append(time_raw(folder, rows, run_number))
-            imported.append(time_import(folder, data, args.rows, run_number))
+            # The first import's stored rows are checked against the raw baseline's.
+            imported.append(time_import(folder, data, args.rows, run_number,
+                                        rows if run_number == 0 else None))
         for what, index in (("wall", 0), ("CPU", 1)):
             raw_s = statistics.median(r[index] for r in raw)
             import_s = statistics.median(r[index] for r in imported)

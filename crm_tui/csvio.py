@@ -5,18 +5,22 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TextIO
 
 __all__ = [
+    "CsvColumns",
     "CsvFormatError",
     "CsvRow",
     "CsvTable",
     "RowProblem",
     "decode",
     "neutralise",
+    "read_columns",
     "read_records",
     "read_table",
     "sniff_delimiter",
@@ -31,6 +35,7 @@ _TRIGGERS = "=+-@\t\r\n\x00"
 # and read back as "'=x", while a plain "'x" is never touched in either direction.
 _AT_RISK = re.compile("'*[" + re.escape(_TRIGGERS) + "]")
 _NEUTRALISED = re.compile("'+[" + re.escape(_TRIGGERS) + "]")
+_TRIGGER_SET = frozenset(_TRIGGERS)
 
 # How many records the delimiter sniffer looks at; enough to outvote a stray punctuation mark.
 _SNIFF_RECORDS = 20
@@ -82,8 +87,17 @@ class CsvTable:
     encoding: str
     delimiter: str
     header: list[str] | None
-    rows: list[CsvRow]
+    #: Each data record's physical starting line, and its cells (as `CsvRow.cells`).
+    lines: list[int]
+    cells: list[list[str]]
     header_line: int | None = None
+    #: The indexes of the records with an empty cell.
+    gaps: list[int] = field(default_factory=list)
+
+    @cached_property
+    def rows(self) -> list[CsvRow]:
+        """The data records (made on first use: `read_columns` reads the lists above)."""
+        return [CsvRow(line, cells) for line, cells in zip(self.lines, self.cells, strict=True)]
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -226,29 +240,50 @@ def _key(name: str) -> str:
     return name.strip().casefold()
 
 
-def _records(text: str, delimiter: str) -> Iterator[CsvRow]:
-    """Parse `text` strictly into non-blank records with their physical starting lines."""
+def _records(text: str, delimiter: str) -> tuple[list[int], list[list[str]], list[int]]:
+    """Parse `text` strictly into non-blank records.
+
+    Returns their physical starting lines, their cells, and which records have an empty cell.
+    """
     # newline="" keeps \r\n, \r and \n inside quoted cells exactly and counts each as one line.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            # Strict mode, because a stray quote would otherwise swallow the rest of the file
-            # into one cell without a word.
-            raise CsvFormatError(
-                f"cannot read the record starting on line {start}: {exc} "
-                "(check the quotes on that line)"
-            ) from None
-        if not _is_blank(cells):
-            # Most rows have no cell starting with a quote; one joined search finds out
+    lines: list[int] = []
+    records: list[list[str]] = []
+    gaps: list[int] = []
+    end = 0  # the physical line the previous record ended on
+    try:
+        for cells in reader:
+            start, end = end + 1, reader.line_num
+            # A record whose first cell starts with a non-blank character has data; only
+            # the others need the full look at every cell.
+            first = cells[0] if cells else ""
+            if (not first or first[0].isspace()) and _is_blank(cells):
+                continue
+            # Most cells do not start with a quote; one joined search finds those that do
             # (decode() refuses NUL, so NUL cannot occur inside a cell).
-            if "\x00'" in "\x00" + "\x00".join(cells):
-                cells = [unneutralise(cell) if cell[:1] == "'" else cell for cell in cells]
-            yield CsvRow(start, cells)
+            if first[:1] == "'":
+                cells[0] = unneutralise(first)
+            joined = "\x00".join(cells)
+            found = joined.find("\x00'")
+            while found != -1:
+                # The separators up to the match count the cells before it.
+                position = joined.count("\x00", 0, found) + 1
+                cell = cells[position]
+                # A quote right before a trigger is what `neutralise` adds (fast path).
+                cells[position] = cell[1:] if cell[1:2] in _TRIGGER_SET else unneutralise(cell)
+                found = joined.find("\x00'", found + 1)
+            if "" in cells:
+                gaps.append(len(records))
+            lines.append(start)
+            records.append(cells)
+    except csv.Error as exc:
+        # Strict mode, because a stray quote would otherwise swallow the rest of the file
+        # into one cell without a word.
+        raise CsvFormatError(
+            f"cannot read the record starting on line {end + 1}: {exc} "
+            "(check the quotes on that line)"
+        ) from None
+    return lines, records, gaps
 
 
 def _is_header(cells: list[str], known_columns: Sequence[str]) -> bool:
@@ -274,10 +309,11 @@ def read_table(data: bytes, known_columns: Sequence[str]) -> CsvTable:
     """
     text, encoding = decode(data)
     delimiter = sniff_delimiter(text)
-    rows = list(_records(text, delimiter))
-    if rows and _is_header(rows[0].cells, known_columns):
-        return CsvTable(encoding, delimiter, rows[0].cells, rows[1:], rows[0].line)
-    return CsvTable(encoding, delimiter, None, rows)
+    lines, records, gaps = _records(text, delimiter)
+    if records and _is_header(records[0], known_columns):
+        return CsvTable(encoding, delimiter, records[0], lines[1:], records[1:], lines[0],
+                        [index - 1 for index in gaps if index])
+    return CsvTable(encoding, delimiter, None, lines, records, None, gaps)
 
 
 def _header_map(
@@ -343,6 +379,77 @@ def read_records(
     required = fixed_columns[:1] if required_columns is None else required_columns
     mapping = _header_map(table, columns, ignored_columns, required)
     return _named_records(table.rows, columns, mapping)
+
+
+@dataclass
+class CsvColumns:
+    """A table read column by column (what `read_columns` returns)."""
+
+    #: The physical starting line of each record.
+    lines: list[int]
+    #: Every fixed and extra column's cells in record order ("" where a record has none).
+    columns: dict[str, Sequence[str]]
+    #: What `read_records` reports for a record, by the record's index.
+    problems: dict[int, list[RowProblem]]
+    #: The columns known to have no empty cell (others may have some).
+    full: set[str] = field(default_factory=set)
+
+
+def read_columns(
+    table: CsvTable,
+    fixed_columns: Sequence[str],
+    extra_columns: Sequence[str],
+    ignored_columns: Collection[str] = (),
+    required_columns: Collection[str] | None = None,
+) -> CsvColumns:
+    """`read_records` column by column: the same mapping, values and problems.
+
+    For callers that check a whole column at a time (a large import): the cells are
+    transposed in one step instead of building one dict per record.
+
+    Raises:
+        CsvFormatError: the header is unusable (as `read_records`).
+    """
+    columns = [*fixed_columns, *extra_columns]
+    if table.header is None:
+        mapping: list[str | None] = list(columns)
+    else:
+        required = fixed_columns[:1] if required_columns is None else required_columns
+        mapping = _header_map(table, columns, ignored_columns, required)
+    lines, cells = table.lines, table.cells
+    width = len(mapping)
+    problems: dict[int, list[RowProblem]] = {}
+    longest = max(map(len, cells), default=0)
+    if longest > width:
+        for index, (line, record) in enumerate(zip(lines, cells, strict=True)):
+            if len(record) > width:
+                problems[index] = [RowProblem(
+                    line, None, record[width],
+                    f"too many columns: expected {width}, got {len(record)}")]
+    # One tuple per position; a record shorter than the longest reads "" at the end.
+    full: set[str] = set()
+    if longest == min(map(len, cells), default=0):
+        by_position = list(zip(*cells, strict=True))
+        gaps = {position for index in table.gaps
+                for position, cell in enumerate(cells[index]) if not cell}
+        full = {column for position, column in enumerate(mapping)
+                if column and position < longest and position not in gaps}
+    else:
+        by_position = list(itertools.zip_longest(*cells, fillvalue=""))
+    blank = ("",) * len(cells)
+    out: dict[str, Sequence[str]] = dict.fromkeys(columns, blank)
+    for position, column in enumerate(mapping):
+        if column is None:
+            continue
+        cells_here = by_position[position] if position < len(by_position) else blank
+        if column == _UNNAMED:
+            for index, cell in enumerate(cells_here):
+                if cell.strip():
+                    problems.setdefault(index, []).append(RowProblem(
+                        lines[index], f"#{position + 1}", cell, "value under an unnamed column"))
+        else:
+            out[column] = cells_here
+    return CsvColumns(lines, out, problems, full)
 
 
 def _positional_records(

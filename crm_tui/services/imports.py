@@ -4,7 +4,9 @@ One use case for every face: `crm import`, the TUI's import dialog (from a threa
 scripts call `run`. The file is decoded and parsed by `crm_tui.csvio`; each row is parsed
 and checked with the record kind's own fields and rules (`crm_tui.services.records`), so an
 imported row meets exactly the rules of `crm add`; then every row is written in one write
-transaction with bulk inserts.
+transaction with bulk inserts. The work goes a column at a time: each distinct text of a
+column is parsed once (a referenced record looked up and its access checked once), then the
+kind's per-record rules (validate, may the user write it) run on each row's record.
 
 Ids that point at rows of the same file: an export of companies (and of contracts) ends with
 an ``id`` column holding each row's id in the database it came from. When a file has that
@@ -20,13 +22,14 @@ the company and, when given, win over the id column (company names are unique).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import itertools
 import operator
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
 from typing import Any
 
 import peewee
@@ -44,7 +47,7 @@ from crm_tui.services.errors import (
     Problem,
     ValidationFailed,
 )
-from crm_tui.services.records import TEXT_KINDS, Field, Kind, get_kind, parse_field
+from crm_tui.services.records import TEXT_KINDS, Field, Kind, field_parser, get_kind
 
 __all__ = [
     "KINDS",
@@ -293,18 +296,22 @@ def _collector_paused() -> Iterator[None]:
 
 # What a cell means (see `_Importer._parse`).
 _SKIP, _OK, _BAD, _SELF = range(4)
-#: Distinct values remembered per column before a column of mostly distinct values (names,
-#: addresses) stops being cached; references to records are always remembered.
-MEMO_LIMIT = 2048
+#: Cells looked at to tell a column of mostly distinct texts from one of few values.
+MEMO_SAMPLE = 1000
+#: What an empty cell means: nothing (the field keeps its default).
+_EMPTY = (_SKIP, None)
+_VALUE = operator.itemgetter(1)
+#: Marks a row whose cell gave its field no value (empty, refused, or pointing into the file).
+_MISSING = object()
 
 
 class _Cell:
-    """How one column's cells are read: its field, and what its distinct values meant."""
+    """How one column's cells are read: its field, and the parser of the field's values."""
 
-    __slots__ = ("column", "name", "field", "spec", "yields", "self_ref", "memo", "droppable",
-                 "plain")
+    __slots__ = ("column", "name", "field", "spec", "yields", "self_ref", "plain", "parse")
 
-    def __init__(self, column: Column, spec: Field, yields: bool, self_ref: bool) -> None:
+    def __init__(self, column: Column, spec: Field, yields: bool, self_ref: bool,
+                 parse: Callable[[Any], Any]) -> None:
         self.column = column
         self.name = column.name
         #: The field it fills (None: the column is only checked).
@@ -313,38 +320,158 @@ class _Cell:
         #: An id column that gives way to the by-name column of the same field.
         self.yields = yields
         self.self_ref = self_ref
-        self.memo: dict[str, tuple[int, Any]] | None = {}
-        self.droppable = spec.kind not in ("ref", "refs", "user")
         #: A text field filled as written: nothing but the field's own rules apply.
         self.plain = (spec.kind in TEXT_KINDS and column.field is not None and not self_ref
                       and not column.id_of and not column.by_name)
+        #: The field's parser (`records.field_parser`): `parse_field` without the dispatch.
+        self.parse = parse
+
+
+class _Memo(dict):
+    """What each distinct text of a column means, worked out when first met."""
+
+    __slots__ = ("meaning",)
+
+    def __init__(self, meaning: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.meaning = meaning
+
+    def __missing__(self, text: str) -> Any:
+        found = self[text] = self.meaning(text)
+        return found
 
 
 class _CustomCell:
-    """How one custom field's cells are read (with what its distinct values meant)."""
+    """How one custom field's cells are read."""
 
-    __slots__ = ("field", "field_id", "name", "column", "memo")
+    __slots__ = ("field", "field_id", "name", "column")
 
     def __init__(self, custom: CustomField, column: str) -> None:
         self.field = custom
         self.field_id = custom.id
         self.name = custom.name
         self.column = column
-        self.memo: dict[str, tuple[bool, str]] | None = {}
 
 
 @dataclass(slots=True)
-class _Row:
-    """A checked row waiting to be written."""
+class _Batch:
+    """The checked rows of a file, column by column: position n is the file's n-th row."""
 
-    line: int
-    #: How messages name the row: "company 'ACME'" (or "company on line 7").
-    label: str
-    obj: BaseModel
-    parsed: dict[str, Any]
-    custom: list[tuple[int, str]]
-    #: Index of the row of the same file that the self reference points at.
-    self_ref: int | None = None
+    lines: list[int]
+    #: How messages name each row: "company 'ACME'" (or "company on line 7").
+    labels: list[str]
+    objects: list[BaseModel]
+    #: Each row's parsed values by field name (what `Kind.validate` and `after_save` get).
+    parsed: list[dict[str, Any]]
+    #: Custom values by custom field id: each row's text to store (None: the row has none).
+    custom: dict[int, list[str | None]]
+    #: Position → position of the row of the same file its self reference points at.
+    self_refs: dict[int, int]
+
+
+class _Checking:
+    """The state of checking a file column by column: each row's values and problems.
+
+    Every rule is still applied to every cell and row; only the order of the work changes
+    (a column at a time, each distinct reference resolved once). A row's problems are
+    collected in the order the row-by-row check reported them: file, cells in column
+    order, required fields, the kind's cross-field rules, custom fields.
+    """
+
+    def __init__(self, columns: csvio.CsvColumns, labels: list[str]) -> None:
+        self.lines = columns.lines
+        self.columns = columns.columns
+        #: Columns known to have no empty cell.
+        self.full = columns.full
+        self.labels = labels
+        self.count = len(columns.lines)
+        self.blank: Sequence[str] = ("",) * self.count
+        #: Row index → problems, in the order they were found.
+        self.found: dict[int, list[Problem]] = {
+            index: [Problem(labels[index], p.column or "row", p.value, p.reason,
+                            self.lines[index]) for p in problems]
+            for index, problems in columns.problems.items()}
+        #: Field → each row's parsed value (_MISSING: not given, or not parsed).
+        self.values: dict[str, list[Any]] = {}
+        #: Field → rows where the field was given but not parsed (refused, or a self
+        #: reference): such a field is not "required", and its dependants are not judged.
+        self.failed: dict[str, set[int]] = {}
+        #: Row index → index of the row of the file its self reference points at.
+        self.self_refs: dict[int, int] = {}
+        #: Custom field id → each row's text to store (None: none).
+        self.custom: dict[int, list[str | None]] = {}
+
+    def cells(self, column: str) -> Sequence[str]:
+        """A column's cells ("" for every row when the file lacks it)."""
+        return self.columns.get(column, self.blank)
+
+    def problem(self, index: int, column: str, value: str, reason: str) -> None:
+        """Report one problem of one row."""
+        problem = Problem(self.labels[index], column, value, reason, self.lines[index])
+        found = self.found.get(index)
+        if found is None:
+            self.found[index] = [problem]
+        else:
+            found.append(problem)
+
+    def values_of(self, field_name: str) -> list[Any]:
+        """The field's per-row values, created empty on first use."""
+        values = self.values.get(field_name)
+        if values is None:
+            values = self.values[field_name] = [_MISSING] * self.count
+            self.failed[field_name] = set()
+        return values
+
+
+#: What a row's dicts start as, and the columns holding each row's own values.
+_Part = tuple[dict[str, Any], dict[str, Sequence[Any]]]
+
+
+def _complete(values: list[Any]) -> bool:
+    """True when every row has a value (none is _MISSING)."""
+    return not any(map(operator.is_, values, repeat(_MISSING)))
+
+
+def _walk(columns: dict[str, Sequence[Any]], count: int) -> Iterator[tuple]:
+    """The rows of some columns (as many empty rows as `count` when there are none)."""
+    if not columns:
+        return repeat((), count)
+    return zip(*columns.values(), strict=True)
+
+
+def _same(values: list[Any]) -> bool:
+    """True when every item is the very same object (a value parsed once for the column)."""
+    return bool(values) and all(map(operator.is_, values, repeat(values[0])))
+
+
+def _mostly_distinct(texts: Sequence[str]) -> bool:
+    """Whether a column's texts are mostly different (judged from its first ones)."""
+    sample = texts[:MEMO_SAMPLE]
+    return len(set(sample)) * 2 > len(sample)
+
+
+def _custom_meaning(custom: CustomField, text: str) -> tuple[bool, str] | None:
+    """(True, text to store) or (False, why not) for one custom cell; None when empty."""
+    if not text:
+        return None
+    try:
+        return True, parse_custom_value(custom, text)
+    except V.BadValue as exc:
+        return False, str(exc)
+
+
+def _map_all(parse: Callable[[Any], Any], texts: Sequence[str],
+             full: bool = False) -> list[Any] | None:
+    """`parse` applied to every text, or None when a text is empty or refused.
+
+    `full`: the texts are known not to be empty (no need to look).
+    """
+    if not full and "" in texts:
+        return None
+    try:
+        return list(map(parse, texts))
+    except V.BadValue:
+        return None
 
 
 class _Importer:
@@ -393,71 +520,70 @@ class _Importer:
                 if layout.self_ref:
                     fixed.append(ID_COLUMN)
                 ignored = list(layout.derived) + ([] if layout.self_ref else [ID_COLUMN])
-                records = csvio.read_records(table, fixed, custom_names, ignored)
+                columns = csvio.read_columns(table, fixed, custom_names, ignored)
             else:
                 # Custom values follow the fixed columns; a cell that fits no custom field of
                 # its row is reported by its position in the line.
                 width = max((len(group) for group in self.custom.values()), default=0)
                 first = len(layout.fixed) + 1
                 self.custom_columns = [f"column {n}" for n in range(first, first + width)]
-                records = csvio.read_records(table, [c.name for c in layout.fixed],
+                columns = csvio.read_columns(table, [c.name for c in layout.fixed],
                                              self.custom_columns)
         except csvio.CsvFormatError as exc:
             raise ValidationFailed(_format_problems(kind_name, exc)) from None
-        rows = len(table.rows)
+        rows = len(table.lines)
+        encoding, delimiter = table.encoding, table.delimiter
+        del table  # the columns hold every cell now
         self.total = rows if dry_run else 2 * rows
         self._prepare()
-        self.file_ids, problems = self._file_ids(table)
-        pending: list[_Row] = []
-        denied: list[Problem] = []
-        for index, (line, values, row_problems) in enumerate(records):
-            if index and index % STEP == 0:
-                self._tick(index)
-            row = self._check_row(line, values, row_problems, problems, denied)
-            if row is not None:
-                pending.append(row)
+        self.file_ids, problems = self._file_ids(columns)
+        batch, good, denied = self._check_rows(columns, problems)
         self._tick(rows)
-        self._check_unique(pending, problems)
-        order = self._order(pending, problems) if not (problems or denied) else pending
+        self._check_unique(batch, good, problems)
+        order = self._order(batch, problems) if not (problems or denied) else good
         if problems:
             problems.sort(key=lambda p: p.line or 0)
             raise ValidationFailed(problems)
         if denied:
             more = f" (and {len(denied) - 1} more rows)" if len(denied) > 1 else ""
             raise PermissionDenied(f"line {denied[0].line}: {denied[0].reason}{more}")
-        warnings = self._warnings(pending)
+        # From here on every row of the file is good: `batch` holds them all.
+        warnings = self._warnings(batch)
         report = ImportReport(
-            kind=kind_name, dry_run=dry_run, rows=rows, created=len(pending),
-            problems=warnings, encoding=table.encoding, delimiter=table.delimiter,
-            header=self.header, preview=[(row.line, row.label) for row in pending],
+            kind=kind_name, dry_run=dry_run, rows=rows, created=len(good),
+            problems=warnings, encoding=encoding, delimiter=delimiter,
+            header=self.header, preview=list(zip(batch.lines, batch.labels, strict=True)),
         )
-        if not dry_run and pending:
-            report.ids = self._write(pending, order, rows)
+        if not dry_run and good:
+            report.ids = self._write(batch, order, rows)
         if self._progress is not None:
             self._progress(self.total, self.total)
         return report
 
-    def _file_ids(self, table: csvio.CsvTable) -> tuple[dict[str, int], list[Problem]]:
+    def _file_ids(self, columns: csvio.CsvColumns) -> tuple[dict[str, int], list[Problem]]:
         """The file's own ids (the `id` column of an export) → row index; bad ids reported."""
         problems: list[Problem] = []
-        if not self.layout.self_ref or table.header is None:
+        if not self.layout.self_ref or not self.header:
             return {}, problems
-        keys = [_key(cell) for cell in table.header]
-        if ID_COLUMN not in keys:
-            return {}, problems
-        position = keys.index(ID_COLUMN)
-        ids: dict[str, int] = {}
-        for index, row in enumerate(table.rows):
-            text = row.cells[position].strip() if position < len(row.cells) else ""
+        lines = columns.lines
+        texts = columns.columns[ID_COLUMN]
+        if all(map(str.isdigit, texts)):  # every row has an id, all digits (none blank)
+            ids = dict(zip(texts, range(len(texts)), strict=True))
+            if len(ids) == len(texts):  # and no id twice: nothing to report
+                return ids, problems
+        texts = list(map(str.strip, texts))
+        ids = {}
+        for index, text in enumerate(texts):
             if not text:
                 continue
-            label = f"{self.kind.name} on line {row.line}"
+            line = lines[index]
+            label = f"{self.kind.name} on line {line}"
             if not text.isdigit():
-                problems.append(Problem(label, ID_COLUMN, text, "not a whole number", row.line))
+                problems.append(Problem(label, ID_COLUMN, text, "not a whole number", line))
             elif text in ids:
-                first = table.rows[ids[text]].line
                 problems.append(Problem(label, ID_COLUMN, text,
-                                        f"the same id as the row on line {first}", row.line))
+                                        f"the same id as the row on line {lines[ids[text]]}",
+                                        line))
             else:
                 ids[text] = index
         return ids, problems
@@ -475,16 +601,18 @@ class _Importer:
 
     def _prepare(self) -> None:
         """Work out once what every row needs: columns in checking order, fields, columns."""
-        layout, kind = self.layout, self.kind
+        layout, kind, session = self.layout, self.kind, self.session
         specs = {spec.name: spec for spec in kind.fields}
         by_name = {c.field for c in layout.columns if c.by_name}
         # By-name columns first: when given, they decide and the id column is not consulted.
         ordered = sorted(layout.columns, key=lambda c: not c.by_name)
-        self._plan = [
-            _Cell(c, specs[c.check] if c.check else specs[c.field],
-                  c.field in by_name and not c.by_name, c.field == layout.self_ref)
-            for c in ordered if c.field is not None or c.check is not None
-        ]
+        self._plan = []
+        for c in ordered:
+            if c.field is None and c.check is None:
+                continue
+            spec = specs[c.check] if c.check else specs[c.field]
+            self._plan.append(_Cell(c, spec, c.field in by_name and not c.by_name,
+                                    c.field == layout.self_ref, field_parser(session, spec)))
         self._required = [(spec.name, layout.column_for(spec.name)) for spec in kind.fields
                           if spec.required and not spec.readonly]
         # Every field present in the rows' data (None where it has no default), so a row's
@@ -492,15 +620,17 @@ class _Importer:
         self._template = self.model()
         for name in self.model._meta.fields:
             self._template.__data__.setdefault(name, None)
-        kind.defaults(self.session, self._template)
+        kind.defaults(session, self._template)
         model_fields = self.model._meta.fields
-        # Plain values go straight into the row's data; references to records go through
-        # the model's descriptor, which also keeps the record for the access rules.
-        self._attrs = {
-            spec.name: (spec.column, isinstance(model_fields.get(spec.column),
-                                                peewee.ForeignKeyField))
-            for spec in kind.fields if spec.kind not in ("refs", "password")
-        }
+        # Plain values go straight into the row's data; references to records are set as
+        # the model's descriptor sets them (id in the data, the record kept for the rules).
+        self._attrs: dict[str, tuple[str, peewee.ForeignKeyField | None]] = {}
+        for spec in kind.fields:
+            if spec.kind in ("refs", "password"):
+                continue
+            model_field = model_fields.get(spec.column)
+            self._attrs[spec.name] = (spec.column, model_field if isinstance(
+                model_field, peewee.ForeignKeyField) else None)
 
     def _parse(self, cell: _Cell, text: str) -> tuple[int, Any]:
         """What one non-empty cell means: (_SKIP|_OK|_BAD|_SELF, value|reason|row index)."""
@@ -515,96 +645,233 @@ class _Importer:
         try:
             if cell.column.by_name:
                 return _OK, self._company_by_name(stripped)
-            return _OK, parse_field(self.session, spec, text)
+            return _OK, cell.parse(text)
         except V.BadValue as exc:
             return _BAD, str(exc)
 
-    def _check_row(
-        self,
-        line: int,
-        values: dict[str, str],
-        row_problems: Sequence[csvio.RowProblem],
-        problems: list[Problem],
-        denied: list[Problem],
-    ) -> _Row | None:
-        """Parse and check one row; append its problems; return it when it is good."""
-        layout, kind, session = self.layout, self.kind, self.session
-        title = values.get(layout.fixed[0].name, "").strip()
-        label = f"{kind.name} {title!r}" if title else f"{kind.name} on line {line}"
-        found = [Problem(label, p.column or "row", p.value, p.reason, line)
-                 for p in row_problems] if row_problems else []
-        parsed: dict[str, Any] = {}
-        failed: set[str] = set()
-        self_ref: int | None = None
-        for cell in self._plan:
-            text = values.get(cell.name, "")
-            if not text:
+    def _check_rows(self, columns: csvio.CsvColumns, problems: list[Problem],
+                    ) -> tuple[_Batch, list[int], list[Problem]]:
+        """Parse and check every row, a column at a time.
+
+        Each row's problems are appended to `problems` in row order. Returns every row, the
+        positions of the good ones, and the rows the user may not write (as problems of
+        their own, reported as one PermissionDenied).
+        """
+        layout, kind = self.layout, self.kind
+        name = kind.name
+        lines = columns.lines
+        labels = [f"{name} {title!r}" if title else f"{name} on line {line}"
+                  for title, line in zip(map(str.strip, columns.columns[layout.fixed[0].name]),
+                                         lines, strict=True)]
+        state = _Checking(columns, labels)
+        count = state.count
+        steps = len(self._plan) + 5
+        for step, cell in enumerate(self._plan, 1):
+            self._read_cell(state, cell)
+            self._tick(count * step // steps)
+        for field_name, column in self._required:
+            values = state.values.get(field_name)
+            if values is not None and _complete(values):
                 continue
-            name = cell.field
-            if cell.yields and (name in parsed or name in failed):
+            failed = state.failed.get(field_name, ())
+            for index in range(count):
+                if (values is None or values[index] is _MISSING) and index not in failed:
+                    state.problem(index, column, "", "required")
+        parsed, objects = self._build(state)
+        self._tick(count * (steps - 3) // steps)
+        self._validate(state, parsed, objects)
+        self._tick(count * (steps - 2) // steps)
+        self._check_custom(state, objects)
+        self._tick(count * (steps - 1) // steps)
+        found = state.found
+        for index in sorted(found):
+            problems.extend(found[index])
+        good: list[int] = []
+        denied: list[Problem] = []
+        check_modify, session = kind.check_modify, self.session
+        for index, obj in enumerate(objects):
+            if index in found:
                 continue
-            if cell.plain and cell.memo is None:
-                # A text column of mostly distinct values: straight to the field's rules.
-                try:
-                    parsed[name] = parse_field(session, cell.spec, text)
-                except V.BadValue as exc:
-                    failed.add(name)
-                    found.append(Problem(label, cell.name, text, str(exc), line))
+            try:
+                check_modify(session, obj)
+            except PermissionDenied as exc:
+                denied.append(Problem(labels[index], "row", "", str(exc), lines[index]))
                 continue
-            memo = cell.memo
-            hit = memo.get(text) if memo is not None else None
-            if hit is None:
-                hit = self._parse(cell, text)
-                if memo is not None:
-                    if len(memo) < MEMO_LIMIT or not cell.droppable:
-                        memo[text] = hit
-                    else:
-                        cell.memo = None  # mostly distinct values: caching would not pay
-            state, value = hit
-            if state == _OK:
-                if name is not None:
-                    parsed[name] = value
-            elif state == _BAD:
-                if name is not None:
-                    failed.add(name)
-                found.append(Problem(label, cell.name, text, value, line))
-            elif state == _SELF:
-                self_ref = value
-                failed.add(name)  # given, though not parsed: not "required"
-        for name, column in self._required:
-            if name not in parsed and name not in failed:
-                found.append(Problem(label, column, "", "required", line))
-        # A copy of the defaulted template: the same as calling defaults() on a new object.
-        obj = self.model(__no_default__=True)
-        obj.__data__ = data = self._template.__data__.copy()
-        obj.__rel__ = self._template.__rel__.copy()
-        attrs = self._attrs
-        for name, value in parsed.items():
-            target = attrs.get(name)
+            good.append(index)
+        batch = _Batch(lines, labels, objects, parsed, state.custom, state.self_refs)
+        return batch, good, denied
+
+    def _read_cell(self, state: _Checking, cell: _Cell) -> None:
+        """Parse one column: each distinct text once, then its meaning into every row."""
+        texts = state.cells(cell.name)
+        name = cell.field
+        if cell.plain and not cell.yields and _mostly_distinct(texts):
+            # Free text such as names and addresses: parsed straight through.
+            parsed = _map_all(cell.parse, texts, cell.name in state.full)
+            if parsed is not None:
+                state.values_of(name)[:] = parsed
+                return
+        # Few distinct texts (references, countries, numbers): each parsed, and each record
+        # looked up and its access checked, once; the column is walked once.
+        memo = _Memo(lambda text: self._parse(cell, text) if text else _EMPTY)
+        meanings = list(map(memo.__getitem__, texts))
+        if name is None:
+            # A column only checked (last_update): its value is derived when saved.
+            if any(outcome == _BAD for outcome, _ in memo.values()):
+                for index, (outcome, reason) in enumerate(meanings):
+                    if outcome == _BAD:
+                        state.problem(index, cell.name, texts[index], reason)
+            return
+        values = state.values_of(name)
+        failed = state.failed[name]
+        outcomes = {outcome for outcome, _ in memo.values()}
+        if not cell.yields and outcomes == {_OK}:
+            # Every row gets a value (the usual case): no per-row decisions.
+            values[:] = map(_VALUE, meanings)
+            return
+        if not cell.yields and outcomes <= {_SELF, _SKIP}:
+            # Every given cell names a row of the file (a tree exported whole).
+            refs = {index: row for index, (outcome, row) in enumerate(meanings)
+                    if outcome == _SELF}
+            state.self_refs.update(refs)
+            failed.update(refs)  # given, though not parsed: not "required"
+            return
+        for index, (outcome, value) in enumerate(meanings):
+            if outcome == _SKIP:
+                continue
+            if cell.yields and (values[index] is not _MISSING or index in failed):
+                continue
+            if outcome == _OK:
+                values[index] = value
+            elif outcome == _BAD:
+                failed.add(index)
+                state.problem(index, cell.name, texts[index], value)
+            elif outcome == _SELF:
+                state.self_refs[index] = value
+                failed.add(index)  # given, though not parsed: not "required"
+
+    def _build(self, state: _Checking) -> tuple[list[dict[str, Any]], list[BaseModel]]:
+        """Each row's parsed values and its model object (the kind's defaults, then values).
+
+        The objects are what `Kind.create` would have after parsing: a copy of the
+        defaulted template with each parsed value set as the field's descriptor sets it.
+        """
+        count = state.count
+        # Fields some row has a value for; those every row has a value for (the usual case)
+        # are set in bulk.
+        given = {field_name: values for field_name, values in state.values.items()
+                 if any(map(operator.is_not, values, repeat(_MISSING)))}
+        complete = {field_name: _complete(values) for field_name, values in given.items()}
+        # A column whose rows all hold the same value goes into the dict every row's starts as.
+        constant = {field_name: values[0] for field_name, values in given.items()
+                    if complete[field_name] and _same(values)}
+        # Each row's data starts as a copy of the defaulted template (the same as calling
+        # defaults() on a new object); fields every row has a value for are then set in
+        # bulk, references as their descriptor sets them (the record's key in the data, the
+        # record kept), and the others row by row.
+        data_start = dict(self._template.__data__)
+        rel_start = dict(self._template.__rel__)
+        data_columns: dict[str, Sequence[Any]] = {}
+        rel_columns: dict[str, Sequence[Any]] = {}
+        one_by_one: list[tuple[str, bool, list[Any]]] = []
+        for field_name, values in given.items():
+            target = self._attrs.get(field_name)
             if target is None:
                 continue
-            if target[1]:
-                setattr(obj, target[0], value)
-            else:
-                data[target[0]] = value
-        if self_ref is not None:
+            attr, foreign_key = target
+            if not complete[field_name]:
+                one_by_one.append((attr, foreign_key is not None, values))
+                continue
+            if foreign_key is None:
+                if field_name in constant:
+                    data_start[attr] = constant[field_name]
+                else:
+                    data_columns[attr] = values
+                continue
+            # The records are few: each distinct text was resolved once.
+            key = foreign_key.rel_field.name
+            record = constant.get(field_name)
+            if isinstance(record, foreign_key.rel_model):
+                data_start[foreign_key.name] = getattr(record, key)
+                rel_start[foreign_key.name] = record
+                continue
+            records = {id(value): value for value in values}
+            if not all(isinstance(record, foreign_key.rel_model) for record in records.values()):
+                one_by_one.append((attr, True, values))
+                continue
+            keys = {ident: getattr(record, key) for ident, record in records.items()}
+            data_columns[foreign_key.name] = list(map(keys.__getitem__, map(id, values)))
+            rel_columns[foreign_key.name] = values
+        parsed_columns = {field_name: values for field_name, values in given.items()
+                          if complete[field_name] and field_name not in constant}
+        parsed, objects = self._rows(count, (constant, parsed_columns),
+                                     (data_start, data_columns), (rel_start, rel_columns))
+        for field_name, full in complete.items():
+            if not full:
+                for values, value in zip(parsed, given[field_name], strict=True):
+                    if value is not _MISSING:
+                        values[field_name] = value
+        for attr, reference, values in one_by_one:
+            for obj, value in zip(objects, values, strict=True):
+                if value is _MISSING:
+                    continue
+                if reference:
+                    setattr(obj, attr, value)
+                else:
+                    obj.__data__[attr] = value
+        self_ref = self.layout.self_ref
+        for index in state.self_refs:
             # A stand-in until the row it points at has its id; rules only ask "is it set?".
-            data[layout.self_ref] = 0
+            objects[index].__data__[self_ref] = 0
+        return parsed, objects
+
+    def _rows(self, count: int, parsed_part: _Part, data_part: _Part,
+              rel_part: _Part) -> tuple[list[dict[str, Any]], list[BaseModel]]:
+        """Each row's parsed values and model object.
+
+        Each part (parsed values, data, related records) is (start, columns): a row's dict
+        is a copy of the start with the row's values of the columns. One walk over the
+        rows builds them all, while a row's values are still at hand.
+        """
+        (parsed_start, parsed_columns), (data_start, data_columns), \
+            (rel_start, rel_columns) = parsed_part, data_part, rel_part
+        model = self.model
+        new = model.__new__
+        parsed: list[dict[str, Any]] = []
+        objects: list[BaseModel] = []
+        parsed_keys, data_keys, rel_keys = list(parsed_columns), list(data_columns), \
+            list(rel_columns)
+        dirty = set
+        for parsed_row, data_row, rel_row in zip(
+                _walk(parsed_columns, count), _walk(data_columns, count),
+                _walk(rel_columns, count), strict=True):
+            # The keys and the row's values pair up by construction; zip's strict keyword
+            # would cost a quarter of each update here.
+            values = parsed_start.copy()
+            values.update(zip(parsed_keys, parsed_row))  # noqa: B905
+            parsed.append(values)
+            # What `model(__no_default__=True)` sets up, with the row's dicts given.
+            obj = new(model)
+            obj.__data__ = data = data_start.copy()
+            data.update(zip(data_keys, data_row))  # noqa: B905
+            obj._dirty = dirty()
+            obj.__rel__ = rel = rel_start.copy()
+            if rel_row:
+                rel.update(zip(rel_keys, rel_row))  # noqa: B905
+            objects.append(obj)
+        return parsed, objects
+
+    def _validate(self, state: _Checking, parsed: list[dict[str, Any]],
+                  objects: list[BaseModel]) -> None:
+        """The kind's cross-field rules on every row, named by the row's CSV columns."""
+        session, validate, column_for = self.session, self.kind.validate, self.layout.column_for
         checks: list[Problem] = []
-        kind.validate(session, obj, parsed, checks)
-        if checks:
-            found.extend(dataclasses.replace(p, record=label, field=layout.column_for(p.field),
-                                             line=line) for p in checks)
-        custom = self._check_custom(obj, values, label, line, failed, found)
-        if found:
-            problems.extend(found)
-            return None
-        try:
-            kind.check_modify(session, obj)
-        except PermissionDenied as exc:
-            denied.append(Problem(label, "row", "", str(exc), line))
-            return None
-        return _Row(line, label, obj, parsed, custom, self_ref)
+        for index, (obj, values) in enumerate(zip(objects, parsed, strict=True)):
+            validate(session, obj, values, checks)
+            if checks:
+                for p in checks:
+                    state.problem(index, column_for(p.field), p.value, p.reason)
+                checks = []
 
     def _custom_plan(self, type_id: int | None) -> tuple[list[_CustomCell], list[str], int]:
         """For rows of a type: their custom cells, the surplus columns, the field count."""
@@ -622,50 +889,52 @@ class _Importer:
             plan = self._custom_plans[type_id] = (pairs, surplus, len(fields))
         return plan
 
-    def _check_custom(
-        self,
-        obj: BaseModel,
-        values: dict[str, str],
-        label: str,
-        line: int,
-        failed: set[str],
-        found: list[Problem],
-    ) -> list[tuple[int, str]]:
-        """Check the row's custom values by their fields' kinds; returns (field id, text)."""
+    def _check_custom(self, state: _Checking, objects: list[BaseModel]) -> None:
+        """Check each row's custom values by their fields' kinds into `state.custom`."""
+        count = state.count
         type_field = self.layout.custom_type_field
+        groups: dict[int | None, list[int]] = {}
         if type_field is None:
-            type_id = None
-        elif type_field in failed:
-            return []  # already reported; its custom columns cannot be judged
+            groups[None] = list(range(count))
         else:
-            type_id = obj.__data__.get(type_field)
-        pairs, surplus, count = self._custom_plan(type_id)
-        out: list[tuple[int, str]] = []
-        for cell in pairs:
-            text = values.get(cell.column, "")
-            if not text:
-                continue
-            memo = cell.memo
-            hit = memo.get(text) if memo is not None else None
-            if hit is None:
-                try:
-                    hit = True, parse_custom_value(cell.field, text)
-                except V.BadValue as exc:
-                    hit = False, str(exc)
-                if memo is not None:
-                    if len(memo) < MEMO_LIMIT:
-                        memo[text] = hit
+            failed = state.failed.get(type_field, ())
+            for index, obj in enumerate(objects):
+                if index not in failed:  # else already reported: its custom columns wait
+                    groups.setdefault(obj.__data__.get(type_field), []).append(index)
+        for type_id, indexes in groups.items():
+            pairs, surplus, field_count = self._custom_plan(type_id)
+            every_row = len(indexes) == count
+            for cell in pairs:
+                texts = state.cells(cell.column)
+                if not every_row:
+                    texts = [texts[index] for index in indexes]
+                parsed = _map_all(partial(parse_custom_value, cell.field), texts,
+                                  every_row and cell.column in state.full) \
+                    if _mostly_distinct(texts) else None
+                if parsed is not None and every_row:
+                    state.custom[cell.field_id] = parsed
+                    continue
+                stored = state.custom.setdefault(cell.field_id, [None] * count)
+                if parsed is not None:
+                    for index, value in zip(indexes, parsed, strict=True):
+                        stored[index] = value
+                    continue
+                # Few distinct values (or some refused): each distinct text judged once.
+                meanings = map(_Memo(partial(_custom_meaning, cell.field)).__getitem__, texts)
+                for index, text, meaning in zip(indexes, texts, meanings, strict=True):
+                    if meaning is None:
+                        continue
+                    if meaning[0]:
+                        stored[index] = meaning[1]
                     else:
-                        cell.memo = None
-            if hit[0]:
-                out.append((cell.field_id, hit[1]))
-            else:
-                found.append(Problem(label, cell.name, text, hit[1], line))
-        for name in surplus:
-            text = values.get(name, "")
-            if text.strip():
-                found.append(Problem(label, name, text, self._surplus_reason(obj, count), line))
-        return out
+                        state.problem(index, cell.name, text, meaning[1])
+            for name in surplus:
+                texts = state.cells(name)
+                for index in indexes:
+                    text = texts[index]
+                    if text.strip():
+                        state.problem(index, name, text,
+                                      self._surplus_reason(objects[index], field_count))
 
     def _surplus_reason(self, obj: BaseModel, count: int) -> str:
         type_field = self.layout.custom_type_field
@@ -679,62 +948,75 @@ class _Importer:
             return f"not a custom field of {noun} {type_id}"
         return f"too many columns: {noun} {type_id} has {count} custom fields"
 
-    def _check_unique(self, rows: list[_Row], problems: list[Problem]) -> None:
+    def _check_unique(self, batch: _Batch, good: list[int], problems: list[Problem]) -> None:
         """Unique columns (a company's name): not twice in the file, not already stored."""
+        objects, labels, lines = batch.objects, batch.labels, batch.lines
         for spec in self.kind.fields:
             column = getattr(self.model, spec.column, None)
             if not isinstance(column, peewee.Field) or not column.unique:
                 continue
-            first: dict[Any, _Row] = {}
-            for row in rows:
-                value = row.obj.__data__.get(column.name)
-                if value in (None, ""):
-                    continue
-                if value in first:
-                    problems.append(Problem(row.label, self.layout.column_for(spec.name),
-                                            str(value), "appears twice in the file (also on "
-                                            f"line {first[value].line})", row.line))
-                else:
-                    first[value] = row
+            key = column.name
+            values = [objects[position].__data__.get(key) for position in good] \
+                if len(good) < len(objects) else [obj.__data__.get(key) for obj in objects]
+            first: dict[Any, int] = dict(zip(values, good, strict=True))
+            if len(first) < len(values) or None in first or "" in first:
+                # Some rows share a value or have none: look at each row.
+                first = {}
+                for position, value in zip(good, values, strict=True):
+                    if value in (None, ""):
+                        continue
+                    if value in first:
+                        problems.append(Problem(
+                            labels[position], self.layout.column_for(spec.name), str(value),
+                            f"appears twice in the file (also on line {lines[first[value]]})",
+                            lines[position]))
+                    else:
+                        first[value] = position
             for value in _existing(self.model, column, list(first)):
-                row = first[value]
-                problems.append(Problem(row.label, self.layout.column_for(spec.name),
+                position = first[value]
+                problems.append(Problem(labels[position], self.layout.column_for(spec.name),
                                         str(value), f"another {self.kind.name} already has it",
-                                        row.line))
+                                        lines[position]))
 
-    def _order(self, rows: list[_Row], problems: list[Problem]) -> list[_Row]:
-        """Rows in writing order: for a tree, every parent before its children.
+    def _order(self, batch: _Batch, problems: list[Problem]) -> list[int]:
+        """Positions in writing order: for a tree, every parent before its children.
 
-        Called when every row of the file is good, so ``rows[n]`` is data row ``n``. Rows
-        whose parents within the file form a loop are reported.
+        Called when every row of the file is good, so position ``n`` is data row ``n``.
+        Rows whose parents within the file form a loop are reported.
         """
+        count = len(batch.objects)
         if not self.layout.acyclic:
-            return rows
+            return list(range(count))
         children: dict[int, list[int]] = {}
         roots: list[int] = []
-        for n, row in enumerate(rows):
-            if row.self_ref is None:
+        self_refs = batch.self_refs
+        for n in range(count):
+            parent = self_refs.get(n)
+            if parent is None:
                 roots.append(n)
             else:
-                children.setdefault(row.self_ref, []).append(n)
-        order: list[_Row] = []
+                children.setdefault(parent, []).append(n)
+        order: list[int] = []
         stack = roots[::-1]
         while stack:
             n = stack.pop()
-            order.append(rows[n])
-            stack.extend(children.get(n, [])[::-1])
-        if len(order) < len(rows):
-            placed = {id(row) for row in order}
+            order.append(n)
+            kids = children.get(n)
+            if kids:
+                stack.extend(reversed(kids))
+        if len(order) < count:
+            placed = set(order)
             ids = {n: text for text, n in self.file_ids.items()}
             column = self.layout.column_for(self.layout.self_ref or "")
-            for row in rows:
-                if id(row) not in placed:
-                    problems.append(Problem(row.label, column, ids.get(row.self_ref, ""),
+            for n in range(count):
+                if n not in placed:
+                    problems.append(Problem(batch.labels[n], column,
+                                            ids.get(self_refs.get(n), ""),
                                             "the parents within the file form a loop",
-                                            row.line))
+                                            batch.lines[n]))
         return order
 
-    def _warnings(self, rows: list[_Row]) -> list[Problem]:
+    def _warnings(self, batch: _Batch) -> list[Problem]:
         """Leads that resemble existing leads or each other (SPEC 6): warned, still created."""
         if self.layout.kind != "lead":
             return []
@@ -742,68 +1024,84 @@ class _Importer:
 
         warnings: list[Problem] = []
         seen: dict[str, int] = {}
-        for row in rows:
-            lead = row.obj
+        for lead, label, line in zip(batch.objects, batch.labels, batch.lines, strict=True):
             values = {"email": lead.email, "company_name": lead.company_name,
                       "full_name": lead.full_name}
             for duplicate in find_duplicates(self.session, values):
-                warnings.append(Problem(row.label, "email", lead.email or "",
-                                        f"resembles {duplicate.describe()}", row.line))
+                warnings.append(Problem(label, "email", lead.email or "",
+                                        f"resembles {duplicate.describe()}", line))
             key = email_key(lead.email)
             if key and key in seen:
-                warnings.append(Problem(row.label, "email", lead.email, "the same email as the "
-                                        f"lead on line {seen[key]}", row.line))
-            seen.setdefault(key, row.line)
+                warnings.append(Problem(label, "email", lead.email, "the same email as the "
+                                        f"lead on line {seen[key]}", line))
+            seen.setdefault(key, line)
         return warnings
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, rows: list[_Row], order: list[_Row], done: int) -> list[int]:
+    def _write(self, batch: _Batch, order: list[int], done: int) -> list[int]:
         """Insert every row and its custom values in one write transaction; returns the ids."""
-        session, kind, layout = self.session, self.kind, self.layout
+        session, kind, layout, model = self.session, self.kind, self.layout, self.model
+        objects = batch.objects
+        count = len(objects)
+        key = model._meta.primary_key.name
         try:
             with write_transaction():
                 # Ids follow the writing order: rows go in at the end of the table's b-tree,
                 # and a parent within the file always has a smaller id than its children.
-                for row, new_id in zip(order, _allocate_ids(self.model, len(rows)), strict=True):
-                    row.obj.id = new_id
+                ids = [0] * count
+                for position, new_id in zip(order, _allocate_ids(model, count), strict=True):
+                    ids[position] = new_id
                 later: list[tuple[int, int]] = []
-                for row in rows:
-                    if row.self_ref is None:
-                        continue
-                    target = rows[row.self_ref].obj.id
-                    if layout.acyclic:
-                        row.obj.__data__[layout.self_ref] = target
-                    else:
-                        # Contracts may relate to each other both ways: set after the inserts.
-                        row.obj.__data__[layout.self_ref] = None
-                        later.append((target, row.obj.id))
-                for row in order:
-                    kind.before_save(session, row.obj, True)
+                self_refs, self_ref = batch.self_refs, layout.self_ref
+                before_save = kind.before_save
                 written = 0
-                for batch in _batches(order, STEP):
-                    _insert(self.model, [row.obj.__data__ for row in batch])
-                    written += len(batch)
+                for positions in _batches(order, STEP):
+                    rows: list[dict[str, Any]] = []
+                    for position in positions:
+                        obj = objects[position]
+                        data = obj.__data__
+                        data[key] = ids[position]
+                        target = self_refs.get(position)
+                        if target is not None and layout.acyclic:
+                            data[self_ref] = ids[target]
+                        elif target is not None:
+                            # Contracts may relate to each other both ways: set after the
+                            # inserts.
+                            data[self_ref] = None
+                            later.append((ids[target], ids[position]))
+                        before_save(session, obj, True)
+                        rows.append(data)
+                    _insert(model, rows)
+                    written += len(positions)
                     self._tick(done + written // 2)
-                values = [(fid, row.obj.id, text) for row in order for fid, text in row.custom]
-                # In index order, as the unique (field, record) index is built fastest.
-                values.sort()
-                for batch in _batches(values, STEP * 5):
-                    _insert_custom(batch)
+                # In index order (field, then record: `order` has increasing ids), as the
+                # unique (field, record) index is built fastest.
+                values: list[tuple[int, int, str]] = []
+                written_ids = [ids[position] for position in order]
+                for field_id, texts in sorted(batch.custom.items()):
+                    triples = zip(repeat(field_id), written_ids, map(texts.__getitem__, order))
+                    if None in texts:  # some rows have no value for the field
+                        triples = (triple for triple in triples if triple[2] is not None)
+                    values.extend(triples)
+                for chunk in _batches(values, STEP * 5):
+                    _insert_custom(chunk)
                     self._tick(done + written // 2)
-                for n, row in enumerate(order, 1):
-                    kind.after_save(session, row.obj, row.parsed, True)
-                    if n % STEP == 0:
-                        self._tick(done + (written + n) // 2)
-                column = getattr(self.model, layout.self_ref) if later else None
+                if type(kind).after_save is not Kind.after_save:  # else nothing to call
+                    after_save, parsed = kind.after_save, batch.parsed
+                    for n, position in enumerate(order, 1):
+                        after_save(session, objects[position], parsed[position], True)
+                        if n % STEP == 0:
+                            self._tick(done + (written + n) // 2)
+                column = getattr(model, layout.self_ref) if later else None
                 for target, row_id in later:
-                    self.model.update({column: target}).where(self.model.id == row_id).execute()
-                self._tick(done + len(rows))
+                    model.update({column: target}).where(model.id == row_id).execute()
+                self._tick(done + count)
         except peewee.IntegrityError as exc:
             raise Conflict(
                 f"the database changed during the import and refused a row ({_first_line(exc)});"
                 " nothing was written: run the import again") from None
-        return [row.obj.id for row in rows]
+        return ids
 
 
 # --- bulk writing helpers ----------------------------------------------------------------------
@@ -875,7 +1173,18 @@ def _insert_rows(model: type[BaseModel], fields: Sequence[peewee.Field],
 
 
 def _existing(model: type[BaseModel], column: peewee.Field, values: list) -> Iterator[Any]:
-    """Which of `values` the column already holds, asked IN_CHUNK values at a time."""
+    """Which of `values` the column already holds.
+
+    When the table has fewer rows than there are values (an import into a young
+    database), its values are read once; otherwise they are asked IN_CHUNK at a time.
+    """
+    if not values:
+        return
+    if model.select().count() < len(values):
+        stored = {column.python_value(value) for (value,) in
+                  database.execute_sql(*model.select(column).sql()).fetchall()}
+        yield from (value for value in values if value in stored)
+        return
     statements: dict[int, str] = {}
     for start in range(0, len(values), IN_CHUNK):
         chunk = values[start:start + IN_CHUNK]
@@ -897,11 +1206,6 @@ def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _key(name: str) -> str:
-    """How header cells are compared (as csvio does): case-insensitive, trimmed."""
-    return name.strip().casefold()
 
 
 def _format_problems(kind: str, exc: csvio.CsvFormatError) -> list[Problem]:

@@ -6,7 +6,7 @@ A kind declares its fields once; parsing, validation, access checks, custom fiel
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -54,61 +54,88 @@ def parse_field(session: Session, field: Field, raw: Any) -> Any:
     Raises:
         V.BadValue: with a few words saying why.
     """
+    return field_parser(session, field)(raw)
+
+
+def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
+    """The function that parses raw values of one field (what `parse_field` applies).
+
+    The field's kind is looked at once, so a caller parsing a whole column (an import)
+    pays only for the value checks. The returned function raises V.BadValue.
+    """
     kind = field.kind
+    required = field.required
     if kind in ("text", "textarea"):
-        text = V.parse_text(raw, None if kind == "textarea" else field.max_length,
-                            single_line=kind == "text")
-        if field.required and not text.strip():
-            raise V.BadValue("required")
-        return text
+        max_length = None if kind == "textarea" else field.max_length
+        single_line = kind == "text"
+        parse_text = V.parse_text
+
+        def parse(raw: Any) -> Any:
+            text = parse_text(raw, max_length, single_line)
+            if required and not text.strip():
+                raise V.BadValue("required")
+            return text
+        return parse
     if kind == "email":
-        return V.parse_email(raw, field.required)
+        return lambda raw: V.parse_email(raw, required)
     if kind == "password":
-        return V.parse_text(raw, 200)
-    if kind == "int":
-        value = V.parse_int(raw)
-        if value is None and field.required:
-            raise V.BadValue("required")
-        return value
-    if kind in ("decimal", "rate"):
-        value = V.parse_decimal(raw, 2 if kind == "decimal" else 3)
-        if value is None and field.required:
-            raise V.BadValue("required")
-        return value
-    if kind == "date":
-        value = V.parse_date(raw)
-        if value is None and field.required:
-            raise V.BadValue("required")
-        return value
+        return lambda raw: V.parse_text(raw, 200)
+    if kind in ("int", "decimal", "rate", "date"):
+        if kind == "int":
+            convert = V.parse_int
+        elif kind == "date":
+            convert = V.parse_date
+        else:
+            places = 2 if kind == "decimal" else 3
+
+            def convert(raw: Any) -> Any:
+                return V.parse_decimal(raw, places)
+
+        def parse(raw: Any) -> Any:
+            value = convert(raw)
+            if value is None and required:
+                raise V.BadValue("required")
+            return value
+        return parse
     if kind == "datetime":
-        return V.parse_datetime(raw)
+        return V.parse_datetime
     if kind == "bool":
-        return V.parse_bool(raw)
+        return V.parse_bool
     if kind == "choice":
-        text = "" if raw is None else str(raw).strip().lower()
-        if text not in field.choices:
-            raise V.BadValue("must be one of " + ", ".join(field.choices))
-        return text
+        choices = field.choices
+
+        def parse(raw: Any) -> Any:
+            text = "" if raw is None else str(raw).strip().lower()
+            if text not in choices:
+                raise V.BadValue("must be one of " + ", ".join(choices))
+            return text
+        return parse
     if kind == "user":
-        text = "" if raw is None else str(raw).strip()
-        if not text:
-            if field.required:
-                raise V.BadValue("required")
-            return None
-        user = User.get_or_none(User.login == text)
-        if user is None:
-            raise V.BadValue("no such user")
-        return user
+        def parse(raw: Any) -> Any:
+            text = "" if raw is None else str(raw).strip()
+            if not text:
+                if required:
+                    raise V.BadValue("required")
+                return None
+            user = User.get_or_none(User.login == text)
+            if user is None:
+                raise V.BadValue("no such user")
+            return user
+        return parse
     if kind == "ref":
-        text = "" if raw is None else str(raw).strip()
-        if not text:
-            if field.required:
-                raise V.BadValue("required")
-            return None
-        return get_kind(field.ref).resolve(session, text)
+        def parse(raw: Any) -> Any:
+            text = "" if raw is None else str(raw).strip()
+            if not text:
+                if required:
+                    raise V.BadValue("required")
+                return None
+            return get_kind(field.ref).resolve(session, text)
+        return parse
     if kind == "refs":
-        target = get_kind(field.ref)
-        return [target.resolve(session, item) for item in V.parse_list(raw)]
+        def parse(raw: Any) -> Any:
+            target = get_kind(field.ref)
+            return [target.resolve(session, item) for item in V.parse_list(raw)]
+        return parse
     raise AssertionError(f"unknown field kind {kind}")
 
 

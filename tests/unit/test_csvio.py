@@ -15,6 +15,7 @@ from crm_tui.csvio import (
     RowProblem,
     decode,
     neutralise,
+    read_columns,
     read_records,
     read_table,
     sniff_delimiter,
@@ -367,3 +368,45 @@ def test_huge_unterminated_quote_is_reported_not_crashed():
     data = b'a,b\n"' + b"x" * 200_000 + b"\n"
     with pytest.raises(CsvFormatError, match="line 2"):
         read_table(data, COMPANY_KNOWN)
+
+
+def _by_columns(table, fixed, extra, ignored=()):
+    """read_columns' answer in read_records' shape: (line, values, problems) per record."""
+    columns = read_columns(table, fixed, extra, ignored)
+    return [(line, {name: cells[index] for name, cells in columns.columns.items()},
+             columns.problems.get(index, []))
+            for index, line in enumerate(columns.lines)]
+
+
+cell_or_blank = st.one_of(
+    st.sampled_from(["", " ", "=1+1", "-5", "'x", "''-2", "a,b", 'say "hi"', "two\nlines"]),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00;")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(cell_or_blank, min_size=1, max_size=6), max_size=6),
+       st.sampled_from([None, ["name", "a", "", "b"], ["name", "b", "billing"]]))
+def test_read_columns_reads_as_read_records(rows, header):
+    # ragged rows, blank cells, cells under an unnamed column, neutralised cells
+    rows = [["n" + row[0], *row[1:]] for row in rows]
+    text = "".join(",".join(_quoted(cell) for cell in row) + "\n" for row in rows)
+    if header is not None:
+        text = ",".join(header) + "\n" + text
+    table = read_table(text.encode(), ["name", "a", "b"])
+    fixed, extra = ["name", "a"], ["b"]
+    assert _by_columns(table, fixed, extra, {"billing"}) == list(
+        read_records(table, fixed, extra, {"billing"}))
+    columns = read_columns(table, fixed, extra, {"billing"})
+    assert all("" not in columns.columns[name] for name in columns.full)
+
+
+def _quoted(cell: str) -> str:
+    from crm_tui.csvio import _format_cell
+
+    return _format_cell(cell)
+
+
+def test_read_columns_reports_a_bad_header_like_read_records():
+    table = read_table(b"name,colour\nAcme,red\n", ["name"])
+    with pytest.raises(CsvFormatError, match="unknown column: 'colour'"):
+        read_columns(table, ["name"], [])
