@@ -251,10 +251,11 @@ class _DialogHarness:
 async def _settle(pilot) -> None:
     import contextlib
 
-    from textual.worker import WorkerFailed
+    from textual.worker import WorkerCancelled, WorkerFailed
 
     for _ in range(40):
-        with contextlib.suppress(WorkerFailed):
+        # A dialog that closes itself cancels its own workers: that is an end too.
+        with contextlib.suppress(WorkerFailed, WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if all(worker.is_finished for worker in pilot.app.workers):
