@@ -47,7 +47,7 @@ from crm_tui.services import forms
 from crm_tui.services.context import Session
 from crm_tui.services.errors import ValidationFailed, error_text
 from crm_tui.services.records import get_kind
-from crm_tui.services.rows import Column, RecordRows, parse_filter_text
+from crm_tui.services.rows import Column, RecordRows, cell_text, parse_filter_text
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.top_bar import TopBar
@@ -754,6 +754,80 @@ def detail_block(title: str, rows: Iterable[tuple[str, str]]) -> Vertical:
     return block
 
 
+def files_block(files: Iterable[dict[str, Any]]) -> Vertical:
+    """A record's files (as `attachments.files_of` lists them) as a detail block."""
+    rows = [(f["name"], f"{f['size']:,} bytes, {f['author']}, "
+             f"{cell_text(f.get('created'), 'datetime')}") for f in files]
+    return detail_block("Files", rows or [("", "No files yet. Press f to attach one.")])
+
+
+class DetailScreen(CrmScreen):
+    """One record's detail: blocks of labelled values (`detail_block`), often in tabs.
+
+    Subclasses declare the `[` / `]` bindings (actions `previous_tab` / `next_tab`) when
+    they have tabs; the tabs are stepped in the order their panes were composed.
+    """
+
+    DEFAULT_CSS = """
+    DetailScreen {
+        & TabbedContent {
+            height: 1fr;
+        }
+        & TabPane {
+            padding: 0;
+        }
+        & #details, #files, #notes {
+            height: 1fr;
+            padding: 0 1;
+        }
+        & .detail-section {
+            height: auto;
+            border: round $panel-lighten-1;
+            border-title-color: $accent;
+            padding: 0 1;
+        }
+        & .detail-row {
+            height: auto;
+        }
+        & .detail-label {
+            width: 20;
+            color: $text-muted;
+        }
+        & .detail-value {
+            width: 1fr;
+        }
+        & LazyTable {
+            height: 1fr;
+            scrollbar-size-vertical: 1;
+        }
+        & .placeholder {
+            color: $text-muted;
+            padding: 1 1;
+        }
+    }
+    """
+
+    def action_next_tab(self) -> None:
+        """Show the next tab."""
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        """Show the previous tab."""
+        self._step_tab(-1)
+
+    def _step_tab(self, step: int) -> None:
+        from textual.widgets import TabbedContent, TabPane
+
+        tabs = self.query_one(TabbedContent)
+        ids = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        current = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(current + step) % len(ids)]
+        pane = tabs.get_pane(tabs.active)
+        focusable = [w for w in pane.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+
+
 def reload_table(table: LazyTable) -> None:
     """Show fresh rows: drop the source's cached pages (if it keeps any), then reload."""
     source = table.source
@@ -783,11 +857,13 @@ def specs_from(descriptions: Iterable[dict[str, Any]]) -> list[Any]:
 
 __all__ = [
     "CrmScreen",
+    "DetailScreen",
     "ExportRequest",
     "RecordListScreen",
     "SourceFailed",
     "TopBar",
     "error_text",
+    "files_block",
     "notify_error",
     "reload_table",
     "run_service",

@@ -19,10 +19,11 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
 from screens.base import (
-    CrmScreen,
+    DetailScreen,
     KeyFooter,
     detail_block,
     error_text,
+    files_block,
     reload_table,
     run_service,
 )
@@ -59,7 +60,7 @@ def load_company(session: Session, company_id: int) -> dict[str, Any]:
     }
 
 
-class CompanyDetailScreen(CrmScreen):
+class CompanyDetailScreen(DetailScreen):
     """A company's detail: tabs for its fields, related records and notes."""
 
     SCREEN_TITLE = "Company"
@@ -85,50 +86,10 @@ class CompanyDetailScreen(CrmScreen):
     """Edit, delete, notes, files; enter edits a contact; ] and [ change tabs."""
 
     DEFAULT_CSS = """
-    CompanyDetailScreen {
-        & TabbedContent {
-            height: 1fr;
-        }
-        & TabPane {
-            padding: 0;
-        }
-        & #details {
-            height: 1fr;
-            padding: 0 1;
-        }
-        & .detail-section {
-            height: auto;
-            border: round $panel-lighten-1;
-            border-title-color: $accent;
-            padding: 0 1;
-        }
-        & .detail-row {
-            height: auto;
-        }
-        & .detail-label {
-            width: 20;
-            color: $text-muted;
-        }
-        & .detail-value {
-            width: 1fr;
-        }
-        & LazyTable {
-            height: 1fr;
-            scrollbar-size-vertical: 1;
-        }
-        & #notes, #files {
-            height: 1fr;
-            padding: 0 1;
-        }
-        & .note-head {
-            color: $accent;
-            text-style: bold;
-            margin-top: 1;
-        }
-        & .placeholder {
-            color: $text-muted;
-            padding: 1 1;
-        }
+    CompanyDetailScreen .note-head {
+        color: $accent;
+        text-style: bold;
+        margin-top: 1;
     }
     """
 
@@ -242,9 +203,7 @@ class CompanyDetailScreen(CrmScreen):
     def _show_files(self, files: list[dict[str, Any]]) -> None:
         box = self.query_one("#files", VerticalScroll)
         box.remove_children()
-        rows = [(f["name"], f"{f['size']:,} bytes, {f['author']}, "
-                 f"{cell_text(f.get('created'), 'datetime')}") for f in files]
-        box.mount(detail_block("Files", rows or [("", "No files yet. Press f to attach one.")]))
+        box.mount(files_block(files))
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -351,28 +310,6 @@ class CompanyDetailScreen(CrmScreen):
         name = self.company_name or f"#{self.company_id}"
         self.app.push_screen(SaveAttachmentModal(self.session, "company", self.company_id,
                                                  f"Save a file of {name}"))
-
-    def _tab_ids(self) -> list[str]:
-        return ["tab-details", *(f"tab-{tab_id}" for tab_id, *_ in RELATED), "tab-notes",
-                "tab-files"]
-
-    def action_next_tab(self) -> None:
-        """Show the next tab."""
-        self._step_tab(1)
-
-    def action_previous_tab(self) -> None:
-        """Show the previous tab."""
-        self._step_tab(-1)
-
-    def _step_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        ids = self._tab_ids()
-        current = ids.index(tabs.active) if tabs.active in ids else 0
-        tabs.active = ids[(current + step) % len(ids)]
-        pane = tabs.get_pane(tabs.active)
-        focusable = [w for w in pane.query("*") if w.focusable]
-        if focusable:
-            focusable[0].focus()
 
 
 class NoteModal(ModalScreen[int | None]):

@@ -15,7 +15,7 @@ from crm_tui.services import contracts
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
-from screens.base import CrmScreen, detail_block
+from screens.base import DetailScreen, detail_block, files_block
 from screens.contracts import generate_invoice, pdf_from_template, renew
 from widgets.lazy_table import LazyTable
 
@@ -25,10 +25,9 @@ INVOICE_COLUMNS = (
     Column("locked", "Lock", 4),
 )
 """The related invoices' columns."""
-TABS = ("tab-details", "tab-invoices", "tab-files")
 
 
-class ContractDetailScreen(CrmScreen):
+class ContractDetailScreen(DetailScreen):
     """A contract's detail in tabs: details, related invoices, files."""
 
     SCREEN_TITLE = "3 Contract"
@@ -60,44 +59,6 @@ class ContractDetailScreen(CrmScreen):
     ]
     """Contract keys; each is greyed when the services say no."""
 
-    DEFAULT_CSS = """
-    ContractDetailScreen {
-        & TabbedContent {
-            height: 1fr;
-        }
-        & TabPane {
-            padding: 0;
-        }
-        & #details, #files {
-            height: 1fr;
-            padding: 0 1;
-        }
-        & .detail-section {
-            height: auto;
-            border: round $panel-lighten-1;
-            border-title-color: $accent;
-            padding: 0 1;
-        }
-        & .detail-row {
-            height: auto;
-        }
-        & .detail-label {
-            width: 20;
-            color: $text-muted;
-        }
-        & .detail-value {
-            width: 1fr;
-        }
-        & LazyTable {
-            height: 1fr;
-            scrollbar-size-vertical: 1;
-        }
-        & .placeholder {
-            color: $text-muted;
-            padding: 1 1;
-        }
-    }
-    """
 
     def __init__(self, session: Session, contract_id: int, *,
                  on_change: Callable[[], Any] | None = None) -> None:
@@ -158,10 +119,7 @@ class ContractDetailScreen(CrmScreen):
                        for title, items in sections.items()])
         files = self.query_one("#files", VerticalScroll)
         files.remove_children()
-        rows = [(f["name"], f"{f['size']:,} bytes, {f['author']}, "
-                 f"{str(f['created']).replace('T', ' ').removesuffix('Z')[:16]}")
-                for f in data["files"]]
-        files.mount(detail_block("Files", rows or [("", "No files yet. Press f to attach one.")]))
+        files.mount(files_block(data["files"]))
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("tab-invoices").label = f"Invoices {data['invoice_count']}"
         tabs.get_tab("tab-files").label = f"Files {len(data['files'])}"
@@ -324,20 +282,3 @@ class ContractDetailScreen(CrmScreen):
     def on_descendant_focus(self) -> None:
         """Keys depend on which tab has the focus."""
         self.refresh_bindings()
-
-    def action_next_tab(self) -> None:
-        """Show the next tab."""
-        self._step_tab(1)
-
-    def action_previous_tab(self) -> None:
-        """Show the previous tab."""
-        self._step_tab(-1)
-
-    def _step_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        current = TABS.index(tabs.active) if tabs.active in TABS else 0
-        tabs.active = TABS[(current + step) % len(TABS)]
-        pane = tabs.get_pane(tabs.active)
-        focusable = [w for w in pane.query("*") if w.focusable]
-        if focusable:
-            focusable[0].focus()

@@ -13,7 +13,7 @@ from textual.widgets import Label, Static
 from crm_tui.services import invoices
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
-from screens.base import CrmScreen, detail_block
+from screens.base import DetailScreen, detail_block
 from screens.invoices import open_invoice_form, save_pdf, toggle_lock
 
 # The fields shown in the Invoice block, in order, with their labels.
@@ -27,7 +27,7 @@ TOTALS = (("tax_base", "Tax base"), ("discount_total", "Discounts"),
           ("total", "Total"))
 
 
-class InvoiceDetailScreen(CrmScreen):
+class InvoiceDetailScreen(DetailScreen):
     """An invoice's detail; e, d, L, p and w act on it as the services allow."""
 
     SCREEN_TITLE = "4 Invoice"
@@ -47,33 +47,12 @@ class InvoiceDetailScreen(CrmScreen):
 
     DEFAULT_CSS = """
     InvoiceDetailScreen {
-        & #details {
-            height: 1fr;
-            padding: 0 1;
-        }
-        & .detail-section {
-            height: auto;
-            border: round $panel-lighten-1;
-            border-title-color: $accent;
-            padding: 0 1;
-        }
-        & .detail-row {
-            height: auto;
-        }
         & .detail-label {
             width: 16;
-            color: $text-muted;
-        }
-        & .detail-value {
-            width: 1fr;
         }
         & .amount {
             width: 16;
             text-align: right;
-        }
-        & .placeholder {
-            color: $text-muted;
-            padding: 1 1;
         }
     }
     """
