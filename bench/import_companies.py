@@ -188,6 +188,9 @@ def main() -> None:
                   f"({args.rows / raw_s:,.0f} rows/s); imports.run (parse, check, write) "
                   f"{import_s:.2f} s ({args.rows / import_s:,.0f} rows/s); "
                   f"ratio {ratio:.2f} (target >= 0.5)")
+            pairs = ", ".join(f"{r[index] / i[index]:.2f}"
+                              for r, i in zip(raw, imported, strict=True))
+            print(f"     each pair's ratio: {pairs}")
 
 if __name__ == "__main__":
     main()

@@ -35,7 +35,13 @@ _TRIGGERS = "=+-@\t\r\n\x00"
 # and read back as "'=x", while a plain "'x" is never touched in either direction.
 _AT_RISK = re.compile("'*[" + re.escape(_TRIGGERS) + "]")
 _NEUTRALISED = re.compile("'+[" + re.escape(_TRIGGERS) + "]")
-_TRIGGER_SET = frozenset(_TRIGGERS)
+# `_NEUTRALISED` at the start of each cell of cells joined by NUL (a cell holds no NUL).
+_NEUTRALISED_JOINED = re.compile("\x00'(?='*[" + re.escape(_TRIGGERS.replace("\x00", "")) + "])")
+# A cell, among cells each preceded by NUL, that is empty or starts with whitespace.
+_BLANK_START = re.compile(r"\x00(?:\s|\x00|$)")
+
+# Where `str.splitlines` breaks lines besides \r and \n.
+_OTHER_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 # How many records the delimiter sniffer looks at; enough to outvote a stray punctuation mark.
 _SNIFF_RECORDS = 20
@@ -87,16 +93,30 @@ class CsvTable:
     encoding: str
     delimiter: str
     header: list[str] | None
-    #: Each data record's physical starting line, and its cells (as `CsvRow.cells`).
+    #: Each data record's physical starting line, and how many cells it has.
     lines: list[int]
-    cells: list[list[str]]
+    lengths: list[int]
+    #: The cells by position, export neutralising undone: record n's cells are item n of
+    #: the first ``lengths[n]`` columns (a shorter record reads "" in the others).
+    by_position: list[list[str]]
+    #: The positions where some record has an empty cell (or none at all).
+    gap_positions: set[int]
     header_line: int | None = None
-    #: The indexes of the records with an empty cell.
-    gaps: list[int] = field(default_factory=list)
+
+    @cached_property
+    def cells(self) -> list[list[str]]:
+        """Each data record's cells (as `CsvRow.cells`)."""
+        return [list(cells[:length]) for cells, length in
+                zip(zip(*self.by_position, strict=True), self.lengths, strict=True)]
+
+    @cached_property
+    def gaps(self) -> list[int]:
+        """The indexes of the records with an empty cell."""
+        return [index for index, cells in enumerate(self.cells) if "" in cells]
 
     @cached_property
     def rows(self) -> list[CsvRow]:
-        """The data records (made on first use: `read_columns` reads the lists above)."""
+        """The data records (made on first use: `read_columns` reads `by_position`)."""
         return [CsvRow(line, cells) for line, cells in zip(self.lines, self.cells, strict=True)]
 
 
@@ -240,40 +260,172 @@ def _key(name: str) -> str:
     return name.strip().casefold()
 
 
-def _records(text: str, delimiter: str) -> tuple[list[int], list[list[str]], list[int]]:
-    """Parse `text` strictly into non-blank records.
+#: Records parsed at a time: each batch is checked, transposed and un-neutralised while its
+#: cells are still in the processor's caches (a later pass over every cell costs far more).
+_BATCH = 1000
 
-    Returns their physical starting lines, their cells, and which records have an empty cell.
+
+@dataclass
+class _Read:
+    """What `_read` makes of a text (see `CsvTable`)."""
+
+    header: list[str] | None = None
+    header_line: int | None = None
+    lines: list[int] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    by_position: list[list[str]] = field(default_factory=list)
+    gap_positions: set[int] = field(default_factory=set)
+
+
+def _read(text: str, delimiter: str, known_columns: Sequence[str]) -> _Read | None:
+    """Parse `text` strictly into non-blank records, a batch at a time; find the header.
+
+    None when the reader refuses the text or its line count does not add up: then
+    `_read_one_by_one` says where.
     """
-    # newline="" keeps \r\n, \r and \n inside quoted cells exactly and counts each as one line.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
+    out = _Read()
+    read = 0  # lines read so far
+    first = True  # the first record is yet to come
+    try:
+        while batch := list(itertools.islice(reader, _BATCH)):
+            starts = _starts(batch, read, reader.line_num)
+            if starts is None:
+                return None
+            read = reader.line_num
+            # A record whose first cell starts with a non-blank character has data; only
+            # the others need the full look at every cell.
+            firsts = next(zip(*batch), ())  # noqa: B905 (an empty record stops it short)
+            blank: set[int] = set()
+            if len(firsts) < len(batch) or _BLANK_START.search("\x00" + "\x00".join(firsts)):
+                blank = {index for index, cells in enumerate(batch)
+                         if not cells or not cells[0][:1].strip() and _is_blank(cells)}
+            if blank:
+                keep = [index not in blank for index in range(len(batch))]
+                batch = list(itertools.compress(batch, keep))
+                starts = list(itertools.compress(starts, keep))
+                if not batch:
+                    continue
+            if first:
+                first = False
+                batch, starts = _take_header(out, batch, starts, known_columns)
+                if not batch:
+                    continue
+            # The records go into the columns while they are fresh; the lists are dropped.
+            _transpose_into(out, batch)
+            out.lines.extend(starts)
+    except csv.Error:
+        return None
+    return out
+
+
+def _read_one_by_one(text: str, delimiter: str, known_columns: Sequence[str]) -> _Read:
+    """`_read` a record at a time (raises CsvFormatError naming the record's line)."""
+    lines, records = _records(text, delimiter)
+    out = _Read()
+    if records:
+        records, lines = _take_header(out, records, lines, known_columns)
+        if records:
+            _transpose_into(out, records)
+    out.lines = list(lines)
+    return out
+
+
+def _take_header(out: _Read, records: list[list[str]], starts: Sequence[int],
+                 known_columns: Sequence[str]) -> tuple[list[list[str]], Sequence[int]]:
+    """Take the first record as the header if it is one (see `read_table`).
+
+    Returns the data records and their lines.
+    """
+    header = list(_unneutralise_cells(records[0]))
+    if not _is_header(header, known_columns):
+        return records, starts
+    out.header, out.header_line = header, starts[0]
+    return records[1:], starts[1:]
+
+
+def _physical_lines(text: str) -> Iterable[str]:
+    """The text's lines with their ends, as a file opened with ``newline=""`` reads them.
+
+    That keeps CR LF, CR and LF inside quoted cells exactly and counts each as one line.
+    `str.splitlines` gives the same lines, faster, unless the text holds one of the other
+    characters it also breaks at.
+    """
+    if any(char in text for char in _OTHER_BREAKS):
+        return io.StringIO(text, newline="")
+    return text.splitlines(keepends=True)
+
+
+def _starts(batch: list[list[str]], before: int, after: int) -> Sequence[int] | None:
+    """The first physical line of each record of a batch read from line `before` + 1 to `after`.
+
+    A record takes one line, plus one per line break within its cells. None when that
+    does not add up to the lines the reader counted.
+    """
+    if after - before == len(batch):
+        return range(before + 1, after + 1)
+    starts: list[int] = []
+    line = before + 1
+    for cells in batch:
+        starts.append(line)
+        joined = "".join(cells)
+        # \r\n, \r and \n each end one line (as for the reader, see `_read`).
+        line += 1 + joined.count("\n") + joined.count("\r") - joined.count("\r\n")
+    return starts if line - 1 == after else None
+
+
+def _transpose_into(out: _Read, batch: list[list[str]]) -> None:
+    """Add a batch's cells, neutralising undone, to the columns by position.
+
+    A record shorter than the longest (of the batch, or of the file) reads "" at the end.
+    """
+    columns, gap_positions = out.by_position, out.gap_positions
+    before = len(out.lengths)
+    lengths = list(map(len, batch))
+    out.lengths.extend(lengths)
+    longest = max(lengths)
+    if longest == min(lengths):
+        parts: Iterable[tuple[str, ...]] = zip(*batch, strict=True)
+    else:
+        parts = itertools.zip_longest(*batch, fillvalue="")
+    for position, part in enumerate(parts):
+        if position == len(columns):
+            columns.append([""] * before)  # the earlier records are shorter
+            if before:
+                gap_positions.add(position)
+        columns[position].extend(_unneutralise_cells(part))
+        if "" in part:
+            gap_positions.add(position)
+    for position in range(longest, len(columns)):
+        columns[position].extend([""] * len(batch))
+        gap_positions.add(position)
+
+
+def _unneutralise_cells(cells: Sequence[str]) -> Sequence[str]:
+    """`unneutralise` on each cell (a new list when some cell starts with a quote)."""
+    # Joined by NUL, which decode() refuses, so NUL cannot occur inside a cell: one search
+    # tells whether any cell starts with a quote, one substitution undoes them all.
+    joined = "\x00" + "\x00".join(cells)
+    if "\x00'" not in joined:
+        return cells
+    return _NEUTRALISED_JOINED.sub("\x00", joined).split("\x00")[1:]
+
+
+def _records(text: str, delimiter: str) -> tuple[list[int], list[list[str]]]:
+    """Parse `text` strictly into non-blank records, one at a time.
+
+    Returns their physical starting lines and their cells as written (neutralised).
+    """
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
     lines: list[int] = []
     records: list[list[str]] = []
-    gaps: list[int] = []
     end = 0  # the physical line the previous record ended on
     try:
         for cells in reader:
             start, end = end + 1, reader.line_num
-            # A record whose first cell starts with a non-blank character has data; only
-            # the others need the full look at every cell.
             first = cells[0] if cells else ""
             if (not first or first[0].isspace()) and _is_blank(cells):
                 continue
-            # Most cells do not start with a quote; one joined search finds those that do
-            # (decode() refuses NUL, so NUL cannot occur inside a cell).
-            if first[:1] == "'":
-                cells[0] = unneutralise(first)
-            joined = "\x00".join(cells)
-            found = joined.find("\x00'")
-            while found != -1:
-                # The separators up to the match count the cells before it.
-                position = joined.count("\x00", 0, found) + 1
-                cell = cells[position]
-                # A quote right before a trigger is what `neutralise` adds (fast path).
-                cells[position] = cell[1:] if cell[1:2] in _TRIGGER_SET else unneutralise(cell)
-                found = joined.find("\x00'", found + 1)
-            if "" in cells:
-                gaps.append(len(records))
             lines.append(start)
             records.append(cells)
     except csv.Error as exc:
@@ -283,7 +435,7 @@ def _records(text: str, delimiter: str) -> tuple[list[int], list[list[str]], lis
             f"cannot read the record starting on line {end + 1}: {exc} "
             "(check the quotes on that line)"
         ) from None
-    return lines, records, gaps
+    return lines, records
 
 
 def _is_header(cells: list[str], known_columns: Sequence[str]) -> bool:
@@ -309,11 +461,10 @@ def read_table(data: bytes, known_columns: Sequence[str]) -> CsvTable:
     """
     text, encoding = decode(data)
     delimiter = sniff_delimiter(text)
-    lines, records, gaps = _records(text, delimiter)
-    if records and _is_header(records[0], known_columns):
-        return CsvTable(encoding, delimiter, records[0], lines[1:], records[1:], lines[0],
-                        [index - 1 for index in gaps if index])
-    return CsvTable(encoding, delimiter, None, lines, records, None, gaps)
+    read = _read(text, delimiter, known_columns) or _read_one_by_one(text, delimiter,
+                                                                    known_columns)
+    return CsvTable(encoding, delimiter, read.header, read.lines, read.lengths,
+                    read.by_position, read.gap_positions, read.header_line)
 
 
 def _header_map(
@@ -404,8 +555,8 @@ def read_columns(
 ) -> CsvColumns:
     """`read_records` column by column: the same mapping, values and problems.
 
-    For callers that check a whole column at a time (a large import): the cells are
-    transposed in one step instead of building one dict per record.
+    For callers that check a whole column at a time (a large import): the columns made
+    while reading are handed over as they are, instead of one dict per record.
 
     Raises:
         CsvFormatError: the header is unusable (as `read_records`).
@@ -416,27 +567,22 @@ def read_columns(
     else:
         required = fixed_columns[:1] if required_columns is None else required_columns
         mapping = _header_map(table, columns, ignored_columns, required)
-    lines, cells = table.lines, table.cells
+    lines, lengths, by_position = table.lines, table.lengths, table.by_position
     width = len(mapping)
     problems: dict[int, list[RowProblem]] = {}
-    longest = max(map(len, cells), default=0)
+    longest = max(lengths, default=0)
     if longest > width:
-        for index, (line, record) in enumerate(zip(lines, cells, strict=True)):
-            if len(record) > width:
+        for index, (line, length) in enumerate(zip(lines, lengths, strict=True)):
+            if length > width:
                 problems[index] = [RowProblem(
-                    line, None, record[width],
-                    f"too many columns: expected {width}, got {len(record)}")]
-    # One tuple per position; a record shorter than the longest reads "" at the end.
+                    line, None, by_position[width][index],
+                    f"too many columns: expected {width}, got {length}")]
+    same_length = longest == min(lengths, default=0)
     full: set[str] = set()
-    if longest == min(map(len, cells), default=0):
-        by_position = list(zip(*cells, strict=True))
-        gaps = {position for index in table.gaps
-                for position, cell in enumerate(cells[index]) if not cell}
+    if same_length:
         full = {column for position, column in enumerate(mapping)
-                if column and position < longest and position not in gaps}
-    else:
-        by_position = list(itertools.zip_longest(*cells, fillvalue=""))
-    blank = ("",) * len(cells)
+                if column and position < longest and position not in table.gap_positions}
+    blank = ("",) * len(lines)
     out: dict[str, Sequence[str]] = dict.fromkeys(columns, blank)
     for position, column in enumerate(mapping):
         if column is None:

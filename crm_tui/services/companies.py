@@ -90,6 +90,35 @@ class CompanyKind(Kind):
     def before_save(self, session, obj, created):
         obj.last_update = session.clock.now()
 
+    # The batch forms of the hooks above, for imports: the same rules and words.
+
+    #: acl.can_modify_company reads the manager and whether there is a parent.
+    modify_fields = ("manager", "parent")
+
+    def validate_many(self, session, records):
+        if records.given("name") is None:
+            return None
+        problems = []
+        names = records.column("name")
+        # Each rule looks at every record only when some record breaks it.
+        if records.given("name") and not all(map(str.strip, names)):
+            problems += [(n, Problem(self._new_label(name), "name", name, "required"))
+                         for n, name in enumerate(names) if not name.strip()]
+        terms = records.column("payment_conditions")
+        if any(value is not None and value < 0 for value in set(terms)):
+            problems += [(n, Problem(self._new_label(names[n]), "payment_conditions", str(value),
+                                     "cannot be negative"))
+                         for n, value in enumerate(terms) if value is not None and value < 0]
+        # A new record has no id yet, so it cannot become its own ancestor.
+        problems.sort(key=lambda found: found[0])  # stable: each record's in validate's order
+        return problems
+
+    def _new_label(self, name):
+        return self.label(Company(name=name))
+
+    def before_save_many(self, session, records):
+        return {"last_update": session.clock.now()}
+
     def before_delete(self, session, obj):
         # user.company has no database-level foreign key (the two tables point at each
         # other), so the rule is kept here.

@@ -6,7 +6,10 @@ and checked with the record kind's own fields and rules (`crm_tui.services.recor
 imported row meets exactly the rules of `crm add`; then every row is written in one write
 transaction with bulk inserts. The work goes a column at a time: each distinct text of a
 column is parsed once (a referenced record looked up and its access checked once), then the
-kind's per-record rules (validate, may the user write it) run on each row's record.
+kind's per-record rules (validate, may the user write it, before_save) run on the rows. A kind
+that gives a rule a batch form (`Kind.validate_many`, `Kind.modify_fields`,
+`Kind.before_save_many`) has it applied to whole columns, and the rows are written straight
+from the columns; for the other rules each row's model object is made and the rule called.
 
 Ids that point at rows of the same file: an export of companies (and of contracts) ends with
 an ``id`` column holding each row's id in the database it came from. When a file has that
@@ -26,7 +29,7 @@ import gc
 import itertools
 import operator
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
@@ -47,7 +50,15 @@ from crm_tui.services.errors import (
     Problem,
     ValidationFailed,
 )
-from crm_tui.services.records import TEXT_KINDS, Field, Kind, field_parser, get_kind
+from crm_tui.services.records import (
+    TEXT_KINDS,
+    Field,
+    Kind,
+    column_parser,
+    field_parser,
+    get_kind,
+    plain_texts,
+)
 
 __all__ = [
     "KINDS",
@@ -92,7 +103,7 @@ class ImportReport:
     #: The new records' ids in file order (empty on a dry run).
     ids: list[int] = field(default_factory=list)
     #: (line, how messages name it, e.g. "company 'ACME'") of each row created, in file order.
-    preview: list[tuple[int, str]] = field(default_factory=list)
+    preview: Sequence[tuple[int, str]] = ()
 
     def summary(self) -> str:
         """One line saying what happened."""
@@ -102,6 +113,51 @@ class ImportReport:
             "with a header line" if self.header else "positional (no header line)")
         tail = " (dry run: nothing written)" if self.dry_run else ""
         return f"{verb} {self.created} {noun} from {self.rows} rows ({how}){tail}"
+
+
+class _Labels(Sequence[str]):
+    """How messages name each row: "company 'ACME'" (or "company on line 7").
+
+    Each is made when asked: most are never needed, and a large file has many rows.
+    """
+
+    __slots__ = ("noun", "titles", "lines")
+
+    def __init__(self, noun: str, titles: Sequence[str], lines: list[int]) -> None:
+        self.noun, self.titles, self.lines = noun, titles, lines
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> str:
+        title = self.titles[index].strip()
+        return f"{self.noun} {title!r}" if title else f"{self.noun} on line {self.lines[index]}"
+
+
+class _Preview(Sequence[tuple[int, str]]):
+    """(line, label) of each row, made when asked; equal to any sequence of the same pairs."""
+
+    __slots__ = ("lines", "labels")
+
+    def __init__(self, lines: list[int], labels: Sequence[str]) -> None:
+        self.lines, self.labels = lines, labels
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> tuple[int, str]:
+        return self.lines[index], self.labels[index]
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return zip(self.lines, self.labels, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 # --- what each kind's file looks like --------------------------------------------------------
@@ -308,7 +364,8 @@ _MISSING = object()
 class _Cell:
     """How one column's cells are read: its field, and the parser of the field's values."""
 
-    __slots__ = ("column", "name", "field", "spec", "yields", "self_ref", "plain", "parse")
+    __slots__ = ("column", "name", "field", "spec", "yields", "self_ref", "plain", "parse",
+                 "parse_all")
 
     def __init__(self, column: Column, spec: Field, yields: bool, self_ref: bool,
                  parse: Callable[[Any], Any]) -> None:
@@ -325,6 +382,8 @@ class _Cell:
                       and not column.id_of and not column.by_name)
         #: The field's parser (`records.field_parser`): `parse_field` without the dispatch.
         self.parse = parse
+        #: For a plain text field, its parser of whole columns (`records.column_parser`).
+        self.parse_all = column_parser(spec) if self.plain else None
 
 
 class _Memo(dict):
@@ -344,13 +403,20 @@ class _Memo(dict):
 class _CustomCell:
     """How one custom field's cells are read."""
 
-    __slots__ = ("field", "field_id", "name", "column")
+    __slots__ = ("field", "field_id", "name", "column", "parse_all")
 
     def __init__(self, custom: CustomField, column: str) -> None:
         self.field = custom
         self.field_id = custom.id
         self.name = custom.name
         self.column = column
+        #: The parser of a whole column of non-empty texts, for the kinds whose values are
+        #: kept as written (`parse_custom_value`: "text" up to 1000 characters on one line,
+        #: "textarea" anything).
+        self.parse_all = None
+        if custom.kind in ("text", "textarea"):
+            self.parse_all = partial(_plain_or_none, 1000 if custom.kind == "text" else None,
+                                     custom.kind == "text")
 
 
 @dataclass(slots=True)
@@ -359,10 +425,8 @@ class _Batch:
 
     lines: list[int]
     #: How messages name each row: "company 'ACME'" (or "company on line 7").
-    labels: list[str]
-    objects: list[BaseModel]
-    #: Each row's parsed values by field name (what `Kind.validate` and `after_save` get).
-    parsed: list[dict[str, Any]]
+    labels: Sequence[str]
+    records: _Records
     #: Custom values by custom field id: each row's text to store (None: the row has none).
     custom: dict[int, list[str | None]]
     #: Position → position of the row of the same file its self reference points at.
@@ -378,7 +442,7 @@ class _Checking:
     order, required fields, the kind's cross-field rules, custom fields.
     """
 
-    def __init__(self, columns: csvio.CsvColumns, labels: list[str]) -> None:
+    def __init__(self, columns: csvio.CsvColumns, labels: Sequence[str]) -> None:
         self.lines = columns.lines
         self.columns = columns.columns
         #: Columns known to have no empty cell.
@@ -400,6 +464,9 @@ class _Checking:
         self.self_refs: dict[int, int] = {}
         #: Custom field id → each row's text to store (None: none).
         self.custom: dict[int, list[str | None]] = {}
+        #: Fields known to have a value in every row, and those known to have the same one.
+        self.complete: set[str] = set()
+        self.same: set[str] = set()
 
     def cells(self, column: str) -> Sequence[str]:
         """A column's cells ("" for every row when the file lacks it)."""
@@ -460,18 +527,245 @@ def _custom_meaning(custom: CustomField, text: str) -> tuple[bool, str] | None:
         return False, str(exc)
 
 
-def _map_all(parse: Callable[[Any], Any], texts: Sequence[str],
-             full: bool = False) -> list[Any] | None:
+def _plain_or_none(max_length: int | None, single_line: bool,
+                   texts: Sequence[str]) -> list[str] | None:
+    """The texts when `V.parse_text` keeps each as it is; else None."""
+    return list(texts) if plain_texts(texts, max_length, single_line) else None
+
+
+def _batch_form(kind: Kind, hook: str, form: str) -> Any:
+    """A kind's batch form of a per-record hook (`Kind.validate_many` …), or None.
+
+    A batch form counts only where the class that defines the hook defines it too: a kind
+    that overrides the hook alone keeps its own per-record rule.
+    """
+    for klass in type(kind).__mro__:
+        if hook in vars(klass):
+            return getattr(kind, form) if form in vars(klass) else None
+    return None
+
+
+def _map_all(parse: Callable[[Any], Any], texts: Sequence[str], full: bool = False,
+             parse_all: Callable[[Sequence[str]], list[Any] | None] | None = None,
+             ) -> list[Any] | None:
     """`parse` applied to every text, or None when a text is empty or refused.
 
-    `full`: the texts are known not to be empty (no need to look).
+    `full`: the texts are known not to be empty (no need to look). `parse_all`: the same
+    parser for a whole column at once (None from it: some text is refused).
     """
     if not full and "" in texts:
         return None
+    if parse_all is not None:
+        return parse_all(texts)
     try:
         return list(map(parse, texts))
     except V.BadValue:
         return None
+
+
+class _Records:
+    """The rows of a file as new records, column by column (`records.NewRecords`).
+
+    Record n is what `Kind.create` would have after parsing row n: a copy of the kind's
+    defaulted template with each parsed value set as the field's descriptor sets it. The
+    rules that have a batch form read the columns; model objects (and each row's dict of
+    parsed values) are made only for the rules that need them.
+    """
+
+    def __init__(self, state: _Checking, model: type[BaseModel], template: BaseModel,
+                 attrs: dict[str, tuple[str, peewee.ForeignKeyField | None]],
+                 self_ref: str | None) -> None:
+        self.count = state.count
+        self.model = model
+        # Fields some row has a value for; those every row has a value for (the usual case)
+        # are set in bulk.
+        given = {field_name: values for field_name, values in state.values.items()
+                 if values and (field_name in state.complete
+                                or any(map(operator.is_not, values, repeat(_MISSING))))}
+        complete = {field_name: field_name in state.complete or _complete(values)
+                    for field_name, values in given.items()}
+        self._given = {field_name: True if full else None for field_name, full in complete.items()}
+        # A column whose rows all hold the same value goes into the dict every row's starts as.
+        constant = {field_name: values[0] for field_name, values in given.items()
+                    if complete[field_name] and (field_name in state.same or _same(values))}
+        # Each row's data starts as a copy of the defaulted template (the same as calling
+        # defaults() on a new object); fields every row has a value for are then set in
+        # bulk, references as their descriptor sets them (the record's key in the data, the
+        # record kept), and the others row by row.
+        self.data_start = data_start = dict(template.__data__)
+        self.rel_start = rel_start = dict(template.__rel__)
+        self.data_columns: dict[str, Sequence[Any]] = {}
+        self.rel_columns: dict[str, Sequence[Any]] = {}
+        #: (attribute, its foreign key or None, each row's value or _MISSING).
+        self.one_by_one: list[tuple[str, peewee.ForeignKeyField | None, list[Any]]] = []
+        for field_name, values in given.items():
+            target = attrs.get(field_name)
+            if target is None:
+                continue
+            attr, foreign_key = target
+            if not complete[field_name]:
+                self.one_by_one.append((attr, foreign_key, values))
+                continue
+            if foreign_key is None:
+                if field_name in constant:
+                    data_start[attr] = constant[field_name]
+                else:
+                    self.data_columns[attr] = values
+                continue
+            # The records are few: each distinct text was resolved once.
+            key = foreign_key.rel_field.name
+            record = constant.get(field_name)
+            if isinstance(record, foreign_key.rel_model):
+                data_start[foreign_key.name] = getattr(record, key)
+                rel_start[foreign_key.name] = record
+                continue
+            records = {id(value): value for value in values}
+            if not all(isinstance(record, foreign_key.rel_model) for record in records.values()):
+                self.one_by_one.append((attr, foreign_key, values))
+                continue
+            keys = {ident: getattr(record, key) for ident, record in records.items()}
+            self.data_columns[foreign_key.name] = list(map(keys.__getitem__, map(id, values)))
+            self.rel_columns[foreign_key.name] = values
+        self.parsed_start = constant
+        self.parsed_columns = {field_name: values for field_name, values in given.items()
+                               if complete[field_name] and field_name not in constant}
+        self.parsed_partial = {field_name: given[field_name]
+                               for field_name, full in complete.items() if not full}
+        #: Rows whose self reference points into the file: a stand-in until the row it points
+        #: at has its id; rules only ask "is it set?".
+        self.self_ref = self_ref
+        self.stand_ins = sorted(state.self_refs) if self_ref else []
+        self._stand_in_set = frozenset(self.stand_ins)
+        self._columns: dict[str, Sequence[Any]] = {}
+        self._built: tuple[list[dict[str, Any]], list[BaseModel]] | None = None
+
+    # --- records.NewRecords ----------------------------------------------------------------
+
+    def given(self, name: str) -> bool | None:
+        return self._given.get(name, False)
+
+    def column(self, name: str) -> Sequence[Any]:
+        """Each record's value of a model field (as its ``__data__`` holds it)."""
+        column = self._columns.get(name)
+        if column is not None:
+            return column
+        values = self.data_columns.get(name)
+        patches = [(foreign_key, values) for attr, foreign_key, values in self.one_by_one
+                   if attr == name]
+        stand_ins = self.stand_ins if name == self.self_ref else ()
+        if values is None or patches or stand_ins:
+            column = list(values) if values is not None else [self.data_start[name]] * self.count
+            for foreign_key, patch in patches:
+                for index, value in enumerate(patch):
+                    if value is _MISSING:
+                        continue
+                    if foreign_key is not None and isinstance(value, foreign_key.rel_model):
+                        value = getattr(value, foreign_key.rel_field.name)
+                    column[index] = value
+            for index in stand_ins:
+                column[index] = 0
+        else:
+            column = values
+        self._columns[name] = column
+        return column
+
+    def constant(self, name: str) -> tuple[bool, Any]:
+        """(True, the value) when every record holds the same value of a field, given once."""
+        if (name in self.data_columns or any(attr == name for attr, _, _ in self.one_by_one)
+                or (name == self.self_ref and self.stand_ins)):
+            return False, None
+        return True, self.data_start[name]
+
+    # --- model objects, for rules without a batch form --------------------------------------
+
+    def record(self, index: int) -> BaseModel:
+        """One record's model object."""
+        if self._built is not None:
+            return self._built[1][index]
+        obj = self.model.__new__(self.model)
+        obj.__data__ = data = self.data_start.copy()
+        obj._dirty = set()
+        obj.__rel__ = rel = self.rel_start.copy()
+        for name, values in self.data_columns.items():
+            data[name] = values[index]
+        for name, values in self.rel_columns.items():
+            rel[name] = values[index]
+        self._patch(obj, index)
+        if index in self._stand_in_set:
+            data[self.self_ref] = 0
+        return obj
+
+    def _patch(self, obj: BaseModel, index: int) -> None:
+        for attr, foreign_key, values in self.one_by_one:
+            value = values[index]
+            if value is _MISSING:
+                continue
+            if foreign_key is not None:
+                setattr(obj, attr, value)
+            else:
+                obj.__data__[attr] = value
+
+    def objects(self) -> list[BaseModel]:
+        """Every record's model object."""
+        return self._build()[1]
+
+    def parsed(self) -> list[dict[str, Any]]:
+        """Every record's parsed values by field name (what `Kind.validate` gets)."""
+        return self._build()[0]
+
+    def _build(self) -> tuple[list[dict[str, Any]], list[BaseModel]]:
+        if self._built is None:
+            parsed, objects = _rows(self.model, self.count,
+                                    (self.parsed_start, self.parsed_columns),
+                                    (self.data_start, self.data_columns),
+                                    (self.rel_start, self.rel_columns))
+            for field_name, values in self.parsed_partial.items():
+                for row, value in zip(parsed, values, strict=True):
+                    if value is not _MISSING:
+                        row[field_name] = value
+            if self.one_by_one:
+                for index, obj in enumerate(objects):
+                    self._patch(obj, index)
+            for index in self.stand_ins:
+                objects[index].__data__[self.self_ref] = 0
+            self._built = parsed, objects
+        return self._built
+
+
+def _rows(model: type[BaseModel], count: int, parsed_part: _Part, data_part: _Part,
+          rel_part: _Part) -> tuple[list[dict[str, Any]], list[BaseModel]]:
+    """Each row's parsed values and model object.
+
+    Each part (parsed values, data, related records) is (start, columns): a row's dict
+    is a copy of the start with the row's values of the columns. One walk over the
+    rows builds them all, while a row's values are still at hand.
+    """
+    (parsed_start, parsed_columns), (data_start, data_columns), \
+        (rel_start, rel_columns) = parsed_part, data_part, rel_part
+    new = model.__new__
+    parsed: list[dict[str, Any]] = []
+    objects: list[BaseModel] = []
+    parsed_keys, data_keys, rel_keys = list(parsed_columns), list(data_columns), \
+        list(rel_columns)
+    dirty = set
+    for parsed_row, data_row, rel_row in zip(
+            _walk(parsed_columns, count), _walk(data_columns, count),
+            _walk(rel_columns, count), strict=True):
+        # The keys and the row's values pair up by construction; zip's strict keyword
+        # would cost a quarter of each update here.
+        values = parsed_start.copy()
+        values.update(zip(parsed_keys, parsed_row))  # noqa: B905
+        parsed.append(values)
+        # What `model(__no_default__=True)` sets up, with the row's dicts given.
+        obj = new(model)
+        obj.__data__ = data = data_start.copy()
+        data.update(zip(data_keys, data_row))  # noqa: B905
+        obj._dirty = dirty()
+        obj.__rel__ = rel = rel_start.copy()
+        if rel_row:
+            rel.update(zip(rel_keys, rel_row))  # noqa: B905
+        objects.append(obj)
+    return parsed, objects
 
 
 class _Importer:
@@ -552,7 +846,7 @@ class _Importer:
         report = ImportReport(
             kind=kind_name, dry_run=dry_run, rows=rows, created=len(good),
             problems=warnings, encoding=encoding, delimiter=delimiter,
-            header=self.header, preview=list(zip(batch.lines, batch.labels, strict=True)),
+            header=self.header, preview=_Preview(batch.lines, batch.labels),
         )
         if not dry_run and good:
             report.ids = self._write(batch, order, rows)
@@ -660,9 +954,7 @@ class _Importer:
         layout, kind = self.layout, self.kind
         name = kind.name
         lines = columns.lines
-        labels = [f"{name} {title!r}" if title else f"{name} on line {line}"
-                  for title, line in zip(map(str.strip, columns.columns[layout.fixed[0].name]),
-                                         lines, strict=True)]
+        labels = _Labels(name, columns.columns[layout.fixed[0].name], lines)
         state = _Checking(columns, labels)
         count = state.count
         steps = len(self._plan) + 5
@@ -677,29 +969,69 @@ class _Importer:
             for index in range(count):
                 if (values is None or values[index] is _MISSING) and index not in failed:
                     state.problem(index, column, "", "required")
-        parsed, objects = self._build(state)
+        records = _Records(state, self.model, self._template, self._attrs, layout.self_ref)
         self._tick(count * (steps - 3) // steps)
-        self._validate(state, parsed, objects)
+        self._validate(state, records)
         self._tick(count * (steps - 2) // steps)
-        self._check_custom(state, objects)
+        self._check_custom(state, records)
         self._tick(count * (steps - 1) // steps)
         found = state.found
         for index in sorted(found):
             problems.extend(found[index])
+        good, denied = self._check_modify(records, found, labels, lines)
+        batch = _Batch(lines, labels, records, state.custom, state.self_refs)
+        return batch, good, denied
+
+    def _check_modify(self, records: _Records, found: Collection[int], labels: Sequence[str],
+                      lines: list[int]) -> tuple[list[int], list[Problem]]:
+        """May the user write each row without problems? Returns (good ones, denied ones).
+
+        When the kind names what `check_modify` reads (`Kind.modify_fields`), it is asked
+        once per distinct combination of those values, and again per row only where it
+        refuses, for each row's own message.
+        """
+        kind, session = self.kind, self.session
+        check_modify = kind.check_modify
+        rows = [index for index in range(records.count) if index not in found] \
+            if found else range(records.count)
+        fields = _batch_form(kind, "check_modify", "modify_fields")
+        may: list[bool] | None = None  # None: ask for each row
+        if fields is not None:
+            # Fields every row holds the same value of need no look.
+            varying = [name for name in fields if not records.constant(name)[0]]
+            if not varying:
+                keys: Sequence[Any] = [()] * records.count
+            elif len(varying) == 1:
+                keys = records.column(varying[0])
+            else:
+                keys = list(zip(*map(records.column, varying), strict=True))
+            if found:
+                keys = [keys[index] for index in rows]
+            # The first row of each combination (dict keeps the last, so walk backwards).
+            firsts = dict(zip(reversed(keys), reversed(rows), strict=True))
+            refused = set()
+            for key, index in firsts.items():
+                try:
+                    check_modify(session, records.record(index))
+                except PermissionDenied:
+                    refused.add(key)
+            if not refused:
+                return list(rows), []
+            may = [key not in refused for key in keys]
+        record = records.objects().__getitem__ if may is None else records.record
         good: list[int] = []
         denied: list[Problem] = []
-        check_modify, session = kind.check_modify, self.session
-        for index, obj in enumerate(objects):
-            if index in found:
+        for n, index in enumerate(rows):
+            if may is not None and may[n]:
+                good.append(index)
                 continue
             try:
-                check_modify(session, obj)
+                check_modify(session, record(index))
             except PermissionDenied as exc:
                 denied.append(Problem(labels[index], "row", "", str(exc), lines[index]))
-                continue
-            good.append(index)
-        batch = _Batch(lines, labels, objects, parsed, state.custom, state.self_refs)
-        return batch, good, denied
+            else:
+                good.append(index)
+        return good, denied
 
     def _read_cell(self, state: _Checking, cell: _Cell) -> None:
         """Parse one column: each distinct text once, then its meaning into every row."""
@@ -707,35 +1039,47 @@ class _Importer:
         name = cell.field
         if cell.plain and not cell.yields and _mostly_distinct(texts):
             # Free text such as names and addresses: parsed straight through.
-            parsed = _map_all(cell.parse, texts, cell.name in state.full)
+            parsed = _map_all(cell.parse, texts, cell.name in state.full, cell.parse_all)
             if parsed is not None:
                 state.values_of(name)[:] = parsed
+                state.complete.add(name)
                 return
         # Few distinct texts (references, countries, numbers): each parsed, and each record
-        # looked up and its access checked, once; the column is walked once.
-        memo = _Memo(lambda text: self._parse(cell, text) if text else _EMPTY)
-        meanings = list(map(memo.__getitem__, texts))
+        # looked up and its access checked, once (in the order of first appearance).
+        memo = {text: self._parse(cell, text) if text else _EMPTY
+                for text in dict.fromkeys(texts)}
+        outcomes = {outcome for outcome, _ in memo.values()}
         if name is None:
             # A column only checked (last_update): its value is derived when saved.
-            if any(outcome == _BAD for outcome, _ in memo.values()):
-                for index, (outcome, reason) in enumerate(meanings):
+            if _BAD in outcomes:
+                for index, text in enumerate(texts):
+                    outcome, reason = memo[text]
                     if outcome == _BAD:
-                        state.problem(index, cell.name, texts[index], reason)
+                        state.problem(index, cell.name, text, reason)
             return
         values = state.values_of(name)
         failed = state.failed[name]
-        outcomes = {outcome for outcome, _ in memo.values()}
         if not cell.yields and outcomes == {_OK}:
             # Every row gets a value (the usual case): no per-row decisions.
-            values[:] = map(_VALUE, meanings)
+            if len(memo) == 1:
+                values[:] = repeat(_VALUE(next(iter(memo.values()))), len(values))
+                state.same.add(name)
+            else:
+                found = {text: value for text, (_, value) in memo.items()}
+                values[:] = map(found.__getitem__, texts)
+            state.complete.add(name)
             return
         if not cell.yields and outcomes <= {_SELF, _SKIP}:
             # Every given cell names a row of the file (a tree exported whole).
-            refs = {index: row for index, (outcome, row) in enumerate(meanings)
-                    if outcome == _SELF}
+            rows = {text: row for text, (outcome, row) in memo.items() if outcome == _SELF}
+            targets = list(map(rows.get, texts))
+            given = list(map(operator.is_not, targets, repeat(None)))
+            refs = dict(zip(itertools.compress(range(len(targets)), given),
+                            itertools.compress(targets, given), strict=True))
             state.self_refs.update(refs)
             failed.update(refs)  # given, though not parsed: not "required"
             return
+        meanings = map(memo.__getitem__, texts)
         for index, (outcome, value) in enumerate(meanings):
             if outcome == _SKIP:
                 continue
@@ -750,123 +1094,19 @@ class _Importer:
                 state.self_refs[index] = value
                 failed.add(index)  # given, though not parsed: not "required"
 
-    def _build(self, state: _Checking) -> tuple[list[dict[str, Any]], list[BaseModel]]:
-        """Each row's parsed values and its model object (the kind's defaults, then values).
-
-        The objects are what `Kind.create` would have after parsing: a copy of the
-        defaulted template with each parsed value set as the field's descriptor sets it.
-        """
-        count = state.count
-        # Fields some row has a value for; those every row has a value for (the usual case)
-        # are set in bulk.
-        given = {field_name: values for field_name, values in state.values.items()
-                 if any(map(operator.is_not, values, repeat(_MISSING)))}
-        complete = {field_name: _complete(values) for field_name, values in given.items()}
-        # A column whose rows all hold the same value goes into the dict every row's starts as.
-        constant = {field_name: values[0] for field_name, values in given.items()
-                    if complete[field_name] and _same(values)}
-        # Each row's data starts as a copy of the defaulted template (the same as calling
-        # defaults() on a new object); fields every row has a value for are then set in
-        # bulk, references as their descriptor sets them (the record's key in the data, the
-        # record kept), and the others row by row.
-        data_start = dict(self._template.__data__)
-        rel_start = dict(self._template.__rel__)
-        data_columns: dict[str, Sequence[Any]] = {}
-        rel_columns: dict[str, Sequence[Any]] = {}
-        one_by_one: list[tuple[str, bool, list[Any]]] = []
-        for field_name, values in given.items():
-            target = self._attrs.get(field_name)
-            if target is None:
-                continue
-            attr, foreign_key = target
-            if not complete[field_name]:
-                one_by_one.append((attr, foreign_key is not None, values))
-                continue
-            if foreign_key is None:
-                if field_name in constant:
-                    data_start[attr] = constant[field_name]
-                else:
-                    data_columns[attr] = values
-                continue
-            # The records are few: each distinct text was resolved once.
-            key = foreign_key.rel_field.name
-            record = constant.get(field_name)
-            if isinstance(record, foreign_key.rel_model):
-                data_start[foreign_key.name] = getattr(record, key)
-                rel_start[foreign_key.name] = record
-                continue
-            records = {id(value): value for value in values}
-            if not all(isinstance(record, foreign_key.rel_model) for record in records.values()):
-                one_by_one.append((attr, True, values))
-                continue
-            keys = {ident: getattr(record, key) for ident, record in records.items()}
-            data_columns[foreign_key.name] = list(map(keys.__getitem__, map(id, values)))
-            rel_columns[foreign_key.name] = values
-        parsed_columns = {field_name: values for field_name, values in given.items()
-                          if complete[field_name] and field_name not in constant}
-        parsed, objects = self._rows(count, (constant, parsed_columns),
-                                     (data_start, data_columns), (rel_start, rel_columns))
-        for field_name, full in complete.items():
-            if not full:
-                for values, value in zip(parsed, given[field_name], strict=True):
-                    if value is not _MISSING:
-                        values[field_name] = value
-        for attr, reference, values in one_by_one:
-            for obj, value in zip(objects, values, strict=True):
-                if value is _MISSING:
-                    continue
-                if reference:
-                    setattr(obj, attr, value)
-                else:
-                    obj.__data__[attr] = value
-        self_ref = self.layout.self_ref
-        for index in state.self_refs:
-            # A stand-in until the row it points at has its id; rules only ask "is it set?".
-            objects[index].__data__[self_ref] = 0
-        return parsed, objects
-
-    def _rows(self, count: int, parsed_part: _Part, data_part: _Part,
-              rel_part: _Part) -> tuple[list[dict[str, Any]], list[BaseModel]]:
-        """Each row's parsed values and model object.
-
-        Each part (parsed values, data, related records) is (start, columns): a row's dict
-        is a copy of the start with the row's values of the columns. One walk over the
-        rows builds them all, while a row's values are still at hand.
-        """
-        (parsed_start, parsed_columns), (data_start, data_columns), \
-            (rel_start, rel_columns) = parsed_part, data_part, rel_part
-        model = self.model
-        new = model.__new__
-        parsed: list[dict[str, Any]] = []
-        objects: list[BaseModel] = []
-        parsed_keys, data_keys, rel_keys = list(parsed_columns), list(data_columns), \
-            list(rel_columns)
-        dirty = set
-        for parsed_row, data_row, rel_row in zip(
-                _walk(parsed_columns, count), _walk(data_columns, count),
-                _walk(rel_columns, count), strict=True):
-            # The keys and the row's values pair up by construction; zip's strict keyword
-            # would cost a quarter of each update here.
-            values = parsed_start.copy()
-            values.update(zip(parsed_keys, parsed_row))  # noqa: B905
-            parsed.append(values)
-            # What `model(__no_default__=True)` sets up, with the row's dicts given.
-            obj = new(model)
-            obj.__data__ = data = data_start.copy()
-            data.update(zip(data_keys, data_row))  # noqa: B905
-            obj._dirty = dirty()
-            obj.__rel__ = rel = rel_start.copy()
-            if rel_row:
-                rel.update(zip(rel_keys, rel_row))  # noqa: B905
-            objects.append(obj)
-        return parsed, objects
-
-    def _validate(self, state: _Checking, parsed: list[dict[str, Any]],
-                  objects: list[BaseModel]) -> None:
+    def _validate(self, state: _Checking, records: _Records) -> None:
         """The kind's cross-field rules on every row, named by the row's CSV columns."""
-        session, validate, column_for = self.session, self.kind.validate, self.layout.column_for
+        session, column_for = self.session, self.layout.column_for
+        validate_many = _batch_form(self.kind, "validate", "validate_many")
+        found = validate_many(session, records) if validate_many is not None else None
+        if found is not None:
+            for index, p in found:
+                state.problem(index, column_for(p.field), p.value, p.reason)
+            return
+        validate = self.kind.validate
         checks: list[Problem] = []
-        for index, (obj, values) in enumerate(zip(objects, parsed, strict=True)):
+        for index, (obj, values) in enumerate(zip(records.objects(), records.parsed(),
+                                                  strict=True)):
             validate(session, obj, values, checks)
             if checks:
                 for p in checks:
@@ -889,18 +1129,20 @@ class _Importer:
             plan = self._custom_plans[type_id] = (pairs, surplus, len(fields))
         return plan
 
-    def _check_custom(self, state: _Checking, objects: list[BaseModel]) -> None:
+    def _check_custom(self, state: _Checking, records: _Records) -> None:
         """Check each row's custom values by their fields' kinds into `state.custom`."""
         count = state.count
         type_field = self.layout.custom_type_field
         groups: dict[int | None, list[int]] = {}
+        types: Sequence[Any] = ()
         if type_field is None:
             groups[None] = list(range(count))
         else:
             failed = state.failed.get(type_field, ())
-            for index, obj in enumerate(objects):
+            types = records.column(type_field)
+            for index, type_id in enumerate(types):
                 if index not in failed:  # else already reported: its custom columns wait
-                    groups.setdefault(obj.__data__.get(type_field), []).append(index)
+                    groups.setdefault(type_id, []).append(index)
         for type_id, indexes in groups.items():
             pairs, surplus, field_count = self._custom_plan(type_id)
             every_row = len(indexes) == count
@@ -909,7 +1151,7 @@ class _Importer:
                 if not every_row:
                     texts = [texts[index] for index in indexes]
                 parsed = _map_all(partial(parse_custom_value, cell.field), texts,
-                                  every_row and cell.column in state.full) \
+                                  every_row and cell.column in state.full, cell.parse_all) \
                     if _mostly_distinct(texts) else None
                 if parsed is not None and every_row:
                     state.custom[cell.field_id] = parsed
@@ -933,15 +1175,14 @@ class _Importer:
                 for index in indexes:
                     text = texts[index]
                     if text.strip():
-                        state.problem(index, name, text,
-                                      self._surplus_reason(objects[index], field_count))
+                        state.problem(index, name, text, self._surplus_reason(
+                            types[index] if types else None, field_count))
 
-    def _surplus_reason(self, obj: BaseModel, count: int) -> str:
+    def _surplus_reason(self, type_id: int | None, count: int) -> str:
         type_field = self.layout.custom_type_field
         if type_field is None:
             return "not a custom field"
         noun = type_field.replace("_", " ")
-        type_id = obj.__data__.get(type_field)
         if type_id is None:
             return f"the row has no {noun}, so it has no custom fields"
         if self.header:
@@ -950,14 +1191,14 @@ class _Importer:
 
     def _check_unique(self, batch: _Batch, good: list[int], problems: list[Problem]) -> None:
         """Unique columns (a company's name): not twice in the file, not already stored."""
-        objects, labels, lines = batch.objects, batch.labels, batch.lines
+        records, labels, lines = batch.records, batch.labels, batch.lines
         for spec in self.kind.fields:
             column = getattr(self.model, spec.column, None)
             if not isinstance(column, peewee.Field) or not column.unique:
                 continue
-            key = column.name
-            values = [objects[position].__data__.get(key) for position in good] \
-                if len(good) < len(objects) else [obj.__data__.get(key) for obj in objects]
+            stored = records.column(column.name)
+            values = [stored[position] for position in good] \
+                if len(good) < records.count else list(stored)
             first: dict[Any, int] = dict(zip(values, good, strict=True))
             if len(first) < len(values) or None in first or "" in first:
                 # Some rows share a value or have none: look at each row.
@@ -984,12 +1225,14 @@ class _Importer:
         Called when every row of the file is good, so position ``n`` is data row ``n``.
         Rows whose parents within the file form a loop are reported.
         """
-        count = len(batch.objects)
-        if not self.layout.acyclic:
+        count = batch.records.count
+        self_refs = batch.self_refs
+        if not self.layout.acyclic or all(map(operator.gt, self_refs, self_refs.values())):
+            # Every parent within the file comes before its children (or there is no
+            # tree): the file's own order will do.
             return list(range(count))
         children: dict[int, list[int]] = {}
         roots: list[int] = []
-        self_refs = batch.self_refs
         for n in range(count):
             parent = self_refs.get(n)
             if parent is None:
@@ -1024,7 +1267,8 @@ class _Importer:
 
         warnings: list[Problem] = []
         seen: dict[str, int] = {}
-        for lead, label, line in zip(batch.objects, batch.labels, batch.lines, strict=True):
+        for lead, label, line in zip(batch.records.objects(), batch.labels, batch.lines,
+                                     strict=True):
             values = {"email": lead.email, "company_name": lead.company_name,
                       "full_name": lead.full_name}
             for duplicate in find_duplicates(self.session, values):
@@ -1041,59 +1285,52 @@ class _Importer:
 
     def _write(self, batch: _Batch, order: list[int], done: int) -> list[int]:
         """Insert every row and its custom values in one write transaction; returns the ids."""
-        session, kind, layout, model = self.session, self.kind, self.layout, self.model
-        objects = batch.objects
-        count = len(objects)
-        key = model._meta.primary_key.name
+        session, kind, model = self.session, self.kind, self.model
+        records = batch.records
+        count = records.count
+        in_file_order = order == list(range(count))
         try:
             with write_transaction():
                 # Ids follow the writing order: rows go in at the end of the table's b-tree,
                 # and a parent within the file always has a smaller id than its children.
-                ids = [0] * count
-                for position, new_id in zip(order, _allocate_ids(model, count), strict=True):
-                    ids[position] = new_id
-                later: list[tuple[int, int]] = []
-                self_refs, self_ref = batch.self_refs, layout.self_ref
-                before_save = kind.before_save
-                written = 0
-                for positions in _batches(order, STEP):
-                    rows: list[dict[str, Any]] = []
-                    for position in positions:
-                        obj = objects[position]
-                        data = obj.__data__
-                        data[key] = ids[position]
-                        target = self_refs.get(position)
-                        if target is not None and layout.acyclic:
-                            data[self_ref] = ids[target]
-                        elif target is not None:
-                            # Contracts may relate to each other both ways: set after the
-                            # inserts.
-                            data[self_ref] = None
-                            later.append((ids[target], ids[position]))
-                        before_save(session, obj, True)
-                        rows.append(data)
-                    _insert(model, rows)
-                    written += len(positions)
-                    self._tick(done + written // 2)
+                written_ids = _allocate_ids(model, count)
+                if in_file_order:
+                    ids = written_ids
+                else:
+                    ids = [0] * count
+                    for position, new_id in zip(order, written_ids, strict=True):
+                        ids[position] = new_id
+                before_save_many = _batch_form(kind, "before_save", "before_save_many")
+                sets = before_save_many(session, records) if before_save_many else None
+                per_record = sets is None or type(kind).after_save is not Kind.after_save
+                if per_record:
+                    later = self._insert_objects(batch, order, ids, done)
+                else:
+                    later = self._insert_columns(batch, order, ids, sets, done)
                 # In index order (field, then record: `order` has increasing ids), as the
                 # unique (field, record) index is built fastest.
-                values: list[tuple[int, int, str]] = []
-                written_ids = [ids[position] for position in order]
+                insert = _Insert(CustomValue, [CustomValue.field, CustomValue.record_id,
+                                               CustomValue.value])
                 for field_id, texts in sorted(batch.custom.items()):
-                    triples = zip(repeat(field_id), written_ids, map(texts.__getitem__, order))
+                    record_ids: Sequence[int] = written_ids
+                    if not in_file_order:
+                        texts = [texts[position] for position in order]
                     if None in texts:  # some rows have no value for the field
-                        triples = (triple for triple in triples if triple[2] is not None)
-                    values.extend(triples)
-                for chunk in _batches(values, STEP * 5):
-                    _insert_custom(chunk)
-                    self._tick(done + written // 2)
-                if type(kind).after_save is not Kind.after_save:  # else nothing to call
-                    after_save, parsed = kind.after_save, batch.parsed
+                        given = [text is not None for text in texts]
+                        record_ids = list(itertools.compress(record_ids, given))
+                        texts = list(itertools.compress(texts, given))
+                    for start in range(0, len(texts), STEP * 5):
+                        insert.columns((_Same(field_id), record_ids, texts), start,
+                                       min(start + STEP * 5, len(texts)))
+                        self._tick(done + count // 2)
+                if per_record and type(kind).after_save is not Kind.after_save:
+                    after_save, parsed = kind.after_save, records.parsed()
+                    objects = records.objects()
                     for n, position in enumerate(order, 1):
                         after_save(session, objects[position], parsed[position], True)
                         if n % STEP == 0:
-                            self._tick(done + (written + n) // 2)
-                column = getattr(model, layout.self_ref) if later else None
+                            self._tick(done + (count + n) // 2)
+                column = getattr(model, self.layout.self_ref) if later else None
                 for target, row_id in later:
                     model.update({column: target}).where(model.id == row_id).execute()
                 self._tick(done + count)
@@ -1102,6 +1339,83 @@ class _Importer:
                 f"the database changed during the import and refused a row ({_first_line(exc)});"
                 " nothing was written: run the import again") from None
         return ids
+
+    def _insert_objects(self, batch: _Batch, order: list[int], ids: list[int],
+                        done: int) -> list[tuple[int, int]]:
+        """Insert the rows as model objects, `before_save` called on each.
+
+        Returns the self references to set once every row is in: (target id, row id).
+        """
+        session, layout, model = self.session, self.layout, self.model
+        objects = batch.records.objects()
+        key = model._meta.primary_key.name
+        later: list[tuple[int, int]] = []
+        self_refs, self_ref = batch.self_refs, layout.self_ref
+        before_save = self.kind.before_save
+        written = 0
+        for positions in _batches(order, STEP):
+            rows: list[dict[str, Any]] = []
+            for position in positions:
+                obj = objects[position]
+                data = obj.__data__
+                data[key] = ids[position]
+                target = self_refs.get(position)
+                if target is not None and layout.acyclic:
+                    data[self_ref] = ids[target]
+                elif target is not None:
+                    # Contracts may relate to each other both ways: set after the inserts.
+                    data[self_ref] = None
+                    later.append((ids[target], ids[position]))
+                before_save(session, obj, True)
+                rows.append(data)
+            _insert(model, rows)
+            written += len(positions)
+            self._tick(done + written // 2)
+        return later
+
+    def _insert_columns(self, batch: _Batch, order: list[int], ids: list[int],
+                        sets: dict[str, Any], done: int) -> list[tuple[int, int]]:
+        """Insert the rows straight from the columns, with what `before_save_many` sets.
+
+        Returns the self references to set once every row is in: (target id, row id).
+        """
+        layout, model, records = self.layout, self.model, batch.records
+        count = records.count
+        key = model._meta.primary_key.name
+        self_refs, self_ref = batch.self_refs, layout.self_ref
+        later: list[tuple[int, int]] = []
+        # Each column in writing order; a value every row shares is given once.
+        pick = None if order == list(range(count)) else operator.itemgetter(*order)
+        fields = model._meta.sorted_fields
+        columns: list[Sequence[Any] | _Same] = []
+        for model_field in fields:
+            name = model_field.name
+            if name == key:
+                column: Sequence[Any] = ids
+            elif name in sets:
+                columns.append(_Same(_driver_value(sets[name])))
+                continue
+            elif name == self_ref and self_refs:
+                column = list(records.column(name))
+                for position, target in self_refs.items():
+                    if layout.acyclic:
+                        column[position] = ids[target]
+                    else:
+                        # Contracts may relate to each other both ways: set after the inserts.
+                        column[position] = None
+                        later.append((ids[target], ids[position]))
+            else:
+                same, value = records.constant(name)
+                if same:
+                    columns.append(_Same(_driver_value(value)))
+                    continue
+                column = records.column(name)
+            columns.append(column if pick is None or count < 2 else pick(column))
+        insert = _Insert(model, fields)
+        for start in range(0, count, STEP):
+            insert.columns(columns, start, min(start + STEP, count))
+            self._tick(done + min(start + STEP, count) // 2)
+        return later
 
 
 # --- bulk writing helpers ----------------------------------------------------------------------
@@ -1124,6 +1438,14 @@ def _allocate_ids(model: type[BaseModel], count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
+def _driver_value(value: Any) -> Any:
+    """A value repeated on many rows, converted once as the SQLite driver would convert it."""
+    if value is None or isinstance(value, (str, int)) or is_postgres():
+        return value
+    adapt = sqlite3.adapters.get((type(value), sqlite3.PrepareProtocol))
+    return adapt(value) if adapt is not None else value
+
+
 def _insert(model: type[BaseModel], rows: list[dict[str, Any]]) -> None:
     """Insert model rows given as `__data__` dicts holding every field (ids included)."""
     fields = model._meta.sorted_fields
@@ -1131,45 +1453,74 @@ def _insert(model: type[BaseModel], rows: list[dict[str, Any]]) -> None:
     _insert_rows(model, fields, list(map(values, rows)))
 
 
-def _insert_custom(rows: list[tuple[int, int, str]]) -> None:
-    """Insert custom values as (field id, record id, text)."""
-    _insert_rows(CustomValue, [CustomValue.field, CustomValue.record_id, CustomValue.value], rows)
-
-
 def _insert_rows(model: type[BaseModel], fields: Sequence[peewee.Field],
                  rows: list[tuple]) -> None:
-    """Insert rows with multi-row INSERT statements of up to ROWS_PER_STATEMENT rows.
+    """Insert rows given as tuples of the fields' values (see `_Insert`)."""
+    if rows:
+        _Insert(model, fields).columns(list(zip(*rows, strict=True)), 0, len(rows))
+
+
+class _Same:
+    """A column whose every row holds the same value."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Insert:
+    """Multi-row INSERT statements of up to ROWS_PER_STATEMENT rows into one table.
 
     peewee renders the statement once per batch size; the driver only binds values. This
     costs about half of the driver's own executemany on SQLite, and one round trip per
     batch on PostgreSQL. Decimal values go through their field's db_value (rounding).
     """
-    if not rows:
-        return
-    converters = [(n, f.db_value) for n, f in enumerate(fields)
-                  if isinstance(f, peewee.DecimalField)]
-    if converters:
-        rows = [list(row) for row in rows]
-        for row in rows:
-            for n, convert in converters:
-                if row[n] is not None:
-                    row[n] = convert(row[n])
-    limit = MAX_PARAMETERS if is_postgres() or sqlite3.sqlite_version_info >= (3, 32) else 999
-    per_statement = max(1, min(ROWS_PER_STATEMENT, limit // len(fields)))
-    # peewee renders one row's statement (quoting, placeholders); the VALUES tuple is then
-    # repeated for a batch, since rendering hundreds of rows through peewee costs more than
-    # inserting them.
-    single = model.insert_many([tuple(None for _ in fields)], fields=list(fields))
-    head, _, one = single.returning().sql()[0].partition(" VALUES ")
-    statements: dict[int, str] = {}
-    cursor = database.cursor()
-    with peewee.__exception_wrapper__:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start:start + per_statement]
-            sql = statements.get(len(batch))
-            if sql is None:
-                sql = statements[len(batch)] = f"{head} VALUES {', '.join([one] * len(batch))}"
-            cursor.execute(sql, list(itertools.chain.from_iterable(batch)))
+
+    def __init__(self, model: type[BaseModel], fields: Sequence[peewee.Field]) -> None:
+        self.fields = list(fields)
+        limit = MAX_PARAMETERS if is_postgres() or sqlite3.sqlite_version_info >= (3, 32) \
+            else 999
+        self.per_statement = max(1, min(ROWS_PER_STATEMENT, limit // len(fields)))
+        # peewee renders one row's statement (quoting, placeholders); the VALUES tuple is
+        # then repeated for a batch, since rendering hundreds of rows through peewee costs
+        # more than inserting them.
+        single = model.insert_many([tuple(None for _ in fields)], fields=self.fields)
+        self.head, _, self.one = single.returning().sql()[0].partition(" VALUES ")
+        self.statements: dict[int, str] = {}
+
+    def columns(self, columns: Sequence[Sequence[Any] | _Same], start: int, stop: int) -> None:
+        """Insert rows `start` to `stop` (excluded) of columns given field by field."""
+        columns = [self._converted(f, column) for f, column in zip(self.fields, columns,
+                                                                     strict=True)]
+        width = len(columns)
+        cursor = database.cursor()
+        with peewee.__exception_wrapper__:
+            for begin in range(start, stop, self.per_statement):
+                end = min(begin + self.per_statement, stop)
+                count = end - begin
+                # Row by row, field by field: each column fills its places in one step.
+                params: list[Any] = [None] * (count * width)
+                for n, column in enumerate(columns):
+                    params[n::width] = [column.value] * count if isinstance(column, _Same) \
+                        else column[begin:end]
+                cursor.execute(self._sql(count), params)
+
+    def _sql(self, count: int) -> str:
+        sql = self.statements.get(count)
+        if sql is None:
+            sql = self.statements[count] = f"{self.head} VALUES {', '.join([self.one] * count)}"
+        return sql
+
+    @staticmethod
+    def _converted(model_field: peewee.Field,
+                   column: Sequence[Any] | _Same) -> Sequence[Any] | _Same:
+        if not isinstance(model_field, peewee.DecimalField):
+            return column
+        convert = model_field.db_value
+        if isinstance(column, _Same):
+            return column if column.value is None else _Same(convert(column.value))
+        return [value if value is None else convert(value) for value in column]
 
 
 def _existing(model: type[BaseModel], column: peewee.Field, values: list) -> Iterator[Any]:
@@ -1183,7 +1534,8 @@ def _existing(model: type[BaseModel], column: peewee.Field, values: list) -> Ite
     if model.select().count() < len(values):
         stored = {column.python_value(value) for (value,) in
                   database.execute_sql(*model.select(column).sql()).fetchall()}
-        yield from (value for value in values if value in stored)
+        if stored:
+            yield from (value for value in values if value in stored)
         return
     statements: dict[int, str] = {}
     for start in range(0, len(values), IN_CHUNK):

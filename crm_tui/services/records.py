@@ -6,9 +6,9 @@ A kind declares its fields once; parsing, validation, access checks, custom fiel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import peewee
 
@@ -139,6 +139,51 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
     raise AssertionError(f"unknown field kind {kind}")
 
 
+def column_parser(field: Field) -> Callable[[Sequence[str]], list[str] | None] | None:
+    """For a text field, the parser of a whole column of texts at once (an import).
+
+    The returned function gives what `field_parser` gives each text (the text itself), or
+    None when some text is refused (`field_parser` then says why). None for other kinds.
+    """
+    if field.kind not in ("text", "textarea"):
+        return None
+    max_length = None if field.kind == "textarea" else field.max_length
+    single_line = field.kind == "text"
+    required = field.required
+
+    def parse(texts: Sequence[str]) -> list[str] | None:
+        if not plain_texts(texts, max_length, single_line):
+            return None
+        if required and not all(map(str.strip, texts)):
+            return None
+        return list(texts)
+    return parse
+
+
+def plain_texts(texts: Sequence[str], max_length: int | None, single_line: bool) -> bool:
+    """True when `V.parse_text` takes every one of `texts` as it is (its rules, in bulk)."""
+    if single_line:
+        joined = "".join(texts)
+        if "\n" in joined or "\r" in joined:
+            return False
+    return max_length is None or max(map(len, texts), default=0) <= max_length
+
+
+class NewRecords(Protocol):
+    """Many new records of one kind held column by column (what an import checks at once)."""
+
+    #: How many records there are.
+    count: int
+
+    def column(self, name: str) -> Sequence[Any]:
+        """Each record's value of a model field, by position (a reference as its key)."""
+        ...
+
+    def given(self, name: str) -> bool | None:
+        """Whether the parsed values hold a field: of every record, of none, or (None) of some."""
+        ...
+
+
 class Kind:
     """A record kind: its model, fields and rules. Subclasses fill in the class variables."""
 
@@ -207,6 +252,26 @@ class Kind:
 
     def before_delete(self, session: Session, obj: BaseModel) -> None:
         """Remove or refuse what hangs off the row; inside the delete transaction."""
+
+    # --- the same hooks for many new records at once (imports) ------------------------------
+    # A batch form stands for the per-record hook of the class that defines both: where a
+    # subclass overrides the hook alone, the import runs that hook per record instead.
+
+    #: The model fields `check_modify` reads besides the session: new records alike in
+    #: these get the same answer, so an import asks once per distinct combination.
+    modify_fields: ClassVar[tuple[str, ...]] = ()
+
+    def validate_many(self, session: Session,
+                      records: NewRecords) -> list[tuple[int, Problem]] | None:
+        """`validate` of new records: (position, problem), each record's in `validate`'s order.
+
+        None: no batch form for these records (`validate` then runs per record).
+        """
+        return []
+
+    def before_save_many(self, session: Session, records: NewRecords) -> dict[str, Any] | None:
+        """What `before_save` sets on every new record alike, by model field (None: no form)."""
+        return {}
 
     def extra_filter(self, session: Session, name: str, value: str) -> peewee.Expression:
         """An expression for one of `extra_filters`."""
