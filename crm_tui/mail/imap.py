@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from crm_tui.mail import wire
 from crm_tui.mail.errors import MailAuthFailed, MailRejected, MailServerUnreachable
 
 SECURITY_MODES = ("none", "starttls", "tls")
@@ -151,6 +152,7 @@ class ImapMailbox:
         self._pending: list[tuple[str, Any, tuple[str, ...], str]] = []
         self._answers: dict[tuple[str, ...], list[tuple[str, bytes]]] = {}
         self._early: dict[str, bytes] = {}  # literals read before their own FETCH completed
+        self._completed: dict[bytes, wire.Completion] = {}  # results read out of order
         self._flag_errors: list[str] = []
 
     @property
@@ -251,10 +253,12 @@ class ImapMailbox:
             yield from self._answers.pop(key)
             return
         for part in _chunks(cleaned, chunk):
-            with self._errors("download messages"):
-                typ, data = self._client.uid("FETCH", uid_set(part), "(UID BODY.PEEK[])")
-            self._check(typ, data, "UID FETCH BODY.PEEK[]")
-            yield from _literals(data, set(part))
+            # Sent and read as a pipelined FETCH is (the lean reader), just not ahead.
+            self._send("fetch", part, "(UID BODY.PEEK[])")
+            key = tuple(part)
+            while key not in self._answers:
+                self._complete_next()
+            yield from self._answers.pop(key)
 
     def prefetch_raw(self, uids: Iterable[str]) -> None:
         """Send the FETCH of ``uids`` now; :meth:`fetch_raw` of the same UIDs reads it later.
@@ -283,6 +287,7 @@ class ImapMailbox:
             self._complete_next()
         self._answers.clear()
         self._early.clear()
+        self._completed.clear()
 
     def take_flag_errors(self) -> list[str]:
         """Why flags sent with :meth:`flag_later` were refused (one line each), then forget."""
@@ -303,27 +308,31 @@ class ImapMailbox:
         """Read the answer to the oldest command sent ahead."""
         what, tag, uids, items = self._pending.pop(0)
         client = self._box.client
+        action = "download messages" if what == "fetch" else "flag messages"
+        with self._errors(action):
+            try:
+                done = wire.read_until(client, tag, self._completed)
+            finally:
+                wire.forget(client, tag)
         if what == "fetch":
-            with self._errors("download messages"):
-                typ, data = client._command_complete("UID", tag)
-                typ, data = client._untagged_response(typ, data, "FETCH")
-            self._check(typ, data, "UID FETCH BODY.PEEK[]")
+            self._check(done.status, [done.text], "UID FETCH BODY.PEEK[]")
             # A server may run pipelined commands side by side (Dovecot does), so the data
             # read up to this command's end can hold messages of a later FETCH: keep them.
             wanted = set(uids).union(*(sent for kind, _t, sent, _i in self._pending
                                        if kind == "fetch"))
-            self._early.update(_literals(data, wanted))
+            self._early.update(wire.pairs(done, wanted))
             self._answers[uids] = [(uid, self._early.pop(uid)) for uid in uids
                                    if uid in self._early]
             return
+        # FETCH data read up to a STORE's end belongs to a FETCH still pending.
+        self._early.update(wire.pairs(done, {u for kind, _t, sent, _i in self._pending
+                                             if kind == "fetch" for u in sent}))
+        if done.status != "OK" and FILED_KEYWORD in items:
+            # A server without custom keywords still takes \Seen.
+            self._send("store", list(uids), "(\\Seen)")
+            return
         try:
-            with self._errors("flag messages"):
-                typ, data = client._command_complete("UID", tag)
-            if typ != "OK" and FILED_KEYWORD in items:
-                # A server without custom keywords still takes \Seen.
-                self._send("store", list(uids), "(\\Seen)")
-                return
-            self._check(typ, data, "UID STORE")
+            self._check(done.status, [done.text], "UID STORE")
         except MailRejected as exc:
             self._flag_errors.append(f"could not flag {len(uids)} filed message(s): {exc}")
 
@@ -587,13 +596,14 @@ def _matched(head: bytes, raw: bytes, tail: bytes, wanted: set[str]) -> Iterator
 
 def _clean(uids: Iterable[str]) -> list[str]:
     """Validated, de-duplicated UIDs in ascending order."""
-    result: set[int] = set()
+    numbers: set[int] = set()
     for uid in [uids] if isinstance(uids, str) else uids:
-        text = str(uid).strip()
-        if not text.isdigit() or not text.isascii() or int(text) == 0:
+        text = (uid if type(uid) is str else str(uid)).strip()
+        # isdecimal on ASCII is exactly 0-9; a sign, space or other digit is no UID.
+        if not (text.isascii() and text.isdecimal()) or int(text) == 0:
             raise ValueError(f"not an IMAP UID: {uid!r}")
-        result.add(int(text))
-    return [str(u) for u in sorted(result)]
+        numbers.add(int(text))
+    return [str(u) for u in sorted(numbers)]
 
 
 def uid_set(uids: Sequence[str]) -> str:

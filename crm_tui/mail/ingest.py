@@ -30,7 +30,7 @@ from crm_tui.services.errors import ServerUnreachable
 # Messages per FETCH and per transaction, and a cap on their bytes: big enough that round
 # trips, commits and flag updates do not dominate, small enough that the write lock is held
 # for a few dozen milliseconds and a batch of big messages stays well within memory.
-CHUNK = 250
+CHUNK = 500
 CHUNK_BYTES = 64 * 1024 * 1024
 # Messages up to this size are not sized one by one: one SEARCH LARGER tells which are
 # bigger (those are sized), and CHUNK of the rest stay within CHUNK_BYTES.
@@ -250,10 +250,12 @@ def sync_mailbox(
             # While this batch is parsed and filed, the server prepares the next one.
             following = work[number] if number < len(work) else (True, [])
             ahead = [] if following[0] else following[1]
-            with _collector_paused():
+            # Attachment files are written ahead, while the batch is still being read; the
+            # filing keeps those its rows name, and leaving this block removes the rest.
+            with _collector_paused(), mailing.StagedFiles() as staged:
                 batch = _read_batch(box, uids_batch, headers_only, validity, folder, sizes,
-                                    limit, report, ahead)
-                results = _file(batch, present, clock, report)
+                                    limit, report, ahead, staged)
+                results = _file(batch, present, clock, report, staged)
             flag, move = [], []
             for (mail, _raw), result in results:
                 _count(report, mail, result)
@@ -326,9 +328,11 @@ def _by_size(box: ImapMailbox, candidates: list[str],
     return small, large, sizes
 
 
-def _read_batch(box, uids, headers_only, validity, folder, sizes, limit, report, ahead):
+def _read_batch(box, uids, headers_only, validity, folder, sizes, limit, report, ahead,
+                staged):
     """Download and parse one batch (asking for the ``ahead`` UIDs as soon as it is in);
-    what cannot be parsed is quarantined on the spot."""
+    what cannot be parsed is quarantined on the spot. The attachments of messages that
+    may be filed are written ahead into ``staged``."""
     if headers_only:
         fetched = list(box.fetch_headers(uids))
     else:
@@ -347,6 +351,8 @@ def _read_batch(box, uids, headers_only, validity, folder, sizes, limit, report,
             parsed.oversized = True
         mail = mailing.IncomingMail(parsed, validity, int(uid), headers_only,
                                     sizes.get(uid, len(raw)), folder)
+        # Most mail read here is filed: the kernel creates its files meanwhile.
+        mailing.stage_attachments(staged, mail)
         batch.append((mail, raw))
     return batch
 
@@ -357,14 +363,14 @@ def _db_errors() -> tuple[type[BaseException], ...]:
     return (peewee.OperationalError, peewee.InterfaceError)
 
 
-def _file(batch, present, clock, report):
+def _file(batch, present, clock, report, staged):
     """File a batch in one transaction; on trouble, one by one, quarantining the failures."""
     if not batch:
         return []
     mails = [mail for mail, _ in batch]
     try:
-        return list(zip(batch, mailing.file_incoming(mails, present_uids=present, clock=clock),
-                        strict=True))
+        return list(zip(batch, mailing.file_incoming(mails, present_uids=present, clock=clock,
+                                                     staged=staged), strict=True))
     except _db_errors() as exc:
         raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
     except Exception:  # noqa: BLE001 - IntegrityError (a concurrent sync) and the like:

@@ -165,8 +165,7 @@ def _parse(raw: bytes, max_bytes: int, *, quick: bool) -> ParsedMessage:
     check the quick reader against it)."""
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
-    digest_key = "sha256:" + hashlib.sha256(raw).hexdigest()
-    parsed = ParsedMessage(message_id=None, dedup_key=digest_key, size=len(raw))
+    parsed = ParsedMessage(message_id=None, dedup_key="", size=len(raw))
     if len(raw) > max_bytes:
         parsed.oversized = True
         parsed.notes.append(
@@ -182,6 +181,7 @@ def _parse(raw: bytes, max_bytes: int, *, quick: bool) -> ParsedMessage:
             parsed.notes.append(
                 f"message could not be parsed ({type(exc).__name__}); raw text kept")
             parsed.text = _clean_text(decode_bytes(raw, None))[:max_bytes]
+            parsed.dedup_key = _digest_key(raw)
             return parsed
     try:
         _read_headers(msg, parsed)
@@ -193,9 +193,15 @@ def _parse(raw: bytes, max_bytes: int, *, quick: bool) -> ParsedMessage:
         parsed.notes.append(f"body only partly decoded ({type(exc).__name__})")
         if not parsed.text:
             parsed.text = _clean_text(decode_bytes(raw, None))[:max_bytes]
+    if parsed.message_id is None:
+        parsed.dedup_key = _digest_key(raw)  # only mail without a usable id needs the hash
     if parsed.notes:
         parsed.notes = list(dict.fromkeys(parsed.notes))  # a broken tree repeats itself
     return parsed
+
+
+def _digest_key(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 # -- headers ------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 # engine backtrack without end.)
 _FIELD = (r"([\x21-\x39\x3b-\x7e]+):[ \t]*"
           r"((?:[^\r\n \t][^\r\n]*)?(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*)(?:\r\n|\r|\n)")
-_FIELD_RE = re.compile(_FIELD)
-_BLOCK_RE = re.compile(f"(?:{_FIELD})*")
+# The whole field is captured too: fields that cover the block end to end add up to its length.
+_FIELD_RE = re.compile(f"({_FIELD})")
 # A Content-Type / Content-Disposition value of the plainest form: a token (with one "/"
 # for a type), then ``name=token`` or ``name="text"`` parameters. Names with "*" (RFC
 # 2231), comments, backslashes, angle brackets or quotes inside values are not plain.
@@ -56,24 +56,27 @@ class Part:
 
     def __init__(self, headers: list[tuple[str, str]], default_type: str = "text/plain") -> None:
         self._headers = headers
-        self._map: dict[str, list[str]] | None = None
         self._parts: list[Part] | None = None
         self._data = b""
-        content_type = disposition = None
+        # Every question asks by lower-case name: lower each name once, here.
+        values: dict[str, list[str]] = {}
         for name, value in headers:
-            if name[:8].lower() == "content-":
-                lower = name.lower()
-                if lower == "content-type" and content_type is None:
-                    content_type = value
-                elif lower == "content-disposition" and disposition is None:
-                    disposition = value
+            lower = name.lower()
+            found = values.get(lower)
+            if found is None:
+                values[lower] = [value]
+            else:
+                found.append(value)
+        self._map = values
+        content_type = values.get("content-type")
         if content_type is None:
             self._ctype, self._params = default_type, {}
         else:
-            self._ctype, self._params = _plain_value(content_type)
+            self._ctype, self._params = _plain_value(content_type[0])
             if self._ctype.count("/") != 1:
                 raise _NotPlain
-        self._disposition = None if disposition is None else _plain_value(disposition)
+        disposition = values.get("content-disposition")
+        self._disposition = None if disposition is None else _plain_value(disposition[0])
 
     # -- the compat32 Message interface the ingest uses -----------------------------------
 
@@ -83,19 +86,11 @@ class Part:
 
     def get(self, name: str, failobj=None):
         """The first value of header ``name``."""
-        name = name.lower()
-        for field, value in self._headers:
-            if field.lower() == name:
-                return value
-        return failobj
+        values = self._map.get(name.lower())
+        return failobj if values is None else values[0]
 
     def header_map(self) -> dict[str, list[str]]:
         """Every header value by lower-case name, in order (not a Message method)."""
-        if self._map is None:
-            values: dict[str, list[str]] = {}
-            for name, value in self._headers:
-                values.setdefault(name.lower(), []).append(value)
-            self._map = values
         return self._map
 
     def get_content_type(self) -> str:
@@ -194,10 +189,12 @@ def _blank_line(lines: list[bytes], start: int, stop: int) -> int:
 def _headers(block: bytes) -> list[tuple[str, str]]:
     """compat32's ``header_source_parse`` of each field: value left-stripped, folds kept."""
     text = block.decode("ascii", "surrogateescape")
-    # The block must be fields from end to end; then findall reads them in one pass.
-    if _BLOCK_RE.fullmatch(text) is None:
+    fields = _FIELD_RE.findall(text)
+    # findall skips what does not match: the block is plain only when the fields cover it
+    # from end to end (they never overlap, so their lengths add up to the block's).
+    if sum(len(whole) for whole, _name, _value in fields) != len(text):
         raise _NotPlain
-    return _FIELD_RE.findall(text)
+    return [(name, value) for _whole, name, value in fields]
 
 
 def _plain_value(value: str) -> tuple[str, dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import quopri
 import re
 from email.header import Header, decode_header
@@ -31,21 +32,29 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     charset (mislabelled mail is common) tries UTF-8 first, then falls back to Latin-1, which
     maps every byte, so some text always comes out.
     """
-    name = (charset or "").strip().strip('"').lower()
-    if name and name not in ("unknown-8bit", "x-unknown"):
+    name = _codec_name(charset) if charset else ""
+    if name:
         try:
-            codecs.lookup(name)
-        except LookupError:
-            name = ""
-        else:
-            try:
-                return data.decode(name, errors="replace")
-            except Exception:  # noqa: BLE001 - exotic codecs can raise anything; fall back
-                name = ""
+            return data.decode(name, errors="replace")
+        except Exception:  # noqa: BLE001 - exotic codecs can raise anything; fall back
+            pass
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+@functools.lru_cache(maxsize=128)
+def _codec_name(charset: str) -> str:
+    """The codec for a declared charset, or "" when Python knows none by that name."""
+    name = charset.strip().strip('"').lower()
+    if not name or name in ("unknown-8bit", "x-unknown"):
+        return ""
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return ""
+    return name
 
 
 def decode_header_value(value: object) -> str:

@@ -375,7 +375,8 @@ def test_a_pass_of_many_batches_files_and_flags_everything_once(world, mailbox,
     filed = [mailbox.append(raw_mail(subject=f"[Lead#{lead_id}] n{n}",
                                      attachments=[(f"f{n}.txt", b"%d" % n)] if n % 4 else []))
              for n in range(11)]
-    stranger = mailbox.append(raw_mail(subject="nobody's"))
+    # Its file is written ahead like the others, and removed once the batch is filed.
+    stranger = mailbox.append(raw_mail(subject="nobody's", attachments=[("s.txt", b"s")]))
     filed.append(mailbox.append(raw_mail(subject=f"[Lead#{lead_id}] last")))
     monkeypatch.setattr(ingest, "CHUNK", 4)
     progress: list[int] = []
@@ -402,6 +403,34 @@ def test_a_pass_of_many_batches_files_and_flags_everything_once(world, mailbox,
     assert (again.filed, again.duplicates, again.examined) == (0, 0, 0)
     assert FILED_KEYWORD in mailbox.flags()[filed[0]]
     assert len(_incoming(lead_id)) == 12
+
+
+def test_a_server_refusing_the_keyword_still_gets_seen_and_nothing_is_refiled(world) -> None:
+    """A server that takes no custom keyword (here: Dovecot with keywords of at most three
+    characters) refuses the pipelined STORE of $CrmFiled: \\Seen is set instead, no error
+    is reported, and the ledger keeps the next pass from filing anything again."""
+    from tests.fixtures.mail import start_dovecot
+
+    server = start_dovecot("mail_max_keyword_length = 3")
+    try:
+        configure(world, imap=server)
+        lead_id = make_lead(world)
+        uids = [server.append(raw_mail(subject=f"[Lead#{lead_id}] n{n}")) for n in range(3)]
+        with server.imap() as client:
+            client.select("INBOX")
+            typ, _data = client.uid("STORE", uids[0], "+FLAGS.SILENT", f"({FILED_KEYWORD})")
+        assert typ == "NO"  # the server really refuses the keyword
+
+        report = _sync(world)
+
+        assert (report.filed, report.errors) == (3, 0), report.details()
+        flags = server.flags()
+        assert all(flags[uid] == {"\\Seen"} for uid in uids)
+        again = _sync(world)
+        assert (again.filed, again.examined, again.errors) == (0, 0, 0), again.details()
+        assert len(_incoming(lead_id)) == 3
+    finally:
+        server.stop()
 
 
 def _uidvalidity(mailbox, folder: str) -> int:
