@@ -35,6 +35,9 @@ class CompanyOwnedKind(Kind):
         if not acl.can_create_company(session.user):
             raise PermissionDenied(f"{session.login} may not change {self.name} records")
 
+    #: check_modify reads the company alone: an import asks once per distinct company.
+    modify_fields = ("company",)
+
     def check_modify(self, session, obj):
         if obj.company_id is None:
             return  # the missing company is reported as a validation problem
