@@ -620,8 +620,8 @@ class Kind:
     ) -> list[dict]:
         """The visible records matching the filters, in the --json shape."""
         query = self.query(session, filters).order_by(getattr(self.model, self.order_attr))
-        if limit is not None:
-            query = query.limit(limit).offset(offset)
+        if limit is not None or offset:
+            query = query.limit(limit).offset(offset or None)
         return self.rows(session, query)
 
     def get(self, session: Session, record_id: int | str) -> dict:

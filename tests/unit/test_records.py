@@ -100,3 +100,14 @@ def test_money_is_decimal_and_times_are_utc(admin, clock):
     assert row["created"] == "2026-01-15T09:30:00Z"
     with pytest.raises(ValidationFailed):
         get_kind("lead").create(admin, {"full_name": "X", "estimated_sale": "1e5"})
+
+
+def test_list_pages_with_offset_and_limit_alone_or_together(any_world) -> None:
+    kind = get_kind("company")
+    admin = any_world.session("admin")
+    names = [row["name"] for row in kind.list(admin)]
+    assert len(names) == 3
+
+    assert [row["name"] for row in kind.list(admin, offset=1)] == names[1:]
+    assert [row["name"] for row in kind.list(admin, limit=1)] == names[:1]
+    assert [row["name"] for row in kind.list(admin, limit=1, offset=2)] == names[2:3]
