@@ -57,7 +57,6 @@ from crm_tui.services.records import (
     column_parser,
     field_parser,
     get_kind,
-    plain_texts,
 )
 
 __all__ = [
@@ -415,8 +414,9 @@ class _CustomCell:
         #: "textarea" anything).
         self.parse_all = None
         if custom.kind in ("text", "textarea"):
-            self.parse_all = partial(_plain_or_none, 1000 if custom.kind == "text" else None,
-                                     custom.kind == "text")
+            self.parse_all = partial(V.parse_texts,
+                                     max_length=1000 if custom.kind == "text" else None,
+                                     single_line=custom.kind == "text")
 
 
 @dataclass(slots=True)
@@ -525,12 +525,6 @@ def _custom_meaning(custom: CustomField, text: str) -> tuple[bool, str] | None:
         return True, parse_custom_value(custom, text)
     except V.BadValue as exc:
         return False, str(exc)
-
-
-def _plain_or_none(max_length: int | None, single_line: bool,
-                   texts: Sequence[str]) -> list[str] | None:
-    """The texts when `V.parse_text` keeps each as it is; else None."""
-    return list(texts) if plain_texts(texts, max_length, single_line) else None
 
 
 def _batch_form(kind: Kind, hook: str, form: str) -> Any:

@@ -112,10 +112,8 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
         return parse
     if kind == "user":
         def parse(raw: Any) -> Any:
-            text = "" if raw is None else str(raw).strip()
-            if not text:
-                if required:
-                    raise V.BadValue("required")
+            text = _given_text(raw, required)
+            if text is None:
                 return None
             user = User.get_or_none(User.login == text)
             if user is None:
@@ -124,12 +122,8 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
         return parse
     if kind == "ref":
         def parse(raw: Any) -> Any:
-            text = "" if raw is None else str(raw).strip()
-            if not text:
-                if required:
-                    raise V.BadValue("required")
-                return None
-            return get_kind(field.ref).resolve(session, text)
+            text = _given_text(raw, required)
+            return None if text is None else get_kind(field.ref).resolve(session, text)
         return parse
     if kind == "refs":
         def parse(raw: Any) -> Any:
@@ -137,6 +131,16 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
             return [target.resolve(session, item) for item in V.parse_list(raw)]
         return parse
     raise AssertionError(f"unknown field kind {kind}")
+
+
+def _given_text(raw: Any, required: bool) -> str | None:
+    """A reference's stripped text, or None when none is given (refused if required)."""
+    text = "" if raw is None else str(raw).strip()
+    if text:
+        return text
+    if required:
+        raise V.BadValue("required")
+    return None
 
 
 def column_parser(field: Field) -> Callable[[Sequence[str]], list[str] | None] | None:
@@ -152,21 +156,11 @@ def column_parser(field: Field) -> Callable[[Sequence[str]], list[str] | None] |
     required = field.required
 
     def parse(texts: Sequence[str]) -> list[str] | None:
-        if not plain_texts(texts, max_length, single_line):
+        parsed = V.parse_texts(texts, max_length, single_line)
+        if parsed is None or (required and not all(map(str.strip, texts))):
             return None
-        if required and not all(map(str.strip, texts)):
-            return None
-        return list(texts)
+        return parsed
     return parse
-
-
-def plain_texts(texts: Sequence[str], max_length: int | None, single_line: bool) -> bool:
-    """True when `V.parse_text` takes every one of `texts` as it is (its rules, in bulk)."""
-    if single_line:
-        joined = "".join(texts)
-        if "\n" in joined or "\r" in joined:
-            return False
-    return max_length is None or max(map(len, texts), default=0) <= max_length
 
 
 class NewRecords(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "si", "sí", "x"}
@@ -25,6 +26,19 @@ def parse_text(raw: object, max_length: int | None = None, single_line: bool = T
     if max_length is not None and len(text) > max_length:
         raise BadValue(f"longer than {max_length} characters")
     return text
+
+
+def parse_texts(texts: Sequence[str], max_length: int | None = None,
+                single_line: bool = True) -> list[str] | None:
+    """`parse_text` of many texts at once (an import's column): the texts, or None when
+    one of them is refused (`parse_text` of each then says which and why)."""
+    if single_line:
+        joined = "".join(texts)
+        if "\n" in joined or "\r" in joined:
+            return None
+    if max_length is not None and max(map(len, texts), default=0) > max_length:
+        return None
+    return list(texts)
 
 
 def parse_int(raw: object) -> int | None:
