@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import peewee
 
-from crm_tui.services.errors import ServerUnreachable
+from crm_tui.errors import ServerUnreachable
 
 #: The database every model is bound to; `open_database` points it at SQLite or PostgreSQL.
 database = peewee.DatabaseProxy()

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from crm_tui.errors import ValidationFailed
 from crm_tui.services.context import Session
-from crm_tui.services.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

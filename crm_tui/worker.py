@@ -14,7 +14,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from crm_tui.services.errors import error_text
+from crm_tui.errors import error_text
 
 Job = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 """`job(progress, cancelled)`: reports `progress(done, total)`, checks `cancelled()`

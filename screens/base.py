@@ -43,9 +43,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
+from crm_tui.errors import ValidationFailed, error_text
 from crm_tui.services import forms
 from crm_tui.services.context import Session
-from crm_tui.services.errors import ValidationFailed, error_text
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text, parse_filter_text
 from widgets.filter_bar import FilterBar

@@ -13,9 +13,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
+from crm_tui.errors import CrmError
 from crm_tui.services import attachments, companies, forms
 from crm_tui.services.context import Session
-from crm_tui.services.errors import CrmError
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
 from screens.base import (

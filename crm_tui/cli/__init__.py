@@ -12,7 +12,7 @@ import click
 
 from crm_tui.cli.exit_codes import ExitCode, error_lines, exit_code_for
 from crm_tui.cli.state import CliState
-from crm_tui.services.errors import CrmError, ServerUnreachable
+from crm_tui.errors import CrmError, ServerUnreachable
 
 
 class CrmGroup(click.Group):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from crm_tui.cli.state import CliState, pass_state
-from crm_tui.services.errors import ValidationFailed
+from crm_tui.errors import ValidationFailed
 
 
 @click.command("attach")

@@ -42,8 +42,8 @@ def list_command(state: CliState, kind: str, record_id: str, as_json: bool) -> N
 @pass_state
 def save_command(state: CliState, attachment_id: str, target: str, force: bool) -> None:
     """Save a copy of an attachment on this machine; prints the path written."""
+    from crm_tui.errors import Conflict
     from crm_tui.services import attachments
-    from crm_tui.services.errors import Conflict
 
     try:
         path = attachments.save_copy(state.session(), attachment_id, target, overwrite=force)

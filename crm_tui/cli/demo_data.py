@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crm_tui.cli.state import CliState, pass_state
-from crm_tui.services.errors import PermissionDenied
+from crm_tui.errors import PermissionDenied
 
 
 @click.command("demo-data")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from crm_tui.services.errors import (
+from crm_tui.errors import (
     Conflict,
     CrmError,
     NotFound,

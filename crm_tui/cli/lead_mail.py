@@ -8,7 +8,7 @@ import click
 
 from crm_tui.cli.lead import lead_group
 from crm_tui.cli.state import CliState, pass_state
-from crm_tui.services.errors import ValidationFailed
+from crm_tui.errors import ValidationFailed
 
 
 @lead_group.command("reply")

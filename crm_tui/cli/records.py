@@ -9,7 +9,7 @@ import click
 
 from crm_tui.cli.output import print_json, print_record, print_table
 from crm_tui.cli.state import CliState, pass_state
-from crm_tui.services.errors import ValidationFailed
+from crm_tui.errors import ValidationFailed
 
 KIND_NAMES = ("company", "contact", "contract", "invoice", "lead", "user", "profile", "role",
               "field", "section", "contract-type", "lead-type", "tag", "template",

@@ -57,7 +57,7 @@ class CliState:
             try:
                 self._session = session_for(self.user_login, password)
             except Exception as first:
-                from crm_tui.services.errors import PermissionDenied
+                from crm_tui.errors import PermissionDenied
 
                 # Ask for the password only where someone can answer.
                 if (isinstance(first, PermissionDenied) and self.user_login and password is None

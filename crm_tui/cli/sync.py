@@ -11,7 +11,7 @@ import click
 
 from crm_tui.cli.exit_codes import ExitCode
 from crm_tui.cli.state import CliState
-from crm_tui.services.errors import ValidationFailed
+from crm_tui.errors import ValidationFailed
 
 
 def run_sync(state: CliState, *, watch: bool = False) -> int:

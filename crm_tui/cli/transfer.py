@@ -12,7 +12,7 @@ import click
 
 from crm_tui.cli.records import parse_assignments
 from crm_tui.cli.state import CliState, pass_state
-from crm_tui.services.errors import ValidationFailed
+from crm_tui.errors import ValidationFailed
 
 IMPORT_KINDS = ("companies", "contacts", "contracts", "leads")
 EXPORT_KINDS = ("companies", "contacts", "contracts", "leads", "invoices")

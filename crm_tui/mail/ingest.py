@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crm_tui.errors import ServerUnreachable
 from crm_tui.mail.config import MailConfig, MailConfigError
 from crm_tui.mail.errors import MailError, MailRejected, MailServerUnreachable
 from crm_tui.mail.imap import ImapMailbox, open_mailbox
 from crm_tui.mail.message import parse_message
 from crm_tui.services import mailing
-from crm_tui.services.errors import ServerUnreachable
 
 # Messages per FETCH and per transaction, and a cap on their bytes: big enough that round
 # trips, commits and flag updates do not dominate, small enough that the write lock is held
@@ -164,7 +164,7 @@ def sync_from_settings(
         ValidationFailed: a mail setting cannot be used, or no mailbox is configured.
         ServerUnreachable: the IMAP server or the database cannot be reached.
     """
-    from crm_tui.services.errors import CrmError, ValidationFailed
+    from crm_tui.errors import CrmError, ValidationFailed
 
     report_progress = None
     if progress is not None:

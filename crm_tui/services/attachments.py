@@ -11,10 +11,10 @@ from pathlib import Path
 
 from crm_tui import paths
 from crm_tui.db import write_transaction
+from crm_tui.errors import Conflict, NotFound, ValidationFailed
 from crm_tui.models import ATTACHMENT_OWNERS, Attachment, LeadActivity
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import Conflict, NotFound, ValidationFailed
 from crm_tui.services.records import get_kind
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024

@@ -9,6 +9,7 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.db import write_transaction
+from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
     Company,
     CompanyActivity,
@@ -21,7 +22,6 @@ from crm_tui.models import (
 from crm_tui.money import quantize
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.services.records import Field, Kind, get_kind, register
 
 

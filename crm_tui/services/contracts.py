@@ -8,6 +8,7 @@ from typing import Any
 
 from crm_tui import acl
 from crm_tui.db import write_transaction
+from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
     Attachment,
     Contract,
@@ -22,7 +23,6 @@ from crm_tui.models import (
 from crm_tui.services import attachments
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.services.inherited import CompanyOwnedKind
 from crm_tui.services.records import Field, Kind, get_kind, register
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from crm_tui.errors import Problem
 from crm_tui.models import (
     FIELD_ENTITIES,
     FIELD_KINDS,
@@ -16,7 +17,6 @@ from crm_tui.models import (
 )
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import Problem
 from crm_tui.services.records import Field, Kind, register
 
 

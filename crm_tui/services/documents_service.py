@@ -14,10 +14,10 @@ from typing import Any
 
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import Attachment, Company, Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.services import attachments, settings
 from crm_tui.services.context import Session
-from crm_tui.services.errors import PermissionDenied, ValidationFailed
 from crm_tui.services.records import get_kind
 
 log = logging.getLogger(__name__)

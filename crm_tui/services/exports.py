@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from crm_tui import acl, csvio
+from crm_tui.errors import ValidationFailed
 from crm_tui.models import Company
 from crm_tui.services.context import Session
-from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.imports import ID_COLUMN, LAYOUTS, custom_column_names, custom_fields
 from crm_tui.services.records import Kind, get_kind
 from crm_tui.services.values import render_text

@@ -11,17 +11,17 @@ from typing import Any
 
 from crm_tui import acl
 from crm_tui.db import write_transaction
-from crm_tui.models import User
-from crm_tui.services import settings as settings_service
-from crm_tui.services import values as V
-from crm_tui.services.context import Session
-from crm_tui.services.errors import (
+from crm_tui.errors import (
     CrmError,
     NotFound,
     PermissionDenied,
     Problem,
     ValidationFailed,
 )
+from crm_tui.models import User
+from crm_tui.services import settings as settings_service
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, user_logins
 from crm_tui.services.rows import cell_text, find_titles, ref_titles
 

@@ -39,17 +39,17 @@ import peewee
 
 from crm_tui import csvio
 from crm_tui.db import database, is_postgres, write_transaction
-from crm_tui.models import BaseModel, Company, CustomField, CustomValue
-from crm_tui.services import values as V
-from crm_tui.services.context import Session
-from crm_tui.services.custom_fields import parse_custom_value
-from crm_tui.services.errors import (
+from crm_tui.errors import (
     Conflict,
     CrmError,
     PermissionDenied,
     Problem,
     ValidationFailed,
 )
+from crm_tui.models import BaseModel, Company, CustomField, CustomValue
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.custom_fields import parse_custom_value
 from crm_tui.services.records import (
     TEXT_KINDS,
     Field,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import peewee
 
 from crm_tui import acl
+from crm_tui.errors import PermissionDenied
 from crm_tui.models import Company
-from crm_tui.services.errors import PermissionDenied
 from crm_tui.services.records import Kind
 
 

@@ -13,6 +13,7 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.db import database, is_postgres, write_transaction
+from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
     INVOICE_STATUSES,
     INVOICE_TYPES,
@@ -28,7 +29,6 @@ from crm_tui.money import compute_totals
 from crm_tui.services import settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.services.records import Field, Kind, get_kind, register
 
 log = logging.getLogger(__name__)

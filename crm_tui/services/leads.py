@@ -14,6 +14,7 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
+from crm_tui.errors import Conflict, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -28,7 +29,6 @@ from crm_tui.models import (
 from crm_tui.services import settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import Conflict, PermissionDenied, Problem, ValidationFailed
 from crm_tui.services.records import Field, Kind, get_kind, register
 
 ACTIVITY_KINDS = ("note", "status", "email_in", "email_out", "created", "change")

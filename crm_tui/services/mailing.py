@@ -25,6 +25,7 @@ import peewee
 
 from crm_tui import paths
 from crm_tui.db import write_transaction
+from crm_tui.errors import CrmError, ServerUnreachable, ValidationFailed
 from crm_tui.mail.config import MailConfig, MailConfigError, from_settings
 from crm_tui.mail.errors import MailRejected, MailServerUnreachable
 from crm_tui.mail.message import ParsedMessage, safe_stored_name
@@ -43,7 +44,6 @@ from crm_tui.services import settings
 from crm_tui.services import values as V
 from crm_tui.services.attachments import MAX_ATTACHMENT_BYTES, display_name
 from crm_tui.services.context import Clock, Session
-from crm_tui.services.errors import CrmError, ServerUnreachable, ValidationFailed
 from crm_tui.services.records import get_kind
 
 #: What the ledger (FiledMessage.outcome) says happened to a message.
@@ -251,7 +251,7 @@ def files_from_paths(file_paths: Iterable[str | os.PathLike]) -> list[OutgoingFi
         except OSError as exc:
             problems.append(("file", str(raw), exc.strerror or str(exc)))
     if problems:
-        from crm_tui.services.errors import Problem
+        from crm_tui.errors import Problem
 
         raise ValidationFailed([Problem("attachment", f, v, r) for f, v, r in problems])
     return files

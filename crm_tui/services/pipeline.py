@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import peewee
 
+from crm_tui.errors import ValidationFailed
 from crm_tui.models import CLOSED_STATUSES, OPEN_STATUSES, Lead
 from crm_tui.services import settings
 from crm_tui.services.context import Session
-from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.lead_stats import from_cents, money_sum, to_money
 from crm_tui.services.leads import tag_chips_of
 from crm_tui.services.records import get_kind

@@ -14,10 +14,10 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
+from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import BaseModel, CustomField, CustomValue, User
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 
 # Field kinds whose values are free text: filters on them match a substring.
 TEXT_KINDS = {"text", "textarea", "email"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from crm_tui.db import write_transaction
+from crm_tui.errors import NotFound, ValidationFailed
 from crm_tui.models import SavedSearch
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import get_kind
 
 MAX_FILTERS = 50

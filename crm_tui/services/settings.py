@@ -6,10 +6,10 @@ import re
 
 from crm_tui import acl
 from crm_tui.db import write_transaction
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import Setting
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.errors import PermissionDenied, ValidationFailed
 
 
 def _pattern(value: str) -> str:

@@ -10,10 +10,10 @@ import secrets
 from crm_tui import acl
 from crm_tui.acl import ALL_BITS
 from crm_tui.db import write_transaction
+from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import Company, Profile, User, UserProfile
 from crm_tui.services import values as V
 from crm_tui.services.context import Clock, Session
-from crm_tui.services.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.services.records import Field, Kind, register
 
 _HASH_ROUNDS = 200_000

@@ -12,9 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from crm_tui.errors import CrmError
 from crm_tui.services import contracts, forms
 from crm_tui.services.context import Session
-from crm_tui.services.errors import CrmError
 from crm_tui.services.records import get_kind
 from screens.base import error_text, run_service
 

@@ -18,8 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
+from crm_tui.errors import CrmError, ValidationFailed
 from crm_tui.services.context import Session
-from crm_tui.services.errors import CrmError, ValidationFailed
 from crm_tui.services.rows import Column, ListRows
 from screens.base import KeyFooter, error_text, run_service
 from screens.modals.progress import ProgressModal, ProgressOutcome

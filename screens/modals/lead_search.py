@@ -12,9 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, Label, Select
 from textual.widgets.select import InvalidSelectValueError
 
+from crm_tui.errors import ValidationFailed
 from crm_tui.services import leads, saved_searches
 from crm_tui.services.context import Session
-from crm_tui.services.errors import ValidationFailed
 from screens.base import error_text, run_service
 from widgets.field_form import FieldForm, FieldSpec
 

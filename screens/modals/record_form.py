@@ -11,9 +11,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Select
 
+from crm_tui.errors import CrmError
 from crm_tui.services import forms
 from crm_tui.services.context import Session
-from crm_tui.services.errors import CrmError
 from screens.base import KeyFooter, error_text, run_service, specs_from
 from widgets.field_form import FieldForm
 

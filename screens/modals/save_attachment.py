@@ -21,9 +21,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.errors import Conflict
 from crm_tui.services import attachments
 from crm_tui.services.context import Session
-from crm_tui.services.errors import Conflict
 from crm_tui.services.rows import cell_text
 from screens.base import KeyFooter, error_text, run_service
 from screens.lead_detail import size_text

@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label
 
+from crm_tui.errors import CrmError, ValidationFailed
 from crm_tui.services import forms
-from crm_tui.services.errors import CrmError, ValidationFailed
 from screens.base import error_text, run_service, specs_from
 from widgets.field_form import FieldForm
 

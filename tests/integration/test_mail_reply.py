@@ -7,10 +7,10 @@ from email.header import decode_header, make_header
 
 import pytest
 
+from crm_tui.errors import PermissionDenied, ServerUnreachable, ValidationFailed
 from crm_tui.mail.tokens import find_lead_token
 from crm_tui.models import Attachment, LeadActivity, SentMail
 from crm_tui.services import mailing
-from crm_tui.services.errors import PermissionDenied, ServerUnreachable, ValidationFailed
 from crm_tui.services.records import get_kind
 from tests.fixtures.mail import free_port, smtp_server  # noqa: F401
 from tests.integration.mail_helpers import CLIENT, REFERENCE, SENDER, configure, make_lead

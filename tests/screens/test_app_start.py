@@ -8,7 +8,7 @@ import threading
 from textual.widgets import Label, Static
 
 from crm_tui.app import make_app
-from crm_tui.services.errors import ServerUnreachable
+from crm_tui.errors import ServerUnreachable
 from tests.screens.crm_app_helpers import SIZE, press, settle
 
 

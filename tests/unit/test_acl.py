@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_tui.services.errors import PermissionDenied
+from crm_tui.errors import PermissionDenied
 from crm_tui.services.records import get_kind
 
 # (login, company) -> (may view, may modify): the SPEC's worked example, exactly.

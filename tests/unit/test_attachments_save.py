@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from crm_tui.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm_tui.models import Attachment
 from crm_tui.services import attachments, leads
-from crm_tui.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tests.unit.lead_world import seed_leads
 
 

@@ -9,8 +9,8 @@ import pytest
 from pypdf import PdfReader
 
 from crm_tui.documents.templating import CONTRACT_MACROS, default_contract_template
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.services import attachments, contracts, invoices
-from crm_tui.services.errors import PermissionDenied, ValidationFailed
 from crm_tui.services.records import get_kind
 
 

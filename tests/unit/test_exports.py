@@ -7,8 +7,8 @@ import io
 
 import pytest
 
+from crm_tui.errors import ValidationFailed
 from crm_tui.services import exports, imports
-from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.records import get_kind
 
 COMPANY_EXPORT_HEADER = (

@@ -11,12 +11,12 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from crm_tui import csvio, db
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import Company, User
 from crm_tui.services import imports
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.database import open_and_prepare
-from crm_tui.services.errors import PermissionDenied, ValidationFailed
 from crm_tui.services.records import Field, column_parser, field_parser, get_kind
 
 HEADER = ("name,address,fiscal_id,country,website,comments,id_company_role,id_parent,"

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from crm_tui import db
+from crm_tui.errors import Conflict, PermissionDenied, ValidationFailed
 from crm_tui.models import Company, Contact, Contract, CustomValue, Lead, LeadActivity, User
 from crm_tui.services import exports, imports
 from crm_tui.services.context import Session
 from crm_tui.services.database import open_and_prepare
-from crm_tui.services.errors import Conflict, PermissionDenied, ValidationFailed
 from crm_tui.services.records import get_kind
 
 SPANISH_COMPANY = "Empresa prueba,,,España,,,,,admin,0000-00-00 00:00:00,,Integria,20\n"

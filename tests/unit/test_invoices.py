@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
+from crm_tui.errors import ValidationFailed
 from crm_tui.services import documents_service, invoices, settings
-from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.records import get_kind
 
 MANUAL = {
@@ -281,7 +281,7 @@ def test_deferred_pdfs_then_batch(world, tmp_path, data_dir):
 
 
 def test_batch_store_needs_im(world, tmp_path):
-    from crm_tui.services.errors import PermissionDenied
+    from crm_tui.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         documents_service.pdf_batch(world.session("user1"), "2026-01", tmp_path, store=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.services import invoices
-from crm_tui.services.errors import PermissionDenied, ValidationFailed
 from crm_tui.services.records import get_kind
 
 COMBOS = [frozenset(c) for n in range(4) for c in itertools.combinations(("IR", "IW", "IM"), n)]

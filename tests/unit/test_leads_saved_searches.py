@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from crm_tui.errors import NotFound, ValidationFailed
 from crm_tui.models import SavedSearch
 from crm_tui.services import saved_searches
-from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import get_kind
 from tests.unit.lead_world import seed_leads
 

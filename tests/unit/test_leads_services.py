@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from crm_tui.errors import Conflict, PermissionDenied, ValidationFailed
 from crm_tui.models import Attachment, Lead, LeadActivity, LeadTag, SentMail
 from crm_tui.services import attachments, leads
-from crm_tui.services.errors import Conflict, PermissionDenied, ValidationFailed
 from crm_tui.services.records import get_kind
 from tests.unit.lead_world import seed_leads
 

@@ -9,11 +9,11 @@ import peewee
 import pytest
 
 from crm_tui import paths
+from crm_tui.errors import ValidationFailed
 from crm_tui.mail.config import MailConfigError, from_settings
 from crm_tui.mail.message import parse_message
 from crm_tui.models import Attachment, FiledMessage, LeadActivity, SentMail
 from crm_tui.services import mailing
-from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.records import get_kind
 from tests.integration.mail_helpers import CLIENT, make_lead, raw_mail
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from crm_tui.errors import ValidationFailed
 from crm_tui.services import pipeline, settings
-from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.records import get_kind
 from tests.unit.lead_world import seed_leads, session_at
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from crm_tui.errors import NotFound, ValidationFailed
 from crm_tui.models import Company, Contact
-from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import get_kind
 
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from playhouse.test_utils import count_queries
 
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import Company, Setting
 from crm_tui.services import forms, stats
-from crm_tui.services.errors import PermissionDenied, ValidationFailed
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import ListRows, RecordRows, cell_text, find_titles, parse_filter_text
 

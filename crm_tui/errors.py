@@ -1,4 +1,4 @@
-"""Domain errors raised by the service layer; every face maps them to one clear line."""
+"""Domain errors, at the bottom of the layers: every face maps them to one clear line."""
 
 from __future__ import annotations
 
