@@ -28,10 +28,12 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fewer PBKDF2 rounds in tests; the rounds are stored in each hash, so checks still work."""
+    """Cheaper hashing in tests; the cost is stored in each hash, so checks still work (and a
+    `crm` subprocess upgrades such a hash to the real cost at its first check)."""
     from crm_tui.services import users
 
     monkeypatch.setattr(users, "_HASH_ROUNDS", 1000)
+    monkeypatch.setattr(users, "_SCRYPT_N", 2**4)
 
 
 @pytest.fixture

@@ -143,6 +143,7 @@ LAZY_COMMANDS = {
     "demo-data": ("demo_data", "demo_data_command"),
     "attach": ("attach", "attach_command"),
     "attachment": ("attachment", "attachment_group"),
+    "passwd": ("passwd", "passwd_command"),
 }
 
 

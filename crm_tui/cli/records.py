@@ -160,16 +160,44 @@ def delete_command(state: CliState, kind, record_id) -> None:
 
 
 @click.command("init")
+@click.option("--superadmin", "superadmin", metavar="LOGIN",
+              help="When no enabled superadmin is left: create or promote LOGIN to one. "
+                   "Only root, or on SQLite the OS owner of the database file; on "
+                   "PostgreSQL only root.")
+@click.option("--os-login", "link_os_login", metavar="NAME",
+              help="With --superadmin: link LOGIN to this OS account (default: yours, when "
+                   "LOGIN has no link yet).")
 @pass_state
-def init_command(state: CliState) -> None:
-    """Create or upgrade the schema and make sure the admin exists."""
+def init_command(state: CliState, superadmin, link_os_login) -> None:
+    """Create or upgrade the schema and make sure a new database has its admin.
+
+    With --superadmin LOGIN (run as root, or as the OS owner of the SQLite file) it names a
+    new superadmin when none is enabled, e.g. after the last one left; the password comes
+    from CRM_NEW_PASSWORD, or a prompt on a terminal (empty: none).
+    """
+    import os
+
     from crm_tui import db
     from crm_tui.services.database import open_and_prepare, target_for
 
+    if link_os_login and not superadmin:
+        raise click.UsageError("--os-login goes with --superadmin")
     target = target_for(state.db_target, state.demo)
-    applied = open_and_prepare(target)
+    applied = open_and_prepare(target, admin=superadmin is None)
     for name in applied:
         click.echo(f"applied {name}", err=True)
+    if superadmin is not None:
+        from crm_tui.services.users import may_recover_superadmin, recover_superadmin
+
+        password = os.environ.get("CRM_NEW_PASSWORD")
+        if password is None and sys.stdin.isatty() and may_recover_superadmin():
+            password = click.prompt(f"Password for {superadmin} (empty: none)",
+                                    hide_input=True, default="", show_default=False,
+                                    err=True, confirmation_prompt="Repeat the password") or None
+        _user, notes = recover_superadmin(superadmin, password=password or None,
+                                          link_os_login=link_os_login)
+        for note in notes:
+            click.echo(note, err=True)
     click.echo(f"database ready: {db.redact(target)}", err=True)
 
 

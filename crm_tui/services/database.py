@@ -11,8 +11,9 @@ def target_for(explicit: str | None, demo: bool = False) -> str:
     return paths.database_target(explicit, demo)
 
 
-def open_and_prepare(target: str, clock: Clock | None = None) -> list[str]:
-    """Open `target`, apply pending migrations and make sure the admin exists.
+def open_and_prepare(target: str, clock: Clock | None = None, *, admin: bool = True) -> list[str]:
+    """Open `target`, apply pending migrations and (unless `admin` is false) make sure a new
+    database gets its admin.
 
     Returns the names of the migrations applied.
 
@@ -23,5 +24,6 @@ def open_and_prepare(target: str, clock: Clock | None = None) -> list[str]:
 
     db.open_database(target)
     applied = schema.upgrade() if schema.pending_migrations() else []
-    ensure_admin(clock)
+    if admin:
+        ensure_admin(clock)
     return applied

@@ -144,7 +144,7 @@ def test_permission_and_unknown_user_exit_3(world, crm_db, run_crm):
     denied = run_crm("--user", "user2", "add", "company", "name=Nope", db=crm_db)
     assert denied.returncode == 3 and "may not" in denied.stderr
     unknown = run_crm("--user", "ghost", "list", "company", db=crm_db)
-    assert unknown.returncode == 3 and "unknown or disabled user 'ghost'" in unknown.stderr
+    assert unknown.returncode == 3 and "unknown user or wrong password for 'ghost'" in unknown.stderr
     # The OS login is linked to the superadmin, who may act as anyone without a password.
     assert run_crm("--user", "manager1", "list", "company", db=crm_db).returncode == 0
 
@@ -157,7 +157,7 @@ def test_passwords_when_the_os_login_is_not_a_superadmin(world, crm_db, run_crm)
     assert nobody.returncode == 3 and "no CRM user is linked" in nobody.stderr
     wrong = run_crm("--user", "manager1", "list", "company", db=crm_db,
                     env={"CRM_PASSWORD": "guess"})
-    assert wrong.returncode == 3 and "wrong password" in wrong.stderr
+    assert wrong.returncode == 3 and "unknown user or wrong password" in wrong.stderr
     right = run_crm("--user", "manager1", "list", "company", "--json", db=crm_db,
                     env={"CRM_PASSWORD": "manager1-pw"})
     assert sorted(r["name"] for r in _json(right)) == ["Customer #A", "Customer #B"]
