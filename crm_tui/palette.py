@@ -100,6 +100,8 @@ class ActionsProvider(_CrmProvider):
                           f"Export the {csv_kind} you may see"))
         items.append(("Help: keys of this screen", app.action_help, "The ? key"))
         items.append(("Sync the mailbox now", app.action_sync_mail, "The s key"))
+        items.append(("Change password…", partial(change_password, app),
+                      "Change your own password"))
         return items
 
     async def discover(self) -> Hits:
@@ -111,6 +113,13 @@ class ActionsProvider(_CrmProvider):
         """Actions whose text matches."""
         for hit in self._matches(query, self._items()):
             yield hit
+
+
+def change_password(app: Any) -> None:
+    """Open the change-password dialog for the acting user."""
+    from screens.modals.change_password import ChangePasswordModal
+
+    app.push_screen(ChangePasswordModal(app.session))
 
 
 class GoToProvider(_CrmProvider):
