@@ -295,3 +295,30 @@ def test_last_superadmin_rule_in_the_services(any_world):
     users.update(admin, "admin", {"superadmin": "false"})
     with pytest.raises(ValidationFailed, match="last enabled superadmin"):
         users.update(any_world.session("manager1"), "manager1", {"enabled": "false"})
+
+
+def test_init_superadmin_on_postgresql_is_for_root_only(crm, fresh_pg_database):
+    import peewee
+
+    url = fresh_pg_database
+    assert crm.run("init", as_account=False, db=url).returncode == 0
+    pg = peewee.PostgresqlDatabase(None)
+    pg.init(**_pg_params(url))
+    pg.execute_sql('UPDATE "user" SET enabled = false')
+    refused = crm.run("init", "--superadmin", "carol", db=url)
+    assert refused.returncode == 3
+    assert _one_line(refused) == ("crm: error: only root may name a superadmin this way on "
+                                  "PostgreSQL")
+    allowed = crm.run("init", "--superadmin", "carol", as_account=False, db=url)
+    assert allowed.returncode == 0, allowed.stderr
+    rows = pg.execute_sql('SELECT login FROM "user" WHERE superadmin AND enabled').fetchall()
+    pg.close()
+    assert rows == [("carol",)]
+
+
+def _pg_params(url: str) -> dict:
+    from urllib.parse import urlparse
+
+    parts = urlparse(url)
+    return {"database": parts.path.lstrip("/"), "user": parts.username,
+            "password": parts.password, "host": parts.hostname, "port": parts.port}
