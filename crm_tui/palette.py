@@ -68,8 +68,8 @@ class ScreensProvider(_CrmProvider):
 
 
 class ActionsProvider(_CrmProvider):
-    """"New company…", "Import CSV…", "Export CSV…", help and mail sync, as the user's rights
-    allow."""
+    """"New company…", "Import CSV…", "Export CSV…", help, mail sync and "Change password…",
+    as the user's rights allow."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
