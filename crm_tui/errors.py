@@ -21,7 +21,17 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
-        return f"{where}{self.record}: field {self.field}: value {self.value!r}: {self.reason}"
+        value = shorten(self.value)
+        return f"{where}{self.record}: field {self.field}: value {value!r}: {self.reason}"
+
+
+#: How many characters of a value an error line shows.
+SHOWN_VALUE_LENGTH = 160
+
+
+def shorten(text: str, limit: int = SHOWN_VALUE_LENGTH) -> str:
+    """A long value cut to `limit` characters with an ellipsis (error lines stay one line)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class ValidationFailed(CrmError):

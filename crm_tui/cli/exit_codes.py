@@ -37,6 +37,8 @@ def exit_code_for(error: CrmError) -> ExitCode:
 
 def error_lines(error: CrmError) -> list[str]:
     """One clear line per problem, for stderr."""
+    from crm_tui.cli.output import visible
+
     if isinstance(error, ValidationFailed) and error.problems:
-        return [f"crm: error: {problem}" for problem in error.problems]
-    return [f"crm: error: {error}"]
+        return [visible(f"crm: error: {problem}") for problem in error.problems]
+    return [visible(f"crm: error: {error}")]

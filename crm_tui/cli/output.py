@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -16,7 +17,9 @@ def print_json(data: Any) -> None:
     without indentation (several times faster on long lists).
     """
     indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=str))
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    # json escapes C0 controls itself; DEL and C1 (which terminals obey) are escaped here.
+    sys.stdout.write(_RAW_JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     sys.stdout.write("\n")
 
 
@@ -49,5 +52,16 @@ def print_record(row: dict) -> None:
             sys.stdout.write(f"{key.ljust(width)}  {_cell(value)}\n")
 
 
+#: Characters a terminal would obey rather than print: C0, DEL and C1.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_RAW_JSON_CONTROL = re.compile(r"[\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """Text safe for a terminal: line breaks become spaces, other controls `\\xNN`."""
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _cell(value: Any) -> str:
-    return render_text(value).replace("\n", " ")
+    return visible(render_text(value))

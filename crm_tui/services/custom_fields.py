@@ -35,7 +35,9 @@ def parse_custom_value(field: CustomField, raw: Any) -> str:
     if kind == "numeric":
         return format(V.parse_decimal(text, 6), "f")
     if kind == "date":
-        return V.parse_date(text).isoformat()
+        # Empty and the manuals' zero date both mean "no date".
+        date = V.parse_date(text)
+        return "" if date is None else date.isoformat()
     if kind == "combo":
         options = field.option_data or []
         if text not in options:
@@ -72,6 +74,43 @@ def field_specs(session: Session, entity: str, type_id: int | None = None) -> li
         }
         for f in fields_of(entity, type_id)
     ]
+
+#: The record kind and CSV layout whose columns each custom-field entity sits beside.
+_ENTITY_KINDS = {"company": ("company", "companies"), "contact": ("contact", "contacts"),
+                 "contract_type": ("contract", "contracts"), "lead_type": ("lead", "leads")}
+
+
+def fixed_names(entity: str) -> set[str]:
+    """Names a custom field of `entity` may not take: its kind's fields and CSV columns."""
+    from crm_tui.services.imports import ID_COLUMN, LAYOUTS
+    from crm_tui.services.records import get_kind
+
+    kind_name, layout_name = _ENTITY_KINDS[entity]
+    layout = LAYOUTS[layout_name]
+    names = {f.name for f in get_kind(kind_name).fields}
+    names |= {c.name for c in layout.columns} | set(layout.derived) | {ID_COLUMN, "custom"}
+    return {V.name_key(n) for n in names}
+
+
+def name_taken(field: CustomField) -> str | None:
+    """Why a custom field may not take its name (a fixed column or a sibling has it), or None.
+
+    Names compare as people read them: case and Unicode forms do not make two names.
+    """
+    key = V.name_key(field.name)
+    if key in fixed_names(field.entity):
+        return "a fixed field of this record already has that name"
+    siblings = CustomField.select(CustomField.name).where(
+        CustomField.entity == field.entity,
+        (CustomField.entity_type_id == field.entity_type_id)
+        if field.entity_type_id is not None else CustomField.entity_type_id.is_null(),
+    )
+    if field.id is not None:
+        siblings = siblings.where(CustomField.id != field.id)
+    if any(V.name_key(name) == key for (name,) in siblings.tuples()):
+        return "that entity already has a field of this name"
+    return None
+
 
 @register
 class SectionKind(Kind):
@@ -139,17 +178,34 @@ class FieldKind(Kind):
         if obj.kind == "combo" and not obj.option_data:
             problems.append(Problem(self.label(obj), "options", obj.options or "",
                                     "a combo needs a list of options"))
-        same = CustomField.select().where(
-            CustomField.entity == obj.entity,
-            CustomField.name == obj.name,
-            (CustomField.entity_type_id == obj.entity_type_id)
-            if obj.entity_type_id is not None else CustomField.entity_type_id.is_null(),
-        )
-        if obj.id is not None:
-            same = same.where(CustomField.id != obj.id)
-        if same.exists():
-            problems.append(Problem(self.label(obj), "name", obj.name,
-                                    "that entity already has a field of this name"))
+        self._check_options(obj, problems)
+        if obj.name and obj.entity in FIELD_ENTITIES:
+            reason = name_taken(obj)
+            if reason:
+                problems.append(Problem(self.label(obj), "name", obj.name, reason))
+
+    def _check_options(self, obj, problems):
+        """Combo and linked options are checked when they are defined, not when used."""
+        data = obj.option_data if obj.kind in ("combo", "linked") else None
+        if not data:
+            return
+        names = list(data) if isinstance(data, dict) else data
+        if obj.kind == "linked":
+            names = [*names, *(c for children in data.values() for c in children)]
+        for option in names:
+            try:
+                text = V.parse_text(option, 100) if isinstance(option, str) else None
+            except V.BadValue as exc:
+                problems.append(Problem(self.label(obj), "options", str(option), str(exc)))
+                return
+            if not text or text != option:
+                problems.append(Problem(self.label(obj), "options", str(option),
+                                        "each option is a non-empty single line of text"))
+                return
+        keys = [V.name_key(o) for o in (data if isinstance(data, list) else list(data))]
+        if len(set(keys)) != len(keys):
+            problems.append(Problem(self.label(obj), "options", obj.options or "",
+                                    "an option is given twice"))
 
     def before_save(self, session, obj, created):
         if created:

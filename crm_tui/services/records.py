@@ -14,10 +14,13 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
-from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
+from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed, shorten
 from crm_tui.models import BaseModel, CustomField, CustomValue, User
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
+
+#: Up to this many rows, a uniqueness check compares every name in Python.
+_SMALL_TABLE = 2000
 
 # Field kinds whose values are free text: filters on them match a substring.
 TEXT_KINDS = {"text", "textarea", "email"}
@@ -79,7 +82,7 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
     if kind == "email":
         return lambda raw: V.parse_email(raw, required)
     if kind == "password":
-        return lambda raw: V.parse_text(raw, 200)
+        return V.parse_secret
     if kind in ("int", "decimal", "rate", "date"):
         if kind == "int":
             convert = V.parse_int
@@ -131,6 +134,31 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
             return [target.resolve(session, item) for item in V.parse_list(raw)]
         return parse
     raise AssertionError(f"unknown field kind {kind}")
+
+
+#: Field kinds that take a JSON number as well as a string.
+_NUMBER_KINDS = frozenset({"int", "decimal", "rate", "ref"})
+
+
+def json_type_refusal(field: Field, value: Any) -> str | None:
+    """Why a value (from --json, or any face) is not of the type the field takes, or None.
+
+    A JSON object or list is never stored as text, and true/false only fills a yes/no
+    field; numbers fill numeric fields and references by id.
+    """
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return None if field.kind == "bool" else "must be text, not true/false"
+    if isinstance(value, int | float):
+        if field.kind in _NUMBER_KINDS or field.kind == "bool":
+            return None
+        return "must be text (a JSON string), not a number"
+    if isinstance(value, list | tuple):
+        return None if field.kind == "refs" else "must be one value, not a list"
+    if isinstance(value, dict):
+        return "must be one value, not a JSON object"
+    return None
 
 
 def _given_text(raw: Any, required: bool) -> str | None:
@@ -281,8 +309,8 @@ class Kind:
         if obj is None:
             return f"{self.name} {fallback}".strip()
         title = getattr(obj, self.title_attr, None)
-        if title:
-            return f"{self.name} {title!r}"
+        if isinstance(title, str) and title.strip():
+            return titled(self.name, title)
         return f"{self.name} #{obj.id}" if obj.id else f"new {self.name}"
 
     def field(self, name: str) -> Field | None:
@@ -392,6 +420,10 @@ class Kind:
             if field.readonly:
                 problems.append(Problem(label, key, _show(value), "is derived and cannot be set"))
                 continue
+            wrong_type = json_type_refusal(field, value)
+            if wrong_type:
+                problems.append(Problem(label, key, _show(value), wrong_type))
+                continue
             try:
                 parsed[key] = parse_field(session, field, value)
             except V.BadValue as exc:
@@ -408,7 +440,10 @@ class Kind:
 
     def _new_label(self, raw: dict[str, Any]) -> str:
         title = raw.get(self.title_attr) if self.title_attr else None
-        return f"{self.name} {str(title)!r}" if title else f"new {self.name}"
+        # Only a text names a record: a JSON object or list given as the title does not.
+        if isinstance(title, str) and title.strip():
+            return titled(self.name, title)
+        return f"new {self.name}"
 
     def check_custom(
         self, obj: BaseModel, custom: dict[str, Any], problems: list[Problem]
@@ -439,12 +474,33 @@ class Kind:
             value = getattr(obj, field.column)
             if value in (None, ""):
                 continue
-            query = self.model.select(self.model.id).where(model_field == value)
-            if obj.id is not None:
-                query = query.where(self.model.id != obj.id)
-            if query.exists():
+            if self._name_taken(model_field, value, obj.id):
                 problems.append(Problem(self.label(obj), field.name, _show(value),
                                         f"another {self.name} already has it"))
+
+    def _name_taken(self, column: peewee.Field, value: Any, own_id: int | None) -> bool:
+        """Does another record hold this unique value, as people compare names?
+
+        Texts compare by `V.name_key` (NFKC, case-folded): `ACME` and `Acme` are one name.
+        The database's lower() (indexed, see migration 0050) finds the candidates; Python's
+        rule decides, since SQLite's lower() folds ASCII letters only.
+        """
+        if not isinstance(value, str):
+            query = self.model.select(self.model.id).where(column == value)
+        else:
+            query = self.model.select(self.model.id, column).where(
+                (column == value) | (peewee.fn.LOWER(column) == value.lower()))
+        if own_id is not None:
+            query = query.where(self.model.id != own_id)
+        if not isinstance(value, str):
+            return query.exists()
+        key = V.name_key(value)
+        if self.model.select(self.model.id).limit(_SMALL_TABLE + 1).count() <= _SMALL_TABLE:
+            # Catalogues are small: compare every name, so accented capitals match too.
+            query = self.model.select(self.model.id, column)
+            if own_id is not None:
+                query = query.where(self.model.id != own_id)
+        return any(V.name_key(other or "") == key for _id, other in query.tuples())
 
     def create(self, session: Session, raw: dict[str, Any]) -> int:
         """Add a record; returns its id.
@@ -633,8 +689,19 @@ def user_logins() -> dict[int, str]:
     return dict(User.select(User.id, User.login).tuples())
 
 
+def titled(kind: str, title: str) -> str:
+    """How an error line names a record: its kind and its title, shortened to one line."""
+    return f"{kind} {shorten(V.collapse_spaces(title))!r}"
+
+
 def _show(value: Any) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

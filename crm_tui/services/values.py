@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
@@ -18,24 +19,67 @@ class BadValue(ValueError):
     """A value that does not parse; the message is the reason, in a few words."""
 
 
-def parse_text(raw: object, max_length: int | None = None, single_line: bool = True) -> str:
-    """Text as given; CR/LF are refused in single-line fields (they break CSV and mail)."""
-    text = "" if raw is None else str(raw)
-    if single_line and ("\n" in text or "\r" in text):
+# Control characters are refused in every field: C0 other than TAB (LF and CR only where
+# a field may hold several lines), DEL and C1. They rewrite terminals (ESC), truncate C
+# strings (NUL) and break CSV and mail headers.
+_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL_MULTI_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\n\r]")
+
+
+def _refuse_controls(text: str, single_line: bool) -> None:
+    found = (_CONTROL_SINGLE_LINE if single_line else _CONTROL_MULTI_LINE).search(text)
+    if found is None:
+        return
+    if single_line and _LINE_BREAK.match(found.group()):
         raise BadValue("line breaks are not allowed here")
+    raise BadValue(f"control character U+{ord(found.group()):04X} is not allowed")
+
+
+def collapse_spaces(text: str) -> str:
+    """A single line as people mean it: trimmed, each run of white space one space."""
+    return " ".join(text.split())
+
+
+def parse_text(raw: object, max_length: int | None = None, single_line: bool = True) -> str:
+    """Text from outside, checked and normalised.
+
+    Control characters are refused everywhere; single-line text is trimmed and its inner
+    white space collapsed (so `Acme ` and `Acme` are one name); multi-line text is kept as
+    written.
+    """
+    text = "" if raw is None else str(raw)
+    _refuse_controls(text, single_line)
+    if single_line:
+        text = collapse_spaces(text)
     if max_length is not None and len(text) > max_length:
+        raise BadValue(f"longer than {max_length} characters")
+    return text
+
+
+def name_key(text: str) -> str:
+    """How unique names compare: Unicode-normalised (NFKC), case-folded, spaces collapsed."""
+    return collapse_spaces(unicodedata.normalize("NFKC", text)).casefold()
+
+
+def parse_secret(raw: object, max_length: int = 200) -> str:
+    """A password or token: kept exactly as typed (spaces count), but one line, no controls."""
+    text = "" if raw is None else str(raw)
+    _refuse_controls(text, single_line=True)
+    if len(text) > max_length:
         raise BadValue(f"longer than {max_length} characters")
     return text
 
 
 def parse_texts(texts: Sequence[str], max_length: int | None = None,
                 single_line: bool = True) -> list[str] | None:
-    """`parse_text` of many texts at once (an import's column): the texts, or None when
-    one of them is refused (`parse_text` of each then says which and why)."""
+    """`parse_text` of many texts at once (an import's column): the normalised texts, or
+    None when one of them is refused (`parse_text` of each then says which and why)."""
+    joined = "".join(texts)
+    if (_CONTROL_SINGLE_LINE if single_line else _CONTROL_MULTI_LINE).search(joined):
+        return None
     if single_line:
-        joined = "".join(texts)
-        if "\n" in joined or "\r" in joined:
-            return None
+        texts = [collapse_spaces(text) for text in texts]
     if max_length is not None and max(map(len, texts), default=0) > max_length:
         return None
     return list(texts)
