@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Protocol
 import peewee
 
 from crm_tui import acl
-from crm_tui.db import database, write_transaction
+from crm_tui.db import database, is_postgres, write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed, shorten
 from crm_tui.models import BaseModel, CustomField, CustomValue, User
 from crm_tui.services import values as V
@@ -518,11 +518,14 @@ class Kind:
         if problems:
             raise ValidationFailed(problems)
         self.check_modify(session, obj)
-        with write_transaction():
-            self.before_save(session, obj, True)
-            obj.save(force_insert=True)
-            self._save_custom(obj, custom_values)
-            self.after_save(session, obj, parsed, True)
+        try:
+            with write_transaction():
+                self.before_save(session, obj, True)
+                obj.save(force_insert=True)
+                self._save_custom(obj, custom_values)
+                self.after_save(session, obj, parsed, True)
+        except peewee.IntegrityError:
+            raise self._lost_race(obj) from None
         return obj.id
 
     def update(self, session: Session, record_id: int | str, raw: dict[str, Any]) -> None:
@@ -531,21 +534,46 @@ class Kind:
         Raises:
             NotFound, PermissionDenied, ValidationFailed (nothing written).
         """
-        with write_transaction():
-            obj = self.load(session, record_id)
-            self.check_modify(session, obj)
-            parsed, custom, problems = self.parse(session, obj, raw, creating=False)
-            self.validate(session, obj, parsed, problems)
-            self.check_unique(obj, problems)
-            custom_values = self.check_custom(obj, custom, problems)
-            if problems:
-                raise ValidationFailed(problems)
-            # The changed record must still be one the user may change (e.g. a new manager).
-            self.check_modify(session, obj)
-            self.before_save(session, obj, False)
-            obj.save()
-            self._save_custom(obj, custom_values)
-            self.after_save(session, obj, parsed, False)
+        try:
+            with write_transaction():
+                obj = self._locked(self.load(session, record_id))
+                before = dict(obj.__data__)
+                self.check_modify(session, obj)
+                parsed, custom, problems = self.parse(session, obj, raw, creating=False)
+                self.validate(session, obj, parsed, problems)
+                self.check_unique(obj, problems)
+                custom_values = self.check_custom(obj, custom, problems)
+                if problems:
+                    raise ValidationFailed(problems)
+                # The changed record must still be one the user may change (a new manager).
+                self.check_modify(session, obj)
+                self.before_save(session, obj, False)
+                # Only the fields this change touched are written: another operator's change
+                # to other fields of the same record, committed meanwhile, is kept.
+                changed = [f for f in self.model._meta.sorted_fields
+                           if f.name in obj.__data__ and obj.__data__[f.name] != before.get(f.name)]
+                if changed:
+                    obj.save(only=changed)
+                self._save_custom(obj, custom_values)
+                self.after_save(session, obj, parsed, False)
+        except peewee.IntegrityError:
+            raise self._lost_race(obj) from None
+
+    def _locked(self, obj: BaseModel) -> BaseModel:
+        """The record read again under a row lock (PostgreSQL), so that checks and the write
+        see the latest committed values; SQLite already holds the write lock from BEGIN."""
+        if not is_postgres():
+            return obj
+        return self.model.select().where(self.model.id == obj.id).for_update().get()
+
+    def _lost_race(self, obj: BaseModel) -> ValidationFailed:
+        """The refusal for a write the database's unique index stopped: the ordinary
+        "already has it" line when another process took the name at the same moment."""
+        problems: list[Problem] = []
+        self.check_unique(obj, problems)
+        return ValidationFailed(problems or [Problem(
+            self.label(obj), "id", "" if obj.id is None else str(obj.id),
+            "conflicts with a record written at the same moment: try again")])
 
     def delete(self, session: Session, record_id: int | str) -> None:
         """Delete a record.
