@@ -113,6 +113,8 @@ class CrmApp(App[None]):
             # when its App is initialised, hence set before that.
             self.DEFAULT_MODE = START_MODE
         super().__init__()
+        if session is not None:
+            session.face = "tui"  # what the history records of changes made here
         self.session: Session = session  # type: ignore[assignment]  # set before any screen
         self.open_session = open_session
         self.start_message = start_message
@@ -164,6 +166,7 @@ class CrmApp(App[None]):
             self.call_from_thread(self._session_opened, session)
 
     async def _session_opened(self, session: Session) -> None:
+        session.face = "tui"
         self.session = session
         await self.switch_mode(CrmApp.DEFAULT_MODE)
         await self.remove_mode(START_MODE)

@@ -144,6 +144,7 @@ LAZY_COMMANDS = {
     "attach": ("attach", "attach_command"),
     "attachment": ("attachment", "attachment_group"),
     "passwd": ("passwd", "passwd_command"),
+    "history": ("history", "history_command"),
 }
 
 

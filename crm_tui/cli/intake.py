@@ -29,6 +29,7 @@ def intake_command(state: CliState, host: str, port: int, owner: str | None, max
     from crm_tui.intake import IntakeConfig, serve
 
     session = state.session()
+    session.face = "intake"  # what the history records of leads the web form creates
     config = IntakeConfig.from_settings(session, owner_login=owner, max_bytes=max_bytes,
                                         rate=rate, per_seconds=per_seconds)
     serve(session, config, host=host, port=port)

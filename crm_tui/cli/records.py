@@ -135,16 +135,24 @@ def add_command(state: CliState, kind, assignments, json_source) -> None:
 @click.argument("record_id")
 @click.argument("assignments", nargs=-1, metavar="FIELD=VALUE…")
 @click.option("--json", "json_source", metavar="FILE|-", help="Read the fields from JSON.")
+@click.option("--if-unchanged-since", "since", metavar="TIME",
+              help="Refuse (exit 1) when a field being set was changed after TIME (UTC).")
 @pass_state
-def set_command(state: CliState, kind, record_id, assignments, json_source) -> None:
+def set_command(state: CliState, kind, record_id, assignments, json_source, since) -> None:
     """Change fields of a record of KIND."""
+    from crm_tui.services import values as V
     from crm_tui.services.records import get_kind
 
     values = _values(assignments, json_source)
     if not values:
         raise click.UsageError("nothing to change: give FIELD=VALUE pairs or --json")
+    try:
+        unchanged_since = V.parse_datetime(since) if since else None
+    except V.BadValue as error:
+        raise ValidationFailed.one(f"{kind} {record_id}", "--if-unchanged-since", since,
+                                   str(error)) from None
     session = state.session()
-    get_kind(kind).update(session, record_id, values)
+    get_kind(kind).update(session, record_id, values, unchanged_since=unchanged_since)
 
 
 @click.command("delete")

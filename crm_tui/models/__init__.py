@@ -13,6 +13,7 @@ from crm_tui.models.custom_fields import (
     CustomValue,
 )
 from crm_tui.models.files import ATTACHMENT_OWNERS, Attachment
+from crm_tui.models.history import History
 from crm_tui.models.invoices import (
     INVOICE_STATUSES,
     INVOICE_TYPES,
@@ -66,6 +67,7 @@ ALL_MODELS = [
     SentMail,
     FiledMessage,
     Attachment,
+    History,
 ]
 
 __all__ = [
@@ -93,6 +95,7 @@ __all__ = [
     "CustomFieldSection",
     "CustomValue",
     "FiledMessage",
+    "History",
     "Invoice",
     "InvoiceDiscount",
     "InvoiceLine",

@@ -38,6 +38,8 @@ class Session:
 
     user: User
     clock: Clock = field(default_factory=Clock)
+    #: Which face acts (cli, tui, mail, intake, import): recorded in the history.
+    face: str = "cli"
 
     @property
     def login(self) -> str:

@@ -47,6 +47,7 @@ from crm_tui.errors import (
     ValidationFailed,
 )
 from crm_tui.models import BaseModel, Company, CustomField, CustomValue
+from crm_tui.services import history
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.custom_fields import parse_custom_value
@@ -1327,6 +1328,8 @@ class _Importer:
                 column = getattr(model, self.layout.self_ref) if later else None
                 for target, row_id in later:
                     model.update({column: target}).where(model.id == row_id).execute()
+                history.record_many(session, kind.name, ((i, "create", {}) for i in ids),
+                                    face="import")
                 self._tick(done + count)
         except peewee.IntegrityError as exc:
             raise Conflict(

@@ -347,7 +347,7 @@ class InvoiceKind(Kind):
         _after_commit(session, invoice_id)
         return invoice_id
 
-    def update(self, session, record_id, raw):
+    def update(self, session, record_id, raw, unchanged_since=None):
         """Change an invoice; a Submitted one is locked again and its PDF replaced.
 
         Raises:
@@ -355,7 +355,7 @@ class InvoiceKind(Kind):
         """
         invoice_id = self.load(session, record_id).id
         try:
-            super().update(session, invoice_id, raw)
+            super().update(session, invoice_id, raw, unchanged_since=unchanged_since)
         except peewee.IntegrityError as exc:
             raise _integrity_problem(f"invoice {record_id}", raw, exc) from None
         _after_commit(session, invoice_id)

@@ -26,7 +26,7 @@ from crm_tui.models import (
     LeadType,
     Tag,
 )
-from crm_tui.services import settings
+from crm_tui.services import history, settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, register
@@ -309,6 +309,7 @@ def set_status(session: Session, lead_id: int, status: int) -> None:
         lead.updated = session.clock.now()
         lead.save(only=[Lead.status, Lead.updated])
         _log_status(session, lead, old, status)
+        history.record(session, "lead", lead.id, "change", {"status": [old, status]})
 
 
 def add_activity(
@@ -960,9 +961,12 @@ def _mass_apply(session: Session, action: str, target: object, leads: list[Lead]
         return []
     ids = [lead.id for lead in leads]
     if action == "delete":
+        history.record_many(session, "lead", [
+            (lead.id, "delete", {"full_name": [lead.full_name, None]}) for lead in leads])
         return _delete_leads(ids)
     now = session.clock.now()
     entries: list[dict] = []
+    changed: list[tuple[int, str, dict[str, list]]] = []
     if action == "owner":
         from crm_tui.services.records import user_logins
 
@@ -972,12 +976,16 @@ def _mass_apply(session: Session, action: str, target: object, leads: list[Lead]
             old = logins.get(lead.owner_id) if lead.owner_id is not None else None
             entries.append(_entry(lead.id, "change", session, now,
                                   f"owner {old or '(none)'} -> {new or '(none)'}"))
+            if old != new:
+                changed.append((lead.id, "change", {"owner": [old, new]}))
         changes = {Lead.owner: target.id if target is not None else None}
     elif action == "status":
         names = settings.status_names()
         for lead in leads:
             entries.append(_entry(lead.id, "status", session, now,
                                   f"status {names[lead.status]} -> {names[target]}"))
+            if lead.status != target:
+                changed.append((lead.id, "change", {"status": [lead.status, target]}))
         changes = {Lead.status: target}
     else:
         adding = action == "add_tag"
@@ -989,12 +997,15 @@ def _mass_apply(session: Session, action: str, target: object, leads: list[Lead]
                 LeadTag.delete().where(LeadTag.tag == target.id, LeadTag.lead.in_(chunk)).execute()
         word = "added" if adding else "removed"
         entries = [_entry(i, "change", session, now, f"tag {target.name} {word}") for i in ids]
+        change = [None, target.name] if adding else [target.name, None]
+        changed = [(i, "change", {"tags": change}) for i in ids]
         changes = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         Lead.update({**changes, Lead.updated: now}).where(Lead.id.in_(chunk)).execute()
     for start in range(0, len(entries), 200):
         LeadActivity.insert_many(entries[start:start + 200]).execute()
+    history.record_many(session, "lead", changed)
     return []
 
 

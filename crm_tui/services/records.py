@@ -6,6 +6,7 @@ A kind declares its fields once; parsing, validation, access checks, custom fiel
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -16,6 +17,7 @@ from crm_tui import acl
 from crm_tui.db import database, is_postgres, write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed, shorten
 from crm_tui.models import BaseModel, CustomField, CustomValue, User
+from crm_tui.services import history
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 
@@ -524,20 +526,29 @@ class Kind:
                 obj.save(force_insert=True)
                 self._save_custom(obj, custom_values)
                 self.after_save(session, obj, parsed, True)
+                history.record(session, self.name, obj.id, "create",
+                               self._changes({}, self._snapshot(session, obj.id), parsed))
         except peewee.IntegrityError:
             raise self._lost_race(obj) from None
         return obj.id
 
-    def update(self, session: Session, record_id: int | str, raw: dict[str, Any]) -> None:
+    def update(self, session: Session, record_id: int | str, raw: dict[str, Any],
+               unchanged_since: dt.datetime | None = None) -> None:
         """Change fields of a record.
 
+        Args:
+            unchanged_since: when the caller read the record (a form opened, a script's
+                `--if-unchanged-since`): a field it changes that someone else changed after
+                that refuses the whole change.
+
         Raises:
-            NotFound, PermissionDenied, ValidationFailed (nothing written).
+            NotFound, PermissionDenied, ValidationFailed, Conflict (nothing written).
         """
         try:
             with write_transaction():
                 obj = self._locked(self.load(session, record_id))
                 before = dict(obj.__data__)
+                old = self._snapshot(session, obj.id)
                 self.check_modify(session, obj)
                 parsed, custom, problems = self.parse(session, obj, raw, creating=False)
                 self.validate(session, obj, parsed, problems)
@@ -556,8 +567,35 @@ class Kind:
                     obj.save(only=changed)
                 self._save_custom(obj, custom_values)
                 self.after_save(session, obj, parsed, False)
+                changes = self._changes(old, self._snapshot(session, obj.id), parsed)
+                if unchanged_since is not None:
+                    history.refuse_if_changed(self.name, obj.id, changes, unchanged_since)
+                history.record(session, self.name, obj.id, "change", changes)
         except peewee.IntegrityError:
             raise self._lost_race(obj) from None
+
+    def _snapshot(self, session: Session, record_id: int) -> dict:
+        """A record's fields and custom values as history compares them (references as
+        ids; secrets left out: `_changes` marks them)."""
+        rows = self.present(session, list(
+            self.model.select().where(self.model.id == record_id).dicts()))
+        if not rows:
+            return {}
+        row = rows[0]
+        # Derived fields (last update, billing) follow from the others: not history.
+        wanted = {f.name for f in self.fields if f.kind != "password" and not f.readonly}
+        out = {k: v for k, v in row.items() if k in wanted}
+        out.update({f"custom.{k}": v for k, v in (row.get("custom") or {}).items()})
+        return out
+
+    def _changes(self, before: dict, after: dict, parsed: dict) -> dict[str, list]:
+        """What history records of a write: each changed field's old and new value, and a
+        given secret as changed, never with its value."""
+        changes = history.diff(before, after)
+        for field in self.fields:
+            if field.kind == "password" and field.name in parsed:
+                changes[field.name] = [history.SECRET if before else None, history.SECRET]
+        return changes
 
     def _locked(self, obj: BaseModel) -> BaseModel:
         """The record read again under a row lock (PostgreSQL), so that checks and the write
@@ -584,6 +622,8 @@ class Kind:
         with write_transaction():
             obj = self.load(session, record_id)
             self.check_delete(session, obj)
+            history.record(session, self.name, obj.id, "delete",
+                           history.diff(self._snapshot(session, obj.id), {}))
             self.before_delete(session, obj)
             if self.custom_entity is not None:
                 CustomValue.delete().where(

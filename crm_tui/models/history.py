@@ -1,0 +1,35 @@
+"""The history of every change: who changed which record, when, from which face, and how."""
+
+from __future__ import annotations
+
+import json
+
+import peewee
+
+from crm_tui.models.base import BaseModel
+
+
+class History(BaseModel):
+    """One create, change or delete of one record, with each field's old and new value.
+
+    `changes` is a JSON object {field: [old, new]} of texts (None for no value); a secret's
+    values are never stored, only that it changed.
+    """
+
+    kind = peewee.CharField(max_length=30)
+    record_id = peewee.IntegerField()
+    action = peewee.CharField(max_length=10)
+    changes = peewee.TextField(default="{}")
+    login = peewee.CharField(max_length=60)
+    face = peewee.CharField(max_length=10, default="")
+    at = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "history"
+        indexes = ((("kind", "record_id", "at"), False), (("login", "at"), False),
+                   (("at",), False))
+
+    @property
+    def change_data(self) -> dict[str, list]:
+        """The changes as a dict."""
+        return json.loads(self.changes or "{}")
