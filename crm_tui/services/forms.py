@@ -6,6 +6,7 @@ collect back through `submit()`; every parse, rule and access check stays in the
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -258,31 +259,35 @@ def _custom_text(value: Any) -> str:
 
 
 def submit(
-    session: Session, kind: str, record_id: int | None, values: dict[str, str]
+    session: Session, kind: str, record_id: int | None, values: dict[str, str],
+    *, initial: dict[str, str] | None = None, opened: dt.datetime | None = None,
 ) -> int:
     """Create (record_id None) or update a record from form strings; returns its id.
 
-    An edit sends only the values that changed, so untouched fields are never re-parsed.
-    A new record skips empty optional values, so the kind's defaults apply.
+    An edit sends only the values the user changed (against `initial`, what the form
+    showed when it opened), so a field someone else changed meanwhile is not put back. A
+    field the user changed that someone else changed after `opened` refuses the save
+    (Conflict: "changed by LOGIN at TIME since you opened it"). A new record skips empty
+    optional values, so the kind's defaults apply.
 
     Raises:
         FormRejected: with each problem mapped to its form key (nothing written).
-        PermissionDenied, NotFound.
+        PermissionDenied, NotFound, Conflict.
     """
     target = get_kind(kind)
     if record_id is None:
         required = {f.name for f in target.fields if f.required}
         changed = {k: v for k, v in values.items() if v != "" or k in required}
     else:
-        current = current_values(session, kind, record_id)
-        changed = {k: v for k, v in values.items() if current.get(k, "") != v}
+        shown = initial if initial is not None else current_values(session, kind, record_id)
+        changed = {k: v for k, v in values.items() if shown.get(k, "") != v}
         if not changed:
             return record_id
     raw = _raw_from_form(target, changed)
     try:
         if record_id is None:
             return target.create(session, raw)
-        target.update(session, record_id, raw)
+        target.update(session, record_id, raw, unchanged_since=opened)
         return record_id
     except FormRejected:
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -11,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Select
 
-from crm_tui.errors import CrmError
+from crm_tui.errors import Conflict, CrmError
 from crm_tui.services import forms
 from crm_tui.services.context import Session
 from screens.base import KeyFooter, error_text, run_service, specs_from
@@ -27,6 +28,8 @@ class RecordFormModal(ModalScreen[int | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
+        Binding("ctrl+r", "reload", "Reload", id="form.reload",
+                tooltip="Read the record again (after someone else changed it)"),
     ]
     """Escape closes (the form's own keys add ctrl+s Save)."""
 
@@ -101,9 +104,24 @@ class RecordFormModal(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         """Ask the services for the fields."""
+        self._load()
+
+    def _load(self) -> None:
+        # What others change from this moment on is what a save must not undo.
+        self._opened_at = self.session.clock.now()
         run_service(self, forms.describe, self.session, self.kind, self.record_id,
                     self.initial, done=self._show_form, failed=self._cannot_open,
                     group="form.describe")
+
+    async def action_reload(self) -> None:
+        """Read the record again, dropping this form's edits (offered after a conflict)."""
+        if self.record_id is None or self.read_only or self._saving:
+            return
+        form = self.form
+        if form is not None:
+            await form.remove()
+        await self.query_one("#dialog").mount(Label("Loading…", id="form-loading"))
+        self._load()
 
     async def _show_form(self, descriptions: list[dict]) -> None:
         await self.query_one("#form-loading").remove()
@@ -163,8 +181,9 @@ class RecordFormModal(ModalScreen[int | None]):
             self.dismiss(None)
             return
         self._saving = True
-        run_service(self, forms.submit, self.session, self.kind, self.record_id,
-                    event.values, done=self._saved, failed=self._refused, group="form.submit")
+        submit = partial(forms.submit, initial=self._initial_values, opened=self._opened_at)
+        run_service(self, submit, self.session, self.kind, self.record_id, event.values,
+                    done=self._saved, failed=self._refused, group="form.submit")
 
     def _saved(self, record_id: int) -> None:
         self._saving = False
@@ -177,6 +196,8 @@ class RecordFormModal(ModalScreen[int | None]):
             return
         if isinstance(error, forms.FormRejected):
             form.show_errors(error.errors)
+        elif isinstance(error, Conflict):
+            form.show_errors({"": f"{error} (ctrl+r reloads)"})
         elif isinstance(error, CrmError):
             form.show_errors({"": str(error)})
         else:

@@ -284,3 +284,41 @@ async def test_files_are_attached_and_saved_from_the_company_detail(world, tmp_p
         await press(pilot, "q", "down", "enter")  # Customer #B: read-only for user1
         assert "Customer #B" in app.screen.screen_title()
         assert app.screen.active_bindings["f"].enabled is False
+
+
+async def test_a_form_keeps_others_changes_and_refuses_a_stale_field(world):
+    """Another operator changes the country while the form is open: saving another field
+    keeps that change; changing the country too is refused, naming who, and ctrl+r reloads."""
+    import datetime as dt
+
+    from crm_tui.services.records import get_kind
+
+    company = get_kind("company")
+    target = world.cid("Customer #A")
+    app = app_for(world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "down", "e")
+        await settle(pilot)
+        modal = app.screen
+        world.clock.at += dt.timedelta(minutes=1)
+        company.update(world.session("manager1"), target, {"country": "Chile"})
+        # Name, address, fiscal id: three tabs reach the country.
+        await press(pilot, *["tab"] * 3)
+        await type_text(pilot, "Peru")
+        await press(pilot, "ctrl+s")
+        assert app.screen is modal
+        error = modal.form.errors[""]
+        assert "changed by manager1 at" in error and "since you opened it" in error
+        assert Company.get_by_id(target).country == "Chile"
+        await press(pilot, "ctrl+r")
+        await settle(pilot)
+        assert modal.form.values()["country"] == "Chile"
+        # Website: four tabs from the name.
+        await press(pilot, *["tab"] * 4)
+        await type_text(pilot, "a.example")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CompaniesScreen"
+    saved = Company.get_by_id(target)
+    assert (saved.country, saved.website) == ("Chile", "a.example")
