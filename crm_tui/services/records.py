@@ -429,7 +429,9 @@ class Kind:
             try:
                 parsed[key] = parse_field(session, field, value)
             except V.BadValue as exc:
-                problems.append(Problem(label, key, _show(value), str(exc)))
+                # A refused password is never repeated back, not even in an error line.
+                shown = "(hidden)" if field.kind == "password" else _show(value)
+                problems.append(Problem(label, key, shown, str(exc)))
         if creating:
             for field in self.fields:
                 if field.required and field.name not in raw and not field.readonly:
