@@ -807,6 +807,20 @@ class DetailScreen(CrmScreen):
     }
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("H", "show_history", "History", id="record.history", show=False,
+                tooltip="Who changed what, and when"),
+    ]
+    """H shows the record's history (every detail screen)."""
+
+    #: The kind and the attribute holding the record's id, for the history (`H`).
+    record_kind: ClassVar[str] = ""
+    record_id_attr: ClassVar[str] = ""
+
+    def action_show_history(self) -> None:
+        """Show who changed this record, what and when."""
+        show_history(self, self.record_kind, getattr(self, self.record_id_attr))
+
     def action_next_tab(self) -> None:
         """Show the next tab."""
         self._step_tab(1)
@@ -826,6 +840,13 @@ class DetailScreen(CrmScreen):
         focusable = [w for w in pane.query("*") if w.focusable]
         if focusable:
             focusable[0].focus()
+
+
+def show_history(screen: CrmScreen, kind: str, record_id: int) -> None:
+    """Open the history of one record over `screen`."""
+    from screens.modals.history import HistoryModal
+
+    screen.app.push_screen(HistoryModal(screen.session, kind, record_id, screen.screen_title()))
 
 
 def reload_table(table: LazyTable) -> None:
@@ -867,5 +888,6 @@ __all__ = [
     "notify_error",
     "reload_table",
     "run_service",
+    "show_history",
     "specs_from",
 ]

@@ -66,6 +66,9 @@ class CompanyDetailScreen(DetailScreen):
     SCREEN_TITLE = "Company"
     FOOTER_PALETTE = False  # ctrl+p still works (and `?` lists it): 80 columns hold the keys
 
+    record_kind = "company"
+    record_id_attr = "company_id"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_company", "Edit", id="record.edit", tooltip="Edit this company"),
         Binding("d", "delete_company", "Delete", id="record.delete",

@@ -32,6 +32,9 @@ class ContractDetailScreen(DetailScreen):
 
     SCREEN_TITLE = "3 Contract"
 
+    record_kind = "contract"
+    record_id_attr = "contract_id"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_contract", "Edit", id="record.edit", tooltip="Edit this contract"),
         Binding("d", "delete_contract", "Delete", id="record.delete",

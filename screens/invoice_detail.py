@@ -32,6 +32,9 @@ class InvoiceDetailScreen(DetailScreen):
 
     SCREEN_TITLE = "4 Invoice"
 
+    record_kind = "invoice"
+    record_id_attr = "invoice_id"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_invoice", "Edit", id="record.edit", tooltip="Edit this invoice"),
         Binding("d", "delete_invoice", "Delete", id="record.delete",

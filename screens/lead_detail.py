@@ -18,7 +18,7 @@ from textual.widgets import Static
 from crm_tui.services import attachments, leads
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
-from screens.base import CrmScreen
+from screens.base import CrmScreen, show_history
 
 #: Fields shown elsewhere on the view (title line, description block) or not at all.
 _NOT_IN_GRID = {"full_name", "description", "status", "tags"}
@@ -125,6 +125,8 @@ class LeadDetailScreen(CrmScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="lead.back", tooltip="Back to where you came from"),
         Binding("e", "edit_lead", "Edit", id="lead.edit", tooltip="Edit the lead's fields"),
+        Binding("H", "show_history", "History", id="record.history", show=False,
+                tooltip="Who changed what, and when"),
         Binding("a", "add_note", "Note", id="lead.note", tooltip="Add a note to the timeline"),
         Binding("t", "attach_file", "Attach", id="lead.attach", tooltip="Attach a file"),
         Binding("w", "save_file", "Save file", id="lead.save_file",
@@ -223,6 +225,10 @@ class LeadDetailScreen(CrmScreen):
     def action_back(self) -> None:
         """Close the view."""
         self.dismiss()
+
+    def action_show_history(self) -> None:
+        """Show who changed this lead, what and when."""
+        show_history(self, "lead", self.lead_id)
 
     def action_edit_lead(self) -> None:
         """Edit the lead in the record form."""

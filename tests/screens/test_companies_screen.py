@@ -322,3 +322,25 @@ async def test_a_form_keeps_others_changes_and_refuses_a_stale_field(world):
         assert type(app.screen).__name__ == "CompaniesScreen"
     saved = Company.get_by_id(target)
     assert (saved.country, saved.website) == ("Chile", "a.example")
+
+
+async def test_h_shows_who_changed_what_on_the_company_detail(world):
+    from crm_tui.services.records import get_kind
+
+    target = world.cid("Customer #A")
+    get_kind("company").update(world.session("manager1"), target, {"country": "Chile"})
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CompanyDetailScreen"
+        await press(pilot, "H")
+        await settle(pilot)
+        modal = app.screen
+        assert type(modal).__name__ == "HistoryModal"
+        text = str(modal.query_one("#history-lines").render())
+        assert "manager1 (cli)  change" in text
+        assert "country: (empty) → Chile" in text
+        await press(pilot, "escape")
+        assert type(app.screen).__name__ == "CompanyDetailScreen"
