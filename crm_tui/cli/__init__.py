@@ -145,6 +145,9 @@ LAZY_COMMANDS = {
     "attachment": ("attachment", "attachment_group"),
     "passwd": ("passwd", "passwd_command"),
     "history": ("history", "history_command"),
+    "note": ("note", "note_group"),
+    "stats": ("stats", "stats_command"),
+    "search": ("search", "search_group"),
 }
 
 

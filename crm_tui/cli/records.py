@@ -110,6 +110,10 @@ def show_command(state: CliState, kind, record_id, as_json) -> None:
         row = find(session, record_id)
     else:
         row = get_kind(kind).get(session, record_id)
+    if kind == "company":
+        from crm_tui.services.companies import activity
+
+        row["notes"] = activity(session, row["id"])
     if as_json:
         print_json(row)
     else:

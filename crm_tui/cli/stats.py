@@ -1,0 +1,80 @@
+"""`crm stats companies|leads`: the statistics screens' figures, for scripts and people."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import click
+
+from crm_tui.cli.output import print_json, visible
+from crm_tui.cli.records import parse_assignments
+from crm_tui.cli.state import CliState, pass_state
+
+
+@click.command("stats")
+@click.argument("what", type=click.Choice(("companies", "leads")))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--filter", "filters", multiple=True, metavar="FIELD=VALUE",
+              help="Leads only: the statistics of the leads this filter selects.")
+@pass_state
+def stats_command(state: CliState, what, as_json, filters) -> None:
+    """Company or lead statistics over what the acting user may see."""
+    if what == "companies":
+        if filters:
+            raise click.UsageError("company statistics take no --filter")
+        from crm_tui.services.stats import company_statistics
+
+        charts = [_plain(dataclasses.asdict(c)) for c in company_statistics(state.session())]
+        for chart in charts:
+            chart["bars"] = [{"label": label, "value": value} for label, value in chart["bars"]]
+        data: Any = charts
+    else:
+        from crm_tui.services.lead_stats import summary
+
+        data = _plain(dataclasses.asdict(summary(state.session(), parse_assignments(filters))))
+    if as_json:
+        print_json(data)
+    elif what == "companies":
+        _print_charts(data)
+    else:
+        _print_leads(data)
+
+
+def _plain(value: Any) -> Any:
+    """Dataclass fields as JSON-ready values (Decimal as text, dates in ISO 8601)."""
+    from crm_tui.services.values import render
+
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return render(value)
+
+
+def _print_charts(charts: list[dict]) -> None:
+    for chart in charts:
+        click.echo(visible(chart["title"]))
+        if not chart["bars"]:
+            click.echo("  (none)")
+        for bar in chart["bars"]:
+            click.echo(visible(f"  {str(bar['label'])[:40]:<40}  {bar['value']}"))
+
+
+def _print_leads(data: dict) -> None:
+    click.echo(f"Leads: {data['total']}")
+    conversion = data["conversion"]
+    click.echo(f"Conversion: {conversion['won']} won of {conversion['closed']} closed")
+    for key, title in (("by_channel", "By channel"), ("by_country", "By country"),
+                       ("per_user", "Per user")):
+        click.echo(title)
+        for group in data[key] or []:
+            click.echo(visible(f"  {group['label'][:40]:<40}  {group['count']:>7}  "
+                               f"{group['total']}"))
+    click.echo("Top estimated sales")
+    for lead in data["top_sales"] or []:
+        click.echo(visible(f"  #{lead['id']:<8} {lead['full_name'][:40]:<40}  "
+                           f"{lead['estimated_sale']}"))
+    click.echo("New leads per week")
+    for week, count in data["new_per_week"] or []:
+        click.echo(f"  {week}  {count}")
