@@ -18,12 +18,31 @@ IMPORT_KINDS = ("companies", "contacts", "contracts", "leads")
 EXPORT_KINDS = ("companies", "contacts", "contracts", "leads", "invoices")
 
 
-@click.command("import")
+class ImportGroup(click.Group):
+    """`crm import KIND FILE` imports; `crm import undo BATCH` and `crm import list` manage
+    the batches. A first word that names a kind runs the import itself."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and args[0] in IMPORT_KINDS:
+            args = ["file", *args]
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("crm import", "KIND FILE [--dry-run] | undo BATCH | list [--json]")
+
+
+@click.group("import", cls=ImportGroup)
+def import_command() -> None:
+    """Import KIND (companies, contacts, contracts, leads) from a CSV FILE, all rows or
+    none; take an import back with `undo BATCH`; `list` shows the batches."""
+
+
+@import_command.command("file", hidden=True)
 @click.argument("kind", type=click.Choice(IMPORT_KINDS))
 @click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @pass_state
-def import_command(state: CliState, kind: str, file: str, dry_run: bool) -> None:
+def import_file_command(state: CliState, kind: str, file: str, dry_run: bool) -> None:
     """Import KIND from a CSV FILE (`-`: standard input); all rows or none.
 
     A file with a header line (an export) is read by column name; a file without one is
@@ -33,13 +52,40 @@ def import_command(state: CliState, kind: str, file: str, dry_run: bool) -> None
 
     data = _read_input(file)
     session = state.session()
-    report = imports.run(session, kind, data, dry_run=dry_run)
+    name = "(standard input)" if file == "-" else os.path.abspath(file)
+    report = imports.run(session, kind, data, dry_run=dry_run, file_name=name)
     for warning in report.problems:
         click.echo(f"crm: warning: {warning}", err=True)
     if dry_run:
         for line, label in report.preview:
             click.echo(f"line {line}: would create {label}")
     click.echo(report.summary())
+
+
+@import_command.command("undo")
+@click.argument("batch")
+@pass_state
+def import_undo_command(state: CliState, batch: str) -> None:
+    """Take back import BATCH: delete what it created, unless some of it was used since."""
+    from crm_tui.services.import_batches import undo
+
+    removed = undo(state.session(), batch)
+    click.echo(f"batch {batch}: {removed} records removed", err=True)
+
+
+@import_command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def import_list_command(state: CliState, as_json: bool) -> None:
+    """The import batches you ran (a superadmin: everyone's), newest first."""
+    from crm_tui.cli.output import print_json, print_table
+    from crm_tui.services.import_batches import listing
+
+    rows = listing(state.session())
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["batch", "kind", "user", "at", "created", "undone", "file"])
 
 
 def _read_input(file: str) -> bytes:

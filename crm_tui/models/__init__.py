@@ -13,7 +13,7 @@ from crm_tui.models.custom_fields import (
     CustomValue,
 )
 from crm_tui.models.files import ATTACHMENT_OWNERS, Attachment
-from crm_tui.models.history import History
+from crm_tui.models.history import History, ImportBatch
 from crm_tui.models.invoices import (
     INVOICE_STATUSES,
     INVOICE_TYPES,
@@ -68,6 +68,7 @@ ALL_MODELS = [
     FiledMessage,
     Attachment,
     History,
+    ImportBatch,
 ]
 
 __all__ = [
@@ -96,6 +97,7 @@ __all__ = [
     "CustomValue",
     "FiledMessage",
     "History",
+    "ImportBatch",
     "Invoice",
     "InvoiceDiscount",
     "InvoiceLine",

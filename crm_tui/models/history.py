@@ -1,4 +1,4 @@
-"""The history of every change: who changed which record, when, from which face, and how."""
+"""The history of every change (who, when, which face, how), and the import batches."""
 
 from __future__ import annotations
 
@@ -23,13 +23,31 @@ class History(BaseModel):
     login = peewee.CharField(max_length=60)
     face = peewee.CharField(max_length=10, default="")
     at = peewee.DateTimeField()
+    #: The import batch that created the record (what `crm import undo` takes back).
+    batch = peewee.IntegerField(null=True)
 
     class Meta:
         table_name = "history"
         indexes = ((("kind", "record_id", "at"), False), (("login", "at"), False),
-                   (("at",), False))
+                   (("at",), False), (("batch",), False))
 
     @property
     def change_data(self) -> dict[str, list]:
         """The changes as a dict."""
         return json.loads(self.changes or "{}")
+
+
+class ImportBatch(BaseModel):
+    """One import that wrote records: who, when, which file, how many; undone or not."""
+
+    kind = peewee.CharField(max_length=20)
+    login = peewee.CharField(max_length=60)
+    at = peewee.DateTimeField()
+    file = peewee.CharField(max_length=300, default="")
+    created = peewee.IntegerField(default=0)
+    undone_at = peewee.DateTimeField(null=True)
+    undone_by = peewee.CharField(max_length=60, default="")
+
+    class Meta:
+        table_name = "import_batch"
+        indexes = ((("login", "at"), False),)

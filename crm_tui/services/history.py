@@ -50,16 +50,17 @@ def record(session: Session, kind: str, record_id: int, action: str,
 
 def record_many(session: Session, kind: str,
                 entries: Iterable[tuple[int, str, dict[str, list]]],
-                face: str | None = None) -> int:
+                face: str | None = None, batch: int | None = None) -> int:
     """Write the history rows of a batch (inside the caller's transaction); returns how many.
 
-    `face` overrides the session's (an import run from the command line is an import).
+    `face` overrides the session's (an import run from the command line is an import);
+    `batch` names the import batch that created the records.
     """
     now = session.clock.now()
     face = face or session.face
     rows = [{"kind": kind, "record_id": record_id, "action": action,
              "changes": json.dumps(changes, ensure_ascii=False, default=str),
-             "login": session.login, "face": face, "at": now}
+             "login": session.login, "face": face, "at": now, "batch": batch}
             for record_id, action, changes in entries]
     for start in range(0, len(rows), _BATCH):
         History.insert_many(rows[start:start + _BATCH]).execute()

@@ -46,7 +46,7 @@ from crm_tui.errors import (
     Problem,
     ValidationFailed,
 )
-from crm_tui.models import BaseModel, Company, CustomField, CustomValue
+from crm_tui.models import BaseModel, Company, CustomField, CustomValue, ImportBatch
 from crm_tui.services import history
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -104,6 +104,8 @@ class ImportReport:
     ids: list[int] = field(default_factory=list)
     #: (line, how messages name it, e.g. "company 'ACME'") of each row created, in file order.
     preview: Sequence[tuple[int, str]] = ()
+    #: The import batch written (what `crm import undo` takes back), None on a dry run.
+    batch: int | None = None
 
     def summary(self) -> str:
         """One line saying what happened."""
@@ -112,6 +114,8 @@ class ImportReport:
         how = f"{self.encoding}, {self.delimiter!r}-separated, " + (
             "with a header line" if self.header else "positional (no header line)")
         tail = " (dry run: nothing written)" if self.dry_run else ""
+        if self.batch is not None:
+            tail = f"; batch {self.batch} (crm import undo {self.batch} takes it back)"
         return f"{verb} {self.created} {noun} from {self.rows} rows ({how}){tail}"
 
 
@@ -309,6 +313,7 @@ def run(
     dry_run: bool,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    file_name: str = "",
 ) -> ImportReport:
     """Import a CSV file of `kind` ("companies", "contacts", "contracts", "leads").
 
@@ -319,6 +324,7 @@ def run(
         data: The file's bytes (UTF-8 with or without BOM, or Latin-1; ``,`` or ``;``).
         progress: Called now and then with (done, total) units of work (a fraction to show).
         cancelled: Polled now and then; True stops the import and writes nothing.
+        file_name: Where the data came from, as the import batch records it.
 
     Raises:
         PermissionDenied: the user may not create such records (or any row of the file).
@@ -329,6 +335,7 @@ def run(
     if kind not in LAYOUTS:
         raise ValidationFailed.one("import", "kind", kind, "must be one of " + ", ".join(KINDS))
     importer = _Importer(session, LAYOUTS[kind], progress, cancelled)
+    importer.file_name = file_name
     with _collector_paused():
         return importer.run(kind, data, dry_run)
 
@@ -780,6 +787,8 @@ class _Importer:
         self._progress = progress
         self._cancelled = cancelled
         self.total = 0
+        #: Where the data came from, as the import batch records it.
+        self.file_name = ""
         self._custom_plans: dict[int | None, tuple[list[_CustomCell], list[str], int]] = {}
 
     # --- progress ---------------------------------------------------------------------------
@@ -844,7 +853,7 @@ class _Importer:
             header=self.header, preview=_Preview(batch.lines, batch.labels),
         )
         if not dry_run and good:
-            report.ids = self._write(batch, order, rows)
+            report.ids, report.batch = self._write(batch, order, rows)
         if self._progress is not None:
             self._progress(self.total, self.total)
         return report
@@ -1278,8 +1287,9 @@ class _Importer:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, batch: _Batch, order: list[int], done: int) -> list[int]:
-        """Insert every row and its custom values in one write transaction; returns the ids."""
+    def _write(self, batch: _Batch, order: list[int], done: int) -> tuple[list[int], int]:
+        """Insert every row and its custom values in one write transaction; returns the ids
+        and the import batch recorded with them."""
         session, kind, model = self.session, self.kind, self.model
         records = batch.records
         count = records.count
@@ -1328,14 +1338,17 @@ class _Importer:
                 column = getattr(model, self.layout.self_ref) if later else None
                 for target, row_id in later:
                     model.update({column: target}).where(model.id == row_id).execute()
+                import_batch = ImportBatch.create(
+                    kind=self.layout.kind, login=session.login, at=session.clock.now(),
+                    file=self.file_name[-300:], created=count)
                 history.record_many(session, kind.name, ((i, "create", {}) for i in ids),
-                                    face="import")
+                                    face="import", batch=import_batch.id)
                 self._tick(done + count)
         except peewee.IntegrityError as exc:
             raise Conflict(
                 f"the database changed during the import and refused a row ({_first_line(exc)});"
                 " nothing was written: run the import again") from None
-        return ids
+        return ids, import_batch.id
 
     def _insert_objects(self, batch: _Batch, order: list[int], ids: list[int],
                         done: int) -> list[tuple[int, int]]:

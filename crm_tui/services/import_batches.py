@@ -1,0 +1,123 @@
+"""Import batches: which imports wrote what, and taking one back while nothing it created
+has been used since (SPEC 10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee
+
+from crm_tui import acl
+from crm_tui.db import write_transaction
+from crm_tui.errors import NotFound, Problem, ValidationFailed
+from crm_tui.models import Attachment, CustomField, CustomValue, History, ImportBatch, LeadActivity
+from crm_tui.services import history
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.records import get_kind
+
+#: Ids per IN (…) list.
+_CHUNK = 500
+
+#: Rows that belong to a record rather than use it: they go with it.
+_OWNED = {"lead_tag", "user_profile"}
+
+
+def _visible(session: Session) -> peewee.Expression:
+    """An import batch is seen by who ran it, and by superadmins."""
+    if acl.is_admin(session.user):
+        return peewee.SQL("1 = 1")
+    return ImportBatch.login == session.login
+
+
+def listing(session: Session) -> list[dict[str, Any]]:
+    """The import batches the user may see, newest first."""
+    query = ImportBatch.select().where(_visible(session)).order_by(ImportBatch.id.desc())
+    return [{"batch": b.id, "kind": b.kind, "user": b.login, "at": V.render(b.at),
+             "file": b.file, "created": b.created,
+             "undone": V.render(b.undone_at) if b.undone_at else None} for b in query]
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
+def undo(session: Session, batch_id: int | str) -> int:
+    """Take an import back: delete every record it created; returns how many.
+
+    Refused, listing the records, when one of them was since changed, noted, attached to,
+    or used by another record (a contact of an imported company, say).
+
+    Raises:
+        NotFound: no such batch, or one of another user (they answer alike).
+        ValidationFailed: already undone, or records in use (each named).
+    """
+    text = str(batch_id).strip()
+    with write_transaction():
+        batch = (ImportBatch.get_or_none(ImportBatch.id == int(text), _visible(session))
+                 if text.isdigit() else None)
+        if batch is None:
+            raise NotFound(f"import batch {batch_id} does not exist")
+        if batch.undone_at is not None:
+            raise ValidationFailed.one(f"import batch {batch.id}", "batch", batch.id,
+                                       f"was already undone by {batch.undone_by}")
+        kind = get_kind(batch.kind)
+        model = kind.model
+        ids = [i for (i,) in History.select(History.record_id).where(
+            History.batch == batch.id, History.action == "create").tuples()]
+        problems = _uses(batch, kind, model, ids)
+        if problems:
+            raise ValidationFailed(problems)
+        existing = {i for chunk in _chunks(ids) for (i,) in
+                    model.select(model.id).where(model.id.in_(chunk)).tuples()}
+        ids = sorted(existing)
+        self_refs = [f for f in model._meta.refs if f.rel_model is model]
+        for chunk in _chunks(ids):
+            if self_refs:  # parents and children of the batch go together
+                model.update({f: None for f in self_refs}).where(model.id.in_(chunk)).execute()
+            if kind.custom_entity is not None:
+                CustomValue.delete().where(
+                    CustomValue.record_id.in_(chunk),
+                    CustomValue.field.in_(CustomField.select(CustomField.id).where(
+                        CustomField.entity == kind.custom_entity))).execute()
+            # The lead's own "created" entries and tags go by ON DELETE CASCADE.
+            model.delete().where(model.id.in_(chunk)).execute()
+        history.record_many(session, kind.name, ((i, "delete", {}) for i in ids),
+                            face="import", batch=batch.id)
+        batch.undone_at, batch.undone_by = session.clock.now(), session.login
+        batch.save(only=[ImportBatch.undone_at, ImportBatch.undone_by])
+    return len(ids)
+
+
+def _uses(batch: ImportBatch, kind, model, ids: list[int]) -> list[Problem]:
+    """Why records of the batch may not be taken back: each use, naming the record."""
+    found: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        # Changed, noted or deleted since: any history row of another batch or none.
+        later = (History.select(History.record_id, History.login)
+                 .where(History.kind == kind.name, History.record_id.in_(chunk),
+                        (History.batch != batch.id) | History.batch.is_null()))
+        for record_id, login in later.tuples():
+            found.setdefault(record_id, f"was changed since by {login}")
+        attached = Attachment.select(Attachment.owner_id).where(
+            Attachment.owner_kind == kind.name, Attachment.owner_id.in_(chunk))
+        for (record_id,) in attached.tuples():
+            found.setdefault(record_id, "has attached files")
+        for fk in model._meta.backrefs:
+            referrer = fk.model
+            if referrer._meta.table_name in _OWNED:
+                continue
+            query = referrer.select(fk).where(fk.in_(chunk))
+            if referrer is model:
+                # Children within the same batch go with their parents.
+                query = query.where(referrer.id.not_in(History.select(History.record_id).where(
+                    History.batch == batch.id, History.action == "create")))
+            if referrer is LeadActivity:
+                query = query.where(LeadActivity.kind != "created")
+            noun = referrer._meta.table_name.replace("_", " ")
+            for (record_id,) in query.tuples():
+                found.setdefault(record_id, f"is used by a {noun}")
+    return [Problem(f"{kind.name} #{record_id}", "id", str(record_id),
+                    f"{why}: the import cannot be taken back")
+            for record_id, why in sorted(found.items())]
