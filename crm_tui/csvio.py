@@ -197,33 +197,44 @@ def _count_delimiters(text: str, delimiter: str, wanted: int) -> list[int]:
     return counts
 
 
-def sniff_delimiter(text: str) -> str:
-    """Return ``,`` or ``;``, judged from the first records with quoted cells respected.
+#: The delimiters a file may use, and how messages name them.
+DELIMITERS = {",": "','", ";": "';'", "\t": "TAB"}
 
-    A delimiter that never separates anything loses; one that splits every sampled record into
-    more cells than the other wins; failing that, one whose cell count is the same on every
-    record wins (fields of a ``;`` file may hold commas in varying numbers). A file with
-    neither is one column wide and reads with ``,``. Only when both stay plausible is the file
-    rejected, because guessing would shift every column.
+
+def sniff_delimiter(text: str) -> str:
+    """Return ``,``, ``;`` or TAB, judged from the first records with quoted cells respected.
+
+    A delimiter that never separates anything drops out; one that splits every sampled record
+    into more cells than each other one wins; failing that, the only one whose cell count is
+    the same on every record wins (fields of a ``;`` file may hold commas in varying
+    numbers); a TAB that does neither is white space inside cells. A file with none is one
+    column wide and reads with ``,``. Only when several stay plausible is the file rejected,
+    naming them, because guessing would shift every column.
     """
-    commas = _delimiter_counts(text, ",")
-    semis = _delimiter_counts(text, ";")
-    if not any(semis):
+    counts = {d: _delimiter_counts(text, d) for d in DELIMITERS}
+    plausible = [d for d, found in counts.items() if any(found)]
+    if not plausible:
         return ","
-    if not any(commas):
-        return ";"
-    if len(commas) == len(semis):
-        if all(c > s for c, s in zip(commas, semis, strict=True)):
-            return ","
-        if all(s > c for c, s in zip(commas, semis, strict=True)):
-            return ";"
-    comma_steady = len(set(commas)) == 1 and commas[0] > 0
-    semi_steady = len(set(semis)) == 1 and semis[0] > 0
-    if comma_steady != semi_steady:
-        return "," if comma_steady else ";"
+    if len(plausible) == 1:
+        return plausible[0]
+    for candidate in plausible:
+        mine = counts[candidate]
+        if all(len(counts[other]) == len(mine)
+               and all(m > o for m, o in zip(mine, counts[other], strict=True))
+               for other in plausible if other != candidate):
+            return candidate
+    steady = [d for d in plausible if len(set(counts[d])) == 1 and counts[d][0] > 0]
+    if len(steady) == 1:
+        return steady[0]
+    # A TAB that neither outvotes the others nor alone keeps a steady count is white space
+    # inside cells.
+    plausible = [d for d in plausible if d != "\t"]
+    if len(plausible) == 1:
+        return plausible[0]
+    named = " and ".join(DELIMITERS[d] for d in plausible)
     raise CsvFormatError(
-        "cannot determine the delimiter: both ',' and ';' separate cells in the first lines; "
-        "use one of them consistently"
+        f"cannot determine the delimiter: {named} all separate cells in the first lines "
+        f"(tried {', '.join(DELIMITERS.values())}); use one of them consistently"
     )
 
 

@@ -120,6 +120,11 @@ def test_error_message_is_one_line():
         ('"Smith; John",x,y\n"A;B;C;D",1,2\n', ","),
         # a two-column ;-file whose cells hold a varying number of commas
         ("a;x\nb;1, 2, 3\nc;y\n", ";"),
+        # tab-separated, with commas and semicolons inside the cells
+        ("name\taddress\nAcme\tCalle Mayor 1, Madrid; bajo\nBeta\tx\n", "\t"),
+        ("a\tb\tc\n1\t2\t3\n", "\t"),
+        # a tab inside the cells of a comma file does not outvote the commas
+        ("a,b\tc\nd,e\n", ","),
     ],
 )
 def test_sniff_delimiter(text, expected):
@@ -129,6 +134,13 @@ def test_sniff_delimiter(text, expected):
 def test_sniff_ambiguous_is_rejected():
     with pytest.raises(CsvFormatError, match="delimiter"):
         sniff_delimiter("a,b;c\nd;e,f;g,h\n")
+
+
+def test_an_undecidable_delimiter_names_what_was_tried():
+    with pytest.raises(CsvFormatError) as refused:
+        sniff_delimiter("a,b;c\nd;e,f;g,h\n")
+    assert "',' and ';'" in str(refused.value)
+    assert "tried ',', ';', TAB" in str(refused.value)
 
 
 # --- reading ----------------------------------------------------------------------------------
