@@ -119,7 +119,7 @@ def _open_session(state: CliState):
 
 def _sync_mailbox(progress, cancelled):
     """The TUI's background mail job (the mail modules load at its first run, not at start)."""
-    from crm_tui.mail.ingest import sync_from_settings
+    from crm_tui.services.mail_sync import sync_from_settings
 
     return sync_from_settings(progress, cancelled)
 

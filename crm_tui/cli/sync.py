@@ -23,9 +23,9 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
     SIGINT, which stop it between batches of messages; it then prints the totals and
     returns 0. The signals stop a single pass the same way (what was filed stays filed).
     """
-    from crm_tui.mail import ingest
     from crm_tui.mail.config import MailConfigError
     from crm_tui.mail.errors import MailError, MailServerUnreachable
+    from crm_tui.services import mail_sync as ingest
     from crm_tui.services import mailing
 
     state.open()

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 
 from crm_tui.mail.errors import MailError
 from crm_tui.mail.imap import ImapConfig
+from crm_tui.mail.message import Limits
 from crm_tui.mail.smtp import SmtpConfig
 
 DEFAULT_MAX_MESSAGE_BYTES = 10_000_000
 DEFAULT_POLL_SECONDS = 60
+# Mail filed per sender (and per lead) within an hour; more is kept as unmatched.
+DEFAULT_MAX_PER_HOUR = 100
+_DEFAULT_LIMITS = Limits()
 
 
 class MailConfigError(MailError):
@@ -38,6 +42,11 @@ class MailConfig:
     unmatched_folder: str = ""
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     poll_seconds: int = DEFAULT_POLL_SECONDS
+    limits: Limits = _DEFAULT_LIMITS
+    """How much of a message is read (``mail.max_parts`` …); ``max_bytes`` is
+    ``max_message_bytes``."""
+    max_per_hour: int = DEFAULT_MAX_PER_HOUR
+    """Mail filed per sender and per lead within an hour (0: no limit)."""
 
 
 def _int(values: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
@@ -96,14 +105,26 @@ def from_settings(values: Mapping[str, str]) -> MailConfig:
     if imap is not None and unmatched and unmatched.strip("/").lower() == imap.folder.lower():
         # Moving unmatched mail into the folder being read would read it again forever.
         raise MailConfigError("mail.unmatched_folder", unmatched, "is the folder being read")
+    max_bytes = _int(values, "mail.max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES, 1, 2**40)
+    limits = Limits(
+        max_bytes=max_bytes,
+        max_parts=_int(values, "mail.max_parts", _DEFAULT_LIMITS.max_parts, 1, 1_000_000),
+        max_attachments=_int(values, "mail.max_attachments", _DEFAULT_LIMITS.max_attachments,
+                             1, 1_000_000),
+        max_depth=_int(values, "mail.max_depth", _DEFAULT_LIMITS.max_depth, 1, 200),
+        max_header_bytes=_int(values, "mail.max_header_bytes",
+                              _DEFAULT_LIMITS.max_header_bytes, 1024, 2**30),
+        max_subject_chars=_int(values, "mail.max_subject_chars",
+                               _DEFAULT_LIMITS.max_subject_chars, 80, 1_000_000),
+    )
     return MailConfig(
         smtp=smtp,
         imap=imap,
         reference_address=_line(values, "mail.reference_address").lower(),
         from_address=_line(values, "mail.from_address"),
         unmatched_folder=unmatched,
-        max_message_bytes=_int(
-            values, "mail.max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES, 1, 2**40
-        ),
+        max_message_bytes=max_bytes,
         poll_seconds=_int(values, "mail.poll_seconds", DEFAULT_POLL_SECONDS, 1, 86_400),
+        limits=limits,
+        max_per_hour=_int(values, "mail.max_per_hour", DEFAULT_MAX_PER_HOUR, 0, 1_000_000),
     )

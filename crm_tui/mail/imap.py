@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from crm_tui.mail import wire
 from crm_tui.mail.errors import MailAuthFailed, MailRejected, MailServerUnreachable
 
 SECURITY_MODES = ("none", "starttls", "tls")
@@ -147,13 +146,6 @@ class ImapMailbox:
         self._uidvalidity: int | None = None
         self._capabilities: frozenset[str] = frozenset()
         self._folder_delimiter: str | None = None
-        # Commands sent and not yet answered, oldest first (see prefetch_raw, flag_later):
-        # (what, tag, UIDs, keywords). Answers to FETCHes sent ahead, by their UIDs.
-        self._pending: list[tuple[str, Any, tuple[str, ...], str]] = []
-        self._answers: dict[tuple[str, ...], list[tuple[str, bytes]]] = {}
-        self._early: dict[str, bytes] = {}  # literals read before their own FETCH completed
-        self._completed: dict[bytes, wire.Completion] = {}  # results read out of order
-        self._flag_errors: list[str] = []
 
     @property
     def folder(self) -> str:
@@ -235,106 +227,17 @@ class ImapMailbox:
         """Yield ``(uid, raw bytes)`` for ``uids``, ``chunk`` messages per FETCH command.
 
         Uses ``BODY.PEEK[]`` - what imap_tools' ``fetch(mark_seen=False, bulk=n)`` sends -
-        so nothing becomes \\Seen. The raw literal is read from imaplib directly because
-        imap_tools' MailMessage keeps only a parsed copy, and re-serialising it would change
-        the bytes the dedup hash is computed over (and parse every message twice).
-        UIDs expunged meanwhile are simply not yielded.
+        through imaplib's ``uid`` command, so nothing becomes \\Seen and the bytes are
+        exactly those stored (the dedup hash is computed over them). UIDs expunged
+        meanwhile are simply not yielded.
         """
         if chunk < 1:
             raise ValueError("chunk must be at least 1")
-        cleaned = _clean(uids)
-        key = tuple(cleaned)
-        if any(what == "fetch" and sent == key for what, _tag, sent, _kw in self._pending):
-            # Read answers in the order the commands went out, up to this one (a STORE sent
-            # after it may stay unanswered a while longer).
-            while key not in self._answers:
-                self._complete_next()
-        if key in self._answers:
-            yield from self._answers.pop(key)
-            return
-        for part in _chunks(cleaned, chunk):
-            # Sent and read as a pipelined FETCH is (the lean reader), just not ahead.
-            self._send("fetch", part, "(UID BODY.PEEK[])")
-            key = tuple(part)
-            while key not in self._answers:
-                self._complete_next()
-            yield from self._answers.pop(key)
-
-    def prefetch_raw(self, uids: Iterable[str]) -> None:
-        """Send the FETCH of ``uids`` now; :meth:`fetch_raw` of the same UIDs reads it later.
-
-        The server prepares the answer while the caller works on the previous batch (IMAP
-        lets a client send commands before reading the answers to earlier ones). Any other
-        command on this connection first reads every answer pending and keeps them.
-        """
-        cleaned = _clean(uids)
-        if cleaned:
-            self._send("fetch", cleaned, "(UID BODY.PEEK[])")
-
-    def flag_later(self, uids: Iterable[str]) -> None:
-        """Send the STORE of :meth:`flag_processed` now and read its answer later.
-
-        The server renames the messages' files (on maildir) while the caller goes on; a
-        refusal is kept for :meth:`take_flag_errors`. Call it only once the UIDs' activity
-        is committed, as :meth:`flag_processed`.
-        """
-        for chunk in _chunks(_clean(uids), _UIDS_PER_COMMAND):
-            self._send("store", chunk, f"(\\Seen {FILED_KEYWORD})")
-
-    def settle(self) -> None:
-        """Read every pending answer; forget FETCH answers nobody asked for."""
-        while self._pending:
-            self._complete_next()
-        self._answers.clear()
-        self._early.clear()
-        self._completed.clear()
-
-    def take_flag_errors(self) -> list[str]:
-        """Why flags sent with :meth:`flag_later` were refused (one line each), then forget."""
-        errors, self._flag_errors = self._flag_errors, []
-        return errors
-
-    def _send(self, what: str, uids: list[str], items: str) -> None:
-        client = self._box.client  # pipelined: earlier commands may still be unanswered
-        action = "download messages" if what == "fetch" else "flag messages"
-        with self._errors(action):
-            if what == "fetch":
-                tag = client._command("UID", "FETCH", uid_set(uids), items)
-            else:
-                tag = client._command("UID", "STORE", uid_set(uids), "+FLAGS.SILENT", items)
-        self._pending.append((what, tag, tuple(uids), items))
-
-    def _complete_next(self) -> None:
-        """Read the answer to the oldest command sent ahead."""
-        what, tag, uids, items = self._pending.pop(0)
-        client = self._box.client
-        action = "download messages" if what == "fetch" else "flag messages"
-        with self._errors(action):
-            try:
-                done = wire.read_until(client, tag, self._completed)
-            finally:
-                wire.forget(client, tag)
-        if what == "fetch":
-            self._check(done.status, [done.text], "UID FETCH BODY.PEEK[]")
-            # A server may run pipelined commands side by side (Dovecot does), so the data
-            # read up to this command's end can hold messages of a later FETCH: keep them.
-            wanted = set(uids).union(*(sent for kind, _t, sent, _i in self._pending
-                                       if kind == "fetch"))
-            self._early.update(wire.pairs(done, wanted))
-            self._answers[uids] = [(uid, self._early.pop(uid)) for uid in uids
-                                   if uid in self._early]
-            return
-        # FETCH data read up to a STORE's end belongs to a FETCH still pending.
-        self._early.update(wire.pairs(done, {u for kind, _t, sent, _i in self._pending
-                                             if kind == "fetch" for u in sent}))
-        if done.status != "OK" and FILED_KEYWORD in items:
-            # A server without custom keywords still takes \Seen.
-            self._send("store", list(uids), "(\\Seen)")
-            return
-        try:
-            self._check(done.status, [done.text], "UID STORE")
-        except MailRejected as exc:
-            self._flag_errors.append(f"could not flag {len(uids)} filed message(s): {exc}")
+        for part in _chunks(_clean(uids), chunk):
+            with self._errors("download messages"):
+                typ, data = self._client.uid("FETCH", uid_set(part), "(UID BODY.PEEK[])")
+            self._check(typ, data, "UID FETCH BODY.PEEK[]")
+            yield from _literals(data, set(part))
 
     def fetch_headers(self, uids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Yield ``(uid, raw header bytes)`` for ``uids`` (``BODY.PEEK[HEADER]``, nothing seen).
@@ -476,14 +379,12 @@ class ImapMailbox:
 
     @property
     def _client(self) -> Any:
-        return self._quiet_box.client
+        """imaplib's IMAP4 object (its public commands only)."""
+        return self._box.client
 
     @property
     def _quiet_box(self) -> Any:
-        """The imap_tools mailbox, with no answer pending on the line."""
-        while self._pending:
-            # A command answered at once must not take the answers of those sent ahead.
-            self._complete_next()
+        """The imap_tools mailbox."""
         return self._box
 
     def _refusable(self, command: str, *args: str) -> tuple[str, Any]:

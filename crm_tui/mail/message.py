@@ -1,68 +1,76 @@
-"""Parse raw incoming mail into a small, safe :class:`ParsedMessage`."""
+"""Parse raw incoming mail with the email package (``policy.default``) into a small, safe
+:class:`ParsedMessage`, within the limits of :class:`Limits`."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import mimetypes
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from email import message_from_bytes
-from email.message import Message
-from email.policy import compat32
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.errors import HeaderMissingRequiredValue, InvalidHeaderDefect
+from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
-from html import unescape
-from html.parser import HTMLParser
 
-from crm_tui.mail.mime import Part, read_tree
-from crm_tui.mail.tokens import decode_bytes, decode_header_value, undo_surrogates
+from crm_tui.mail import headers
+from crm_tui.mail.html_text import html_to_text
+from crm_tui.mail.tokens import decode_bytes, decode_header_value, detect_charset, undo_surrogates
 
-# A Message-ID longer than this is not something a mail client produced; storing it would
-# only bloat the index, so such mail is de-duplicated by content hash instead.
-MAX_MESSAGE_ID_CHARS = 500
-# References can grow without bound in long threads; the newest ids (at the end) are the ones
-# that point at mail the CRM sent, so only that tail is kept.
-MAX_REFERENCES = 100
-# MIME nesting beyond this is an attack or a broken generator, not correspondence.
-MAX_DEPTH = 40
-# Attachment display names are data only, but still shown in lists: keep them sane.
+# Single-line fields copied from a message are flattened and kept to these lengths.
+MAX_NAME_CHARS = 200
+MAX_ADDRESS_CHARS = 254  # RFC 5321's limit on a path
 MAX_FILENAME_CHARS = 255
+MAX_CONTENT_TYPE_CHARS = 100
+# A From longer than a header line may be (RFC 5322: 998 characters) is no sender; the
+# email package's address parser also takes quadratic time on long junk.
+MAX_FROM_CHARS = 998
 
-_MSGID_RE = re.compile(r"<([^<>\s]+)>")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_BARE_ID_JUNK_RE = re.compile(r"[\s<>\x00-\x1f\x7f]")
-_ADDR_JUNK_RE = re.compile(r"[\s\x00-\x1f\x7f<>]")
 _DIGITS_RE = re.compile(r"[0-9]{1,12}")
 # Body text keeps newlines and tabs; other control characters (ESC above all) would reach
 # the terminal through the TUI and `crm show`.
 _BODY_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
-# White space (str.isspace, as rstrip sees it) at the end of each line.
 _TRAILING_SPACE_RE = re.compile(r"[^\S\n]+$", re.MULTILINE)
 _SAFE_EXT_RE = re.compile(r"[a-z0-9]{1,10}")
+# Something shaped like an address inside a display name ("ceo@bank.example" <x@evil>).
+_ADDRESS_LIKE_RE = re.compile(r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+\.[^\s<>()\"',;:\[\]]+")
+_ADDRESS_JUNK_RE = re.compile(r"[\s\x00-\x1f\x7f<>()\[\],;:\"\\]")
 
-# The plain address forms (see _plain_addresses): atoms as the email package's parser reads
-# them (no specials, no white space), a display name of atoms or one simple quoted string.
-_ATOM = r'[^\s()<>@,:;."\[\]\\]+'
-_NAME_ATOM = r'[^\s()<>@,:;"\[\]\\]+'
-_ADDR = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
-_MAILBOX_RE = re.compile(
-    rf'[ \t]*(?:(?:({_ADDR})|(?:({_NAME_ATOM}(?:[ \t]+{_NAME_ATOM})*)'
-    rf'|"([^"\\\r\n,@<>()\[\]:;]*)")?[ \t]*<({_ADDR})>)[ \t]*)?'
-)
-
-_MONTHS = {name: number for number, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
-_DATE_RE = re.compile(
-    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) (" + "|".join(_MONTHS) + r") "
-    r"([1-9][0-9]{3}) ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))? ([+-][0-9]{4})"
-    r"(?: \([A-Za-z0-9 +-]*\))?"
-)
+# The end of the header block, and header fields on the raw bytes (for the checks made
+# before the parser builds anything).
+_HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
+_CONTENT_TYPE_RE = re.compile(rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*")
+_BOUNDARY_RE = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))')
+_DELIMITER_RE = re.compile(rb"(?m)^--([^\r\n]{1,202}?)[ \t]*\r?$")
+# Headers that each hop of a delivery adds or changes: the same message reaching the
+# mailbox by two routes differs only in these, so they stay out of its content hash.
+_TRACE_FIELDS = (b"received", b"delivered-to", b"return-path", b"x-original-to",
+                 b"x-delivered-to", b"envelope-to", b"x-envelope-to", b"x-received",
+                 b"received-spf", b"authentication-results", b"arc-", b"x-spam-",
+                 b"x-virus-", b"status", b"x-status", b"x-keywords", b"x-uid")
+_FIELD_RE = re.compile(rb"(?m)^([^\s:]+):")
 
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a message the ingest reads (settings ``mail.max_*``).
+
+    Over ``max_bytes`` the body is not downloaded; over any of the others the message is
+    not read past its header: it is filed as a note naming the size and the limit, and
+    its raw copy is kept for replay.
+    """
+
+    max_bytes: int = 10_000_000
+    max_parts: int = 500
+    max_attachments: int = 100
+    max_depth: int = 20
+    max_header_bytes: int = 256 * 1024
+    max_subject_chars: int = 2000
 
 
 @dataclass
@@ -86,21 +94,25 @@ class IncomingAttachment:
 class ParsedMessage:
     """What the ingest needs from one raw message, decoded to Unicode.
 
-    ``message_id`` has no angle brackets; ``dedup_key`` is the Message-ID, or ``sha256:`` +
-    hex digest of the raw bytes when there is none. Addresses are lower-case. ``date`` is
-    UTC. ``auto_generated`` names why the message must never be filed or answered.
-    ``notes`` lists what could not be decoded or was dropped, for the sync report.
+    ``message_id`` has no angle brackets and is set only when it matches the msg-id
+    grammar; ``digest`` is a hash of the content without trace headers, and ``dedup_key``
+    the Message-ID or ``sha256:`` + digest when there is none. ``from_address`` is the one
+    mailbox of a strictly parsed From, lower-case, or "" with ``sender_problem`` saying
+    why there is none. ``date`` is UTC. ``auto_generated`` names why the message must never
+    be filed or answered; ``over_limit`` which limit of :class:`Limits` it broke (the
+    message was then read no further than its header). ``notes`` lists what could not be
+    decoded or was dropped, for the activity entry and the sync report.
     """
 
     message_id: str | None
     dedup_key: str
+    digest: str = ""
     subject: str = ""
     from_address: str = ""
     from_name: str = ""
+    sender_problem: str | None = None
     raw_to: list[str] = field(default_factory=list, repr=False)
-    """The To header values as written; :attr:`to` decodes them when asked."""
     raw_cc: list[str] = field(default_factory=list, repr=False)
-    """The Cc header values as written; :attr:`cc` decodes them when asked."""
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     x_crm_lead: int | None = None
@@ -111,27 +123,23 @@ class ParsedMessage:
     attachments: list[IncomingAttachment] = field(default_factory=list)
     size: int = 0
     oversized: bool = False
+    over_limit: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    # Filing never needs the recipients, and address parsing is the dearest part of reading
-    # a header: they are decoded only when asked for.
     @property
     def to(self) -> list[str]:
         """The To addresses, lower-case, without repeats."""
-        return _unique(addr for _, addr in _addresses(self.raw_to))
+        return _recipients(self.raw_to)
 
     @property
     def cc(self) -> list[str]:
         """The Cc addresses, lower-case, without repeats."""
-        return _unique(addr for _, addr in _addresses(self.raw_cc))
+        return _recipients(self.raw_cc)
 
     @property
     def thread_ids(self) -> list[str]:
         """In-Reply-To then References ids, without repeats: what to match sent mail against."""
-        seen: dict[str, None] = {}
-        for msgid in [*self.in_reply_to, *reversed(self.references)]:
-            seen.setdefault(msgid, None)
-        return list(seen)
+        return list(dict.fromkeys([*self.in_reply_to, *reversed(self.references)]))
 
 
 def safe_stored_name(original: str) -> str:
@@ -150,181 +158,245 @@ def safe_stored_name(original: str) -> str:
     return uuid.uuid4().hex + ext
 
 
-def parse_message(raw: bytes, *, max_bytes: int) -> ParsedMessage:
+def parse_message(raw: bytes, *, max_bytes: int | None = None,
+                  limits: Limits | None = None) -> ParsedMessage:
     """Parse ``raw`` RFC 5322 bytes into a :class:`ParsedMessage`; never raises on bad mail.
 
-    Malformed MIME yields whatever could be decoded, with notes. When the message is over
-    ``max_bytes`` all attachment data is dropped; an attachment over ``max_bytes`` loses its
-    data; both set ``oversized`` and add a note. Text is kept either way.
+    The header size, MIME parts and nesting depth are counted on the raw bytes before the
+    parser builds anything, attachments and the subject while reading; over a limit only
+    the header is read and ``over_limit`` says which limit. Over ``max_bytes`` all
+    attachment data is dropped (an attachment over it loses its data); both set
+    ``oversized`` and add a note. Text is kept either way.
     """
-    return _parse(bytes(raw), max_bytes, quick=True)
-
-
-def _parse(raw: bytes, max_bytes: int, *, quick: bool) -> ParsedMessage:
-    """:func:`parse_message`; ``quick=False`` always uses the email package (for tests that
-    check the quick reader against it)."""
-    if max_bytes <= 0:
+    limits = limits or Limits()
+    if max_bytes is not None:
+        limits = Limits(**{**limits.__dict__, "max_bytes": max_bytes})
+    if limits.max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
+    raw = bytes(raw)
     parsed = ParsedMessage(message_id=None, dedup_key="", size=len(raw))
-    if len(raw) > max_bytes:
-        parsed.oversized = True
-        parsed.notes.append(
-            f"message is {len(raw)} bytes, over the limit of {max_bytes}; attachments not kept"
-        )
-    # Plain mail (most of it) is read by the quick reader, which gives the email package's
-    # own results; anything unusual goes to the email package itself.
-    msg: Message | Part | None = read_tree(raw) if quick else None
-    if msg is None:
-        try:
-            msg = message_from_bytes(raw, policy=compat32)
-        except Exception as exc:  # noqa: BLE001 - RecursionError and friends on hostile input
-            parsed.notes.append(
-                f"message could not be parsed ({type(exc).__name__}); raw text kept")
-            parsed.text = _clean_text(decode_bytes(raw, None))[:max_bytes]
-            parsed.dedup_key = _digest_key(raw)
-            return parsed
-    try:
-        _read_headers(msg, parsed)
-    except Exception as exc:  # noqa: BLE001 - keep the body even when a header is hopeless
-        parsed.notes.append(f"headers only partly decoded ({type(exc).__name__})")
-    try:
-        _read_body(msg, parsed, max_bytes)
-    except Exception as exc:  # noqa: BLE001 - keep the headers even when the body is hopeless
-        parsed.notes.append(f"body only partly decoded ({type(exc).__name__})")
-        if not parsed.text:
-            parsed.text = _clean_text(decode_bytes(raw, None))[:max_bytes]
-    if parsed.message_id is None:
-        parsed.dedup_key = _digest_key(raw)  # only mail without a usable id needs the hash
+    parsed.digest = content_digest(raw)
+    parsed.over_limit = _structure_over_limit(raw, limits)
+    if parsed.over_limit is not None:
+        head = _header_block(raw, limits.max_header_bytes)
+        msg = _parse_bytes(head, parsed)
+        if msg is not None:
+            _read_headers(msg, parsed, limits)
+    else:
+        if len(raw) > limits.max_bytes:
+            parsed.oversized = True
+            parsed.notes.append(f"message is {len(raw)} bytes, over the limit of "
+                                f"{limits.max_bytes}; attachments not kept")
+        msg = _parse_bytes(raw, parsed)
+        if msg is None:
+            parsed.text = _clean_text(decode_bytes(raw, None))[:limits.max_bytes]
+        else:
+            _read_headers(msg, parsed, limits)
+            if parsed.over_limit is None:
+                _read_body(msg, parsed, raw, limits)
+    if parsed.over_limit is not None:
+        parsed.text, parsed.attachments = "", []
+    parsed.dedup_key = parsed.message_id or "sha256:" + parsed.digest
     if parsed.notes:
         parsed.notes = list(dict.fromkeys(parsed.notes))  # a broken tree repeats itself
     return parsed
 
 
-def _digest_key(raw: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+def content_digest(raw: bytes) -> str:
+    """SHA-256 (hex) of a message without its trace headers (Received, Delivered-To,
+    Return-Path …) and with LF line ends: one message delivered by two routes, or stored
+    by two servers, hashes the same."""
+    match = _HEADER_END_RE.search(raw)
+    head, body = (raw[:match.start()], raw[match.end():]) if match else (raw, b"")
+    kept: list[bytes] = []
+    keep = True
+    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+        if line[:1] not in (b" ", b"\t"):
+            name = _FIELD_RE.match(line)
+            keep = not (name and name.group(1).lower().startswith(_TRACE_FIELDS))
+        if keep:
+            kept.append(line)
+    digest = hashlib.sha256(b"\n".join(kept))
+    digest.update(b"\n\n" + body.replace(b"\r\n", b"\n"))
+    return digest.hexdigest()
 
 
-# -- headers ------------------------------------------------------------------------------
+def _parse_bytes(raw: bytes, parsed: ParsedMessage) -> EmailMessage | None:
+    try:
+        return message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:  # noqa: BLE001 - RecursionError and friends on hostile input
+        parsed.notes.append(f"message could not be parsed ({type(exc).__name__}); raw text kept")
+        return None
 
 
-def _header_map(msg: Message | Part) -> dict[str, list[str]]:
-    """Raw header values by lower-case name (raw_items skips compat32's Header wrapping)."""
-    if isinstance(msg, Part):
-        return msg.header_map()
-    headers: dict[str, list[str]] = {}
+# -- limits checked on the raw bytes ---------------------------------------------------------
+
+
+def _header_block(raw: bytes, limit: int) -> bytes:
+    """The header block, cut to ``limit`` bytes at a line end."""
+    match = _HEADER_END_RE.search(raw, 0, limit + 4)
+    if match is not None:
+        return raw[:match.end()]
+    cut = raw[:limit]
+    end = cut.rfind(b"\n")
+    return (cut[:end + 1] if end >= 0 else b"") + b"\r\n"
+
+
+def _structure_over_limit(raw: bytes, limits: Limits) -> str | None:
+    """Which structural limit ``raw`` breaks (header bytes, MIME parts, nesting), or None.
+
+    Counted on the bytes: the boundaries the Content-Type fields declare, then the
+    delimiter lines of those boundaries, in order (a declaration opens a level inside the
+    innermost open one, a closing delimiter ends its level and those inside it).
+    """
+    match = _HEADER_END_RE.search(raw)
+    header_bytes = match.start() if match else len(raw)
+    if header_bytes > limits.max_header_bytes:
+        return (f"its header is {header_bytes} bytes, over the limit of "
+                f"{limits.max_header_bytes}")
+    if b"oundary" not in raw and b"OUNDARY" not in raw:
+        return None
+    events: list[tuple[int, int, bytes]] = []
+    declared: set[bytes] = set()
+    for field_match in _CONTENT_TYPE_RE.finditer(raw):
+        found = _BOUNDARY_RE.search(field_match.group(0))
+        if found:
+            boundary = (found.group(1) or found.group(2)).strip()
+            declared.add(boundary)
+            events.append((field_match.start(), 0, boundary))
+    if not declared:
+        return None
+    parts = 0
+    for line in _DELIMITER_RE.finditer(raw):
+        text = line.group(1).rstrip()
+        if text in declared:
+            parts += 1
+            events.append((line.start(), 1, text))
+        elif text.endswith(b"--") and text[:-2] in declared:
+            events.append((line.start(), 2, text[:-2]))
+    if parts > limits.max_parts:
+        return f"it has {parts} MIME parts, over the limit of {limits.max_parts}"
+    events.sort()
+    stack: list[bytes] = []
+    depth = 0
+    for _position, kind, boundary in events:
+        if kind == 0:
+            stack.append(boundary)
+            depth = max(depth, len(stack))
+        elif kind == 2 and boundary in stack:
+            del stack[len(stack) - 1 - stack[::-1].index(boundary):]
+    if depth > limits.max_depth:
+        return f"its MIME parts nest {depth} deep, over the limit of {limits.max_depth}"
+    return None
+
+
+# -- headers ---------------------------------------------------------------------------------
+
+
+def _read_headers(msg: EmailMessage, parsed: ParsedMessage, limits: Limits) -> None:
+    raw_headers: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
-        headers.setdefault(str(name).strip().lower(), []).append(str(value))
-    return headers
-
-
-def _read_headers(msg: Message | Part, parsed: ParsedMessage) -> None:
-    headers = _header_map(msg)
+        raw_headers.setdefault(str(name).strip().lower(), []).append(str(value))
 
     def first(name: str) -> str | None:
-        values = headers.get(name)
+        values = raw_headers.get(name)
         return values[0] if values else None
 
-    msgid = _first_msgid(first("message-id"))
-    if msgid is not None:
-        parsed.message_id = msgid
-        parsed.dedup_key = msgid
-    parsed.subject = decode_header_value(first("subject"))
-    senders = _addresses(headers.get("from", []))
-    if senders:
-        parsed.from_name, parsed.from_address = senders[0]
-    parsed.raw_to = headers.get("to", [])
-    parsed.raw_cc = headers.get("cc", [])
-    parsed.in_reply_to = _msgids(headers.get("in-reply-to", []))
-    parsed.references = _msgids(headers.get("references", []))[-MAX_REFERENCES:]
+    ids = headers.msg_ids(raw_headers.get("message-id", [])[:1])
+    if ids:
+        parsed.message_id = ids[0]
+    elif "message-id" in raw_headers:
+        parsed.notes.append("Message-ID is not a valid msg-id; ignored")
+    subject = _header_text(msg, "subject", parsed)
+    if len(subject) > limits.max_subject_chars and parsed.over_limit is None:
+        parsed.over_limit = (f"its subject is {len(subject)} characters, over the limit of "
+                             f"{limits.max_subject_chars}")
+    parsed.subject = headers.one_line(subject, limits.max_subject_chars)
+    _read_sender(msg, raw_headers, parsed)
+    parsed.raw_to = raw_headers.get("to", [])
+    parsed.raw_cc = raw_headers.get("cc", [])
+    parsed.in_reply_to = headers.msg_ids(raw_headers.get("in-reply-to", []))
+    parsed.references = headers.msg_ids(
+        raw_headers.get("references", []))[-headers.MAX_REFERENCES:]
     lead = (first("x-crm-lead") or "").strip()
     if _DIGITS_RE.fullmatch(lead) and int(lead) > 0:
         parsed.x_crm_lead = int(lead)
-    parsed.is_own = "x-crm-origin" in headers
+    parsed.is_own = "x-crm-origin" in raw_headers
     parsed.date = _parse_date(first("date"))
-    parsed.auto_generated = _auto_reason(headers, parsed, msg)
+    parsed.auto_generated = _auto_reason(raw_headers, parsed, msg)
 
 
-def _first_msgid(value: str | None) -> str | None:
-    ids = _msgids([value]) if value else []
-    if not ids and value:
-        # Some generators omit the brackets; a single bare word is still an id.
-        bare = undo_surrogates(value).strip()
-        if bare and not _BARE_ID_JUNK_RE.search(bare):
-            ids = [bare]
-    if not ids or len(ids[0]) > MAX_MESSAGE_ID_CHARS:
-        return None
-    return ids[0]
+def _header_text(msg: EmailMessage, name: str, parsed: ParsedMessage) -> str:
+    """One header decoded by the email package (RFC 2047), as a flat line."""
+    try:
+        value = msg.get(name)
+    except Exception as exc:  # noqa: BLE001 - the header registry has raised on junk before
+        parsed.notes.append(f"{name} could not be decoded ({type(exc).__name__})")
+        return ""
+    return headers.one_line(undo_surrogates(str(value)), 100_000) if value is not None else ""
 
 
-def _msgids(values: list[str]) -> list[str]:
-    if not values:
+def _read_sender(msg: EmailMessage, raw_headers: dict[str, list[str]],
+                 parsed: ParsedMessage) -> None:
+    """The sender: the one mailbox of a strictly parsed From, or a reason why there is none."""
+    count = len(raw_headers.get("from", []))
+    if count != 1:
+        parsed.sender_problem = ("no From header" if count == 0
+                                 else f"the From header appears {count} times")
+        return
+    length = len(raw_headers["from"][0])
+    if length > MAX_FROM_CHARS:
+        parsed.sender_problem = (f"the From header is {length} characters long, over the "
+                                 f"limit of {MAX_FROM_CHARS}")
+        return
+    try:
+        header = msg["from"]
+        mailboxes = [a for group in header.groups for a in group.addresses]
+        defects = [d for d in header.defects
+                   if isinstance(d, (InvalidHeaderDefect, HeaderMissingRequiredValue))]
+    except Exception as exc:  # noqa: BLE001 - the address parser has crashed on junk before
+        parsed.sender_problem = f"the From header cannot be parsed ({type(exc).__name__})"
+        return
+    shown = headers.one_line(undo_surrogates(raw_headers["from"][0]), 120)
+    if defects:
+        parsed.sender_problem = f"the From header is not a valid address: {shown!r}"
+        return
+    if len(mailboxes) != 1:
+        parsed.sender_problem = (f"the From header holds {len(mailboxes)} addresses, not one: "
+                                 f"{shown!r}")
+        return
+    mailbox = mailboxes[0]
+    address = undo_surrogates(mailbox.addr_spec).lower()
+    local, _, domain = address.rpartition("@")
+    if (not local or not domain or len(address) > MAX_ADDRESS_CHARS
+            or _ADDRESS_JUNK_RE.search(domain)):
+        parsed.sender_problem = f"the From header is not a valid address: {shown!r}"
+        return
+    name = headers.one_line(undo_surrogates(mailbox.display_name), MAX_NAME_CHARS)
+    others = [a for a in _ADDRESS_LIKE_RE.findall(name) if a.lower() != address]
+    if others:
+        parsed.sender_problem = (f"the From display name holds another address "
+                                 f"({others[0][:80]!r}) than the sender's {address}")
+        return
+    parsed.from_address, parsed.from_name = address, name
+
+
+def _recipients(values: list[str]) -> list[str]:
+    try:
+        pairs = getaddresses([undo_surrogates(v) for v in values])
+    except Exception:  # noqa: BLE001 - address parsing has had crash bugs on junk
         return []
-    ids: list[str] = []
-    for value in values:
-        for msgid in _MSGID_RE.findall(undo_surrogates(value)):
-            if len(msgid) <= MAX_MESSAGE_ID_CHARS and not _CONTROL_RE.search(msgid):
-                ids.append(msgid)
-    return _unique(ids)
-
-
-def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    """(display name, lower-case address) pairs; entries without a usable address are skipped."""
-    result: list[tuple[str, str]] = []
-    if not values:
-        return result
-    cleaned = [undo_surrogates(v).replace("\r", " ").replace("\n", " ") for v in values]
-    pairs = _plain_addresses(", ".join(cleaned))
-    if pairs is None:
-        try:
-            pairs = getaddresses(cleaned)
-        except Exception:  # noqa: BLE001 - address parsing has had crash bugs on junk
-            return result
-    for name, addr in pairs:
-        addr = addr.strip().lower()
-        if "@" not in addr or _ADDR_JUNK_RE.search(addr):
-            continue
-        result.append((decode_header_value(name), addr))
-    return result
-
-
-def _plain_addresses(text: str) -> list[tuple[str, str]] | None:
-    """``getaddresses`` for plain lists (``a@b``, ``Name <a@b>``, ``"Name" <a@b>``), else None.
-
-    The email package's address parser costs more than the rest of a message's parsing;
-    this gives its very pairs for the common forms and leaves the rest to it.
-    """
-    pairs: list[tuple[str, str]] = []
-    pos, end = 0, len(text)
-    while True:
-        match = _MAILBOX_RE.match(text, pos)
-        if match is None:
-            return None
-        bare, phrase, quoted, routed = match.groups()
-        if bare or routed:
-            name = " ".join(phrase.split()) if phrase else (quoted or "")
-            pairs.append((name, bare or routed))
-        pos = match.end()
-        if pos == end:
-            return pairs
-        if text[pos] != ",":
-            return None
-        pos += 1
-
-
-def _unique(items) -> list[str]:
-    return list(dict.fromkeys(items))
+    found = (addr.strip().lower() for _name, addr in pairs)
+    return list(dict.fromkeys(a for a in found if "@" in a and not _ADDRESS_JUNK_RE.search(a)))
 
 
 def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
-    text = undo_surrogates(value).strip()
-    when = _plain_date(text)
-    if when is None:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
+    try:
+        when = parsedate_to_datetime(undo_surrogates(value).strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
     if when is None:
         return None
     if when.tzinfo is None:
@@ -333,49 +405,31 @@ def _parse_date(value: str | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
-def _plain_date(text: str) -> datetime | None:
-    """``parsedate_to_datetime`` for the RFC 5322 form ``Thu, 15 Jan 2026 10:00:00 +0100``.
-
-    None for any other form (or an impossible date): the email package decides those.
-    """
-    match = _DATE_RE.fullmatch(text)
-    if match is None:
-        return None
-    day, month, year, hour, minute, second, zone = match.groups()
-    try:
-        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
-                        int(second or 0), tzinfo=_zone(zone))
-    except ValueError:
-        return None
-
-
-@functools.lru_cache(maxsize=64)
-def _zone(text: str) -> timezone:
-    """The fixed offset of ``+hhmm`` / ``-hhmm`` (hours and minutes counted as written)."""
-    offset = int(text[1:3]) * 3600 + int(text[3:5]) * 60
-    return timezone(timedelta(seconds=-offset if text[0] == "-" else offset))
-
-
-def _auto_reason(headers: dict[str, list[str]], parsed: ParsedMessage,
-                 msg: Message | Part) -> str | None:
+def _auto_reason(raw_headers: dict[str, list[str]], parsed: ParsedMessage,
+                 msg: EmailMessage) -> str | None:
     """Why this message is machine-made (never filed, never answered), or None."""
     if parsed.is_own:
         return "own message (X-CRM-Origin)"
-    for value in headers.get("auto-submitted", []):
+    for value in raw_headers.get("auto-submitted", []):
         kind = value.split(";", 1)[0].strip().lower()
         if kind and kind != "no":
-            return f"Auto-Submitted: {kind}"
-    for value in headers.get("precedence", []):
+            return f"Auto-Submitted: {kind[:40]}"
+    for value in raw_headers.get("precedence", []):
         kind = value.strip().lower()
         if kind in _AUTO_PRECEDENCE:
             return f"Precedence: {kind}"
-    for value in headers.get("return-path", []):
+    for name in ("x-autoreply", "x-autorespond", "x-auto-response-suppress"):
+        if name in raw_headers:
+            return {"x-autoreply": "X-Autoreply", "x-autorespond": "X-Autorespond",
+                    "x-auto-response-suppress": "X-Auto-Response-Suppress"}[name]
+    for name in ("list-id", "list-unsubscribe"):
+        if name in raw_headers:
+            return f"list mail ({'List-Id' if name == 'list-id' else 'List-Unsubscribe'})"
+    for value in raw_headers.get("return-path", []):
         if value.strip().replace(" ", "") in ("<>", ""):
             return "empty Return-Path (bounce)"
     if parsed.from_address.split("@", 1)[0] in _DAEMON_LOCALPARTS:
         return f"sent by {parsed.from_address}"
-    if "x-auto-response-suppress" in headers:
-        return "X-Auto-Response-Suppress"
     if msg.get_content_type() == "multipart/report":
         # Delivery and read reports: bounces from servers that set none of the above.
         return "delivery or read report (multipart/report)"
@@ -386,18 +440,22 @@ def _auto_reason(headers: dict[str, list[str]], parsed: ParsedMessage,
 
 
 class _Walker:
-    """Collects body text and attachments from a compat32 message tree."""
+    """Collects body text and attachments from a parsed message tree."""
 
-    def __init__(self, parsed: ParsedMessage, max_bytes: int) -> None:
+    def __init__(self, parsed: ParsedMessage, limits: Limits) -> None:
         self.parsed = parsed
-        self.max_bytes = max_bytes
+        self.limits = limits
         self.plain: list[str] = []
         self.html: list[str] = []
         self.counter = 0
+        self.found = 0
 
-    def walk(self, part: Message | Part, depth: int = 0) -> None:
-        if depth > MAX_DEPTH:
-            self.parsed.notes.append("MIME nesting too deep; inner parts skipped")
+    def walk(self, part: EmailMessage, depth: int = 0) -> None:
+        if self.parsed.over_limit is not None:
+            return
+        if depth > self.limits.max_depth:
+            self.parsed.over_limit = (f"its MIME parts nest deeper than the limit of "
+                                      f"{self.limits.max_depth}")
             return
         ctype = part.get_content_type()
         maintype = ctype.split("/", 1)[0]
@@ -408,13 +466,11 @@ class _Walker:
                 # attachments and text are not mistaken for this message's.
                 data = b"".join(_as_bytes(sub) for sub in payload)
                 name = _decoded_filename(part) or self._fallback_name(
-                    ctype, ".eml" if ctype in ("message/rfc822", "message/global") else ".txt"
-                )
+                    ctype, ".eml" if ctype in ("message/rfc822", "message/global") else ".txt")
                 self._attach(name, ctype, data)
                 return
             for sub in payload:
-                if isinstance(sub, (Message, Part)):
-                    self.walk(sub, depth + 1)
+                self.walk(sub, depth + 1)
             return
         disposition = _content_disposition(part)
         filename = _decoded_filename(part)
@@ -424,19 +480,30 @@ class _Walker:
         # Only inline, unnamed plain/HTML parts are the body; anything else (named text
         # files, calendars, images …) is an attachment. A multipart part that lost its
         # boundary is kept as raw text rather than dropped.
-        is_body = (
-            (ctype in ("text/plain", "text/html") or maintype == "multipart")
-            and disposition != "attachment"
-            and not filename
-        )
-        if is_body and ctype == "text/html":
-            self.html.append(decode_bytes(data, part.get_content_charset()))
-        elif is_body:
-            if maintype == "multipart":
-                self.parsed.notes.append(f"{ctype} without parts; its raw text kept")
-            self.plain.append(decode_bytes(data, part.get_content_charset()))
+        is_body = ((ctype in ("text/plain", "text/html") or maintype == "multipart")
+                   and disposition != "attachment" and not filename)
+        if is_body:
+            text = self._decode(part, data)
+            if ctype == "text/html":
+                self.html.append(text)
+            else:
+                if maintype == "multipart":
+                    self.parsed.notes.append(f"{ctype} without parts; its raw text kept")
+                self.plain.append(text)
         else:
             self._attach(filename or self._fallback_name(ctype, None), ctype, data)
+
+    def _decode(self, part: EmailMessage, data: bytes) -> str:
+        charset = part.get_param("charset")
+        if isinstance(charset, tuple):  # RFC 2231 form
+            charset = charset[2]
+        if charset or data.isascii():
+            return decode_bytes(data, str(charset) if charset else None)
+        # 8-bit text without a declared charset: guess, and say so.
+        guess = detect_charset(data)
+        self.parsed.notes.append(f"no charset declared; the text was read as {guess} "
+                                 "(a guess)")
+        return decode_bytes(data, guess)
 
     def _fallback_name(self, ctype: str, ext: str | None) -> str:
         self.counter += 1
@@ -445,11 +512,18 @@ class _Walker:
         return f"attachment-{self.counter}{ext}"
 
     def _attach(self, name: str, ctype: str, data: bytes) -> None:
+        self.found += 1
+        if self.found > self.limits.max_attachments:
+            self.parsed.over_limit = (f"it has more than {self.limits.max_attachments} "
+                                      f"attachments, the limit")
+            return
         size = len(data)
-        name = name[:MAX_FILENAME_CHARS]
-        if size > self.max_bytes:
-            why = f"it is {size} bytes, over the limit of {self.max_bytes}"
-        elif self.parsed.size > self.max_bytes:
+        name = headers.one_line(name, MAX_FILENAME_CHARS) or self._fallback_name(ctype, None)
+        ctype = headers.one_line(ctype, MAX_CONTENT_TYPE_CHARS)
+        max_bytes = self.limits.max_bytes
+        if size > max_bytes:
+            why = f"it is {size} bytes, over the limit of {max_bytes}"
+        elif self.parsed.size > max_bytes:
             why = "the message is over the size limit"
         else:
             self.parsed.attachments.append(IncomingAttachment(name, ctype, data, size))
@@ -460,9 +534,14 @@ class _Walker:
         self.parsed.attachments.append(IncomingAttachment(name, ctype, b"", size, True))
 
 
-def _read_body(msg: Message | Part, parsed: ParsedMessage, max_bytes: int) -> None:
-    walker = _Walker(parsed, max_bytes)
-    walker.walk(msg)
+def _read_body(msg: EmailMessage, parsed: ParsedMessage, raw: bytes, limits: Limits) -> None:
+    walker = _Walker(parsed, limits)
+    try:
+        walker.walk(msg)
+    except Exception as exc:  # noqa: BLE001 - keep the headers even when the body is hopeless
+        parsed.notes.append(f"body only partly decoded ({type(exc).__name__})")
+        if not walker.plain and not walker.html:
+            walker.plain.append(decode_bytes(raw, None))
     if walker.plain:
         text = "\n\n".join(t.strip("\r\n") for t in walker.plain)
     elif walker.html:
@@ -470,38 +549,34 @@ def _read_body(msg: Message | Part, parsed: ParsedMessage, max_bytes: int) -> No
     else:
         text = ""
     text = _clean_text(text)
-    if len(text) > max_bytes:
+    if len(text) > limits.max_bytes:
         parsed.oversized = True
-        parsed.notes.append(f"text cut at {max_bytes} characters")
-        text = text[:max_bytes]
+        parsed.notes.append(f"text cut at {limits.max_bytes} characters")
+        text = text[:limits.max_bytes]
     parsed.text = text
-    if isinstance(msg, Part):
-        return  # the quick reader takes no message with defects
-    defects = [type(d).__name__ for part in msg.walk() for d in getattr(part, "defects", [])]
+    defects = sorted({type(d).__name__ for part in msg.walk() for d in part.defects})
     if defects:
-        parsed.notes.append("MIME defects: " + ", ".join(sorted(set(defects))))
+        parsed.notes.append("MIME defects: " + ", ".join(defects))
 
 
-def _content_disposition(part: Message | Part) -> str | None:
+def _content_disposition(part: EmailMessage) -> str | None:
     try:
         return part.get_content_disposition()
     except Exception:  # noqa: BLE001
         return None
 
 
-def _decoded_filename(part: Message | Part) -> str:
+def _decoded_filename(part: EmailMessage) -> str:
     try:
         name = part.get_filename()
     except Exception:  # noqa: BLE001 - broken RFC 2231 parameters
         name = None
-    return decode_header_value(name) if name else ""
+    return decode_header_value(undo_surrogates(str(name))) if name else ""
 
 
 def _as_bytes(sub: object) -> bytes:
-    if not isinstance(sub, Message):
-        return b""
     try:
-        return sub.as_bytes()
+        return sub.as_bytes()  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a nested message we cannot re-serialise is dropped
         return b""
 
@@ -511,78 +586,3 @@ def _clean_text(text: str) -> str:
     text = _BODY_CONTROL_RE.sub("", text)
     text = _TRAILING_SPACE_RE.sub("", text)
     return _BLANK_LINES_RE.sub("\n\n", text).strip("\n")
-
-
-class _HtmlText(HTMLParser):
-    """Minimal HTML to text: keeps words and line structure, drops scripts, styles, tags."""
-
-    _BLOCK = {
-        "p",
-        "div",
-        "br",
-        "tr",
-        "table",
-        "ul",
-        "ol",
-        "li",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "pre",
-        "hr",
-        "section",
-        "article",
-        "header",
-        "footer",
-    }
-    _SKIP = {"script", "style", "head", "title", "noscript", "template"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.skip = 0
-        self.pre = 0
-
-    def handle_starttag(self, tag, attrs) -> None:
-        if tag in self._SKIP:
-            self.skip += 1
-        elif tag == "pre":
-            self.pre += 1
-        if tag in self._BLOCK:
-            self.out.append("\n")
-        if tag == "li":
-            self.out.append("- ")
-
-    def handle_startendtag(self, tag, attrs) -> None:
-        if tag in self._BLOCK:
-            self.out.append("\n")
-
-    def handle_endtag(self, tag) -> None:
-        if tag in self._SKIP and self.skip:
-            self.skip -= 1
-        elif tag == "pre" and self.pre:
-            self.pre -= 1
-        if tag in self._BLOCK and tag not in ("br", "li"):
-            self.out.append("\n")
-
-    def handle_data(self, data) -> None:
-        if self.skip:
-            return
-        self.out.append(data if self.pre else re.sub(r"\s+", " ", data))
-
-
-def html_to_text(html: str) -> str:
-    """Return readable plain text for an HTML mail body; never raises."""
-    parser = _HtmlText()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # noqa: BLE001 - HTMLParser is lenient, but be sure
-        return unescape(re.sub(r"<[^>]*>", " ", html))
-    text = "".join(parser.out)
-    lines = [line.strip() for line in text.split("\n")]
-    return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip()

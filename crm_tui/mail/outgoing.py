@@ -7,10 +7,11 @@ import posixpath
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+
+from crm_tui.mail import headers
 
 # The value of the X-CRM-Origin header: ingest recognises (and never files) its own mail.
 ORIGIN = "crm_tui"
@@ -22,7 +23,6 @@ _MAILBOX_RE = re.compile(
     r'(?P<name>[^<>]*?)\s*<(?P<addr>[^<>\s,;"()]+@[^<>\s,;"()]+)>'
     r'|(?P<bare>[^<>\s,;"()]+@[^<>\s,;"()]+)'
 )
-_MSGID_RE = re.compile(r"[^<>\s\x00-\x1f\x7f]{1,500}")
 
 
 def build_message(
@@ -79,8 +79,9 @@ def build_message(
     when = (date or datetime.now(UTC)).astimezone(UTC)
 
     # policy.SMTP: CRLF line ends as sent on the wire, RFC 2047 for non-ASCII headers (no
-    # reliance on the server offering SMTPUTF8).
-    msg = EmailMessage(policy=policy.SMTP)
+    # reliance on the server offering SMTPUTF8); headers.SMTP adds msg-id headers that take
+    # only msg-ids and refuses any header a line break would split.
+    msg = EmailMessage(policy=headers.SMTP)
     message_id = make_msgid(domain=msgid_domain)
     msg["Message-ID"] = message_id
     msg["Date"] = format_datetime(when)
@@ -103,6 +104,14 @@ def build_message(
         # A caller passing a local path must not leak its directories to the recipient.
         base = posixpath.basename(ntpath.basename(name)).strip() or "attachment"
         msg.add_attachment(bytes(data), maintype=maintype, subtype=subtype, filename=base)
+    try:
+        # Written once here, so that a header the guard refuses fails now, as a ValueError
+        # naming it, not halfway through an SMTP conversation.
+        msg.as_bytes()
+    except headers.HeaderInjection:
+        raise
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise ValueError(f"the message cannot be written: {exc}") from exc
     return msg, message_id.strip("<>")
 
 
@@ -147,6 +156,6 @@ def _mime(mime_type: str) -> tuple[str, str]:
 def _msgid(value: str) -> str:
     _single_line("message id", value)
     bare = value.strip().strip("<>")
-    if not _MSGID_RE.fullmatch(bare):
+    if not headers.is_msg_id(bare):
         raise ValueError(f"not a message id: {value!r}")
     return bare

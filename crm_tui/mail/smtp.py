@@ -94,6 +94,9 @@ def send(
             raise MailRejected(f"SMTP server cannot take this message: {exc}") from exc
         except smtplib.SMTPResponseException as exc:
             raise MailRejected(f"SMTP server refused the message: {_reply(exc)}") from exc
+        except ValueError as exc:
+            # The message's own policy refused to write a header (headers.SMTP's guard).
+            raise MailRejected(f"the message cannot be sent as built: {exc}") from exc
         except OSError as exc:
             # smtplib's own exceptions are OSErrors too; what is left here is a lost link.
             raise MailServerUnreachable(

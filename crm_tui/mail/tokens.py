@@ -22,6 +22,11 @@ _TOKEN_RE = re.compile(rf"\[Lead#([0-9]{{1,{MAX_ID_DIGITS}}})\]", re.IGNORECASE)
 # hostile subject must not be able to move the cursor or retitle the terminal.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _SPACE_RE = re.compile(r"[ \t]+")
+# The charsets 8-bit mail without a declared one is found in; guessing among all that
+# Python knows picks CJK codecs for short Cyrillic or Latin text.
+MAIL_CHARSETS = ("utf_8", "cp1252", "iso8859_15", "cp1250", "iso8859_2", "cp1251", "koi8_r",
+                 "koi8_u", "iso8859_5", "cp1253", "iso8859_7", "cp1254", "cp1255", "cp1256",
+                 "cp1257", "shift_jis", "euc_jp", "gb18030", "big5", "euc_kr")
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
@@ -29,8 +34,8 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode ``data`` declared as ``charset``; never raises.
 
     A known charset decodes with replacement characters for bad bytes. A missing or unknown
-    charset (mislabelled mail is common) tries UTF-8 first, then falls back to Latin-1, which
-    maps every byte, so some text always comes out.
+    charset (mislabelled mail is common) tries UTF-8 first, then the charset detected by
+    charset-normalizer, then Latin-1, which maps every byte, so some text always comes out.
     """
     name = _codec_name(charset) if charset else ""
     if name:
@@ -41,7 +46,29 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
+        pass
+    guess = detect_charset(data)
+    try:
+        return data.decode(guess, errors="replace")
+    except Exception:  # noqa: BLE001 - a detected codec that cannot decode after all
         return data.decode("latin-1")
+
+
+def detect_charset(data: bytes) -> str:
+    """The charset 8-bit text without a declared one is most likely in (UTF-8 when it
+    decodes as such; else charset-normalizer's best guess; else Latin-1)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    # Imported here: only mail without a declared charset needs it.
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:65536], cp_isolation=list(MAIL_CHARSETS)).best()
+    name = _codec_name(best.encoding) if best is not None else ""
+    return name or "latin-1"
 
 
 @functools.lru_cache(maxsize=128)

@@ -38,8 +38,11 @@ class SentMail(BaseModel):
 class FiledMessage(BaseModel):
     """A message the ingest has dealt with; written in the same transaction as its activity.
 
-    `key` is the Message-ID, or a hash of the raw bytes when there is none. Its place in
-    the mailbox is folder, UIDVALIDITY and UID (two folders may share a UIDVALIDITY).
+    `key` is the Message-ID, or ``sha256:`` + `digest` when there is none (or when the
+    Message-ID was already used by other content). `digest` hashes the content without
+    trace headers; `sender` is the strictly parsed From address (the hourly limit counts
+    by it). Its place in the mailbox is folder, UIDVALIDITY and UID (two folders may share
+    a UIDVALIDITY).
     """
 
     key = peewee.CharField(max_length=300, unique=True)
@@ -53,7 +56,10 @@ class FiledMessage(BaseModel):
     outcome = peewee.CharField(max_length=20)
     reason = peewee.TextField(default="")
     created = peewee.DateTimeField()
+    sender = peewee.CharField(max_length=254, default="")
+    digest = peewee.CharField(max_length=64, default="")
 
     class Meta:
         table_name = "filed_message"
-        indexes = ((("folder", "uidvalidity", "uid"), False),)
+        indexes = ((("folder", "uidvalidity", "uid"), False), (("sender", "created"), False),
+                   (("lead", "created"), False))

@@ -424,6 +424,12 @@ _SETTING_HELP = {
     "invoice.currency": "ISO code, e.g. EUR",
     "mail.max_message_bytes": "bytes",
     "mail.poll_seconds": "seconds",
+    "mail.max_parts": "MIME parts per message (over it: a note, raw copy kept)",
+    "mail.max_attachments": "attachments per message (over it: a note, raw copy kept)",
+    "mail.max_depth": "MIME nesting levels (over it: a note, raw copy kept)",
+    "mail.max_header_bytes": "bytes of header per message (over it: a note, raw copy kept)",
+    "mail.max_subject_chars": "characters (over it: a note, raw copy kept)",
+    "mail.max_per_hour": "mails filed per sender and per lead within an hour (0: no limit)",
 }
 
 

@@ -37,6 +37,13 @@ def _positive(value: str) -> str:
     return str(number)
 
 
+def _count(value: str) -> str:
+    number = V.parse_int(value)
+    if number is None or number < 0:
+        raise V.BadValue("must be a whole number, 0 or more")
+    return str(number)
+
+
 def _rate(value: str) -> str:
     rate = V.parse_decimal(value, 3)
     if rate is None or rate < 0 or rate > 100:
@@ -94,6 +101,12 @@ KEYS = {
     "mail.from_address": _email,
     "mail.max_message_bytes": _positive,
     "mail.poll_seconds": _positive,
+    "mail.max_parts": _positive,
+    "mail.max_attachments": _positive,
+    "mail.max_depth": _positive,
+    "mail.max_header_bytes": _positive,
+    "mail.max_subject_chars": _positive,
+    "mail.max_per_hour": _count,
     "intake.token": _line,
 }
 SECRET_KEYS = {"mail.smtp_password", "mail.imap_password", "intake.token"}

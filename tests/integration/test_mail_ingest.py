@@ -8,10 +8,10 @@ import threading
 import pytest
 
 from crm_tui import paths
-from crm_tui.mail import ingest
 from crm_tui.mail.imap import FILED_KEYWORD
 from crm_tui.models import Attachment, FiledMessage, LeadActivity
-from crm_tui.services import mailing
+from crm_tui.services import mail_filing, mailing
+from crm_tui.services import mail_sync as ingest
 from crm_tui.services.records import get_kind
 from tests.fixtures.mail import dovecot_server, smtp_server  # noqa: F401
 from tests.integration.mail_helpers import CLIENT, configure, make_lead, raw_mail
@@ -117,9 +117,9 @@ def test_commit_without_flag_is_completed_not_refiled(world, mailbox) -> None:
 
     with open_mailbox(config.imap) as box:  # what run_once does, up to the commit
         validity = box.uidvalidity()
-        mails = [mailing.IncomingMail(parse_message(raw, max_bytes=10**6), validity, int(uid))
+        mails = [mail_filing.IncomingMail(parse_message(raw, max_bytes=10**6), validity, int(uid))
                  for uid, raw in box.fetch_raw(uids)]
-    results = mailing.file_incoming(mails, present_uids=[int(u) for u in uids])
+    results = mail_filing.file_incoming(mails, present_uids=[int(u) for u in uids])
     assert [r.outcome for r in results] == ["filed"] * 3
     assert not any(FILED_KEYWORD in f for f in mailbox.flags().values())
 
@@ -131,7 +131,7 @@ def test_commit_without_flag_is_completed_not_refiled(world, mailbox) -> None:
 
 
 def test_two_syncs_at_once_file_each_message_once(world, mailbox) -> None:
-    configure(world, imap=mailbox)
+    configure(world, imap=mailbox, **{"mail.max_per_hour": "0"})
     lead_id = make_lead(world)
     for n in range(150):
         mailbox.append(raw_mail(subject=f"Re: [Lead#{lead_id}] message {n}", body=f"body {n}"))
@@ -261,7 +261,8 @@ def test_hostile_attachment_name_is_stored_under_a_safe_name(world, mailbox, tmp
     lead_id = make_lead(world)
     mailbox.append(raw_mail(subject=f"[Lead#{lead_id}] files",
                             attachments=[("../../etc/passwd", b"root:x:0:0"),
-                                         ("..\\..\\boot.ini", b"[boot]")]))
+                                         # quoted-pairs: the name is ..\..\boot.ini
+                                         ("..\\\\..\\\\boot.ini", b"[boot]")]))
 
     assert _sync(world).filed == 1
     [entry] = _incoming(lead_id)

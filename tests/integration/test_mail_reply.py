@@ -7,6 +7,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
+from crm_tui import paths
 from crm_tui.errors import PermissionDenied, ServerUnreachable, ValidationFailed
 from crm_tui.mail.tokens import find_lead_token
 from crm_tui.models import Attachment, LeadActivity, SentMail
@@ -55,7 +56,7 @@ def test_reply_arrives_with_token_cc_origin_and_is_logged(world, smtp_server) ->
     [att] = Attachment.select().where(Attachment.owner_kind == "lead_activity",
                                       Attachment.owner_id == entry.id)
     assert att.original_name == "offer.pdf"
-    assert mailing.paths.files_dir().joinpath(att.stored_name).read_bytes() == b"%PDF-1.4 offer"
+    assert paths.files_dir().joinpath(att.stored_name).read_bytes() == b"%PDF-1.4 offer"
     sent = SentMail.get(SentMail.message_id == result.message_id)
     assert sent.lead_id == lead_id and CLIENT in sent.recipients
     activity = get_kind("lead").get(user1, lead_id)["activity"]
@@ -166,7 +167,7 @@ def test_unreachable_smtp_logs_nothing(world) -> None:
         mailing.reply(admin, lead_id, subject="x", body="y",
                       attachments=[mailing.OutgoingFile("a.txt", b"a")])
     assert LeadActivity.select().where(LeadActivity.kind == "email_out").count() == 0
-    assert list(mailing.paths.files_dir().iterdir()) == []
+    assert list(paths.files_dir().iterdir()) == []
 
 
 # -- the command line ----------------------------------------------------------------------------

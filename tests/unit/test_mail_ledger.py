@@ -8,24 +8,24 @@ import pytest
 from crm_tui import db, schema
 from crm_tui.mail.message import parse_message
 from crm_tui.models import FiledMessage, LeadActivity
-from crm_tui.services import mailing
+from crm_tui.services import mail_filing
 from tests.integration.mail_helpers import make_lead, raw_mail
 
 
 def _mail(lead_id: int, subject: str, folder: str, uid: int = 1, validity: int = 7):
     parsed = parse_message(raw_mail(subject=f"[Lead#{lead_id}] {subject}"), max_bytes=10**6)
-    return mailing.IncomingMail(parsed, validity, uid, folder=folder)
+    return mail_filing.IncomingMail(parsed, validity, uid, folder=folder)
 
 
 def test_the_same_place_in_another_folder_is_another_message(any_world) -> None:
     lead_id = make_lead(any_world)
-    [first] = mailing.file_incoming([_mail(lead_id, "in Leads", "Leads")], present_uids=[1])
+    [first] = mail_filing.file_incoming([_mail(lead_id, "in Leads", "Leads")], present_uids=[1])
     assert first.outcome == "filed"
-    assert mailing.known_locations(7, [1], folder="Leads") == {1: "filed"}
+    assert mail_filing.known_locations(7, [1], folder="Leads") == {1: "filed"}
     # Another folder with the same UIDVALIDITY: its UID 1 is not known...
-    assert mailing.known_locations(7, [1], folder="Archive") == {}
+    assert mail_filing.known_locations(7, [1], folder="Archive") == {}
     # ... and its message is filed, not taken for the one already handled.
-    [second] = mailing.file_incoming([_mail(lead_id, "in Archive", "Archive")],
+    [second] = mail_filing.file_incoming([_mail(lead_id, "in Archive", "Archive")],
                                      present_uids=[1])
     assert second.outcome == "filed"
     assert sorted((r.folder, r.uid) for r in FiledMessage.select()) == [("Archive", 1),
@@ -36,18 +36,18 @@ def test_the_same_place_in_another_folder_is_another_message(any_world) -> None:
 def test_the_same_message_found_in_another_folder_is_not_filed_again(any_world) -> None:
     lead_id = make_lead(any_world)
     mail = _mail(lead_id, "copied", "Leads")
-    mailing.file_incoming([mail], present_uids=[1])
-    copy = mailing.IncomingMail(mail.parsed, 7, 1, folder="Archive")
-    [result] = mailing.file_incoming([copy], present_uids=[1])
+    mail_filing.file_incoming([mail], present_uids=[1])
+    copy = mail_filing.IncomingMail(mail.parsed, 7, 1, folder="Archive")
+    [result] = mail_filing.file_incoming([copy], present_uids=[1])
     assert (result.outcome, result.action) == ("duplicate", "flag")
     assert LeadActivity.select().where(LeadActivity.kind == "email_in").count() == 1
 
 
 def test_inbox_is_one_folder_whatever_its_case(crm_db, world) -> None:
     lead_id = make_lead(world)
-    mailing.file_incoming([_mail(lead_id, "inbox", "inbox")], present_uids=[1])
+    mail_filing.file_incoming([_mail(lead_id, "inbox", "inbox")], present_uids=[1])
     assert FiledMessage.get().folder == "INBOX"
-    assert mailing.known_locations(7, [1], folder="Inbox") == {1: "filed"}
+    assert mail_filing.known_locations(7, [1], folder="Inbox") == {1: "filed"}
 
 
 @pytest.mark.parametrize(("configured", "expected"), [

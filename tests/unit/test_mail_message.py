@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-from email.utils import parsedate_to_datetime
 
 import pytest
 
-from crm_tui.mail.message import parse_message, safe_stored_name
+from crm_tui.mail.message import content_digest, parse_message, safe_stored_name
 from crm_tui.mail.outgoing import build_message
 
 LIMIT = 1_000_000
@@ -54,7 +52,7 @@ def test_missing_message_id_uses_a_stable_content_hash() -> None:
     first = parse_message(raw, max_bytes=LIMIT)
     second = parse_message(raw, max_bytes=LIMIT)
     assert first.message_id is None
-    assert first.dedup_key == "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert first.dedup_key == "sha256:" + content_digest(raw)
     assert first.dedup_key == second.dedup_key
     other = parse_message(raw + b"more\r\n", max_bytes=LIMIT)
     assert other.dedup_key != first.dedup_key
@@ -300,201 +298,6 @@ def test_build_message_rejects_anything_but_one_mailbox(address: str) -> None:
             lead_id=None,
             domain="crm.example",
         )
-
-
-# -- the quick reader gives the email package's own results -----------------------------------
-
-
-def _parts_corpus() -> list[tuple[str, bytes]]:
-    """(Content-Type header block, body) pairs: plain forms and the odd ones."""
-    b64 = base64.encodebytes(b"PDF data \x00\xff" * 20)
-    text = "Grüße,\r\nline two  \r\n\r\n\r\n\r\nend\x1b[2J".encode()
-    boundary = "=_b 1"
-
-    def multipart(kind: str, *parts: bytes, close: bool = True, bnd: str = boundary,
-                  preamble: bytes = b"", epilogue: bytes = b"") -> tuple[str, bytes]:
-        body = preamble + b"".join(b"--" + bnd.encode() + b"\r\n" + p + b"\r\n" for p in parts)
-        if close:
-            body += b"--" + bnd.encode() + b"--\r\n" + epilogue
-        return f'Content-Type: multipart/{kind}; boundary="{bnd}"\r\n', body
-
-    plain = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + text
-    html = b"Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hi <b>there</b></p>"
-    attached = (b"Content-Type: application/pdf\r\nContent-Disposition: attachment;\r\n"
-                b' filename="offer 1.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n' + b64)
-    named = (b"Content-Type: application/octet-stream; name=scan.tif\r\n"
-             b"Content-Transfer-Encoding: base64\r\n\r\n" + b64)
-    return [
-        ("", text),
-        ("Content-Type: text/plain; charset=iso-8859-1\r\n", "Grüße".encode("latin-1")),
-        ("Content-Type: text/plain; charset=\"UTF-8\"; format=flowed\r\n"
-         "Content-Transfer-Encoding: quoted-printable\r\n", b"Gr=C3=BC=C3=9Fe =\r\nsoft"),
-        ("Content-Type: text/plain;charset = utf-8 ;\r\n"
-         "Content-Transfer-Encoding: base64\r\n", base64.encodebytes(text)),
-        ("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n", b"aGVsbG8"),
-        ("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n", b"aGV s@bG8="),
-        ("Content-Type: text/plain\r\nContent-Transfer-Encoding: BASE64 \r\n", b"aGVsbG8="),
-        ("Content-Type: text/html\r\n", b"<html><body><p>Only html</p></body></html>"),
-        ("Content-Type: text/plain (comment); charset=utf-8\r\n", text),
-        ("Content-Type: textplain\r\n", text),
-        ("Content-Type: text/plain; charset*=utf-8''%C3%BC\r\n", text),
-        ("Content-Type: text/plain\r\nContent-Type: text/html\r\n", b"<p>two types</p>"),
-        ("Content-Type: application/pdf\r\nContent-Disposition: inline\r\n", b"%PDF"),
-        ("Content-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n",
-         b"begin 644 a\r\n#86)C\r\n`\r\nend\r\n"),
-        multipart("alternative", plain, html),
-        multipart("mixed", plain, attached, named),
-        multipart("mixed", plain, attached, preamble=b"This is MIME.\r\n",
-                  epilogue=b"trailing words\r\n"),
-        multipart("mixed", *multipart("alternative", plain, html, bnd="inner")[::-1]
-                  [:1] and [b'Content-Type: multipart/alternative; boundary="inner"\r\n\r\n'
-                            + multipart("alternative", plain, html, bnd="inner")[1]],
-                  attached),
-        multipart("mixed", plain, b"Content-Type: message/rfc822\r\n\r\n"
-                  b"From: x@y.org\r\nSubject: inner\r\n\r\ninner body"),
-        multipart("digest", b"\r\nFrom: a@b.org\r\nSubject: d\r\n\r\nd body"),
-        multipart("mixed", plain, attached, close=False),
-        multipart("mixed", plain, b"", attached),
-        multipart("mixed", plain, b"Content-Type: text/plain"),
-        multipart("mixed", b"\r\nno header part", plain),
-        multipart("mixed", plain, attached, bnd="=_b"),
-        ("Content-Type: multipart/mixed\r\n", b"--x\r\n" + plain + b"\r\n--x--\r\n"),
-        ("Content-Type: multipart/mixed; boundary=x\r\nContent-Transfer-Encoding: base64\r\n",
-         b"--x\r\n" + plain + b"\r\n--x--\r\n"),
-        ("Content-Type: multipart/mixed; boundary=x\r\n",
-         b"--x  \r\n" + plain + b"\r\n--x--  \r\nepi"),
-        ("Content-Type: multipart/mixed; boundary=x\r\n",
-         b"--x\r\n--x\r\n" + plain + b"\r\n--x--\r\n"),
-        ("Content-Type: multipart/mixed; boundary=x\r\n", b"--x--\r\n"),
-        ("Content-Type: multipart/mixed; boundary=x\r\n",
-         b"--x\r\n" + b'Content-Type: multipart/mixed; boundary="xy"\r\n\r\n--xy\r\n'
-         + plain + b"\r\n--xy--\r\n--x--\r\n"),
-        multipart("mixed", plain,
-                  b"Content-Type: text/csv; charset=UTF-8; charset=latin-1\r\n"
-                  b'Content-Disposition: attachment; filename="  a b.csv  "; filename=c.csv\r\n'
-                  b"Content-Transfer-Encoding: 8bit\r\n\r\na,b\r\n1,2\r\n\r\n",
-                  b"Content-Type: text/plain; name=n.txt\r\n"
-                  b"Content-Disposition: attachment; filename=d.txt\r\n"
-                  b"Content-Transfer-Encoding: 7bit\r\n\r\nseven\n",
-                  b"Content-Type: application/x-thing; name=only-name.bin\r\n"
-                  b"Content-Transfer-Encoding: binary\r\n\r\n\x00\x01\r\n",
-                  b'Content-Type: text/plain\r\nContent-Disposition: attachment; filename=""\r\n'
-                  b"Content-Transfer-Encoding: quoted-printable\r\n\r\nq=3Dp=\r\n"),
-        ('Content-Type: multipart/mixed;\r\n\tboundary="sp ace "\r\n',
-         b"pre\r\n--sp ace\t\r\n" + plain + b"\r\n\r\n--sp ace \r\nContent-Type: text/plain;"
-         b"\r\n  charset=utf-8\r\n\r\nfolded part header\r\n--sp ace--"),
-        ("Content-Type: multipart/report; report-type=delivery-status; boundary=r\r\n",
-         b"--r\r\n" + plain + b"\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\n"
-         b"Action: failed\r\n\r\n--r--\r\n"),
-    ]
-
-
-def _header_corpus() -> list[str]:
-    return [
-        "From: Carla Client <Client@Customer-A.example>\r\nTo: sales@crm.example\r\n"
-        "Subject: Re: [Lead#7] Offer\r\nDate: Thu, 15 Jan 2026 10:00:00 +0100\r\n"
-        "Message-ID: <abc@customer-a.example>\r\nMIME-Version: 1.0\r\n",
-        'From: "Client, Carla" <carla@x.example>\r\nTo: a@b.org, "B" <b@c.org>,,\r\n'
-        " <d@e.org>\r\nCc: undisclosed-recipients:;\r\nSubject: =?utf-8?b?R3LDvMOfZQ==?=\r\n"
-        "Date: 15 Jan 2026 10:00 -0000\r\nMessage-ID: no-brackets@x\r\n",
-        "From: =?iso-8859-1?q?J=F6rg?= <j@x.example> (comment)\r\n"
-        "Subject: folded\r\n subject\twith tab\r\nDate: Tue, 1 Oct 2024 10:00:00 GMT\r\n"
-        "In-Reply-To: <sent-1@crm.example>\r\nReferences: <a@x>\r\n <b@x>\r\n",
-        "From: Jörg Müller <joerg@x.example>\r\nSubject: Grüße roh\r\n"
-        "Date: Mon, 31 Feb 2025 10:00:00 +0100\r\nX-CRM-Lead: 42\r\n",
-        "From: MAILER-DAEMON@mx.example\r\nAuto-Submitted: auto-replied\r\n"
-        "Precedence: bulk\r\nReturn-Path: <>\r\nDate: yesterday\r\n",
-        "From:\r\nSubject:\r\n continued only\r\nDate: Thu, 15 Jan 2026 25:00:00 +0100\r\n",
-        "From: a@b.org\r\n X-Continued: first line is a continuation\r\n",
-        "From x@y Thu Jan 15 10:00:00 2026\r\nFrom: x@y.org\r\nSubject: envelope\r\n",
-        "Subject: no colon follows\r\nBroken line\r\n",
-        "Subject : space before colon\r\nFrom: a@b.org\r\n",
-        ":no name\r\nFrom: a@b.org\r\n",
-        "X-CRM-Origin: crm_tui\r\nFrom: CRM <crm@crm.example>\r\nTo: x@y.org\r\n",
-    ]
-
-
-def _mail_corpus() -> list[bytes]:
-    corpus = [_latin1_mail(), BASE + b"\r\nbody", b"", b"\r\nno headers at all",
-              b"Subject: headers only\r\n", b"Subject: bare CR\rX: y\r\r\nbody"]
-    for head in _header_corpus():
-        for part_head, body in _parts_corpus():
-            raw = (head + part_head).encode("utf-8") + b"\r\n" + body
-            corpus += [raw, raw.replace(b"\r\n", b"\n")]
-            # Headers with CRLF, a body with bare LF (as some generators write).
-            split = raw.index(b"\r\n\r\n") + 4
-            corpus.append(raw[:split] + raw[split:].replace(b"\r\n", b"\n"))
-    return corpus
-
-
-def test_the_quick_reader_matches_the_email_package() -> None:
-    from crm_tui.mail import message, mime
-
-    quick = 0
-    corpus = _mail_corpus()
-    for raw in corpus:
-        for limit in (LIMIT, 300):
-            fast = message._parse(raw, limit, quick=True)
-            full = message._parse(raw, limit, quick=False)
-            assert fast == full, raw
-            assert (fast.to, fast.cc) == (full.to, full.cc), raw
-        quick += mime.read_tree(raw) is not None
-    # Most plain forms take the quick path; the odd ones go to the email package.
-    assert len(corpus) / 3 < quick < len(corpus)
-
-
-def test_tricky_but_plain_mail_takes_the_quick_path() -> None:
-    from crm_tui.mail import message, mime
-
-    head = "From: a@b.org\r\nSubject: s\r\nMessage-ID: <q@b.org>\r\n"
-    tricky = [(part_head, body) for part_head, body in _parts_corpus()
-              if b"a,b" in body or "sp ace" in part_head or b"--x  \r\n" in body
-              or b"trailing words" in body or b"inner" in body and b"inner body" not in body]
-    assert len(tricky) == 5
-    for part_head, body in tricky:
-        raw = (head + part_head).encode() + b"\r\n" + body
-        assert mime.read_tree(raw) is not None, raw
-        assert message._parse(raw, LIMIT, quick=True) == message._parse(raw, LIMIT, quick=False)
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["a@b.org", "Carla Client <c@x.example>", ' "Client, Carla" <c@x>', "<c@x.example>",
-     "a@b.org, B <b@c.org>,, <d@e.org> ,", "Jörg Müller <j@x>", "C. Client  <c@x>",
-     '"" <c@x>', "=?utf-8?q?J=C3=B6rg?= <j@x>", "a.b+c@x-y.example", "a@b@c.org",
-     "Name <a@b> trailing", "a@b (comment)", "<a@[127.0.0.1]>", "undisclosed:;",
-     "x\\y <a@b>", "Name<a@b>", "a@b <c@d>", " ", ""],
-)
-def test_plain_address_lists_read_as_getaddresses_reads_them(value: str) -> None:
-    from email.utils import getaddresses
-
-    from crm_tui.mail.message import _plain_addresses
-
-    plain = _plain_addresses(value)
-    if plain is not None:
-        assert plain == [pair for pair in getaddresses([value]) if pair != ("", "")]
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["Thu, 15 Jan 2026 10:00:00 +0100", "15 Jan 2026 10:00 -0000",
-     "Mon, 1 Jan 2024 23:59:59 -1130", "Thu, 15 Jan 2026 10:00:00 +0100 (CET)", "Thu, 31 Feb 2026 10:00:00 +0100",
-     "Thu, 15 Jan 2026 24:00:00 +0100", "Thu, 15 Jan 2026 10:00:00 +9999",
-     "Thu, 15 jan 2026 10:00:00 +0100", "15 Jan 26 10:00:00 +0100", "Thu, 15 Jan 2026"],
-)
-def test_plain_dates_read_as_the_email_package_reads_them(value: str) -> None:
-    from datetime import UTC
-
-    from crm_tui.mail.message import _parse_date
-
-    try:
-        expected = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        expected = None
-    if expected is not None:
-        # "-0000" (no zone information) counts as UTC.
-        expected = (expected if expected.tzinfo else expected.replace(tzinfo=UTC)).astimezone(UTC)
-    assert _parse_date(value) == expected
 
 
 def test_hostile_headers_cost_no_more_than_their_length() -> None:

@@ -13,7 +13,7 @@ from crm_tui.errors import ValidationFailed
 from crm_tui.mail.config import MailConfigError, from_settings
 from crm_tui.mail.message import parse_message
 from crm_tui.models import Attachment, FiledMessage, LeadActivity, SentMail
-from crm_tui.services import mailing
+from crm_tui.services import mail_filing, mailing, staged_files
 from crm_tui.services.records import get_kind
 from tests.integration.mail_helpers import CLIENT, make_lead, raw_mail
 
@@ -22,8 +22,8 @@ def _parsed(**kwargs):
     return parse_message(raw_mail(**kwargs), max_bytes=1_000_000)
 
 
-def _mail(uid: int | None = None, validity: int = 7, **kwargs) -> mailing.IncomingMail:
-    return mailing.IncomingMail(_parsed(**kwargs), validity if uid else None, uid)
+def _mail(uid: int | None = None, validity: int = 7, **kwargs) -> mail_filing.IncomingMail:
+    return mail_filing.IncomingMail(_parsed(**kwargs), validity if uid else None, uid)
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -128,31 +128,38 @@ def test_routing_order_and_sender_rules(any_world) -> None:
                     recipients="bea@other.example,partner@p.example", created=world.clock.now())
 
     # 1. a reply to mail the CRM sent wins over the subject token
-    found = mailing.route(_parsed(subject=f"Re: [Lead#{lead_a}]", sender="x@y.example",
-                                  headers={"In-Reply-To": "<sent-1@crm.example>"}))
+    found = mail_filing.route(_parsed(subject=f"Re: [Lead#{lead_a}]", sender="partner@p.example",
+                                      headers={"In-Reply-To": "<sent-1@crm.example>"}))
     assert (found.lead_id, found.via) == (lead_b, "reply to mail the CRM sent")
+    # ... but knowing a Message-ID is not enough: the sender rule holds on that route too
+    stranger = mail_filing.route(_parsed(subject="Re: offer", sender="x@y.example",
+                                         headers={"In-Reply-To": "<sent-1@crm.example>"}))
+    assert stranger.lead_id is None
+    assert stranger.reason == (f"reply to mail the CRM sent names lead {lead_b}, but the "
+                               "sender x@y.example is not its address, a contact of its "
+                               "company, a CRM user or a recipient of its mail")
     # 2. the token, from the lead's own address (any case)
-    assert mailing.route(_parsed(subject=f"AW: Re: [lead#{lead_a}] x",
+    assert mail_filing.route(_parsed(subject=f"AW: Re: [lead#{lead_a}] x",
                                  sender=CLIENT.upper())).lead_id == lead_a
     # a recipient of mail the CRM sent for that lead may write into it
-    assert mailing.route(_parsed(subject=f"[Lead#{lead_b}]",
+    assert mail_filing.route(_parsed(subject=f"[Lead#{lead_b}]",
                                  sender="partner@p.example")).lead_id == lead_b
     # but not into another lead
-    refused = mailing.route(_parsed(subject=f"[Lead#{lead_a}]", sender="partner@p.example"))
+    refused = mail_filing.route(_parsed(subject=f"[Lead#{lead_a}]", sender="partner@p.example"))
     assert refused.lead_id is None and "partner@p.example is not its address" in refused.reason
     # 3. the header when the subject lost the token
-    assert mailing.route(_parsed(subject="changed", headers={"X-CRM-Lead": str(lead_a)})
+    assert mail_filing.route(_parsed(subject="changed", headers={"X-CRM-Lead": str(lead_a)})
                          ).lead_id == lead_a
     # a rejected token does not stop the header from being tried
-    both = mailing.route(_parsed(subject=f"[Lead#{lead_b}]",
+    both = mail_filing.route(_parsed(subject=f"[Lead#{lead_b}]",
                                  headers={"X-CRM-Lead": str(lead_a)}))
     assert both.lead_id == lead_a and both.via == "X-CRM-Lead header"
     # digits only, existing leads only
     for subject in (f"[Lead#{lead_a}x]", f"[Lead# {lead_a}]", "[Lead#-1]", "[Lead#0]"):
-        assert mailing.route(_parsed(subject=subject)).lead_id is None
-    missing = mailing.route(_parsed(subject="[Lead#424242]"))
+        assert mail_filing.route(_parsed(subject=subject)).lead_id is None
+    missing = mail_filing.route(_parsed(subject="[Lead#424242]"))
     assert "lead 424242, which does not exist" in missing.reason
-    stranger = mailing.route(_parsed(subject="no token", sender="s@x.example",
+    stranger = mail_filing.route(_parsed(subject="no token", sender="s@x.example",
                                      headers={"X-CRM-Lead": f"{lead_a}; DROP"}))
     assert stranger.lead_id is None
 
@@ -168,9 +175,9 @@ def test_file_incoming_records_the_ledger_with_the_activity(any_world) -> None:
         _mail(2, subject="nobody's"),
         _mail(3, subject=f"[Lead#{lead_id}] auto", headers={"Auto-Submitted": "auto-replied"}),
     ]
-    mails.append(mailing.IncomingMail(mails[0].parsed, 7, 4))  # delivered twice
+    mails.append(mail_filing.IncomingMail(mails[0].parsed, 7, 4))  # delivered twice
 
-    results = mailing.file_incoming(mails, present_uids=[1, 2, 3, 4], clock=world.clock)
+    results = mail_filing.file_incoming(mails, present_uids=[1, 2, 3, 4], clock=world.clock)
 
     assert [(r.outcome, r.action) for r in results] == [
         ("filed", "flag"), ("unmatched", "unmatched"), ("auto", "leave"), ("duplicate", "flag")]
@@ -185,7 +192,7 @@ def test_file_incoming_records_the_ledger_with_the_activity(any_world) -> None:
     assert (paths.files_dir() / att.stored_name).read_bytes() == b"A"
 
     # The same place again (a second sync that listed it too): nothing new.
-    again = mailing.file_incoming(mails[:1], present_uids=[1], clock=world.clock)
+    again = mail_filing.file_incoming(mails[:1], present_uids=[1], clock=world.clock)
     assert (again[0].outcome, again[0].reason) == ("duplicate", "already handled")
     assert LeadActivity.select().where(LeadActivity.kind == "email_in").count() == 1
 
@@ -193,14 +200,14 @@ def test_file_incoming_records_the_ledger_with_the_activity(any_world) -> None:
 def test_unmatched_mail_seen_again_elsewhere_is_routed_again(any_world) -> None:
     world = any_world
     mail = _mail(5, subject="[Lead#1000] early bird")
-    [first] = mailing.file_incoming([mail], present_uids=[5])
+    [first] = mail_filing.file_incoming([mail], present_uids=[5])
     assert first.outcome == "unmatched"
     # Someone creates the lead (id 1000 cannot be forced portably: use the header of a
     # real lead instead) and moves the message back: it arrives with a new UID.
     lead_id = make_lead(world)
-    moved_back = mailing.IncomingMail(mail.parsed, 7, 9)
+    moved_back = mail_filing.IncomingMail(mail.parsed, 7, 9)
     moved_back.parsed.x_crm_lead = lead_id
-    [second] = mailing.file_incoming([moved_back], present_uids=[9])
+    [second] = mail_filing.file_incoming([moved_back], present_uids=[9])
     assert second.outcome == "filed" and second.lead_id == lead_id
     row = FiledMessage.get()
     assert (row.uid, row.outcome, row.lead_id) == (9, "filed", lead_id)
@@ -221,10 +228,10 @@ def test_concurrent_filing_of_one_message_files_it_once(any_world) -> None:
         with database.connection_context():
             barrier.wait()
             try:
-                [result] = mailing.file_incoming([mail], present_uids=[1])
+                [result] = mail_filing.file_incoming([mail], present_uids=[1])
             except peewee.IntegrityError:
                 # What ingest does: file again, one by one; the ledger now answers.
-                [result] = mailing.file_incoming([mail], present_uids=[1])
+                [result] = mail_filing.file_incoming([mail], present_uids=[1])
             outcomes.append(result.outcome)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -236,18 +243,18 @@ def test_concurrent_filing_of_one_message_files_it_once(any_world) -> None:
     assert LeadActivity.select().where(LeadActivity.kind == "email_in").count() == 1
 
 
-def test_long_message_id_is_hashed_into_the_key(crm_db) -> None:
+def test_overlong_message_id_is_no_id_and_the_content_is_the_key(crm_db) -> None:
     parsed = _parsed(subject="x", message_id="<" + "a" * 400 + "@example.org>")
-    assert len(parsed.dedup_key) > 300
-    key = mailing.ledger_key(parsed)
-    assert key.startswith("sha256:") and len(key) == 71
+    assert parsed.message_id is None
+    key = mail_filing.ledger_key(parsed)
+    assert key == "sha256:" + parsed.digest and len(key) == 71
 
 
 def test_headers_only_mail_becomes_a_note(world) -> None:
     lead_id = make_lead(world)
     mail = _mail(3, subject=f"[Lead#{lead_id}] huge")
     mail.headers_only, mail.size = True, 12_345_678
-    [result] = mailing.file_incoming([mail], present_uids=[3])
+    [result] = mail_filing.file_incoming([mail], present_uids=[3])
     assert (result.outcome, result.action) == ("oversized", "leave")
     text = LeadActivity.get_by_id(result.activity_id).text
     assert "12345678 bytes, over the size limit; it was not downloaded" in text
@@ -264,7 +271,7 @@ def test_rolled_back_filing_leaves_no_file(world) -> None:
     # inserted: the transaction rolls back and both files go.
     bad.parsed.attachments[0].data = None
     with pytest.raises(TypeError):
-        mailing.file_incoming([good, bad], present_uids=[1, 2])
+        mail_filing.file_incoming([good, bad], present_uids=[1, 2])
     assert list(paths.files_dir().iterdir()) == []
     assert Attachment.select().count() == 0 and FiledMessage.select().count() == 0
     assert list((paths.data_dir() / "pending").glob("*.list")) == []
@@ -272,17 +279,17 @@ def test_rolled_back_filing_leaves_no_file(world) -> None:
 
 def test_sweep_removes_files_of_a_killed_process(world) -> None:
     lead_id = make_lead(world)
-    staged = mailing.StagedFiles()
+    staged = staged_files.StagedFiles()
     orphan = staged.write(b"orphan", "o.txt")
     kept = staged.write(b"kept", "k.txt")
     Attachment.create(owner_kind="lead", owner_id=lead_id, original_name="k.txt",
                       stored_name=kept, size=4, created=world.clock.now())
     # While the writer lives (its journal locked), a sweep touches nothing.
-    assert mailing.sweep_pending() == 0
+    assert staged_files.sweep_pending() == 0
     assert (paths.files_dir() / orphan).exists()
     staged._journal.close()  # the process dies: the lock goes, the journal stays
 
-    assert mailing.sweep_pending() == 1
+    assert staged_files.sweep_pending() == 1
     assert not (paths.files_dir() / orphan).exists()
     assert (paths.files_dir() / kept).read_bytes() == b"kept"
     assert list((paths.data_dir() / "pending").glob("*.list")) == []

@@ -1,10 +1,11 @@
 """The mailbox ingest: one pass over the reference mailbox (``run_once``) and a watch loop.
 
 Both faces (the TUI's thread worker and ``crm --sync [--watch]``) call these functions; no
-Textual here. Filing itself is :func:`crm_tui.services.mailing.file_incoming`, a system
-action that applies the routing and sender rules; this module only talks to the mailbox:
-it reads without marking anything seen, checks sizes before downloading, and flags or moves
-a message only after its ledger row is committed.
+Textual here. The mail package reads and parses; filing is
+:func:`crm_tui.services.mail_filing.file_incoming`, a system action that applies the routing
+and sender rules. This module joins them: it reads without marking anything seen, checks
+sizes before downloading, keeps a raw copy of what it cannot read in full, and flags or
+moves a message only after its ledger row is committed.
 """
 
 from __future__ import annotations
@@ -12,20 +13,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from crm_tui.errors import ServerUnreachable
 from crm_tui.mail.config import MailConfig, MailConfigError
 from crm_tui.mail.errors import MailError, MailRejected, MailServerUnreachable
 from crm_tui.mail.imap import ImapMailbox, open_mailbox
 from crm_tui.mail.message import parse_message
-from crm_tui.services import mailing
+from crm_tui.mail.quarantine import quarantine
+from crm_tui.services import mail_filing, mailing
+from crm_tui.services.staged_files import StagedFiles, sweep_pending
 
 # Messages per FETCH and per transaction, and a cap on their bytes: big enough that round
 # trips, commits and flag updates do not dominate, small enough that the write lock is held
@@ -145,7 +145,7 @@ def run_once(
     """
     imap = _imap(config)
     report = SyncReport(started=_now())
-    mailing.sweep_pending()
+    sweep_pending()
     with open_mailbox(imap) as box:
         sync_mailbox(box, config, report, progress=progress, cancelled=cancelled, clock=clock)
     report.finished = _now()
@@ -219,13 +219,13 @@ def sync_mailbox(
     """One pass on an open mailbox (``watch`` keeps the connection between passes)."""
     cancelled = cancelled or _never
     validity = box.uidvalidity()
-    folder = mailing.ledger_folder(box.folder)
+    folder = mail_filing.ledger_folder(box.folder)
     # Only what does not carry $CrmFiled yet: years of filed mail cost nothing per pass.
     # The ledger stays the judge of what was filed; a lost flag only costs a look-up.
     uids = box.list_uids(unfiled=True)
     if not uids:
         return report
-    known = mailing.known_locations(validity, uids, folder=folder)
+    known = mail_filing.known_locations(validity, uids, folder=folder)
     # Finish what a killed run committed but could not mark: the ledger says what.
     unflagged = [u for u in uids if known.get(int(u)) == "filed"]
     leftover = [u for u in uids if known.get(int(u)) == "unmatched"] if config.unmatched_folder \
@@ -242,55 +242,28 @@ def sync_mailbox(
     report.pending += len(small) + len(large)
     work = [(False, batch) for batch in _batches(small, sizes)]
     work += [(True, batch) for batch in _chunks(large, CHUNK)]
-    try:
-        for number, (headers_only, uids_batch) in enumerate(work, 1):
-            if cancelled():
-                report.cancelled = True
-                break
-            # While this batch is parsed and filed, the server prepares the next one.
-            following = work[number] if number < len(work) else (True, [])
-            ahead = [] if following[0] else following[1]
-            # Attachment files are written ahead, while the batch is still being read; the
-            # filing keeps those its rows name, and leaving this block removes the rest.
-            with _collector_paused(), mailing.StagedFiles() as staged:
-                batch = _read_batch(box, uids_batch, headers_only, validity, folder, sizes,
-                                    limit, report, ahead, staged)
-                results = _file(batch, present, clock, report, staged)
-            flag, move = [], []
-            for (mail, _raw), result in results:
-                _count(report, mail, result)
-                if result.action == "flag":
-                    flag.append(str(mail.uid))
-                elif result.action == "unmatched" and config.unmatched_folder:
-                    move.append(str(mail.uid))
-            # Only now, after the commit, does the mailbox change. The STORE goes out without
-            # waiting for its answer: the server sets the flags (on maildir, a file rename
-            # per message) while the next batch is parsed and filed.
-            box.flag_later(flag)
-            _apply(box, config, report, [], move)
-            _flag_errors(box, report)
-            if progress is not None:
-                progress(report.copy())
-    except BaseException:
-        # Already failing: tidy up what can be, without hiding the first error.
-        with contextlib.suppress(MailError):
-            _finish(box, report)
-        raise
-    _finish(box, report)
+    for headers_only, uids_batch in work:
+        if cancelled():
+            report.cancelled = True
+            break
+        # Attachment files are written while the batch is still being parsed; the filing
+        # keeps those its rows name, and leaving this block removes the rest.
+        with _collector_paused(), StagedFiles() as staged:
+            batch = _read_batch(box, uids_batch, headers_only, validity, folder, sizes,
+                                config, report, staged)
+            results = _file(batch, present, clock, report, staged, config.max_per_hour)
+        flag, move = [], []
+        for (mail, _raw), result in results:
+            _count(report, mail, result)
+            if result.action == "flag":
+                flag.append(str(mail.uid))
+            elif result.action == "unmatched" and config.unmatched_folder:
+                move.append(str(mail.uid))
+        # Only now, after the commit, does the mailbox change.
+        _apply(box, config, report, flag, move)
+        if progress is not None:
+            progress(report.copy())
     return report
-
-
-def _finish(box: ImapMailbox, report: SyncReport) -> None:
-    """End a pass: read the answers still pending (a batch sent ahead of a stop is
-    dropped), and report flags the server refused."""
-    box.settle()
-    _flag_errors(box, report)
-
-
-def _flag_errors(box: ImapMailbox, report: SyncReport) -> None:
-    for text in box.take_flag_errors():
-        report.errors += 1
-        report.note(text)
 
 
 @contextlib.contextmanager
@@ -328,31 +301,33 @@ def _by_size(box: ImapMailbox, candidates: list[str],
     return small, large, sizes
 
 
-def _read_batch(box, uids, headers_only, validity, folder, sizes, limit, report, ahead,
-                staged):
-    """Download and parse one batch (asking for the ``ahead`` UIDs as soon as it is in);
-    what cannot be parsed is quarantined on the spot. The attachments of messages that
+def _read_batch(box, uids, headers_only, validity, folder, sizes, config, report, staged):
+    """Download and parse one batch; what cannot be parsed is quarantined on the spot, and
+    a raw copy is kept of what breaks a parsing limit. The attachments of messages that
     may be filed are written ahead into ``staged``."""
     if headers_only:
         fetched = list(box.fetch_headers(uids))
     else:
         fetched = list(box.fetch_raw(uids, chunk=len(uids)))
-    if ahead:
-        box.prefetch_raw(ahead)
     batch = []
     for uid, raw in fetched:
         report.examined += 1
         try:
-            parsed = parse_message(raw, max_bytes=limit)
+            parsed = parse_message(raw, limits=config.limits)
         except Exception as exc:  # noqa: BLE001 - the parser should never raise; be sure
             _quarantine_one(raw, validity, uid, f"could not be parsed: {exc!r}", report)
             continue
         if headers_only:
             parsed.oversized = True
-        mail = mailing.IncomingMail(parsed, validity, int(uid), headers_only,
-                                    sizes.get(uid, len(raw)), folder)
+        mail = mail_filing.IncomingMail(parsed, validity, int(uid), headers_only,
+                                        sizes.get(uid, len(raw)), folder)
+        if parsed.over_limit is not None:
+            # Read no further than its header; the whole message waits for a replay.
+            path = _quarantine_one(raw, validity, uid, f"not read: {parsed.over_limit}",
+                                   report)
+            mail.quarantined = path.name if path is not None else ""
         # Most mail read here is filed: the kernel creates its files meanwhile.
-        mailing.stage_attachments(staged, mail)
+        mail_filing.stage_attachments(staged, mail)
         batch.append((mail, raw))
     return batch
 
@@ -363,14 +338,15 @@ def _db_errors() -> tuple[type[BaseException], ...]:
     return (peewee.OperationalError, peewee.InterfaceError)
 
 
-def _file(batch, present, clock, report, staged):
+def _file(batch, present, clock, report, staged, max_per_hour):
     """File a batch in one transaction; on trouble, one by one, quarantining the failures."""
     if not batch:
         return []
     mails = [mail for mail, _ in batch]
     try:
-        return list(zip(batch, mailing.file_incoming(mails, present_uids=present, clock=clock,
-                                                     staged=staged), strict=True))
+        return list(zip(batch, mail_filing.file_incoming(
+            mails, present_uids=present, clock=clock, staged=staged,
+            max_per_hour=max_per_hour), strict=True))
     except _db_errors() as exc:
         raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
     except Exception:  # noqa: BLE001 - IntegrityError (a concurrent sync) and the like:
@@ -379,7 +355,8 @@ def _file(batch, present, clock, report, staged):
     for item in batch:
         mail, raw = item
         try:
-            [result] = mailing.file_incoming([mail], present_uids=present, clock=clock)
+            [result] = mail_filing.file_incoming([mail], present_uids=present, clock=clock,
+                                                 max_per_hour=max_per_hour)
         except _db_errors() as exc:
             raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the run
@@ -395,8 +372,9 @@ def _count(report: SyncReport, mail, result) -> None:
     if result.outcome in ("filed", "oversized"):
         report.filed += 1
         if result.outcome == "oversized":
-            report.note(f"{where} ({subject!r}): {mail.size} bytes, over the size limit: "
-                        f"filed as a note on lead {result.lead_id}")
+            why = mail.parsed.over_limit or f"{mail.size} bytes, over the size limit"
+            report.note(f"{where} ({subject!r}): {why}: filed as a note on lead "
+                        f"{result.lead_id}")
     elif result.outcome == "duplicate":
         report.duplicates += 1
     elif result.outcome == "unmatched":
@@ -429,34 +407,19 @@ def _line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def quarantine(raw: bytes, uidvalidity: int | None, uid: int | str | None, reason: str) -> Path:
-    """Keep a raw copy of a message that could not be processed; returns its path.
-
-    The name is stable per mailbox place, so a retry overwrites instead of piling up; the
-    reason sits beside it in a ``.txt`` file.
-    """
-    from crm_tui import paths
-
-    directory = paths.quarantine_dir()
-    stem = f"{uidvalidity or 0}-{uid or uuid.uuid4().hex}"
-    target = directory / f"{stem}.eml"
-    temporary = directory / f".{stem}.{uuid.uuid4().hex}.tmp"
-    temporary.write_bytes(raw)
-    os.replace(temporary, target)
-    (directory / f"{stem}.txt").write_text(reason + "\n", encoding="utf-8")
-    return target
-
-
-def _quarantine_one(raw: bytes, validity, uid, reason: str, report: SyncReport) -> None:
+def _quarantine_one(raw: bytes, validity, uid, reason: str, report: SyncReport):
+    """Keep the raw copy (counted in the report); its path, or None when it could not be
+    written (then the message stays in the mailbox, unflagged)."""
     try:
         path = quarantine(raw, validity, uid, reason)
     except OSError as exc:
         report.errors += 1
         report.note(f"uid {uid}: could not be processed ({reason}) nor quarantined ({exc}); "
                     "left in the mailbox")
-        return
+        return None
     report.quarantined += 1
     report.note(f"uid {uid}: quarantined as {path.name}: {reason}")
+    return path
 
 
 # -- watching -----------------------------------------------------------------------------------
@@ -526,7 +489,7 @@ def watch(
         config = load_config()
         imap = _imap(config)
         try:
-            mailing.sweep_pending()
+            sweep_pending()
             with open_mailbox(imap) as box:
                 connected, failures = True, 0
                 _watch_session(box, config, load_config, stop, totals, on_report, clock)

@@ -1,0 +1,531 @@
+"""Filing incoming mail on leads: routing, the sender rule and the exactly-once ledger.
+
+A system action: :func:`file_incoming` takes no user and applies the routing and sender rules
+of SPEC 6 "Routing" and SPEC 9 itself. Which lead a message belongs to is decided here; the
+mail package only reads and parses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import mimetypes
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import peewee
+
+from crm_tui.db import write_transaction
+from crm_tui.mail.message import ParsedMessage
+from crm_tui.mail.tokens import find_lead_token
+from crm_tui.models import Attachment, Contact, FiledMessage, Lead, LeadActivity, SentMail, User
+from crm_tui.services.attachments import display_name
+from crm_tui.services.context import Clock
+from crm_tui.services.prepared_insert import Prepared
+from crm_tui.services.staged_files import StagedFiles
+
+#: What the ledger (FiledMessage.outcome) says happened to a message.
+OUTCOMES = ("filed", "oversized", "unmatched", "auto")
+# FiledMessage.key is a 300-character column; longer Message-IDs are stored as their hash.
+_MAX_KEY = 300
+# SQLite's default limit on bound variables is far above this; it keeps IN lists small.
+_IN_CHUNK = 500
+
+
+@dataclass
+class IncomingMail:
+    """One message read from the mailbox, with where it sits (folder, UIDVALIDITY and UID).
+
+    ``headers_only`` says the message was over the size limit and only its header was
+    downloaded; ``size`` is then the size the server reported. ``quarantined`` names the
+    raw copy kept for replay of a message over a parsing limit (``parsed.over_limit``).
+    """
+
+    parsed: ParsedMessage
+    uidvalidity: int | None = None
+    uid: int | None = None
+    headers_only: bool = False
+    size: int = 0
+    folder: str = "INBOX"
+    quarantined: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which lead a message belongs to (``lead_id`` None: unmatched, ``reason`` says why)."""
+
+    lead_id: int | None
+    via: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What filing did with one message and what the mailbox should do with it.
+
+    ``outcome``: ``filed``, ``oversized`` (filed as a note; the body was too big),
+    ``unmatched``, ``auto`` (machine-made, never filed) or ``duplicate``. ``action``:
+    ``flag`` (mark processed), ``unmatched`` (move to the unmatched folder if one is set)
+    or ``leave``.
+    """
+
+    outcome: str
+    action: str
+    lead_id: int | None = None
+    activity_id: int | None = None
+    reason: str = ""
+
+
+def ledger_key(parsed: ParsedMessage) -> str:
+    """The de-duplication key stored in FiledMessage (Message-ID or a hash of the bytes)."""
+    key = parsed.dedup_key
+    if len(key) > _MAX_KEY:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+    return key
+
+
+def ledger_folder(name: str) -> str:
+    """How the ledger writes a folder name: as configured, but INBOX in capitals (RFC 3501
+    makes that one name case-insensitive)."""
+    name = (name or "").strip() or "INBOX"
+    return "INBOX" if name.upper() == "INBOX" else name
+
+
+def known_locations(uidvalidity: int, uids: Iterable[int | str], *,
+                    folder: str = "INBOX") -> dict[int, str]:
+    """Outcomes already recorded for messages at these UIDs of ``folder`` (at UIDVALIDITY).
+
+    The folder is part of the place: two folders may well have the same UIDVALIDITY.
+    """
+    from crm_tui.db import database
+
+    db = database.obj
+    wanted = sorted({int(u) for u in uids})
+    folder = ledger_folder(folder)
+    found: dict[int, str] = {}
+    # Plain SQL: building a peewee query over hundreds of values costs more than running it.
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start:start + _IN_CHUNK]
+        marks = ", ".join([db.param] * len(chunk))
+        cursor = db.execute_sql(
+            'SELECT "uid", "outcome" FROM "filed_message" WHERE "folder" = '
+            f'{db.param} AND "uidvalidity" = {db.param} AND "uid" IN ({marks})',
+            [folder, int(uidvalidity), *chunk])
+        found.update({int(uid): outcome for uid, outcome in cursor.fetchall()})
+    return found
+
+
+class _Routing:
+    """Everything routing needs for a batch of messages, read in a few queries."""
+
+    def __init__(self, mails: Sequence[IncomingMail], *, max_per_hour: int = 0,
+                 now: dt.datetime | None = None) -> None:
+        thread_ids = sorted({i for m in mails for i in m.parsed.thread_ids})
+        self.sent: dict[str, int] = {}
+        for chunk in _chunks(thread_ids):
+            query = (SentMail.select(SentMail.message_id, SentMail.lead)
+                     .where(SentMail.message_id.in_(chunk)).tuples())
+            self.sent.update(query)
+        lead_ids = set(self.sent.values())
+        # Replies in one thread share a subject: each subject's token is looked for once.
+        self.tokens: dict[str, int | None] = {}
+        for mail in mails:
+            token = self.token(mail.parsed.subject)
+            lead_ids.update(i for i in (token, mail.parsed.x_crm_lead) if i is not None)
+        self.leads: dict[int, Lead] = {}
+        for chunk in _chunks(sorted(lead_ids)):
+            query = Lead.select(Lead.id, Lead.email_key, Lead.company).where(Lead.id.in_(chunk))
+            self.leads.update((lead.id, lead) for lead in query)
+        senders = sorted({m.parsed.from_address for m in mails if m.parsed.from_address})
+        self.users: set[str] = set()
+        self.contacts: set[tuple[int, str]] = set()
+        company_ids = sorted({le.company_id for le in self.leads.values() if le.company_id})
+        for chunk in _chunks(senders):
+            email = peewee.fn.LOWER(peewee.fn.TRIM(User.email))
+            query = User.select(email).where(User.enabled == True, email.in_(chunk))  # noqa: E712
+            self.users.update(e for (e,) in query.tuples())
+            if company_ids:
+                email = peewee.fn.LOWER(peewee.fn.TRIM(Contact.email))
+                query = (Contact.select(Contact.company, email)
+                         .where(Contact.company.in_(company_ids), email.in_(chunk)).tuples())
+                self.contacts.update(query)
+        self.recipients: dict[int, set[str]] = {}
+        for chunk in _chunks(sorted(self.leads)):
+            query = (SentMail.select(SentMail.lead, SentMail.recipients)
+                     .where(SentMail.lead.in_(chunk)).tuples())
+            for lead_id, recipients in query:
+                self.recipients.setdefault(lead_id, set()).update(
+                    r.strip().lower() for r in recipients.split(",") if r.strip())
+        self.max_per_hour = max_per_hour
+        self.by_sender: dict[str, int] = {}
+        self.by_lead: dict[int, int] = {}
+        if max_per_hour > 0 and now is not None:
+            self._count_last_hour(senders, sorted(self.leads), now)
+
+    def _count_last_hour(self, senders: list[str], lead_ids: list[int],
+                         now: dt.datetime) -> None:
+        """Mail filed in the hour before ``now``, by sender and by lead."""
+        recent = ((FiledMessage.created >= now - dt.timedelta(hours=1))
+                  & FiledMessage.outcome.in_(("filed", "oversized")))
+        for chunk in _chunks(senders):
+            query = (FiledMessage.select(FiledMessage.sender, peewee.fn.COUNT(FiledMessage.id))
+                     .where(recent & FiledMessage.sender.in_(chunk))
+                     .group_by(FiledMessage.sender).tuples())
+            self.by_sender.update(query)
+        for chunk in _chunks(lead_ids):
+            query = (FiledMessage.select(FiledMessage.lead, peewee.fn.COUNT(FiledMessage.id))
+                     .where(recent & FiledMessage.lead.in_(chunk))
+                     .group_by(FiledMessage.lead).tuples())
+            self.by_lead.update(query)
+
+    def token(self, subject: str) -> int | None:
+        """The lead id of ``subject``'s ``[Lead#<id>]`` token, or None."""
+        try:
+            return self.tokens[subject]
+        except KeyError:
+            found = self.tokens[subject] = find_lead_token(subject)
+            return found
+
+    def sender_allowed(self, lead: Lead, sender: str) -> bool:
+        """SPEC 9: the lead's address, a contact of its company, a user, or a recipient."""
+        if not sender:
+            return False
+        return (
+            sender == (lead.email_key or "")
+            or sender in self.users
+            or (lead.company_id is not None and (lead.company_id, sender) in self.contacts)
+            or sender in self.recipients.get(lead.id, set())
+        )
+
+    def route(self, parsed: ParsedMessage) -> Route:
+        """Match a message to a lead: thread ids, then the subject token, then X-CRM-Lead.
+
+        Every route names a lead only when the sender may write to it (SPEC 9): knowing a
+        Message-ID or a lead number is not enough.
+        """
+        if not parsed.from_address:
+            return Route(None, "", f"unknown sender: {parsed.sender_problem or 'no From'}")
+        reasons: list[str] = []
+        tried: set[int] = set()
+        candidates = [("reply to mail the CRM sent", self.sent.get(msgid))
+                      for msgid in parsed.thread_ids]
+        candidates += [("subject token", self.token(parsed.subject)),
+                       ("X-CRM-Lead header", parsed.x_crm_lead)]
+        for via, lead_id in candidates:
+            if lead_id is None or lead_id in tried:
+                continue
+            tried.add(lead_id)
+            lead = self.leads.get(lead_id)
+            if lead is None:
+                reasons.append(f"{via} names lead {lead_id}, which does not exist")
+                continue
+            if not self.sender_allowed(lead, parsed.from_address):
+                reasons.append(
+                    f"{via} names lead {lead_id}, but the sender "
+                    f"{parsed.from_address} is not its address, a contact of its "
+                    "company, a CRM user or a recipient of its mail"
+                )
+                continue
+            return Route(lead_id, via)
+        if not reasons:
+            reasons.append("no [Lead#] token, X-CRM-Lead header or reply to mail the CRM sent")
+        return Route(None, "", "; ".join(reasons))
+
+    def throttled(self, sender: str, lead_id: int) -> str | None:
+        """Why one more message from ``sender`` on ``lead_id`` is over the hourly limit, or
+        None (then it is counted)."""
+        limit = self.max_per_hour
+        if limit <= 0:
+            return None
+        if self.by_sender.get(sender, 0) >= limit:
+            return f"throttled: {sender} sent more than {limit} mails within an hour"
+        if self.by_lead.get(lead_id, 0) >= limit:
+            return f"throttled: lead {lead_id} received more than {limit} mails within an hour"
+        self.by_sender[sender] = self.by_sender.get(sender, 0) + 1
+        self.by_lead[lead_id] = self.by_lead.get(lead_id, 0) + 1
+        return None
+
+
+def route(parsed: ParsedMessage) -> Route:
+    """Which lead a message belongs to, by SPEC 6 "Routing" (for tests and previews)."""
+    return _Routing([IncomingMail(parsed)]).route(parsed)
+
+
+def _chunks(items: Sequence) -> Iterator[list]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield list(items[start:start + _IN_CHUNK])
+
+
+def file_incoming(
+    mails: Sequence[IncomingMail],
+    *,
+    present_uids: Iterable[int] = (),
+    clock: Clock | None = None,
+    staged: StagedFiles | None = None,
+    max_per_hour: int = 0,
+) -> list[FileResult]:
+    """File a batch of incoming messages on their leads, all in one transaction.
+
+    For each message, in order: a copy of a message the ledger holds as filed is a
+    duplicate (but one whose Message-ID was filed with other content is unmatched: the
+    Message-ID was reused); a machine-made message is recorded as ``auto``; a message
+    routed to a lead (the sender allowed, within ``max_per_hour`` per sender and per lead,
+    0 for no limit) becomes an ``email_in`` activity entry (author: the sender) with its
+    attachments under generated names; the rest is recorded as ``unmatched`` with the
+    reason. A message the ledger holds as unmatched or auto is judged again, so a later
+    copy that names its lead is filed. The ledger row is written in the same transaction
+    as the activity entry, so a message is filed once whatever happens; the caller flags
+    or moves messages only after this returns. ``present_uids`` are UIDs now in the
+    messages' folder (same UIDVALIDITY; those not yet flagged as filed are enough: only
+    unflagged copies can need moving). ``staged`` may hold attachment files written ahead
+    by :func:`stage_attachments` (the ingest writes them while it reads the batch); it is
+    committed here, and its files no row refers to are removed.
+
+    Raises:
+        peewee.IntegrityError: another process filed one of these at the same moment (the
+            batch is rolled back; file the messages one by one to sort them out).
+        OSError: an attachment could not be written (the batch is rolled back).
+    """
+    if staged is None:
+        with StagedFiles() as own:
+            return file_incoming(mails, present_uids=present_uids, clock=clock, staged=own,
+                                 max_per_hour=max_per_hour)
+    clock = clock or Clock()
+    present = {int(u) for u in present_uids}
+    with write_transaction():
+        now = clock.now()
+        keys = [ledger_key(m.parsed) for m in mails]
+        ledger = _ledger_entries([*keys, *(_content_key(m.parsed) for m in mails)])
+        routing = _Routing(mails, max_per_hour=max_per_hour, now=now)
+        plans = [_decide(mail, key, ledger, routing, present)
+                 for mail, key in zip(mails, keys, strict=True)]
+        stored = _write(plans, staged, now)
+    staged.committed(stored)
+    return [p.result() for p in plans]
+
+
+_DISPOSITION = {"filed": "flag", "unmatched": "unmatched", "oversized": "leave", "auto": "leave"}
+REUSED_ID = "Message-ID reused with different content"
+
+
+@dataclass
+class _Entry:
+    """A ledger entry, stored (``row`` is its id) or planned in this batch."""
+
+    folder: str
+    uidvalidity: int | None
+    uid: int | None
+    outcome: str
+    lead_id: int | None
+    row: int | None = None
+    digest: str = ""
+
+    def move(self, folder: str, mail: IncomingMail, outcome: str, lead_id: int | None) -> None:
+        self.folder, self.uidvalidity, self.uid = folder, mail.uidvalidity, mail.uid
+        self.outcome, self.lead_id, self.digest = outcome, lead_id, mail.parsed.digest
+
+
+def _content_key(parsed: ParsedMessage) -> str:
+    return "sha256:" + parsed.digest
+
+
+def _ledger_entries(keys: Sequence[str]) -> dict[str, _Entry]:
+    """The ledger rows of these keys (plain SQL: a peewee query costs more than the read)."""
+    from crm_tui.db import database
+
+    db = database.obj
+    ledger: dict[str, _Entry] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        marks = ", ".join([db.param] * len(chunk))
+        cursor = db.execute_sql(
+            'SELECT "id", "key", "folder", "uidvalidity", "uid", "outcome", "lead_id", "digest" '
+            f'FROM "filed_message" WHERE "key" IN ({marks})', chunk)
+        for row_id, key, folder, uidvalidity, uid, outcome, lead_id, digest in cursor.fetchall():
+            ledger[key] = _Entry(folder, uidvalidity, uid, outcome, lead_id, row_id, digest)
+    return ledger
+
+
+@dataclass
+class _Plan:
+    """What filing one message will write; ids are filled in by :func:`_write`."""
+
+    mail: IncomingMail
+    key: str
+    outcome: str
+    action: str
+    lead_id: int | None = None
+    reason: str = ""
+    new_entry: bool = False  # insert a ledger row
+    update: int | None = None  # or change this one (its id)
+    write_activity: bool = False
+    activity_id: int | None = None
+
+    def result(self) -> FileResult:
+        return FileResult(self.outcome, self.action, self.lead_id, self.activity_id, self.reason)
+
+
+def _judge(mail: IncomingMail, routing: _Routing) -> tuple[str, int | None, str]:
+    """(outcome, lead id, reason) for a message seen for the first time (or seen before
+    and not filed): auto, unmatched (with why) or filed on the lead it routes to."""
+    parsed = mail.parsed
+    if parsed.auto_generated:
+        return "auto", None, parsed.auto_generated
+    found = routing.route(parsed)
+    reason = found.reason
+    if found.lead_id is not None:
+        reason = routing.throttled(parsed.from_address, found.lead_id) or ""
+    if found.lead_id is None or reason:
+        if parsed.over_limit:
+            reason += f"; not read: {parsed.over_limit}"
+        return "unmatched", None, reason
+    outcome = "oversized" if mail.headers_only or parsed.over_limit else "filed"
+    return outcome, found.lead_id, found.via
+
+
+def _decide(
+    mail: IncomingMail, key: str, ledger: dict[str, _Entry], routing: _Routing, present: set[int]
+) -> _Plan:
+    parsed = mail.parsed
+    entry = ledger.get(key)
+    folder = ledger_folder(mail.folder)
+    if entry is not None and mail.uid is not None and (
+            entry.folder, entry.uidvalidity, entry.uid) == (folder, mail.uidvalidity, mail.uid):
+        # This very copy: another sync got here first (or this one was killed before
+        # flagging).
+        return _Plan(mail, key, "duplicate", _DISPOSITION.get(entry.outcome, "leave"),
+                     entry.lead_id, "already handled")
+    if (entry is not None and parsed.message_id is not None and entry.digest
+            and entry.digest != parsed.digest):
+        # The Message-ID is known, the content is not: another message under a reused id.
+        key, filed = _content_key(parsed), entry.outcome in ("filed", "oversized")
+        entry = ledger.get(key)
+        if entry is None and filed:
+            ledger[key] = _Entry(folder, mail.uidvalidity, mail.uid, "unmatched", None,
+                                 digest=parsed.digest)
+            return _Plan(mail, key, "unmatched", "unmatched", None, REUSED_ID, new_entry=True)
+    if entry is not None and entry.outcome in ("filed", "oversized"):
+        return _Plan(mail, key, "duplicate", _DISPOSITION[entry.outcome], entry.lead_id,
+                     f"same message as one already {entry.outcome}")
+    # New, or recorded as unmatched or auto: judged (again). A Message-ID recorded for a
+    # message that was not filed never keeps a later copy from its lead.
+    outcome, lead_id, reason = _judge(mail, routing)
+    if entry is None:
+        ledger[key] = _Entry(folder, mail.uidvalidity, mail.uid, outcome, lead_id,
+                             digest=parsed.digest)
+        return _Plan(mail, key, outcome, _DISPOSITION[outcome], lead_id, reason,
+                     new_entry=True, write_activity=lead_id is not None)
+    still_there = (entry.folder == folder and entry.uidvalidity == mail.uidvalidity
+                   and entry.uid in present)
+    if entry.row is None or (still_there and lead_id is None):
+        # Its twin is in this batch, or still in the mailbox and judged the same way: a
+        # copy in this batch that would be filed is filed by the next pass.
+        return _Plan(mail, key, "duplicate", "leave" if lead_id else _DISPOSITION[outcome],
+                     None, f"same message as one already {entry.outcome}")
+    # Filed now, or the recorded copy is gone (moved back, renumbered): this copy takes
+    # the ledger entry over. Nothing is filed twice and nothing is skipped.
+    entry.move(folder, mail, outcome, lead_id)
+    return _Plan(mail, key, outcome, _DISPOSITION[outcome], lead_id, reason,
+                 update=entry.row, write_activity=lead_id is not None)
+
+
+def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[str]:
+    """Write the batch: activity entries, attachments and ledger rows, each with one
+    prepared statement (PERF: building peewee queries row by row was most of the ingest's
+    time). Returns the stored names of the attachment files the rows refer to."""
+    writing = [plan for plan in plans if plan.write_activity]
+    authors = [(plan.mail.parsed.from_address or "(unknown sender)")[:200] for plan in writing]
+    # The files first: those written ahead are used, the rest go to the background thread,
+    # so the kernel creates them while the rows are written; all are there before the commit.
+    kept = [(index, att, display_name(att.filename), _attachment_key(plan.mail, number))
+            for index, plan in enumerate(writing) if not plan.mail.headers_only
+            for number, att in enumerate(plan.mail.parsed.attachments)
+            if not att.dropped]  # a dropped one is named in the text
+    ready = [staged.staged_name(key) for _i, _att, _name, key in kept]
+    missing = [(att.data, name) for (_i, att, name, _key), done in zip(kept, ready, strict=True)
+               if done is None]
+    written = iter(staged.write_many(missing, background=True))
+    stored = [done if done is not None else next(written) for done in ready]
+    activities = Prepared(LeadActivity, ("lead", "kind", "author", "created", "text"))
+    ids = activities.insert_all([(plan.lead_id, "email_in", author, now,
+                                  incoming_text(plan.mail))
+                                 for plan, author in zip(writing, authors, strict=True)])
+    for plan, activity_id in zip(writing, ids, strict=True):
+        plan.activity_id = activity_id
+    attachments = []
+    for (index, att, name, _key), stored_name in zip(kept, stored, strict=True):
+        content_type = ((att.content_type or "")[:100] or mimetypes.guess_type(name)[0]
+                        or "application/octet-stream")
+        attachments.append(("lead_activity", ids[index], name, stored_name, content_type,
+                            len(att.data), authors[index], now))
+    Prepared(Attachment, ("owner_kind", "owner_id", "original_name", "stored_name",
+                           "content_type", "size", "author", "created")).insert_many(attachments)
+    rows = []
+    for plan in plans:
+        folder = ledger_folder(plan.mail.folder)
+        parsed = plan.mail.parsed
+        if plan.new_entry:
+            rows.append((plan.key, folder, plan.mail.uidvalidity, plan.mail.uid, plan.lead_id,
+                         plan.activity_id, plan.outcome, plan.reason, now, parsed.from_address,
+                         parsed.digest))
+        elif plan.update is not None:
+            FiledMessage.update({
+                FiledMessage.folder: folder, FiledMessage.uidvalidity: plan.mail.uidvalidity,
+                FiledMessage.uid: plan.mail.uid, FiledMessage.outcome: plan.outcome,
+                FiledMessage.lead: plan.lead_id, FiledMessage.activity: plan.activity_id,
+                FiledMessage.reason: plan.reason, FiledMessage.created: now,
+                FiledMessage.sender: parsed.from_address, FiledMessage.digest: parsed.digest,
+            }).where(FiledMessage.id == plan.update).execute()
+    Prepared(FiledMessage, ("key", "folder", "uidvalidity", "uid", "lead", "activity",
+                            "outcome", "reason", "created", "sender", "digest")).insert_many(rows)
+    touched = sorted({p.lead_id for p in plans if p.activity_id is not None})
+    for chunk in _chunks(touched):
+        Lead.update(updated=now).where(Lead.id.in_(chunk)).execute()
+    staged.wait()  # an attachment that could not be written rolls the batch back
+    return stored
+
+
+def stage_attachments(staged: StagedFiles, mail: IncomingMail) -> None:
+    """Write ``mail``'s attachment files ahead into ``staged``, for :func:`file_incoming`
+    with the same ``staged`` (machine-made mail is never filed: nothing to write). A file
+    that cannot be written here is left to the filing, which reports it."""
+    if mail.headers_only or mail.parsed.auto_generated:
+        return
+    for number, att in enumerate(mail.parsed.attachments):
+        if not att.dropped:
+            try:
+                staged.stage(_attachment_key(mail, number), att.data,
+                             display_name(att.filename))
+            except OSError:
+                return  # filing writes it then, and says what went wrong
+
+
+def _attachment_key(mail: IncomingMail, number: int) -> tuple:
+    return (mail.folder, mail.uidvalidity, mail.uid, number)
+
+
+def incoming_text(mail: IncomingMail) -> str:
+    """The activity text of an incoming message: a short header, the body and any notes."""
+    parsed = mail.parsed
+    sender = parsed.from_address or "(unknown sender)"
+    if parsed.from_name:
+        sender = f"{parsed.from_name} <{sender}>"
+    lines = [f"From: {sender}", f"Subject: {parsed.subject}"]
+    if parsed.date is not None:
+        when = parsed.date  # as strftime("%Y-%m-%d %H:%M"), without its cost
+        lines.append(f"Date: {when.year:04d}-{when.month:02d}-{when.day:02d} "
+                     f"{when.hour:02d}:{when.minute:02d} UTC")
+    head = "\n".join(lines)
+    if mail.headers_only:
+        return (f"{head}\n\nThis message is {mail.size} bytes, over the size limit; it was not "
+                "downloaded. Read it in the mailbox.")
+    if parsed.over_limit:
+        kept = (f" Its raw copy is kept for replay as {mail.quarantined}." if mail.quarantined
+                else " Read it in the mailbox.")
+        return (f"{head}\n\nThis message ({parsed.size} bytes) was not read: "
+                f"{parsed.over_limit}.{kept}")
+    notes = [n for n in parsed.notes if not n.startswith("MIME defects")]
+    defects = [n for n in parsed.notes if n.startswith("MIME defects")]
+    text = f"{head}\n\n{parsed.text}".rstrip()
+    if notes or defects:
+        text += "\n\n" + "\n".join(f"[{n}]" for n in [*notes, *defects])
+    return text
