@@ -350,7 +350,8 @@ class ImapMailbox:
             with self._errors("poll"):
                 typ, data = self._client.noop()
             self._check(typ, data, "NOOP")
-            return bool(self._client.untagged_responses.pop("EXISTS", None))
+            _typ, exists = self._client.response("EXISTS")
+            return any(item is not None for item in exists)
         with self._errors("wait for new mail (IDLE)"):
             responses = self._quiet_box.idle.wait(timeout=timeout)
         return any(b"EXISTS" in r or b"RECENT" in r for r in responses)
@@ -435,7 +436,8 @@ class ImapMailbox:
         self._folder = folder
         # SELECT reports UIDVALIDITY; keeping it spares a STATUS on the selected folder,
         # which RFC 3501 advises against.
-        values = self._client.untagged_responses.get("UIDVALIDITY") or []
+        _typ, values = self._client.response("UIDVALIDITY")
+        values = [v for v in values or [] if v is not None]
         try:
             self._uidvalidity = int(values[-1]) if values else None
         except (TypeError, ValueError):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import functools
-import quopri
 import re
-from email.header import Header, decode_header
+from email import policy
 
 # Mail clients keep a bracketed tag but may change its case ("[lead#7]") when a user retypes
 # the subject; the id itself must be plain ASCII digits, the bracket must close right after
@@ -27,7 +24,6 @@ _SPACE_RE = re.compile(r"[ \t]+")
 MAIL_CHARSETS = ("utf_8", "cp1252", "iso8859_15", "cp1250", "iso8859_2", "cp1251", "koi8_r",
                  "koi8_u", "iso8859_5", "cp1253", "iso8859_7", "cp1254", "cp1255", "cp1256",
                  "cp1257", "shift_jis", "euc_jp", "gb18030", "big5", "euc_kr")
-_ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -87,65 +83,29 @@ def _codec_name(charset: str) -> str:
 def decode_header_value(value: object) -> str:
     """Return a header value as one line of Unicode text; never raises.
 
-    Decodes RFC 2047 encoded words (``=?utf-8?b?...?=``, ``=?iso-8859-1?q?...?=``) and raw
-    8-bit bytes (surrogate escapes from the parser), unfolds continuation lines and drops
-    control characters. A malformed encoded word is kept as written: a readable odd subject
-    beats a lost message.
+    RFC 2047 encoded words (``=?utf-8?b?...?=``, ``=?iso-8859-1?q?...?=``) are decoded by
+    the email package (``policy.default``'s header registry), raw 8-bit bytes (surrogate
+    escapes from the parser) as :func:`decode_bytes` does; continuation lines are unfolded
+    and control characters dropped. A malformed encoded word is kept as written: a
+    readable odd subject beats a lost message.
     """
     if value is None:
         return ""
-    if isinstance(value, Header):
-        # compat32 hands back Header objects for 8-bit headers; its own decoder knows them.
+    text = str(value)
+    if text.isascii() and text.isprintable() and "=?" not in text:
+        # The common case: nothing to decode, no line break or control character, and
+        # space the only white space; all that is left is collapsing and stripping it.
+        return " ".join(text.split())
+    text = undo_surrogates(text)
+    if "=?" in text:
         try:
-            text = "".join(
-                decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
-                for chunk, charset in decode_header(value)
-            )
-        except Exception:  # noqa: BLE001 - the email package raises assorted errors on junk
-            text = str(value)
-    else:
-        text = str(value)
-        if text.isascii() and text.isprintable() and "=?" not in text:
-            # The common case: nothing to decode, no line break or control character, and
-            # space the only white space; all that is left is collapsing and stripping it.
-            return " ".join(text.split())
-        # Without "=?" there is no encoded word to decode.
-        text = _decode_words(text) if "=?" in text else undo_surrogates(text)
+            text = str(policy.default.header_factory("x-decoded", text))
+        except Exception:  # noqa: BLE001 - the header registry has raised on junk before
+            pass
+        text = undo_surrogates(text)
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
     text = _CONTROL_RE.sub("", text)
     return _SPACE_RE.sub(" ", text).strip()
-
-
-def _decode_words(text: str) -> str:
-    """Decode the RFC 2047 encoded words of ``text``, keeping everything else as is."""
-    out: list[str] = []
-    pos = 0
-    previous_was_word = False
-    for match in _ENCODED_WORD_RE.finditer(text):
-        between = text[pos : match.start()]
-        # RFC 2047 6.2: whitespace between two adjacent encoded words is not displayed.
-        if not (previous_was_word and between.strip() == ""):
-            out.append(undo_surrogates(between))
-        decoded = _decode_word(match.group(1), match.group(2), match.group(3))
-        out.append(match.group(0) if decoded is None else decoded)
-        previous_was_word = decoded is not None
-        pos = match.end()
-    out.append(undo_surrogates(text[pos:]))
-    return "".join(out)
-
-
-def _decode_word(charset: str, encoding: str, payload: str) -> str | None:
-    """Decode one encoded word, or None when it is malformed."""
-    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*en?q?...?=
-    try:
-        if encoding in "bB":
-            data = payload.encode("ascii")
-            data = base64.b64decode(data + b"=" * (-len(data) % 4))
-        else:
-            data = quopri.decodestring(payload.encode("ascii"), header=True)
-    except (ValueError, binascii.Error, UnicodeEncodeError):
-        return None
-    return decode_bytes(data, charset)
 
 
 def undo_surrogates(text: str) -> str:
