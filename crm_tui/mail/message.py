@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 import re
@@ -46,11 +47,11 @@ _BOUNDARY_RE = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{
 _DELIMITER_RE = re.compile(rb"(?m)^--([^\r\n]{1,202}?)[ \t]*\r?$")
 # Headers that each hop of a delivery adds or changes: the same message reaching the
 # mailbox by two routes differs only in these, so they stay out of its content hash.
-_TRACE_FIELDS = (b"received", b"delivered-to", b"return-path", b"x-original-to",
-                 b"x-delivered-to", b"envelope-to", b"x-envelope-to", b"x-received",
-                 b"received-spf", b"authentication-results", b"arc-", b"x-spam-",
-                 b"x-virus-", b"status", b"x-status", b"x-keywords", b"x-uid")
-_FIELD_RE = re.compile(rb"(?m)^([^\s:]+):")
+_TRACE_FIELD_RE = re.compile(
+    rb"(?im)^(?:received|delivered-to|return-path|x-original-to|x-delivered-to|envelope-to"
+    rb"|x-envelope-to|x-received|received-spf|authentication-results|arc-[^\s:]*"
+    rb"|x-spam-[^\s:]*|x-virus-[^\s:]*|status|x-status|x-keywords|x-uid)[ \t]*:"
+    rb".*\n(?:[ \t].*\n)*")
 
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster"}
@@ -208,17 +209,47 @@ def content_digest(raw: bytes) -> str:
     by two servers, hashes the same."""
     match = _HEADER_END_RE.search(raw)
     head, body = (raw[:match.start()], raw[match.end():]) if match else (raw, b"")
-    kept: list[bytes] = []
-    keep = True
-    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
-        if line[:1] not in (b" ", b"\t"):
-            name = _FIELD_RE.match(line)
-            keep = not (name and name.group(1).lower().startswith(_TRACE_FIELDS))
-        if keep:
-            kept.append(line)
-    digest = hashlib.sha256(b"\n".join(kept))
-    digest.update(b"\n\n" + body.replace(b"\r\n", b"\n"))
+    head = _TRACE_FIELD_RE.sub(b"", head.replace(b"\r\n", b"\n") + b"\n")
+    digest = hashlib.sha256(head)
+    digest.update(b"\n" + body.replace(b"\r\n", b"\n"))
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=2048)
+def _header(name: str, raw_value: str):
+    """The header object ``policy.default`` makes of a raw value (what ``msg[name]``
+    gives), made once per distinct value: senders and content types repeat from message
+    to message, and the header registry costs more than the rest of reading a header."""
+    return policy.default.header_fetch_parse(name, raw_value)
+
+
+def _raw_header(part: EmailMessage, name: str) -> str | None:
+    """The first raw value of header ``name`` of ``part`` (``raw_items``: no parsing)."""
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _mime_header(part: EmailMessage, name: str):
+    """Content-Type or Content-Disposition of ``part`` as a header object, or None."""
+    value = _raw_header(part, name)
+    if value is None:
+        return None
+    try:
+        return _header(name, value)
+    except Exception:  # noqa: BLE001 - the header registry has raised on junk before
+        return None
+
+
+def _content_type(part: EmailMessage, default: str = "text/plain") -> str:
+    """``part.get_content_type()``, read from the cached header object."""
+    header = _mime_header(part, "content-type")
+    ctype = getattr(header, "content_type", "") if header is not None else ""
+    if not ctype or "/" not in ctype or getattr(header, "defects", ()):
+        # As the email package does: an invalid type counts as the default one.
+        return part.get_content_type() if header is not None else default
+    return ctype.lower()
 
 
 def _parse_bytes(raw: bytes, parsed: ParsedMessage) -> EmailMessage | None:
@@ -307,7 +338,7 @@ def _read_headers(msg: EmailMessage, parsed: ParsedMessage, limits: Limits) -> N
         parsed.message_id = ids[0]
     elif "message-id" in raw_headers:
         parsed.notes.append("Message-ID is not a valid msg-id; ignored")
-    subject = _header_text(msg, "subject", parsed)
+    subject = decode_header_value(first("subject"))
     if len(subject) > limits.max_subject_chars and parsed.over_limit is None:
         parsed.over_limit = (f"its subject is {len(subject)} characters, over the limit of "
                              f"{limits.max_subject_chars}")
@@ -326,16 +357,6 @@ def _read_headers(msg: EmailMessage, parsed: ParsedMessage, limits: Limits) -> N
     parsed.auto_generated = _auto_reason(raw_headers, parsed, msg)
 
 
-def _header_text(msg: EmailMessage, name: str, parsed: ParsedMessage) -> str:
-    """One header decoded by the email package (RFC 2047), as a flat line."""
-    try:
-        value = msg.get(name)
-    except Exception as exc:  # noqa: BLE001 - the header registry has raised on junk before
-        parsed.notes.append(f"{name} could not be decoded ({type(exc).__name__})")
-        return ""
-    return headers.one_line(undo_surrogates(str(value)), 100_000) if value is not None else ""
-
-
 def _read_sender(msg: EmailMessage, raw_headers: dict[str, list[str]],
                  parsed: ParsedMessage) -> None:
     """The sender: the one mailbox of a strictly parsed From, or a reason why there is none."""
@@ -350,7 +371,7 @@ def _read_sender(msg: EmailMessage, raw_headers: dict[str, list[str]],
                                  f"limit of {MAX_FROM_CHARS}")
         return
     try:
-        header = msg["from"]
+        header = _header("from", raw_headers["from"][0])
         mailboxes = [a for group in header.groups for a in group.addresses]
         defects = [d for d in header.defects
                    if isinstance(d, (InvalidHeaderDefect, HeaderMissingRequiredValue))]
@@ -430,7 +451,7 @@ def _auto_reason(raw_headers: dict[str, list[str]], parsed: ParsedMessage,
             return "empty Return-Path (bounce)"
     if parsed.from_address.split("@", 1)[0] in _DAEMON_LOCALPARTS:
         return f"sent by {parsed.from_address}"
-    if msg.get_content_type() == "multipart/report":
+    if _content_type(msg) == "multipart/report":
         # Delivery and read reports: bounces from servers that set none of the above.
         return "delivery or read report (multipart/report)"
     return None
@@ -457,7 +478,8 @@ class _Walker:
             self.parsed.over_limit = (f"its MIME parts nest deeper than the limit of "
                                       f"{self.limits.max_depth}")
             return
-        ctype = part.get_content_type()
+        # The part's own default type (message/rfc822 inside multipart/digest).
+        ctype = _content_type(part, part.get_default_type())
         maintype = ctype.split("/", 1)[0]
         if part.is_multipart():
             payload = part.get_payload()
@@ -465,15 +487,14 @@ class _Walker:
                 # A forwarded or bounced message travels as one .eml attachment, so its own
                 # attachments and text are not mistaken for this message's.
                 data = b"".join(_as_bytes(sub) for sub in payload)
-                name = _decoded_filename(part) or self._fallback_name(
+                name = _disposition_and_name(part)[1] or self._fallback_name(
                     ctype, ".eml" if ctype in ("message/rfc822", "message/global") else ".txt")
                 self._attach(name, ctype, data)
                 return
             for sub in payload:
                 self.walk(sub, depth + 1)
             return
-        disposition = _content_disposition(part)
-        filename = _decoded_filename(part)
+        disposition, filename = _disposition_and_name(part)
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             data = b""
@@ -483,7 +504,7 @@ class _Walker:
         is_body = ((ctype in ("text/plain", "text/html") or maintype == "multipart")
                    and disposition != "attachment" and not filename)
         if is_body:
-            text = self._decode(part, data)
+            text = self._decode(data, _charset(part))
             if ctype == "text/html":
                 self.html.append(text)
             else:
@@ -493,10 +514,7 @@ class _Walker:
         else:
             self._attach(filename or self._fallback_name(ctype, None), ctype, data)
 
-    def _decode(self, part: EmailMessage, data: bytes) -> str:
-        charset = part.get_param("charset")
-        if isinstance(charset, tuple):  # RFC 2231 form
-            charset = charset[2]
+    def _decode(self, data: bytes, charset: str | None) -> str:
         if charset or data.isascii():
             return decode_bytes(data, str(charset) if charset else None)
         # 8-bit text without a declared charset: guess, and say so.
@@ -559,19 +577,22 @@ def _read_body(msg: EmailMessage, parsed: ParsedMessage, raw: bytes, limits: Lim
         parsed.notes.append("MIME defects: " + ", ".join(defects))
 
 
-def _content_disposition(part: EmailMessage) -> str | None:
-    try:
-        return part.get_content_disposition()
-    except Exception:  # noqa: BLE001
-        return None
+def _disposition_and_name(part: EmailMessage) -> tuple[str | None, str]:
+    """``get_content_disposition()`` and ``get_filename()`` (the Content-Disposition
+    ``filename``, else the Content-Type ``name``), decoded, from the cached headers."""
+    disposition = _mime_header(part, "content-disposition")
+    kind = getattr(disposition, "content_disposition", None) if disposition is not None else None
+    name = (getattr(disposition, "params", {}) or {}).get("filename") if disposition else None
+    if not name:
+        ctype = _mime_header(part, "content-type")
+        name = (getattr(ctype, "params", {}) or {}).get("name") if ctype is not None else None
+    return kind, decode_header_value(undo_surrogates(str(name))) if name else ""
 
 
-def _decoded_filename(part: EmailMessage) -> str:
-    try:
-        name = part.get_filename()
-    except Exception:  # noqa: BLE001 - broken RFC 2231 parameters
-        name = None
-    return decode_header_value(undo_surrogates(str(name))) if name else ""
+def _charset(part: EmailMessage) -> str | None:
+    header = _mime_header(part, "content-type")
+    charset = (getattr(header, "params", {}) or {}).get("charset") if header is not None else None
+    return str(charset) if charset else None
 
 
 def _as_bytes(sub: object) -> bytes:

@@ -277,9 +277,8 @@ def file_incoming(
     as the activity entry, so a message is filed once whatever happens; the caller flags
     or moves messages only after this returns. ``present_uids`` are UIDs now in the
     messages' folder (same UIDVALIDITY; those not yet flagged as filed are enough: only
-    unflagged copies can need moving). ``staged`` may hold attachment files written ahead
-    by :func:`stage_attachments` (the ingest writes them while it reads the batch); it is
-    committed here, and its files no row refers to are removed.
+    unflagged copies can need moving). The attachment files are written through ``staged``
+    (a fresh one when None), which is committed here.
 
     Raises:
         peewee.IntegrityError: another process filed one of these at the same moment (the
@@ -434,17 +433,13 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
     time). Returns the stored names of the attachment files the rows refer to."""
     writing = [plan for plan in plans if plan.write_activity]
     authors = [(plan.mail.parsed.from_address or "(unknown sender)")[:200] for plan in writing]
-    # The files first: those written ahead are used, the rest go to the background thread,
-    # so the kernel creates them while the rows are written; all are there before the commit.
-    kept = [(index, att, display_name(att.filename), _attachment_key(plan.mail, number))
+    # The files first, on a background thread (from a few files on), so the kernel creates
+    # them while the rows are written; all are there before the commit.
+    kept = [(index, att, display_name(att.filename))
             for index, plan in enumerate(writing) if not plan.mail.headers_only
-            for number, att in enumerate(plan.mail.parsed.attachments)
+            for att in plan.mail.parsed.attachments
             if not att.dropped]  # a dropped one is named in the text
-    ready = [staged.staged_name(key) for _i, _att, _name, key in kept]
-    missing = [(att.data, name) for (_i, att, name, _key), done in zip(kept, ready, strict=True)
-               if done is None]
-    written = iter(staged.write_many(missing, background=True))
-    stored = [done if done is not None else next(written) for done in ready]
+    stored = staged.write_many([(att.data, name) for _i, att, name in kept], background=True)
     activities = Prepared(LeadActivity, ("lead", "kind", "author", "created", "text"))
     ids = activities.insert_all([(plan.lead_id, "email_in", author, now,
                                   incoming_text(plan.mail))
@@ -452,7 +447,7 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
     for plan, activity_id in zip(writing, ids, strict=True):
         plan.activity_id = activity_id
     attachments = []
-    for (index, att, name, _key), stored_name in zip(kept, stored, strict=True):
+    for (index, att, name), stored_name in zip(kept, stored, strict=True):
         content_type = ((att.content_type or "")[:100] or mimetypes.guess_type(name)[0]
                         or "application/octet-stream")
         attachments.append(("lead_activity", ids[index], name, stored_name, content_type,
@@ -482,25 +477,6 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
         Lead.update(updated=now).where(Lead.id.in_(chunk)).execute()
     staged.wait()  # an attachment that could not be written rolls the batch back
     return stored
-
-
-def stage_attachments(staged: StagedFiles, mail: IncomingMail) -> None:
-    """Write ``mail``'s attachment files ahead into ``staged``, for :func:`file_incoming`
-    with the same ``staged`` (machine-made mail is never filed: nothing to write). A file
-    that cannot be written here is left to the filing, which reports it."""
-    if mail.headers_only or mail.parsed.auto_generated:
-        return
-    for number, att in enumerate(mail.parsed.attachments):
-        if not att.dropped:
-            try:
-                staged.stage(_attachment_key(mail, number), att.data,
-                             display_name(att.filename))
-            except OSError:
-                return  # filing writes it then, and says what went wrong
-
-
-def _attachment_key(mail: IncomingMail, number: int) -> tuple:
-    return (mail.folder, mail.uidvalidity, mail.uid, number)
 
 
 def incoming_text(mail: IncomingMail) -> str:

@@ -246,11 +246,11 @@ def sync_mailbox(
         if cancelled():
             report.cancelled = True
             break
-        # Attachment files are written while the batch is still being parsed; the filing
-        # keeps those its rows name, and leaving this block removes the rest.
+        # The attachment files of a batch are written with its rows; leaving this block
+        # removes any that a rolled-back batch left.
         with _collector_paused(), StagedFiles() as staged:
             batch = _read_batch(box, uids_batch, headers_only, validity, folder, sizes,
-                                config, report, staged)
+                                config, report)
             results = _file(batch, present, clock, report, staged, config.max_per_hour)
         flag, move = [], []
         for (mail, _raw), result in results:
@@ -301,10 +301,9 @@ def _by_size(box: ImapMailbox, candidates: list[str],
     return small, large, sizes
 
 
-def _read_batch(box, uids, headers_only, validity, folder, sizes, config, report, staged):
+def _read_batch(box, uids, headers_only, validity, folder, sizes, config, report):
     """Download and parse one batch; what cannot be parsed is quarantined on the spot, and
-    a raw copy is kept of what breaks a parsing limit. The attachments of messages that
-    may be filed are written ahead into ``staged``."""
+    a raw copy is kept of what breaks a parsing limit."""
     if headers_only:
         fetched = list(box.fetch_headers(uids))
     else:
@@ -326,8 +325,6 @@ def _read_batch(box, uids, headers_only, validity, folder, sizes, config, report
             path = _quarantine_one(raw, validity, uid, f"not read: {parsed.over_limit}",
                                    report)
             mail.quarantined = path.name if path is not None else ""
-        # Most mail read here is filed: the kernel creates its files meanwhile.
-        mail_filing.stage_attachments(staged, mail)
         batch.append((mail, raw))
     return batch
 

@@ -9,7 +9,7 @@ import re
 import sys
 import threading
 import uuid
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from crm_tui import paths
@@ -132,7 +132,6 @@ class StagedFiles:
         self._done = False
         self._files: Path | None = None
         self._writer: _FileWriter | None = None
-        self._staged: dict[Hashable, str] = {}
 
     def __enter__(self) -> StagedFiles:
         return self
@@ -169,20 +168,6 @@ class StagedFiles:
             self.wait()  # in order: nothing written twice, no error left unseen
             _write_files(os.fspath(self._files), items)
         return names
-
-    def stage(self, key: Hashable, data: bytes, original: str) -> str:
-        """Write a file now, in the background, that a later :func:`file_incoming` with
-        this object may use under ``key`` (unused ones are removed when it commits)."""
-        if self._writer is None:
-            self._files = self._files or paths.files_dir()
-            self._writer = _FileWriter(os.fspath(self._files))
-        [name] = self.write_many([(data, original)], background=True)
-        self._staged[key] = name
-        return name
-
-    def staged_name(self, key: Hashable) -> str | None:
-        """The name :meth:`stage` gave the file of ``key``, if any."""
-        return self._staged.get(key)
 
     def wait(self) -> None:
         """Wait for the files being written in the background.
