@@ -1,1 +1,1 @@
-"""Low-level mail layer: tokens, parsing, building, SMTP sending and IMAP reading."""
+"""The mail layer: transport (SMTP, IMAP) and parsing only; filing is in crm_tui.services."""

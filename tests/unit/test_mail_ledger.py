@@ -81,3 +81,60 @@ def test_upgrading_gives_existing_rows_the_configured_folder(sqlite_url, configu
         assert "filedmessage_uidvalidity_uid" not in indexes
     finally:
         db.close_database()
+
+
+def _raw_mail(lead_id: int | None, subject: str, uid: int, *, message_id: str = "auto",
+              sender: str | None = None):
+    kwargs = {"sender": sender} if sender else {}
+    text = f"[Lead#{lead_id}] {subject}" if lead_id else subject
+    parsed = parse_message(raw_mail(subject=text, message_id=message_id, **kwargs),
+                           max_bytes=10**6)
+    return mail_filing.IncomingMail(parsed, 7, uid, folder="INBOX")
+
+
+def test_a_reused_message_id_is_unmatched_and_blocks_nothing(any_world) -> None:
+    lead_id = make_lead(any_world)
+    first = _raw_mail(lead_id, "first", 1, message_id="<same@customer-a.example>")
+    other = _raw_mail(lead_id, "other", 2, message_id="<same@customer-a.example>")
+    [filed] = mail_filing.file_incoming([first], present_uids=[1, 2])
+    [reused] = mail_filing.file_incoming([other], present_uids=[1, 2])
+    assert filed.outcome == "filed"
+    assert (reused.outcome, reused.action, reused.reason) == (
+        "unmatched", "unmatched", mail_filing.REUSED_ID)
+    assert FiledMessage.get(FiledMessage.uid == 2).key == "sha256:" + other.parsed.digest
+    # The same content again under that id is the filed message, not another reuse.
+    [again] = mail_filing.file_incoming([_raw_mail(lead_id, "first", 3,
+                                         message_id="<same@customer-a.example>")],
+                                        present_uids=[1, 2, 3])
+    assert again.outcome == "duplicate"
+
+
+def test_an_unmatched_id_never_blocks_a_later_copy_with_the_token(any_world) -> None:
+    lead_id = make_lead(any_world)
+    bare = _raw_mail(None, "Question", 1, message_id="<q@customer-a.example>")
+    twin = mail_filing.IncomingMail(bare.parsed, 7, 2, folder="INBOX")
+    results = mail_filing.file_incoming([bare, twin], present_uids=[1, 2])
+    assert [(r.outcome, r.action) for r in results] == [("unmatched", "unmatched"),
+                                                        ("duplicate", "unmatched")]
+    later = _raw_mail(lead_id, "Question", 3, message_id="<q@customer-a.example>")
+    [filed] = mail_filing.file_incoming([later], present_uids=[1, 2, 3])
+    assert (filed.outcome, filed.action, filed.lead_id) == ("filed", "flag", lead_id)
+    assert LeadActivity.select().where(LeadActivity.kind == "email_in").count() == 1
+
+
+def test_the_hourly_limit_counts_filed_mail_by_sender_and_by_lead(any_world) -> None:
+    lead_id = make_lead(any_world)
+    mails = [_raw_mail(lead_id, f"n{n}", n) for n in range(1, 4)]
+    results = mail_filing.file_incoming(mails, present_uids=[1, 2, 3], max_per_hour=2,
+                                        clock=any_world.clock)
+    assert [r.outcome for r in results] == ["filed", "filed", "unmatched"]
+    assert results[2].reason.startswith("throttled: ")
+    # Counted from the ledger in a later batch too.
+    [later] = mail_filing.file_incoming([_raw_mail(lead_id, "n4", 4)], present_uids=[4],
+                                        max_per_hour=2, clock=any_world.clock)
+    assert later.outcome == "unmatched" and "sent more than 2 mails" in later.reason
+    assert FiledMessage.get(FiledMessage.uid == 1).sender == "client@customer-a.example"
+    # No limit: filed.
+    [free] = mail_filing.file_incoming([_raw_mail(lead_id, "n5", 5)], present_uids=[5],
+                                       max_per_hour=0, clock=any_world.clock)
+    assert free.outcome == "filed"
