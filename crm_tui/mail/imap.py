@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from crm_tui.mail.errors import MailAuthFailed, MailRejected, MailServerUnreachable
@@ -231,13 +232,8 @@ class ImapMailbox:
         exactly those stored (the dedup hash is computed over them). UIDs expunged
         meanwhile are simply not yielded.
         """
-        if chunk < 1:
-            raise ValueError("chunk must be at least 1")
-        for part in _chunks(_clean(uids), chunk):
-            with self._errors("download messages"):
-                typ, data = self._client.uid("FETCH", uid_set(part), "(UID BODY.PEEK[])")
-            self._check(typ, data, "UID FETCH BODY.PEEK[]")
-            yield from _literals(data, set(part))
+        for uid, raw, _arrived in self.fetch_dated(uids, chunk=chunk):
+            yield uid, raw
 
     def fetch_headers(self, uids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Yield ``(uid, raw header bytes)`` for ``uids`` (``BODY.PEEK[HEADER]``, nothing seen).
@@ -245,10 +241,24 @@ class ImapMailbox:
         For messages over the size limit: routing needs only the header, and the body is
         never downloaded.
         """
-        for part in _chunks(_clean(uids), _UIDS_PER_COMMAND):
-            with self._errors("download message headers"):
-                typ, data = self._client.uid("FETCH", uid_set(part), "(UID BODY.PEEK[HEADER])")
-            self._check(typ, data, "UID FETCH BODY.PEEK[HEADER]")
+        for uid, raw, _arrived in self.fetch_dated(uids, headers_only=True):
+            yield uid, raw
+
+    def fetch_dated(self, uids: Iterable[str], *, chunk: int = _UIDS_PER_COMMAND,
+                    headers_only: bool = False) -> Iterator[tuple[str, bytes, datetime | None]]:
+        """Yield ``(uid, raw bytes, arrival)`` as :meth:`fetch_raw` (or, ``headers_only``,
+        :meth:`fetch_headers`), with the server's INTERNALDATE: when the message arrived
+        in the mailbox, in UTC without tzinfo (None when the server gives none). The
+        sender cannot choose it, unlike the Date header."""
+        if chunk < 1:
+            raise ValueError("chunk must be at least 1")
+        section = "BODY.PEEK[HEADER]" if headers_only else "BODY.PEEK[]"
+        for part in _chunks(_clean(uids), chunk):
+            with self._errors("download message headers" if headers_only
+                              else "download messages"):
+                typ, data = self._client.uid("FETCH", uid_set(part),
+                                             f"(UID INTERNALDATE {section})")
+            self._check(typ, data, f"UID FETCH {section}")
             yield from _literals(data, set(part))
 
     # -- changing ----------------------------------------------------------------------
@@ -471,12 +481,14 @@ class ImapMailbox:
             )
 
 
-def _literals(data: Sequence[Any], wanted: set[str]) -> Iterator[tuple[str, bytes]]:
-    """Pair each FETCH literal with its UID.
+def _literals(data: Sequence[Any],
+              wanted: set[str]) -> Iterator[tuple[str, bytes, datetime | None]]:
+    """Pair each FETCH literal with its UID and INTERNALDATE.
 
-    imaplib returns ``(b'1 (UID 7 BODY[] {n}', raw)`` then ``b')'``; a server may put UID
-    after the literal instead (``b' UID 7)'``), and unsolicited FETCH responses (flag
-    changes by other clients) may be interleaved - those carry no literal and are skipped.
+    imaplib returns ``(b'1 (UID 7 INTERNALDATE "..." BODY[] {n}', raw)`` then ``b')'``; a
+    server may put UID after the literal instead (``b' UID 7)'``), and unsolicited FETCH
+    responses (flag changes by other clients) may be interleaved - those carry no literal
+    and are skipped.
     """
     pending: tuple[bytes, bytes] | None = None
     for item in data:
@@ -491,10 +503,24 @@ def _literals(data: Sequence[Any], wanted: set[str]) -> Iterator[tuple[str, byte
         yield from _matched(*pending, b"", wanted)
 
 
-def _matched(head: bytes, raw: bytes, tail: bytes, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+def _matched(head: bytes, raw: bytes, tail: bytes,
+             wanted: set[str]) -> Iterator[tuple[str, bytes, datetime | None]]:
     match = _UID_RE.search(head) or _UID_RE.search(tail)
     if match and match.group(1).decode() in wanted:
-        yield match.group(1).decode(), raw
+        yield match.group(1).decode(), raw, _arrival(head) or _arrival(tail)
+
+
+def _arrival(line: bytes) -> datetime | None:
+    """The INTERNALDATE of a FETCH response line (imaplib.Internaldate2tuple), UTC."""
+    import imaplib
+
+    try:
+        moment = imaplib.Internaldate2tuple(line)
+    except (ValueError, OverflowError):
+        return None
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(time.mktime(moment), UTC).replace(tzinfo=None)
 
 
 def _clean(uids: Iterable[str]) -> list[str]:

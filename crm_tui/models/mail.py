@@ -40,8 +40,8 @@ class FiledMessage(BaseModel):
 
     `key` is the Message-ID, or ``sha256:`` + `digest` when there is none (or when the
     Message-ID was already used by other content). `digest` hashes the content without
-    trace headers; `sender` is the strictly parsed From address (the hourly limit counts
-    by it). Its place in the mailbox is folder, UIDVALIDITY and UID (two folders may share
+    trace headers; `sender` is the strictly parsed From address and `arrived` the
+    server's arrival time (INTERNALDATE, UTC): the hourly limit counts by them. Its place in the mailbox is folder, UIDVALIDITY and UID (two folders may share
     a UIDVALIDITY).
     """
 
@@ -58,8 +58,9 @@ class FiledMessage(BaseModel):
     created = peewee.DateTimeField()
     sender = peewee.CharField(max_length=254, default="")
     digest = peewee.CharField(max_length=64, default="")
+    arrived = peewee.DateTimeField(null=True)
 
     class Meta:
         table_name = "filed_message"
-        indexes = ((("folder", "uidvalidity", "uid"), False), (("sender", "created"), False),
-                   (("lead", "created"), False))
+        indexes = ((("folder", "uidvalidity", "uid"), False), (("sender", "arrived"), False),
+                   (("lead", "arrived"), False))

@@ -7,6 +7,7 @@ mail package only reads and parses.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import mimetypes
@@ -30,6 +31,7 @@ OUTCOMES = ("filed", "oversized", "unmatched", "auto")
 _MAX_KEY = 300
 # SQLite's default limit on bound variables is far above this; it keeps IN lists small.
 _IN_CHUNK = 500
+_HOUR = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -39,6 +41,8 @@ class IncomingMail:
     ``headers_only`` says the message was over the size limit and only its header was
     downloaded; ``size`` is then the size the server reported. ``quarantined`` names the
     raw copy kept for replay of a message over a parsing limit (``parsed.over_limit``).
+    ``arrived`` is when the server received it (INTERNALDATE, UTC; None: unknown, then
+    the filing time counts).
     """
 
     parsed: ParsedMessage
@@ -48,6 +52,7 @@ class IncomingMail:
     size: int = 0
     folder: str = "INBOX"
     quarantined: str = ""
+    arrived: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -157,26 +162,36 @@ class _Routing:
                 self.recipients.setdefault(lead_id, set()).update(
                     r.strip().lower() for r in recipients.split(",") if r.strip())
         self.max_per_hour = max_per_hour
-        self.by_sender: dict[str, int] = {}
-        self.by_lead: dict[int, int] = {}
-        if max_per_hour > 0 and now is not None:
-            self._count_last_hour(senders, sorted(self.leads), now)
+        self.now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        # Arrival times of mail filed around this batch's, by sender and by lead, sorted.
+        self.by_sender: dict[str, list[dt.datetime]] = {}
+        self.by_lead: dict[int, list[dt.datetime]] = {}
+        if max_per_hour > 0 and mails:
+            self._load_arrivals(mails, senders, sorted(self.leads))
 
-    def _count_last_hour(self, senders: list[str], lead_ids: list[int],
-                         now: dt.datetime) -> None:
-        """Mail filed in the hour before ``now``, by sender and by lead."""
-        recent = ((FiledMessage.created >= now - dt.timedelta(hours=1))
+    def arrival(self, mail: IncomingMail) -> dt.datetime:
+        """When ``mail`` arrived (the filing time when the server did not say)."""
+        return mail.arrived or self.now
+
+    def _load_arrivals(self, mails: Sequence[IncomingMail], senders: list[str],
+                       lead_ids: list[int]) -> None:
+        """Arrival times of mail filed within an hour of this batch's, by sender and lead."""
+        times = [self.arrival(m) for m in mails]
+        window = ((FiledMessage.arrived > min(times) - _HOUR)
+                  & (FiledMessage.arrived <= max(times))
                   & FiledMessage.outcome.in_(("filed", "oversized")))
         for chunk in _chunks(senders):
-            query = (FiledMessage.select(FiledMessage.sender, peewee.fn.COUNT(FiledMessage.id))
-                     .where(recent & FiledMessage.sender.in_(chunk))
-                     .group_by(FiledMessage.sender).tuples())
-            self.by_sender.update(query)
+            query = (FiledMessage.select(FiledMessage.sender, FiledMessage.arrived)
+                     .where(window & FiledMessage.sender.in_(chunk)).tuples())
+            for sender, arrived in query:
+                self.by_sender.setdefault(sender, []).append(arrived)
         for chunk in _chunks(lead_ids):
-            query = (FiledMessage.select(FiledMessage.lead, peewee.fn.COUNT(FiledMessage.id))
-                     .where(recent & FiledMessage.lead.in_(chunk))
-                     .group_by(FiledMessage.lead).tuples())
-            self.by_lead.update(query)
+            query = (FiledMessage.select(FiledMessage.lead, FiledMessage.arrived)
+                     .where(window & FiledMessage.lead.in_(chunk)).tuples())
+            for lead_id, arrived in query:
+                self.by_lead.setdefault(lead_id, []).append(arrived)
+        for found in (*self.by_sender.values(), *self.by_lead.values()):
+            found.sort()
 
     def token(self, subject: str) -> int | None:
         """The lead id of ``subject``'s ``[Lead#<id>]`` token, or None."""
@@ -231,19 +246,28 @@ class _Routing:
             reasons.append("no [Lead#] token, X-CRM-Lead header or reply to mail the CRM sent")
         return Route(None, "", "; ".join(reasons))
 
-    def throttled(self, sender: str, lead_id: int) -> str | None:
-        """Why one more message from ``sender`` on ``lead_id`` is over the hourly limit, or
-        None (then it is counted)."""
+    def throttled(self, mail: IncomingMail, lead_id: int) -> str | None:
+        """Why filing ``mail`` on ``lead_id`` would go over the hourly limit (more than
+        ``max_per_hour`` mails from its sender, or to the lead, arrived within the hour up
+        to it), or None (then it is counted)."""
         limit = self.max_per_hour
         if limit <= 0:
             return None
-        if self.by_sender.get(sender, 0) >= limit:
+        sender, arrived = mail.parsed.from_address, self.arrival(mail)
+        mine = self.by_sender.setdefault(sender, [])
+        theirs = self.by_lead.setdefault(lead_id, [])
+        if _within_hour(mine, arrived) >= limit:
             return f"throttled: {sender} sent more than {limit} mails within an hour"
-        if self.by_lead.get(lead_id, 0) >= limit:
+        if _within_hour(theirs, arrived) >= limit:
             return f"throttled: lead {lead_id} received more than {limit} mails within an hour"
-        self.by_sender[sender] = self.by_sender.get(sender, 0) + 1
-        self.by_lead[lead_id] = self.by_lead.get(lead_id, 0) + 1
+        bisect.insort(mine, arrived)
+        bisect.insort(theirs, arrived)
         return None
+
+
+def _within_hour(times: list[dt.datetime], moment: dt.datetime) -> int:
+    """How many of the sorted ``times`` lie in the hour up to ``moment``."""
+    return bisect.bisect_right(times, moment) - bisect.bisect_right(times, moment - _HOUR)
 
 
 def route(parsed: ParsedMessage) -> Route:
@@ -372,7 +396,7 @@ def _judge(mail: IncomingMail, routing: _Routing) -> tuple[str, int | None, str]
     found = routing.route(parsed)
     reason = found.reason
     if found.lead_id is not None:
-        reason = routing.throttled(parsed.from_address, found.lead_id) or ""
+        reason = routing.throttled(mail, found.lead_id) or ""
     if found.lead_id is None or reason:
         if parsed.over_limit:
             reason += f"; not read: {parsed.over_limit}"
@@ -461,7 +485,7 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
         if plan.new_entry:
             rows.append((plan.key, folder, plan.mail.uidvalidity, plan.mail.uid, plan.lead_id,
                          plan.activity_id, plan.outcome, plan.reason, now, parsed.from_address,
-                         parsed.digest))
+                         parsed.digest, plan.mail.arrived or now))
         elif plan.update is not None:
             FiledMessage.update({
                 FiledMessage.folder: folder, FiledMessage.uidvalidity: plan.mail.uidvalidity,
@@ -469,9 +493,11 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
                 FiledMessage.lead: plan.lead_id, FiledMessage.activity: plan.activity_id,
                 FiledMessage.reason: plan.reason, FiledMessage.created: now,
                 FiledMessage.sender: parsed.from_address, FiledMessage.digest: parsed.digest,
+                FiledMessage.arrived: plan.mail.arrived or now,
             }).where(FiledMessage.id == plan.update).execute()
     Prepared(FiledMessage, ("key", "folder", "uidvalidity", "uid", "lead", "activity",
-                            "outcome", "reason", "created", "sender", "digest")).insert_many(rows)
+                            "outcome", "reason", "created", "sender", "digest",
+                            "arrived")).insert_many(rows)
     touched = sorted({p.lead_id for p in plans if p.activity_id is not None})
     for chunk in _chunks(touched):
         Lead.update(updated=now).where(Lead.id.in_(chunk)).execute()

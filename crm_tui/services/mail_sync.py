@@ -304,12 +304,9 @@ def _by_size(box: ImapMailbox, candidates: list[str],
 def _read_batch(box, uids, headers_only, validity, folder, sizes, config, report):
     """Download and parse one batch; what cannot be parsed is quarantined on the spot, and
     a raw copy is kept of what breaks a parsing limit."""
-    if headers_only:
-        fetched = list(box.fetch_headers(uids))
-    else:
-        fetched = list(box.fetch_raw(uids, chunk=len(uids)))
+    fetched = list(box.fetch_dated(uids, chunk=len(uids), headers_only=headers_only))
     batch = []
-    for uid, raw in fetched:
+    for uid, raw, arrived in fetched:
         report.examined += 1
         try:
             parsed = parse_message(raw, limits=config.limits)
@@ -319,7 +316,7 @@ def _read_batch(box, uids, headers_only, validity, folder, sizes, config, report
         if headers_only:
             parsed.oversized = True
         mail = mail_filing.IncomingMail(parsed, validity, int(uid), headers_only,
-                                        sizes.get(uid, len(raw)), folder)
+                                        sizes.get(uid, len(raw)), folder, arrived=arrived)
         if parsed.over_limit is not None:
             # Read no further than its header; the whole message waits for a replay.
             path = _quarantine_one(raw, validity, uid, f"not read: {parsed.over_limit}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -175,6 +176,13 @@ def test_unfiled_search_size_search_and_fetch_in_chunks(mailbox_server) -> None:
         assert box.sizes([big]) == {big: len(_raw(4)) + 5000}
         fetched = list(box.fetch_raw([*uids[1:], big], chunk=2))
         assert fetched == [(uids[1], _raw(2)), (uids[2], _raw(3)), (big, _raw(4) + b"x" * 5000)]
+        # With the server's arrival time (INTERNALDATE), in UTC: just now.
+        [(uid, raw, arrived)] = box.fetch_dated([uids[1]])
+        now = datetime.now(UTC).replace(tzinfo=None)
+        assert (uid, raw) == (uids[1], _raw(2))
+        assert now - timedelta(minutes=5) < arrived <= now + timedelta(seconds=2)
+        [(_uid, head, _arrived)] = box.fetch_dated([uids[1]], headers_only=True)
+        assert _raw(2).startswith(head.rstrip(b"\r\n"))
         assert box.list_uids() == [*uids, big]
         assert box.list_uids(unfiled=True) == [*uids[1:], big]
     assert "\\Seen" not in mailbox_server.flags()[uids[2]]

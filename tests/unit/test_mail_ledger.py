@@ -138,3 +138,24 @@ def test_the_hourly_limit_counts_filed_mail_by_sender_and_by_lead(any_world) -> 
     [free] = mail_filing.file_incoming([_raw_mail(lead_id, "n5", 5)], present_uids=[5],
                                        max_per_hour=0, clock=any_world.clock)
     assert free.outcome == "filed"
+
+
+def test_the_hour_is_counted_by_arrival_so_a_backlog_is_not_a_flood(any_world) -> None:
+    import datetime as dt
+
+    lead_id = make_lead(any_world)
+    start = dt.datetime(2026, 1, 15, 8, 0)
+    mails = [_raw_mail(lead_id, f"n{n}", n) for n in range(1, 5)]
+    # A backlog read at once: two an hour and a half apart, then two within ten minutes.
+    for mail, minutes in zip(mails, (0, 90, 180, 190), strict=True):
+        mail.arrived = start + dt.timedelta(minutes=minutes)
+    results = mail_filing.file_incoming(mails, present_uids=[1, 2, 3, 4], max_per_hour=1,
+                                        clock=any_world.clock)
+    assert [r.outcome for r in results] == ["filed", "filed", "filed", "unmatched"]
+    assert FiledMessage.get(FiledMessage.uid == 3).arrived == start + dt.timedelta(hours=3)
+    # A later batch counts what the ledger holds within the hour before each arrival.
+    late = _raw_mail(lead_id, "n5", 5)
+    late.arrived = start + dt.timedelta(minutes=200)
+    [result] = mail_filing.file_incoming([late], present_uids=[5], max_per_hour=1,
+                                         clock=any_world.clock)
+    assert result.outcome == "unmatched" and "within an hour" in result.reason
