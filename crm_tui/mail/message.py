@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import mimetypes
 import re
 import uuid
@@ -17,6 +16,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from crm_tui.mail import headers
 from crm_tui.mail.html_text import html_to_text
+from crm_tui.mail.rawbytes import content_digest, header_block, structure_over_limit
 from crm_tui.mail.tokens import decode_bytes, decode_header_value, detect_charset, undo_surrogates
 
 # Single-line fields copied from a message are flattened and kept to these lengths.
@@ -38,20 +38,6 @@ _SAFE_EXT_RE = re.compile(r"[a-z0-9]{1,10}")
 # Something shaped like an address inside a display name ("ceo@bank.example" <x@evil>).
 _ADDRESS_LIKE_RE = re.compile(r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+\.[^\s<>()\"',;:\[\]]+")
 _ADDRESS_JUNK_RE = re.compile(r"[\s\x00-\x1f\x7f<>()\[\],;:\"\\]")
-
-# The end of the header block, and header fields on the raw bytes (for the checks made
-# before the parser builds anything).
-_HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
-_CONTENT_TYPE_RE = re.compile(rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*")
-_BOUNDARY_RE = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))')
-_DELIMITER_RE = re.compile(rb"(?m)^--([^\r\n]{1,202}?)[ \t]*\r?$")
-# Headers that each hop of a delivery adds or changes: the same message reaching the
-# mailbox by two routes differs only in these, so they stay out of its content hash.
-_TRACE_FIELD_RE = re.compile(
-    rb"(?im)^(?:received|delivered-to|return-path|x-original-to|x-delivered-to|envelope-to"
-    rb"|x-envelope-to|x-received|received-spf|authentication-results|arc-[^\s:]*"
-    rb"|x-spam-[^\s:]*|x-virus-[^\s:]*|status|x-status|x-keywords|x-uid)[ \t]*:"
-    rb".*\n(?:[ \t].*\n)*")
 
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster"}
@@ -177,9 +163,9 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None,
     raw = bytes(raw)
     parsed = ParsedMessage(message_id=None, dedup_key="", size=len(raw))
     parsed.digest = content_digest(raw)
-    parsed.over_limit = _structure_over_limit(raw, limits)
+    parsed.over_limit = structure_over_limit(raw, limits)
     if parsed.over_limit is not None:
-        head = _header_block(raw, limits.max_header_bytes)
+        head = header_block(raw, limits.max_header_bytes)
         msg = _parse_bytes(head, parsed)
         if msg is not None:
             _read_headers(msg, parsed, limits)
@@ -201,18 +187,6 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None,
     if parsed.notes:
         parsed.notes = list(dict.fromkeys(parsed.notes))  # a broken tree repeats itself
     return parsed
-
-
-def content_digest(raw: bytes) -> str:
-    """SHA-256 (hex) of a message without its trace headers (Received, Delivered-To,
-    Return-Path …) and with LF line ends: one message delivered by two routes, or stored
-    by two servers, hashes the same."""
-    match = _HEADER_END_RE.search(raw)
-    head, body = (raw[:match.start()], raw[match.end():]) if match else (raw, b"")
-    head = _TRACE_FIELD_RE.sub(b"", head.replace(b"\r\n", b"\n") + b"\n")
-    digest = hashlib.sha256(head)
-    digest.update(b"\n" + body.replace(b"\r\n", b"\n"))
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=2048)
@@ -258,67 +232,6 @@ def _parse_bytes(raw: bytes, parsed: ParsedMessage) -> EmailMessage | None:
     except Exception as exc:  # noqa: BLE001 - RecursionError and friends on hostile input
         parsed.notes.append(f"message could not be parsed ({type(exc).__name__}); raw text kept")
         return None
-
-
-# -- limits checked on the raw bytes ---------------------------------------------------------
-
-
-def _header_block(raw: bytes, limit: int) -> bytes:
-    """The header block, cut to ``limit`` bytes at a line end."""
-    match = _HEADER_END_RE.search(raw, 0, limit + 4)
-    if match is not None:
-        return raw[:match.end()]
-    cut = raw[:limit]
-    end = cut.rfind(b"\n")
-    return (cut[:end + 1] if end >= 0 else b"") + b"\r\n"
-
-
-def _structure_over_limit(raw: bytes, limits: Limits) -> str | None:
-    """Which structural limit ``raw`` breaks (header bytes, MIME parts, nesting), or None.
-
-    Counted on the bytes: the boundaries the Content-Type fields declare, then the
-    delimiter lines of those boundaries, in order (a declaration opens a level inside the
-    innermost open one, a closing delimiter ends its level and those inside it).
-    """
-    match = _HEADER_END_RE.search(raw)
-    header_bytes = match.start() if match else len(raw)
-    if header_bytes > limits.max_header_bytes:
-        return (f"its header is {header_bytes} bytes, over the limit of "
-                f"{limits.max_header_bytes}")
-    if b"oundary" not in raw and b"OUNDARY" not in raw:
-        return None
-    events: list[tuple[int, int, bytes]] = []
-    declared: set[bytes] = set()
-    for field_match in _CONTENT_TYPE_RE.finditer(raw):
-        found = _BOUNDARY_RE.search(field_match.group(0))
-        if found:
-            boundary = (found.group(1) or found.group(2)).strip()
-            declared.add(boundary)
-            events.append((field_match.start(), 0, boundary))
-    if not declared:
-        return None
-    parts = 0
-    for line in _DELIMITER_RE.finditer(raw):
-        text = line.group(1).rstrip()
-        if text in declared:
-            parts += 1
-            events.append((line.start(), 1, text))
-        elif text.endswith(b"--") and text[:-2] in declared:
-            events.append((line.start(), 2, text[:-2]))
-    if parts > limits.max_parts:
-        return f"it has {parts} MIME parts, over the limit of {limits.max_parts}"
-    events.sort()
-    stack: list[bytes] = []
-    depth = 0
-    for _position, kind, boundary in events:
-        if kind == 0:
-            stack.append(boundary)
-            depth = max(depth, len(stack))
-        elif kind == 2 and boundary in stack:
-            del stack[len(stack) - 1 - stack[::-1].index(boundary):]
-    if depth > limits.max_depth:
-        return f"its MIME parts nest {depth} deep, over the limit of {limits.max_depth}"
-    return None
 
 
 # -- headers ---------------------------------------------------------------------------------
