@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 import peewee
 
 from crm_tui.errors import ServerUnreachable
+from crm_tui.extras import require_extra
+
+log = logging.getLogger(__name__)
 
 #: The database every model is bound to; `open_database` points it at SQLite or PostgreSQL.
 database = peewee.DatabaseProxy()
@@ -30,17 +34,23 @@ def is_url(target: str) -> bool:
 
 
 def make_database(target: str) -> peewee.Database:
-    """Build (but do not bind) a peewee database for a file path or a database URL."""
+    """Build (but do not bind) a peewee database for a file path or a database URL.
+
+    Raises:
+        MissingExtra: a PostgreSQL URL without the `postgres` extra installed.
+    """
     if not is_url(target):
         return peewee.SqliteDatabase(target, pragmas=SQLITE_PRAGMAS, timeout=15)
-    # db_url imports every driver it knows (psycopg2 among them): only for URLs.
+    # db_url imports every driver it knows: only for URLs.
     from playhouse.db_url import connect
 
     if target.startswith("sqlite:"):
         return connect(target, pragmas=SQLITE_PRAGMAS, timeout=15)
     if target.startswith(("postgres://", "postgresql://")):
-        # psycopg2 would otherwise wait for the OS TCP timeout on a dead host.
-        return connect(target, connect_timeout=5)
+        require_extra("postgres")
+        # psycopg 3 even where an old psycopg2 is installed too; the connect timeout keeps
+        # libpq from waiting for the OS TCP timeout on a dead host.
+        return connect(target, prefer_psycopg3=True, connect_timeout=5)
     raise ValueError(f"unsupported database URL {target!r}: use a file path or postgresql://")
 
 
@@ -59,6 +69,7 @@ def open_database(target: str) -> peewee.Database:
         raise ServerUnreachable(
             f"database {redact(target)} could not be reached: {first_line}"
         ) from None
+    log.info("database %s opened", redact(target))
     return db
 
 

@@ -23,15 +23,16 @@ class CliState:
     def skip_unused_drivers(self) -> None:
         """On SQLite, keep peewee from importing the PostgreSQL drivers.
 
-        peewee imports every driver it can find when it is first imported (about 40 ms); a
-        run on SQLite never needs one, and start-up is what scripts and SSH sessions wait
-        for. Marking the drivers absent before peewee loads skips that import.
+        peewee imports every driver it can find when it is first imported (psycopg 3 alone
+        costs tens of milliseconds); a run on SQLite never needs one, and start-up is what
+        scripts and SSH sessions wait for. Marking the drivers absent before peewee loads
+        skips that import (psycopg2 too, should an old one be installed beside).
         """
         from crm_tui import paths
 
         target = paths.database_target(self.db_target, self.demo)
         if ("://" not in target or target.startswith("sqlite")) and "peewee" not in sys.modules:
-            for driver in ("psycopg2", "psycopg", "psycopg2cffi"):
+            for driver in ("psycopg", "psycopg2", "psycopg2cffi"):
                 sys.modules.setdefault(driver, None)
 
     def open(self) -> None:

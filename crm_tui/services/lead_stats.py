@@ -177,7 +177,9 @@ def new_per_week(session: Session, filters: dict[str, str] | None = None,
     weeks = max(1, min(int(weeks), 520))
     first = week_start(session.clock.today()) - dt.timedelta(weeks=weeks - 1)
     if is_postgres():
-        bucket = peewee.Cast(peewee.fn.date_trunc("week", Lead.created), "date")
+        # A literal, not a parameter: psycopg 3 binds on the server, where date_trunc($1, …)
+        # in SELECT and date_trunc($2, …) in GROUP BY are not the same expression.
+        bucket = peewee.Cast(peewee.fn.date_trunc(peewee.SQL("'week'"), Lead.created), "date")
     else:
         # 'weekday 0' moves to the coming Sunday (or stays on one); 6 days back is Monday.
         bucket = peewee.fn.date(Lead.created, "weekday 0", "-6 days").coerce(False)
