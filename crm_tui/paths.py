@@ -53,3 +53,19 @@ def quarantine_dir() -> Path:
     path = data_dir() / "quarantine"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def log_dir() -> Path:
+    """Where the mail worker and the intake keep their rotating logs, created on first use.
+
+    `CRM_LOG_DIR` overrides the platform default (on Linux `~/.local/state/crm_tui/log`).
+    """
+    override = os.environ.get("CRM_LOG_DIR")
+    if override:
+        path = Path(override)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_log_dir("crm_tui", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

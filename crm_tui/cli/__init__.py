@@ -6,6 +6,9 @@ Data goes to stdout, diagnostics to stderr, one line each, with the exit codes o
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from functools import partial
 
 import click
@@ -13,6 +16,12 @@ import click
 from crm_tui.cli.exit_codes import ExitCode, error_lines, exit_code_for
 from crm_tui.cli.state import CliState
 from crm_tui.errors import CrmError, ServerUnreachable
+
+log = logging.getLogger("crm_tui.cli")
+
+#: Exit status after the reader of our output went away (`crm list … | head`): 128 + SIGPIPE,
+#: what a shell reports for a tool the closed pipe ended.
+EXIT_BROKEN_PIPE = 141
 
 
 class CrmGroup(click.Group):
@@ -32,17 +41,23 @@ class CrmGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CrmError as error:
+            log.info("refused: %s", error)
             for line in error_lines(error):
                 click.echo(line, err=True)
             ctx.exit(int(exit_code_for(error)))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            _output_closed()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
             click.echo("crm: interrupted", err=True)
             ctx.exit(130)
         except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
             import peewee
 
+            # The whole story (traceback included) goes to the log, if there is one.
+            log.error("failed: %s: %s", type(error).__name__, _first_line(error), exc_info=True)
             if isinstance(error, peewee.OperationalError | peewee.InterfaceError):
                 message = str(ServerUnreachable(f"database error: {_first_line(error)}"))
                 click.echo(f"crm: error: {message}", err=True)
@@ -50,6 +65,20 @@ class CrmGroup(click.Group):
             click.echo(f"crm: error: unexpected {type(error).__name__}: {_first_line(error)}",
                        err=True)
             ctx.exit(int(ExitCode.REJECTED))
+
+
+def _output_closed() -> None:
+    """The reader of stdout went away: send what is still buffered nowhere, quietly.
+
+    Python's own advice for a closed pipe: point stdout at /dev/null so the flush at exit
+    does not fail a second time and print "Exception ignored".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (tests capture it): nothing to redirect
+        pass
 
 
 def _first_line(error: BaseException) -> str:
@@ -66,22 +95,39 @@ def _first_line(error: BaseException) -> str:
 @click.option("--demo", is_flag=True, help="Use the demo database (filled on first use).")
 @click.option("--sync", is_flag=True, help="Headless: one pass of mailbox ingest, then exit.")
 @click.option("--watch", is_flag=True, help="With --sync: keep going (IMAP IDLE or polling).")
+@click.option("-v", "--verbose", count=True,
+              help="Log to stderr: -v what happens, -vv every detail (SQL included).")
+@click.option("--log-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Append the log to FILE (rotating); --sync and intake log by default.")
 @click.version_option(package_name="crm-tui", prog_name="crm")
 @click.pass_context
-def cli(ctx: click.Context, db_target, user_login, demo, sync, watch) -> None:
+def cli(ctx: click.Context, db_target, user_login, demo, sync, watch, verbose,
+        log_file) -> None:
     """crm: a customer-relationship manager that lives in the terminal."""
+    from crm_tui import logs
+
+    service = "sync" if sync else SERVICE_COMMANDS.get(ctx.invoked_subcommand or "")
+    logs.configure(verbose, log_file, service=service)
+    log.info("crm %s%s", ctx.invoked_subcommand or ("--sync" if sync else "(app)"),
+             f" as {user_login}" if user_login else "")
     ctx.obj = CliState(db_target=db_target, user_login=user_login, demo=demo)
     ctx.obj.skip_unused_drivers()
     if ctx.invoked_subcommand is not None:
         if sync or watch:
             raise click.UsageError("--sync cannot be combined with a command")
+        if ctx.invoked_subcommand in COMMAND_EXTRAS:
+            from crm_tui.extras import require_extra
+
+            require_extra(COMMAND_EXTRAS[ctx.invoked_subcommand])
         return
     if watch and not sync:
         raise click.UsageError("--watch goes with --sync")
     if sync:
         from crm_tui.cli.sync import run_sync
 
-        ctx.exit(run_sync(ctx.obj, watch=watch))
+        status = run_sync(ctx.obj, watch=watch)
+        log.info("sync ended with exit status %d", status)
+        ctx.exit(status)
     run_app(ctx.obj)
 
 
@@ -148,7 +194,14 @@ LAZY_COMMANDS = {
     "note": ("note", "note_group"),
     "stats": ("stats", "stats_command"),
     "search": ("search", "search_group"),
+    "completion": ("completion", "completion_command"),
 }
+
+#: Commands that need an optional part (`crm-tui[EXTRA]`); asked before the command runs.
+COMMAND_EXTRAS = {"intake": "intake"}
+
+#: Long-running commands that keep a rotating log (under `paths.log_dir()`) by default.
+SERVICE_COMMANDS = {"intake": "intake"}
 
 
 def _lazy_command(name: str) -> click.Command | None:
@@ -174,5 +227,16 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `crm` console script (click exits 2 on usage errors)."""
-    cli.main(args=argv, prog_name="crm")
+    """Entry point of the `crm` console script (click exits 2 on usage errors).
+
+    Shell completion is click's: `_CRM_COMPLETE=bash_source crm` (or `crm completion bash`).
+    """
+    try:
+        try:
+            cli.main(args=argv, prog_name="crm", complete_var="_CRM_COMPLETE")
+        finally:
+            # Output still buffered meets a closed pipe here, not in Python's exit handler.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _output_closed()
+        sys.exit(EXIT_BROKEN_PIPE)
