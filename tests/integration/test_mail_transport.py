@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -226,8 +227,22 @@ def test_open_other_folder_and_uidvalidity_differs_per_folder(mailbox_server) ->
     with open_mailbox(_imap_config(mailbox_server, folder="Leads")) as leads:
         assert leads.folder == "Leads"
         assert len(leads.list_uids()) == 1
-        assert isinstance(leads.uidvalidity(), int)
-        assert leads.uidvalidity() != inbox_validity or leads.uidvalidity() > 0
+        leads_validity = leads.uidvalidity()
+    # Each folder reports its own UIDVALIDITY, as the server gives it to any client: a
+    # ledger keyed on (folder, UIDVALIDITY, UID) relies on both.
+    assert leads_validity != inbox_validity
+    assert inbox_validity == _status_uidvalidity(mailbox_server, "INBOX")
+    assert leads_validity == _status_uidvalidity(mailbox_server, "Leads")
+
+
+def _status_uidvalidity(server, folder: str) -> int:
+    """UIDVALIDITY of ``folder`` asked with a plain STATUS, independently of the code under test."""
+    with server.imap() as client:
+        typ, data = client.status(folder, "(UIDVALIDITY)")
+    assert typ == "OK", (typ, data)
+    match = re.search(rb"UIDVALIDITY (\d+)", data[0])
+    assert match, data
+    return int(match.group(1))
 
 
 def test_idle_wakes_up_on_new_mail(mailbox_server) -> None:
