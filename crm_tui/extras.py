@@ -35,6 +35,5 @@ def require_extra(extra: str) -> None:
         except ImportError:
             raise MissingExtra(
                 f"{EXTRA_PURPOSE[extra]} is not installed ({module} is missing): install the "
-                f"extra with `pip install 'crm-tui[{extra}]'` "
-                f"(pipx: `pipx install --force 'crm-tui[{extra}]'`)"
+                f"extra crm-tui[{extra}] (from a checkout: pip install '.[{extra}]')"
             ) from None

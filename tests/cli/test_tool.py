@@ -150,7 +150,7 @@ def test_postgres_without_its_extra_names_the_extra(data_dir):
     lines = stderr.decode().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("crm: error: PostgreSQL support is not installed")
-    assert "pip install 'crm-tui[postgres]'" in lines[0]
+    assert "install the extra crm-tui[postgres]" in lines[0]
 
 
 def test_intake_without_its_extra_names_the_extra(crm_db, data_dir):
@@ -161,4 +161,4 @@ def test_intake_without_its_extra_names_the_extra(crm_db, data_dir):
     lines = stderr.decode().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("crm: error: the web-form intake is not installed")
-    assert "pip install 'crm-tui[intake]'" in lines[0]
+    assert "install the extra crm-tui[intake]" in lines[0]
