@@ -79,13 +79,25 @@ def test_log_file_gets_the_log_and_the_terminal_stays_quiet(crm_db, run_crm, tmp
     assert "INFO crm_tui.cli: refused: user 999 does not exist" in text
 
 
-def test_the_mail_worker_logs_to_its_default_file(crm_db, run_crm, tmp_path):
+@pytest.mark.parametrize(("args", "log_name", "started", "refused"), [
+    (("--sync",), "sync.log", "crm --sync", "refused: setting mail.imap_host"),
+    (("intake", "--port", "0"), "intake.log", "crm intake", "refused: setting intake.token"),
+])
+def test_the_services_log_to_their_default_file(args, log_name, started, refused, crm_db,
+                                                 run_crm, tmp_path):
     log_dir = tmp_path / "log-dir"
-    result = run_crm("--sync", db=crm_db, env={"CRM_LOG_DIR": str(log_dir)})
-    assert result.returncode == 1  # no mailbox set up: refused
-    text = (log_dir / "sync.log").read_text(encoding="utf-8")
-    assert "INFO crm_tui.cli: crm --sync" in text
-    assert "refused: setting mail.imap_host" in text
+    result = run_crm(*args, db=crm_db, env={"CRM_LOG_DIR": str(log_dir)})
+    assert result.returncode == 1  # no mailbox or intake token set up: refused
+    assert sorted(path.name for path in log_dir.iterdir()) == [log_name]
+    text = (log_dir / log_name).read_text(encoding="utf-8")
+    assert f"INFO crm_tui.cli: {started}" in text
+    assert refused in text
+
+
+def test_other_commands_keep_no_log_by_default(crm_db, run_crm, tmp_path):
+    log_dir = tmp_path / "log-dir"
+    assert run_crm("list", "user", db=crm_db, env={"CRM_LOG_DIR": str(log_dir)}).returncode == 0
+    assert not log_dir.exists()
 
 
 def test_log_files_rotate(tmp_path, monkeypatch):
