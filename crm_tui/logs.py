@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import sys
 from pathlib import Path
 
@@ -69,9 +68,11 @@ def configure(verbosity: int = 0, log_file: str | Path | None = None,
         handlers.append(stderr)
     path = _log_path(log_file, service)
     if path is not None:
+        from logging.handlers import RotatingFileHandler  # only now: `crm list` skips it
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            to_file = logging.handlers.RotatingFileHandler(
+            to_file = RotatingFileHandler(
                 path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8")
         except OSError as error:
             print(f"crm: warning: cannot write the log {path}: {error.strerror or error}",
