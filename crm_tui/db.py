@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import peewee
 
+from crm_tui import paths
 from crm_tui.errors import ServerUnreachable
 from crm_tui.extras import require_extra
 
@@ -40,6 +42,7 @@ def make_database(target: str) -> peewee.Database:
         MissingExtra: a PostgreSQL URL without the `postgres` extra installed.
     """
     if not is_url(target):
+        _create_private(target)
         return peewee.SqliteDatabase(target, pragmas=SQLITE_PRAGMAS, timeout=15)
     # db_url imports every driver it knows: only for URLs.
     from playhouse.db_url import connect
@@ -52,6 +55,19 @@ def make_database(target: str) -> peewee.Database:
         # libpq from waiting for the OS TCP timeout on a dead host.
         return connect(target, prefer_psycopg3=True, connect_timeout=5)
     raise ValueError(f"unsupported database URL {target!r}: use a file path or postgresql://")
+
+
+def _create_private(target: str) -> None:
+    """Create a new database file with the mode of its directory (0600, or 0660 when shared)
+    before SQLite does (it would use 0644); its -wal and -shm files copy that mode."""
+    if target in ("", ":memory:") or target.startswith("file:"):
+        return
+    path = Path(target)
+    if path.parent.is_dir():
+        try:
+            paths.create_file(path)
+        except OSError:
+            pass  # SQLite reports what is wrong with the place, as one clear line
 
 
 def open_database(target: str) -> peewee.Database:

@@ -17,10 +17,13 @@ FROZEN_AT = "2026-01-15 09:30:00"
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data directory (database, files/); CRM_DB is never inherited."""
+    """Every test gets its own data directory (database, files/), no system config and its
+    own user config dir (the secrets file); CRM_DB is never inherited."""
     path = tmp_path / "data"
     path.mkdir()
     monkeypatch.setenv("CRM_DATA_DIR", str(path))
+    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "etc" / "config.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("CRM_DB", raising=False)
     monkeypatch.delenv("CRM_PASSWORD", raising=False)
     return path

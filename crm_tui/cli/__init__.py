@@ -111,6 +111,7 @@ def cli(ctx: click.Context, db_target, user_login, demo, sync, watch, verbose,
     log.info("crm %s%s", ctx.invoked_subcommand or ("--sync" if sync else "(app)"),
              f" as {user_login}" if user_login else "")
     ctx.obj = CliState(db_target=db_target, user_login=user_login, demo=demo)
+    _restrict_new_files()
     ctx.obj.skip_unused_drivers()
     if ctx.invoked_subcommand is not None:
         if sync or watch:
@@ -129,6 +130,16 @@ def cli(ctx: click.Context, db_target, user_login, demo, sync, watch, verbose,
         log.info("sync ended with exit status %d", status)
         ctx.exit(status)
     run_app(ctx.obj)
+
+
+def _restrict_new_files() -> None:
+    """What this process creates (database, attachments, quarantined mail, exports) is
+    for its owner only, or for the group too when the data dir is shared."""
+    import os
+
+    from crm_tui import paths
+
+    os.umask(paths.process_umask())
 
 
 def run_app(state: CliState) -> None:
@@ -195,6 +206,9 @@ LAZY_COMMANDS = {
     "stats": ("stats", "stats_command"),
     "search": ("search", "search_group"),
     "completion": ("completion", "completion_command"),
+    "setup": ("setup", "setup_group"),
+    "backup": ("backup", "backup_command"),
+    "restore": ("backup", "restore_command"),
 }
 
 #: Commands that need an optional part (`crm-tui[EXTRA]`); asked before the command runs.

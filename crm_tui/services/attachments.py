@@ -55,6 +55,7 @@ def store_bytes(data: bytes, original: str) -> str:
     name = _stored_name(original)
     target = paths.files_dir() / name
     with open(target, "xb") as handle:
+        os.fchmod(handle.fileno(), paths.file_mode(target.parent))  # 0600, 0660 when shared
         handle.write(data)
     return name
 
