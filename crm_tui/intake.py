@@ -67,17 +67,18 @@ class IntakeConfig:
     @classmethod
     def from_settings(cls, session: Session, owner_login: str | None = None,
                       **limits: Any) -> IntakeConfig:
-        """Read the token from settings and check that the intake can run at all.
+        """Read the token (secrets file) and check that the intake can run at all.
 
         Raises:
             ValidationFailed: no token (or a short one), or an unknown owner.
             PermissionDenied: the acting user may not create leads.
         """
-        from crm_tui.services import settings
+        from crm_tui.services import secrets
         from crm_tui.services.leads import owner_choices
         from crm_tui.services.records import get_kind
 
-        token = settings.raw_value("intake.token").strip()
+        # The token lives in the secrets file of the account running the intake.
+        token = secrets.get("intake.token").strip()
         if not token:
             raise ValidationFailed.one(
                 "setting intake.token", "value", "",

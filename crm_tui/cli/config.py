@@ -1,4 +1,4 @@
-"""`crm config get|set KEY [VALUE]`: business settings."""
+"""`crm config get|set KEY [VALUE]`: business settings (secrets: in the secrets file)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def config_group() -> None:
 @click.argument("key", required=False)
 @pass_state
 def get_command(state: CliState, key) -> None:
-    """Print one setting, or every setting as KEY=VALUE lines."""
+    """Print one setting, or every setting as KEY=VALUE lines. A secret (mail passwords,
+    intake.token) is never printed: it shows as (set) or (not set)."""
     from crm_tui.services import settings
 
     session = state.session()
@@ -32,9 +33,12 @@ def get_command(state: CliState, key) -> None:
 @click.argument("value")
 @pass_state
 def set_command(state: CliState, key, value) -> None:
-    """Change one setting."""
-    from crm_tui.services import settings
+    """Change one setting. A secret goes to the secrets file of this account (0600), never
+    into the database; VALUE "-" reads it from stdin (kept out of the process list)."""
+    from crm_tui.services import secrets, settings
 
+    if value == "-" and secrets.is_secret(key):
+        value = click.get_text_stream("stdin").readline().rstrip("\r\n")
     settings.set_value(state.session(), key, value)
 
 

@@ -20,6 +20,7 @@ from crm_tui.errors import (
     ValidationFailed,
 )
 from crm_tui.models import User
+from crm_tui.services import secrets
 from crm_tui.services import settings as settings_service
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -443,7 +444,8 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
 
     Secrets show as `***` to anyone but a superadmin.
     """
-    stored = settings_service.all_settings(session)
+    stored = _form_values(session)
+    secrets_note = _secrets_note()
     out: list[dict[str, Any]] = []
     for key in settings_service.KEYS:
         section = next((title for prefix, title in SETTING_SECTIONS if key.startswith(prefix)),
@@ -468,7 +470,8 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
             "required": False,
             "options": options,
             "value": stored.get(key, ""),
-            "help": _SETTING_HELP.get(key, ""),
+            "help": secrets_note if key in settings_service.SECRET_KEYS
+            else _SETTING_HELP.get(key, ""),
             "section": section,
         })
     return out
@@ -481,7 +484,7 @@ def submit_settings(session: Session, values: dict[str, str]) -> list[str]:
         PermissionDenied: not a superadmin.
         FormRejected: a value does not fit its key (nothing written).
     """
-    current = settings_service.all_settings(session)
+    current = _form_values(session)
     changed = {k: v for k, v in values.items() if k in current and current[k] != v}
     if not changed:
         return []
@@ -496,8 +499,37 @@ def submit_settings(session: Session, values: dict[str, str]) -> list[str]:
     if problems:
         error = ValidationFailed(problems)
         raise FormRejected(problems, field_errors(error, values.keys()))
+    secret = {k: v for k, v in changed.items() if k in settings_service.SECRET_KEYS}
+    if secret and not secrets.writable():
+        note = _secrets_note()
+        raise FormRejected([Problem(f"setting {k}", k, "***", note) for k in secret],
+                           dict.fromkeys(secret, note))
     with write_transaction():
         for key, value in changed.items():
-            settings_service.set_value(session, key, value)
+            if key not in secret:
+                settings_service.set_value(session, key, value)
+    # The secrets file is no part of the transaction: written once the rows are in.
+    for key, value in secret.items():
+        settings_service.set_value(session, key, value)
     return sorted(changed)
+
+
+SECRET_MASK = "********"
+"""What a set secret shows as in the settings form (never its value)."""
+
+
+def _form_values(session: Session) -> dict[str, str]:
+    """The settings as the form shows them: a set secret masked, an unset one empty."""
+    shown = settings_service.all_settings(session)
+    for key in settings_service.SECRET_KEYS:
+        shown[key] = SECRET_MASK if shown[key] == secrets.SET else ""
+    return shown
+
+
+def _secrets_note() -> str:
+    """The hint under a secret: where it is kept, and whether it can be replaced here."""
+    path = secrets.secrets_path()
+    if secrets.writable():
+        return f"kept in {path} (0600), not in the database"
+    return f"read only here: {path} is not writable by this account"
 

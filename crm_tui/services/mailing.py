@@ -30,7 +30,7 @@ from crm_tui.models import (
     MailTemplate,
     SentMail,
 )
-from crm_tui.services import settings
+from crm_tui.services import secrets, settings
 from crm_tui.services import values as V
 from crm_tui.services.attachments import MAX_ATTACHMENT_BYTES, display_name
 from crm_tui.services.context import Session
@@ -58,7 +58,8 @@ def mail_config() -> MailConfig:
         ValidationFailed: a ``mail.*`` setting cannot be used; names the key and value.
     """
     try:
-        return from_settings(settings.values("mail."))
+        # The passwords come from the secrets file of the account running the worker.
+        return from_settings({**settings.values("mail."), **secrets.mail_values()})
     except MailConfigError as exc:
         raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value, exc.reason) from None
     except ValueError as exc:

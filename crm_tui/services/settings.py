@@ -1,4 +1,5 @@
-"""Business settings under stable dotted keys, stored in the database."""
+"""Business settings under stable dotted keys, stored in the database (secrets excepted:
+`crm_tui.services.secrets` keeps those in a file of the mail worker's account)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import Setting
+from crm_tui.services import secrets
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 
@@ -109,7 +111,7 @@ KEYS = {
     "mail.max_per_hour": _count,
     "intake.token": _line,
 }
-SECRET_KEYS = {"mail.smtp_password", "mail.imap_password", "intake.token"}
+SECRET_KEYS = frozenset(secrets.SECRET_KEYS)
 
 
 def parse_bill_pattern(pattern: str) -> tuple[str, int, str]:
@@ -127,45 +129,48 @@ def parse_bill_pattern(pattern: str) -> tuple[str, int, str]:
 
 
 def get(session: Session, key: str) -> str:
-    """A setting's value; secrets only for superadmins.
+    """A setting's value; a secret shows only whether it is set (`(set)` / `(not set)`).
 
     Raises:
         ValidationFailed: unknown key.
     """
     if key not in KEYS:
         raise ValidationFailed.one("setting", "key", key, "unknown setting")
-    if key in SECRET_KEYS and not acl.is_admin(session.user):
-        raise PermissionDenied(f"{session.login} may not read {key}")
+    if key in SECRET_KEYS:
+        return secrets.state(key)
     return raw_value(key)
 
 
 def raw_value(key: str, default: str = "") -> str:
-    """A setting's stored value without access checks, for the core's own use."""
+    """A setting's stored value without access checks, for the core's own use (a secret
+    comes from the secrets file)."""
+    if key in SECRET_KEYS:
+        return secrets.get(key) or default
     row = Setting.get_or_none(Setting.key == key)
     return row.value if row is not None else default
 
 
 def values(prefix: str = "") -> dict[str, str]:
-    """Every stored setting under a prefix, for the core's own use (PDF, mail)."""
+    """Every stored setting under a prefix, for the core's own use (PDF, mail); never a
+    secret (see `crm_tui.services.secrets`)."""
     query = Setting.select().where(Setting.key.startswith(prefix)) if prefix else Setting.select()
-    return {s.key: s.value for s in query}
+    return {s.key: s.value for s in query if s.key not in SECRET_KEYS}
 
 
 def all_settings(session: Session) -> dict[str, str]:
-    """Every known setting, secrets masked for non-superadmins."""
+    """Every known setting; a secret shows only whether it is set."""
     stored = values()
-    admin = acl.is_admin(session.user)
-    return {
-        key: ("***" if key in SECRET_KEYS and stored.get(key) and not admin else stored.get(key, ""))
-        for key in KEYS
-    }
+    return {key: (secrets.state(key) if key in SECRET_KEYS else stored.get(key, ""))
+            for key in KEYS}
 
 
 def set_value(session: Session, key: str, value: str) -> None:
-    """Change a setting (superadmins only), after checking the value.
+    """Change a setting (superadmins only), after checking the value. A secret goes to the
+    secrets file of this account, never into the database.
 
     Raises:
-        PermissionDenied, ValidationFailed.
+        PermissionDenied: not a superadmin, or the secrets file is not writable here.
+        ValidationFailed: unknown key or a bad value.
     """
     if not acl.is_admin(session.user):
         raise PermissionDenied(f"{session.login} may not change settings")
@@ -173,9 +178,13 @@ def set_value(session: Session, key: str, value: str) -> None:
     if parser is None:
         raise ValidationFailed.one("setting", "key", key, "unknown setting")
     try:
-        stored = parser(value)
+        stored = parser(value) if value or key not in SECRET_KEYS else ""
     except V.BadValue as exc:
-        raise ValidationFailed.one(f"setting {key}", "value", value, str(exc)) from None
+        shown = "***" if key in SECRET_KEYS else value
+        raise ValidationFailed.one(f"setting {key}", "value", shown, str(exc)) from None
+    if key in SECRET_KEYS:
+        secrets.put(key, stored)
+        return
     with write_transaction():
         if not Setting.update(value=stored).where(Setting.key == key).execute():
             Setting.create(key=key, value=stored)
