@@ -10,14 +10,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from crm_tui.services.context import Clock, Session
-from crm_tui.worker import Job, JobFinished, JobHandle, JobProgress, failure_text, start_job
+from crm_tui.worker import failure_text
 
 START_MODE = "start"
 """The mode of the start screen, shown until the session is open (then removed)."""
@@ -25,8 +24,17 @@ START_MODE = "start"
 START_DELAY = 0.01
 """Seconds between the first frame and opening the database behind it."""
 
-MAIL_SETTINGS_DELAY = 1.0
-"""Seconds after start before the mail settings are read (the first sync follows later)."""
+MAIL_STATUS_DELAY = 1.0
+"""Seconds after start before the mail worker's last sync is first read."""
+
+MAIL_STATUS_SECONDS = 30.0
+"""How often the status line reads the mail worker's last sync."""
+
+MAIL_ASKED_SECONDS = 2.0
+"""After `s`: how often the status line looks for the pass it asked for ..."""
+
+MAIL_ASKED_FOR = 120.0
+"""... and for how long."""
 
 
 def _screens_provider() -> type:
@@ -85,13 +93,13 @@ class CrmApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help",
                 tooltip="Every key of this screen"),
         Binding("s", "sync_mail", "Sync mail", show=False, id="mail.sync",
-                tooltip="Read the mailbox now (the status line shows the last sync)"),
+                tooltip="Ask the mail worker to sync now (the status line shows its last sync)"),
     ]
-    """1-8 switch screens, q goes back (quits from a main screen), ? helps, s syncs mail."""
+    """1-8 switch screens, q goes back (quits from a main screen), ? helps, s asks the mail
+    worker for a sync."""
 
     def __init__(self, session: Session | None, *, open_session: Callable[[], Session] | None = None,
-                 start_message: str = "Opening the database…", mail_sync: Job | None = None,
-                 mail_poll_seconds: float | Callable[[], float | None] | None = None) -> None:
+                 start_message: str = "Opening the database…") -> None:
         """Create the app for the acting user's session, or for one still to be opened.
 
         Args:
@@ -100,11 +108,9 @@ class CrmApp(App[None]):
                 first frame: start-up is drawn before the database is touched). What it
                 raises ends the app, and is kept in `start_error` for the caller to report.
             start_message: What the start screen says meanwhile.
-            mail_sync: The job `s` runs (`job(progress, cancelled)`); None until the mail
-                worker is set up.
-            mail_poll_seconds: Also run `mail_sync` in the background this often (None:
-                only on `s`); a callable is asked on a thread once the app runs, so reading
-                the mail settings does not delay the first frame.
+
+        The app never talks to the mail servers: the mail worker (`crm --sync --watch`)
+        does; the status line shows its last sync and `s` asks it for one now.
         """
         if session is None and open_session is None:
             raise TypeError("CrmApp needs a session or a way to open one")
@@ -122,10 +128,9 @@ class CrmApp(App[None]):
         """Why the session could not be opened (the app has exited)."""
         self.status_text = "mail: not synced"
         """The status line (right of every screen's top bar)."""
-        self.mail_sync = mail_sync
-        self.mail_poll_seconds = mail_poll_seconds
-        self._mail_in_background = False
-        self._jobs: dict[str, JobHandle] = {}
+        self._mail_asked_until = 0.0
+        """Until when (monotonic) the status line looks often for the sync `s` asked for."""
+        self._mail_asked_timer: Any = None
         for mode in self.SCREEN_TABLE:
             self.add_mode(mode, partial(self.build_screen, mode))
         if session is None:
@@ -177,28 +182,44 @@ class CrmApp(App[None]):
         self.exit(return_code=1)
 
     def _start_mail(self) -> None:
-        """Sync the mailbox soon after start, then every `mail_poll_seconds`."""
-        poll = self.mail_poll_seconds
-        if self.mail_sync is None or not poll:
-            return
-        if callable(poll):
-            # Reading the mail settings loads the mail modules: a thread doing that at once
-            # would hold the interpreter while the first screen is drawn, so it waits.
-            self.set_timer(MAIL_SETTINGS_DELAY, partial(
-                self.run_worker, partial(self._read_poll_interval, poll), thread=True,
-                group="mail.poll_interval", exit_on_error=False,
-                description="Read the mail poll interval"))
+        """Show the mail worker's last sync soon after start, then every so often."""
+        self.set_timer(MAIL_STATUS_DELAY, self._read_mail_status)
+        self.set_interval(MAIL_STATUS_SECONDS, self._read_mail_status)
+
+    def _read_mail_status(self) -> None:
+        self.run_worker(self._mail_status_thread, thread=True, group="mail.status",
+                        exclusive=True, exit_on_error=False,
+                        description="Read the mail worker's last sync")
+
+    def _mail_status_thread(self) -> None:
+        from crm_tui.services import mail_worker
+
+        try:
+            status = mail_worker.status()
+        except Exception as error:  # noqa: BLE001 - a status line, not a dialog
+            self.call_from_thread(self.set_status,
+                                  f"mail: status unavailable ({failure_text(error)[:40]})")
         else:
-            self._start_mail_polling(poll)
+            self.call_from_thread(self._show_mail_status, status)
 
-    def _read_poll_interval(self, poll: Callable[[], float | None]) -> None:
-        seconds = poll()
-        self.call_from_thread(self._start_mail_polling, seconds)
+    def _show_mail_status(self, status: Any) -> None:
+        self.set_status(status.text())
+        if self._mail_asked_timer is None:
+            return
+        import time
 
-    def _start_mail_polling(self, seconds: float | None) -> None:
-        if seconds:
-            self.set_timer(2, self._sync_mail_in_background)
-            self.set_interval(seconds, self._sync_mail_in_background)
+        if not status.pending:
+            self._stop_mail_asked()
+            self.notify(f"The mail worker synced: {status.result or 'done'}"
+                        if status.ok else f"The mail sync failed: {status.result}",
+                        severity="information" if status.ok else "error")
+        elif time.monotonic() > self._mail_asked_until:
+            self._stop_mail_asked()
+
+    def _stop_mail_asked(self) -> None:
+        if self._mail_asked_timer is not None:
+            self._mail_asked_timer.stop()
+            self._mail_asked_timer = None
 
     # -- screens ------------------------------------------------------------------------------
 
@@ -310,50 +331,25 @@ class CrmApp(App[None]):
                 refresh()
 
     def action_sync_mail(self) -> None:
-        """Read the mailbox now, in the background (placeholder until mail sync is wired)."""
-        if self.mail_sync is None:
-            self.set_status("mail: sync not set up")
-            self.notify("Mail sync is not set up yet (see crm config mail.*)",
-                        severity="warning")
-            return
-        running = self._jobs.get("mail.sync")
-        if running is not None and running.running:
-            self.notify("Mail sync is already running")
-            return
-        self.set_status("mail: syncing…")
-        self._mail_in_background = False
-        self._jobs["mail.sync"] = start_job(self, "mail.sync", self.mail_sync,
-                                            description="Sync the mailbox")
+        """Ask the mail worker to sync now (it runs as a service; the app never logs in)."""
+        self.run_worker(self._ask_for_sync, thread=True, group="mail.ask", exclusive=True,
+                        exit_on_error=False, description="Ask the mail worker to sync")
 
-    def _sync_mail_in_background(self) -> None:
-        # The timer's sync: quiet when one is already running, errors only on the status line.
-        running = self._jobs.get("mail.sync")
-        if self.mail_sync is None or (running is not None and running.running):
-            return
-        self._mail_in_background = True
-        self._jobs["mail.sync"] = start_job(self, "mail.sync", self.mail_sync,
-                                            description="Sync the mailbox")
+    def _ask_for_sync(self) -> None:
+        from crm_tui.services import mail_worker
 
-    @on(JobProgress)
-    def _job_progress(self, message: JobProgress) -> None:
-        if message.job == "mail.sync":
-            self.set_status(f"mail: syncing {message.done}/{message.total}")
+        status = mail_worker.request_sync(self.session)
+        self.call_from_thread(self._sync_asked, status)
 
-    @on(JobFinished)
-    def _job_finished(self, message: JobFinished) -> None:
-        self._jobs.pop(message.job, None)
-        quiet = message.job == "mail.sync" and self._mail_in_background
-        if message.error is not None and not message.cancelled and not quiet:
-            self.notify(failure_text(message.error), severity="error", timeout=10)
-        if message.job == "mail.sync":
-            when = self.session.clock.now().strftime("%H:%M")
-            outcome = "failed" if message.error is not None else "synced"
-            # A mail sync's report says what it filed and what went wrong.
-            counts = getattr(message.value, "status_text", None)
-            detail = f" · {counts()}" if callable(counts) else ""
-            if message.error is not None and quiet:
-                detail = f" · {failure_text(message.error)[:60]}"
-            self.set_status(f"mail: {outcome} {when} UTC{detail}")
+    def _sync_asked(self, status: Any) -> None:
+        import time
+
+        self.set_status(status.text())
+        self.notify("Asked the mail worker to sync now")
+        self._mail_asked_until = time.monotonic() + MAIL_ASKED_FOR
+        if self._mail_asked_timer is None:
+            self._mail_asked_timer = self.set_interval(MAIL_ASKED_SECONDS,
+                                                       self._read_mail_status)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers: a failure is told, never lost."""

@@ -99,7 +99,7 @@ class ActionsProvider(_CrmProvider):
             items.append((f"Export CSV… ({csv_kind})", partial(app.export_csv, kind),
                           f"Export the {csv_kind} you may see"))
         items.append(("Help: keys of this screen", app.action_help, "The ? key"))
-        items.append(("Sync the mailbox now", app.action_sync_mail, "The s key"))
+        items.append(("Ask the mail worker to sync now", app.action_sync_mail, "The s key"))
         items.append(("Change password…", partial(change_password, app),
                       "Change your own password"))
         return items

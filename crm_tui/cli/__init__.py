@@ -158,8 +158,7 @@ def run_app(state: CliState) -> None:
     start_message = ("Opening the demo database (filled on first use)…" if state.demo
                      else "Opening the database…")
     app = make_app(session, open_session=partial(_open_session, state),
-                   start_message=start_message, mail_sync=_sync_mailbox,
-                   mail_poll_seconds=_mail_poll_seconds)
+                   start_message=start_message)
     app.run()
     if app.start_error is not None:
         raise app.start_error
@@ -172,20 +171,6 @@ def _open_session(state: CliState):
 
         ensure_demo_database(state)
     return state.session()
-
-
-def _sync_mailbox(progress, cancelled):
-    """The TUI's background mail job (the mail modules load at its first run, not at start)."""
-    from crm_tui.services.mail_sync import sync_from_settings
-
-    return sync_from_settings(progress, cancelled)
-
-
-def _mail_poll_seconds() -> int | None:
-    """Seconds between background syncs (asked by the app after its first frame)."""
-    from crm_tui.services.mailing import poll_interval
-
-    return poll_interval()
 
 
 #: Commands whose module loads only when the command runs (or help lists it): start-up of

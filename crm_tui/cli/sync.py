@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
@@ -37,34 +37,68 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
                                        "not set: there is no mailbox to read")
         return config
 
+    started = _now()
     try:
         config = load_config()
         stop = ingest.StopFlag()
         with _stopping_on_signals(stop):
             if not watch:
                 report = ingest.run_once(config, cancelled=stop)
+                _record(report.started or started, True, report.status_text())
                 _print_report(report)
                 if report.cancelled:
                     click.echo("sync: stopped before the end; the next pass goes on")
                 return int(ExitCode.OK)
             click.echo(f"sync: watching {config.imap.folder} on {config.imap.where}")
-            totals = ingest.watch(
-                load_config,
-                stop,
-                on_report=lambda report: _print_report(report, stamp=True) if report.changed
-                else None,
-                on_error=lambda exc: click.echo(f"crm: warning: {exc}; retrying", err=True),
-            )
+
+            def on_report(report) -> None:
+                _record(report.started or _now(), True, report.status_text())
+                if report.changed:
+                    _print_report(report, stamp=True)
+
+            def on_error(exc: Exception) -> None:
+                _record(_now(), False, str(exc))
+                click.echo(f"crm: warning: {exc}; retrying", err=True)
+
+            totals = ingest.watch(load_config, stop, on_report=on_report, on_error=on_error,
+                                  wake=_requested)
             click.echo(f"sync: stopped; in total: {totals.summary()}")
             return int(ExitCode.OK)
     except MailConfigError as exc:
+        _record(started, False, str(exc))
         raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value, exc.reason) from None
     except MailServerUnreachable as exc:
+        _record(started, False, str(exc))
         click.echo(f"crm: error: {exc}", err=True)
         return int(ExitCode.UNREACHABLE)
     except MailError as exc:  # the server refused a command: nothing more this pass
+        _record(started, False, str(exc))
         click.echo(f"crm: error: {exc}", err=True)
         return int(ExitCode.REJECTED)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _record(started: datetime, ok: bool, text: str) -> None:
+    """The last pass, for the operators' status lines (a failure here changes no outcome)."""
+    from crm_tui.services import mail_worker
+
+    try:
+        mail_worker.record_pass(started, _now(), ok, text)
+    except Exception as exc:  # noqa: BLE001 - the sync's own result is what counts
+        click.echo(f"crm: warning: the last sync could not be recorded: {exc}", err=True)
+
+
+def _requested() -> bool:
+    """Whether an operator pressed `s` since the last pass (one cheap read)."""
+    from crm_tui.services import mail_worker
+
+    try:
+        return mail_worker.requested()
+    except Exception:  # noqa: BLE001 - the database is back soon; the next poll sees it
+        return False
 
 
 def _print_report(report, stamp: bool = False) -> None:

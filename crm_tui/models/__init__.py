@@ -36,6 +36,7 @@ from crm_tui.models.leads import (
 )
 from crm_tui.models.mail import FiledMessage, MailTemplate, SentMail
 from crm_tui.models.users import Profile, Setting, User, UserProfile
+from crm_tui.models.worker import MailWorkerState
 
 #: Every table, in an order that satisfies foreign keys when created.
 ALL_MODELS = [
@@ -69,6 +70,7 @@ ALL_MODELS = [
     Attachment,
     History,
     ImportBatch,
+    MailWorkerState,
 ]
 
 __all__ = [
@@ -103,6 +105,7 @@ __all__ = [
     "InvoiceLine",
     "Lead",
     "LeadActivity",
+    "MailWorkerState",
     "LeadTag",
     "LeadType",
     "MailTemplate",

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -465,8 +466,12 @@ def watch(
     on_report: Callable[[SyncReport], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
     clock=None,
+    wake: Callable[[], bool] | None = None,
 ) -> SyncReport:
     """Sync until ``stop`` is requested: IMAP IDLE where offered, else polling with backoff.
+
+    ``wake`` (asked every few seconds while waiting) returning True starts a pass at once:
+    an operator asked for one.
 
     The settings are read again after each pass; a change of server or folder reconnects.
     A server that cannot be reached at the very start raises (the operator must fix the
@@ -486,7 +491,8 @@ def watch(
             sweep_pending()
             with open_mailbox(imap) as box:
                 connected, failures = True, 0
-                _watch_session(box, config, load_config, stop, totals, on_report, clock)
+                _watch_session(box, config, load_config, stop, totals, on_report, clock,
+                               wake)
         except (MailServerUnreachable, MailRejected, ServerUnreachable, *_db_errors()) as exc:
             if stop():
                 break  # the stop request dropped the connection on purpose
@@ -502,7 +508,25 @@ def watch(
     return totals
 
 
-def _watch_session(box, config, load_config, stop, totals, on_report, clock) -> None:
+WAKE_CHECK_SECONDS = 2.0
+"""While waiting, how often the loop asks ``wake`` whether a pass was requested."""
+
+
+def _wait(wait_once: Callable[[float], bool], seconds: float,
+          wake: Callable[[], bool] | None) -> bool:
+    """Wait up to ``seconds`` in slices, asking ``wake`` between them; True when woken
+    (or when ``wait_once`` says something arrived)."""
+    if wake is None:
+        return wait_once(seconds)
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if wait_once(min(left, WAKE_CHECK_SECONDS)) or wake():
+            return True
+    return False
+
+
+def _watch_session(box, config, load_config, stop, totals, on_report, clock,
+                   wake=None) -> None:
     """Passes on one connection until the settings change, the link drops, or a stop."""
     delay = POLL_FIRST_DELAY
     while not stop():
@@ -517,12 +541,13 @@ def _watch_session(box, config, load_config, stop, totals, on_report, clock) -> 
         if box.has_idle():
             # A signal cannot end a blocking IDLE any other way: the handler drops the link.
             with stop.interrupting(box.abort):
-                box.idle_wait(config.poll_seconds)
+                _wait(box.idle_wait, config.poll_seconds, wake)
         else:
             # Huey's consumer backoff: quick again after work, slower while nothing comes.
             delay = POLL_FIRST_DELAY if report.changed else min(delay * POLL_BACKOFF,
                                                                 float(config.poll_seconds))
-            if stop.sleep(delay):
+            _wait(stop.sleep, delay, wake)
+            if stop():
                 return
         if load_config() != config:
             return

@@ -92,34 +92,6 @@ async def test_palette_goes_to_a_company_and_switches_screens(world):
         assert type(app.screen).__name__ == "ContactsScreen"
 
 
-async def test_s_runs_the_mail_sync_job_and_updates_the_status_line(world):
-    calls = []
-
-    def sync(progress, cancelled):
-        progress(1, 2)
-        calls.append(cancelled())
-        progress(2, 2)
-        return 2
-
-    app = app_for(world, "admin")
-    app.mail_sync = sync
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "s")
-        assert calls == [False]
-        status = str(app.screen.query_one("#top-status", Label).content)
-        assert "mail: synced" in status
-
-
-async def test_s_without_a_mail_sync_says_so(world):
-    app = app_for(world, "admin")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "s")
-        assert app.said("Mail sync is not set up", "warning")
-        assert "sync not set up" in str(app.screen.query_one("#top-status", Label).content)
-
-
 async def test_palette_offers_new_import_and_the_company_search(world):
     app = app_for(world, "user1")
     async with app.run_test(size=SIZE) as pilot:
