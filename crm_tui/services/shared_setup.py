@@ -86,9 +86,25 @@ def setup_shared(group: str, data_dir: Path | None = None,
     _share_tree(data_dir, gid)
     config_file = config.config_path()
     _write_config(config_file, config.render(
-        data_dir=data_dir, group=group, database=target if db.is_url(target) else None,
+        data_dir=data_dir, group=group,
+        database=_without_password(target) if db.is_url(target) else None,
         secrets_file=config.load().secrets_file if config_file.exists() else None))
     return SharedSetup(data_dir, db.redact(target), config_file, group, applied)
+
+
+def _without_password(url: str) -> str:
+    """The URL for a config every operator reads: no password (each operator signs in as
+    his own role, with ~/.pgpass or the server's peer authentication)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _share(path: Path, gid: int) -> None:

@@ -132,3 +132,23 @@ def test_setup_shared_refuses_without_root(tmp_path, os_group, system_config, mo
     assert "must be run as root" in done.output
     assert not target.exists()
     assert not Path(system_config).exists()
+
+
+def test_setup_shared_on_postgresql_points_the_config_at_the_server(
+        tmp_path, os_group, system_config, fresh_pg_database):
+    group, gid = os_group
+    shared = tmp_path / "pgshared"
+    done = crm("--db", fresh_pg_database, "setup", "shared", "--group", group,
+               "--data-dir", str(shared))
+    assert done.returncode == 0, done.stderr
+    written = tomllib.loads(Path(system_config).read_text())
+    assert written["database"] == fresh_pg_database and written["shared"] is True
+    assert os.stat(shared / "files").st_gid == gid
+    assert not (shared / "crm.sqlite3").exists()
+    listed = crm("list", "company", "--json")  # no --db: the config names the server
+    assert listed.returncode == 0, listed.stderr
+    import psycopg2
+
+    with psycopg2.connect(fresh_pg_database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT name FROM schema_migration")
+        assert "0014_mail_worker_state" in {name for (name,) in cur.fetchall()}
