@@ -1,6 +1,7 @@
-"""Textual glue for the app's background jobs (mailbox sync, batches): a job runs on a
-thread and reports progress and its end as messages. The loops themselves live in the core
-(`crm_tui.mail`, `crm_tui.services`); this module only carries them to and from the UI.
+"""Textual glue for the app's background jobs (batches): a job runs on a thread and
+reports progress and its end as messages. The loops themselves live in the core
+(`crm_tui.services`); this module only carries them to and from the UI. (The mailbox is
+synced by the mail worker, `crm --sync --watch`, never by the app.)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class JobProgress(Message):
     """A job reported how far it got."""
 
     job: str
-    """The job's name, e.g. "mail.sync"."""
+    """The job's name, e.g. "pdf.batch"."""
     done: int
     total: int
 
