@@ -15,8 +15,8 @@ import pytest
 from textual.widgets import Label
 
 from crm_tui.models import MailWorkerState
-from crm_tui.services import mail_worker
-from tests.fixtures.mail import dovecot_server  # noqa: F401
+from crm_tui.services import mail_worker, settings
+from tests.fixtures.mail import dovecot_server, free_port  # noqa: F401
 from tests.integration.mail_helpers import configure
 from tests.screens.crm_app_helpers import SIZE, app_for, press, settle
 
@@ -112,3 +112,15 @@ async def test_watching_worker_runs_when_s_is_pressed(world, mailbox, data_dir):
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+def test_one_pass_records_its_failure_for_the_status_line(world, run_crm):
+    admin = world.session("admin")
+    for key, value in {"mail.imap_host": "127.0.0.1", "mail.imap_port": str(free_port()),
+                       "mail.imap_user": "nobody", "mail.imap_password": "x"}.items():
+        settings.set_value(admin, key, value)
+    done = run_crm("--sync")
+    assert done.returncode == 4, done.stderr
+    status = mail_worker.status()
+    assert status.ok is False and status.finished_at is not None
+    assert status.text().startswith("mail: failed ")
