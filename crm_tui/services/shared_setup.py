@@ -65,7 +65,7 @@ def setup_shared(group: str, data_dir: Path | None = None,
     if data_dir.exists() and not data_dir.is_dir():
         raise ValidationFailed.one("setup shared", "data-dir", str(data_dir),
                                    "exists and is not a directory")
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _make_reachable(data_dir.parent)
     data_dir.mkdir(exist_ok=True)
     _share(data_dir, gid)
     for sub in ("files", "quarantine"):
@@ -107,6 +107,16 @@ def _without_password(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def _make_reachable(path: Path) -> None:
+    """Make missing directories on the way `0755`: every operator must pass through them
+    (the `crm` process itself runs with a private umask)."""
+    old_umask = os.umask(0o022)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    finally:
+        os.umask(old_umask)
+
+
 def _share(path: Path, gid: int) -> None:
     """root:group and the shared mode (directories `2770`, files `0660`)."""
     os.chown(path, 0, gid, follow_symlinks=False)
@@ -128,7 +138,7 @@ def _share_tree(root: Path, gid: int) -> None:
 
 def _write_config(path: Path, text: str) -> None:
     """Write the system config whole (readable by every operator, written by root only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_reachable(path.parent)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -81,6 +81,9 @@ def test_setup_shared_makes_a_group_data_dir(tmp_path, os_group, system_config):
             assert stat.S_IMODE(info.st_mode) == 0o660, path
             assert info.st_gid == gid, path
 
+    # The directories on the way, made by the setup, let every operator through.
+    assert mode(shared.parent) == 0o755
+    assert mode(Path(system_config).parent) == 0o755
     written = tomllib.loads(Path(system_config).read_text())
     assert written["data_dir"] == str(shared)
     assert written["shared"] is True and written["group"] == group
