@@ -63,6 +63,11 @@ def _currency(value: str) -> str:
     return value
 
 
+def _secret(value: str) -> str:
+    # A password or token is kept exactly as typed: spaces count.
+    return V.parse_secret(value, 500)
+
+
 def _line(value: str) -> str:
     return V.parse_text(value, 500)
 
@@ -91,12 +96,12 @@ KEYS = {
     "mail.smtp_port": _port,
     "mail.smtp_security": _security,
     "mail.smtp_user": _line,
-    "mail.smtp_password": _line,
+    "mail.smtp_password": _secret,
     "mail.imap_host": _line,
     "mail.imap_port": _port,
     "mail.imap_security": _security,
     "mail.imap_user": _line,
-    "mail.imap_password": _line,
+    "mail.imap_password": _secret,
     "mail.imap_folder": _line,
     "mail.unmatched_folder": _line,
     "mail.reference_address": _email,
@@ -109,7 +114,7 @@ KEYS = {
     "mail.max_header_bytes": _positive,
     "mail.max_subject_chars": _positive,
     "mail.max_per_hour": _count,
-    "intake.token": _line,
+    "intake.token": _secret,
 }
 SECRET_KEYS = frozenset(secrets.SECRET_KEYS)
 

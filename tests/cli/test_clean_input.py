@@ -162,3 +162,11 @@ def test_a_csv_row_with_a_control_character_writes_nothing(crm_db, run_crm, tmp_
     assert result.returncode == 1
     assert "line 2" in result.stderr and "control character" in result.stderr
     assert json.loads(run_crm("list", "company", "--json", db=crm_db).stdout) == []
+
+
+def test_a_secret_setting_keeps_its_spaces(crm_db, run_crm):
+    result = run_crm("config", "set", "mail.imap_password", "  two words ", db=crm_db)
+    assert result.returncode == 0, result.stderr
+    from crm_tui.services import secrets
+
+    assert secrets.get("mail.imap_password") == "  two words "
