@@ -210,15 +210,19 @@ def _insert_contracts(rows):
 
 
 def _invoices(rng: random.Random, count: int, companies: list[int], users: list[int]) -> None:
-    series = "15/[1000]"
+    series = "15/[]"  # the series of the pattern 15/[1000]
     last = (Invoice.select(Invoice.bill_number).where(Invoice.bill_series == series)
             .order_by(Invoice.bill_number.desc()).scalar())
     number = 1000 if last is None else last + 1
     start = _next_id(Invoice)
     invoices, lines, discount_rows = [], [], []
+    # Issued numbers follow dates: the days are handed out in order.
+    days = sorted(BASE_DAY - dt.timedelta(days=rng.randint(0, 400)) for _ in range(count))
+    if last is not None:
+        days = [BASE_DAY] * count
     for n in range(count):
         iid = start + n
-        created = BASE_DAY - dt.timedelta(days=rng.randint(0, 400))
+        created = days[n]
         amounts = [Decimal(rng.randint(100, 5000)) for _ in range(rng.randint(1, 3))]
         discounts = [Decimal(rng.randint(0, 100))] if rng.random() < 0.3 else []
         totals = compute_totals(amounts, discounts, Decimal(21))
@@ -230,20 +234,27 @@ def _invoices(rng: random.Random, count: int, companies: list[int], users: list[
                          rng.choice(["pending", "paid", "paid", "cancelled"]), created,
                          created + dt.timedelta(days=30), None, "EUR", rng.choice(["en", "es"]),
                          Decimal(21), Decimal(0), "", "Services rendered.", totals.total,
-                         submitted, rng.choice(users) if submitted else None, BASE_TIME))
+                         submitted, rng.choice(users) if submitted else None, BASE_TIME,
+                         created if submitted else None))
         if submitted:
             number += 1
         for pos, amount in enumerate(amounts):
-            lines.append((iid, pos, f"Concept {pos + 1}", amount))
+            lines.append((iid, pos, f"Concept {pos + 1}", amount, Decimal(21)))
         for pos, amount in enumerate(discounts):
-            discount_rows.append((iid, pos, "promotion", amount))
+            discount_rows.append((iid, pos, "promotion", amount, Decimal(21)))
     _bulk("invoice", ("id", "company_id", "type", "bill_id", "bill_series", "bill_number",
                       "reference", "status", "created", "expires", "paid_on", "currency",
                       "language", "tax_rate", "withholding_rate", "internal_note", "description",
-                      "total", "locked", "locked_by_id", "updated"), invoices)
-    _bulk("invoice_line", ("invoice_id", "position", "description", "amount"), lines)
-    _bulk("invoice_discount", ("invoice_id", "position", "description", "amount"), discount_rows)
+                      "total", "locked", "locked_by_id", "updated", "issued"), invoices)
+    _bulk("invoice_line", ("invoice_id", "position", "description", "amount", "tax_rate"),
+          lines)
+    _bulk("invoice_discount", ("invoice_id", "position", "description", "amount", "tax_rate"),
+          discount_rows)
     _fix_sequence("invoice")
+    # The issued invoices join their series' hash chain, in number order.
+    from crm_tui.services.invoice_chain import seal_unsealed
+
+    seal_unsealed(database)
 
 
 def _leads(rng: random.Random, count: int, companies: list[int], users: list[int]) -> None:

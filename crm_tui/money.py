@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -22,8 +22,10 @@ def quantize(amount: Decimal) -> Decimal:
 
     This is the one rounding rule of the whole CRM. Every stored or printed amount and
     every computed total goes through it, so a tax of 21% on 0.05 is 0.01 everywhere.
+    A zero is always 0.00, never -0.00 (-0.004 rounds to a plain zero).
     """
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    result = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return ZERO if result.is_zero() else result
 
 
 def _to_decimal(value: object, what: str) -> Decimal:
@@ -83,15 +85,26 @@ def to_rate(value: object) -> Decimal:
 
 
 @dataclass(frozen=True)
+class RateTotal:
+    """The tax base and tax of one rate on an invoice."""
+
+    rate: Decimal
+    base: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
 class InvoiceTotals:
     """The printed totals of an invoice, every field already rounded to cents."""
 
     tax_base: Decimal  # sum of the concepts
     discount_total: Decimal  # sum of the discounts
     subtotal: Decimal  # tax_base - discount_total: what tax and withholding apply to
-    total_tax: Decimal  # subtotal * tax_rate / 100
+    total_tax: Decimal  # the sum of the per-rate taxes
     withholding: Decimal  # subtotal * withholding_rate / 100, subtracted from the total
     total: Decimal  # subtotal + total_tax - withholding
+    #: One base and tax per rate, lowest rate first (the invoice prints one row each).
+    by_rate: tuple[RateTotal, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, Decimal]:
         """The totals as a plain dict (the shape the documents layer and CSV export use)."""
@@ -111,29 +124,106 @@ def compute_totals(
     tax_rate: object,
     withholding_rate: object = 0,
 ) -> InvoiceTotals:
-    """Compute an invoice's totals from its concept and discount amounts and its rates.
+    """Compute an invoice's totals when every concept and discount has the same tax rate.
 
     The manual's example: one concept 2400, discount 240, tax 21% gives tax base 2400,
-    subtotal 2160, tax 453.60 and total 2613.60. Tax and withholding are each rounded once
-    (on the subtotal, not per line) so the printed figures always add up.
+    subtotal 2160, tax 453.60 and total 2613.60.
     """
-    lines = [to_money(a) for a in line_amounts]
-    discounts = [to_money(a) for a in discount_amounts]
-    for amount in discounts:
-        if amount < 0:
+    return compute_rated_totals(
+        [(amount, tax_rate) for amount in line_amounts],
+        [(amount, tax_rate) for amount in discount_amounts],
+        withholding_rate,
+    )
+
+
+def compute_rated_totals(
+    lines: Iterable[tuple[object, object]],
+    discounts: Iterable[tuple[object, object]],
+    withholding_rate: object = 0,
+    *,
+    credit: bool = False,
+) -> InvoiceTotals:
+    """Totals of an invoice whose concepts and discounts each carry a tax rate.
+
+    `lines` and `discounts` are (amount, rate) pairs. Each rate's base is its concepts
+    minus its discounts, and its tax is rounded once on that base, so the printed rows
+    always add up. Withholding applies to the whole subtotal. A credit note (`credit`)
+    mirrors an invoice: its concepts and discounts are negative.
+    """
+    rated_lines = [(to_money(a), to_rate(r)) for a, r in lines]
+    rated_discounts = [(to_money(a), to_rate(r)) for a, r in discounts]
+    for amount, _rate in rated_discounts:
+        if (amount > 0) if credit else (amount < 0):
             # A negative discount is a surcharge; it belongs on a concept line, where the
             # customer can read what it is for.
-            raise ValueError(f"discount {amount} must not be negative; add a concept instead")
-    tax = to_rate(tax_rate)
+            raise ValueError(f"discount {amount} must not be "
+                             f"{'positive on a credit note' if credit else 'negative'}; "
+                             "add a concept instead")
     withholding_pct = to_rate(withholding_rate)
-
-    tax_base = quantize(sum(lines, ZERO))
-    discount_total = quantize(sum(discounts, ZERO))
+    bases: dict[Decimal, Decimal] = {}
+    for amount, rate in rated_lines:
+        bases[rate] = bases.get(rate, ZERO) + amount
+    for amount, rate in rated_discounts:
+        bases[rate] = bases.get(rate, ZERO) - amount
+    by_rate = tuple(
+        RateTotal(plain_rate(rate), quantize(base), quantize(base * rate / HUNDRED))
+        for rate, base in sorted(bases.items())
+    )
+    tax_base = quantize(sum((a for a, _ in rated_lines), ZERO))
+    discount_total = quantize(sum((a for a, _ in rated_discounts), ZERO))
     subtotal = quantize(tax_base - discount_total)
-    total_tax = quantize(subtotal * tax / HUNDRED)
+    total_tax = quantize(sum((r.tax for r in by_rate), ZERO))
     withholding = quantize(subtotal * withholding_pct / HUNDRED)
     total = quantize(subtotal + total_tax - withholding)
-    return InvoiceTotals(tax_base, discount_total, subtotal, total_tax, withholding, total)
+    return InvoiceTotals(tax_base, discount_total, subtotal, total_tax, withholding, total,
+                         by_rate)
+
+
+def plain_rate(rate: Decimal) -> Decimal:
+    """A rate without trailing zeros or exponent: 21.000 -> 21, 10.500 -> 10.5."""
+    if rate == rate.to_integral_value():
+        return rate.quantize(Decimal(1))
+    return rate.normalize()
+
+
+def sum_by_currency(amounts: Iterable[tuple[str, object]]) -> dict[str, Decimal]:
+    """Add (currency, amount) pairs per currency: EUR and USD are never added together.
+
+    Returns {currency: total}, currencies in alphabetical order.
+    """
+    out: dict[str, Decimal] = {}
+    for currency, amount in amounts:
+        code = (currency or "").upper()
+        out[code] = out.get(code, ZERO) + _to_decimal(amount, "amount")
+    return {code: quantize(out[code]) for code in sorted(out)}
+
+
+def format_by_currency(totals: Mapping[str, object], locale: str = "en") -> str:
+    """Per-currency totals for people, e.g. "€2,613.60 · $100.00" (empty: "0.00")."""
+    if not totals:
+        return "0.00"
+    return " · ".join(format_money(amount, code, locale) for code, amount in totals.items())
+
+
+_CURRENCIES: frozenset[str] | None = None
+
+
+def currency_codes() -> frozenset[str]:
+    """The ISO 4217 currency codes babel knows (CLDR data)."""
+    global _CURRENCIES
+    if _CURRENCIES is None:
+        from babel.numbers import list_currencies
+
+        _CURRENCIES = frozenset(list_currencies())
+    return _CURRENCIES
+
+
+def check_currency(code: str) -> str:
+    """An ISO 4217 code ("eur" -> "EUR"), or ValueError naming the value."""
+    text = (code or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", text) or text not in currency_codes():
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code such as EUR or USD")
+    return text
 
 
 def format_money(amount: object, currency: str, locale: str = "en") -> str:

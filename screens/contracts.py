@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from crm_tui.services import contracts, invoices
+from crm_tui.services import contracts, invoice_forms, invoices
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
 from screens.base import CrmScreen, RecordListScreen
@@ -58,15 +58,15 @@ def generate_invoice(screen: CrmScreen, contract_id: int, done: Any) -> None:
     session = screen.session
 
     def describe() -> list[dict[str, Any]]:
-        return invoices.form_fields(session, None, contracts.invoice_draft(session, contract_id))
+        return invoice_forms.form_fields(session, None, contracts.invoice_draft(session, contract_id))
 
     def made(invoice_id: int | None) -> None:
         if invoice_id is not None:
-            screen.notify(f"Invoice #{invoice_id} created from the contract")
+            screen.notify(f"Draft invoice #{invoice_id} created from the contract")
             done(invoice_id)
 
     screen.app.push_screen(ServiceFormModal(
-        "Invoice from contract", describe, partial(invoices.submit_form, session, None),
+        "Invoice from contract", describe, partial(invoice_forms.submit_form, session, None),
         note="Set the concept's amount; the invoice is related to the contract.", tall=True),
         made)
 

@@ -10,15 +10,23 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
-from crm_tui.services import invoices
+from crm_tui.services import invoice_forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from screens.base import DetailScreen, detail_block
-from screens.invoices import open_invoice_form, save_pdf, toggle_lock
+from screens.invoices import (
+    credit_invoice,
+    issue_invoice,
+    open_invoice_form,
+    save_pdf,
+    toggle_lock,
+)
 
 # The fields shown in the Invoice block, in order, with their labels.
-FACTS = (("bill_id", "Bill ID"), ("company_name", "Company"), ("type", "Type"),
+FACTS = (("bill_id", "Bill ID"), ("state", "State"), ("credit_of_bill_id", "Credit note of"),
+         ("company_name", "Company"), ("type", "Type"),
          ("status", "Status"), ("reference", "Reference"), ("created", "Created"),
+         ("issued", "Issued"),
          ("expires", "Expires"), ("paid_on", "Paid on"), ("currency", "Currency"),
          ("language", "Language"), ("description", "Description"),
          ("internal_note", "Internal note"))
@@ -28,7 +36,7 @@ TOTALS = (("tax_base", "Tax base"), ("discount_total", "Discounts"),
 
 
 class InvoiceDetailScreen(DetailScreen):
-    """An invoice's detail; e, d, L, p and w act on it as the services allow."""
+    """An invoice's detail; e, d, I, C, L, p and w act on it as the services allow."""
 
     SCREEN_TITLE = "4 Invoice"
 
@@ -39,6 +47,10 @@ class InvoiceDetailScreen(DetailScreen):
         Binding("e", "edit_invoice", "Edit", id="record.edit", tooltip="Edit this invoice"),
         Binding("d", "delete_invoice", "Delete", id="record.delete",
                 tooltip="Delete this invoice (asks first; IM or superadmin)"),
+        Binding("I", "issue_invoice", "Issue", id="invoice.issue",
+                tooltip="Issue the draft: next number, today's date, lock and PDF"),
+        Binding("C", "credit_invoice", "Credit", id="invoice.credit",
+                tooltip="Cancel the issued invoice (or some lines) by a credit note"),
         Binding("L", "toggle_lock", "Lock/Unlock", id="invoice.lock",
                 tooltip="Lock the invoice (IW, IM) or unlock it (IM)"),
         Binding("p", "invoice_pdf", "PDF", id="invoice.pdf",
@@ -86,7 +98,7 @@ class InvoiceDetailScreen(DetailScreen):
         lock = ""
         if self.data["locked"]:
             lock = f"  [locked by {self.data['locked_by'] or '?'}]"
-        return f"4 Invoice · {self.data['bill_id']}{lock}"
+        return f"4 Invoice · {self.data['bill_id'] or 'draft #' + str(self.data['id'])}{lock}"
 
     def on_mount(self) -> None:
         """Read the invoice."""
@@ -94,7 +106,7 @@ class InvoiceDetailScreen(DetailScreen):
 
     def reload(self) -> None:
         """Read the invoice and what the user may do with it again."""
-        self.call_service(invoices.detail, self.session, self.invoice_id, done=self._show,
+        self.call_service(invoice_forms.detail, self.session, self.invoice_id, done=self._show,
                           failed=self._cannot_show, group="invoice.load", exclusive=True)
 
     def _cannot_show(self, error: BaseException) -> None:
@@ -113,8 +125,10 @@ class InvoiceDetailScreen(DetailScreen):
         ]
         if data["discounts"]:
             blocks.append(self._amounts("Discounts", data["discounts"], data["currency"]))
-        rates = f"tax {data['tax_rate']} %, withholding {data['withholding_rate']} %"
-        blocks.append(detail_block("Totals", [("Rates", rates)] + [
+        rates = [(f"Tax {part['rate']} %", f"{part['tax']} {data['currency']} on "
+                  f"{part['base']}") for part in data.get("tax_rates", [])]
+        rates.append(("Withholding rate", f"{data['withholding_rate']} %"))
+        blocks.append(detail_block("Totals", rates + [
             (label, f"{data[key]} {data['currency']}") for key, label in TOTALS
             if key in ("tax_base", "total", "total_tax") or data[key] not in ("0.00", "0")]))
         files = [(f["name"], f"{f['size']:,} bytes" + ("  (generated)" if f["generated"]
@@ -127,7 +141,8 @@ class InvoiceDetailScreen(DetailScreen):
 
     @staticmethod
     def _amounts(title: str, items: list[dict[str, str]], currency: str) -> Vertical:
-        rows = [Horizontal(Static(item["description"], classes="detail-value", markup=False),
+        rows = [Horizontal(Static(f"{item['description']}  ({item.get('tax_rate', '0')} %)",
+                                  classes="detail-value", markup=False),
                            Static(f"{item['amount']} {currency}", classes="amount",
                                   markup=False), classes="detail-row") for item in items]
         block = Vertical(*(rows or [Label("none", classes="detail-value")]),
@@ -144,6 +159,9 @@ class InvoiceDetailScreen(DetailScreen):
             return True if permissions and permissions.get("edit") else None
         if action == "delete_invoice":
             return True if permissions and permissions.get("delete") else None
+        if action in ("issue_invoice", "credit_invoice"):
+            key = "issue" if action == "issue_invoice" else "credit"
+            return True if permissions and permissions.get(key) else None
         if action == "toggle_lock":
             allowed = permissions and (permissions.get("lock") or permissions.get("unlock"))
             return True if allowed else None
@@ -163,6 +181,14 @@ class InvoiceDetailScreen(DetailScreen):
     def action_edit_invoice(self) -> None:
         """Edit this invoice (warns when its PDF will be replaced)."""
         open_invoice_form(self, self.invoice_id, self._changed)
+
+    def action_issue_invoice(self) -> None:
+        """Issue this draft."""
+        issue_invoice(self, self.invoice_id, self._changed)
+
+    def action_credit_invoice(self) -> None:
+        """Cancel this issued invoice by a credit note."""
+        credit_invoice(self, self.invoice_id, self._changed)
 
     def action_toggle_lock(self) -> None:
         """Lock or unlock this invoice."""
@@ -184,7 +210,7 @@ class InvoiceDetailScreen(DetailScreen):
         """Ask, then delete this invoice and go back."""
         from screens.modals.confirm import ConfirmModal
 
-        bill = (self.data or {}).get("bill_id", f"#{self.invoice_id}")
+        bill = (self.data or {}).get("bill_id") or f"#{self.invoice_id}"
 
         def deleted(_: Any) -> None:
             self.notify(f"Deleted invoice {bill}")

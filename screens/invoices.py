@@ -1,4 +1,5 @@
-"""Screen 4: invoices, with lock/unlock (L), PDF download (p) and monthly PDF batches (b)."""
+"""Screen 4: invoices, with issue (I), credit note (C), lock/unlock (L), PDF download (p)
+and monthly PDF batches (b)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from crm_tui.services import documents_service, invoices
+from crm_tui.services import documents_service, invoice_forms, invoice_issue, invoices
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
 from screens.base import CrmScreen, RecordListScreen
@@ -17,7 +18,7 @@ from widgets.filter_bar import FilterBar
 
 COLUMNS = (
     Column("bill_id", "Bill ID", 12), Column("company", "Company", 16),
-    Column("type", "Type", 9), Column("status", "Status", 9), Column("created", "Created", 10),
+    Column("state", "State", 9), Column("status", "Status", 9), Column("created", "Created", 10),
     Column("total", "Total", 12, "right"), Column("locked", "Lock", 4),
 )
 """The invoice list's columns (78 cells with their separators)."""
@@ -34,13 +35,15 @@ def open_invoice_form(screen: CrmScreen, invoice_id: int | None, done: Any,
     session = screen.session
     if invoice_id is None:
         modal = ServiceFormModal(
-            "New invoice", partial(invoices.form_fields, session, None, initial),
-            partial(invoices.submit_form, session, None), tall=True,
-            note="Submitted invoices get their bill ID, a lock and a PDF when saved.")
+            "New invoice", partial(invoice_forms.form_fields, session, None, initial),
+            partial(invoice_forms.submit_form, session, None), tall=True,
+            note="A Submitted invoice is a draft until issued (I): then it gets its bill ID, "
+                 "a lock and a PDF.")
     else:
         modal = ServiceFormModal(
-            f"Edit invoice #{invoice_id}", partial(invoices.form_fields, session, invoice_id),
-            partial(invoices.submit_form, session, invoice_id),
+            f"Edit invoice #{invoice_id}",
+            partial(invoice_forms.form_fields, session, invoice_id),
+            partial(invoice_forms.submit_form, session, invoice_id),
             confirm=partial(documents_service.replace_warning, session, invoice_id), tall=True)
     screen.app.push_screen(modal, done)
 
@@ -53,6 +56,55 @@ def toggle_lock(screen: CrmScreen, invoice_id: int, done: Any) -> None:
         done(locked)
 
     screen.call_service(invoices.toggle_lock, screen.session, invoice_id, done=finished)
+
+
+def issue_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
+    """Ask, then issue a draft: its number, date, lock and PDF; `done(bill_id)` after."""
+    from screens.modals.confirm import ConfirmModal
+
+    def issued(result: invoice_issue.Issued) -> None:
+        screen.notify(f"Issued invoice {result.bill_id}")
+        done(result.bill_id)
+
+    def confirmed(yes: bool | None) -> None:
+        if yes:
+            screen.call_service(invoice_issue.issue, screen.session, invoice_id, done=issued)
+
+    screen.app.push_screen(ConfirmModal(
+        f"Issue invoice #{invoice_id}?",
+        "It takes the next number and today's date, is locked, and can then only be "
+        "cancelled by a credit note."), confirmed)
+
+
+def credit_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
+    """Ask which lines, then cancel an issued invoice by a credit note."""
+    from screens.modals.service_form import ServiceFormModal, field
+
+    session = screen.session
+    fields = [field("lines", "Lines to credit", "",
+                    help="line numbers such as 1,3; empty: the whole invoice")]
+
+    def submit(values: dict[str, str]) -> invoice_issue.Issued:
+        from crm_tui.errors import ValidationFailed
+
+        text = values.get("lines", "").strip()
+        numbers = None
+        if text:
+            words = [w.strip() for w in text.split(",") if w.strip()]
+            if not all(w.isdigit() for w in words):
+                raise ValidationFailed.one("credit note", "lines", text,
+                                           "line numbers separated by commas, e.g. 1,3")
+            numbers = [int(w) for w in words]
+        return invoice_issue.credit(session, invoice_id, numbers)
+
+    def credited(result: invoice_issue.Issued | None) -> None:
+        if result is not None:
+            screen.notify(f"Issued credit note {result.bill_id}")
+            done(result.bill_id)
+
+    screen.app.push_screen(ServiceFormModal(
+        f"Credit note for invoice #{invoice_id}", fields, submit,
+        note="The credit note is issued at once in the credit-note series."), credited)
 
 
 def save_pdf(screen: CrmScreen, invoice_id: int) -> None:
@@ -117,7 +169,7 @@ def start_pdf_batch(screen: CrmScreen) -> None:
                                              unit="invoices"), finished)
 
     screen.app.push_screen(ServiceFormModal("PDF batch", fields, check,
-                                            note="One PDF per Submitted invoice of the month."),
+                                            note="One PDF per issued invoice of the month."),
                            chosen)
 
 
@@ -137,6 +189,10 @@ class InvoicesScreen(RecordListScreen):
     FILTER_HINT = "bill ID/company words, type= status= created_from= total_min= contract="
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("I", "issue_invoice", "Issue", id="invoice.issue",
+                tooltip="Issue the draft: next number, today's date, lock and PDF"),
+        Binding("C", "credit_invoice", "Credit", id="invoice.credit",
+                tooltip="Cancel the issued invoice (or some lines) by a credit note"),
         Binding("L", "toggle_lock", "Lock/Unlock", id="invoice.lock",
                 tooltip="Lock the invoice (IW, IM) or unlock it (IM)"),
         Binding("p", "invoice_pdf", "PDF", id="invoice.pdf",
@@ -160,15 +216,20 @@ class InvoicesScreen(RecordListScreen):
 
     def extra_check(self, action: str, record_id: int | None) -> bool | None:
         """`L` is greyed unless the services let this user lock or unlock the row."""
-        if action in ("toggle_lock", "invoice_pdf", "pdf_batch") and self._typing_filter():
+        if action in ("toggle_lock", "invoice_pdf", "pdf_batch", "issue_invoice",
+                      "credit_invoice") and self._typing_filter():
             return False
-        if action == "toggle_lock":
+        if action in ("toggle_lock", "issue_invoice", "credit_invoice"):
             if record_id is None:
                 return None
             state = self._lock_states.get(record_id)
             if state is None:
                 self._load_lock_state(record_id)
                 return None
+            if action == "issue_invoice":
+                return True if state.get("issue") else None
+            if action == "credit_invoice":
+                return True if state.get("credit") else None
             return True if state.get("lock") or state.get("unlock") else None
         if action == "invoice_pdf":
             return None if record_id is None else True
@@ -224,6 +285,18 @@ class InvoicesScreen(RecordListScreen):
         record_id = self.current_record_id()
         if record_id is not None:
             toggle_lock(self, record_id, lambda _locked: self.records_changed())
+
+    def action_issue_invoice(self) -> None:
+        """Issue the draft under the cursor."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            issue_invoice(self, record_id, lambda _bill: self.records_changed())
+
+    def action_credit_invoice(self) -> None:
+        """Cancel the issued invoice under the cursor by a credit note."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            credit_invoice(self, record_id, lambda _bill: self.records_changed())
 
     def action_invoice_pdf(self) -> None:
         """Save the invoice under the cursor as PDF or ZIP."""

@@ -20,7 +20,8 @@ TABLE_COLUMNS = {
     "company": ["id", "name", "country", "manager", "parent"],
     "contact": ["id", "full_name", "email", "company"],
     "contract": ["id", "name", "contract_number", "company", "date_end", "status_name"],
-    "invoice": ["id", "bill_id", "type", "status", "company", "created", "total", "locked"],
+    "invoice": ["id", "bill_id", "state", "type", "status", "company", "created", "currency",
+                "total", "locked"],
     "lead": ["id", "full_name", "email", "company_name", "status_name", "owner",
              "estimated_sale"],
     "user": ["id", "login", "real_name", "company", "profiles", "superadmin"],
@@ -94,15 +95,37 @@ def list_command(state: CliState, kind, as_json, filters, limit, offset) -> None
         print_table(rows, columns)
 
 
+def _record_ref(kind: str, record_id: str | None, bill_id: str | None):
+    """What names the record: RECORD_ID, or for an invoice --bill-id (a bill ID that may be
+    all digits; a plain integer is always the record id)."""
+    if bill_id is not None:
+        if kind != "invoice":
+            raise click.UsageError("--bill-id names invoices only")
+        from crm_tui.cli.invoice import invoice_ref
+
+        return invoice_ref(record_id, bill_id)
+    if record_id is None:
+        raise click.UsageError("missing RECORD_ID")
+    return record_id
+
+
+bill_id_option = click.option(
+    "--bill-id", "bill_id", metavar="BILL_ID",
+    help="Invoices: name it by bill ID, even one that is all digits (an integer RECORD_ID "
+         "is always the record id).")
+
+
 @click.command("show")
 @kind_argument
-@click.argument("record_id")
+@click.argument("record_id", required=False)
+@bill_id_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def show_command(state: CliState, kind, record_id, as_json) -> None:
-    """Show one record of KIND."""
+def show_command(state: CliState, kind, record_id, bill_id, as_json) -> None:
+    """Show one record of KIND (an invoice also by bill ID: crm show invoice 15/1000)."""
     from crm_tui.services.records import get_kind
 
+    record_id = _record_ref(kind, record_id, bill_id)
     session = state.session()
     if kind == "invoice":
         from crm_tui.services.invoices import find
@@ -136,17 +159,23 @@ def add_command(state: CliState, kind, assignments, json_source) -> None:
 
 @click.command("set")
 @kind_argument
-@click.argument("record_id")
+@click.argument("record_id", required=False)
 @click.argument("assignments", nargs=-1, metavar="FIELD=VALUE…")
+@bill_id_option
 @click.option("--json", "json_source", metavar="FILE|-", help="Read the fields from JSON.")
 @click.option("--if-unchanged-since", "since", metavar="TIME",
               help="Refuse (exit 1) when a field being set was changed after TIME (UTC).")
 @pass_state
-def set_command(state: CliState, kind, record_id, assignments, json_source, since) -> None:
+def set_command(state: CliState, kind, record_id, assignments, bill_id, json_source,
+                since) -> None:
     """Change fields of a record of KIND."""
     from crm_tui.services import values as V
     from crm_tui.services.records import get_kind
 
+    if bill_id is not None and record_id is not None and "=" in record_id:
+        # With --bill-id, the first word is already a FIELD=VALUE.
+        assignments, record_id = (record_id, *assignments), None
+    record_id = _record_ref(kind, record_id, bill_id)
     values = _values(assignments, json_source)
     if not values:
         raise click.UsageError("nothing to change: give FIELD=VALUE pairs or --json")
@@ -161,12 +190,14 @@ def set_command(state: CliState, kind, record_id, assignments, json_source, sinc
 
 @click.command("delete")
 @kind_argument
-@click.argument("record_id")
+@click.argument("record_id", required=False)
+@bill_id_option
 @pass_state
-def delete_command(state: CliState, kind, record_id) -> None:
+def delete_command(state: CliState, kind, record_id, bill_id) -> None:
     """Delete a record of KIND."""
     from crm_tui.services.records import get_kind
 
+    record_id = _record_ref(kind, record_id, bill_id)
     session = state.session()
     get_kind(kind).delete(session, record_id)
 

@@ -13,13 +13,15 @@ from typing import Any
 
 from crm_tui.documents import DocumentError
 from crm_tui.documents.fonts import PdfFontCache, shared_font_cache
-from crm_tui.money import InvoiceTotals, babel_locale, compute_totals, format_money
+from crm_tui.money import InvoiceTotals, babel_locale, compute_rated_totals, format_money
 
 log = logging.getLogger(__name__)
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "invoice": "Invoice",
+        "credit_note": "Credit note",
+        "credit_of": "Cancels invoice",
         "bill_id": "Invoice no.",
         "reference": "Reference",
         "created": "Date",
@@ -32,6 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
         "amount": "Amount",
         "discount": "Discount",
         "tax_base": "Tax base",
+        "base_of": "base",
         "discount_total": "Discounts",
         "subtotal": "Subtotal",
         "withholding": "Withholding",
@@ -44,6 +47,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "es": {
         "invoice": "Factura",
+        "credit_note": "Factura rectificativa",
+        "credit_of": "Rectifica la factura",
         "bill_id": "Nº de factura",
         "reference": "Referencia",
         "created": "Fecha",
@@ -56,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "amount": "Importe",
         "discount": "Descuento",
         "tax_base": "Base imponible",
+        "base_of": "base",
         "discount_total": "Descuentos",
         "subtotal": "Subtotal",
         "withholding": "Retención",
@@ -188,10 +194,12 @@ def render_invoice_pdf(
     """Render an invoice as PDF bytes.
 
     invoice: bill_id, type, reference, status (pending/paid/cancelled), created, expires,
-      paid_on (dates or ISO strings), currency ("EUR"), language ("en"/"es"),
-      description (printed), lines [{description, amount}], discounts [{description,
-      amount}], tax_rate, withholding_rate, and optionally the totals (top-level keys or
-      "totals"), which must agree with the lines. internal_note is never read.
+      issued, paid_on (dates or ISO strings), currency ("EUR"), language ("en"/"es"),
+      description (printed), lines [{description, amount, tax_rate}], discounts
+      [{description, amount, tax_rate}] (a line without a rate takes `tax_rate`),
+      withholding_rate, credit_of (the bill ID a credit note cancels), and optionally the
+      totals (top-level keys or "totals"), which must agree with the lines. internal_note
+      is never read.
     company (the customer): name, fiscal_id, address, country.
     settings: header, tax_name ("VAT"/"IVA"), payment_methods, footer, currency (default).
     logo_bytes: an image stored in the CRM (PNG/JPEG/GIF); never a path from data.
@@ -207,12 +215,18 @@ def render_invoice_pdf(
     discounts = list(invoice.get("discounts") or [])
     tax_rate = invoice.get("tax_rate") or 0
     withholding_rate = invoice.get("withholding_rate") or 0
+    credit_of = _clean(invoice.get("credit_of"))
+
+    def rate_of(item: Mapping[str, Any]) -> Any:
+        rate = item.get("tax_rate")
+        return tax_rate if rate is None or rate == "" else rate
+
     try:
-        totals = compute_totals(
-            [line.get("amount") for line in lines],
-            [d.get("amount") for d in discounts],
-            tax_rate,
+        totals = compute_rated_totals(
+            [(line.get("amount"), rate_of(line)) for line in lines],
+            [(d.get("amount"), rate_of(d)) for d in discounts],
             withholding_rate,
+            credit=bool(credit_of),
         )
     except ValueError as exc:
         raise DocumentError(f"invoice {invoice.get('bill_id')}: {exc}") from exc
@@ -236,7 +250,9 @@ def render_invoice_pdf(
     status = str(invoice.get("status") or "").lower()
     facts = [
         (labels["bill_id"], bill_id),
-        (labels["created"], _format_date(invoice.get("created"), locale)),
+        (labels["created"], _format_date(invoice.get("issued") or invoice.get("created"),
+                                         locale)),
+        (labels["credit_of"], credit_of),
         (labels["expires"], _format_date(invoice.get("expires"), locale)),
         (labels["reference"], _clean(invoice.get("reference"))),
         (labels["status"], labels.get(status, _clean(status).capitalize())),
@@ -247,12 +263,20 @@ def render_invoice_pdf(
     discount_rows = [
         (_clean(d.get("description")), money(-Decimal(str(d["amount"])))) for d in discounts
     ]
-    rate_text = _format_rate(tax_rate, locale)
     total_rows = [(labels["tax_base"], money(totals.tax_base))]
     if discounts:
         total_rows.append((labels["discount_total"], money(-totals.discount_total)))
         total_rows.append((labels["subtotal"], money(totals.subtotal)))
-    total_rows.append((f"{tax_name} ({rate_text} %)", money(totals.total_tax)))
+    by_rate = totals.by_rate or ()
+    if len(by_rate) > 1:
+        # One base and tax per rate.
+        for part in by_rate:
+            rate_text = _format_rate(part.rate, locale)
+            total_rows.append((f"{tax_name} ({rate_text} %, {labels['base_of']} "
+                               f"{money(part.base)})", money(part.tax)))
+    else:
+        rate_text = _format_rate(by_rate[0].rate if by_rate else tax_rate, locale)
+        total_rows.append((f"{tax_name} ({rate_text} %)", money(totals.total_tax)))
     if totals.withholding:
         w_rate = _format_rate(withholding_rate, locale)
         total_rows.append((f"{labels['withholding']} ({w_rate} %)", money(-totals.withholding)))
@@ -270,7 +294,8 @@ def render_invoice_pdf(
     pdf.crm_family = family
     pdf.footer_text = footer
     pdf.page_label = labels["page"]
-    pdf.set_title(f"{labels['invoice']} {bill_id}")
+    title = labels["credit_note"] if credit_of else labels["invoice"]
+    pdf.set_title(f"{title} {bill_id}")
     pdf.set_creator("crm_tui")
     pdf.set_lang(lang)
     pdf.set_margins(15, 15, 15)
@@ -296,7 +321,7 @@ def render_invoice_pdf(
 
     # Title and the invoice facts (left), the customer (right).
     pdf.set_font(family, "B", 18)
-    pdf.cell(0, 9, f"{labels['invoice']} {bill_id}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 9, f"{title} {bill_id}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     block_top = pdf.get_y()
     pdf.set_font(family, "", 9.5)

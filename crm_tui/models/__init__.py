@@ -15,8 +15,10 @@ from crm_tui.models.custom_fields import (
 from crm_tui.models.files import ATTACHMENT_OWNERS, Attachment
 from crm_tui.models.history import History, ImportBatch
 from crm_tui.models.invoices import (
+    INVOICE_LANGUAGES,
     INVOICE_STATUSES,
     INVOICE_TYPES,
+    ISSUED_CHANGEABLE,
     ContractInvoice,
     Invoice,
     InvoiceDiscount,
@@ -79,8 +81,10 @@ __all__ = [
     "CLOSED_STATUSES",
     "FIELD_ENTITIES",
     "FIELD_KINDS",
+    "INVOICE_LANGUAGES",
     "INVOICE_STATUSES",
     "INVOICE_TYPES",
+    "ISSUED_CHANGEABLE",
     "LEAD_STATUSES",
     "OPEN_STATUSES",
     "WON_STATUS",

@@ -11,18 +11,37 @@ from crm_tui.models.users import User
 
 INVOICE_TYPES = ("received", "submitted")
 INVOICE_STATUSES = ("pending", "paid", "cancelled")
+#: The languages invoice documents are translated into (the PDF labels).
+INVOICE_LANGUAGES = ("en", "es")
+#: What an issued invoice may still change; everything else is corrected by a credit note.
+ISSUED_CHANGEABLE = ("status", "paid_on", "internal_note")
 
 
 class Invoice(BaseModel):
-    """An invoice; `total` is derived from lines, discounts and rates and kept for search."""
+    """An invoice; `total` is derived from lines, discounts and rates and kept for search.
+
+    A Submitted invoice is a draft (no bill ID, `issued` empty) until it is issued. Bill IDs
+    of Submitted invoices are unique system-wide and a Received invoice's number is unique
+    per supplier: two partial unique indexes (migration 0030) hold that.
+    """
 
     company = peewee.ForeignKeyField(Company, on_delete="RESTRICT", backref="invoices")
     type = peewee.CharField(max_length=10, default="submitted")
-    bill_id = peewee.CharField(max_length=100, unique=True)
-    # The numeric part of an automatic bill ID and the pattern it came from, so the next
-    # number is max()+1 of numbers, not a text sort of IDs.
+    bill_id = peewee.CharField(max_length=100, null=True)
+    # The series (the pattern's fixed part, e.g. "15/[]") and the numeric part of an issued
+    # bill ID, so the next number is max()+1 of numbers, not a text sort of IDs. Bill IDs
+    # given by hand form the series "".
     bill_series = peewee.CharField(max_length=100, null=True)
     bill_number = peewee.IntegerField(null=True)
+    # Issue date; None while a Submitted invoice is a draft (and always for Received ones).
+    issued = peewee.DateField(null=True)
+    # A credit note references the invoice it cancels (wholly or in part).
+    credit_of = peewee.ForeignKeyField("self", null=True, on_delete="RESTRICT",
+                                       backref="credit_notes")
+    # The tamper-evident chain of the series: position, previous record's hash, own hash.
+    chain_seq = peewee.IntegerField(null=True)
+    prev_hash = peewee.CharField(max_length=64, null=True)
+    chain_hash = peewee.CharField(max_length=64, null=True)
     reference = peewee.CharField(max_length=100, default="")
     status = peewee.CharField(max_length=10, default="pending", index=True)
     created = peewee.DateField(index=True)
@@ -41,28 +60,31 @@ class Invoice(BaseModel):
 
     class Meta:
         table_name = "invoice"
-        indexes = ((("bill_series", "bill_number"), False), (("company", "created"), False))
+        indexes = ((("bill_series", "bill_number"), False), (("company", "created"), False),
+                   (("bill_series", "chain_seq"), False))
 
 
 class InvoiceLine(BaseModel):
-    """A concept on an invoice: a description and an amount."""
+    """A concept on an invoice: a description, an amount and its tax rate."""
 
     invoice = peewee.ForeignKeyField(Invoice, on_delete="CASCADE", backref="lines")
     position = peewee.IntegerField(default=0)
     description = peewee.CharField(max_length=500)
     amount = MoneyField()
+    tax_rate = RateField(default=0)
 
     class Meta:
         table_name = "invoice_line"
 
 
 class InvoiceDiscount(BaseModel):
-    """A discount on an invoice, subtracted from the tax base."""
+    """A discount on an invoice, subtracted from the tax base of its rate."""
 
     invoice = peewee.ForeignKeyField(Invoice, on_delete="CASCADE", backref="discounts")
     position = peewee.IntegerField(default=0)
     description = peewee.CharField(max_length=500)
     amount = MoneyField()
+    tax_rate = RateField(default=0)
 
     class Meta:
         table_name = "invoice_discount"

@@ -35,7 +35,9 @@ def _stored_name(original: str) -> str:
     return uuid.uuid4().hex + suffix
 
 
-def _owner_check(session: Session, owner_kind: str, owner_id: int, modify: bool) -> None:
+def _owner_check(session: Session, owner_kind: str, owner_id: int | str, modify: bool) -> int:
+    """Check access to an attachment's owner; returns the owner's record id (an invoice may
+    be named by bill ID)."""
     if owner_kind not in ATTACHMENT_OWNERS:
         raise ValidationFailed.one("attachment", "kind", owner_kind,
                                    "must be one of " + ", ".join(ATTACHMENT_OWNERS[:4]))
@@ -43,11 +45,16 @@ def _owner_check(session: Session, owner_kind: str, owner_id: int, modify: bool)
         entry = LeadActivity.get_or_none(LeadActivity.id == owner_id)
         if entry is None:
             raise NotFound(f"lead activity {owner_id} does not exist")
-        owner_kind, owner_id = "lead", entry.lead_id
+        kind = get_kind("lead")
+        obj = kind.load(session, entry.lead_id)
+        if modify:
+            kind.check_modify(session, obj)
+        return entry.id
     kind = get_kind(owner_kind)
     obj = kind.load(session, owner_id)
     if modify:
         kind.check_modify(session, obj)
+    return obj.id
 
 
 def store_bytes(data: bytes, original: str) -> str:
@@ -81,9 +88,10 @@ def add(
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise ValidationFailed.one("attachment", "file", original_name,
                                    f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
-    owner_id = V.parse_int(owner_id) if not isinstance(owner_id, int) else owner_id
     if check_access:
-        _owner_check(session, owner_kind, owner_id, modify=True)
+        owner_id = _owner_check(session, owner_kind, owner_id, modify=True)
+    elif not isinstance(owner_id, int):
+        owner_id = V.parse_int(owner_id)
     name = display_name(original_name)
     stored = store_bytes(data, name)
     try:
@@ -133,7 +141,7 @@ def attach_local_file(session: Session, owner_kind: str, owner_id: int, path: st
 
 def list_for(session: Session, owner_kind: str, owner_id: int) -> list[dict]:
     """The attachments of a record the user may see."""
-    _owner_check(session, owner_kind, owner_id, modify=False)
+    owner_id = _owner_check(session, owner_kind, owner_id, modify=False)
     query = Attachment.select().where(Attachment.owner_kind == owner_kind,
                                       Attachment.owner_id == owner_id).order_by(Attachment.id)
     return [{"id": a.id, "name": a.original_name, "size": a.size,

@@ -112,6 +112,15 @@ class ContractKind(CompanyOwnedKind):
 
     def after_save(self, session, obj, parsed, created):
         if "invoices" in parsed:
+            from crm_tui.services.invoices import check_relations
+
+            # A locked invoice's links change only by its lock holder (the lock covers them).
+            current = {i for (i,) in ContractInvoice.select(ContractInvoice.invoice).where(
+                ContractInvoice.contract == obj.id,
+                ContractInvoice.invoice.in_(_visible_invoice_ids(session))).tuples()}
+            wanted = {invoice.id for invoice in parsed["invoices"]}
+            for invoice in Invoice.select().where(Invoice.id.in_(sorted(current ^ wanted))):
+                check_relations(session, invoice)
             # Links to invoices the user cannot see are not his to drop.
             ContractInvoice.delete().where(
                 ContractInvoice.contract == obj.id,
@@ -320,6 +329,10 @@ def _invoices_for_link(session: Session, contract_id, invoice_refs) -> tuple[Con
                                     "no such invoice"))
     if problems:
         raise ValidationFailed(problems)
+    from crm_tui.services.invoices import check_relations
+
+    for invoice in found:
+        check_relations(session, invoice)
     return contract, found
 
 
@@ -368,7 +381,9 @@ def invoice_draft(session: Session, contract_id: int | str) -> dict[str, Any]:
 
 def generate_invoice(session: Session, contract_id: int | str, amount: str | None = None,
                      overrides: dict[str, Any] | None = None) -> int:
-    """Create an invoice from a contract (see `invoice_draft`); returns the invoice id.
+    """Create a draft invoice from a contract (see `invoice_draft`); returns its id.
+
+    A Submitted draft has no bill ID until it is issued (`crm invoice issue`).
 
     `amount` prices the contract's concept line; `overrides` replaces any draft field
     (e.g. `lines`, `type`, `tax_rate`).

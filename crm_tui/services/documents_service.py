@@ -36,11 +36,12 @@ def _amounts(model: type, invoice_ids: list[int]) -> dict[int, list[dict]]:
     """Lines or discounts of many invoices in one query per 500: {invoice id: [{…}]}."""
     out: dict[int, list[dict]] = {}
     for start in range(0, len(invoice_ids), 500):
-        query = (model.select(model.invoice, model.description, model.amount)
+        query = (model.select(model.invoice, model.description, model.amount, model.tax_rate)
                  .where(model.invoice.in_(invoice_ids[start:start + 500]))
                  .order_by(model.invoice, model.position, model.id).tuples())
-        for invoice_id, description, amount in query:
-            out.setdefault(invoice_id, []).append({"description": description, "amount": amount})
+        for invoice_id, description, amount, rate in query:
+            out.setdefault(invoice_id, []).append(
+                {"description": description, "amount": amount, "tax_rate": rate})
     return out
 
 
@@ -52,6 +53,9 @@ def _invoice_dict(invoice: Invoice, lines: list[dict], discounts: list[dict]) ->
         "reference": invoice.reference,
         "status": invoice.status,
         "created": invoice.created,
+        "issued": invoice.issued,
+        "credit_of": (Invoice.get_by_id(invoice.credit_of_id).bill_id
+                      if invoice.credit_of_id else None),
         "expires": invoice.expires,
         "paid_on": invoice.paid_on,
         "currency": invoice.currency,
@@ -163,7 +167,7 @@ def refresh_invoice_pdf(session: Session, invoice_id: int, *, font_cache: Any = 
     when nothing was stored (not Submitted, gone, or changed meanwhile).
     """
     invoice = Invoice.get_or_none(Invoice.id == invoice_id)
-    if invoice is None or invoice.type != "submitted":
+    if invoice is None or invoice.type != "submitted" or invoice.issued is None:
         return None
     data = invoice_data(invoice_id)
     return _store_generated(session, invoice_id, invoice.bill_id, data,
@@ -214,6 +218,12 @@ def invoice_pdf(session: Session, bill_id_or_id: str | int) -> tuple[str, bytes]
         NotFound, PermissionDenied.
     """
     invoice = get_kind("invoice").load(session, bill_id_or_id)
+    label = get_kind("invoice").label(invoice)
+    if invoice.type == "received":
+        return _supplier_document(invoice, label)
+    if invoice.issued is None:
+        raise ValidationFailed.one(label, "issued", "", "is a draft and has no PDF yet; "
+                                   f"issue it first (crm invoice issue {invoice.id})")
     for att in reversed(_generated(invoice.id)):
         try:
             return att.original_name, attachments.path_of(att.stored_name).read_bytes()
@@ -221,6 +231,23 @@ def invoice_pdf(session: Session, bill_id_or_id: str | int) -> tuple[str, bytes]
             log.warning("stored PDF of invoice %s is missing; rendering it again",
                         invoice.bill_id)
     return pdf_name(invoice.bill_id), _render(*invoice_data(invoice.id))
+
+
+def _supplier_document(invoice: Invoice, label: str) -> tuple[str, bytes]:
+    """A Received invoice's own document: the supplier's file attached to it (the last
+    PDF, else the last file); the CRM never makes one."""
+    files = list(Attachment.select().where(
+        Attachment.owner_kind == "invoice", Attachment.owner_id == invoice.id,
+        Attachment.generated == False).order_by(Attachment.id))  # noqa: E712
+    files.sort(key=lambda a: (a.original_name.lower().endswith(".pdf"), a.id))
+    for att in reversed(files):
+        try:
+            return att.original_name, attachments.path_of(att.stored_name).read_bytes()
+        except OSError:
+            log.warning("attachment %s of %s is missing from files/", att.id, label)
+    raise ValidationFailed.one(label, "attachments", "", "is a Received invoice: the CRM "
+                               "makes no PDF of it, and no supplier document is attached "
+                               f"(crm attach invoice {invoice.id} FILE)")
 
 
 def invoice_attachments(session: Session, bill_id_or_id: str | int) -> list[dict]:
@@ -246,6 +273,11 @@ def invoice_download(session: Session, bill_id_or_id: str | int,
 
     name, pdf = invoice_pdf(session, bill_id_or_id)
     files = invoice_attachments(session, bill_id_or_id)
+    invoice = get_kind("invoice").load(session, bill_id_or_id)
+    if invoice.type == "received":
+        # The supplier's document is the main file; the ZIP carries it once.
+        files = [f for f in files if f["name"] != name]
+        name = pdf_name(invoice.bill_id)[:-4] + "-" + name if as_zip or files else name
     if as_zip is None:
         as_zip = bool(files)
     if not as_zip:
@@ -256,12 +288,15 @@ def invoice_download(session: Session, bill_id_or_id: str | int,
             members.append((item["name"], attachments.path_of(item["stored"]).read_bytes()))
         except OSError:
             log.warning("attachment %s (%s) is missing from files/", item["id"], item["name"])
-    return name[:-4] + ".zip", zip_bundle(name, pdf, members, when=session.clock.now())
+    zip_name = name.rsplit(".", 1)[0] + ".zip"
+    return zip_name, zip_bundle(name, pdf, members, when=session.clock.now())
 
 
 def download_name(session: Session, bill_id_or_id: str | int) -> str:
     """The file name a download gets: the PDF's, or a .zip when there are attachments."""
     invoice = get_kind("invoice").load(session, bill_id_or_id)
+    if invoice.type == "received" or invoice.issued is None:
+        return invoice_download(session, invoice.id)[0]
     name = pdf_name(invoice.bill_id)
     return name[:-4] + ".zip" if invoice_attachments(session, invoice.id) else name
 
@@ -339,10 +374,10 @@ def own_connection() -> Iterator[None]:
 
 
 def batch_invoice_ids(session: Session, month: str) -> list[int]:
-    """The Submitted invoices of a month the user may see, by creation date."""
+    """The issued Submitted invoices of a month the user may see, by creation date."""
     first, last = month_range(month)
     kind = get_kind("invoice")
-    query = kind.query(session, {"created_from": first, "created_to": last, "type": "submitted"})
+    query = kind.query(session, {"created_from": first, "created_to": last, "state": "issued"})
     return [i for (i,) in query.select(Invoice.id).order_by(Invoice.created, Invoice.id).tuples()]
 
 

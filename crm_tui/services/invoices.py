@@ -1,44 +1,70 @@
-"""Invoices: concepts and discounts, Decimal totals, bill IDs, and lock / unlock."""
+"""The invoice kind: drafts and issued invoices, their lines and rates, access, and the lock.
+
+Numbering lives in `invoice_series`, issuing and credit notes in `invoice_issue`, the hash
+chain in `invoice_chain`, and the form in `invoice_forms`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
-import zlib
+import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import peewee
 
 from crm_tui import acl
-from crm_tui.db import database, is_postgres, write_transaction
-from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
+from crm_tui.db import write_transaction
+from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
+    INVOICE_LANGUAGES,
     INVOICE_STATUSES,
     INVOICE_TYPES,
+    ISSUED_CHANGEABLE,
     Attachment,
     Company,
     ContractInvoice,
     Invoice,
     InvoiceDiscount,
     InvoiceLine,
-    Setting,
 )
-from crm_tui.money import compute_totals
+from crm_tui.money import check_currency, compute_rated_totals, sum_by_currency
 from crm_tui.services import settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, register
 
-log = logging.getLogger(__name__)
+#: Keys of the --json shape that are derived, not set (a JSON round trip may carry them).
+DERIVED_KEYS = ("tax_base", "subtotal", "total_tax", "discount_total", "withholding", "state",
+                "tax_rates", "issued", "credit_of")
+#: Besides ISSUED_CHANGEABLE, an issued invoice's related contracts may change (no legal
+#: field; the lock still guards them).
+_ISSUED_OPEN = (*ISSUED_CHANGEABLE, "contracts")
 
 
-def _parse_amount_lines(label: str, key: str, raw: Any, problems: list[Problem]) -> list[dict]:
-    """Parse `lines` / `discounts`: a list of {description, amount}."""
+class BillId(str):
+    """A bill ID given as such (`--bill-id 1`): never read as a record id, even if all digits."""
+
+
+def state_of(invoice_type: str, issued: Any) -> str:
+    """How lists name an invoice's state: "draft", "issued" or "received"."""
+    if invoice_type == "received":
+        return "received"
+    return "draft" if issued is None else "issued"
+
+
+def default_language(session: Session) -> str:
+    """The user's language when invoice documents speak it, else English."""
+    language = (session.user.language or "en").split("-")[0].split("_")[0].lower()
+    return language if language in INVOICE_LANGUAGES else "en"
+
+
+def _parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
+                        problems: list[Problem]) -> list[dict]:
+    """Parse `lines` / `discounts`: a list of {description, amount[, tax_rate]}."""
     if isinstance(raw, str):
-        import json
-
         try:
             raw = json.loads(raw) if raw.strip() else []
         except ValueError:
@@ -58,6 +84,18 @@ def _parse_amount_lines(label: str, key: str, raw: Any, problems: list[Problem])
         except V.BadValue as exc:
             problems.append(Problem(label, f"{key}[{n}].amount", str(item.get("amount")), str(exc)))
             continue
+        rate_raw = item.get("tax_rate", item.get("rate"))
+        try:
+            rate = V.parse_decimal(rate_raw, 3) if rate_raw not in (None, "") else None
+        except V.BadValue as exc:
+            problems.append(Problem(label, f"{key}[{n}].tax_rate", str(rate_raw), str(exc)))
+            continue
+        if rate is None:
+            rate = Decimal(str(default_rate or 0))
+        elif not 0 <= rate <= 100:
+            problems.append(Problem(label, f"{key}[{n}].tax_rate", str(rate_raw),
+                                    "a percentage from 0 to 100"))
+            continue
         if not description:
             problems.append(Problem(label, f"{key}[{n}].description", "", "required"))
         if amount is None:
@@ -66,85 +104,20 @@ def _parse_amount_lines(label: str, key: str, raw: Any, problems: list[Problem])
         if key == "discounts" and amount < 0:
             problems.append(Problem(label, f"{key}[{n}].amount", str(amount),
                                     "a discount cannot be negative"))
-        out.append({"description": description, "amount": amount})
+        out.append({"description": description, "amount": amount, "tax_rate": rate})
     return out
 
 
-def totals_of(invoice: Invoice, lines: list, discounts: list) -> dict:
-    """Derived totals of an invoice as Decimals (tax_base, subtotal, total_tax, total…)."""
-    return compute_totals(
-        [line["amount"] for line in lines],
-        [d["amount"] for d in discounts],
-        invoice.tax_rate or 0,
-        invoice.withholding_rate or 0,
-    ).as_dict()
+def totals_of(lines: list[dict], discounts: list[dict], withholding_rate: Any,
+              credit: bool = False):
+    """The totals (money.InvoiceTotals) of lines and discounts that carry their rates."""
+    return compute_rated_totals(
+        [(x["amount"], x["tax_rate"]) for x in lines],
+        [(x["amount"], x["tax_rate"]) for x in discounts],
+        withholding_rate or 0, credit=credit)
 
 
-def _series_lock(pattern: str) -> None:
-    """Serialise bill-ID allocation on PostgreSQL (SQLite's IMMEDIATE transaction already does).
-
-    The pattern's settings row is locked FOR UPDATE, so a second allocation waits until the
-    first transaction ends and then, under READ COMMITTED, sees the invoice it inserted. If
-    that row is missing, a transaction-scoped advisory lock on the pattern does the same.
-    """
-    rows = list(Setting.select(Setting.key).where(Setting.key == "invoice.id_pattern")
-                .for_update())
-    if not rows:
-        key = zlib.crc32(pattern.encode("utf-8"))
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
-
-
-def _number_text(number: int, digits: str) -> str:
-    # A pattern such as INV-[0001] keeps its width: INV-0001, INV-0002 … INV-10000.
-    return str(number).zfill(len(digits))
-
-
-def allocate_bill_id(pattern: str, *, reserve: bool = True) -> tuple[str, int]:
-    """The next bill ID of a pattern, from its numeric part (15/9999 → 15/10000).
-
-    Call it inside the write transaction that saves the invoice (`reserve=True`): on SQLite
-    that transaction holds the write lock from BEGIN, on PostgreSQL the allocation takes a
-    row lock first, so two operators never get the same number, and a rollback frees the
-    number for the next invoice (no gap). The unique index on bill_id is the last guard.
-    `reserve=False` only previews the number and takes no lock.
-
-    Raises:
-        V.BadValue: the pattern does not hold exactly one bracketed number.
-    """
-    prefix, first, suffix = settings.parse_bill_pattern(pattern)
-    digits = pattern.split("[", 1)[1].split("]", 1)[0]
-    if reserve and is_postgres():
-        _series_lock(pattern)
-    last = (
-        Invoice.select(peewee.fn.MAX(Invoice.bill_number))
-        .where(Invoice.bill_series == pattern)
-        .scalar()
-    )
-    number = first if last is None else max(last + 1, first)
-    # A manual exception may already hold the next ID: skip past it, never duplicate.
-    while Invoice.select(Invoice.id).where(
-        Invoice.bill_id == f"{prefix}{_number_text(number, digits)}{suffix}"
-    ).exists():
-        number += 1
-    return f"{prefix}{_number_text(number, digits)}{suffix}", number
-
-
-def auto_id_enabled() -> bool:
-    """True while Submitted invoices get their bill ID from the pattern."""
-    return settings.raw_value("invoice.auto_id", "1") == "1"
-
-
-def preview_bill_id() -> str | None:
-    """The ID the next Submitted invoice would get (not reserved), or None when auto is off."""
-    if not auto_id_enabled():
-        return None
-    try:
-        return allocate_bill_id(settings.raw_value("invoice.id_pattern", ""), reserve=False)[0]
-    except V.BadValue:
-        return None
-
-
-# Bulk loads (demo data, tests of the allocator) skip the per-invoice PDF and regenerate
+# Bulk loads (demo data, tests of the allocator) skip the PDF of issued invoices and render
 # them afterwards with a batch; see `deferred_pdfs`.
 _PDFS_DEFERRED: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "invoice_pdfs_deferred", default=False)
@@ -152,7 +125,7 @@ _PDFS_DEFERRED: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def deferred_pdfs() -> Iterator[None]:
-    """Inside this block, saving a Submitted invoice does not render its PDF.
+    """Inside this block, issuing an invoice does not render its PDF.
 
     For bulk loads: render the PDFs afterwards with `documents_service.pdf_batch` or
     `documents_service.refresh_invoice_pdf`.
@@ -162,6 +135,30 @@ def deferred_pdfs() -> Iterator[None]:
         yield
     finally:
         _PDFS_DEFERRED.reset(token)
+
+
+def pdfs_deferred() -> bool:
+    """True inside `deferred_pdfs`."""
+    return _PDFS_DEFERRED.get()
+
+
+def _edit_refusal(user, invoice: Invoice) -> str | None:
+    """Why `user` may not change this invoice, or None.
+
+    Issued invoices change only their payment fields and note, which IW and IM may do (the
+    lock still applies); drafts and Received invoices follow acl's rules.
+    """
+    if invoice.type == "submitted" and invoice.issued is not None:
+        if invoice.locked and invoice.locked_by_id != user.id:
+            return "it is locked by another user: unlock it first"
+        if acl.is_admin(user):
+            return None
+        if not acl.can_modify_company(user, invoice.company):
+            return "you may not modify its company"
+        if acl.has(user, "IW") or acl.has(user, "IM"):
+            return None
+        return "changing invoices takes IW or IM"
+    return acl.invoice_edit_refusal(user, invoice)
 
 
 @register
@@ -175,7 +172,7 @@ class InvoiceKind(Kind):
     newest_first = True
     extra_filters = ("q", "created_from", "created_to", "expires_from", "expires_to",
                      "total_min", "total_max", "contract", "contract_id", "role",
-                     "manager_login")
+                     "manager_login", "state")
     fields = (
         Field("company", "ref", ref="company", required=True),
         Field("type", "choice", choices=INVOICE_TYPES),
@@ -183,6 +180,7 @@ class InvoiceKind(Kind):
         Field("reference", max_length=100),
         Field("status", "choice", choices=INVOICE_STATUSES),
         Field("created", "date"),
+        Field("issued", "date", readonly=True),
         Field("expires", "date"),
         Field("paid_on", "date"),
         Field("currency", max_length=3),
@@ -192,6 +190,7 @@ class InvoiceKind(Kind):
         Field("internal_note", "textarea"),
         Field("description", "textarea"),
         Field("contracts", "refs", ref="contract"),
+        Field("credit_of", "ref", ref="invoice", readonly=True),
         Field("locked", "bool", readonly=True),
         Field("locked_by", "user", readonly=True),
         Field("total", "decimal", readonly=True),
@@ -220,13 +219,64 @@ class InvoiceKind(Kind):
                     f"{session.login} may not create invoices for company {obj.company.name!r}"
                 )
             return
-        reason = acl.invoice_edit_refusal(session.user, obj)
+        reason = _edit_refusal(session.user, obj)
         if reason:
             raise PermissionDenied(f"{session.login} may not change {self.label(obj)}: {reason}")
 
     def check_delete(self, session, obj):
         if not acl.can_delete_invoice(session.user, obj):
             raise PermissionDenied(f"{session.login} may not delete {self.label(obj)}")
+        if obj.issued is not None:
+            raise ValidationFailed.one(
+                self.label(obj), "issued", V.render(obj.issued),
+                "an issued invoice is never deleted; cancel it with a credit note "
+                f"(crm invoice credit {obj.id})")
+
+    # --- looking invoices up ------------------------------------------------------------
+
+    def _by_bill_id(self, session, bill_id: str) -> Invoice | None:
+        """The visible invoice with that bill ID: a Submitted one, else the one Received.
+
+        A bill ID only some supplier's invoices carry is unique per supplier; when several
+        visible Received invoices share it, the id must be given.
+        """
+        visible = self.view_expr(session)
+        submitted = Invoice.get_or_none(Invoice.type == "submitted", Invoice.bill_id == bill_id)
+        if submitted is not None:
+            return submitted if Invoice.select().where(
+                Invoice.id == submitted.id, visible).exists() else None
+        received = list(Invoice.select().where(Invoice.type == "received",
+                                               Invoice.bill_id == bill_id, visible).limit(2))
+        if len(received) > 1:
+            raise ValidationFailed.one(f"invoice {bill_id!r}", "bill_id", bill_id,
+                                       "several suppliers' invoices have this number; "
+                                       "give the invoice's id instead")
+        return received[0] if received else None
+
+    def load(self, session, record_id):
+        """An invoice by record id (an int, or text of digits) or by bill ID.
+
+        Text that is not all digits is a bill ID; a `BillId` is one even when all digits.
+        An invoice the user may not see answers exactly like one that does not exist.
+
+        Raises:
+            NotFound, ValidationFailed (a Received number several suppliers share).
+        """
+        is_id = not isinstance(record_id, BillId) and (
+            isinstance(record_id, int) or str(record_id).strip().isdigit())
+        if is_id:
+            return super().load(session, record_id)
+        text = str(record_id).strip()
+        invoice = self._by_bill_id(session, text) if text else None
+        if invoice is None:
+            raise NotFound(f"invoice {text} does not exist")
+        return invoice
+
+    def resolve(self, session, text):
+        try:
+            return self.load(session, text)
+        except (NotFound, PermissionDenied, ValidationFailed):
+            raise V.BadValue("no such invoice") from None
 
     # --- parsing and saving -------------------------------------------------------------
 
@@ -235,71 +285,124 @@ class InvoiceKind(Kind):
         obj.status = "pending"
         obj.created = session.clock.today()
         obj.currency = settings.raw_value("invoice.currency", "EUR") or "EUR"
-        obj.language = session.user.language or "en"
+        obj.language = default_language(session)
         obj.tax_rate = V.parse_decimal(settings.raw_value("invoice.tax_rate", "0") or "0", 3)
 
     def parse(self, session, obj, raw, creating):
         raw = dict(raw)
         lines_raw = raw.pop("lines", None)
         discounts_raw = raw.pop("discounts", None)
-        # Derived totals may come back in a --json round trip; they are computed, not set.
-        for derived in ("tax_base", "subtotal", "total_tax", "discount_total", "withholding"):
+        # Derived values may come back in a --json round trip; they are computed, not set.
+        for derived in DERIVED_KEYS:
             raw.pop(derived, None)
+        # What the record held before, so an issued invoice's unchanged fields pass.
+        obj._before = {} if creating else {
+            f.column: getattr(obj, f.column + "_id" if f.kind in ("ref", "user") else f.column)
+            for f in self.fields if f.kind != "refs"}
         parsed, custom, problems = super().parse(session, obj, raw, creating)
         label = self.label(obj) if not creating else self._new_label(raw)
         if lines_raw is not None:
-            parsed["lines"] = _parse_amount_lines(label, "lines", lines_raw, problems)
+            parsed["lines"] = _parse_amount_lines(label, "lines", lines_raw, obj.tax_rate,
+                                                  problems)
         if discounts_raw is not None:
-            parsed["discounts"] = _parse_amount_lines(label, "discounts", discounts_raw, problems)
+            parsed["discounts"] = _parse_amount_lines(label, "discounts", discounts_raw,
+                                                      obj.tax_rate, problems)
         return parsed, custom, problems
+
+    def _changed(self, obj, parsed: dict) -> list[str]:
+        """The keys of `parsed` that really change the stored record."""
+        before = getattr(obj, "_before", {})
+        out = []
+        for key, value in parsed.items():
+            if key in ("lines", "discounts"):
+                current = _lines(obj) if key == "lines" else _discounts(obj)
+                if _amount_keys(current) != _amount_keys(value):
+                    out.append(key)
+                continue
+            if key == "contracts":
+                out.append(key)
+                continue
+            field = self.field(key)
+            old = before.get(field.column) if field else None
+            new = value.id if isinstance(value, peewee.Model) else value
+            old = old.id if isinstance(old, peewee.Model) else old
+            if old != new:
+                out.append(key)
+        return out
 
     def validate(self, session, obj, parsed, problems):
         label = self.label(obj)
-        if obj.currency and len(obj.currency) != 3:
-            problems.append(Problem(label, "currency", obj.currency, "a 3-letter code like EUR"))
+        if obj.id is not None and obj.issued is not None:
+            for key in self._changed(obj, parsed):
+                if key not in _ISSUED_OPEN:
+                    problems.append(Problem(
+                        label, key, _shown(parsed[key]),
+                        "cannot change once the invoice is issued (only status, paid_on and "
+                        f"internal_note do); correct it with a credit note (crm invoice credit "
+                        f"{obj.id})"))
+            return
+        if obj.currency:
+            try:
+                obj.currency = check_currency(obj.currency)
+            except ValueError:
+                problems.append(Problem(label, "currency", obj.currency,
+                                        "an ISO 4217 code such as EUR or USD"))
+        if obj.language not in INVOICE_LANGUAGES:
+            problems.append(Problem(label, "language", obj.language,
+                                    "documents are translated into "
+                                    + ", ".join(INVOICE_LANGUAGES) + " only"))
         for key in ("tax_rate", "withholding_rate"):
             rate = getattr(obj, key)
             if rate is not None and not 0 <= rate <= 100:
                 problems.append(Problem(label, key, str(rate), "a percentage from 0 to 100"))
         if obj.expires and obj.created and obj.expires < obj.created:
             problems.append(Problem(label, "expires", str(obj.expires), "is before created"))
-        auto = auto_id_enabled()
-        if obj.id is None and not obj.bill_id and not (auto and obj.type == "submitted"):
-            problems.append(Problem(label, "bill_id", "", "required (automatic IDs apply only "
-                                    "to Submitted invoices while invoice.auto_id is on)"))
-        if obj.id is not None and "bill_id" in parsed and not obj.bill_id:
-            problems.append(Problem(label, "bill_id", "", "required"))
-        if obj.id is None and obj.type == "submitted" and not obj.bill_id and auto:
-            try:
-                settings.parse_bill_pattern(settings.raw_value("invoice.id_pattern"))
-            except V.BadValue as exc:
-                problems.append(Problem("setting invoice.id_pattern", "value",
-                                        settings.raw_value("invoice.id_pattern"), str(exc)))
+        self._check_bill_id(obj, parsed, problems)
         if problems:
             return  # the stored total is recomputed only from values that passed
         lines = parsed.get("lines")
         discounts = parsed.get("discounts")
         if lines is None and discounts is None and (
-                obj.id is None or not {"tax_rate", "withholding_rate"} & set(parsed)):
+                obj.id is not None and "withholding_rate" not in parsed):
             return
         current_lines = lines if lines is not None else _lines(obj)
         current_discounts = discounts if discounts is not None else _discounts(obj)
         try:
-            obj.total = totals_of(obj, current_lines, current_discounts)["total"]
+            obj.total = totals_of(current_lines, current_discounts, obj.withholding_rate).total
         except ValueError as exc:
             problems.append(Problem(label, "discounts", "", str(exc)))
 
+    def _check_bill_id(self, obj, parsed, problems) -> None:
+        """Received invoices need their supplier's number, unique per supplier; a Submitted
+        draft may carry a hand-made bill ID (an exception to the pattern), unique system-wide."""
+        label = self.label(obj)
+        if obj.bill_id is not None:
+            obj.bill_id = obj.bill_id.strip() or None
+        if obj.type == "received":
+            if not obj.bill_id:
+                problems.append(Problem(label, "bill_id", "", "required: the supplier's "
+                                        "invoice number"))
+                return
+            same = Invoice.select(Invoice.id).where(
+                Invoice.type == "received", Invoice.bill_id == obj.bill_id,
+                Invoice.company == obj.company_id)
+            message = "this supplier already sent an invoice with this number"
+        else:
+            if not obj.bill_id:
+                return
+            same = Invoice.select(Invoice.id).where(Invoice.type == "submitted",
+                                                    Invoice.bill_id == obj.bill_id)
+            message = "another Submitted invoice already has it"
+        if obj.id is not None:
+            same = same.where(Invoice.id != obj.id)
+        if same.exists():
+            problems.append(Problem(label, "bill_id", obj.bill_id, message))
+
+    def check_unique(self, obj, problems):
+        """Bill IDs are checked in `validate` (their uniqueness depends on the type)."""
+
     def before_save(self, session, obj, created):
         obj.updated = session.clock.now()
-        if created and obj.type == "submitted" and not obj.bill_id:
-            # Inside the write transaction: the number is taken only now, under the lock.
-            pattern = settings.raw_value("invoice.id_pattern")
-            obj.bill_id, obj.bill_number = allocate_bill_id(pattern)
-            obj.bill_series = pattern
-        if obj.type == "submitted":
-            # Submitted invoices lock on create and on every edit, held by the editor.
-            obj.locked = True
-            obj.locked_by = session.user.id
 
     def after_save(self, session, obj, parsed, created):
         if "lines" in parsed:
@@ -332,52 +435,36 @@ class InvoiceKind(Kind):
         Attachment.delete().where(Attachment.owner_kind == "invoice",
                                   Attachment.owner_id == obj.id).execute()
 
-    # --- the use cases, with what happens after the commit ------------------------------
+    # --- the use cases ------------------------------------------------------------------
 
     def create(self, session, raw):
-        """Add an invoice; a Submitted one gets its bill ID, its lock and its PDF.
+        """Add an invoice: a Submitted one is a draft until issued (`invoice_issue.issue`).
 
         Raises:
             PermissionDenied, ValidationFailed (nothing written).
         """
         try:
-            invoice_id = super().create(session, raw)
+            return super().create(session, raw)
         except peewee.IntegrityError as exc:
             raise _integrity_problem(self._new_label(raw), raw, exc) from None
-        _after_commit(session, invoice_id)
-        return invoice_id
 
     def update(self, session, record_id, raw, unchanged_since=None):
-        """Change an invoice; a Submitted one is locked again and its PDF replaced.
+        """Change a draft or Received invoice, or an issued one's payment fields and note.
 
         Raises:
-            NotFound, PermissionDenied, ValidationFailed (nothing written).
+            NotFound, PermissionDenied, ValidationFailed, Conflict (nothing written).
         """
-        invoice_id = self.load(session, record_id).id
         try:
-            super().update(session, invoice_id, raw, unchanged_since=unchanged_since)
+            super().update(session, record_id, raw, unchanged_since=unchanged_since)
         except peewee.IntegrityError as exc:
             raise _integrity_problem(f"invoice {record_id}", raw, exc) from None
-        _after_commit(session, invoice_id)
-
-    def load(self, session, record_id):
-        """An invoice by id, or by bill ID when given as text that is one.
-
-        Raises:
-            NotFound, PermissionDenied.
-        """
-        if isinstance(record_id, str):
-            invoice = Invoice.get_or_none(Invoice.bill_id == record_id)
-            if invoice is not None:
-                self.check_view(session, invoice)
-                return invoice
-        return super().load(session, record_id)
 
     def delete(self, session, record_id):
-        """Delete an invoice with its lines, links and attachments (IM or superadmin).
+        """Delete a draft or Received invoice with its lines, links and attachments (IM or
+        superadmin); an issued invoice is never deleted.
 
         Raises:
-            NotFound, PermissionDenied.
+            NotFound, PermissionDenied, ValidationFailed (issued).
         """
         token = _DELETED_FILES.set([])
         try:
@@ -396,6 +483,13 @@ class InvoiceKind(Kind):
             companies = Company.select(Company.id).where(Company.name.contains(value))
             return (Invoice.bill_id.contains(value) | Invoice.reference.contains(value)
                     | Invoice.company.in_(companies))
+        if name == "state":
+            if value == "received":
+                return Invoice.type == "received"
+            if value in ("draft", "issued"):
+                issued = Invoice.issued.is_null(value == "draft")
+                return (Invoice.type == "submitted") & issued
+            raise V.BadValue("must be one of draft, issued, received")
         if name in ("created_from", "created_to", "expires_from", "expires_to"):
             day = V.parse_date(value)
             column = Invoice.created if name.startswith("created") else Invoice.expires
@@ -436,11 +530,13 @@ class InvoiceKind(Kind):
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             for model, target in ((InvoiceLine, lines), (InvoiceDiscount, discounts)):
-                query = (model.select(model.invoice, model.description, model.amount)
-                         .where(model.invoice.in_(chunk)).order_by(model.position).tuples())
-                for invoice_id, description, amount in query:
+                query = (model.select(model.invoice, model.description, model.amount,
+                                      model.tax_rate)
+                         .where(model.invoice.in_(chunk))
+                         .order_by(model.position, model.id).tuples())
+                for invoice_id, description, amount, rate in query:
                     target.setdefault(invoice_id, []).append(
-                        {"description": description, "amount": amount})
+                        {"description": description, "amount": amount, "tax_rate": rate})
             query = (ContractInvoice.select(ContractInvoice.invoice, ContractInvoice.contract)
                      .where(ContractInvoice.invoice.in_(chunk)).tuples())
             for invoice_id, contract_id in query:
@@ -448,22 +544,41 @@ class InvoiceKind(Kind):
         for row in rows:
             own_lines = lines.get(row["id"], [])
             own_discounts = discounts.get(row["id"], [])
-            totals = compute_totals([x["amount"] for x in own_lines],
-                                    [x["amount"] for x in own_discounts],
-                                    row.get("tax_rate") or 0, row.get("withholding_rate") or 0)
-            row["lines"] = [{"description": x["description"],
-                             "amount": V.render(V.money(x["amount"]))} for x in own_lines]
-            row["discounts"] = [{"description": x["description"],
-                                 "amount": V.render(V.money(x["amount"]))}
-                                for x in own_discounts]
+            totals = totals_of(own_lines, own_discounts, row.get("withholding_rate") or 0,
+                               credit=row.get("credit_of") is not None)
+            row["state"] = state_of(row.get("type"), row.get("issued"))
+            row["lines"] = [_amount_row(x) for x in own_lines]
+            row["discounts"] = [_amount_row(x) for x in own_discounts]
             row["contracts"] = sorted(contracts.get(row["id"], []))
             for key, value in totals.as_dict().items():
                 row[key] = V.render(value)
+            row["tax_rates"] = [{"rate": V.render(r.rate), "base": V.render(r.base),
+                                 "tax": V.render(r.tax)} for r in totals.by_rate]
+
+
+def _amount_row(item: dict) -> dict:
+    from crm_tui.money import plain_rate
+
+    return {"description": item["description"], "amount": V.render(V.money(item["amount"])),
+            "tax_rate": V.render(plain_rate(Decimal(str(item["tax_rate"] or 0))))}
+
+
+def _amount_keys(items: list[dict]) -> list[tuple]:
+    return [(x["description"], V.money(x["amount"]), Decimal(str(x["tax_rate"] or 0)))
+            for x in items]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, peewee.Model):
+        return str(value.id)
+    if isinstance(value, list):
+        return json.dumps([{k: V.render(v) for k, v in x.items()} if isinstance(x, dict)
+                           else str(x) for x in value], ensure_ascii=False)
+    return "" if value is None else str(V.render(value))
 
 
 #: Functions called as (session, invoice, created) after an invoice is saved, inside the
-#: transaction. (The PDF of Submitted invoices is made after the commit instead; see
-#: `_after_commit`.)
+#: transaction.
 AFTER_SAVE_HOOKS: list = []
 
 # Stored names of attachment files whose rows a delete removed; unlinked after the commit.
@@ -485,102 +600,120 @@ def _integrity_problem(label: str, raw: dict, exc: Exception) -> ValidationFaile
     return ValidationFailed.one(label, "id", "", f"the database refused it: {exc}")
 
 
-def _after_commit(session: Session, invoice_id: int) -> None:
-    """Render a Submitted invoice's PDF once its row has committed.
-
-    The file is written only after the commit, so a rejected or rolled-back save leaves
-    nothing behind; inside a caller's own transaction (or `deferred_pdfs`) nothing is made.
-    A PDF that cannot be made is logged: the invoice itself is saved.
-    """
-    if _PDFS_DEFERRED.get() or database.in_transaction():
-        return
-    from crm_tui.documents import DocumentError
-    from crm_tui.services import documents_service
-
-    try:
-        documents_service.refresh_invoice_pdf(session, invoice_id)
-    except (DocumentError, OSError) as exc:
-        log.warning("invoice %s saved, but its PDF could not be made: %s", invoice_id, exc)
-
-
 def _lines(obj: Invoice) -> list[dict]:
     if obj.id is None:
         return []
-    return [{"description": x.description, "amount": x.amount}
-            for x in InvoiceLine.select().where(InvoiceLine.invoice == obj.id)]
+    return [{"description": x.description, "amount": x.amount, "tax_rate": x.tax_rate}
+            for x in InvoiceLine.select().where(InvoiceLine.invoice == obj.id)
+            .order_by(InvoiceLine.position, InvoiceLine.id)]
 
 
 def _discounts(obj: Invoice) -> list[dict]:
     if obj.id is None:
         return []
-    return [{"description": x.description, "amount": x.amount}
-            for x in InvoiceDiscount.select().where(InvoiceDiscount.invoice == obj.id)]
+    return [{"description": x.description, "amount": x.amount, "tax_rate": x.tax_rate}
+            for x in InvoiceDiscount.select().where(InvoiceDiscount.invoice == obj.id)
+            .order_by(InvoiceDiscount.position, InvoiceDiscount.id)]
 
 
-def _find(session: Session, bill_id_or_id: str | int) -> Invoice:
-    return get_kind("invoice").load(session, bill_id_or_id)
+def find_invoice(session: Session, ref: str | int) -> Invoice:
+    """An invoice the user may see, by record id or bill ID (see `InvoiceKind.load`).
+
+    Raises:
+        NotFound, ValidationFailed.
+    """
+    return get_kind("invoice").load(session, ref)
 
 
-def find(session: Session, bill_id_or_id: str) -> dict:
-    """An invoice by bill ID (or id), in the --json shape."""
-    invoice = _find(session, bill_id_or_id)
+_find = find_invoice
+
+
+def find(session: Session, ref: str | int) -> dict:
+    """An invoice by record id or bill ID, in the --json shape."""
+    invoice = _find(session, ref)
     return get_kind("invoice").get(session, invoice.id)
 
 
-def lock(session: Session, bill_id_or_id: str) -> None:
+def _label(invoice: Invoice) -> str:
+    return get_kind("invoice").label(invoice)
+
+
+def lock(session: Session, ref: str | int) -> None:
     """Lock an invoice (IW or IM).
 
     Raises:
-        NotFound, PermissionDenied.
+        NotFound, PermissionDenied, ValidationFailed (already locked).
     """
     with write_transaction():
-        invoice = _find(session, bill_id_or_id)
+        invoice = _find(session, ref)
         if invoice.locked:
-            raise ValidationFailed.one(f"invoice {invoice.bill_id!r}", "locked", "1",
-                                       "is already locked")
+            raise ValidationFailed.one(_label(invoice), "locked", "1", "is already locked")
         if not acl.can_lock_invoice(session.user, invoice):
-            raise PermissionDenied(f"{session.login} may not lock invoice {invoice.bill_id!r}")
+            raise PermissionDenied(f"{session.login} may not lock {_label(invoice)}")
         invoice.locked, invoice.locked_by = True, session.user.id
         invoice.save(only=[Invoice.locked, Invoice.locked_by])
 
 
-def unlock(session: Session, bill_id_or_id: str) -> None:
+def unlock(session: Session, ref: str | int) -> None:
     """Unlock an invoice (IM or superadmin only).
 
     Raises:
-        NotFound, PermissionDenied.
+        NotFound, PermissionDenied, ValidationFailed (not locked).
     """
     with write_transaction():
-        invoice = _find(session, bill_id_or_id)
+        invoice = _find(session, ref)
         if not invoice.locked:
-            raise ValidationFailed.one(f"invoice {invoice.bill_id!r}", "locked", "0",
-                                       "is not locked")
+            raise ValidationFailed.one(_label(invoice), "locked", "0", "is not locked")
         if not acl.can_unlock_invoice(session.user, invoice):
-            raise PermissionDenied(f"{session.login} may not unlock invoice {invoice.bill_id!r}")
+            raise PermissionDenied(f"{session.login} may not unlock {_label(invoice)}")
         invoice.locked, invoice.locked_by = False, None
         invoice.save(only=[Invoice.locked, Invoice.locked_by])
 
 
-def permissions(session: Session, invoice_id: int) -> dict[str, bool]:
+def check_relations(session: Session, invoice: Invoice) -> None:
+    """Raise PermissionDenied unless the user may link or unlink the invoice's contracts:
+    the lock covers them as it covers the invoice (only its holder changes them)."""
+    if invoice.locked and invoice.locked_by_id != session.user.id:
+        raise PermissionDenied(f"{session.login} may not change the contracts of "
+                               f"{_label(invoice)}: it is locked by another user: unlock "
+                               "it first")
+
+
+def may_issue(session: Session, invoice: Invoice) -> str | None:
+    """Why the user may not issue (or credit) this invoice, or None when he may."""
+    user = session.user
+    if invoice.locked and invoice.locked_by_id != user.id:
+        return "it is locked by another user: unlock it first"
+    if not acl.can_create_invoice(user, invoice.company, invoice.type):
+        return "issuing invoices takes IW or IM on their company"
+    return None
+
+
+def permissions(session: Session, invoice_id: int | str) -> dict[str, bool]:
     """What the acting user may do with one invoice (the TUI greys keys from this)."""
     invoice = get_kind("invoice").load(session, invoice_id)
     user = session.user
+    issued = invoice.issued is not None
+    submitted = invoice.type == "submitted"
+    issue_ok = submitted and may_issue(session, invoice) is None
     return {
-        "edit": acl.invoice_edit_refusal(user, invoice) is None,
+        "edit": _edit_refusal(user, invoice) is None,
         "lock": acl.can_lock_invoice(user, invoice),
         "unlock": acl.can_unlock_invoice(user, invoice),
-        "delete": acl.can_delete_invoice(user, invoice),
+        "delete": acl.can_delete_invoice(user, invoice) and not issued,
+        "issue": issue_ok and not issued,
+        "credit": (submitted and issued and invoice.credit_of_id is None
+                   and acl.can_create_invoice(user, invoice.company, "submitted")),
     }
 
 
-
-def toggle_lock(session: Session, bill_id_or_id: str | int) -> bool:
+def toggle_lock(session: Session, ref: str | int) -> bool:
     """Lock an unlocked invoice or unlock a locked one; returns the new locked state.
 
     Raises:
         NotFound, PermissionDenied.
     """
-    invoice = _find(session, bill_id_or_id)
+    invoice = _find(session, ref)
     if invoice.locked:
         unlock(session, invoice.id)
         return False
@@ -597,168 +730,45 @@ def can_create(session: Session) -> bool:
     return True
 
 
-def parse_lines_text(text: str, key: str = "lines") -> list[dict]:
-    """Concept or discount lines typed one per line as `AMOUNT DESCRIPTION`.
+# --- billing: per currency, never EUR + USD added ---------------------------------------
 
-    Returns [{description, amount}] as the `lines` / `discounts` fields take them.
 
-    Raises:
-        ValidationFailed: every line that is not an amount followed by a description.
+def billed_expr() -> peewee.Expression:
+    """The invoices whose totals count as billed: issued Submitted invoices and their credit
+    notes (negative), except invoices marked cancelled and the credit notes of those."""
+    cancelled = Invoice.select(Invoice.id).where(Invoice.status == "cancelled")
+    return ((Invoice.type == "submitted") & Invoice.issued.is_null(False)
+            & (Invoice.status != "cancelled")
+            & (Invoice.credit_of.is_null() | Invoice.credit_of.not_in(cancelled)))
+
+
+def billing_by_currency(company_ids: list[int],
+                        where: peewee.Expression | None = None) -> dict[int, dict[str, Decimal]]:
+    """What each company was billed, per currency: {company id: {currency: total}}.
+
+    `where` narrows the invoices further (e.g. to those the user may see); a company
+    without billed invoices is absent.
     """
-    problems: list[Problem] = []
-    out: list[dict] = []
-    for number, line in enumerate((text or "").splitlines(), 1):
-        if not line.strip():
-            continue
-        amount_text, _, description = line.strip().partition(" ")
-        try:
-            amount = V.parse_decimal(amount_text)
-        except V.BadValue as exc:
-            problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
-                                    f"start with the amount, then the description: {exc}"))
-            continue
-        if not description.strip():
-            problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
-                                    "a description must follow the amount"))
-            continue
-        out.append({"description": description.strip(), "amount": format(amount, "f")})
-    if problems:
-        raise ValidationFailed(problems)
+    out: dict[int, dict[str, Decimal]] = {}
+    for start in range(0, len(company_ids), 500):
+        chunk = company_ids[start:start + 500]
+        query = (Invoice.select(Invoice.company, Invoice.currency, peewee.fn.SUM(Invoice.total))
+                 .where(Invoice.company.in_(chunk), billed_expr())
+                 .group_by(Invoice.company, Invoice.currency))
+        if where is not None:
+            query = query.where(where)
+        pairs: dict[int, list] = {}
+        for company_id, currency, total in query.tuples():
+            pairs.setdefault(company_id, []).append((currency, Decimal(str(total or 0))))
+        for company_id, items in pairs.items():
+            out[company_id] = sum_by_currency(items)
     return out
 
 
-def lines_text(lines: list[dict]) -> str:
-    """The inverse of `parse_lines_text`: one `AMOUNT DESCRIPTION` per line."""
-    return "\n".join(f"{line['amount']} {line['description']}" for line in lines)
-
-
-def form_defaults(session: Session) -> dict[str, str]:
-    """The values a new invoice form starts with, and the bill ID it would get (a preview)."""
-    return {
-        "type": "submitted",
-        "status": "pending",
-        "created": session.clock.today().isoformat(),
-        "currency": settings.raw_value("invoice.currency", "EUR") or "EUR",
-        "language": session.user.language or "en",
-        "tax_rate": settings.raw_value("invoice.tax_rate", "0") or "0",
-        "withholding_rate": "0",
-        "bill_id_preview": preview_bill_id() or "",
-    }
-
-
-# --- the invoice form (fields, concepts and discounts as text) --------------------------
-
-_LINES_HELP = "one per line: AMOUNT DESCRIPTION, e.g. 2400 Annual support"
-
-
-def form_fields(session: Session, invoice_id: int | None = None,
-                initial: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """The invoice form: the record fields (as `forms.describe` gives them) plus the
-    concepts and discounts as `AMOUNT DESCRIPTION` lines.
-
-    `initial` may carry `lines` / `discounts` as lists (e.g. a draft from a contract).
-
-    Raises:
-        NotFound, PermissionDenied.
-    """
-    from crm_tui.services import forms
-
-    initial = dict(initial or {})
-    lines = initial.pop("lines", None)
-    discounts = initial.pop("discounts", None)
-    out = forms.describe(session, "invoice", invoice_id, {k: str(v) for k, v in initial.items()})
-    if invoice_id is not None:
-        row = get_kind("invoice").get(session, invoice_id)
-        lines = row["lines"] if lines is None else lines
-        discounts = row["discounts"] if discounts is None else discounts
-    preview = preview_bill_id() if invoice_id is None else None
-    for field in out:
-        if field["key"] == "bill_id" and preview:
-            field["help"] = f"empty: the next Submitted ID, {preview}"
-    out += [
-        {"key": "lines", "label": "Concepts", "kind": "textarea", "required": False,
-         "options": (), "value": lines_text(lines or []), "help": _LINES_HELP,
-         "section": "Concepts and discounts"},
-        {"key": "discounts", "label": "Discounts", "kind": "textarea", "required": False,
-         "options": (), "value": lines_text(discounts or []), "help": _LINES_HELP,
-         "section": "Concepts and discounts"},
-    ]
-    return out
-
-
-def submit_form(session: Session, invoice_id: int | None, values: dict[str, str]) -> int:
-    """Create or update an invoice from form strings; returns its id.
-
-    Raises:
-        forms.FormRejected: each problem under its form key (nothing written).
-        PermissionDenied, NotFound.
-    """
-    from crm_tui.services import forms
-
-    values = dict(values)
-    texts = {key: values.pop(key, None) for key in ("lines", "discounts")}
-    kind = get_kind("invoice")
-    if invoice_id is None:
-        required = {f.name for f in kind.fields if f.required}
-        raw: dict[str, Any] = {k: v for k, v in values.items() if v != "" or k in required}
-        current_texts = {"lines": "", "discounts": ""}
-    else:
-        current = forms.current_values(session, "invoice", invoice_id)
-        raw = {k: v for k, v in values.items() if current.get(k, "") != v}
-        row = kind.get(session, invoice_id)
-        current_texts = {key: lines_text(row[key]) for key in ("lines", "discounts")}
-    problems: list[Problem] = []
-    for key, text in texts.items():
-        if text is None or text.strip() == current_texts[key].strip():
-            continue
-        try:
-            raw[key] = parse_lines_text(text, key)
-        except ValidationFailed as exc:
-            problems.extend(exc.problems)
-    try:
-        if problems:
-            raise ValidationFailed(problems)
-        if invoice_id is None:
-            return kind.create(session, raw)
-        if raw:
-            kind.update(session, invoice_id, raw)
-        return invoice_id
-    except ValidationFailed as error:
-        errors = forms.field_errors(error, [*values, "lines", "discounts"])
-        for problem in error.problems:
-            # lines[2].amount belongs under the Concepts box.
-            key = problem.field.split("[", 1)[0]
-            if key in ("lines", "discounts") and problem.field != key:
-                message = f"{problem.field}: {problem.reason}"
-                errors[key] = f"{errors[key]}; {message}" if key in errors else message
-        if "" in errors and all(p.field.split("[", 1)[0] in ("lines", "discounts")
-                                for p in error.problems):
-            del errors[""]
-        raise forms.FormRejected(error.problems, errors) from None
-
-
-def detail(session: Session, invoice_id: int | str) -> dict[str, Any]:
-    """Everything an invoice's detail view shows, in one call (plain data).
-
-    Returns the --json row plus `company_name`, `contract_names` [(id, name)], `files`
-    [{id, name, size, generated}] and `permissions` (see `permissions`).
-
-    Raises:
-        NotFound, PermissionDenied.
-    """
-    from crm_tui.models import Contract
-
-    invoice = _find(session, invoice_id)
-    row = get_kind("invoice").get(session, invoice.id)
-    row["company_name"] = invoice.company.name
-    row["contract_names"] = [
-        (c.id, c.name) for c in Contract.select(Contract.id, Contract.name)
-        .where(Contract.id.in_(row["contracts"])).order_by(Contract.name)] if row[
-        "contracts"] else []
-    row["files"] = [
-        {"id": a.id, "name": a.original_name, "size": a.size, "generated": a.generated}
-        for a in Attachment.select().where(Attachment.owner_kind == "invoice",
-                                           Attachment.owner_id == invoice.id)
-        .order_by(Attachment.id)]
-    row["permissions"] = permissions(session, invoice.id)
-    return row
+def totals_by_currency(session: Session, filters: dict[str, str] | None = None
+                       ) -> dict[str, Decimal]:
+    """The sum of the totals of the visible invoices a filter selects, per currency."""
+    query = get_kind("invoice").query(session, filters)
+    rows = query.select(Invoice.currency, peewee.fn.SUM(Invoice.total)).group_by(
+        Invoice.currency).tuples()
+    return sum_by_currency((currency, Decimal(str(total or 0))) for currency, total in rows)

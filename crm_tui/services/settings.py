@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import re
-
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
@@ -14,9 +12,27 @@ from crm_tui.services import values as V
 from crm_tui.services.context import Session
 
 
-def _pattern(value: str) -> str:
-    parse_bill_pattern(value)
+def _series_apart(value: str, other_key: str) -> str:
+    """A valid bill-ID pattern whose series is not the one `other_key` configures."""
+    from crm_tui.services.invoice_series import parse_pattern
+
+    series = parse_pattern(value).series
+    try:
+        other = parse_pattern(raw_value(other_key, "")).series
+    except V.BadValue:
+        return value
+    if other == series:
+        raise V.BadValue(f"invoices and credit notes need series of their own; {series} "
+                         f"is the series of {other_key}")
     return value
+
+
+def _pattern(value: str) -> str:
+    return _series_apart(value, "invoice.credit_pattern")
+
+
+def _credit_pattern(value: str) -> str:
+    return _series_apart(value, "invoice.id_pattern") if value else value
 
 
 def _security(value: str) -> str:
@@ -58,9 +74,12 @@ def _bool(value: str) -> str:
 
 
 def _currency(value: str) -> str:
-    if not re.fullmatch(r"[A-Z]{3}", value):
-        raise V.BadValue("an ISO 4217 code such as EUR or USD")
-    return value
+    from crm_tui.money import check_currency
+
+    try:
+        return check_currency(value)
+    except ValueError:
+        raise V.BadValue("an ISO 4217 code such as EUR or USD") from None
 
 
 def _secret(value: str) -> str:
@@ -84,6 +103,7 @@ def _email(value: str) -> str:
 KEYS = {
     "invoice.auto_id": _bool,
     "invoice.id_pattern": _pattern,
+    "invoice.credit_pattern": _credit_pattern,
     "invoice.header": _text,
     "invoice.logo": _line,
     "invoice.tax_name": _line,
@@ -117,20 +137,6 @@ KEYS = {
     "intake.token": _secret,
 }
 SECRET_KEYS = frozenset(secrets.SECRET_KEYS)
-
-
-def parse_bill_pattern(pattern: str) -> tuple[str, int, str]:
-    """Split a bill-ID pattern such as `15/[1000]` into (prefix, first number, suffix).
-
-    Raises:
-        V.BadValue: the pattern does not hold exactly one bracketed number.
-    """
-    matches = re.findall(r"\[(\d+)\]", pattern)
-    if len(matches) != 1 or pattern.count("[") != 1 or pattern.count("]") != 1:
-        raise V.BadValue("needs exactly one bracketed number, e.g. 15/[1000]")
-    prefix, rest = pattern.split("[", 1)
-    number, suffix = rest.split("]", 1)
-    return prefix, int(number), suffix
 
 
 def get(session: Session, key: str) -> str:

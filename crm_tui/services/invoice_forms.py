@@ -1,0 +1,198 @@
+"""The invoice form and detail view: fields, concepts and discounts typed as text lines."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crm_tui.errors import Problem, ValidationFailed
+from crm_tui.models import Attachment, Invoice
+from crm_tui.services import settings
+from crm_tui.services import values as V
+from crm_tui.services.context import Session
+from crm_tui.services.invoice_series import preview_bill_id
+from crm_tui.services.invoices import default_language, find_invoice, permissions
+from crm_tui.services.records import get_kind
+
+# "@21" or "@10.5%" after the amount gives the line's tax rate.
+_RATE_WORD = re.compile(r"@(\d+(?:\.\d+)?)%?")
+
+
+def parse_lines_text(text: str, key: str = "lines") -> list[dict]:
+    """Concept or discount lines typed one per line as `AMOUNT [@RATE] DESCRIPTION`.
+
+    Returns [{description, amount}] (plus `tax_rate` where a line gives `@RATE`) as the
+    `lines` / `discounts` fields take them; a line without a rate gets the invoice's.
+
+    Raises:
+        ValidationFailed: every line that is not an amount followed by a description.
+    """
+    problems: list[Problem] = []
+    out: list[dict] = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        amount_text, _, description = line.strip().partition(" ")
+        rate = None
+        first, _, rest = description.strip().partition(" ")
+        if _RATE_WORD.fullmatch(first):
+            rate, description = _RATE_WORD.fullmatch(first).group(1), rest
+        try:
+            amount = V.parse_decimal(amount_text)
+        except V.BadValue as exc:
+            problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
+                                    f"start with the amount, then the description: {exc}"))
+            continue
+        if not description.strip():
+            problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
+                                    "a description must follow the amount"))
+            continue
+        item = {"description": description.strip(), "amount": format(amount, "f")}
+        if rate is not None:
+            item["tax_rate"] = rate
+        out.append(item)
+    if problems:
+        raise ValidationFailed(problems)
+    return out
+
+
+def lines_text(lines: list[dict]) -> str:
+    """The inverse of `parse_lines_text`: one `AMOUNT [@RATE] DESCRIPTION` per line."""
+    return "\n".join(
+        f"{line['amount']} " + (f"@{line['tax_rate']} " if line.get("tax_rate") else "")
+        + line["description"] for line in lines)
+
+
+def form_defaults(session: Session) -> dict[str, str]:
+    """The values a new invoice form starts with, and the bill ID it would get (a preview)."""
+    return {
+        "type": "submitted",
+        "status": "pending",
+        "created": session.clock.today().isoformat(),
+        "currency": settings.raw_value("invoice.currency", "EUR") or "EUR",
+        "language": default_language(session),
+        "tax_rate": settings.raw_value("invoice.tax_rate", "0") or "0",
+        "withholding_rate": "0",
+        "bill_id_preview": preview_bill_id() or "",
+    }
+
+
+# --- the invoice form (fields, concepts and discounts as text) --------------------------
+
+_LINES_HELP = ("one per line: AMOUNT [@RATE] DESCRIPTION, e.g. 2400 @21 Annual support "
+               "(no @RATE: the invoice's tax rate)")
+
+
+def form_fields(session: Session, invoice_id: int | None = None,
+                initial: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The invoice form: the record fields (as `forms.describe` gives them) plus the
+    concepts and discounts as `AMOUNT DESCRIPTION` lines.
+
+    `initial` may carry `lines` / `discounts` as lists (e.g. a draft from a contract).
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    from crm_tui.services import forms
+
+    initial = dict(initial or {})
+    lines = initial.pop("lines", None)
+    discounts = initial.pop("discounts", None)
+    out = forms.describe(session, "invoice", invoice_id, {k: str(v) for k, v in initial.items()})
+    if invoice_id is not None:
+        row = get_kind("invoice").get(session, invoice_id)
+        lines = row["lines"] if lines is None else lines
+        discounts = row["discounts"] if discounts is None else discounts
+    preview = preview_bill_id() if invoice_id is None else None
+    for field in out:
+        if field["key"] == "bill_id" and preview:
+            field["help"] = f"empty: numbered when issued (next: {preview})"
+    out += [
+        {"key": "lines", "label": "Concepts", "kind": "textarea", "required": False,
+         "options": (), "value": lines_text(lines or []), "help": _LINES_HELP,
+         "section": "Concepts and discounts"},
+        {"key": "discounts", "label": "Discounts", "kind": "textarea", "required": False,
+         "options": (), "value": lines_text(discounts or []), "help": _LINES_HELP,
+         "section": "Concepts and discounts"},
+    ]
+    return out
+
+
+def submit_form(session: Session, invoice_id: int | None, values: dict[str, str]) -> int:
+    """Create or update an invoice from form strings; returns its id.
+
+    Raises:
+        forms.FormRejected: each problem under its form key (nothing written).
+        PermissionDenied, NotFound.
+    """
+    from crm_tui.services import forms
+
+    values = dict(values)
+    texts = {key: values.pop(key, None) for key in ("lines", "discounts")}
+    kind = get_kind("invoice")
+    if invoice_id is None:
+        required = {f.name for f in kind.fields if f.required}
+        raw: dict[str, Any] = {k: v for k, v in values.items() if v != "" or k in required}
+        current_texts = {"lines": "", "discounts": ""}
+    else:
+        current = forms.current_values(session, "invoice", invoice_id)
+        raw = {k: v for k, v in values.items() if current.get(k, "") != v}
+        row = kind.get(session, invoice_id)
+        current_texts = {key: lines_text(row[key]) for key in ("lines", "discounts")}
+    problems: list[Problem] = []
+    for key, text in texts.items():
+        if text is None or text.strip() == current_texts[key].strip():
+            continue
+        try:
+            raw[key] = parse_lines_text(text, key)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    try:
+        if problems:
+            raise ValidationFailed(problems)
+        if invoice_id is None:
+            return kind.create(session, raw)
+        if raw:
+            kind.update(session, invoice_id, raw)
+        return invoice_id
+    except ValidationFailed as error:
+        errors = forms.field_errors(error, [*values, "lines", "discounts"])
+        for problem in error.problems:
+            # lines[2].amount belongs under the Concepts box.
+            key = problem.field.split("[", 1)[0]
+            if key in ("lines", "discounts") and problem.field != key:
+                message = f"{problem.field}: {problem.reason}"
+                errors[key] = f"{errors[key]}; {message}" if key in errors else message
+        if "" in errors and all(p.field.split("[", 1)[0] in ("lines", "discounts")
+                                for p in error.problems):
+            del errors[""]
+        raise forms.FormRejected(error.problems, errors) from None
+
+
+def detail(session: Session, invoice_id: int | str) -> dict[str, Any]:
+    """Everything an invoice's detail view shows, in one call (plain data).
+
+    Returns the --json row plus `company_name`, `contract_names` [(id, name)], `files`
+    [{id, name, size, generated}] and `permissions` (see `permissions`).
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    from crm_tui.models import Contract
+
+    invoice = find_invoice(session, invoice_id)
+    row = get_kind("invoice").get(session, invoice.id)
+    row["company_name"] = invoice.company.name
+    row["contract_names"] = [
+        (c.id, c.name) for c in Contract.select(Contract.id, Contract.name)
+        .where(Contract.id.in_(row["contracts"])).order_by(Contract.name)] if row[
+        "contracts"] else []
+    row["files"] = [
+        {"id": a.id, "name": a.original_name, "size": a.size, "generated": a.generated}
+        for a in Attachment.select().where(Attachment.owner_kind == "invoice",
+                                           Attachment.owner_id == invoice.id)
+        .order_by(Attachment.id)]
+    row["permissions"] = permissions(session, invoice.id)
+    row["credit_of_bill_id"] = (Invoice.get_by_id(invoice.credit_of_id).bill_id
+                                if invoice.credit_of_id else None)
+    return row
