@@ -1,7 +1,8 @@
 """Invoices become a legal series: drafts without a bill ID, issue dates, credit notes, a tax
 rate per line and discount, and a hash chain per series.
 
-Existing numbered Submitted invoices migrate as issued (on their creation date), each line
+The credit notes' series defaults to `R15/[1]`. Existing numbered Submitted invoices migrate
+as issued (on their creation date), each line
 and discount takes its invoice's rate, series are named by the pattern's fixed part
 (`15/[1000]` -> `15/[]`; hand-made IDs form the series ""), and the issued records are
 sealed into their series' chains in number order.
@@ -65,6 +66,14 @@ def _data(db):
     db.execute_sql("UPDATE invoice SET bill_series = '', bill_number = NULL "
                    "WHERE type = 'submitted' AND bill_series IS NULL")
     db.execute_sql("UPDATE invoice SET issued = created WHERE type = 'submitted'")
+    # Credit notes need a series of their own; this one unless the invoices already use it.
+    row = db.execute_sql(f"SELECT value FROM setting WHERE key = {p}",
+                         ("invoice.id_pattern",)).fetchone()
+    has_credit = db.execute_sql(f"SELECT 1 FROM setting WHERE key = {p}",
+                                ("invoice.credit_pattern",)).fetchone()
+    if not has_credit and _series_key(row[0] if row else "") != "R15/[]":
+        db.execute_sql(f"INSERT INTO setting (key, value) VALUES ({p}, {p})",
+                       ("invoice.credit_pattern", "R15/[1]"))
     from crm_tui.services.invoice_chain import seal_unsealed
 
     seal_unsealed(db)
