@@ -204,7 +204,9 @@ def gaps(session: Session, pattern: str | None = None) -> list[SeriesReport]:
     reports = []
     for series, items in rows.items():
         report = SeriesReport(series, len(items), items[0][1], items[-1][1])
-        width_of = {number: bill_id for number, bill_id in items}
+        width_of: dict[int, str] = {}
+        for number, bill_id in items:
+            width_of.setdefault(number, bill_id)
         seen: dict[int, int] = {}
         for number, _bill in items:
             seen[number] = seen.get(number, 0) + 1
