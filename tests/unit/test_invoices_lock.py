@@ -1,9 +1,11 @@
 """The invoice lock and the IR / IW / IM rules, for every combination of bits.
 
 The expected answers are written from SPEC section 5, independently of crm_tui.acl:
-- IR only views and downloads; IR and IW see Submitted invoices read-only;
-- IW creates and locks, and edits Received invoices; IM edits, unlocks and deletes;
-- Submitted invoices lock on create and on every edit, held by the editor;
+- IR only views and downloads; IR and IW see Submitted drafts read-only;
+- IW creates drafts, issues and locks, and edits Received invoices; IM edits, unlocks and
+  deletes;
+- an issued invoice is locked by its issuer; IW and IM change only its payment fields,
+  and nobody deletes it;
 - a locked invoice is changed only by the user who locked it (IM and superadmins may
   unlock it first); only IM / superadmins delete.
 """
@@ -16,12 +18,12 @@ from dataclasses import dataclass
 import pytest
 
 from crm_tui.errors import PermissionDenied, ValidationFailed
-from crm_tui.services import invoices
+from crm_tui.services import invoice_issue, invoices
 from crm_tui.services.records import get_kind
 
 COMBOS = [frozenset(c) for n in range(4) for c in itertools.combinations(("IR", "IW", "IM"), n)]
-SCENARIOS = ("received_open", "received_locked_by_admin", "submitted_by_admin",
-             "submitted_unlocked", "submitted_own")
+SCENARIOS = ("received_open", "received_locked_by_admin", "draft_by_admin",
+             "issued_by_admin", "issued_unlocked", "issued_own")
 OPERATIONS = ("view", "edit", "lock", "unlock", "delete")
 
 
@@ -30,9 +32,9 @@ def expected(bits: frozenset, scenario: str, op: str) -> bool:
     sees = bool(bits)
     if op == "view":
         return sees
-    submitted = scenario.startswith("submitted")
-    locked_by_other = scenario in ("received_locked_by_admin", "submitted_by_admin")
-    locked = locked_by_other or scenario == "submitted_own"
+    issued = scenario.startswith("issued")
+    locked_by_other = scenario in ("received_locked_by_admin", "issued_by_admin")
+    locked = locked_by_other or scenario == "issued_own"
     if op == "unlock":
         return locked and "IM" in bits
     if op == "lock":
@@ -40,9 +42,9 @@ def expected(bits: frozenset, scenario: str, op: str) -> bool:
     if locked_by_other:
         return False  # nobody but the locker changes it; IM must unlock first
     if op == "delete":
-        return "IM" in bits
-    # edit
-    if submitted:
+        return "IM" in bits and not issued  # an issued invoice is never deleted
+    # edit: a draft only with IM; an issued invoice's payment fields with IW or IM
+    if scenario == "draft_by_admin":
         return "IM" in bits
     return bool(bits & {"IW", "IM"})
 
@@ -87,10 +89,16 @@ def make_invoice(world, actor: Actor, scenario: str, n: int) -> int:
         if scenario == "received_locked_by_admin":
             invoices.lock(admin, invoice_id)
         return invoice_id
-    if scenario == "submitted_own":
-        return kind.create(world.session(actor.login), raw)
+    if scenario == "issued_own":
+        own = world.session(actor.login)
+        invoice_id = kind.create(own, raw)
+        invoice_issue.issue(own, invoice_id)
+        return invoice_id
     invoice_id = kind.create(admin, raw)
-    if scenario == "submitted_unlocked":
+    if scenario == "draft_by_admin":
+        return invoice_id
+    invoice_issue.issue(admin, invoice_id)
+    if scenario == "issued_unlocked":
         invoices.unlock(admin, invoice_id)
     return invoice_id
 
@@ -98,11 +106,13 @@ def make_invoice(world, actor: Actor, scenario: str, n: int) -> int:
 def attempt(session, op: str, invoice_id: int) -> bool:
     """Do the operation through the services; True when it was allowed."""
     kind = get_kind("invoice")
+    issued = kind.get(world_admin(session), invoice_id)["state"] == "issued"
     try:
         if op == "view":
             kind.get(session, invoice_id)
         elif op == "edit":
-            kind.update(session, invoice_id, {"reference": "changed"})
+            change = {"status": "paid"} if issued else {"reference": "changed"}
+            kind.update(session, invoice_id, change)
         elif op == "lock":
             invoices.lock(session, invoice_id)
         elif op == "unlock":
@@ -112,22 +122,34 @@ def attempt(session, op: str, invoice_id: int) -> bool:
     except PermissionDenied:
         return False
     except ValidationFailed as exc:
-        # Locking a locked invoice (or unlocking an open one) is refused as a state error.
-        assert op in ("lock", "unlock") and "locked" in str(exc)
+        # Locking a locked invoice (or unlocking an open one) is refused as a state error,
+        # and so is deleting an issued invoice.
+        assert (op in ("lock", "unlock") and "locked" in str(exc)) or (
+            op == "delete" and issued and "never deleted" in str(exc))
         return False
     return True
+
+
+def world_admin(session):
+    from crm_tui.models import User
+    from crm_tui.services.context import Session
+
+    return Session(User.get(User.login == "admin"), session.clock)
 
 
 def test_the_oracle_matches_the_spec_sentences():
     # Spot checks of the expectations themselves, sentence by sentence.
     ir, iw, im = frozenset({"IR"}), frozenset({"IW"}), frozenset({"IM"})
     assert expected(ir, "received_open", "view") and not expected(ir, "received_open", "edit")
-    assert not expected(iw, "submitted_unlocked", "edit")  # IW sees Submitted read-only
+    assert not expected(iw, "draft_by_admin", "edit")  # IW sees Submitted drafts read-only
+    assert expected(iw, "issued_unlocked", "edit")  # but marks issued ones paid
     assert expected(iw, "received_open", "edit") and expected(iw, "received_open", "lock")
-    assert expected(im, "submitted_unlocked", "edit") and expected(im, "submitted_own", "unlock")
-    assert not expected(im, "submitted_by_admin", "edit")  # unlock first
-    assert not expected(iw, "submitted_own", "unlock")
+    assert expected(im, "draft_by_admin", "edit") and expected(im, "issued_own", "unlock")
+    assert not expected(im, "issued_by_admin", "edit")  # unlock first
+    assert not expected(iw, "issued_own", "unlock")
     assert not expected(iw, "received_open", "delete") and expected(im, "received_open", "delete")
+    assert expected(im, "draft_by_admin", "delete") and not expected(im, "issued_unlocked",
+                                                                     "delete")
 
 
 @pytest.mark.parametrize("combo", range(len(COMBOS)), ids=lambda i: "+".join(
@@ -139,7 +161,7 @@ def test_lock_matrix_through_the_services(world, actors, combo):
     assert invoices.can_create(session) is can_create(actor.bits)
     with invoices.deferred_pdfs():
         for scenario in SCENARIOS:
-            if scenario == "submitted_own" and not can_create(actor.bits):
+            if scenario == "issued_own" and not can_create(actor.bits):
                 with pytest.raises(PermissionDenied):
                     make_invoice(world, actor, scenario, next(counter))
                 continue
@@ -155,23 +177,27 @@ def test_lock_matrix_through_the_services(world, actors, combo):
                     sorted(actor.bits), scenario, op)
 
 
-def test_submitted_lock_follows_the_editor(world, actors):
+def test_issuing_locks_to_the_issuer(world, actors):
     im = next(a for a in actors if a.bits == {"IM"})
     iw = next(a for a in actors if a.bits == {"IW"})
     admin, clerk = world.session("admin"), world.session(im.login)
     kind = get_kind("invoice")
     with invoices.deferred_pdfs():
-        created = kind.create(world.session(iw.login), {"company": str(iw.company_id)})
+        created = kind.create(world.session(iw.login), {
+            "company": str(iw.company_id), "lines": [{"description": "x", "amount": "1"}]})
+        row = kind.get(admin, created)
+        assert row["locked"] is False and row["state"] == "draft"  # a draft is not locked
+        invoice_issue.issue(world.session(iw.login), created)
         row = kind.get(admin, created)
         assert row["locked"] is True and row["locked_by"] == iw.login
-        # The IM user of the same company must unlock first, then his edit locks it to him.
+        # The IM user of the same company must unlock first to mark it paid.
         get_kind("company").update(admin, iw.company_id, {"manager": im.login})
         with pytest.raises(PermissionDenied, match="unlock it first"):
-            kind.update(clerk, created, {"reference": "x"})
+            kind.update(clerk, created, {"status": "paid"})
         invoices.unlock(clerk, created)
-        kind.update(clerk, created, {"reference": "x"})
+        kind.update(clerk, created, {"status": "paid"})
         row = kind.get(admin, created)
-        assert (row["locked"], row["locked_by"], row["reference"]) == (True, im.login, "x")
+        assert (row["locked"], row["status"]) == (False, "paid")
         # A Received invoice stays unlocked when edited, and locks only on request.
         received = kind.create(clerk, {"company": str(iw.company_id), "type": "received",
                                        "bill_id": "R-X"})
