@@ -75,6 +75,8 @@ def test_invoice_link_unlink_and_list(world, crm, contract):
     invoice_id = int(result.stdout)
     listed = json.loads(crm("contract", "invoices", str(contract), "--json").stdout)
     assert [r["id"] for r in listed] == [invoice_id] and listed[0]["total"] == "2904.00"
+    assert listed[0]["state"] == "draft"
+    assert crm("invoice", "issue", str(invoice_id)).stdout == "15/1000\n"
     assert crm("contract", "unlink", str(contract), "15/1000").exit_code == 0
     assert json.loads(crm("contract", "invoices", str(contract), "--json").stdout) == []
     assert crm("contract", "link", str(contract), "15/1000").exit_code == 0

@@ -53,8 +53,9 @@ ROUND_TRIP = [
                   "date_end": "2026-12-31", "private": True, "status": 1, "manager": "admin"}),
     ("invoice", {"type": "submitted", "reference": "PO-9", "status": "pending",
                  "currency": "EUR", "language": "en", "tax_rate": "21",
-                 "lines": [{"description": "Consulting", "amount": "2400.00"}],
-                 "discounts": [{"description": "promotion", "amount": "240.00"}]}),
+                 "lines": [{"description": "Consulting", "amount": "2400.00", "tax_rate": "21"}],
+                 "discounts": [{"description": "promotion", "amount": "240.00",
+                                "tax_rate": "21"}]}),
     ("lead", {"full_name": "Ana Pérez", "email": "ana@example.es", "company_name": "Pérez SL",
               "country": "Spain", "estimated_sale": "1500.00", "status": 2,
               "tags": ["urgent"], "channel": "web form"}),
@@ -85,7 +86,9 @@ def test_add_then_show_round_trips_every_kind(crm_db, run_crm, tmp_path):
     invoice = _json(run_crm("show", "invoice", str(made["invoice"]), "--json", db=crm_db))
     assert (invoice["tax_base"], invoice["subtotal"], invoice["total_tax"], invoice["total"]) == (
         "2400.00", "2160.00", "453.60", "2613.60")
-    assert invoice["bill_id"] == "15/1000"
+    assert (invoice["bill_id"], invoice["state"]) == (None, "draft")
+    issued = run_crm("invoice", "issue", str(made["invoice"]), db=crm_db)
+    assert issued.stdout.strip() == "15/1000", issued.stderr
     lead = _json(run_crm("show", "lead", str(made["lead"]), "--json", db=crm_db))
     assert lead["status_name"] == "Needs discovered"
     assert lead["activity"][0]["kind"] == "created"

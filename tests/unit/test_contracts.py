@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from crm_tui.documents.templating import CONTRACT_MACROS, default_contract_template
 from crm_tui.errors import PermissionDenied, ValidationFailed
-from crm_tui.services import attachments, contracts, invoices
+from crm_tui.services import attachments, contracts, invoice_issue, invoices
 from crm_tui.services.records import get_kind
 
 
@@ -122,10 +122,11 @@ def test_generate_invoice_from_contract(world):
                                                 overrides={"tax_rate": "21"})
     row = get_kind("invoice").get(admin, invoice_id)
     assert row["company"] == world.cid("Customer #B")
-    assert row["bill_id"] == "15/1000" and row["type"] == "submitted"
+    # A draft: numbered only when issued.
+    assert (row["bill_id"], row["state"], row["type"]) == (None, "draft", "submitted")
     assert row["reference"] == "C-26" and row["contracts"] == [contract]
     assert row["lines"] == [{"description": "Support 2026 (C-26), 2026-01-01 – 2026-12-31",
-                             "amount": "2400.00"}]
+                             "amount": "2400.00", "tax_rate": "21"}]
     assert row["total"] == "2904.00"
     assert [r["id"] for r in contracts.related_invoices(admin, contract)] == [invoice_id]
     # Without IW/IM no invoice is made, whatever the CRM rights.
@@ -138,7 +139,9 @@ def test_related_invoices_add_and_remove(world):
     a = world.cid("Customer #A")
     contract = add(admin, name="K", company=a)
     with invoices.deferred_pdfs():
-        first = get_kind("invoice").create(admin, {"company": str(a)})
+        first = get_kind("invoice").create(admin, {"company": str(a), "lines": [
+            {"description": "x", "amount": "1"}]})
+        invoice_issue.issue(admin, first)
         second = get_kind("invoice").create(admin, {"company": str(a), "type": "received",
                                                     "bill_id": "R-2"})
     assert contracts.add_invoices(admin, contract, ["15/1000", str(second)]) == 2
@@ -156,7 +159,9 @@ def test_linking_needs_contract_rights_and_visible_invoices(world):
     contract_b = add(admin, name="KB", company=world.cid("Customer #B"))
     own = add(admin, name="KA", company=world.cid("Customer #A"))
     with invoices.deferred_pdfs():
-        get_kind("invoice").create(admin, {"company": str(world.cid("Customer #B"))})
+        invoice_issue.issue(admin, get_kind("invoice").create(admin, {
+            "company": str(world.cid("Customer #B")),
+            "lines": [{"description": "x", "amount": "1"}]}))
     user1 = world.session("user1")
     with pytest.raises(PermissionDenied):
         contracts.add_invoices(user1, contract_b, ["15/1000"])
