@@ -153,7 +153,8 @@ def replace_warning(session: Session, invoice_id: int | str,
     """
     invoice = get_kind("invoice").load(session, invoice_id)
     new_type = (values or {}).get("type") or invoice.type
-    if new_type != "submitted" or not _generated(invoice.id):
+    # An issued invoice keeps the PDF it was issued with; a draft has none yet.
+    if new_type != "submitted" or invoice.issued is not None or not _generated(invoice.id):
         return None
     return (f"Saving replaces the PDF of invoice {invoice.bill_id} with a new one. "
             "Continue?")

@@ -227,10 +227,10 @@ class InvoiceKind(Kind):
         if not acl.can_delete_invoice(session.user, obj):
             raise PermissionDenied(f"{session.login} may not delete {self.label(obj)}")
         if obj.issued is not None:
-            raise ValidationFailed.one(
-                self.label(obj), "issued", V.render(obj.issued),
-                "an issued invoice is never deleted; cancel it with a credit note "
-                f"(crm invoice credit {obj.id})")
+            # Nobody may: the number stays given for good.
+            raise PermissionDenied(
+                f"{session.login} may not delete {self.label(obj)}: an issued invoice is "
+                f"never deleted; cancel it with a credit note (crm invoice credit {obj.id})")
 
     # --- looking invoices up ------------------------------------------------------------
 
@@ -464,7 +464,7 @@ class InvoiceKind(Kind):
         superadmin); an issued invoice is never deleted.
 
         Raises:
-            NotFound, PermissionDenied, ValidationFailed (issued).
+            NotFound, PermissionDenied (issued, too).
         """
         token = _DELETED_FILES.set([])
         try:

@@ -189,7 +189,7 @@ def test_issue_credit_gaps_and_verify(world, crm, crm_db, tmp_path):
     assert crm("invoice", "issue", second).stdout == "15/1001\n"
 
     deleted = crm("delete", "invoice", "15/1001")
-    assert deleted.exit_code == 1 and "never deleted" in deleted.stderr
+    assert deleted.exit_code == 3 and "never deleted" in deleted.stderr
     changed = crm("set", "invoice", "15/1001", "reference=other")
     assert changed.exit_code == 1 and "credit note" in changed.stderr
     assert crm("set", "invoice", "15/1001", "status=paid", "paid_on=2026-01-15").exit_code == 0

@@ -1,4 +1,5 @@
-"""Two processes creating Submitted invoices at once get distinct consecutive bill IDs."""
+"""Two processes issuing Submitted invoices at once get distinct consecutive bill IDs, and
+the hash chain they build together holds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 from crm_tui.models import Invoice
+from crm_tui.services import invoice_issue
 from crm_tui.services.records import get_kind
 
 PER_PROCESS = 200
@@ -19,7 +21,7 @@ OPERATOR = r"""
 import os, sys, time
 from pathlib import Path
 from crm_tui.models import User
-from crm_tui.services import invoices
+from crm_tui.services import invoice_issue, invoices
 from crm_tui.services.context import Session
 from crm_tui.services.database import open_and_prepare
 from crm_tui.services.records import get_kind
@@ -35,8 +37,10 @@ made = []
 # The PDFs are not what is raced here; they are made by a batch afterwards.
 with invoices.deferred_pdfs():
     for n in range(count):
-        made.append(kind.create(session, {
-            "company": company, "lines": [{"description": f"line {n}", "amount": "10"}]}))
+        draft = kind.create(session, {
+            "company": company, "lines": [{"description": f"line {n}", "amount": "10"}]})
+        invoice_issue.issue(session, draft)
+        made.append(draft)
 print(" ".join(map(str, made)))
 """
 
@@ -70,6 +74,10 @@ def test_two_processes_get_distinct_consecutive_bill_ids(any_world, any_db, tmp_
     number_of = {invoice_id: number for invoice_id, _, number in rows}
     first, second = ({number_of[i] for i in ids} for ids in made)
     assert min(first) < max(second) and min(second) < max(first)
-    # Every invoice is whole and locked, as a Submitted invoice must be.
+    # Every invoice is whole and locked, as an issued invoice must be, and the two
+    # issuers' records form one unbroken chain.
     listed = get_kind("invoice").list(admin, {"total_min": "12.10", "total_max": "12.10"})
     assert len(listed) == 2 * PER_PROCESS and all(r["locked"] for r in listed)
+    assert all(r["state"] == "issued" for r in listed)
+    (chain,) = invoice_issue.verify(admin)
+    assert chain.ok and chain.records == 2 * PER_PROCESS

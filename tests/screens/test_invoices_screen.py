@@ -1,4 +1,4 @@
-"""Screen 4 driven by keys: the lock key, the PDF replace warning, forms, downloads."""
+"""Screen 4 driven by keys: issue and credit keys, the lock key, forms, downloads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from crm_tui.services import documents_service, invoices
+from crm_tui.services import documents_service, invoice_issue, invoices
 from crm_tui.services.records import get_kind
 
 MANUAL = {"lines": [{"description": "Annual support", "amount": "2400"}],
@@ -46,7 +46,7 @@ def clerks(world):
     return world
 
 
-async def test_lock_key_greyed_for_iw_on_a_submitted_invoice(clerks, clock):
+async def test_issue_key_numbers_a_draft_and_the_lock_follows(clerks, clock):
     from crm_tui.app import make_app
 
     world = clerks
@@ -57,12 +57,18 @@ async def test_lock_key_greyed_for_iw_on_a_submitted_invoice(clerks, clock):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_invoices(app, pilot)
         assert screen.current_record_id() == invoice_id
-        assert binding_state(screen, "L") == (True, False)  # shown, greyed
-        await pilot.press("L")
+        assert binding_state(screen, "C") == (True, False)  # a draft has nothing to credit
+        assert binding_state(screen, "I") == (True, True)
+        await pilot.press("I")
         await settle(pilot)
-        assert get_kind("invoice").get(world.session("admin"), invoice_id)["locked"] is True
-        # Editing is greyed too: IW sees Submitted invoices read-only.
-        assert binding_state(screen, "e") == (True, False)
+        assert type(app.screen).__name__ == "ConfirmModal"
+        await pilot.press("y")
+        await settle(pilot, 6)
+        row = get_kind("invoice").get(world.session("admin"), invoice_id)
+        assert (row["bill_id"], row["state"], row["locked"], row["locked_by"]) == (
+            "15/1000", "issued", True, "user1")
+        assert binding_state(screen, "I") == (True, False)  # issued once only
+        assert binding_state(screen, "L") == (True, False)  # IW does not unlock
 
     # The invoice manager of the same company may unlock it with the same key.
     app = make_app(world.session("manager1"), clock=clock)
@@ -77,37 +83,35 @@ async def test_lock_key_greyed_for_iw_on_a_submitted_invoice(clerks, clock):
         assert binding_state(screen, "L") == (True, True)  # now he may lock it again
 
 
-async def test_edit_warns_before_replacing_the_pdf(world, clock, data_dir):
+async def test_an_issued_invoice_refuses_legal_edits_in_the_form(world, clock, data_dir):
     from crm_tui.app import make_app
 
     admin = world.session("admin")
     invoice_id = get_kind("invoice").create(admin, {"company": str(world.cid("Customer #A")),
                                                     **MANUAL})
+    invoice_issue.issue(admin, invoice_id)
     first_pdf = documents_service._generated(invoice_id)[0].stored_name
     app = make_app(admin, clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_invoices(app, pilot)
+        await open_invoices(app, pilot)
         await pilot.press("e")
         await settle(pilot)
-        app.screen.form.focus_field("reference")
+        form = app.screen.form
+        form.focus_field("reference")
         await pilot.press(*"PO-9")
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert type(app.screen).__name__ == "ConfirmModal"
-        assert "replaces the PDF" in app.screen.question
-        await pilot.press("n")  # back to the form, nothing saved
-        await settle(pilot)
         assert type(app.screen).__name__ == "ServiceFormModal"
-        assert get_kind("invoice").get(admin, invoice_id)["reference"] == ""
+        assert "credit note" in form.errors.get("reference", "")
+        form.input_for("reference").value = ""
+        form.focus_field("internal_note")
+        await pilot.press(*"called the customer")
         await pilot.press("ctrl+s")
-        await settle(pilot)
-        await pilot.press("y")
         await settle(pilot, 6)
-        assert app.screen is screen
-    assert get_kind("invoice").get(admin, invoice_id)["reference"] == "PO-9"
-    stored = documents_service._generated(invoice_id)
-    assert len(stored) == 1 and stored[0].stored_name != first_pdf
-    assert not (data_dir / "files" / first_pdf).exists()
+        assert type(app.screen).__name__ == "InvoicesScreen"
+    row = get_kind("invoice").get(admin, invoice_id)
+    assert (row["reference"], row["internal_note"]) == ("", "called the customer")
+    assert [a.stored_name for a in documents_service._generated(invoice_id)] == [first_pdf]
 
 
 async def test_new_invoice_with_concepts_from_the_form(world, clock):
@@ -130,6 +134,14 @@ async def test_new_invoice_with_concepts_from_the_form(world, clock):
         await pilot.press("ctrl+s")
         await settle(pilot, 6)
         assert type(app.screen).__name__ == "InvoicesScreen"
+        rows = get_kind("invoice").list(admin)
+        assert [(r["state"], r["bill_id"], r["total"], r["locked"]) for r in rows] == [
+            ("draft", None, "2613.60", False)]
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot, 6)
     rows = get_kind("invoice").list(admin)
     assert [(r["bill_id"], r["total"], r["locked"]) for r in rows] == [
         ("15/1000", "2613.60", True)]
@@ -161,6 +173,7 @@ async def test_pdf_key_saves_a_zip_with_attachments(world, clock, tmp_path, monk
     admin = world.session("admin")
     invoice_id = get_kind("invoice").create(admin, {"company": str(world.cid("Customer #A")),
                                                     **MANUAL})
+    invoice_issue.issue(admin, invoice_id)
     attachments.add(admin, "invoice", invoice_id, "order.txt", b"PO")
     monkeypatch.chdir(tmp_path)
     app = make_app(admin, clock=clock)
@@ -181,8 +194,8 @@ async def test_pdf_batch_runs_with_a_progress_bar(world, clock, tmp_path, monkey
     admin = world.session("admin")
     with invoices.deferred_pdfs():
         for _ in range(3):
-            get_kind("invoice").create(admin, {"company": str(world.cid("Customer #A")),
-                                               **MANUAL})
+            invoice_issue.issue(admin, get_kind("invoice").create(admin, {
+                "company": str(world.cid("Customer #A")), **MANUAL}))
     monkeypatch.chdir(tmp_path)
     app = make_app(admin, clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -201,10 +214,12 @@ async def test_detail_screen_shows_totals_and_greys_keys(clerks, clock):
     from crm_tui.app import make_app
 
     world = clerks
+    clerk = world.session("user1")
     with invoices.deferred_pdfs():
-        get_kind("invoice").create(world.session("user1"), {
+        invoice_id = get_kind("invoice").create(clerk, {
             "company": str(world.cid("Customer #A")), **MANUAL})
-    app = make_app(world.session("user1"), clock=clock)
+        invoice_issue.issue(clerk, invoice_id)
+    app = make_app(clerk, clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_invoices(app, pilot)
         await pilot.press("enter")
@@ -213,8 +228,22 @@ async def test_detail_screen_shows_totals_and_greys_keys(clerks, clock):
         assert type(screen).__name__ == "InvoiceDetailScreen"
         text = " ".join(str(w.render()) for w in screen.query("Static"))
         assert "2613.60 EUR" in text and "453.60 EUR" in text and "Annual support" in text
-        assert "locked by user1" in screen.screen_title()
-        for key in ("e", "d", "L"):
+        assert "Tax 21 %" in text and "issued" in text
+        assert "15/1000" in screen.screen_title() and "locked by user1" in screen.screen_title()
+        for key in ("d", "L", "I"):
             assert binding_state(screen, key) == (True, False), key
+        assert binding_state(screen, "e") == (True, True)  # payment fields by IW
         assert binding_state(screen, "p") == (True, True)
         assert binding_state(screen, "w") == (True, False)  # no PDF yet, no files
+        # C issues a credit note of the chosen lines.
+        assert binding_state(screen, "C") == (True, True)
+        await pilot.press("C")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ServiceFormModal"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        assert app.screen is screen
+        await settle(pilot)
+        assert "cancelled" in " ".join(str(w.render()) for w in screen.query("Static"))
+    credit = invoices.find(world.session("admin"), "R15/1")
+    assert credit["total"] == "-2613.60" and credit["credit_of"] == invoice_id
