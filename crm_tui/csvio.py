@@ -35,6 +35,8 @@ _TRIGGERS = "=+-@\t\r\n\x00"
 # and read back as "'=x", while a plain "'x" is never touched in either direction.
 _AT_RISK = re.compile("'*[" + re.escape(_TRIGGERS) + "]")
 _NEUTRALISED = re.compile("'+[" + re.escape(_TRIGGERS) + "]")
+# A plain number ("-2613.60", "+1") is data, not a formula: it is written as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 # `_NEUTRALISED` at the start of each cell of cells joined by NUL (a cell holds no NUL).
 _NEUTRALISED_JOINED = re.compile("\x00'(?='*[" + re.escape(_TRIGGERS.replace("\x00", "")) + "])")
 # A cell, among cells each preceded by NUL, that is empty or starts with whitespace.
@@ -244,10 +246,15 @@ def sniff_delimiter(text: str) -> str:
 def neutralise(cell: str) -> str:
     """Prefix ``'`` to a cell a spreadsheet could run as a formula (SPEC 9).
 
+    A plain number such as a negative amount is left as it is, so a spreadsheet reads it
+    as a number.
+
     Also prefixes cells that are already quotes followed by a trigger (``'=x`` becomes
     ``''=x``), so that `unneutralise` can tell a real leading quote from our prefix.
     """
-    return "'" + cell if _AT_RISK.match(cell) else cell
+    if _AT_RISK.match(cell) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def unneutralise(cell: str) -> str:

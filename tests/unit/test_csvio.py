@@ -291,8 +291,12 @@ def test_header_row_problems():
     ("value", "stored"),
     [
         ("=SUM(A1)", "'=SUM(A1)"),
-        ("+1", "'+1"),
-        ("-5", "'-5"),
+        ("+1", "+1"),  # plain numbers are data
+        ("-5", "-5"),
+        ("-2613.60", "-2613.60"),
+        ("-5+1", "'-5+1"),
+        ("-1e3", "'-1e3"),
+        ("'-5", "''-5"),
         ("@x", "'@x"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
@@ -316,7 +320,7 @@ def test_write_table_format():
         ["name", "amount", "when", "note"],
         [["Acme", Decimal("-5.50"), date(2021, 1, 20), None], ['B, "C"', 3, None, "x\ry"]],
     )
-    lines = ["name,amount,when,note", "Acme,'-5.50,2021-01-20,", '"B, ""C""",3,,"x\ry"']
+    lines = ["name,amount,when,note", "Acme,-5.50,2021-01-20,", '"B, ""C""",3,,"x\ry"']
     assert text == "\n".join(lines) + "\n"
 
 

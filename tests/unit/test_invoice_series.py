@@ -415,3 +415,24 @@ def test_the_lock_covers_contract_links(world):
     with pytest.raises(PermissionDenied):
         contracts.remove_invoices(manager, contract, [str(invoice_id)])
     assert [r["id"] for r in contracts.related_invoices(admin, contract)] == [invoice_id]
+
+
+def test_csv_export_writes_negative_amounts_as_numbers(any_world):
+    import csv
+
+    from crm_tui.money import quantize
+
+    admin = any_world.session("admin")
+    original = draft(admin, any_world.cid("Customer #A"), **MANUAL)
+    invoice_issue.issue(admin, original)
+    invoice_issue.credit(admin, original)
+    out = io.StringIO(newline="")
+    from crm_tui.services import exports
+
+    assert exports.write(admin, "invoices", out) == 2
+    rows = {r["bill_id"]: r for r in csv.DictReader(io.StringIO(out.getvalue(), newline=""))}
+    assert rows["R15/1"]["total"] == "-2613.60"  # a number, no formula guard
+    assert rows["15/1000"]["total"] == "2613.60"
+    assert ",-2613.60," in out.getvalue() and "'-" not in out.getvalue()
+    # A zero is never written or shown as -0.00.
+    assert str(quantize(Decimal("-0.004"))) == "0.00"
