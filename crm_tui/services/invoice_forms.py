@@ -10,8 +10,9 @@ from crm_tui.models import Attachment, Invoice
 from crm_tui.services import settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
+from crm_tui.services.invoice_lock import permissions
 from crm_tui.services.invoice_series import preview_bill_id
-from crm_tui.services.invoices import default_language, find_invoice, permissions
+from crm_tui.services.invoices import default_language, find_invoice
 from crm_tui.services.records import get_kind
 
 # "@21" or "@10.5%" after the amount gives the line's tax rate.

@@ -11,15 +11,13 @@ from decimal import Decimal
 from crm_tui.db import database, write_transaction
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import Invoice, InvoiceDiscount, InvoiceLine
+from crm_tui.money import quantize
 from crm_tui.services import invoice_chain, invoice_series, settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.invoices import (
-    find_invoice,
-    may_issue,
-    pdfs_deferred,
-    totals_of,
-)
+from crm_tui.services.invoice_lines import totals_of
+from crm_tui.services.invoice_lock import may_issue
+from crm_tui.services.invoices import find_invoice, pdfs_deferred
 from crm_tui.services.records import get_kind
 
 log = logging.getLogger(__name__)
@@ -185,10 +183,12 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
             if problems:
                 raise ValidationFailed(problems)
             chosen, discounts = [own_lines[n - 1] for n in lines], []
-        negated = [{"description": x.description, "amount": -V.money(x.amount),
+        # quantize: a zero line stays 0.00, never -0.00.
+        negated = [{"description": x.description, "amount": quantize(-V.money(x.amount)),
                     "tax_rate": x.tax_rate} for x in chosen]
-        negated_discounts = [{"description": x.description, "amount": -V.money(x.amount),
-                              "tax_rate": x.tax_rate} for x in discounts]
+        negated_discounts = [{"description": x.description,
+                              "amount": quantize(-V.money(x.amount)), "tax_rate": x.tax_rate}
+                             for x in discounts]
         total = totals_of(negated, negated_discounts, original.withholding_rate,
                           credit=True).total
         before = sum((V.money(t) for (t,) in Invoice.select(Invoice.total).where(

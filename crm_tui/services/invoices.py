@@ -1,7 +1,9 @@
-"""The invoice kind: drafts and issued invoices, their lines and rates, access, and the lock.
+"""The invoice kind: drafts and issued invoices, finding them by id or bill ID, and billing
+per currency.
 
-Numbering lives in `invoice_series`, issuing and credit notes in `invoice_issue`, the hash
-chain in `invoice_chain`, and the form in `invoice_forms`.
+Lines and their totals live in `invoice_lines`, the lock and permissions in `invoice_lock`,
+numbering in `invoice_series`, issuing and credit notes in `invoice_issue`, the hash chain
+in `invoice_chain`, and the form in `invoice_forms`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 import peewee
 
 from crm_tui import acl
-from crm_tui.db import write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
     INVOICE_LANGUAGES,
@@ -30,10 +31,31 @@ from crm_tui.models import (
     InvoiceDiscount,
     InvoiceLine,
 )
-from crm_tui.money import check_currency, compute_rated_totals, sum_by_currency
+from crm_tui.money import check_currency, sum_by_currency
 from crm_tui.services import settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
+from crm_tui.services.invoice_lines import (
+    amount_keys,
+    amount_row,
+    parse_amount_lines,
+    stored_discounts,
+    stored_lines,
+    totals_of,
+)
+
+# The lock's use cases are part of this module's interface too (screens and the command
+# line call them as invoices.lock, invoices.permissions …).
+from crm_tui.services.invoice_lock import (  # noqa: F401
+    can_create,
+    check_relations,
+    edit_refusal,
+    lock,
+    may_issue,
+    permissions,
+    toggle_lock,
+    unlock,
+)
 from crm_tui.services.records import Field, Kind, get_kind, register
 
 #: Keys of the --json shape that are derived, not set (a JSON round trip may carry them).
@@ -61,62 +83,6 @@ def default_language(session: Session) -> str:
     return language if language in INVOICE_LANGUAGES else "en"
 
 
-def _parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
-                        problems: list[Problem]) -> list[dict]:
-    """Parse `lines` / `discounts`: a list of {description, amount[, tax_rate]}."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else []
-        except ValueError:
-            problems.append(Problem(label, key, raw, "not a JSON list of {description, amount}"))
-            return []
-    if not isinstance(raw, list):
-        problems.append(Problem(label, key, str(raw), "not a list of {description, amount}"))
-        return []
-    out = []
-    for n, item in enumerate(raw, 1):
-        if not isinstance(item, dict):
-            problems.append(Problem(label, f"{key}[{n}]", str(item), "not {description, amount}"))
-            continue
-        description = str(item.get("description", "")).strip()
-        try:
-            amount = V.parse_decimal(item.get("amount"))
-        except V.BadValue as exc:
-            problems.append(Problem(label, f"{key}[{n}].amount", str(item.get("amount")), str(exc)))
-            continue
-        rate_raw = item.get("tax_rate", item.get("rate"))
-        try:
-            rate = V.parse_decimal(rate_raw, 3) if rate_raw not in (None, "") else None
-        except V.BadValue as exc:
-            problems.append(Problem(label, f"{key}[{n}].tax_rate", str(rate_raw), str(exc)))
-            continue
-        if rate is None:
-            rate = Decimal(str(default_rate or 0))
-        elif not 0 <= rate <= 100:
-            problems.append(Problem(label, f"{key}[{n}].tax_rate", str(rate_raw),
-                                    "a percentage from 0 to 100"))
-            continue
-        if not description:
-            problems.append(Problem(label, f"{key}[{n}].description", "", "required"))
-        if amount is None:
-            problems.append(Problem(label, f"{key}[{n}].amount", "", "required"))
-            continue
-        if key == "discounts" and amount < 0:
-            problems.append(Problem(label, f"{key}[{n}].amount", str(amount),
-                                    "a discount cannot be negative"))
-        out.append({"description": description, "amount": amount, "tax_rate": rate})
-    return out
-
-
-def totals_of(lines: list[dict], discounts: list[dict], withholding_rate: Any,
-              credit: bool = False):
-    """The totals (money.InvoiceTotals) of lines and discounts that carry their rates."""
-    return compute_rated_totals(
-        [(x["amount"], x["tax_rate"]) for x in lines],
-        [(x["amount"], x["tax_rate"]) for x in discounts],
-        withholding_rate or 0, credit=credit)
-
-
 # Bulk loads (demo data, tests of the allocator) skip the PDF of issued invoices and render
 # them afterwards with a batch; see `deferred_pdfs`.
 _PDFS_DEFERRED: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -140,25 +106,6 @@ def deferred_pdfs() -> Iterator[None]:
 def pdfs_deferred() -> bool:
     """True inside `deferred_pdfs`."""
     return _PDFS_DEFERRED.get()
-
-
-def _edit_refusal(user, invoice: Invoice) -> str | None:
-    """Why `user` may not change this invoice, or None.
-
-    Issued invoices change only their payment fields and note, which IW and IM may do (the
-    lock still applies); drafts and Received invoices follow acl's rules.
-    """
-    if invoice.type == "submitted" and invoice.issued is not None:
-        if invoice.locked and invoice.locked_by_id != user.id:
-            return "it is locked by another user: unlock it first"
-        if acl.is_admin(user):
-            return None
-        if not acl.can_modify_company(user, invoice.company):
-            return "you may not modify its company"
-        if acl.has(user, "IW") or acl.has(user, "IM"):
-            return None
-        return "changing invoices takes IW or IM"
-    return acl.invoice_edit_refusal(user, invoice)
 
 
 @register
@@ -219,7 +166,7 @@ class InvoiceKind(Kind):
                     f"{session.login} may not create invoices for company {obj.company.name!r}"
                 )
             return
-        reason = _edit_refusal(session.user, obj)
+        reason = edit_refusal(session.user, obj)
         if reason:
             raise PermissionDenied(f"{session.login} may not change {self.label(obj)}: {reason}")
 
@@ -302,10 +249,10 @@ class InvoiceKind(Kind):
         parsed, custom, problems = super().parse(session, obj, raw, creating)
         label = self.label(obj) if not creating else self._new_label(raw)
         if lines_raw is not None:
-            parsed["lines"] = _parse_amount_lines(label, "lines", lines_raw, obj.tax_rate,
+            parsed["lines"] = parse_amount_lines(label, "lines", lines_raw, obj.tax_rate,
                                                   problems)
         if discounts_raw is not None:
-            parsed["discounts"] = _parse_amount_lines(label, "discounts", discounts_raw,
+            parsed["discounts"] = parse_amount_lines(label, "discounts", discounts_raw,
                                                       obj.tax_rate, problems)
         return parsed, custom, problems
 
@@ -315,8 +262,8 @@ class InvoiceKind(Kind):
         out = []
         for key, value in parsed.items():
             if key in ("lines", "discounts"):
-                current = _lines(obj) if key == "lines" else _discounts(obj)
-                if _amount_keys(current) != _amount_keys(value):
+                current = stored_lines(obj) if key == "lines" else stored_discounts(obj)
+                if amount_keys(current) != amount_keys(value):
                     out.append(key)
                 continue
             if key == "contracts":
@@ -365,8 +312,8 @@ class InvoiceKind(Kind):
         if lines is None and discounts is None and (
                 obj.id is not None and "withholding_rate" not in parsed):
             return
-        current_lines = lines if lines is not None else _lines(obj)
-        current_discounts = discounts if discounts is not None else _discounts(obj)
+        current_lines = lines if lines is not None else stored_lines(obj)
+        current_discounts = discounts if discounts is not None else stored_discounts(obj)
         try:
             obj.total = totals_of(current_lines, current_discounts, obj.withholding_rate).total
         except ValueError as exc:
@@ -547,25 +494,13 @@ class InvoiceKind(Kind):
             totals = totals_of(own_lines, own_discounts, row.get("withholding_rate") or 0,
                                credit=row.get("credit_of") is not None)
             row["state"] = state_of(row.get("type"), row.get("issued"))
-            row["lines"] = [_amount_row(x) for x in own_lines]
-            row["discounts"] = [_amount_row(x) for x in own_discounts]
+            row["lines"] = [amount_row(x) for x in own_lines]
+            row["discounts"] = [amount_row(x) for x in own_discounts]
             row["contracts"] = sorted(contracts.get(row["id"], []))
             for key, value in totals.as_dict().items():
                 row[key] = V.render(value)
             row["tax_rates"] = [{"rate": V.render(r.rate), "base": V.render(r.base),
                                  "tax": V.render(r.tax)} for r in totals.by_rate]
-
-
-def _amount_row(item: dict) -> dict:
-    from crm_tui.money import plain_rate
-
-    return {"description": item["description"], "amount": V.render(V.money(item["amount"])),
-            "tax_rate": V.render(plain_rate(Decimal(str(item["tax_rate"] or 0))))}
-
-
-def _amount_keys(items: list[dict]) -> list[tuple]:
-    return [(x["description"], V.money(x["amount"]), Decimal(str(x["tax_rate"] or 0)))
-            for x in items]
 
 
 def _shown(value: Any) -> str:
@@ -600,22 +535,6 @@ def _integrity_problem(label: str, raw: dict, exc: Exception) -> ValidationFaile
     return ValidationFailed.one(label, "id", "", f"the database refused it: {exc}")
 
 
-def _lines(obj: Invoice) -> list[dict]:
-    if obj.id is None:
-        return []
-    return [{"description": x.description, "amount": x.amount, "tax_rate": x.tax_rate}
-            for x in InvoiceLine.select().where(InvoiceLine.invoice == obj.id)
-            .order_by(InvoiceLine.position, InvoiceLine.id)]
-
-
-def _discounts(obj: Invoice) -> list[dict]:
-    if obj.id is None:
-        return []
-    return [{"description": x.description, "amount": x.amount, "tax_rate": x.tax_rate}
-            for x in InvoiceDiscount.select().where(InvoiceDiscount.invoice == obj.id)
-            .order_by(InvoiceDiscount.position, InvoiceDiscount.id)]
-
-
 def find_invoice(session: Session, ref: str | int) -> Invoice:
     """An invoice the user may see, by record id or bill ID (see `InvoiceKind.load`).
 
@@ -632,102 +551,6 @@ def find(session: Session, ref: str | int) -> dict:
     """An invoice by record id or bill ID, in the --json shape."""
     invoice = _find(session, ref)
     return get_kind("invoice").get(session, invoice.id)
-
-
-def _label(invoice: Invoice) -> str:
-    return get_kind("invoice").label(invoice)
-
-
-def lock(session: Session, ref: str | int) -> None:
-    """Lock an invoice (IW or IM).
-
-    Raises:
-        NotFound, PermissionDenied, ValidationFailed (already locked).
-    """
-    with write_transaction():
-        invoice = _find(session, ref)
-        if invoice.locked:
-            raise ValidationFailed.one(_label(invoice), "locked", "1", "is already locked")
-        if not acl.can_lock_invoice(session.user, invoice):
-            raise PermissionDenied(f"{session.login} may not lock {_label(invoice)}")
-        invoice.locked, invoice.locked_by = True, session.user.id
-        invoice.save(only=[Invoice.locked, Invoice.locked_by])
-
-
-def unlock(session: Session, ref: str | int) -> None:
-    """Unlock an invoice (IM or superadmin only).
-
-    Raises:
-        NotFound, PermissionDenied, ValidationFailed (not locked).
-    """
-    with write_transaction():
-        invoice = _find(session, ref)
-        if not invoice.locked:
-            raise ValidationFailed.one(_label(invoice), "locked", "0", "is not locked")
-        if not acl.can_unlock_invoice(session.user, invoice):
-            raise PermissionDenied(f"{session.login} may not unlock {_label(invoice)}")
-        invoice.locked, invoice.locked_by = False, None
-        invoice.save(only=[Invoice.locked, Invoice.locked_by])
-
-
-def check_relations(session: Session, invoice: Invoice) -> None:
-    """Raise PermissionDenied unless the user may link or unlink the invoice's contracts:
-    the lock covers them as it covers the invoice (only its holder changes them)."""
-    if invoice.locked and invoice.locked_by_id != session.user.id:
-        raise PermissionDenied(f"{session.login} may not change the contracts of "
-                               f"{_label(invoice)}: it is locked by another user: unlock "
-                               "it first")
-
-
-def may_issue(session: Session, invoice: Invoice) -> str | None:
-    """Why the user may not issue (or credit) this invoice, or None when he may."""
-    user = session.user
-    if invoice.locked and invoice.locked_by_id != user.id:
-        return "it is locked by another user: unlock it first"
-    if not acl.can_create_invoice(user, invoice.company, invoice.type):
-        return "issuing invoices takes IW or IM on their company"
-    return None
-
-
-def permissions(session: Session, invoice_id: int | str) -> dict[str, bool]:
-    """What the acting user may do with one invoice (the TUI greys keys from this)."""
-    invoice = get_kind("invoice").load(session, invoice_id)
-    user = session.user
-    issued = invoice.issued is not None
-    submitted = invoice.type == "submitted"
-    issue_ok = submitted and may_issue(session, invoice) is None
-    return {
-        "edit": _edit_refusal(user, invoice) is None,
-        "lock": acl.can_lock_invoice(user, invoice),
-        "unlock": acl.can_unlock_invoice(user, invoice),
-        "delete": acl.can_delete_invoice(user, invoice) and not issued,
-        "issue": issue_ok and not issued,
-        "credit": (submitted and issued and invoice.credit_of_id is None
-                   and acl.can_create_invoice(user, invoice.company, "submitted")),
-    }
-
-
-def toggle_lock(session: Session, ref: str | int) -> bool:
-    """Lock an unlocked invoice or unlock a locked one; returns the new locked state.
-
-    Raises:
-        NotFound, PermissionDenied.
-    """
-    invoice = _find(session, ref)
-    if invoice.locked:
-        unlock(session, invoice.id)
-        return False
-    lock(session, invoice.id)
-    return True
-
-
-def can_create(session: Session) -> bool:
-    """May the acting user create invoices at all (IW, IM or superadmin)?"""
-    try:
-        get_kind("invoice").check_write_any(session)
-    except PermissionDenied:
-        return False
-    return True
 
 
 # --- billing: per currency, never EUR + USD added ---------------------------------------
