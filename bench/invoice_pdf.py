@@ -30,11 +30,11 @@ MONTH = "2026-01"
 
 
 def seed(count: int) -> None:
-    """N Submitted invoices in January 2026 (PDFs deferred: the batch makes them)."""
+    """N issued invoices in January 2026 (PDFs deferred: the batch makes them)."""
     import datetime as dt
 
     from crm_tui.models import User
-    from crm_tui.services import invoices
+    from crm_tui.services import invoice_issue, invoices
     from crm_tui.services.context import FrozenClock, Session
     from crm_tui.services.records import get_kind
 
@@ -48,7 +48,7 @@ def seed(count: int) -> None:
     kind = get_kind("invoice")
     with invoices.deferred_pdfs():
         for n in range(count):
-            kind.create(admin, {
+            draft = kind.create(admin, {
                 "company": str(companies[n % len(companies)]),
                 "created": f"2026-01-{n % 28 + 1:02d}",
                 "language": ("en", "es")[n % 2],
@@ -59,6 +59,7 @@ def seed(count: int) -> None:
                           {"description": "On-site visit", "amount": f"{100 + n % 50}.50"}],
                 "discounts": [{"description": "promotion", "amount": "240"}],
             })
+            invoice_issue.issue(admin, draft)  # the batch renders issued invoices
 
 
 def minimal(count: int, ttf: bool) -> float:
