@@ -12,7 +12,7 @@ from crm_tui.db import database, write_transaction
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.money import quantize
-from crm_tui.services import invoice_chain, invoice_series, settings
+from crm_tui.services import history, invoice_chain, invoice_series, settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.invoice_lines import totals_of
@@ -52,12 +52,18 @@ def _pattern(key: str) -> invoice_series.Pattern:
 
 
 def _issue_in_transaction(session: Session, invoice: Invoice, day: dt.date,
-                          pattern: invoice_series.Pattern | None) -> Issued:
-    """Number, date, lock and seal a draft; the caller holds the write transaction.
+                          pattern: invoice_series.Pattern | None,
+                          created: bool = False) -> Issued:
+    """Number, date, lock and seal a draft, and record it in the history; the caller holds
+    the write transaction.
 
-    `pattern` None keeps the bill ID the draft was given by hand (series "").
+    `pattern` None keeps the bill ID the draft was given by hand (series ""); `created`
+    says the record is new in this transaction (a credit note), so history records its
+    creation.
     """
     label = _label(invoice)
+    kind = get_kind("invoice")
+    before = {} if created else kind._snapshot(session, invoice.id)
     if day > session.clock.today():
         raise ValidationFailed.one(label, "issued", day.isoformat(),
                                    "an invoice cannot be issued in the future")
@@ -88,6 +94,8 @@ def _issue_in_transaction(session: Session, invoice: Invoice, day: dt.date,
     invoice.updated = session.clock.now()
     invoice.save()
     invoice_chain.seal(database, invoice.id)
+    history.record(session, "invoice", invoice.id, "create" if created else "change",
+                   history.diff(before, kind._snapshot(session, invoice.id)))
     return Issued(invoice.id, invoice.bill_id, day)
 
 
@@ -210,8 +218,10 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
             InvoiceLine.create(invoice=note.id, position=n, **item)
         for n, item in enumerate(negated_discounts):
             InvoiceDiscount.create(invoice=note.id, position=n, **item)
-        done = _issue_in_transaction(session, note, day, pattern)
+        done = _issue_in_transaction(session, note, day, pattern, created=True)
         if before + total == -original_total and original.status != "cancelled":
+            history.record(session, "invoice", original.id, "change",
+                           {"status": [original.status, "cancelled"]})
             original.status = "cancelled"
             original.updated = session.clock.now()
             original.save(only=[Invoice.status, Invoice.updated])

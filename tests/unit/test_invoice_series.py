@@ -436,3 +436,19 @@ def test_csv_export_writes_negative_amounts_as_numbers(any_world):
     assert ",-2613.60," in out.getvalue() and "'-" not in out.getvalue()
     # A zero is never written or shown as -0.00.
     assert str(quantize(Decimal("-0.004"))) == "0.00"
+
+
+def test_issue_and_credit_are_in_the_history(world):
+    from crm_tui.models import History
+
+    admin = world.session("admin")
+    invoice_id = draft(admin, world.cid("Customer #A"), **MANUAL)
+    invoice_issue.issue(admin, invoice_id)
+    note = invoice_issue.credit(admin, invoice_id)
+    entries = [(h.record_id, h.action) for h in History.select().where(
+        History.kind == "invoice").order_by(History.id)]
+    assert entries == [(invoice_id, "create"), (invoice_id, "change"), (note.id, "create"),
+                       (invoice_id, "change")]
+    issued = History.select().where(History.kind == "invoice",
+                                    History.action == "change").order_by(History.id).first()
+    assert "15/1000" in str(issued.changes)
