@@ -452,3 +452,59 @@ def test_issue_and_credit_are_in_the_history(world):
     issued = History.select().where(History.kind == "invoice",
                                     History.action == "change").order_by(History.id).first()
     assert "15/1000" in str(issued.changes)
+
+
+# --- the migration -------------------------------------------------------------------------
+
+
+def test_numbered_invoices_of_an_older_database_migrate_as_issued_and_sealed(backend_url,
+                                                                           clock):
+    from playhouse.migrations import Runner
+
+    from crm_tui import db, schema
+    from crm_tui.models import User
+    from crm_tui.services.context import Session
+
+    database_ = db.open_database(backend_url)
+    try:
+        Runner(database_, directory=str(schema.MIGRATIONS_DIR),
+               table_name="schema_migration").up("0006_filed_message_folder")
+        sql = database_.execute_sql
+        sql("INSERT INTO company (name, address, fiscal_id, country, website, comments) "
+            "VALUES ('Vieja S.A.', '', '', '', '', '')")
+        (company,) = sql("SELECT id FROM company").fetchone()
+        old = [("15/1000", "'15/[1000]'", "1000", "submitted", "2025-03-01"),
+               ("15/1001", "'15/[1000]'", "1001", "submitted", "2025-03-02"),
+               ("HAND-7", "NULL", "NULL", "submitted", "2025-03-03"),
+               ("SUP-1", "NULL", "NULL", "received", "2025-03-04")]
+        for bill, series, number, kind, created in old:
+            sql("INSERT INTO invoice (company_id, type, bill_id, bill_series, bill_number, "
+                "reference, status, created, currency, language, tax_rate, withholding_rate, "
+                "internal_note, description, total, locked) VALUES "
+                f"({company}, '{kind}', '{bill}', {series}, {number}, '', 'pending', "
+                f"'{created}', 'EUR', 'es', 21, 0, '', '', 2613.6, false)")
+            (invoice_id,) = sql(f"SELECT id FROM invoice WHERE bill_id = '{bill}'").fetchone()
+            sql("INSERT INTO invoice_line (invoice_id, position, description, amount) "
+                f"VALUES ({invoice_id}, 0, 'Soporte', 2400)")
+            sql("INSERT INTO invoice_discount (invoice_id, position, description, amount) "
+                f"VALUES ({invoice_id}, 0, 'promoción', 240)")
+        schema.upgrade()
+        from crm_tui.services.users import ensure_admin
+
+        ensure_admin(clock)
+        admin = Session(User.get(User.login == "admin"), clock)
+        rows = {r["bill_id"]: r for r in get_kind("invoice").list(admin)}
+        assert {b: r["state"] for b, r in rows.items()} == {
+            "15/1000": "issued", "15/1001": "issued", "HAND-7": "issued", "SUP-1": "received"}
+        assert rows["15/1001"]["issued"] == "2025-03-02"
+        assert rows["15/1000"]["tax_rates"] == [{"rate": "21", "base": "2160.00",
+                                                 "tax": "453.60"}]
+        assert rows["15/1000"]["total"] == "2613.60"
+        reports = {r.series: r for r in invoice_issue.verify(admin)}
+        assert reports["15/[]"].ok and reports["15/[]"].records == 2
+        assert reports[""].ok and reports[""].records == 1
+        # The series continues after its highest number, and credit notes have theirs.
+        assert invoice_series.preview_bill_id() == "15/1002"
+        assert settings.raw_value("invoice.credit_pattern") == "R15/[1]"
+    finally:
+        db.close_database()
