@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm_tui.services import contracts, invoices
+from crm_tui.services import contracts, invoice_issue, invoices
 from crm_tui.services.records import get_kind
 from tests.screens.test_invoices_screen import binding_state, settle
 
@@ -63,7 +63,9 @@ async def test_detail_pdf_and_related_invoices(world, clock):
     admin = world.session("admin")
     contract = add(world, name="Support", company=world.cid("Customer #A"))
     with invoices.deferred_pdfs():
-        get_kind("invoice").create(admin, {"company": str(world.cid("Customer #A"))})
+        invoice_issue.issue(admin, get_kind("invoice").create(admin, {
+            "company": str(world.cid("Customer #A")),
+            "lines": [{"description": "Support", "amount": "100"}]}))
     app = make_app(admin, clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_contracts(app, pilot)
