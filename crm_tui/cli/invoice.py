@@ -101,7 +101,8 @@ def gaps_command(state: CliState, pattern, as_json) -> None:
             continue
         gaps = sum(n for _a, _b, n in report.gaps)
         click.echo(f"series {report.series}: first {report.first}, last {report.last}, "
-                   f"{report.count} invoices, {gaps or 'no'} missing, "
+                   f"{report.count} invoice{'s' if report.count != 1 else ''}, "
+                   f"{gaps or 'no'} missing, "
                    f"{len(report.duplicates) or 'no'} duplicated")
         for first, last, missing in report.gaps:
             span = first if first == last else f"{first} … {last}"

@@ -97,4 +97,33 @@ def up(migrator, db):
 
 
 def down(migrator, db):
-    raise RuntimeError("0030_invoice_series cannot be undone: issued invoices stay issued")
+    # Back to one bill ID namespace and one rate per invoice. Issued records stay numbered;
+    # drafts keep an empty bill ID (the column stays nullable) and credit notes stay rows.
+    sqlite = isinstance(db, SqliteDatabase)
+    if sqlite:
+        db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        with db.atomic():
+            for name in ("invoice_submitted_bill_id", "invoice_received_company_bill_id"):
+                db.execute_sql(f"DROP INDEX {name}")
+            migrator.migrate(
+                migrator.drop_index("invoice", "invoice_bill_series_chain_seq"),
+                migrator.drop_index("invoice", "invoice_credit_of_id"),
+            )
+            if not sqlite:
+                db.execute_sql("ALTER TABLE invoice DROP COLUMN credit_of_id")
+            migrator.migrate(
+                *([migrator.drop_column("invoice", "credit_of_id")] if sqlite else []),
+                migrator.drop_column("invoice", "issued"),
+                migrator.drop_column("invoice", "chain_seq"),
+                migrator.drop_column("invoice", "prev_hash"),
+                migrator.drop_column("invoice", "chain_hash"),
+                migrator.drop_column("invoice_line", "tax_rate"),
+                migrator.drop_column("invoice_discount", "tax_rate"),
+                migrator.add_index("invoice", ("bill_id",), True),
+            )
+            p = db.param
+            db.execute_sql(f"DELETE FROM setting WHERE key = {p}", ("invoice.credit_pattern",))
+    finally:
+        if sqlite:
+            db.execute_sql("PRAGMA foreign_keys = ON")
