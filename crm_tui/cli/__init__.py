@@ -194,6 +194,7 @@ LAZY_COMMANDS = {
     "setup": ("setup", "setup_group"),
     "backup": ("backup", "backup_command"),
     "restore": ("backup", "restore_command"),
+    "outbox": ("outbox", "outbox_group"),
 }
 
 #: Commands that need an optional part (`crm-tui[EXTRA]`); asked before the command runs.

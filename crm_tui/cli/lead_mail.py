@@ -1,4 +1,4 @@
-"""`crm lead reply` and `crm lead forward`: email from a lead, over the configured SMTP server."""
+"""`crm lead reply` and `crm lead forward`: email from a lead, queued in the outbox."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from crm_tui.errors import ValidationFailed
 def reply_command(state: CliState, lead_id: int, template, subject, body_file, attach) -> None:
     """Email lead LEAD_ID, copied to the reference mailbox; prints the Message-ID.
 
-    The mail and its attachments are logged in the lead's activity.
+    The mail and its attachments are logged in the lead's activity and queued in the
+    outbox; the mail worker (`crm --sync`) sends it.
     """
     from crm_tui.services import mailing
 
@@ -42,7 +43,7 @@ def reply_command(state: CliState, lead_id: int, template, subject, body_file, a
 @click.option("--note", default="", help="A line to put above the lead's data.")
 @pass_state
 def forward_command(state: CliState, lead_id: int, to: str, note: str) -> None:
-    """Send lead LEAD_ID's data to ADDRESS; prints the Message-ID."""
+    """Send lead LEAD_ID's data to ADDRESS (queued in the outbox); prints the Message-ID."""
     from crm_tui.services import mailing
 
     result = mailing.forward(state.session(), lead_id, to, note=note)
@@ -63,8 +64,9 @@ def _read_body(name: str) -> str:
 
 def _report(result) -> None:
     click.echo(f"<{result.message_id}>")
-    if result.refused:
-        click.echo("crm: warning: refused by the server: " + ", ".join(result.refused), err=True)
+    # The mail worker (`crm --sync`, `--watch`, the app) sends it; `crm outbox list` follows it.
+    click.echo(f"crm: queued as outbox mail {result.mail_id}; the mail worker sends it",
+               err=True)
 
 
 # The commands live in the `lead` group of crm_tui.cli.lead, registered there.

@@ -1,4 +1,5 @@
-"""`crm --sync [--watch]`: headless mailbox ingest, one pass or until stopped."""
+"""`crm --sync [--watch]`: the headless mail worker (outbox and ingest), one pass or until
+stopped."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from crm_tui.errors import ValidationFailed
 
 
 def run_sync(state: CliState, *, watch: bool = False) -> int:
-    """Run the ingest as a system action and return the exit code.
+    """Run the mail worker as a system action and return the exit code.
 
-    One pass prints a summary line (then one line per unmatched, auto or quarantined
-    message) and returns 0; 4 when the IMAP server cannot be reached or refuses the login.
+    Each pass first sends the outbox's due mail (one ``outbox:`` line when it tried any;
+    an SMTP server that is down only delays the mail), then reads the mailbox. Without
+    ``mail.imap_host`` but with ``mail.smtp_host``, only the outbox is worked. One pass prints a summary line
+    (then one line per unmatched, auto or quarantined message) and returns 0; 4 when the IMAP server cannot be reached or refuses the login.
     With ``watch``, passes repeat (IMAP IDLE, or polling with backoff) until SIGTERM or
     SIGINT, which stop it between batches of messages; it then prints the totals and
     returns 0. The signals stop a single pass the same way (what was filed stays filed).
@@ -26,26 +29,34 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
     from crm_tui.mail.config import MailConfigError
     from crm_tui.mail.errors import MailError, MailServerUnreachable
     from crm_tui.services import mail_sync as ingest
-    from crm_tui.services import mailing
+    from crm_tui.services import mailing, outbox
 
     state.open()
 
     def load_config():
         config = mailing.mail_config()
-        if config.imap is None:
+        if config.imap is None and config.smtp is None:
             raise ValidationFailed.one("setting mail.imap_host", "value", "",
                                        "not set: there is no mailbox to read")
         return config
 
     started = _now()
+
+    def send(config, stamp: bool = False) -> None:
+        _print_outbox(outbox.send_due(config.smtp, cancelled=stop), stamp)
+
     try:
         config = load_config()
         stop = ingest.StopFlag()
         with _stopping_on_signals(stop):
+            if config.imap is None:
+                return _outbox_only(load_config, send, stop, watch)
             if not watch:
+                sent = outbox.send_due(config.smtp, cancelled=stop)
                 report = ingest.run_once(config, cancelled=stop)
                 _record(report.started or started, True, report.status_text())
                 _print_report(report)
+                _print_outbox(sent)
                 if report.cancelled:
                     click.echo("sync: stopped before the end; the next pass goes on")
                 return int(ExitCode.OK)
@@ -61,7 +72,8 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
                 click.echo(f"crm: warning: {exc}; retrying", err=True)
 
             totals = ingest.watch(load_config, stop, on_report=on_report, on_error=on_error,
-                                  wake=_requested)
+                                  wake=_requested,
+                                  each_pass=lambda config: send(config, stamp=True))
             click.echo(f"sync: stopped; in total: {totals.summary()}")
             return int(ExitCode.OK)
     except MailConfigError as exc:
@@ -99,6 +111,23 @@ def _requested() -> bool:
         return mail_worker.requested()
     except Exception:  # noqa: BLE001 - the database is back soon; the next poll sees it
         return False
+
+def _outbox_only(load_config, send, stop, watch: bool) -> int:
+    """No mailbox to read: send the outbox once, or every poll interval until stopped."""
+    while True:
+        config = load_config()
+        send(config, stamp=watch)
+        if not watch or stop.sleep(config.poll_seconds):
+            return int(ExitCode.OK)
+
+
+def _print_outbox(report, stamp: bool = False) -> None:
+    if not report.changed:
+        return
+    prefix = f"sync {datetime.now().strftime('%H:%M:%S')}: " if stamp else ""
+    click.echo(prefix + report.summary())
+    for line in report.lines:
+        click.echo("  " + line)
 
 
 def _print_report(report, stamp: bool = False) -> None:

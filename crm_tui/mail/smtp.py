@@ -55,6 +55,59 @@ def send(
     :class:`MailAuthFailed` when the login is refused, :class:`MailRejected` when the server
     refuses the sender, every recipient or the data. Each carries one line for the operator.
     """
+    return dict(_deliver(config, ssl_context, lambda client: client.send_message(message)))
+
+
+def send_bytes(
+    config: SmtpConfig,
+    sender: str,
+    recipients: list[str],
+    data: bytes,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+) -> tuple[dict[str, tuple[int, bytes]], str]:
+    """Send an already built message (RFC 5322 bytes, CRLF) from ``sender`` to ``recipients``.
+
+    The outbox keeps the bytes it built, so a retry sends exactly the same mail. Returns the
+    refused recipients (as :func:`send`) and the server's answer to the data, e.g.
+    ``250 2.0.0 Ok: queued as 12345``; raises as :func:`send`.
+    """
+    return _deliver(config, ssl_context,
+                    lambda client: _transfer(client, sender, recipients, data))
+
+
+def _transfer(client: smtplib.SMTP, sender: str, recipients: list[str], data: bytes):
+    """smtplib's ``sendmail`` step by step, keeping the server's final answer."""
+    client.ehlo_or_helo_if_needed()
+    code, reply = client.mail(sender)
+    if code != 250:
+        _reset(client)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for rcpt in recipients:
+        code, reply = client.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, reply)
+    if len(refused) == len(recipients):
+        _reset(client)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = client.data(data)
+    if code != 250:
+        _reset(client)
+        raise smtplib.SMTPDataError(code, reply)
+    text = reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else str(reply)
+    return refused, f"{code} {' '.join(text.split())}"
+
+
+def _reset(client: smtplib.SMTP) -> None:
+    try:
+        client.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
+
+
+def _deliver(config: SmtpConfig, ssl_context: ssl.SSLContext | None, transfer):
+    """Connect, start TLS and log in as configured, run ``transfer(client)``; translate errors."""
     context = ssl_context or ssl.create_default_context()
     try:
         if config.security == "tls":
@@ -79,7 +132,7 @@ def send(
     try:
         _start(client, config, context)
         try:
-            refused = client.send_message(message)
+            refused = transfer(client)
         except smtplib.SMTPRecipientsRefused as exc:
             raise MailRejected(
                 "SMTP server refused every recipient: " + ", ".join(sorted(exc.recipients))
@@ -104,7 +157,7 @@ def send(
             ) from exc
     finally:
         _close(client)
-    return dict(refused)
+    return refused
 
 
 def _start(client: smtplib.SMTP, config: SmtpConfig, context: ssl.SSLContext) -> None:

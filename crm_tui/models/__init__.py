@@ -36,7 +36,7 @@ from crm_tui.models.leads import (
     SavedSearch,
     Tag,
 )
-from crm_tui.models.mail import FiledMessage, MailTemplate, SentMail
+from crm_tui.models.mail import OUTBOX_STATUSES, FiledMessage, MailTemplate, OutboxMail, SentMail
 from crm_tui.models.users import Profile, Setting, User, UserProfile
 from crm_tui.models.worker import MailWorkerState
 
@@ -69,6 +69,7 @@ ALL_MODELS = [
     MailTemplate,
     SentMail,
     FiledMessage,
+    OutboxMail,
     Attachment,
     History,
     ImportBatch,
@@ -87,6 +88,7 @@ __all__ = [
     "ISSUED_CHANGEABLE",
     "LEAD_STATUSES",
     "OPEN_STATUSES",
+    "OUTBOX_STATUSES",
     "WON_STATUS",
     "Attachment",
     "BaseModel",
@@ -113,6 +115,7 @@ __all__ = [
     "LeadTag",
     "LeadType",
     "MailTemplate",
+    "OutboxMail",
     "MoneyField",
     "Profile",
     "RateField",

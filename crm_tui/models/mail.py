@@ -64,3 +64,37 @@ class FiledMessage(BaseModel):
         table_name = "filed_message"
         indexes = ((("folder", "uidvalidity", "uid"), False), (("sender", "arrived"), False),
                    (("lead", "arrived"), False))
+
+
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+
+
+class OutboxMail(BaseModel):
+    """One outgoing mail waiting for, or done with, the worker's SMTP conversation.
+
+    Written in the transaction that logs the mail on the lead (`activity`); `message` is the
+    built RFC 5322 bytes, sent as they are, so a retry sends the very same mail (same
+    Message-ID). `next_attempt` is when the worker may try it next: for a ``sending`` row it
+    is the end of the claim's lease. `answer` is the server's last answer.
+    """
+
+    lead = peewee.ForeignKeyField(Lead, on_delete="CASCADE", backref="outbox")
+    activity = peewee.ForeignKeyField(
+        LeadActivity, null=True, on_delete="SET NULL", backref="outbox"
+    )
+    message_id = peewee.CharField(max_length=300)
+    sender = peewee.CharField(max_length=254)
+    recipients = peewee.TextField()
+    subject = peewee.TextField(default="")
+    message = peewee.BlobField()
+    status = peewee.CharField(max_length=20, default="queued")
+    attempts = peewee.IntegerField(default=0)
+    next_attempt = peewee.DateTimeField()
+    answer = peewee.TextField(default="")
+    author = peewee.CharField(max_length=200, default="")
+    created = peewee.DateTimeField()
+    sent = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "outbox_mail"
+        indexes = ((("status", "next_attempt"), False),)

@@ -348,11 +348,19 @@ def activity(session: Session, lead_id: int, limit: int = 200) -> list[dict]:
         for att in query:
             files.setdefault(att.owner_id, []).append(
                 {"id": att.id, "name": att.original_name, "size": att.size})
-    return [
+    # Outgoing mail shows its outbox state: queued, sent or failed, with the server's answer.
+    from crm_tui.services.outbox import for_activities
+
+    mail = for_activities([e.id for e in entries if e.kind == "email_out"])
+    rows = [
         {"id": e.id, "kind": e.kind, "author": e.author, "created": V.render(e.created),
          "text": e.text, "attachments": files.get(e.id, [])}
         for e in entries
     ]
+    for row in rows:
+        if row["id"] in mail:
+            row["mail"] = mail[row["id"]]
+    return rows
 
 
 def open_statuses() -> tuple[int, ...]:

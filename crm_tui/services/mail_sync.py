@@ -467,6 +467,7 @@ def watch(
     on_error: Callable[[Exception], None] | None = None,
     clock=None,
     wake: Callable[[], bool] | None = None,
+    each_pass: Callable[[MailConfig], None] | None = None,
 ) -> SyncReport:
     """Sync until ``stop`` is requested: IMAP IDLE where offered, else polling with backoff.
 
@@ -476,7 +477,8 @@ def watch(
     The settings are read again after each pass; a change of server or folder reconnects.
     A server that cannot be reached at the very start raises (the operator must fix the
     settings); a server lost or refusing later (or the database gone for a moment) is
-    retried with growing delays, each failure passed to ``on_error``. Returns the totals.
+    retried with growing delays, each failure passed to ``on_error``. ``each_pass(config)``
+    runs before every pass (the worker sends the outbox there). Returns the totals.
 
     Raises:
         MailConfigError, MailServerUnreachable (only before the first connection).
@@ -492,7 +494,7 @@ def watch(
             with open_mailbox(imap) as box:
                 connected, failures = True, 0
                 _watch_session(box, config, load_config, stop, totals, on_report, clock,
-                               wake)
+                               wake, each_pass)
         except (MailServerUnreachable, MailRejected, ServerUnreachable, *_db_errors()) as exc:
             if stop():
                 break  # the stop request dropped the connection on purpose
@@ -526,10 +528,12 @@ def _wait(wait_once: Callable[[float], bool], seconds: float,
 
 
 def _watch_session(box, config, load_config, stop, totals, on_report, clock,
-                   wake=None) -> None:
+                   wake=None, each_pass=None) -> None:
     """Passes on one connection until the settings change, the link drops, or a stop."""
     delay = POLL_FIRST_DELAY
     while not stop():
+        if each_pass is not None:
+            each_pass(config)
         report = SyncReport(started=_now())
         sync_mailbox(box, config, report, cancelled=stop, clock=clock)
         report.finished = _now()

@@ -1,4 +1,4 @@
-"""Lead email: templates, reply and forward over SMTP, each logged in the lead's activity.
+"""Lead email: templates, reply and forward, each logged in the lead's activity and queued.
 
 Replies and forwards are user actions (the acting user must be allowed to modify the lead).
 Filing incoming mail is :mod:`crm_tui.services.mail_filing`.
@@ -14,13 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import peewee
-
 from crm_tui.db import write_transaction
-from crm_tui.errors import CrmError, ServerUnreachable, ValidationFailed
+from crm_tui.errors import CrmError, ValidationFailed
 from crm_tui.mail import headers
 from crm_tui.mail.config import MailConfig, MailConfigError, from_settings
-from crm_tui.mail.errors import MailRejected, MailServerUnreachable
 from crm_tui.mail.tokens import subject_with_token
 from crm_tui.models import (
     Attachment,
@@ -38,14 +35,6 @@ from crm_tui.services.records import get_kind
 from crm_tui.services.staged_files import StagedFiles
 
 _NAME_JUNK_RE = re.compile(r'[\x00-\x1f\x7f"(),:;<>@\[\]\\]')
-
-
-class MailRefused(CrmError):
-    """The SMTP server refused the message (sender, every recipient or the data)."""
-
-
-class MailNotLogged(CrmError):
-    """The mail went out but could not be written to the lead's activity."""
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -67,12 +56,13 @@ def mail_config() -> MailConfig:
 
 
 def poll_interval() -> int | None:
-    """Seconds between background mailbox syncs; None when no mailbox is configured."""
+    """Seconds between background mail passes; None when neither IMAP nor SMTP is set."""
     try:
         config = mail_config()
     except ValidationFailed:
         return None
-    return config.poll_seconds if config.imap is not None else None
+    configured = config.imap is not None or config.smtp is not None
+    return config.poll_seconds if configured else None
 
 
 def _require_smtp(config: MailConfig):
@@ -206,13 +196,16 @@ class OutgoingFile:
 
 @dataclass(frozen=True)
 class SentResult:
-    """What a reply or forward did: the Message-ID, the activity entry and the recipients."""
+    """What a reply or forward did: the Message-ID, the activity entry, the recipients and
+    the outbox row that the mail worker sends."""
 
     message_id: str
     activity_id: int
     subject: str
     recipients: list[str]
     refused: list[str] = field(default_factory=list)
+    mail_id: int | None = None
+    status: str = "queued"
 
 
 def files_from_paths(file_paths: Iterable[str | os.PathLike]) -> list[OutgoingFile]:
@@ -298,7 +291,8 @@ def reply(
     attachments: Sequence[OutgoingFile] = (),
     config: MailConfig | None = None,
 ) -> SentResult:
-    """Send an email to a lead, copied to the reference mailbox, and log it in its activity.
+    """Email a lead, copied to the reference mailbox: logged in its activity and queued in the
+    outbox in one transaction (the mail worker sends it).
 
     The subject starts with ``[Lead#<id>]``; ``template`` (a name) fills subject and body
     in the lead's language, and ``subject``/``body`` override what it gives. The sent
@@ -307,8 +301,7 @@ def reply(
 
     Raises:
         NotFound, PermissionDenied (the user may not modify the lead), ValidationFailed
-        (no address, settings missing, bad template), ServerUnreachable (SMTP down),
-        MailRefused (the server refused the message), MailNotLogged.
+        (no address, settings missing, bad template).
     """
     config = config or mail_config()
     lead = _lead(session, lead_id, modify=True)
@@ -332,7 +325,7 @@ def reply(
     final_subject = (subject_with_token(lead.id, text_subject) if text_subject
                      else _default_subject(lead))
     files = _check_files(attachments)
-    return _send_and_log(
+    return _queue_and_log(
         session, lead, config,
         to=[lead.email.strip()], cc=[config.reference_address], subject=final_subject,
         body=text_body, files=files, sender=sender,
@@ -362,13 +355,12 @@ def forward(
     note: str = "",
     config: MailConfig | None = None,
 ) -> SentResult:
-    """Send a lead's data to someone (a colleague, a partner) and log it in the activity.
+    """Send a lead's data to someone (a colleague, a partner): logged and queued as a reply.
 
     The recipient is remembered as a correspondent of the lead, so an answer is filed.
 
     Raises:
-        NotFound, PermissionDenied, ValidationFailed (bad address, settings missing),
-        ServerUnreachable, MailRefused, MailNotLogged.
+        NotFound, PermissionDenied, ValidationFailed (bad address, settings missing).
     """
     config = config or mail_config()
     lead = _lead(session, lead_id, modify=True)
@@ -390,7 +382,7 @@ def forward(
     log_text = f"Forwarded to {address}\nSubject: {subject}"
     if note.strip():
         log_text += "\n\n" + note.strip()
-    return _send_and_log(session, lead, config, to=[address], cc=[], subject=subject, body=body,
+    return _queue_and_log(session, lead, config, to=[address], cc=[], subject=subject, body=body,
                          files=[], sender=sender, log_text=log_text)
 
 
@@ -417,7 +409,7 @@ def lead_summary(data: dict, company: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _send_and_log(
+def _queue_and_log(
     session: Session,
     lead: Lead,
     config: MailConfig,
@@ -431,8 +423,12 @@ def _send_and_log(
     log_text: str | None,
     in_reply_to: str | None = None,
 ) -> SentResult:
+    """Build the mail and, in one transaction, log it on the lead and put it in the outbox.
+
+    The mail worker sends it (:func:`crm_tui.services.outbox.send_due`); its Message-ID is
+    recorded now, so an answer finds the lead whatever happens to the sending.
+    """
     from crm_tui.mail.outgoing import build_message
-    from crm_tui.mail.smtp import send
 
     record = f"lead {lead.id} email"
     when = session.clock.now().replace(tzinfo=dt.UTC)
@@ -450,41 +446,33 @@ def _send_and_log(
             references=[in_reply_to] if in_reply_to else (),
             date=when,
         )
+        data = message.as_bytes()
     except ValueError as exc:
         raise ValidationFailed.one(record, "message", subject, str(exc)) from None
-    try:
-        refused = send(_require_smtp(config), message)
-    except MailServerUnreachable as exc:
-        raise ServerUnreachable(str(exc)) from None
-    except MailRejected as exc:
-        raise MailRefused(str(exc)) from None
     recipients = list(dict.fromkeys(a.lower() for a in [*to, *cc]))
     if log_text is None:
         log_text = f"To: {', '.join(to)}\n"
         if cc:
             log_text += f"Cc: {', '.join(cc)}\n"
         log_text += f"Subject: {subject}\n\n{body or ''}"
-    if refused:
-        log_text += "\n\nRefused by the server: " + ", ".join(sorted(refused))
-    try:
-        activity_id = _log_sent(session, lead.id, log_text.strip(), files, message_id,
-                                recipients)
-    except (CrmError, peewee.PeeweeException, OSError) as exc:
-        raise MailNotLogged(
-            f"the mail was sent (Message-ID <{message_id}>) but could not be logged: "
-            f"{_first_line(exc)}"
-        ) from None
-    return SentResult(message_id, activity_id, subject, recipients, sorted(refused))
+    activity_id, mail_id = _log_queued(session, lead.id, log_text.strip(), files, message_id,
+                                       recipients, sender, subject, data)
+    return SentResult(message_id, activity_id, subject, recipients, mail_id=mail_id)
 
 
-def _log_sent(
+def _log_queued(
     session: Session,
     lead_id: int,
     text: str,
     files: list[OutgoingFile],
     message_id: str,
     recipients: list[str],
-) -> int:
+    sender: str,
+    subject: str,
+    data: bytes,
+) -> tuple[int, int]:
+    from crm_tui.services import outbox
+
     now = session.clock.now()
     with StagedFiles() as staged:
         stored = [(f, staged.write(f.data, f.name)) for f in files]
@@ -498,9 +486,12 @@ def _log_sent(
                                   author=session.login, created=now)
             SentMail.create(lead=lead_id, message_id=message_id,
                             recipients=",".join(recipients), created=now)
+            queued = outbox.queue(lead_id=lead_id, activity_id=entry.id, message_id=message_id,
+                                  sender=sender, recipients=recipients, subject=subject,
+                                  data=data, author=session.login, now=now)
             Lead.update(updated=now).where(Lead.id == lead_id).execute()
         staged.committed()
-    return entry.id
+    return entry.id, queued.id
 
 
 def _first_line(exc: BaseException) -> str:
