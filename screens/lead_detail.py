@@ -293,7 +293,7 @@ class LeadDetailScreen(CrmScreen):
 
     def _mailed(self, result: Any) -> None:
         if result is not None:
-            self._changed("Mail sent to " + ", ".join(result.recipients))
+            self._changed("Mail queued for " + ", ".join(result.recipients))
 
     def _changed(self, message: str) -> None:
         self.notify(message, timeout=3)

@@ -1,8 +1,8 @@
 """Email from a lead: the reply dialog (`r` on the lead detail) and the forward dialog (`f`).
 
-Like the record form, each dialog sends through the service itself (on a thread) and closes
-only when the mail went out, so a refused send keeps what was typed; the error shows in
-the dialog. Both dismiss with the service's `SentResult`, or None when cancelled.
+Like the record form, each dialog calls the service itself (on a thread) and closes only
+when the mail is queued in the outbox (the mail worker sends it), so a refused mail keeps
+what was typed; the error shows in the dialog. Both dismiss with the service's `SentResult`, or None when cancelled.
 """
 
 from __future__ import annotations

@@ -106,3 +106,10 @@ def deliver(server, raws: list[bytes]) -> None:
         if os.geteuid() == 0:
             os.chown(temporary, owner.st_uid, owner.st_gid)
         os.rename(temporary, maildir / "new" / name)
+
+
+def send_outbox() -> int:
+    """One outbox pass of the mail worker with the current settings; returns how many went."""
+    from crm_tui.services import mailing, outbox
+
+    return outbox.send_due(mailing.mail_config().smtp).sent

@@ -14,7 +14,7 @@ from crm_tui.services import mail_filing, mailing
 from crm_tui.services import mail_sync as ingest
 from crm_tui.services.records import get_kind
 from tests.fixtures.mail import dovecot_server, smtp_server  # noqa: F401
-from tests.integration.mail_helpers import CLIENT, configure, make_lead, raw_mail
+from tests.integration.mail_helpers import CLIENT, configure, make_lead, raw_mail, send_outbox
 
 pytestmark = pytest.mark.mail
 
@@ -45,6 +45,7 @@ def test_customer_reply_all_is_filed_with_its_attachment(world, mailbox, smtp_se
     configure(world, imap=mailbox, smtp=smtp_server)
     lead_id = make_lead(world)
     sent = mailing.reply(world.session("admin"), lead_id, subject="Offer", body="Here.")
+    assert send_outbox() == 1
     [ours] = smtp_server.wait_for(1)
     # The reference mailbox gets its CC copy of our own mail, then the customer's reply-all.
     own_uid = mailbox.append(ours.content)
@@ -78,6 +79,7 @@ def test_customer_reply_all_is_filed_with_its_attachment(world, mailbox, smtp_se
     # The next reply threads under the customer's message.
     customer_id = FiledMessage.get(FiledMessage.uid == int(reply_uid)).key
     mailing.reply(world.session("admin"), lead_id, subject="Re: Offer", body="Thanks")
+    assert send_outbox() == 1
     answer = smtp_server.wait_for(2)[1].message
     assert answer["In-Reply-To"] == f"<{customer_id}>"
 

@@ -8,13 +8,20 @@ from email.header import decode_header, make_header
 import pytest
 
 from crm_tui import paths
-from crm_tui.errors import PermissionDenied, ServerUnreachable, ValidationFailed
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.mail.tokens import find_lead_token
-from crm_tui.models import Attachment, LeadActivity, SentMail
+from crm_tui.models import Attachment, LeadActivity, OutboxMail, SentMail
 from crm_tui.services import mailing
 from crm_tui.services.records import get_kind
 from tests.fixtures.mail import free_port, smtp_server  # noqa: F401
-from tests.integration.mail_helpers import CLIENT, REFERENCE, SENDER, configure, make_lead
+from tests.integration.mail_helpers import (
+    CLIENT,
+    REFERENCE,
+    SENDER,
+    configure,
+    make_lead,
+    send_outbox,
+)
 from tests.unit.lead_world import grant_lead_bits
 
 pytestmark = pytest.mark.mail
@@ -34,6 +41,7 @@ def test_reply_arrives_with_token_cc_origin_and_is_logged(world, smtp_server) ->
         user1, lead_id, subject="Your offer – Grüße", body="Dear Carla,\nhere it is.\n",
         attachments=[mailing.OutgoingFile("offer.pdf", b"%PDF-1.4 offer")],
     )
+    assert send_outbox() == 1
 
     [received] = smtp_server.wait_for(1)
     assert sorted(received.rcpt_tos) == sorted([CLIENT, REFERENCE])
@@ -78,6 +86,7 @@ def test_template_in_the_leads_language_with_macros(world, smtp_server) -> None:
 
     assert [t["language"] for t in mailing.templates_for_lead(admin, lead_id)][:1] == ["de"]
     mailing.reply(admin, lead_id, template="Offer")
+    assert send_outbox() == 1
 
     [received] = smtp_server.wait_for(1)
     message = received.message
@@ -88,6 +97,7 @@ def test_template_in_the_leads_language_with_macros(world, smtp_server) -> None:
 
     # --subject overrides the template's subject, the template still gives the body.
     mailing.reply(admin, lead_id, template="Offer", subject="Kurz")
+    assert send_outbox() == 1
     second = smtp_server.wait_for(2)[1].message
     assert _subject(second) == f"[Lead#{lead_id}] Kurz"
 
@@ -97,6 +107,7 @@ def test_template_in_the_leads_language_with_macros(world, smtp_server) -> None:
     templates.create(admin, {"name": "Hello", "language": "en", "subject": "Hi", "body": "x"})
     with pytest.raises(ValidationFailed, match="lead's language 'fr'"):
         mailing.reply(admin, english_only, template="Hello")
+    assert send_outbox() == 0
     assert len(smtp_server.messages) == 2
 
 
@@ -121,6 +132,7 @@ def test_forward_sends_the_leads_data_and_remembers_the_recipient(world, smtp_se
                                              "description": "Wants 20 seats"})
 
     result = mailing.forward(admin, lead_id, "partner@example.org", note="Can you call her?")
+    assert send_outbox() == 1
 
     [received] = smtp_server.wait_for(1)
     assert received.rcpt_tos == ["partner@example.org"]
@@ -158,16 +170,18 @@ def test_header_injection_and_missing_settings_are_refused(world, smtp_server) -
     assert SentMail.select().count() == 0
 
 
-def test_unreachable_smtp_logs_nothing(world) -> None:
+def test_unreachable_smtp_still_queues_and_logs_the_reply(world) -> None:
     admin = world.session("admin")
     lead_id = make_lead(world)
     configure(world, **{"mail.smtp_host": "127.0.0.1", "mail.smtp_port": str(free_port()),
                         "mail.smtp_security": "none"})
-    with pytest.raises(ServerUnreachable):
-        mailing.reply(admin, lead_id, subject="x", body="y",
-                      attachments=[mailing.OutgoingFile("a.txt", b"a")])
-    assert LeadActivity.select().where(LeadActivity.kind == "email_out").count() == 0
-    assert list(paths.files_dir().iterdir()) == []
+    result = mailing.reply(admin, lead_id, subject="x", body="y",
+                           attachments=[mailing.OutgoingFile("a.txt", b"a")])
+    assert result.status == "queued"
+    assert LeadActivity.select().where(LeadActivity.kind == "email_out").count() == 1
+    assert len(list(paths.files_dir().iterdir())) == 1
+    assert send_outbox() == 0  # the worker keeps it for later
+    assert OutboxMail.get_by_id(result.mail_id).status == "queued"
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -188,6 +202,9 @@ def test_cli_reply_with_template_body_file_and_attachments(world, smtp_server, r
     done = run_crm("lead", "reply", str(lead_id), "--template", "Followup", "--body-file",
                    str(body), "--attach", str(prices))
     assert done.returncode == 0, done.stderr
+    assert "queued as outbox mail" in done.stderr
+    worker = run_crm("--sync")
+    assert worker.returncode == 0 and "outbox: sent 1" in worker.stdout, worker.stderr
     [received] = smtp_server.wait_for(1)
     message = received.message
     assert done.stdout.strip() == message["Message-ID"]
@@ -213,6 +230,7 @@ def test_cli_forward_and_exit_codes(world, smtp_server, run_crm) -> None:  # noq
     lead_id = make_lead(world)
     done = run_crm("lead", "forward", str(lead_id), "--to", "partner@example.org")
     assert done.returncode == 0, done.stderr
+    assert send_outbox() == 1
     [received] = smtp_server.wait_for(1)
     assert received.rcpt_tos == ["partner@example.org"]
     assert email.message_from_bytes(received.content)["X-CRM-Lead"] == str(lead_id)
@@ -224,8 +242,9 @@ def test_cli_forward_and_exit_codes(world, smtp_server, run_crm) -> None:  # noq
 
     configure(world, **{"mail.smtp_port": str(free_port())})
     down = run_crm("lead", "reply", str(lead_id), "--subject", "hello")
-    assert down.returncode == 4, down.stderr
-    assert down.stderr.count("\n") == 1 and "Traceback" not in down.stderr
+    # SMTP down does not concern the command: the mail is queued for the worker.
+    assert down.returncode == 0, down.stderr
+    assert down.stderr.count("\n") == 1 and "queued as outbox mail" in down.stderr
 
 
 # -- the dialogs, driven with keys ------------------------------------------------------------
@@ -291,6 +310,7 @@ async def test_reply_dialog_applies_a_template_and_sends(world, smtp_server, tmp
         await pilot.press("ctrl+s")
         await _settle(pilot)
         assert app.results and app.results[0].subject == f"[Lead#{lead_id}] Welcome Carla Client"
+    assert send_outbox() == 1
     [received] = smtp_server.wait_for(1)
     message = received.message
     body = next(p for p in message.walk() if p.get_content_type() == "text/plain"
@@ -354,7 +374,7 @@ async def test_r_on_the_lead_detail_sends_and_shows_it_in_the_timeline(world, sm
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, LeadDetailScreen)
-        assert ("information", f"Mail sent to {CLIENT}, {REFERENCE}") in app.notes
+        assert ("information", f"Mail queued for {CLIENT}, {REFERENCE}") in app.notes
         newest = app.screen.detail["activity"][0]  # the timeline was read again
         assert newest["kind"] == "email_out" and f"[Lead#{lead_id}] Meeting" in newest["text"]
         await pilot.press("f")
@@ -362,6 +382,7 @@ async def test_r_on_the_lead_detail_sends_and_shows_it_in_the_timeline(world, sm
         assert isinstance(app.screen, ForwardLeadModal)
         await pilot.press("escape")
         await settle(pilot)
+    assert send_outbox() == 1
     assert len(smtp_server.wait_for(1)) == 1
 
     # Without the right to modify the lead the keys are greyed and do nothing.

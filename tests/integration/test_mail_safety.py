@@ -15,7 +15,7 @@ from crm_tui.models import FiledMessage, LeadActivity
 from crm_tui.services import mail_sync as ingest
 from crm_tui.services import mailing
 from tests.fixtures.mail import dovecot_server, smtp_server  # noqa: F401
-from tests.integration.mail_helpers import CLIENT, configure, make_lead, raw_mail
+from tests.integration.mail_helpers import CLIENT, configure, make_lead, raw_mail, send_outbox
 
 pytestmark = pytest.mark.mail
 
@@ -71,6 +71,7 @@ def test_a_planted_message_id_never_becomes_a_header_of_the_next_reply(
     done = run_crm("lead", "reply", str(lead_id), "--subject", "Re: Offer", "--body-file",
                    str(body))
     assert done.returncode == 0, done.stderr
+    assert send_outbox() == 1
     [received] = smtp_server.wait_for(1)
     assert _header_names(received.content) == [
         "Message-ID", "Date", "From", "To", "Cc", "Subject", "X-CRM-Origin", "X-CRM-Lead",
@@ -88,6 +89,7 @@ def test_a_bad_key_in_the_ledger_still_never_reaches_a_header(world, smtp_server
                             outcome="filed", created=world.clock.now())
 
     mailing.reply(world.session("admin"), lead_id, subject="Re: x", body="y")
+    assert send_outbox() == 1
 
     [received] = smtp_server.wait_for(1)
     message = email.message_from_bytes(received.content, policy=policy.default)
@@ -104,6 +106,7 @@ def test_a_customer_reply_with_a_valid_id_threads_the_answer(world, mailbox, smt
                             message_id="<q-1.abc@customer-a.example>"))
     assert _sync(world).filed == 1
     mailing.reply(world.session("admin"), lead_id, subject="Re: Question", body="Answer")
+    assert send_outbox() == 1
     [received] = smtp_server.wait_for(1)
     assert received.message["In-Reply-To"] == "<q-1.abc@customer-a.example>"
 
