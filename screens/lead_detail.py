@@ -105,6 +105,13 @@ def render_timeline(entries: list[dict[str, Any]], files: list[dict[str, Any]]) 
         text.append(cell_text(entry["created"], "datetime"), style="dim")
         text.append(f"  {entry['author']}", style="bold")
         text.append(f"  {entry['kind'].replace('_', ' ')}", style="italic")
+        mail = entry.get("mail")
+        if mail:
+            # Outgoing mail: queued, sent or failed, and what the server last answered.
+            style = {"sent": "green", "failed": "bold red"}.get(mail["status"], "yellow")
+            text.append(f"  [{mail['status']}]", style=style)
+            if mail["answer"]:
+                text.append(f" {mail['answer']}", style="dim")
         for line in (entry["text"] or "").splitlines() or [""]:
             text.append(f"\n  {line}")
         for attachment in entry["attachments"]:

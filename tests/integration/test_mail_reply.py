@@ -357,7 +357,7 @@ async def test_dialog_keeps_the_text_when_sending_fails_and_escape_cancels(world
 async def test_r_on_the_lead_detail_sends_and_shows_it_in_the_timeline(world, smtp_server) -> None:  # noqa: F811,E501
     from textual.widgets import Input, TextArea
 
-    from screens.lead_detail import LeadDetailScreen
+    from screens.lead_detail import LeadDetailScreen, render_timeline
     from screens.modals.mail_reply import ForwardLeadModal, MailReplyModal
     from tests.screens.lead_harness import LeadHarness, settle
 
@@ -377,6 +377,8 @@ async def test_r_on_the_lead_detail_sends_and_shows_it_in_the_timeline(world, sm
         assert ("information", f"Mail queued for {CLIENT}, {REFERENCE}") in app.notes
         newest = app.screen.detail["activity"][0]  # the timeline was read again
         assert newest["kind"] == "email_out" and f"[Lead#{lead_id}] Meeting" in newest["text"]
+        assert newest["mail"]["status"] == "queued"
+        assert "email out  [queued]" in render_timeline([newest], []).plain
         await pilot.press("f")
         await settle(pilot)
         assert isinstance(app.screen, ForwardLeadModal)
@@ -384,6 +386,10 @@ async def test_r_on_the_lead_detail_sends_and_shows_it_in_the_timeline(world, sm
         await settle(pilot)
     assert send_outbox() == 1
     assert len(smtp_server.wait_for(1)) == 1
+    # Read again, the timeline shows the mail sent with the server's answer.
+    [sent] = [e for e in get_kind("lead").get(world.session("admin"), lead_id)["activity"]
+              if e["kind"] == "email_out"]
+    assert "email out  [sent] 250 " in render_timeline([sent], []).plain
 
     # Without the right to modify the lead the keys are greyed and do nothing.
     from tests.unit.lead_world import grant_lead_bits
