@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,6 +14,9 @@ import click
 from crm_tui.cli.exit_codes import ExitCode
 from crm_tui.cli.state import CliState
 from crm_tui.errors import ValidationFailed
+
+#: While the outbox-only loop waits, how often it asks whether a pass was requested.
+WAKE_CHECK_SECONDS = 2.0
 
 
 def run_sync(state: CliState, *, watch: bool = False) -> int:
@@ -42,8 +46,10 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
 
     started = _now()
 
-    def send(config, stamp: bool = False) -> None:
-        _print_outbox(outbox.send_due(config.smtp, cancelled=stop), stamp)
+    def send(config, stamp: bool = False) -> str:
+        report = outbox.send_due(config.smtp, cancelled=stop)
+        _print_outbox(report, stamp)
+        return report.summary()
 
     try:
         config = load_config()
@@ -113,11 +119,19 @@ def _requested() -> bool:
         return False
 
 def _outbox_only(load_config, send, stop, watch: bool) -> int:
-    """No mailbox to read: send the outbox once, or every poll interval until stopped."""
+    """No mailbox to read: send the outbox once, or every poll interval (sooner when a reply
+    was queued or `s` pressed) until stopped."""
     while True:
+        started = _now()
         config = load_config()
-        send(config, stamp=watch)
-        if not watch or stop.sleep(config.poll_seconds):
+        _record(started, True, send(config, stamp=watch))
+        if not watch:
+            return int(ExitCode.OK)
+        end = time.monotonic() + config.poll_seconds
+        while (left := end - time.monotonic()) > 0 and not _requested():
+            if stop.sleep(min(left, WAKE_CHECK_SECONDS)):
+                return int(ExitCode.OK)
+        if stop():
             return int(ExitCode.OK)
 
 

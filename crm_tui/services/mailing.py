@@ -56,13 +56,12 @@ def mail_config() -> MailConfig:
 
 
 def poll_interval() -> int | None:
-    """Seconds between background mail passes; None when neither IMAP nor SMTP is set."""
+    """Seconds between background mailbox syncs; None when no mailbox is configured."""
     try:
         config = mail_config()
     except ValidationFailed:
         return None
-    configured = config.imap is not None or config.smtp is not None
-    return config.poll_seconds if configured else None
+    return config.poll_seconds if config.imap is not None else None
 
 
 def _require_smtp(config: MailConfig):
@@ -471,7 +470,7 @@ def _log_queued(
     subject: str,
     data: bytes,
 ) -> tuple[int, int]:
-    from crm_tui.services import outbox
+    from crm_tui.services import mail_worker, outbox
 
     now = session.clock.now()
     with StagedFiles() as staged:
@@ -490,6 +489,9 @@ def _log_queued(
                                   sender=sender, recipients=recipients, subject=subject,
                                   data=data, author=session.login, now=now)
             Lead.update(updated=now).where(Lead.id == lead_id).execute()
+            # The watching mail worker takes this as "sync now": the mail goes out in
+            # seconds rather than at the next poll.
+            mail_worker.request_sync(session)
         staged.committed()
     return entry.id, queued.id
 

@@ -237,34 +237,14 @@ def test_parallel_workers_send_each_mail_once(any_world, any_db, smtp_server,  #
 
 
 
-async def test_s_in_the_app_sends_the_outbox_without_a_mailbox(world, smtp_server) -> None:  # noqa: F811,E501
-    """The app's mail job is the same worker pass: with only SMTP set, it sends the outbox."""
-    from textual.widgets import Label
-
-    from crm_tui.services import mail_sync
-    from tests.screens.crm_app_helpers import RecordingApp, press, settle
-
-    configure(world, smtp=smtp_server)
-    lead_id = make_lead(world)
-    result = mailing.reply(world.session("admin"), lead_id, subject="From the app", body="x")
-    assert mailing.poll_interval() is not None  # the background job runs for the outbox too
-    app = RecordingApp(world.session("admin"), mail_sync=mail_sync.sync_from_settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await press(pilot, "s")
-        await settle(pilot)
-        status = str(app.screen.query_one("#top-status", Label).content)
-        assert "1 sent" in status, status
-    [received] = smtp_server.wait_for(1)
-    assert received.message["Message-ID"].strip("<>") == result.message_id
-    assert OutboxMail.get_by_id(result.mail_id).status == "sent"
-
-
 def test_watch_sends_mail_queued_while_it_runs(world, smtp_server, data_dir) -> None:  # noqa: F811,E501
-    """`crm --sync --watch` with only SMTP set: mail queued meanwhile goes out at its next pass."""
+    """`crm --sync --watch` (the worker the app relies on), with only SMTP set: a reply queued
+    while it waits asks for a pass, and goes out in seconds, not at the next poll."""
     import signal
 
-    configure(world, smtp=smtp_server, **{"mail.poll_seconds": "1"})
+    from crm_tui.services import mail_worker
+
+    configure(world, smtp=smtp_server, **{"mail.poll_seconds": "300"})
     lead_id = make_lead(world)
     env = {**os.environ, "CRM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "crm_tui", "--sync", "--watch"], env=env,
@@ -272,7 +252,8 @@ def test_watch_sends_mail_queued_while_it_runs(world, smtp_server, data_dir) -> 
     try:
         time.sleep(1.0)
         result = mailing.reply(world.session("admin"), lead_id, subject="Later", body="x")
-        [received] = smtp_server.wait_for(1, timeout=15)
+        assert mail_worker.status().pending
+        [received] = smtp_server.wait_for(1, timeout=10)
         assert received.message["Message-ID"].strip("<>") == result.message_id
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=15)
