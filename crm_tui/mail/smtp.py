@@ -135,7 +135,9 @@ def _deliver(config: SmtpConfig, ssl_context: ssl.SSLContext | None, transfer):
             refused = transfer(client)
         except smtplib.SMTPRecipientsRefused as exc:
             raise MailRejected(
-                "SMTP server refused every recipient: " + ", ".join(sorted(exc.recipients))
+                "SMTP server refused every recipient: " + ", ".join(
+                    f"{addr} ({code} {_text(text)})"
+                    for addr, (code, text) in sorted(exc.recipients.items()))
             ) from exc
         except smtplib.SMTPSenderRefused as exc:
             raise MailRejected(
@@ -200,11 +202,15 @@ def _close(client: smtplib.SMTP) -> None:
         client.close()
 
 
-def _reply(exc: smtplib.SMTPResponseException) -> str:
-    text = exc.smtp_error
+def _text(text: bytes | str) -> str:
+    """A server's answer text on one line."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    return f"{exc.smtp_code} {' '.join(str(text).split())}"
+    return " ".join(str(text).split())
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    return f"{exc.smtp_code} {_text(exc.smtp_error)}"
 
 
 def _reason(exc: BaseException) -> str:

@@ -283,3 +283,37 @@ def test_a_claim_left_by_a_crashed_worker_is_taken_again_after_its_lease(world, 
     row = OutboxMail.get_by_id(result.mail_id)
     assert (row.status, row.attempts) == ("sent", 2)
     assert len(smtp_server.wait_for(1)) == 1
+
+
+@pytest.fixture
+def refusing_smtp():
+    """A real aiosmtpd listener that refuses every recipient with 550 (a permanent answer)."""
+    from aiosmtpd.controller import Controller
+
+    class Refuse:
+        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+            return f"550 5.1.1 <{address}>: mailbox unknown"
+
+    controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+def test_a_permanent_refusal_fails_at_once_with_the_servers_answer(world, refusing_smtp) -> None:
+    configure(world, **{"mail.smtp_host": "127.0.0.1", "mail.smtp_port": str(refusing_smtp.port),
+                        "mail.smtp_security": "none"})
+    admin = world.session("admin")
+    lead_id = make_lead(world)
+    result = mailing.reply(admin, lead_id, subject="x", body="y")
+
+    report = outbox.send_due(mailing.mail_config().smtp, clock=FrozenClock(LATER))
+
+    assert (report.sent, report.retrying, report.failed) == (0, 0, 1)
+    row = OutboxMail.get_by_id(result.mail_id)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert f"{CLIENT} (550 5.1.1 <{CLIENT}>: mailbox unknown)" in row.answer
+    mail = _timeline_mail(admin, lead_id)
+    assert mail["status"] == "failed" and "550 5.1.1" in mail["answer"]
