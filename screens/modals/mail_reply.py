@@ -121,11 +121,11 @@ class MailDialog(ModalScreen["mailing.SentResult | None"]):
         raise NotImplementedError
 
     def action_send(self) -> None:
-        """Send on a thread; close when the mail went out."""
+        """Queue the mail on a thread; close when it is in the outbox."""
         if self._sending:
             return
         self._sending = True
-        self.show_error("Sending…")
+        self.show_error("Queuing…")
         run_service(self, send_request, self.session, self.request(), done=self._sent,
                     failed=self._refused, group="mail.send")
 
