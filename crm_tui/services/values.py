@@ -215,4 +215,7 @@ def render_text(value: object) -> str:
         return "1" if value else "0"
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        # A nested record (an outgoing mail's state) reads as its fields, never a Python dict.
+        return " ".join(f"{k}={render_text(v)}" for k, v in value.items() if v not in (None, ""))
     return str(value)
