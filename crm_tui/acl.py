@@ -60,11 +60,6 @@ def is_admin(user: User) -> bool:
     return bool(user.superadmin)
 
 
-def _colleagues(user: User) -> peewee.Select:
-    """Ids of the users who belong to the same company as `user`."""
-    return User.select(User.id).where(User.company == user.company_id)
-
-
 # --- companies ------------------------------------------------------------------------------
 
 
@@ -72,15 +67,23 @@ def company_view_expr(user: User, model=Company) -> peewee.Expression:
     """A WHERE expression on Company selecting the companies `user` may view.
 
     `model` may be an alias of Company (e.g. a company's parent in a correlated query).
+    The rule is two indexed equalities: the manager, or the manager's company (kept on
+    the company as `manager_company_id`, see `manager_company_of`) for a company with a
+    parent. No list of users or companies is built, however many the user may see.
     """
     if is_admin(user):
         return _ALWAYS
     if not has(user, "CR"):
         return _NEVER
+    return _company_rule(user, model, shared=True)
+
+
+def _company_rule(user: User, model, *, shared: bool) -> peewee.Expression:
+    """The manager is `user`, or (`shared`) a colleague manages a company with a parent."""
     expr = model.manager == user.id
-    if user.company_id is not None:
+    if shared and user.company_id is not None:
         # Same company as the manager: visible, but never a root (parentless) company.
-        expr |= model.parent.is_null(False) & model.manager.in_(_colleagues(user))
+        expr |= (model.manager_company_id == user.company_id) & model.parent.is_null(False)
     return expr
 
 
@@ -90,10 +93,7 @@ def company_modify_expr(user: User) -> peewee.Expression:
         return _ALWAYS
     if not (has(user, "CR") and has(user, "CW")):
         return _NEVER
-    expr = Company.manager == user.id
-    if user.company_id is not None and has(user, "CM"):
-        expr |= Company.parent.is_null(False) & Company.manager.in_(_colleagues(user))
-    return expr
+    return _company_rule(user, Company, shared=has(user, "CM"))
 
 
 def visible_company_ids(user: User) -> peewee.Select:
@@ -106,7 +106,9 @@ def modifiable_company_ids(user: User) -> peewee.Select:
     return Company.select(Company.id).where(company_modify_expr(user))
 
 
-def _manager_company_id(manager_id: int | None) -> int | None:
+def manager_company_of(manager_id: int | None) -> int | None:
+    """The company the user `manager_id` belongs to: what a company he manages keeps in
+    `manager_company_id` (services set it whenever a manager or a membership changes)."""
     if manager_id is None:
         return None
     row = User.select(User.company).where(User.id == manager_id).tuples().first()
@@ -124,7 +126,7 @@ def can_view_company(user: User, company: Company) -> bool:
     return (
         company.parent_id is not None
         and user.company_id is not None
-        and _manager_company_id(company.manager_id) == user.company_id
+        and manager_company_of(company.manager_id) == user.company_id
     )
 
 
@@ -140,7 +142,7 @@ def can_modify_company(user: User, company: Company) -> bool:
         has(user, "CM")
         and company.parent_id is not None
         and user.company_id is not None
-        and _manager_company_id(company.manager_id) == user.company_id
+        and manager_company_of(company.manager_id) == user.company_id
     )
 
 

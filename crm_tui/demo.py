@@ -22,6 +22,7 @@ from crm_tui.models import (
     UserProfile,
 )
 from crm_tui.money import compute_totals
+from crm_tui.services.companies import refresh_manager_companies
 
 # Demo dates are fixed, not "now", so that the same seed gives the same database.
 BASE_DAY = dt.date(2026, 1, 15)
@@ -90,6 +91,7 @@ def generate(sizes: DemoSizes, progress: Callable[[str], None] | None = None) ->
         users = _users(rng)
         say("companies")
         company_ids = _companies(rng, sizes.companies, users)
+        refresh_manager_companies()
         say("contacts")
         _contacts(rng, sizes.contacts, company_ids)
         say("contracts")

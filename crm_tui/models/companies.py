@@ -29,12 +29,19 @@ class Company(BaseModel):
     role = peewee.ForeignKeyField(CompanyRole, null=True, on_delete="SET NULL", backref="companies")
     parent = peewee.ForeignKeyField("self", null=True, on_delete="RESTRICT", backref="children")
     manager = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="managed")
+    # The company the manager belongs to, kept here by the services (crm_tui.acl reads it):
+    # the access rule becomes two indexed equalities instead of a list of colleagues.
+    manager_company_id = peewee.IntegerField(null=True)
     last_update = peewee.DateTimeField(null=True)
     payment_conditions = peewee.IntegerField(null=True)
 
     class Meta:
         table_name = "company"
-        indexes = ((("parent", "name"), False), (("manager",), False))
+        indexes = (
+            (("parent", "name"), False),
+            (("manager",), False),
+            (("manager_company_id", "parent"), False),
+        )
 
 
 class CompanyActivity(BaseModel):

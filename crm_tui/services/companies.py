@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -89,6 +90,8 @@ class CompanyKind(Kind):
 
     def before_save(self, session, obj, created):
         obj.last_update = session.clock.now()
+        # The access rule reads the manager's company off the company row itself.
+        obj.manager_company_id = acl.manager_company_of(obj.manager_id)
 
     # The batch forms of the hooks above, for imports: the same rules and words.
 
@@ -118,6 +121,9 @@ class CompanyKind(Kind):
 
     def before_save_many(self, session, records):
         return {"last_update": session.clock.now()}
+
+    def derived_many(self, session, records):
+        return {"manager_company_id": manager_companies(records.column("manager"))}
 
     def before_delete(self, session, obj):
         # user.company has no database-level foreign key (the two tables point at each
@@ -168,6 +174,33 @@ def billing_of(company_ids: list[int]) -> dict[int, object]:
             # SQLite sums decimals as floats (8132.410000000001): round back to cents.
             out[company_id] = quantize(Decimal(str(total))) if total is not None else _ZERO
     return out
+
+
+def manager_companies(manager_ids: Sequence[int | None]) -> list[int | None]:
+    """Each manager's company, by position: the `manager_company_id` of new companies."""
+    from crm_tui.models import User
+
+    wanted = {m for m in manager_ids if m is not None}
+    found = dict(User.select(User.id, User.company).where(User.id.in_(list(wanted)))
+                 .tuples()) if wanted else {}
+    return [found.get(m) if m is not None else None for m in manager_ids]
+
+
+def membership_changed(user_id: int, company_id: int | None) -> int:
+    """A user now belongs to `company_id`: the companies he manages follow (same transaction).
+
+    Returns how many companies changed.
+    """
+    return (Company.update(manager_company_id=company_id)
+            .where(Company.manager == user_id).execute())
+
+
+def refresh_manager_companies() -> None:
+    """Set every company's `manager_company_id` from its manager (after bulk writes)."""
+    from crm_tui.models import User
+
+    Company.update(manager_company_id=User.select(User.company).where(
+        User.id == Company.manager)).execute()
 
 
 def creates_cycle(company_id: int, new_parent_id: int) -> bool:

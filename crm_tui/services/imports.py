@@ -1397,11 +1397,15 @@ class _Importer:
         # Each column in writing order; a value every row shares is given once.
         pick = None if order == list(range(count)) else operator.itemgetter(*order)
         fields = model._meta.sorted_fields
+        # Columns before_save derives per record (search keys…), in file order.
+        derived = self.kind.derived_many(self.session, records)
         columns: list[Sequence[Any] | _Same] = []
         for model_field in fields:
             name = model_field.name
             if name == key:
                 column: Sequence[Any] = ids
+            elif name in derived:
+                column = derived[name]
             elif name in sets:
                 columns.append(_Same(_driver_value(sets[name])))
                 continue

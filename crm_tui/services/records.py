@@ -297,6 +297,11 @@ class Kind:
         """What `before_save` sets on every new record alike, by model field (None: no form)."""
         return {}
 
+    def derived_many(self, session: Session, records: NewRecords) -> dict[str, Sequence[Any]]:
+        """Columns `before_save` derives per record (search keys, the manager's company), for
+        an import that writes `before_save_many`'s values: each record's value by position."""
+        return {}
+
     def extra_filter(self, session: Session, name: str, value: str) -> peewee.Expression:
         """An expression for one of `extra_filters`."""
         raise AssertionError(name)

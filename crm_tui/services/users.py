@@ -393,6 +393,8 @@ class UserKind(Kind):
                                     "is the last enabled superadmin: make another one first"))
 
     def after_save(self, session, obj, parsed, created):
+        if "company" in parsed and not created:
+            _membership_changed(obj)
         if "password" in parsed:
             obj.password_hash = hash_password(parsed["password"]) if parsed["password"] else ""
             obj.save(only=[User.password_hash])
@@ -429,3 +431,10 @@ class UserKind(Kind):
             links.setdefault(user_id, []).append(name)
         for row in rows:
             row["profiles"] = links.get(row["id"], [])
+
+
+def _membership_changed(user: User) -> None:
+    """The companies a user manages keep his company for the access rule (crm_tui.acl)."""
+    from crm_tui.services.companies import membership_changed
+
+    membership_changed(user.id, user.company_id)
