@@ -23,6 +23,7 @@ from crm_tui.models import (
 )
 from crm_tui.money import compute_totals
 from crm_tui.services.companies import refresh_manager_companies
+from crm_tui.services.search import reindex_all
 
 # Demo dates are fixed, not "now", so that the same seed gives the same database.
 BASE_DAY = dt.date(2026, 1, 15)
@@ -100,6 +101,9 @@ def generate(sizes: DemoSizes, progress: Callable[[str], None] | None = None) ->
         _invoices(rng, sizes.invoices, company_ids, users)
         say("leads")
         _leads(rng, sizes.leads, company_ids, users)
+        say("search index")
+        for kind in ("company", "contact", "lead"):
+            reindex_all(kind)
     return {"companies": len(company_ids), "contacts": sizes.contacts,
             "contracts": sizes.contracts, "invoices": sizes.invoices, "leads": sizes.leads}
 

@@ -11,9 +11,13 @@ from crm_tui.services import leads
 from crm_tui.services.context import Session
 from crm_tui.services.lead_rows import LEAD_COLUMNS, LeadRows, lead_list_columns
 from crm_tui.services.rows import Column
-from screens.base import COUNT_PROBE, RecordListScreen
+from screens.base import RecordListScreen
 from screens.lead_detail import safe_colour
 from widgets.lazy_table import LazyTable
+
+#: The lead list counts this many rows before painting (a few screenfuls); the exact
+#: count follows on a thread. A small probe keeps a search for a common name quick.
+LEAD_COUNT_PROBE = 200
 
 
 class _TintedRows(LeadRows):
@@ -85,7 +89,7 @@ class LeadsScreen(RecordListScreen):
     def make_source(self, filters: dict[str, str]) -> Any:
         """Lead rows (with tag colours) over the current columns; counted up to a probe
         first, so a million leads paint as fast as a hundred (the exact count follows)."""
-        return _TintedRows(self.session, filters, self.columns, probe=COUNT_PROBE)
+        return _TintedRows(self.session, filters, self.columns, probe=LEAD_COUNT_PROBE)
 
     def make_table(self) -> LazyTable:
         """The list, with space marking rows for mass edits."""

@@ -37,6 +37,7 @@ from crm_tui.models.leads import (
     Tag,
 )
 from crm_tui.models.mail import OUTBOX_STATUSES, FiledMessage, MailTemplate, OutboxMail, SentMail
+from crm_tui.models.search import SearchWord
 from crm_tui.models.users import Profile, Setting, User, UserProfile
 from crm_tui.models.worker import MailWorkerState
 
@@ -74,6 +75,7 @@ ALL_MODELS = [
     History,
     ImportBatch,
     MailWorkerState,
+    SearchWord,
 ]
 
 __all__ = [
@@ -120,6 +122,7 @@ __all__ = [
     "Profile",
     "RateField",
     "SavedSearch",
+    "SearchWord",
     "SentMail",
     "Setting",
     "Tag",

@@ -21,6 +21,7 @@ from crm_tui.models import (
     Lead,
 )
 from crm_tui.money import quantize
+from crm_tui.services import search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, register
@@ -139,11 +140,12 @@ class CompanyKind(Kind):
             if model.select().where(column == obj.id).exists():
                 raise ValidationFailed.one(self.label(obj), "id", obj.id,
                                            f"it still has {what}: delete or move them first")
+        search.forget("company", [obj.id])
 
     def extra_filter(self, session, name, value):
         if name == "q":
-            return (Company.name.contains(value) | Company.country.contains(value)
-                    | Company.fiscal_id.contains(value))
+            return (search.match("company", value, fallback=Company.name.contains(value))
+                    | Company.country.contains(value) | Company.fiscal_id.contains(value))
         if name == "modifiable":
             expr = acl.company_modify_expr(session.user)
             return expr if V.parse_bool(value) else ~expr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_tui.models import Contact
+from crm_tui.services import search
 from crm_tui.services.inherited import CompanyOwnedKind
 from crm_tui.services.records import Field, register
 
@@ -28,5 +29,9 @@ class ContactKind(CompanyOwnedKind):
     )
 
     def extra_filter(self, session, name, value):
-        return (Contact.full_name.contains(value) | Contact.email.contains(value)
-                | Contact.phone.contains(value))
+        return (search.match("contact", value, fallback=(
+            Contact.full_name.contains(value) | Contact.email.contains(value)))
+            | Contact.phone.contains(value))
+
+    def before_delete(self, session, obj):
+        search.forget("contact", [obj.id])

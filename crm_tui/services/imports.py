@@ -47,7 +47,7 @@ from crm_tui.errors import (
     ValidationFailed,
 )
 from crm_tui.models import BaseModel, Company, CustomField, CustomValue, ImportBatch
-from crm_tui.services import history
+from crm_tui.services import history, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.custom_fields import parse_custom_value
@@ -1343,6 +1343,10 @@ class _Importer:
                     file=self.file_name[-300:], created=count)
                 history.record_many(session, kind.name, ((i, "create", {}) for i in ids),
                                     face="import", batch=import_batch.id)
+                if kind.name in search.FIELDS:
+                    # The search index of the new rows, from their columns (file order).
+                    search.index_new(kind.name, ids, {
+                        name: records.column(name) for _, name in search.FIELDS[kind.name]})
                 self._tick(done + count)
         except peewee.IntegrityError as exc:
             raise Conflict(

@@ -17,7 +17,7 @@ from crm_tui import acl
 from crm_tui.db import database, is_postgres, write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed, shorten
 from crm_tui.models import BaseModel, CustomField, CustomValue, User
-from crm_tui.services import history
+from crm_tui.services import history, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 
@@ -533,6 +533,8 @@ class Kind:
                 obj.save(force_insert=True)
                 self._save_custom(obj, custom_values)
                 self.after_save(session, obj, parsed, True)
+                if self.name in search.FIELDS:
+                    search.reindex(self.name, [obj.id])
                 history.record(session, self.name, obj.id, "create",
                                self._changes({}, self._snapshot(session, obj.id), parsed))
         except peewee.IntegrityError:
@@ -574,6 +576,8 @@ class Kind:
                     obj.save(only=changed)
                 self._save_custom(obj, custom_values)
                 self.after_save(session, obj, parsed, False)
+                if self.name in search.FIELDS:
+                    search.reindex(self.name, [obj.id])
                 changes = self._changes(old, self._snapshot(session, obj.id), parsed)
                 if unchanged_since is not None:
                     history.refuse_if_changed(self.name, obj.id, changes, unchanged_since)
@@ -684,7 +688,11 @@ class Kind:
                 problems.append(Problem(f"{self.name} filter", key, value, "unknown field"))
                 continue
             if field.kind in TEXT_KINDS:
-                query = query.where(column.contains(value))
+                # Names, emails and company names go through the search index: accents and
+                # case do not matter, and typed words match word starts through an index.
+                code = search.field_code(self.name, field.column)
+                query = query.where(column.contains(value) if code is None else search.match(
+                    self.name, value, (code,), column.contains(value)))
                 continue
             try:
                 parsed = parse_field(session, field, value)

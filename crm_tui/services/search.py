@@ -1,0 +1,198 @@
+"""One search index for names, emails and companies: normalised words matched by prefix.
+
+Text is normalised in Python (NFKD without combining marks, casefolded), so `garcia` finds
+García and `energia` finds ENERGÍA the same way on SQLite and PostgreSQL. Each word of a
+lead's full name, email and company name, a company's name and a contact's full name and
+email is a row of `search_word`; a typed word matches the records having a word that starts
+with it, through the (kind, word) index. A typed word that starts no indexed word at all
+(`day` for Sunday) falls back to the caller's substring match, which reads every row.
+The services keep the index in step on every write (create, update, merge, import, demo).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+import peewee
+
+from crm_tui.db import database
+from crm_tui.models import Company, Contact, Lead, SearchWord
+
+#: The indexed columns of each kind, by one-letter field code.
+FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "lead": (("n", "full_name"), ("e", "email"), ("c", "company_name")),
+    "company": (("n", "name"),),
+    "contact": (("n", "full_name"), ("e", "email")),
+}
+MODELS = {"lead": Lead, "company": Company, "contact": Contact}
+_WORD = re.compile(r"\w+")
+_MAX_WORD = 60
+_CHUNK = 500
+#: A word with this many index entries or more is common (see `match`).
+_COMMON = 2000
+
+
+def normalise(text: str) -> str:
+    """`text` without accents (NFKD, combining marks dropped), casefolded."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words_of(text: str) -> list[str]:
+    """The normalised words of `text`, in order, each at most 60 characters."""
+    return [word[:_MAX_WORD] for word in _WORD.findall(normalise(text))]
+
+
+def field_code(kind: str, column: str) -> str | None:
+    """The field code of an indexed column of a kind, or None when it is not indexed."""
+    return next((code for code, name in FIELDS.get(kind, ()) if name == column), None)
+
+
+# --- keeping the index ----------------------------------------------------------------------
+
+
+def word_rows(kind: str, record_id: int, texts: Iterable[tuple[str, str]]) -> list[tuple]:
+    """The `search_word` rows (kind, field, word, record_id) of one record's texts."""
+    rows = []
+    for code, text in texts:
+        for word in dict.fromkeys(words_of(text)):
+            rows.append((kind, code, word, record_id))
+    return rows
+
+
+def insert_words(rows: Sequence[tuple]) -> None:
+    """Insert `search_word` rows (kind, field, word, record_id) with the driver's
+    executemany (an import or the demo writes millions of them)."""
+    if not rows:
+        return
+    param = database.obj.param
+    sql = (f'INSERT INTO "search_word" ("kind", "field", "word", "record_id") '
+           f"VALUES ({param}, {param}, {param}, {param})")
+    cursor = database.cursor()
+    for start in range(0, len(rows), 20 * _CHUNK):
+        cursor.executemany(sql, rows[start:start + 20 * _CHUNK])
+
+
+def index_new(kind: str, ids: Sequence[int], texts: dict[str, Sequence[str]]) -> None:
+    """Index records just inserted with fresh ids (an import): `texts` holds each indexed
+    column's values by position. Words left by deleted records under those ids go first."""
+    if not ids:
+        return
+    SearchWord.delete().where(SearchWord.kind == kind, SearchWord.record_id >= min(ids),
+                              SearchWord.record_id <= max(ids)).execute()
+    codes = [(code, texts.get(name)) for code, name in FIELDS[kind]]
+    rows: list[tuple] = []
+    for position, record_id in enumerate(ids):
+        rows += word_rows(kind, record_id, ((code, values[position] if values else "")
+                                            for code, values in codes))
+    insert_words(rows)
+
+
+def forget(kind: str, ids: Iterable[int]) -> None:
+    """Drop the words of these records (they are being deleted or re-indexed)."""
+    ids = list(ids)
+    for start in range(0, len(ids), _CHUNK):
+        SearchWord.delete().where(SearchWord.kind == kind,
+                                  SearchWord.record_id.in_(ids[start:start + _CHUNK])).execute()
+
+
+def reindex(kind: str, ids: Iterable[int]) -> None:
+    """Write the words of these records afresh from their rows (inside the caller's
+    transaction, right after the rows are written)."""
+    model = MODELS[kind]
+    columns = [getattr(model, name) for _, name in FIELDS[kind]]
+    codes = [code for code, _ in FIELDS[kind]]
+    ids = list(ids)
+    forget(kind, ids)
+    rows: list[tuple] = []
+    for start in range(0, len(ids), _CHUNK):
+        query = model.select(model.id, *columns).where(model.id.in_(ids[start:start + _CHUNK]))
+        for record_id, *texts in query.tuples():
+            rows += word_rows(kind, record_id, zip(codes, texts, strict=True))
+    insert_words(rows)
+
+
+def reindex_all(kind: str) -> None:
+    """Rebuild the words of every record of a kind (after bulk writes)."""
+    model = MODELS[kind]
+    SearchWord.delete().where(SearchWord.kind == kind).execute()
+    columns = [getattr(model, name) for _, name in FIELDS[kind]]
+    codes = [code for code, _ in FIELDS[kind]]
+    rows: list[tuple] = []
+    for record_id, *texts in model.select(model.id, *columns).order_by(model.id).tuples():
+        rows += word_rows(kind, record_id, zip(codes, texts, strict=True))
+        if len(rows) >= 20 * _CHUNK:
+            insert_words(rows)
+            rows = []
+    insert_words(rows)
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+def _after(prefix: str) -> str:
+    """The smallest text greater than every text that starts with `prefix` (bytewise)."""
+    last = ord(prefix[-1])
+    return prefix[:-1] + chr(last + 1) if last < 0x10FFFF else prefix + "\U0010ffff"
+
+
+def _prefix_condition(kind: str, prefix: str, codes: Sequence[str] | None) -> peewee.Expression:
+    condition = ((SearchWord.kind == kind) & (SearchWord.word >= prefix)
+                 & (SearchWord.word < _after(prefix)))
+    if codes:
+        condition &= SearchWord.field.in_(list(codes))
+    return condition
+
+
+def match(kind: str, text: str, codes: Sequence[str] | None = None,
+          fallback: peewee.Expression | None = None) -> peewee.Expression:
+    """The records of `kind` where every typed word starts a word of their name, email or
+    company (of the fields `codes` only, when given).
+
+    When some typed word starts no indexed word at all, `fallback` (the caller's substring
+    match) applies instead, so `day` still finds Sunday.
+    """
+    model = MODELS[kind]
+    typed = list(dict.fromkeys(words_of(text)))
+    fallback = fallback if fallback is not None else peewee.SQL("1 = 0")
+    if not typed:
+        return fallback
+    rare, common = [], []
+    for prefix in typed:
+        condition = _prefix_condition(kind, prefix, codes)
+        # How common the word is decides the form (one capped index range count).
+        entries = SearchWord.select(SearchWord.id).where(condition).limit(_COMMON).count()
+        if entries == 0:
+            return fallback
+        words = SearchWord.select(SearchWord.record_id).where(condition)
+        (common if entries >= _COMMON else rare).append((condition, words))
+    conditions: list[peewee.Expression] = []
+    if rare:
+        # The records of rare words are gathered first and drive the query.
+        conditions += [model.id.in_(words) for _, words in rare]
+    elif len(common) > 1:
+        # Several common words ("ana garcía"): their records intersected in the index.
+        conditions.append(model.id.in_(functools.reduce(operator.and_,
+                                                        [words for _, words in common])))
+        common = []
+    # A common word is checked row by row through the (kind, record, word) index, so a list
+    # read along its sort index stops after a page instead of gathering every id first.
+    conditions += [peewee.fn.EXISTS(SearchWord.select(peewee.SQL("1"))
+                                    .where(SearchWord.record_id == model.id, condition))
+                   for condition, _ in common]
+    return functools.reduce(operator.and_, conditions)
+
+
+def search(session, kind: str, text: str, limit: int = 50) -> list[dict]:
+    """Up to `limit` visible records of `kind` matching `text` (newest first), in the --json
+    shape: the service behind the lists' `/` search."""
+    from crm_tui.services.records import get_kind
+
+    target = get_kind(kind)
+    filters = {"q": text} if "q" in target.extra_filters else {target.title_attr: text}
+    query = target.query(session, filters).order_by(target.model.id.desc()).limit(limit)
+    return target.rows(session, query)
