@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
+import textwrap
+from collections.abc import Iterable
 from typing import Any
 
 from crm_tui.services.values import render_text
@@ -21,6 +24,58 @@ def print_json(data: Any) -> None:
     # json escapes C0 controls itself; DEL and C1 (which terminals obey) are escaped here.
     sys.stdout.write(_RAW_JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     sys.stdout.write("\n")
+
+
+def print_json_stream(rows: Iterable[Any]) -> None:
+    """Write rows as one JSON array, row by row as they come (what `print_json` would write
+    for the whole list, in constant memory)."""
+    write = sys.stdout.write
+    if sys.stdout.isatty():
+        first = True
+        for row in rows:
+            write(("[\n" if first else ",\n")
+                  + textwrap.indent(json.dumps(row, ensure_ascii=False, indent=2, default=str),
+                                    "  "))
+            first = False
+        write("[]\n" if first else "\n]\n")
+        return
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    write("[")
+    first = True
+    for row in rows:
+        write(dumps(row) if first else ", " + dumps(row))
+        first = False
+    write("]\n")
+
+
+def print_jsonl(rows: Iterable[Any]) -> None:
+    """Write each row as one line of JSON (JSON Lines), as it comes."""
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    write = sys.stdout.write
+    for row in rows:
+        write(dumps(row) + "\n")
+
+
+def print_table_pages(rows: Iterable[dict], columns: list[str], page: int = 500) -> None:
+    """Write rows as an aligned table a page at a time: the widths come from the first page,
+    widened by later ones as needed (a list of one page prints as `print_table` does)."""
+    iterator = iter(rows)
+    first = list(itertools.islice(iterator, page))
+    if not first:
+        sys.stdout.write("(none)\n")
+        return
+    cells = [[_cell(row.get(c)) for c in columns] for row in first]
+    widths = [min(40, max(len(c), *(len(r[i]) for r in cells))) for i, c in enumerate(columns)]
+    sys.stdout.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
+                     .rstrip() + "\n")
+    while cells:
+        # A later page with wider cells widens its columns from there on (never cuts them).
+        widths = [min(40, max(w, *(len(r[i]) for r in cells))) for i, w in enumerate(widths)]
+        sys.stdout.write("".join(
+            "  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n"
+            for row in cells))
+        cells = [[_cell(row.get(c)) for c in columns]
+                 for row in itertools.islice(iterator, page)]
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:

@@ -7,7 +7,14 @@ import sys
 
 import click
 
-from crm_tui.cli.output import print_json, print_record, print_table
+from crm_tui.cli.output import (
+    print_json,
+    print_json_stream,
+    print_jsonl,
+    print_record,
+    print_table,
+    print_table_pages,
+)
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import ValidationFailed
 
@@ -77,21 +84,40 @@ def _values(pairs: tuple[str, ...], json_source: str | None) -> dict:
 @click.command("list")
 @kind_argument
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line.")
 @click.option("--filter", "filters", multiple=True, metavar="FIELD=VALUE",
-              help="Narrow the list (text fields match a part, others exactly).")
+              help="Narrow the list (names, emails and companies match word starts, accents "
+                   "and case aside; other text fields match a part, others exactly).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many records.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many records.")
 @pass_state
-def list_command(state: CliState, kind, as_json, filters, limit, offset) -> None:
-    """List the records of KIND that the acting user may see."""
+def list_command(state: CliState, kind, as_json, as_jsonl, filters, limit, offset) -> None:
+    """List the records of KIND that the acting user may see.
+
+    Without --limit the records are read and printed a page at a time, in constant memory.
+    """
     from crm_tui.services.records import get_kind
 
+    if as_json and as_jsonl:
+        raise click.UsageError("give --json or --jsonl, not both")
     session = state.session()
-    rows = get_kind(kind).list(session, parse_assignments(filters), limit=limit, offset=offset)
-    if as_json:
+    columns = TABLE_COLUMNS.get(kind, ["id", "name"])
+    wanted = parse_assignments(filters)
+    if limit is None:
+        rows = get_kind(kind).stream(session, wanted, offset=offset)
+        if as_jsonl:
+            print_jsonl(rows)
+        elif as_json:
+            print_json_stream(rows)
+        else:
+            print_table_pages(rows, columns)
+        return
+    rows = get_kind(kind).list(session, wanted, limit=limit, offset=offset)
+    if as_jsonl:
+        print_jsonl(rows)
+    elif as_json:
         print_json(rows)
     else:
-        columns = TABLE_COLUMNS.get(kind, ["id", "name"])
         print_table(rows, columns)
 
 

@@ -757,6 +757,49 @@ class Kind:
             query = query.limit(limit).offset(offset or None)
         return self.rows(session, query)
 
+    def stream(
+        self,
+        session: Session,
+        filters: dict[str, str] | None = None,
+        offset: int = 0,
+        page: int = 500,
+    ) -> Iterator[dict]:
+        """The visible records matching the filters in list order, in the --json shape, read
+        a page at a time (keyset on the sort column and id): constant memory at any size.
+
+        Raises:
+            ValidationFailed: a bad filter (before anything is yielded: the query is built
+                first).
+        """
+        model = self.model
+        sort = getattr(self.model, self.order_attr)
+        by_id = sort is model.id
+        order = [model.id] if by_id else [sort, model.id]
+        query = self.query(session, filters)
+        return self._stream_pages(session, query, order, offset, page)
+
+    def _stream_pages(self, session: Session, query: peewee.Select, order: list,
+                      offset: int, page: int) -> Iterator[dict]:
+        model = self.model
+        sort = order[0]
+        last: tuple | None = None
+        while True:
+            step = query
+            if last is not None:
+                step = step.where(model.id > last[-1] if len(order) == 1 else
+                                  peewee.Tuple(sort, model.id)
+                                  > peewee.Tuple(sort.to_value(last[0]), last[1]))
+            step = step.order_by(*order).limit(page)
+            if last is None and offset:
+                step = step.offset(offset)
+            raw = list(step.dicts())
+            if not raw:
+                return
+            last = (raw[-1][sort.name], raw[-1]["id"])
+            yield from self.present(session, raw)
+            if len(raw) < page:
+                return
+
     def get(self, session: Session, record_id: int | str) -> dict:
         """One visible record in the --json shape."""
         obj = self.load(session, record_id)
