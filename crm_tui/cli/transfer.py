@@ -117,19 +117,38 @@ def export_command(state: CliState, kind: str, output: str, filters: tuple[str, 
 
     wanted = parse_assignments(filters)
     session = state.session()
+    progress = _progress(kind) if sys.stderr.isatty() else None
     if output == "-":
         stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
         try:
-            count = exports.write(session, kind, stream, wanted)
+            count = exports.write(session, kind, stream, wanted, progress)
         finally:
             stream.flush()
             stream.detach()
     else:
-        count = _export_to_file(session, kind, output, wanted)
+        count = _export_to_file(session, kind, output, wanted, progress)
+    if progress is not None:
+        sys.stderr.write("\r\033[K")
     click.echo(f"{kind}: {count} rows exported", err=True)
 
 
-def _export_to_file(session, kind: str, path: str, filters: dict[str, str]) -> int:
+def _progress(kind: str):
+    """A progress line on the terminal's stderr, rewritten at most a few times a second."""
+    import time
+
+    last = [0.0]
+
+    def show(count: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.2:
+            last[0] = now
+            sys.stderr.write(f"\r{kind}: {count} rows…")
+            sys.stderr.flush()
+    return show
+
+
+def _export_to_file(session, kind: str, path: str, filters: dict[str, str],
+                    progress=None) -> int:
     """Write through a temporary file and rename it: a failed export leaves no half file."""
     from crm_tui.services import exports
 
@@ -140,7 +159,7 @@ def _export_to_file(session, kind: str, path: str, filters: dict[str, str]) -> i
         raise ValidationFailed.one("export", "-o", path, error.strerror or str(error)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            count = exports.write(session, kind, out, filters)
+            count = exports.write(session, kind, out, filters, progress)
         # mkstemp makes the file private; give it the mode a plain open() would have.
         umask = os.umask(0)
         os.umask(umask)

@@ -93,10 +93,13 @@ def header(kind: str) -> list[str]:
     return [column.name for column in _columns(kind)]
 
 
-def write(session: Session, kind: str, out: TextIO, filters: dict | None = None) -> int:
+def write(session: Session, kind: str, out: TextIO, filters: dict | None = None,
+          progress: Callable[[int], None] | None = None) -> int:
     """Write the records of `kind` the user may see (narrowed by `filters`) as CSV.
 
-    Open `out` with ``newline=""``. Filters are checked before anything is written.
+    Open `out` with ``newline=""``. Filters are checked before anything is written. Rows are
+    written as they are read, a page at a time (constant memory); `progress` is told how
+    many rows are written after each page.
 
     Returns:
         The number of data rows written.
@@ -124,6 +127,8 @@ def write(session: Session, kind: str, out: TextIO, filters: dict | None = None)
                     cells.append(render_text(value))
                 count += 1
                 yield cells
+            if progress is not None:
+                progress(count)
 
     csvio.write_table([c.name for c in columns], rows(), out)
     return count
