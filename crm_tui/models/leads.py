@@ -71,16 +71,17 @@ class Lead(BaseModel):
     class Meta:
         table_name = "lead"
         indexes = (
-            (("status", "estimated_sale"), False),
+            (("status", "estimated_sale", "owner", "company"), False),
             (("status", "updated"), False),
             (("status", "estimated_close"), False),
             (("company", "status"), False),
             (("owner", "status"), False),
-            # Statistics group by these and sum the sale: covering indexes (migration 0004).
-            (("country", "estimated_sale"), False),
-            (("channel", "estimated_sale"), False),
-            (("owner", "estimated_sale"), False),
-            (("created",), False),
+            # Statistics group by these and sum the sale: covering indexes (migration 0005),
+            # with the access rule's owner and company (migration 0042).
+            (("country", "estimated_sale", "owner", "company"), False),
+            (("channel", "estimated_sale", "owner", "company"), False),
+            (("owner", "estimated_sale", "company"), False),
+            (("created", "owner", "company"), False),
             (("full_name",), False),
         )
 
