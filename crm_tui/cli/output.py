@@ -26,6 +26,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def _escaped(text: str) -> str:
+    """JSON text with DEL and C1 controls escaped, as `print_json` writes them."""
+    return _RAW_JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def print_json_stream(rows: Iterable[Any]) -> None:
     """Write rows as one JSON array, row by row as they come (what `print_json` would write
     for the whole list, in constant memory)."""
@@ -33,13 +38,15 @@ def print_json_stream(rows: Iterable[Any]) -> None:
     if sys.stdout.isatty():
         first = True
         for row in rows:
-            write(("[\n" if first else ",\n")
-                  + textwrap.indent(json.dumps(row, ensure_ascii=False, indent=2, default=str),
-                                    "  "))
+            write(("[\n" if first else ",\n") + _escaped(textwrap.indent(
+                json.dumps(row, ensure_ascii=False, indent=2, default=str), "  ")))
             first = False
         write("[]\n" if first else "\n]\n")
         return
-    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+    def dumps(row: Any) -> str:
+        return _escaped(encode(row))
     write("[")
     first = True
     for row in rows:
@@ -50,10 +57,10 @@ def print_json_stream(rows: Iterable[Any]) -> None:
 
 def print_jsonl(rows: Iterable[Any]) -> None:
     """Write each row as one line of JSON (JSON Lines), as it comes."""
-    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     write = sys.stdout.write
     for row in rows:
-        write(dumps(row) + "\n")
+        write(_escaped(encode(row)) + "\n")
 
 
 def print_table_pages(rows: Iterable[dict], columns: list[str], page: int = 500) -> None:
