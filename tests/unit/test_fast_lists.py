@@ -59,3 +59,26 @@ def test_exports_report_progress_page_by_page(crm_db, clock):
     assert count == 1200
     assert seen == [500, 1000, 1200]
     assert out.getvalue().count("\n") == 1201
+
+
+def test_the_salesperson_s_statistics_read_covering_indexes(crm_db, clock):
+    import peewee
+
+    from crm_tui.models import Lead
+    from crm_tui.services import lead_stats
+
+    generate(DemoSizes(companies=40, contacts=0, contracts=0, invoices=0, leads=300))
+    database.execute_sql("ANALYZE")
+    seller = Session(User.get(User.login == "sales2"), clock)
+    query = (lead_stats._leads(seller, None)
+             .select(Lead.channel, peewee.fn.COUNT(Lead.id),
+                     lead_stats.money_sum(Lead.estimated_sale))
+             .group_by(Lead.channel))
+    plan = _plan(query)
+    assert "MULTI-INDEX OR" not in plan
+    assert "COVERING INDEX lead_channel_estimated_sale_owner_id_company_id" in plan
+    # The figures are those of the leads he may see.
+    admin = Session(User.get(User.login == "admin"), clock)
+    assert sum(g.count for g in lead_stats.by_channel(seller)) == (
+        LeadRows(seller, {}).count())
+    assert sum(g.count for g in lead_stats.by_channel(admin)) == 300
