@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -168,8 +169,11 @@ def export_rates(path: Path, login: str, status: int, env: dict, tmp: Path) -> d
         capture_output=True, text=True, env=env, check=True)
     crm_seconds = time.perf_counter() - start
     lines = result.stderr.strip().splitlines()
+    exported = re.search(r"leads: (\d+) rows exported", result.stderr)
+    if exported is None:
+        raise SystemExit(f"crm export failed: {result.stderr.strip()}")
     crm_rss = int(lines[-1]) / 1024
-    crm_rows = int(lines[-2].split(":")[1].split()[0])
+    crm_rows = int(exported.group(1))
     start = time.perf_counter()
     raw = subprocess.run([sys.executable, "-c", RAW_EXPORT, str(path), str(tmp / "raw.csv"),
                           str(status)], capture_output=True, text=True, env=env, check=True)
