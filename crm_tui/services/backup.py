@@ -186,24 +186,24 @@ def _pg_tool(name: str) -> str:
 
 
 def _pg_connect(url: str):
-    import psycopg2
+    import psycopg
 
     try:
-        return psycopg2.connect(url, connect_timeout=5)
-    except psycopg2.Error as exc:
+        return psycopg.connect(url, connect_timeout=5)
+    except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServerUnreachable(f"database {db.redact(url)} could not be reached: {first}"
                                 ) from None
 
 
 def _pg_snapshot(url: str, staging: Path, files: Path) -> tuple[str, list[str], list[str]]:
-    import psycopg2
-    import psycopg2.extensions
+    import psycopg
 
     dump = _pg_tool("pg_dump")
     conn = _pg_connect(url)
     try:
-        conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ)
+        # The exported snapshot must stay the transaction's view while pg_dump reads it.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         with conn.cursor() as cur:
             # Locked before the snapshot is taken (at the first SELECT): attachment writes
             # wait, so the snapshot's rows and the files on disk agree.
@@ -220,7 +220,7 @@ def _pg_snapshot(url: str, staging: Path, files: Path) -> tuple[str, list[str], 
             if done.returncode != 0:
                 raise ServerUnreachable("pg_dump failed: " + _first_line(done.stderr))
         conn.rollback()
-    except psycopg2.Error as exc:
+    except psycopg.Error as exc:
         raise ServerUnreachable(f"database {db.redact(url)}: {_first_line(str(exc))}") from None
     finally:
         conn.close()

@@ -33,9 +33,9 @@ def committed_lines(path: Path) -> list[tuple[int, str]]:
 def restored_rows(target: str) -> tuple[set[int], dict[str, int]]:
     """(company ids, stored name -> owner id) of the restored database."""
     if "://" in target:
-        import psycopg2
+        import psycopg
 
-        conn = psycopg2.connect(target)
+        conn = psycopg.connect(target)
     else:
         conn = sqlite3.connect(target)
     try:
@@ -54,19 +54,19 @@ def second_pg_database(backend_url, request):
     """Where the PostgreSQL backup is restored: another fresh, empty database."""
     if "://" not in backend_url:
         return None
-    import psycopg2
+    import psycopg
 
     from tests.fixtures.postgres import _with_dbname  # noqa: PLC2701 - the fixture's helper
 
     name = "crm_restore_" + os.urandom(4).hex()
-    admin = psycopg2.connect(_with_dbname(backend_url, "postgres"))
+    admin = psycopg.connect(_with_dbname(backend_url, "postgres"))
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
 
     def drop() -> None:
-        conn = psycopg2.connect(_with_dbname(backend_url, "postgres"))
+        conn = psycopg.connect(_with_dbname(backend_url, "postgres"))
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

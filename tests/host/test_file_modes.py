@@ -150,8 +150,8 @@ def test_setup_shared_on_postgresql_points_the_config_at_the_server(
     assert not (shared / "crm.sqlite3").exists()
     listed = crm("list", "company", "--json")  # no --db: the config names the server
     assert listed.returncode == 0, listed.stderr
-    import psycopg2
+    import psycopg
 
-    with psycopg2.connect(fresh_pg_database) as conn, conn.cursor() as cur:
+    with psycopg.connect(fresh_pg_database) as conn, conn.cursor() as cur:
         cur.execute("SELECT name FROM schema_migration")
         assert "0014_mail_worker_state" in {name for (name,) in cur.fetchall()}
