@@ -7,8 +7,27 @@ import peewee
 from crm_tui.db import database
 
 
+class IdField(peewee.AutoField):
+    """The id of every table: never reused once a row is deleted.
+
+    SQLite reuses the highest rowid after a delete unless the key is declared
+    AUTOINCREMENT; PostgreSQL's serial sequences never go back, so nothing is added there.
+    (The schema itself is made by the migrations; 0018 gives existing tables the same key.)
+    """
+
+    def ddl(self, ctx):
+        nodes = super().ddl(ctx)
+        db = self.model._meta.database
+        if isinstance(getattr(db, "obj", db), peewee.SqliteDatabase):
+            return peewee.NodeList((nodes, peewee.SQL("AUTOINCREMENT")))
+        return nodes
+
+
 class BaseModel(peewee.Model):
-    """Every table: bound to the shared database proxy, explicit table names."""
+    """Every table: bound to the shared database proxy, explicit table names, and an id
+    that is never reused."""
+
+    id = IdField()
 
     class Meta:
         database = database

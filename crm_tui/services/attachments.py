@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from crm_tui import paths
@@ -57,14 +59,34 @@ def _owner_check(session: Session, owner_kind: str, owner_id: int | str, modify:
     return obj.id
 
 
-def store_bytes(data: bytes, original: str) -> str:
-    """Write bytes under a fresh generated name in files/; returns that name."""
+@contextlib.contextmanager
+def pending_file(data: bytes, original: str) -> Iterator[str]:
+    """Write bytes into files/ under a temporary name; yields the stored name to record.
+
+    The file takes that name when the block ends without an error (the transaction that
+    writes its row has committed inside it). On an error in the block, or when the write
+    itself fails (disk full, no permission), the temporary file is removed: files/ never
+    keeps a partly written file, nor one whose row was not written.
+
+    Raises:
+        ValidationFailed: the file could not be written.
+    """
     name = _stored_name(original)
-    target = paths.files_dir() / name
-    with open(target, "xb") as handle:
-        os.fchmod(handle.fileno(), paths.file_mode(target.parent))  # 0600, 0660 when shared
-        handle.write(data)
-    return name
+    folder = paths.files_dir()
+    temp = folder / f".{name}.part"
+    try:
+        try:
+            with open(temp, "xb") as handle:
+                os.fchmod(handle.fileno(), paths.file_mode(folder))  # 0600, 0660 when shared
+                handle.write(data)
+        except OSError as error:
+            raise ValidationFailed.one("attachment", "file", display_name(original),
+                                       "cannot be stored: "
+                                       + (error.strerror or str(error))) from None
+        yield name
+        os.replace(temp, folder / name)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def add(
@@ -79,8 +101,9 @@ def add(
 ) -> int:
     """Attach bytes to a record; returns the attachment id.
 
-    The file is written first and removed again if the database row cannot be written,
-    so a rejected request leaves no orphan file.
+    The file is written under a temporary name first and takes its own name once the row
+    has committed; if the row cannot be written it is removed, so a rejected request leaves
+    no orphan file (see `pending_file`).
 
     Raises:
         NotFound, PermissionDenied, ValidationFailed.
@@ -93,19 +116,38 @@ def add(
     elif not isinstance(owner_id, int):
         owner_id = V.parse_int(owner_id)
     name = display_name(original_name)
-    stored = store_bytes(data, name)
-    try:
-        with write_transaction():
-            att = Attachment.create(
-                owner_kind=owner_kind, owner_id=owner_id, original_name=name,
-                stored_name=stored,
-                content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-                size=len(data), author=author or session.login, created=session.clock.now(),
-            )
-    except BaseException:
-        (paths.files_dir() / stored).unlink(missing_ok=True)
-        raise
+    with pending_file(data, name) as stored, write_transaction():
+        att = Attachment.create(
+            owner_kind=owner_kind, owner_id=owner_id, original_name=name,
+            stored_name=stored,
+            content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+            size=len(data), author=author or session.login, created=session.clock.now(),
+        )
     return att.id
+
+
+def drop_rows(owner_kind: str, owner_id: int) -> list[str]:
+    """Delete the attachment rows of one record (inside the caller's transaction).
+
+    Returns their stored names: `remove_files` takes the files away once the transaction
+    has committed, so a delete that rolls back still finds them.
+    """
+    query = Attachment.select(Attachment.id, Attachment.stored_name).where(
+        Attachment.owner_kind == owner_kind, Attachment.owner_id == owner_id)
+    rows = list(query.tuples())
+    if rows:
+        Attachment.delete().where(Attachment.id.in_([r[0] for r in rows])).execute()
+    return [r[1] for r in rows]
+
+
+def remove_files(stored_names: list[str]) -> None:
+    """Remove stored files whose rows are gone (best effort: a file left over is only
+    wasted space, since its name is never given out again)."""
+    for name in stored_names:
+        try:
+            path_of(name).unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 def read_local_file(path: str | Path) -> tuple[str, bytes]:

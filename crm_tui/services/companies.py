@@ -128,18 +128,25 @@ class CompanyKind(Kind):
 
     def before_delete(self, session, obj):
         # user.company has no database-level foreign key (the two tables point at each
-        # other), so the rule is kept here.
+        # other), so the rule is kept here. The user may modify this company, so saying how
+        # many records still hang off it tells him nothing he may not know; which ones it
+        # does not say (some may be hidden from him).
         from crm_tui.models import User
 
-        if User.select().where(User.company == obj.id).exists():
+        left = []
+        for model, one, many in ((User, "user", "users"), (Company, "child company",
+                                  "child companies"), (Contact, "contact", "contacts"),
+                                 (Contract, "contract", "contracts"),
+                                 (Invoice, "invoice", "invoices"), (Lead, "lead", "leads")):
+            column = {Company: Company.parent, User: User.company}.get(model, None)
+            column = column if column is not None else model.company
+            count = model.select().where(column == obj.id).count()
+            if count:
+                left.append(f"{count} {one if count == 1 else many}")
+        if left:
             raise ValidationFailed.one(self.label(obj), "id", obj.id,
-                                       "users still belong to it: move them first")
-        for model, what in ((Company, "child companies"), (Contact, "contacts"),
-                            (Contract, "contracts"), (Invoice, "invoices"), (Lead, "leads")):
-            column = model.parent if model is Company else model.company
-            if model.select().where(column == obj.id).exists():
-                raise ValidationFailed.one(self.label(obj), "id", obj.id,
-                                           f"it still has {what}: delete or move them first")
+                                       "it still has " + ", ".join(left)
+                                       + ": delete or move them first")
         search.forget("company", [obj.id])
 
     def extra_filter(self, session, name, value):

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 #: Called as progress(done, total, bill_id) after each PDF of a batch.
 Progress = Callable[[int, int, str], None]
 
-# A name attachments.store_bytes generates: 32 hex digits and a short extension.
+# A stored name attachments.pending_file generates: 32 hex digits and a short extension.
 _STORED_NAME = re.compile(r"[0-9a-f]{32}(\.[a-z0-9]{1,8})?")
 
 
@@ -179,20 +179,19 @@ def _store_generated(session: Session, invoice_id: int, bill_id: str,
                      data: tuple[dict, dict], pdf: bytes) -> int | None:
     """Store a rendered PDF as the invoice's generated attachment, replacing older ones.
 
-    The new file is written first, then one transaction swaps the attachment rows, and the
-    old files are removed only after that commits; any failure removes the new file again.
+    The new file is written under a temporary name first, then one transaction swaps the
+    attachment rows; the new file takes its name and the old files are removed only after
+    that commits, and any failure removes the new file again.
     If the invoice no longer matches `data` (another save changed it while this one
     rendered), this PDF is stale and dropped: that save stores its own.
     """
     name = pdf_name(bill_id)
-    stored = attachments.store_bytes(pdf, name)
     old: list[str] = []
     try:
-        with write_transaction():
+        with attachments.pending_file(pdf, name) as stored, write_transaction():
             current = Invoice.get_or_none(Invoice.id == invoice_id)
             if current is None or current.type != "submitted" or invoice_data(invoice_id) != data:
-                attachments.path_of(stored).unlink(missing_ok=True)
-                return None
+                raise _Stale
             previous = _generated(invoice_id)
             old = [a.stored_name for a in previous]
             if previous:
@@ -201,12 +200,15 @@ def _store_generated(session: Session, invoice_id: int, bill_id: str,
                 owner_kind="invoice", owner_id=invoice_id, original_name=name,
                 stored_name=stored, content_type="application/pdf", size=len(pdf),
                 author=session.login, created=session.clock.now(), generated=True)
-    except BaseException:
-        attachments.path_of(stored).unlink(missing_ok=True)
-        raise
+    except _Stale:
+        return None
     for stale in old:
         attachments.path_of(stale).unlink(missing_ok=True)
     return row.id
+
+
+class _Stale(Exception):
+    """The invoice changed while its PDF was rendered: that PDF is dropped."""
 
 
 # --- downloads ---------------------------------------------------------------------------

@@ -627,9 +627,14 @@ class Kind:
     def delete(self, session: Session, record_id: int | str) -> None:
         """Delete a record.
 
+        Its attachment rows go in the same transaction; their files are removed only once
+        the delete has committed (a rolled-back delete keeps them).
+
         Raises:
             NotFound, PermissionDenied, ValidationFailed (it is still referenced).
         """
+        from crm_tui.services import attachments
+
         with write_transaction():
             obj = self.load(session, record_id)
             self.check_delete(session, obj)
@@ -645,12 +650,14 @@ class Kind:
                         )
                     ),
                 ).execute()
+            stored = attachments.drop_rows(self.name, obj.id)
             try:
                 with database.atomic():
                     obj.delete_instance()
             except peewee.IntegrityError:
                 raise ValidationFailed.one(self.label(obj), "id", obj.id,
                                            "other records still refer to it") from None
+        attachments.remove_files(stored)
 
     def _save_custom(self, obj: BaseModel, custom_values: dict[CustomField, str]) -> None:
         for field, text in custom_values.items():
