@@ -140,6 +140,6 @@ class StatisticsScreen(CrmScreen):
             chart_widget.empty_text = "Counting…"
             chart_widget.set_data([], title=title)
             return
-        chart_widget.empty_text = "Nothing to count"
+        chart_widget.empty_text = chart.note or "Nothing to count"
         chart_widget.value_format = money if chart.money else default_format
         chart_widget.set_data(chart.bars, title=chart.title)

@@ -118,7 +118,9 @@ def list_command(state: CliState, kind, as_json, as_jsonl, filters, limit, offse
     elif as_json:
         print_json(rows)
     else:
-        print_table(rows, columns)
+        from crm_tui.services.references import text_rows
+
+        print_table(text_rows(session, kind, rows), columns)
 
 
 def _record_ref(kind: str, record_id: str | None, bill_id: str | None):
@@ -166,7 +168,9 @@ def show_command(state: CliState, kind, record_id, bill_id, as_json) -> None:
     if as_json:
         print_json(row)
     else:
-        print_record(row)
+        from crm_tui.services.references import text_rows
+
+        print_record(text_rows(session, kind, [row])[0])
 
 
 @click.command("add")

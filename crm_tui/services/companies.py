@@ -60,6 +60,9 @@ class CompanyKind(Kind):
         Field("billing", "decimal", readonly=True),
     )
 
+    #: Derived values that are None when withheld from the user (text faces say so).
+    withheld_fields = ("billing",)
+
     def view_expr(self, session):
         return acl.company_view_expr(session.user)
 
@@ -159,23 +162,36 @@ class CompanyKind(Kind):
         return super().extra_filter(session, name, value)
 
     def decorate(self, session, rows):
-        billing = billing_of([r["id"] for r in rows])
+        # Billing is derived from invoices: without an invoice bit it is withheld (None).
+        billing = billing_of(session, [r["id"] for r in rows])
         for row in rows:
-            row["billing"] = V.render(billing.get(row["id"], _ZERO))
+            row["billing"] = (None if billing is None
+                              else V.render(billing.get(row["id"], _ZERO)))
 
 
 _ZERO = V.parse_decimal("0.00")
 
 
-def billing_of(company_ids: list[int]) -> dict[int, object]:
-    """Invoiced amounts (Submitted, not cancelled) per company, in one query per 500 ids."""
+def sees_invoice_amounts(session: Session) -> bool:
+    """May the user see amounts derived from invoices (an invoice bit, IR, IW or IM)?"""
+    user = session.user
+    return acl.is_admin(user) or (acl.has(user, "CR")
+                                  and any(acl.has(user, bit) for bit in acl.INVOICE_BITS))
+
+
+def billing_of(session: Session, company_ids: list[int]) -> dict[int, object] | None:
+    """Invoiced amounts (Submitted, not cancelled) per company, over the invoices the user
+    may see, in one query per 500 ids; None when the user may not see invoice amounts."""
+    if not sees_invoice_amounts(session):
+        return None
+    visible = acl.invoice_view_expr(session.user)
     out: dict[int, object] = {}
     for start in range(0, len(company_ids), 500):
         chunk = company_ids[start:start + 500]
         query = (
             Invoice.select(Invoice.company, peewee.fn.SUM(Invoice.total))
             .where(Invoice.company.in_(chunk), Invoice.type == "submitted",
-                   Invoice.status != "cancelled")
+                   Invoice.status != "cancelled", visible)
             .group_by(Invoice.company)
             .tuples()
         )

@@ -20,12 +20,12 @@ from crm_tui.errors import (
     ValidationFailed,
 )
 from crm_tui.models import User
-from crm_tui.services import secrets
+from crm_tui.services import references, secrets
 from crm_tui.services import settings as settings_service
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, user_logins
-from crm_tui.services.rows import cell_text, find_titles, ref_titles
+from crm_tui.services.rows import cell_text, find_titles
 
 #: Reference fields whose target has at most this many visible records become a pick list;
 #: bigger ones (companies by the thousand) take an id or exact name as text.
@@ -158,14 +158,13 @@ def _describe_field(session: Session, field: Field, value: str) -> dict[str, Any
             options = [(title, str(record_id)) for record_id, title in picks]
             if value and value not in {str(record_id) for record_id, _ in picks}:
                 # Keep the current reference choosable even if the user cannot see it,
-                # or saving the form would silently clear it.
-                title = ref_titles(field.ref, [int(value)]).get(int(value), f"#{value}")
-                options.append((title, value))
+                # or saving the form would silently clear it (by its id, never its name).
+                options.append((references.title(session, field.ref, int(value)), value))
         else:
             form_kind = "text"
             help_text = f"{field.ref} id or exact name"
             if value:
-                value = _ref_text(field.ref, value)
+                value = _ref_text(session, field.ref, value)
     elif field.kind == "refs":
         help_text = "comma-separated ids"
     elif field.kind == "datetime":
@@ -190,13 +189,15 @@ def _user_choices(current: str) -> list[str]:
     return logins
 
 
-def _ref_text(kind: str, value: str) -> str:
+def _ref_text(session: Session, kind: str, value: str) -> str:
     """A reference as the text a user would type: the title, or the id when the title
-    would read as an id."""
+    would read as an id or names a record the user may not see."""
     if not value.isdigit():
         return value
-    title = ref_titles(kind, [int(value)]).get(int(value))
-    return title if title and not title.isdigit() and not title.startswith("#") else value
+    title = references.titles(session, kind, [int(value)]).get(int(value))
+    if not title or title == references.NOT_VISIBLE:
+        return value
+    return title if not title.isdigit() and not title.startswith("#") else value
 
 
 def current_values(session: Session, kind: str, record_id: int | None) -> dict[str, str]:
@@ -346,12 +347,15 @@ def display(session: Session, kind: str, record_id: int) -> list[dict[str, str]]
             continue
         value = row[field.name]
         if field.kind == "ref" and field.ref is not None and value is not None:
-            text = ref_titles(field.ref, [int(value)]).get(int(value), f"#{value}")
+            text = references.title(session, field.ref, int(value))
         elif field.kind == "refs" and field.ref is not None and value:
             # Ids are looked up; kinds that show references by name (lead tags) give text.
-            titles = ref_titles(field.ref, [v for v in value if isinstance(v, int)])
+            titles = references.titles(session, field.ref,
+                                       [v for v in value if isinstance(v, int)])
             text = ", ".join(titles.get(v, f"#{v}") if isinstance(v, int) else str(v)
                              for v in value)
+        elif value is None and field.name in getattr(target, "withheld_fields", ()):
+            text = references.NOT_VISIBLE
         elif field.kind == "bool":
             text = "yes" if value else "no"
         else:

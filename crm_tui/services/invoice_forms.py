@@ -179,15 +179,15 @@ def detail(session: Session, invoice_id: int | str) -> dict[str, Any]:
     Raises:
         NotFound, PermissionDenied.
     """
-    from crm_tui.models import Contract
+    from crm_tui.services import references
 
     invoice = find_invoice(session, invoice_id)
     row = get_kind("invoice").get(session, invoice.id)
     row["company_name"] = invoice.company.name
-    row["contract_names"] = [
-        (c.id, c.name) for c in Contract.select(Contract.id, Contract.name)
-        .where(Contract.id.in_(row["contracts"])).order_by(Contract.name)] if row[
-        "contracts"] else []
+    # A related contract the user may not see is listed, but never by name.
+    names = references.titles(session, "contract", row["contracts"])
+    row["contract_names"] = sorted(names.items(), key=lambda item: (
+        item[1] == references.NOT_VISIBLE, item[1], item[0]))
     row["files"] = [
         {"id": a.id, "name": a.original_name, "size": a.size, "generated": a.generated}
         for a in Attachment.select().where(Attachment.owner_kind == "invoice",

@@ -533,8 +533,10 @@ def detail(session: Session, lead_id: int) -> dict:
     row["modifiable"] = kind.can_modify(session, lead)
     owner = lead.owner if lead.owner_id is not None else None
     row["owner_name"] = (owner.real_name or owner.login) if owner is not None else ""
-    company = lead.company if lead.company_id is not None else None
-    row["company_label"] = company.name if company is not None else ""
+    # A lead is seen by its owner even when its managing company is hidden from him.
+    from crm_tui.services import references
+
+    row["company_label"] = references.title(session, "company", lead.company_id)
     row["lead_type_name"] = lead.lead_type.name if lead.lead_type_id is not None else ""
     row["fields"] = _display_fields(kind, lead, row)
     return row

@@ -372,8 +372,11 @@ def forward(
     if not sender:
         raise ValidationFailed.one("setting mail.from_address", "value", "",
                                    "not set, and the user has no email address")
+    from crm_tui.services import references
+
+    # The managing company may be hidden from the lead's owner: never its name then.
     body = lead_summary(get_kind("lead").get(session, lead.id),
-                        lead.company.name if lead.company_id is not None else "")
+                        references.title(session, "company", lead.company_id))
     if note.strip():
         body = note.strip() + "\n\n-- \n" + body
     subject = subject_with_token(lead.id, f"Lead: {lead.full_name}"

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 import peewee
 
-from crm_tui.db import is_sqlite
+from crm_tui.db import database, is_sqlite
+from crm_tui.services import references
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
@@ -391,6 +392,7 @@ class RecordRows:
         shaped = self.kind.present(self.session, raw)
         titles = self._ref_titles(shaped)
         readonly = self._readonly_ids([row["id"] for row in shaped])
+        withheld = getattr(self.kind, "withheld_fields", ())
         rows: list[Row] = []
         for row in shaped:
             cells = []
@@ -402,6 +404,8 @@ class RecordRows:
                     value = row.get(column.key)
                 if field is not None and field.kind == "ref" and value is not None:
                     value = titles.get(column.key, {}).get(value, value)
+                elif value is None and column.key in withheld:
+                    value = references.NOT_VISIBLE
                 cells.append(cell_text(value, field.kind if field else "text"))
             rows.append((row["id"], tuple(cells)))
         if readonly:
@@ -419,7 +423,8 @@ class RecordRows:
             ids = sorted({row[column.key] for row in shaped if row.get(column.key) is not None})
             if not ids:
                 continue
-            out[column.key] = ref_titles(field.ref, ids)
+            # A reference to a record the user may not see reads "(not visible)".
+            out[column.key] = references.titles(self.session, field.ref, ids)
         return out
 
     def _readonly_ids(self, ids: list[int]) -> set[int]:

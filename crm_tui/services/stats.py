@@ -19,6 +19,7 @@ from crm_tui.models import (
     Invoice,
     Lead,
 )
+from crm_tui.services.companies import sees_invoice_amounts
 from crm_tui.services.context import Session
 from crm_tui.services.records import user_logins
 
@@ -41,6 +42,8 @@ class Chart:
     bars: list[Bar] = field(default_factory=list)
     money: bool = False
     """Values are amounts of money (Decimal), else counts."""
+    note: str = ""
+    """Why the chart has no bars although there may be data (the user may not see it)."""
 
 
 def _visible(session: Session) -> peewee.Expression:
@@ -112,10 +115,17 @@ def _top(session: Session, model: type[peewee.Model], value: peewee.Node,
     return list(query)
 
 
+INVOICES_NOT_VISIBLE = "(not visible): invoice amounts need an invoice profile (IR, IW or IM)"
+
+
 def top_by_invoiced(session: Session, limit: int = TOP) -> list[Bar]:
-    """Companies with the highest invoiced amount (Submitted invoices, not cancelled)."""
+    """Companies with the highest invoiced amount (Submitted invoices, not cancelled), over
+    the invoices the user may see; nothing without an invoice bit."""
+    if not sees_invoice_amounts(session):
+        return []
     rows = _top(session, Invoice, peewee.fn.SUM(Invoice.total),
-                Invoice.type == "submitted", Invoice.status != "cancelled", limit=limit)
+                Invoice.type == "submitted", Invoice.status != "cancelled",
+                acl.invoice_view_expr(session.user), limit=limit)
     return [(name, Decimal(str(total or 0)).quantize(_CENTS)) for name, total in rows]
 
 
@@ -158,10 +168,16 @@ def chart(session: Session, key: str) -> Chart:
     """
     for chart_key, title, compute, money in CHARTS:
         if chart_key == key:
-            return Chart(chart_key, title, compute(session), money)
+            return _chart(session, chart_key, title, compute, money)
     raise KeyError(key)
+
+
+def _chart(session: Session, key: str, title: str, compute, money: bool) -> Chart:
+    note = INVOICES_NOT_VISIBLE if money and not sees_invoice_amounts(session) else ""
+    return Chart(key, title, compute(session), money, note)
 
 
 def company_statistics(session: Session) -> list[Chart]:
     """Every company chart, in display order."""
-    return [Chart(key, title, compute(session), money) for key, title, compute, money in CHARTS]
+    return [_chart(session, key, title, compute, money)
+            for key, title, compute, money in CHARTS]
