@@ -50,8 +50,8 @@ def _c(key: str, label: str, width: int, justify: Literal["left", "right"] = "le
 
 #: The columns each kind's list shows unless a screen asks for others; every set fits 80 cells.
 DEFAULT_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "company": (_c("name", "Name", 28), _c("role", "Role", 10), _c("manager", "Manager", 10),
-                _c("country", "Country", 12), _c("billing", "Billing", 12, "right")),
+    "company": (_c("name", "Name", 27), _c("role", "Role", 10), _c("manager", "Manager", 10),
+                _c("country", "Country", 12), _c("billing", "Billing", 13, "right")),
     "contact": (_c("full_name", "Full name", 20), _c("email", "Email", 26),
                 _c("company", "Company", 16), _c("phone", "Phone", 13)),
     "contract": (_c("name", "Name", 20), _c("contract_number", "Number", 10),
