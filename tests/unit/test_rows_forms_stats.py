@@ -168,8 +168,10 @@ def test_describe_lists_every_field_with_current_values_and_custom_sections(worl
 def test_a_reference_the_user_cannot_see_stays_choosable(world):
     user1 = world.session("user1")
     fields = {d["key"]: d for d in forms.describe(user1, "company", world.cid("Customer #A"))}
-    # My company is invisible to user1, yet it is A's parent: saving must not clear it.
-    assert ("My company", str(world.cid("My company"))) in fields["parent"]["options"]
+    # My company is invisible to user1, yet it is A's parent: saving must not clear it,
+    # and the form must not name it either.
+    assert ("(not visible)", str(world.cid("My company"))) in fields["parent"]["options"]
+    assert all("My company" not in title for title, _ in fields["parent"]["options"])
 
 
 def test_a_new_record_starts_from_the_kinds_defaults(world):
