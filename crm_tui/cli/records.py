@@ -222,14 +222,28 @@ def set_command(state: CliState, kind, record_id, assignments, bill_id, json_sou
 @kind_argument
 @click.argument("record_id", required=False)
 @bill_id_option
+@click.option("--force", is_flag=True,
+              help="Delete a catalogue entry that records use (superadmins).")
 @pass_state
-def delete_command(state: CliState, kind, record_id, bill_id) -> None:
-    """Delete a record of KIND."""
+def delete_command(state: CliState, kind, record_id, bill_id, force) -> None:
+    """Delete a record of KIND.
+
+    A catalogue entry (role, field, section, contract-type, lead-type, tag, template,
+    mail-template) that records use is deleted only with --force, by a superadmin, or by a
+    user who may change every record that uses it.
+    """
+    from crm_tui.services.catalogue import CatalogueKind
     from crm_tui.services.records import get_kind
 
     record_id = _record_ref(kind, record_id, bill_id)
+    target = get_kind(kind)
+    if force and not isinstance(target, CatalogueKind):
+        raise click.UsageError(f"--force applies to catalogue entries, not to {kind}")
     session = state.session()
-    get_kind(kind).delete(session, record_id)
+    if isinstance(target, CatalogueKind):
+        target.delete(session, record_id, force=force)
+    else:
+        target.delete(session, record_id)
 
 
 @click.command("init")

@@ -23,17 +23,21 @@ from crm_tui.models import (
 from crm_tui.money import quantize
 from crm_tui.services import search
 from crm_tui.services import values as V
+from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, register
 
 
 @register
-class RoleKind(Kind):
+class RoleKind(CatalogueKind):
     """Company roles: Customer, Supplier, Partner…"""
 
     name = "role"
     model = CompanyRole
     fields = (Field("name", required=True, max_length=100),)
+
+    def used_by(self, obj):
+        return [("company", Company.select(Company.id).where(Company.role == obj.id))]
 
 
 @register

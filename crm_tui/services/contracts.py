@@ -22,30 +22,36 @@ from crm_tui.models import (
 )
 from crm_tui.services import attachments
 from crm_tui.services import values as V
+from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
 from crm_tui.services.inherited import CompanyOwnedKind
-from crm_tui.services.records import Field, Kind, get_kind, register
+from crm_tui.services.records import Field, get_kind, register
 
 CONTRACT_STATUSES = {0: "Inactive", 1: "Active"}
 
 
 @register
-class ContractTypeKind(Kind):
+class ContractTypeKind(CatalogueKind):
     """Contract types, each with its own custom fields."""
 
     name = "contract-type"
     model = ContractType
     fields = (Field("name", required=True, max_length=100), Field("description", "textarea"))
 
+    def used_by(self, obj):
+        return [("contract", Contract.select(Contract.id)
+                 .where(Contract.contract_type == obj.id))]
+
     def before_delete(self, session, obj):
-        if Contract.select().where(Contract.contract_type == obj.id).exists():
-            raise ValidationFailed.one(self.label(obj), "id", obj.id, "contracts still use it")
+        # Allowed (check_delete) even when contracts use it: they lose the type, and the
+        # values of its fields go with the fields (ON DELETE CASCADE).
+        Contract.update(contract_type=None).where(Contract.contract_type == obj.id).execute()
         CustomField.delete().where(CustomField.entity == "contract_type",
                                    CustomField.entity_type_id == obj.id).execute()
 
 
 @register
-class TemplateKind(Kind):
+class TemplateKind(CatalogueKind):
     """Contract templates: HTML with macros, checked when saved so generating cannot fail."""
 
     name = "template"

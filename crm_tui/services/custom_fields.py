@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import peewee
+
 from crm_tui.errors import Problem
 from crm_tui.models import (
     FIELD_ENTITIES,
@@ -16,8 +18,9 @@ from crm_tui.models import (
     LeadType,
 )
 from crm_tui.services import values as V
+from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
-from crm_tui.services.records import Field, Kind, register
+from crm_tui.services.records import Field, register
 
 
 def parse_custom_value(field: CustomField, raw: Any) -> str:
@@ -112,16 +115,30 @@ def name_taken(field: CustomField) -> str | None:
     return None
 
 
+def _records_with_values(fields: peewee.Select, entity: str) -> tuple[str, peewee.Select]:
+    """(record kind, ids of the records holding a value of one of `fields`)."""
+    return (_ENTITY_KINDS[entity][0], CustomValue.select(CustomValue.record_id).where(
+        CustomValue.field.in_(fields), CustomValue.value != ""))
+
+
 @register
-class SectionKind(Kind):
+class SectionKind(CatalogueKind):
     """Custom field sections (blocks on forms)."""
 
     name = "section"
     model = CustomFieldSection
     fields = (Field("name", required=True, max_length=100), Field("description", "textarea"))
 
+    def used_by(self, obj):
+        # The records that fill in a field of the section show it as a block.
+        entities = [e for (e,) in CustomField.select(CustomField.entity).distinct()
+                    .where(CustomField.section == obj.id).tuples() if e in _ENTITY_KINDS]
+        return [_records_with_values(CustomField.select(CustomField.id).where(
+            CustomField.section == obj.id, CustomField.entity == entity), entity)
+            for entity in entities]
+
 @register
-class FieldKind(Kind):
+class FieldKind(CatalogueKind):
     """Custom field definitions."""
 
     name = "field"
@@ -212,6 +229,12 @@ class FieldKind(Kind):
             last = (CustomField.select(CustomField.position)
                     .order_by(CustomField.position.desc()).scalar())
             obj.position = (last or 0) + 1
+
+    def used_by(self, obj):
+        if obj.entity not in _ENTITY_KINDS:
+            return []
+        return [_records_with_values(CustomField.select(CustomField.id)
+                                     .where(CustomField.id == obj.id), obj.entity)]
 
     def before_delete(self, session, obj):
         CustomValue.delete().where(CustomValue.field == obj.id).execute()

@@ -28,6 +28,7 @@ from crm_tui.models import (
 )
 from crm_tui.services import history, search, settings
 from crm_tui.services import values as V
+from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, register
 
@@ -40,7 +41,7 @@ def email_key(email: str) -> str:
 
 
 @register
-class LeadTypeKind(Kind):
+class LeadTypeKind(CatalogueKind):
     """Lead types, each with its own custom fields."""
 
     name = "lead-type"
@@ -51,13 +52,16 @@ class LeadTypeKind(Kind):
         if not acl.can_manage_lead_catalogue(session.user):
             raise PermissionDenied(f"{session.login} may not change lead types")
 
+    def used_by(self, obj):
+        return [("lead", Lead.select(Lead.id).where(Lead.lead_type == obj.id))]
+
     def before_delete(self, session, obj):
         CustomField.delete().where(CustomField.entity == "lead_type",
                                    CustomField.entity_type_id == obj.id).execute()
 
 
 @register
-class TagKind(Kind):
+class TagKind(CatalogueKind):
     """Coloured tags for leads."""
 
     name = "tag"
@@ -67,6 +71,9 @@ class TagKind(Kind):
     def check_write_any(self, session):
         if not acl.can_manage_lead_catalogue(session.user):
             raise PermissionDenied(f"{session.login} may not change tags")
+
+    def used_by(self, obj):
+        return [("lead", LeadTag.select(LeadTag.lead).where(LeadTag.tag == obj.id))]
 
 
 @register

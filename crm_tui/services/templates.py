@@ -7,11 +7,12 @@ import peewee
 from crm_tui import acl
 from crm_tui.errors import PermissionDenied
 from crm_tui.models import MailTemplate
-from crm_tui.services.records import Field, Kind, register
+from crm_tui.services.catalogue import CatalogueKind
+from crm_tui.services.records import Field, register
 
 
 @register
-class MailTemplateKind(Kind):
+class MailTemplateKind(CatalogueKind):
     """Mail templates with the `_DEST_NAME_ _DEST_EMAIL_ _SRC_NAME_ _SRC_EMAIL_` macros."""
 
     name = "mail-template"

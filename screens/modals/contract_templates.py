@@ -15,7 +15,6 @@ from textual.widgets.option_list import Option
 from crm_tui.errors import CrmError
 from crm_tui.services import contracts, forms
 from crm_tui.services.context import Session
-from crm_tui.services.records import get_kind
 from screens.base import error_text, run_service
 
 MACRO_HELP = ("Macros: _name_contract_ _contract_number_ _date_begin_ _date_end_ "
@@ -140,19 +139,18 @@ class ContractTemplatesModal(ModalScreen[None]):
             self.reload()
 
     def action_delete_template(self) -> None:
-        """Ask, then delete the highlighted template."""
-        from screens.modals.confirm import ConfirmModal
+        """Ask (saying what uses the template), then delete the highlighted template."""
+        from crm_tui.services import catalogue
+        from screens.modals.contract_types import confirm_catalogue_delete
 
         current = self._current()
         if current is None:
             return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                run_service(self, get_kind("template").delete, self.session, current["id"],
-                            done=lambda _: self.reload(), group="templates.delete")
-
-        self.app.push_screen(ConfirmModal(f"Delete template {current['name']!r}?"), confirmed)
+        run_service(self, catalogue.usage_note, self.session, "template", current["id"],
+                    done=lambda note: confirm_catalogue_delete(
+                        self, "template", current["id"], f"template {current['name']!r}",
+                        note, self.reload),
+                    group="templates.delete")
 
 
 def load_template(session: Session, template_id: int | None) -> dict[str, str]:

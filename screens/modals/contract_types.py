@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.services import contracts, forms
+from crm_tui.services import catalogue, contracts, forms
 from crm_tui.services.context import Session
 from screens.base import run_service
 
@@ -27,8 +27,10 @@ class ContractTypesModal(ModalScreen[None]):
         Binding("n", "new_type", "New type", id="types.new", tooltip="Create a contract type"),
         Binding("f", "new_field", "New field", id="types.field",
                 tooltip="Add a custom field to the highlighted type"),
+        Binding("d", "delete_type", "Delete", id="types.delete",
+                tooltip="Delete the highlighted type (asks, saying what uses it)"),
     ]
-    """Escape closes; n and f add (with CM)."""
+    """Escape closes; n and f add, d deletes (with CM)."""
 
     DEFAULT_CSS = """
     ContractTypesModal {
@@ -122,10 +124,10 @@ class ContractTypesModal(ModalScreen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Adding takes the right to manage catalogues (CM)."""
-        if action in ("new_type", "new_field"):
+        if action in ("new_type", "new_field", "delete_type"):
             if self.can_manage is False:
                 return False
-            return None if not self.can_manage or (action == "new_field"
+            return None if not self.can_manage or (action != "new_type"
                                                     and self._current() is None) else True
         return True
 
@@ -157,3 +159,36 @@ class ContractTypesModal(ModalScreen[None]):
             f"New field of {ctype['name']}", fields,
             lambda values: contracts.add_type_field(session, type_id, values)),
             lambda new_id: self.reload(type_id) if new_id else None)
+
+    def action_delete_type(self) -> None:
+        """Ask (saying what uses the type), then delete it."""
+        ctype = self._current()
+        if ctype is None:
+            return
+        run_service(self, catalogue.usage_note, self.session, "contract-type", ctype["id"],
+                    done=lambda note: confirm_catalogue_delete(
+                        self, "contract-type", ctype["id"], f"contract type {ctype['name']!r}",
+                        note, self.reload),
+                    group="types.delete")
+
+
+def confirm_catalogue_delete(node: Any, kind: str, record_id: int, title: str, note: str,
+                             deleted: Any) -> None:
+    """Ask whether to delete a catalogue entry, with what uses it (`note`), then delete it.
+
+    Answering yes confirms deleting an entry in use (for a superadmin); for others the
+    services still refuse an entry that records they may not see or change use.
+    """
+    from crm_tui.services.records import get_kind
+    from screens.modals.confirm import ConfirmModal
+
+    def confirmed(yes: bool | None) -> None:
+        if yes:
+            run_service(node, _delete_entry, get_kind(kind), node.session, record_id,
+                        done=lambda _: deleted(), group=f"{kind}.delete")
+
+    node.app.push_screen(ConfirmModal(f"Delete {title}?", note), confirmed)
+
+
+def _delete_entry(target: Any, session: Session, record_id: int) -> None:
+    target.delete(session, record_id, force=True)
