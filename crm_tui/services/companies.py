@@ -140,14 +140,14 @@ class CompanyKind(Kind):
         # does not say (some may be hidden from him).
         from crm_tui.models import User
 
+        dependants = ((User.company, "user", "users"),
+                      (Company.parent, "child company", "child companies"),
+                      (Contact.company, "contact", "contacts"),
+                      (Contract.company, "contract", "contracts"),
+                      (Invoice.company, "invoice", "invoices"), (Lead.company, "lead", "leads"))
         left = []
-        for model, one, many in ((User, "user", "users"), (Company, "child company",
-                                  "child companies"), (Contact, "contact", "contacts"),
-                                 (Contract, "contract", "contracts"),
-                                 (Invoice, "invoice", "invoices"), (Lead, "lead", "leads")):
-            column = {Company: Company.parent, User: User.company}.get(model, None)
-            column = column if column is not None else model.company
-            count = model.select().where(column == obj.id).count()
+        for column, one, many in dependants:
+            count = column.model.select().where(column == obj.id).count()
             if count:
                 left.append(f"{count} {one if count == 1 else many}")
         if left:
