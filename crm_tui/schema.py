@@ -39,5 +39,13 @@ def pending_migrations() -> list[str]:
 
 
 def upgrade() -> list[str]:
-    """Apply every pending migration; returns the names applied."""
-    return _runner().up()
+    """Apply every pending migration; returns the names applied.
+
+    Tables that a migration created after 0018 get the never-reused id key too.
+    """
+    from crm_tui.sqlite_ids import never_reuse_ids
+
+    applied = _runner().up()
+    if applied:
+        never_reuse_ids(database.obj)
+    return applied

@@ -1,63 +1,18 @@
 """Ids are never reused: every SQLite table keyed by an integer id gets AUTOINCREMENT.
 
-Without it SQLite hands the highest id out again after that row is deleted, and whatever
-still names the old id (an attachment row, a file, a note in a log) would belong to the
-new record. SQLite cannot alter a primary key, so each table is rebuilt: a copy with the
-new key, the rows, the old table dropped, the copy renamed, its indexes made again.
-Foreign keys are switched off for the rebuild (a DROP TABLE would otherwise run the
-ON DELETE actions of every referencing table) and checked before the commit.
-PostgreSQL's serial sequences never go back, so there the migration does nothing.
+The tables are rebuilt (see crm_tui.sqlite_ids); tables that later migrations create are
+given the same key when `crm_tui.schema.upgrade` has run them. PostgreSQL's serial
+sequences never go back, so there the migration does nothing.
 """
 
-import re
-
-# Foreign keys can only be switched off outside a transaction: this migration opens its own.
+# Foreign keys can only be switched off outside a transaction: the rebuild opens its own.
 atomic = False
-
-_KEY = '"id" INTEGER NOT NULL PRIMARY KEY'
-_SKIPPED = {"schema_migration"}
-
-
-def _tables(db):
-    rows = db.execute_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
-        "AND name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
-    return [(name, sql) for name, sql in rows
-            if name not in _SKIPPED and _KEY in sql and _KEY + " AUTOINCREMENT" not in sql]
-
-
-def _rebuild(db, name, sql):
-    temp = name + "__rebuilt"
-    indexes = [row[0] for row in db.execute_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-        "AND sql IS NOT NULL", (name,)).fetchall()]
-    create = re.sub(r'^CREATE TABLE\s+(IF NOT EXISTS\s+)?"?' + re.escape(name) + r'"?',
-                    f'CREATE TABLE "{temp}"', sql, count=1)
-    db.execute_sql(create.replace(_KEY, _KEY + " AUTOINCREMENT", 1))
-    columns = ", ".join(f'"{row[1]}"' for row in
-                        db.execute_sql(f'PRAGMA table_info("{name}")').fetchall())
-    db.execute_sql(f'INSERT INTO "{temp}" ({columns}) SELECT {columns} FROM "{name}"')
-    db.execute_sql(f'DROP TABLE "{name}"')
-    db.execute_sql(f'ALTER TABLE "{temp}" RENAME TO "{name}"')
-    for index in indexes:
-        db.execute_sql(index)
 
 
 def up(migrator, db):
-    import peewee
+    from crm_tui.sqlite_ids import never_reuse_ids
 
-    if not isinstance(db, peewee.SqliteDatabase):
-        return
-    db.execute_sql("PRAGMA foreign_keys = OFF")
-    try:
-        with db.atomic("IMMEDIATE"):
-            for name, sql in _tables(db):
-                _rebuild(db, name, sql)
-            broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"foreign keys broken by the rebuild: {broken[:5]}")
-    finally:
-        db.execute_sql("PRAGMA foreign_keys = ON")
+    never_reuse_ids(db)
 
 
 def down(migrator, db):
