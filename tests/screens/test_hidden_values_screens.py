@@ -98,3 +98,22 @@ async def test_a_type_used_by_hidden_contracts_is_kept_and_no_count_is_shown(wor
         assert "in use by records you may not see" in shown and "1 contract" not in shown
         await press(pilot, "y")
     assert ContractType.get_or_none(ContractType.id == ctype) is not None
+
+
+async def test_statistics_show_no_invoiced_amounts_without_an_invoice_bit(world):
+    from crm_tui.services.records import get_kind
+
+    get_kind("invoice").create(world.session("admin"), {
+        "company": str(world.cid("Customer #A")), "tax_rate": "21",
+        "lines": [{"description": "Support", "amount": "4321"}]})
+    for login, sees in (("user1", False), ("admin", True)):
+        app = app_for(world, login)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, "7")
+            assert type(app.screen).__name__ == "StatisticsScreen"
+            await press(pilot, "down", "down", "down")
+            shown = screen_text(app)
+            assert "Top 10 by invoiced amount" in shown
+            assert ("5,228.41" in shown) is sees
+            assert ("(not visible)" in shown) is not sees
