@@ -56,7 +56,8 @@ def _print_charts(charts: list[dict]) -> None:
     for chart in charts:
         click.echo(visible(chart["title"]))
         if not chart["bars"]:
-            click.echo("  (none)")
+            # An invoiced-amount chart says why it is empty for a user without an invoice bit.
+            click.echo("  " + (chart.get("note") or "(none)"))
         for bar in chart["bars"]:
             click.echo(visible(f"  {str(bar['label'])[:40]:<40}  {bar['value']}"))
 

@@ -202,3 +202,16 @@ def test_lead_figures_leave_out_leads_of_hidden_companies(any_world):
     assert stats.top_by_leads(user1) == [("Customer #A", 1), ("Customer #B", 1)]
     assert stats.top_by_leads(admin) == [("My company", 2), ("Customer #A", 1),
                                          ("Customer #B", 1)]
+
+
+def test_crm_stats_shows_no_invoiced_amounts_without_an_invoice_bit(any_world, any_db, run_crm):
+    add_invoices(any_world)
+    shown = run_crm("--user", "user1", "stats", "companies", db=any_db)
+    assert shown.returncode == 0, shown.stderr
+    assert "181.50" not in shown.stdout and NOT_VISIBLE in shown.stdout
+    as_json = json.loads(run_crm("--user", "user1", "stats", "companies", "--json",
+                                 db=any_db).stdout)
+    invoiced = next(c for c in as_json if c["key"] == "top_invoiced")
+    assert invoiced["bars"] == [] and NOT_VISIBLE in invoiced["note"]
+    admin = run_crm("stats", "companies", db=any_db)
+    assert "1210.00" in admin.stdout and "181.50" in admin.stdout
