@@ -26,7 +26,7 @@ from crm_tui.models import (
     LeadType,
     Tag,
 )
-from crm_tui.services import history, search, settings
+from crm_tui.services import history, references, search, settings
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
@@ -541,8 +541,6 @@ def detail(session: Session, lead_id: int) -> dict:
     owner = lead.owner if lead.owner_id is not None else None
     row["owner_name"] = (owner.real_name or owner.login) if owner is not None else ""
     # A lead is seen by its owner even when its managing company is hidden from him.
-    from crm_tui.services import references
-
     row["company_label"] = references.title(session, "company", lead.company_id)
     row["lead_type_name"] = lead.lead_type.name if lead.lead_type_id is not None else ""
     row["fields"] = _display_fields(kind, lead, row)

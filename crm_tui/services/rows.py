@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import peewee
 
-from crm_tui.db import database, is_sqlite
+from crm_tui.db import is_sqlite
 from crm_tui.services import references
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
