@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -110,7 +112,7 @@ def list_command(state: CliState, kind, as_json, as_jsonl, filters, limit, offse
         elif as_json:
             print_json_stream(rows)
         else:
-            print_table_pages(rows, columns)
+            print_table_pages(_text_pages(session, kind, rows), columns)
         return
     rows = get_kind(kind).list(session, wanted, limit=limit, offset=offset)
     if as_jsonl:
@@ -121,6 +123,15 @@ def list_command(state: CliState, kind, as_json, as_jsonl, filters, limit, offse
         from crm_tui.services.references import text_rows
 
         print_table(text_rows(session, kind, rows), columns)
+
+
+def _text_pages(session, kind: str, rows: Iterator[dict], page: int = 500) -> Iterator[dict]:
+    """Streamed rows as a text face shows them, a page at a time: a hidden reference reads
+    "(not visible)", as in `print_table`'s rows."""
+    from crm_tui.services.references import text_rows
+
+    while chunk := list(itertools.islice(rows, page)):
+        yield from text_rows(session, kind, chunk)
 
 
 def _record_ref(kind: str, record_id: str | None, bill_id: str | None):

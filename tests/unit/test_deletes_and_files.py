@@ -168,8 +168,11 @@ def test_an_invoice_pdf_whose_row_fails_leaves_no_file(world, data_dir, monkeypa
     invoice_id = get_kind("invoice").create(admin, {
         "company": str(world.cid("Customer #A")),
         "lines": [{"description": "Support", "amount": "100"}], "tax_rate": "21"})
+    from crm_tui.services.invoice_issue import issue
+
+    issue(admin, invoice_id)
     made = files_on_disk(data_dir)
-    assert len(made) == 1  # the Submitted invoice's PDF
+    assert len(made) == 1  # the issued invoice's PDF
 
     def refuse(*args, **kwargs):
         raise peewee.IntegrityError("refused for the test")

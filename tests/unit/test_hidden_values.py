@@ -96,7 +96,7 @@ def test_a_leads_hidden_company_is_never_named(any_world):
 
 
 def test_related_contracts_and_invoices_are_not_named_when_hidden(any_world):
-    from crm_tui.services import invoices
+    from crm_tui.services import invoice_forms
 
     add_clerk(any_world)
     admin = any_world.session("admin")
@@ -112,10 +112,10 @@ def test_related_contracts_and_invoices_are_not_named_when_hidden(any_world):
         "company": str(any_world.cid("Customer #A")), "tax_rate": "21",
         "lines": [{"description": "Support", "amount": "10"}],
         "contracts": f"{hidden},{shown}"})
-    detail = invoices.detail(any_world.session("clerk"), invoice)
+    detail = invoice_forms.detail(any_world.session("clerk"), invoice)
     assert sorted(name for _, name in detail["contract_names"]) == [NOT_VISIBLE, "Support A"]
     assert "Secret" not in json.dumps(detail, default=str)
-    assert sorted(name for _, name in invoices.detail(admin, invoice)["contract_names"]) == [
+    assert sorted(name for _, name in invoice_forms.detail(admin, invoice)["contract_names"]) == [
         "Secret frame deal", "Support A"]
 
 
