@@ -17,7 +17,7 @@ from crm_tui.errors import Conflict, NotFound, ValidationFailed
 from crm_tui.models import ATTACHMENT_OWNERS, Attachment, LeadActivity
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.records import get_kind
+from crm_tui.services.records import get_kind, not_found
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
 
@@ -44,11 +44,16 @@ def _owner_check(session: Session, owner_kind: str, owner_id: int | str, modify:
         raise ValidationFailed.one("attachment", "kind", owner_kind,
                                    "must be one of " + ", ".join(ATTACHMENT_OWNERS[:4]))
     if owner_kind == "lead_activity":
+        # An entry of a lead the user may not see answers like a missing entry: the
+        # answer names neither that lead nor its id.
         entry = LeadActivity.get_or_none(LeadActivity.id == owner_id)
-        if entry is None:
-            raise NotFound(f"lead activity {owner_id} does not exist")
         kind = get_kind("lead")
-        obj = kind.load(session, entry.lead_id)
+        try:
+            obj = kind.load(session, entry.lead_id) if entry is not None else None
+        except NotFound:
+            obj = None
+        if obj is None:
+            raise not_found("lead activity", owner_id)
         if modify:
             kind.check_modify(session, obj)
         return entry.id
@@ -57,6 +62,19 @@ def _owner_check(session: Session, owner_kind: str, owner_id: int | str, modify:
     if modify:
         kind.check_modify(session, obj)
     return obj.id
+
+
+def _attachment_check(session: Session, att: Attachment | None, ref: object) -> Attachment:
+    """`att` when the user may see the record it belongs to; else the answer for a missing
+    attachment, naming neither that record nor its kind."""
+    if att is not None:
+        try:
+            _owner_check(session, att.owner_kind, att.owner_id, modify=False)
+        except NotFound:
+            att = None
+    if att is None:
+        raise not_found("attachment", ref)
+    return att
 
 
 @contextlib.contextmanager
@@ -193,10 +211,8 @@ def list_for(session: Session, owner_kind: str, owner_id: int) -> list[dict]:
 
 def read(session: Session, attachment_id: int) -> tuple[str, bytes]:
     """The original name and bytes of an attachment the user may see."""
-    att = Attachment.get_or_none(Attachment.id == attachment_id)
-    if att is None:
-        raise NotFound(f"attachment {attachment_id} does not exist")
-    _owner_check(session, att.owner_kind, att.owner_id, modify=False)
+    att = _attachment_check(session, Attachment.get_or_none(Attachment.id == attachment_id),
+                            attachment_id)
     return att.original_name, (paths.files_dir() / att.stored_name).read_bytes()
 
 
@@ -260,11 +276,7 @@ def _visible(session: Session, attachment_id: int | str) -> Attachment:
         raise ValidationFailed.one("attachment", "id", attachment_id, str(error)) from None
     if number is None:
         raise ValidationFailed.one("attachment", "id", "", "required")
-    att = Attachment.get_or_none(Attachment.id == number)
-    if att is None:
-        raise NotFound(f"attachment {number} does not exist")
-    _owner_check(session, att.owner_kind, att.owner_id, modify=False)
-    return att
+    return _attachment_check(session, Attachment.get_or_none(Attachment.id == number), number)
 
 
 def file_name(original: str) -> str:

@@ -327,31 +327,52 @@ class Kind:
                 return field
         return None
 
+    def can_view(self, session: Session, obj: BaseModel) -> bool:
+        """True when check_view passes."""
+        try:
+            self.check_view(session, obj)
+        except PermissionDenied:
+            return False
+        return True
+
+    def visible_or_missing(self, session: Session, obj: BaseModel | None,
+                           ref: object) -> BaseModel:
+        """`obj` when it exists and the user may see it; otherwise the answer for a record
+        that does not exist (`not_found`), whichever of the two it is.
+
+        Raises:
+            NotFound: no such record, or one the user may not see.
+        """
+        if obj is None or not self.can_view(session, obj):
+            raise not_found(self.name, ref)
+        return obj
+
     def resolve(self, session: Session, text: str) -> BaseModel:
-        """A reference by id (or unique title) to a record the user may see.
+        """A reference by id (or title) to a record the user may see.
+
+        A record the user may not see is answered exactly like one that does not exist;
+        a title shared with hidden records names the visible one.
 
         Raises:
             V.BadValue: no such record, or not one the user may see.
         """
-        obj = None
+        candidates: list[BaseModel] = []
         if str(text).isdigit():
-            obj = self.model.get_or_none(self.model.id == int(text))
+            candidates = list(self.model.select().where(self.model.id == int(text)))
         elif self.title_attr and hasattr(self.model, self.title_attr):
-            obj = self.model.get_or_none(getattr(self.model, self.title_attr) == text)
-        if obj is None:
-            raise V.BadValue(f"no such {self.name}")
-        try:
-            self.check_view(session, obj)
-        except PermissionDenied:
-            raise V.BadValue(f"no such {self.name}") from None
-        return obj
+            column = getattr(self.model, self.title_attr)
+            candidates = list(self.model.select().where(column == text)
+                              .order_by(self.model.id).limit(50))
+        for obj in candidates:
+            if self.can_view(session, obj):
+                return obj
+        raise V.BadValue(f"no such {self.name}")
 
     def load(self, session: Session, record_id: int | str) -> BaseModel:
-        """Fetch a record the user may see.
+        """Fetch a record the user may see, by id or by a unique title.
 
         Raises:
-            NotFound: no such id.
-            PermissionDenied: it exists but the user may not see it.
+            NotFound: no such record, or one the user may not see (the same answer).
         """
         obj = None
         if isinstance(record_id, int) or str(record_id).strip().isdigit():
@@ -361,10 +382,7 @@ class Kind:
             column = getattr(self.model, self.title_attr, None)
             if isinstance(column, peewee.Field) and column.unique:
                 obj = self.model.get_or_none(column == str(record_id))
-        if obj is None:
-            raise NotFound(f"{self.name} {record_id} does not exist")
-        self.check_view(session, obj)
-        return obj
+        return self.visible_or_missing(session, obj, record_id)
 
     # --- custom fields ----------------------------------------------------------------------
 
@@ -811,6 +829,15 @@ class Kind:
         """One visible record in the --json shape."""
         obj = self.load(session, record_id)
         return self.rows(session, self.model.select().where(self.model.id == obj.id))[0]
+
+
+def not_found(kind: str, ref: object) -> NotFound:
+    """The one answer for a record that does not exist or that the acting user may not see.
+
+    Both read the same (SPEC 1, "Nothing leaks"): the kind and the reference as given,
+    nothing else about the record.
+    """
+    return NotFound(f"{kind} {ref} does not exist")
 
 
 def _money_text(value: Any) -> str:

@@ -30,9 +30,9 @@ def test_list_shows_a_leads_files_with_their_timeline_entries(world, crm_db, run
     assert "brief.txt" in lines[1] and lines[1].rstrip().endswith("lead")
     assert "offer.pdf" in lines[2] and lines[2].rstrip().endswith(f"activity {entry}")
 
-    denied = run_crm("--user", "user2", "attachment", "list", "lead", str(lead), db=crm_db)
-    assert denied.returncode == 3 and denied.stdout == ""
-    assert len(denied.stderr.strip().splitlines()) == 1
+    hidden = run_crm("--user", "user2", "attachment", "list", "lead", str(lead), db=crm_db)
+    assert hidden.returncode == 1 and hidden.stdout == ""
+    assert hidden.stderr == f"crm: error: lead {lead} does not exist\n"
 
 
 def test_save_writes_a_copy_and_refuses_to_replace_without_force(world, crm_db, run_crm,
@@ -72,9 +72,10 @@ def test_save_errors_are_one_line_with_their_exit_codes(world, crm_db, run_crm, 
     assert missing_dir.stderr.splitlines() == [
         f"crm: error: attachment {att}: field file: value '{tmp_path / 'no' / 'x'}': "
         f"directory {tmp_path / 'no'} does not exist"]
-    denied = run_crm("--user", "user1", "attachment", "save", str(att), "-o", str(tmp_path),
+    hidden = run_crm("--user", "user1", "attachment", "save", str(att), "-o", str(tmp_path),
                      db=crm_db)
-    assert denied.returncode == 3 and len(denied.stderr.splitlines()) == 1
+    assert hidden.returncode == 1
+    assert hidden.stderr.splitlines() == [f"crm: error: attachment {att} does not exist"]
     unknown = run_crm("attachment", "save", "999", "-o", str(tmp_path), db=crm_db)
     assert unknown.returncode == 1
     assert unknown.stderr.splitlines() == ["crm: error: attachment 999 does not exist"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_tui.errors import Conflict, PermissionDenied, ValidationFailed
+from crm_tui.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm_tui.models import Attachment, Lead, LeadActivity, LeadTag, SentMail
 from crm_tui.services import attachments, leads
 from crm_tui.services.records import get_kind
@@ -247,7 +247,7 @@ def test_detail_has_every_field_the_timeline_and_rights(any_world, ids):
     assert row["activity"][1]["attachments"][0]["name"] == "offer.pdf"
     assert row["activity"][1]["id"] == entry
     assert leads.detail(user1, ids["Ben Beta"])["modifiable"] is False
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         leads.detail(user1, ids["Eve Epsilon"])
 
 
