@@ -25,8 +25,9 @@ KINDS: tuple[tuple[str, str], ...] = (
 )
 #: Kinds whose CSV can be imported (invoices export only).
 IMPORT_KINDS = ("companies", "contacts", "contracts", "leads")
-#: Kinds "Go to …" searches, with how many hits each may add.
-GOTO_KINDS: tuple[tuple[str, int], ...] = (("company", 12), ("contact", 8))
+#: Kinds "Go to …" searches, with how many hits each may add. Each search goes through
+#: the kind's own query, so only records the user may see are ever offered.
+GOTO_KINDS: tuple[tuple[str, int], ...] = (("company", 12), ("contact", 8), ("lead", 8))
 
 
 class _CrmProvider(Provider):

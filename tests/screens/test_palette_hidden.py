@@ -1,0 +1,52 @@
+"""The palette's "Go to …" offers only records the user may see (SPEC 1, "Nothing leaks")."""
+
+from __future__ import annotations
+
+from textual.command import CommandList
+
+from crm_tui.services.records import get_kind
+from tests.screens.crm_app_helpers import SIZE, app_for, press, settle, type_text
+
+
+def _offered(app) -> list[str]:
+    results = app.screen.query_one(CommandList)
+    return [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+
+
+async def test_go_to_offers_visible_companies_and_leads_never_hidden_ones(world):
+    admin = world.session("admin")
+    get_kind("profile").create(admin, {"name": "Sales and CRM", "bits": "CR,CW,LR,LW"})
+    get_kind("user").update(admin, "user1", {"profiles": "Sales and CRM"})
+    company, lead = get_kind("company"), get_kind("lead")
+    # Hidden from user1: a root company of admin's, and a lead of My company (a root too).
+    company.create(admin, {"name": "Zephyr Hidden Works", "manager": "admin"})
+    lead.create(admin, {"full_name": "Zephyr Hidden Lead", "owner": "admin",
+                        "company": str(world.cid("My company"))})
+    # Visible to user1: his own company's child and a lead of Customer #A.
+    company.create(admin, {"name": "Zephyr Shown Works", "manager": "user1",
+                           "parent": str(world.cid("Customer #A"))})
+    shown_lead = lead.create(admin, {"full_name": "Zephyr Shown Lead", "owner": "admin",
+                                     "company": str(world.cid("Customer #A"))})
+
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+p")
+        await type_text(pilot, "Zephyr")
+        await pilot.pause(0.3)
+        offered = _offered(app)
+        assert any("Go to company: Zephyr Shown Works" in text for text in offered), offered
+        assert any("Go to lead: Zephyr Shown Lead" in text for text in offered), offered
+        assert not any("Hidden" in text for text in offered), offered
+        # The hidden ones are not found by any other part of their records either.
+        await press(pilot, *["backspace"] * len("Zephyr"))
+        await type_text(pilot, "Hidden")
+        await pilot.pause(0.3)
+        assert not any("Go to" in text and "Hidden" in text for text in _offered(app))
+        # A visible lead opens from the palette.
+        await press(pilot, *["backspace"] * len("Hidden"))
+        await type_text(pilot, "Shown Lead")
+        await pilot.pause(0.3)
+        await press(pilot, "enter")
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        assert app.screen.lead_id == shown_lead
