@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import peewee
@@ -30,7 +30,7 @@ from crm_tui.services import history, references, search, settings
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
-from crm_tui.services.records import Field, Kind, get_kind, register
+from crm_tui.services.records import Field, Kind, get_kind, not_found, register
 
 ACTIVITY_KINDS = ("note", "status", "email_in", "email_out", "created", "change")
 
@@ -596,6 +596,8 @@ class Duplicate:
     status: int
     reason: str
     """"same email" or "same company and name"."""
+    modifiable: bool = False
+    """Whether the user may change it (and so merge into it)."""
 
     def describe(self) -> str:
         """One line naming the lead and the reason."""
@@ -633,7 +635,12 @@ def find_duplicates(
         for row in query.order_by(Lead.id).limit(limit).tuples():
             found.setdefault(row[0], Duplicate(*row, reason="same company and name"))
     found.pop(exclude_id, None)
-    return sorted(found.values(), key=lambda d: d.id)[:limit]
+    offered = sorted(found.values(), key=lambda d: d.id)[:limit]
+    if not offered:
+        return []
+    modifiable = {lead_id for (lead_id,) in Lead.select(Lead.id).where(
+        Lead.id.in_([d.id for d in offered]), acl.lead_modify_expr(session.user)).tuples()}
+    return [replace(d, modifiable=d.id in modifiable) for d in offered]
 
 
 @dataclass(frozen=True)
@@ -934,7 +941,7 @@ def mass_update(
         for lead_id in ids:
             lead = leads.get(lead_id)
             if lead is None or not acl.can_view_lead(session.user, lead):
-                result.refused.append((lead_id, f"lead {lead_id} does not exist"))
+                result.refused.append((lead_id, str(not_found("lead", lead_id))))
                 continue
             try:
                 if action == "delete":

@@ -24,8 +24,9 @@ Choice = tuple[str, int | None]
 
 
 class DuplicateChoiceModal(ModalScreen[Choice | None]):
-    """Lists the leads a new one resembles; dismisses with the choice, or None (escape:
-    back to the form)."""
+    """Lists the leads a new one resembles (only ones the user may see: the service finds
+    no others); merging is offered into those he may change. Dismisses with the choice, or
+    None (escape: back to the form)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back to the form", id="duplicates.back",
@@ -66,8 +67,10 @@ class DuplicateChoiceModal(ModalScreen[Choice | None]):
         for duplicate in self.duplicates:
             options.append(Option(f"Open {duplicate.describe()}", id=f"open:{duplicate.id}"))
         for duplicate in self.duplicates:
-            options.append(Option(f"Merge into lead #{duplicate.id} {duplicate.full_name!r}",
-                                  id=f"merge:{duplicate.id}"))
+            # Only a lead the user may change can take the new one's values.
+            if duplicate.modifiable:
+                options.append(Option(f"Merge into lead #{duplicate.id} "
+                                      f"{duplicate.full_name!r}", id=f"merge:{duplicate.id}"))
         options.append(Option("Create a new lead anyway", id="create:"))
         with Vertical(id="dialog"):
             yield Label("This lead looks like one that exists already:", id="duplicates-title")

@@ -400,6 +400,14 @@ def test_a_reference_to_a_hidden_record_reads_like_a_missing_one(scene, any_db):
                 two = crm(*head, f"{name}={missing}")
                 _same_answer(one, two, ref, missing, label)
                 assert f"field {name}: value '{ref}': no such {target}" in one.stderr, label
+    # Filters name references too, in lists and exports.
+    for ref in seeded.hidden["company"]:
+        missing = MISSING_ID if ref.isdigit() else "absent-ref-x"
+        for head in (["list", "contact"], ["list", "lead"], ["export", "contracts"]):
+            label = f"crm {' '.join(head)} --filter company={ref}"
+            one = crm(*head, "--filter", f"company={ref}")
+            two = crm(*head, "--filter", f"company={missing}")
+            _same_answer(one, two, ref, missing, label)
     assert fingerprint(admin, seeded.hidden) == before
     assert get_kind("contact").list(_session_of(admin, "outsider"),
                                     {"full_name": "New person"}) == []

@@ -1,11 +1,18 @@
-"""The palette's "Go to …" offers only records the user may see (SPEC 1, "Nothing leaks")."""
+"""The TUI shows nothing of records the user may not see (SPEC 1, "Nothing leaks"): the
+palette's "Go to …" and the new-lead duplicate offers name only visible records."""
 
 from __future__ import annotations
 
 from textual.command import CommandList
+from textual.widgets import OptionList
 
+from crm_tui.models import Lead
 from crm_tui.services.records import get_kind
+from screens.lead_detail import LeadDetailScreen
+from screens.leads import LeadsScreen
+from tests.screens import lead_harness
 from tests.screens.crm_app_helpers import SIZE, app_for, press, settle, type_text
+from tests.unit.lead_world import seed_leads
 
 
 def _offered(app) -> list[str]:
@@ -50,3 +57,36 @@ async def test_go_to_offers_visible_companies_and_leads_never_hidden_ones(world)
         await press(pilot, "enter")
         assert type(app.screen).__name__ == "LeadDetailScreen"
         assert app.screen.lead_id == shown_lead
+
+
+async def _new_lead(app, pilot, name: str, email: str) -> None:
+    await pilot.press("n")
+    await lead_harness.settle(pilot)
+    await pilot.press(*name)  # full name has the focus
+    await pilot.press("tab")
+    await pilot.press(*email)
+    await pilot.press("ctrl+s")
+    await lead_harness.settle(pilot)
+
+
+async def test_duplicate_offers_name_visible_leads_and_merge_only_changeable_ones(world):
+    ids = seed_leads(world)
+    session = world.session("user1")
+    app = lead_harness.LeadHarness(lambda: LeadsScreen(session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await lead_harness.settle(pilot)
+        # Ben Beta's lead is visible to user1 but not his to change: open, never merge.
+        await _new_lead(app, pilot, "Benny", "ben@example.com")
+        assert type(app.screen).__name__ == "DuplicateChoiceModal"
+        options = app.screen.query_one(OptionList)
+        texts = [str(options.get_option_at_index(i).prompt)
+                 for i in range(options.option_count)]
+        assert texts == [f"Open lead #{ids['Ben Beta']} 'Ben Beta' (same email)",
+                         "Create a new lead anyway"]
+        await pilot.press("escape", "escape")
+        await lead_harness.settle(pilot)
+        # Eve's lead is hidden from user1: no offer at all, the lead is simply created.
+        await _new_lead(app, pilot, "Evelyn", "eve@example.com")
+        assert isinstance(app.screen, LeadDetailScreen)
+        assert "Eve Epsilon" not in str(app.screen.title or "")
+    assert Lead.select().where(Lead.full_name == "Evelyn").count() == 1
