@@ -175,9 +175,12 @@ class ContractKind(CompanyOwnedKind):
     def decorate(self, session, rows):
         ids = [r["id"] for r in rows]
         links: dict[int, list[int]] = {}
+        # Only the invoices the user may see: a hidden one is not even named by its id.
+        visible = _visible_invoice_ids(session)
         for start in range(0, len(ids), 500):
             query = (ContractInvoice.select(ContractInvoice.contract, ContractInvoice.invoice)
-                     .where(ContractInvoice.contract.in_(ids[start:start + 500])).tuples())
+                     .where(ContractInvoice.contract.in_(ids[start:start + 500]),
+                            ContractInvoice.invoice.in_(visible)).tuples())
             for contract_id, invoice_id in query:
                 links.setdefault(contract_id, []).append(invoice_id)
         for row in rows:

@@ -474,6 +474,10 @@ class InvoiceKind(Kind):
         lines: dict[int, list] = {}
         discounts: dict[int, list] = {}
         contracts: dict[int, list] = {}
+        from crm_tui.models import Contract
+
+        visible_contracts = Contract.select(Contract.id).where(
+            get_kind("contract").view_expr(session))
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             for model, target in ((InvoiceLine, lines), (InvoiceDiscount, discounts)):
@@ -484,8 +488,10 @@ class InvoiceKind(Kind):
                 for invoice_id, description, amount, rate in query:
                     target.setdefault(invoice_id, []).append(
                         {"description": description, "amount": amount, "tax_rate": rate})
+            # Only the contracts the user may see: a hidden one is not even named by its id.
             query = (ContractInvoice.select(ContractInvoice.invoice, ContractInvoice.contract)
-                     .where(ContractInvoice.invoice.in_(chunk)).tuples())
+                     .where(ContractInvoice.invoice.in_(chunk),
+                            ContractInvoice.contract.in_(visible_contracts)).tuples())
             for invoice_id, contract_id in query:
                 contracts.setdefault(invoice_id, []).append(contract_id)
         for row in rows:

@@ -10,6 +10,7 @@ field of the hidden records must never appear.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from crm_tui.services import attachments, invoices, leads
+from crm_tui.services import attachments, contracts, invoices, leads
 from crm_tui.services.records import get_kind
 
 MARKER = "zqxhidden"
@@ -468,3 +469,24 @@ def test_duplicate_offers_name_only_leads_the_user_may_see(scene, any_db):
     missing = crm("lead", "merge", seeded.own["lead"], MISSING_ID)
     _same_answer(merged, missing, str(shared), MISSING_ID, "lead merge")
     assert get_kind("lead").get(admin, shared)["full_name"] == _m("Twin")
+
+
+def test_links_to_hidden_records_are_not_listed(scene, any_db):
+    admin, seeded = scene
+    hidden_invoice, hidden_contract = seeded.hidden["invoice"][0], seeded.hidden["contract"][0]
+    contracts.add_invoices(admin, seeded.own["contract"], [hidden_invoice, seeded.own["invoice"]])
+    contracts.add_invoices(admin, hidden_contract, [seeded.own["invoice"]])
+    crm = Crm(any_db, "outsider")
+    contract = json.loads(crm("show", "contract", seeded.own["contract"], "--json").stdout)
+    assert contract["invoices"] == [int(seeded.own["invoice"])]
+    invoice = json.loads(crm("show", "invoice", seeded.own["invoice"], "--json").stdout)
+    assert invoice["contracts"] == [int(seeded.own["contract"])]
+    related = crm("contract", "invoices", seeded.own["contract"], "--json")
+    assert [row["id"] for row in json.loads(related.stdout)] == [int(seeded.own["invoice"])]
+    # Saving what he sees back keeps the links he cannot see.
+    changed = crm("set", "contract", seeded.own["contract"], f"invoices={seeded.own['invoice']}")
+    assert changed.exit_code == 0, changed.stderr
+    shown = get_kind("contract").get(admin, seeded.own["contract"])
+    assert shown["invoices"] == sorted([int(hidden_invoice), int(seeded.own["invoice"])])
+    assert get_kind("invoice").get(admin, seeded.own["invoice"])["contracts"] == sorted(
+        [int(seeded.own["contract"]), int(hidden_contract)])
