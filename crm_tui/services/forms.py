@@ -30,8 +30,6 @@ from crm_tui.services.rows import cell_text, find_titles
 #: Reference fields whose target has at most this many visible records become a pick list;
 #: bigger ones (companies by the thousand) take an id or exact name as text.
 PICK_LIST_LIMIT = 50
-#: What a reference to a record the user may not see shows instead of its title.
-NOT_VISIBLE = "(not visible)"
 #: The section of custom fields that belong to none.
 CUSTOM_SECTION = "Custom fields"
 #: What forms use between the halves of a linked value (the services use "/").

@@ -414,7 +414,8 @@ class RecordRows:
         return rows
 
     def _ref_titles(self, shaped: list[dict]) -> dict[str, dict[int, str]]:
-        """Titles of referenced records, one query per reference column."""
+        """Titles of referenced records, one query per reference column (a record the user
+        may not see reads NOT_VISIBLE: a visible lead may belong to a hidden company)."""
         out: dict[str, dict[int, str]] = {}
         for column in self._columns:
             field = self._fields.get(column.key)

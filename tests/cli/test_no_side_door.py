@@ -490,3 +490,25 @@ def test_links_to_hidden_records_are_not_listed(scene, any_db):
     assert shown["invoices"] == sorted([int(hidden_invoice), int(seeded.own["invoice"])])
     assert get_kind("invoice").get(admin, seeded.own["invoice"])["contracts"] == sorted(
         [int(seeded.own["contract"]), int(hidden_contract)])
+
+
+def test_lists_and_forms_show_a_hidden_reference_as_not_visible(scene):
+    from crm_tui.services import forms
+    from crm_tui.services.rows import Column, RecordRows
+
+    admin, seeded = scene
+    outsider = _session_of(admin, "outsider")
+    # A lead he owns, managed by the hidden company: the lead is his, the company is not.
+    lead = get_kind("lead").create(admin, {"full_name": "His lead", "owner": "outsider",
+                                           "company": seeded.hidden["company"][0]})
+    source = RecordRows(outsider, "lead", {"full_name": "His lead"},
+                        [Column("full_name", "Name", 10), Column("company", "Company", 20)])
+    assert source.page(0, 10) == [(lead, ("His lead", "(not visible)"))]
+    shown = {d["key"]: d["text"] for d in forms.display(outsider, "lead", lead)}
+    assert shown["company"] == "(not visible)"
+    described = {d["key"]: d for d in forms.describe(outsider, "lead", lead)}
+    assert all(MARKER not in str(d) for d in described.values()), described["company"]
+    # The form keeps the reference: saving it unchanged changes nothing.
+    values = forms.current_values(outsider, "lead", lead)
+    assert forms.submit(outsider, "lead", lead, {**values, "description": "called"}) == lead
+    assert get_kind("lead").get(admin, lead)["company"] == int(seeded.hidden["company"][0])
