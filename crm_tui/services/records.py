@@ -360,9 +360,10 @@ class Kind:
         if str(text).isdigit():
             candidates = list(self.model.select().where(self.model.id == int(text)))
         elif self.title_attr and hasattr(self.model, self.title_attr):
+            # Among the records of that title, those the user may see (the first by id).
             column = getattr(self.model, self.title_attr)
-            candidates = list(self.model.select().where(column == text)
-                              .order_by(self.model.id).limit(50))
+            candidates = list(self.model.select().where(column == text, self.view_expr(session))
+                              .order_by(self.model.id).limit(1))
         for obj in candidates:
             if self.can_view(session, obj):
                 return obj

@@ -512,3 +512,15 @@ def test_lists_and_forms_show_a_hidden_reference_as_not_visible(scene):
     values = forms.current_values(outsider, "lead", lead)
     assert forms.submit(outsider, "lead", lead, {**values, "description": "called"}) == lead
     assert get_kind("lead").get(admin, lead)["company"] == int(seeded.hidden["company"][0])
+
+
+def test_a_title_shared_with_a_hidden_record_names_the_visible_one(scene, any_db):
+    admin, seeded = scene
+    contract = get_kind("contract")
+    contract.create(admin, {"name": "Support", "company": seeded.hidden["company"][0]})
+    mine = contract.create(_session_of(admin, "outsider"), {
+        "name": "Support", "company": seeded.own["company"]})
+    changed = Crm(any_db, "outsider")("set", "contract", seeded.own["contract"],
+                                       "related_contract=Support")
+    assert changed.exit_code == 0, changed.stderr
+    assert contract.get(admin, seeded.own["contract"])["related_contract"] == mine
