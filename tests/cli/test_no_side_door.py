@@ -95,7 +95,7 @@ def _m(text: str) -> str:
     return f"{MARKER} {text}"
 
 
-def seed(admin, tmp_path: Path) -> Seeded:
+def seed(admin) -> Seeded:
     """A hidden tree (a root company of admin's with a child, contacts, contract, invoice,
     lead with its timeline, files, mail template), the marker in every text field; a user
     `outsider` with every bit but no superadmin, who manages a company of his own; a user
@@ -281,15 +281,14 @@ def runs(commands: dict, hidden: dict[str, list[str]], own: dict[str, str],
     """Per case: the command's path, a label, the arguments with a hidden ref and with a
     missing one, and those two refs."""
     for path, command in sorted(commands.items()):
-        targets = [p.name for p in command.params if _id_like(p)]
-        kind_param = next((p for p in command.params if p.name == "kind"), None)
-        kinds = list(kind_param.type.choices) if kind_param is not None else [None]
+        params = {p.name: p for p in command.params}
+        targets = [name for name, p in params.items() if _id_like(p)]
+        kinds = list(params["kind"].type.choices) if "kind" in params else [None]
         for kind in kinds:
             for target in targets:
                 named = kind if target == "record_id" else ID_KINDS[target]
                 for ref in hidden.get(named, []):
-                    if not ref.isdigit() and command.params[
-                            [p.name for p in command.params].index(target)].type is click.INT:
+                    if not ref.isdigit() and params[target].type is click.INT:
                         continue  # an int argument takes ids only
                     missing = MISSING_ID if ref.isdigit() else "absent-ref-x"
                     label = f"crm {' '.join(path)} {kind or ''} {target}={ref}"
@@ -300,9 +299,9 @@ def runs(commands: dict, hidden: dict[str, list[str]], own: dict[str, str],
 
 
 @pytest.fixture
-def scene(any_db, admin_session_factory, tmp_path):
+def scene(any_db, admin_session_factory):
     admin = admin_session_factory()
-    seeded = seed(admin, tmp_path)
+    seeded = seed(admin)
     return admin, seeded
 
 

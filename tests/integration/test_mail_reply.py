@@ -8,7 +8,7 @@ from email.header import decode_header, make_header
 import pytest
 
 from crm_tui import paths
-from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.errors import NotFound, ValidationFailed
 from crm_tui.mail.tokens import find_lead_token
 from crm_tui.models import Attachment, LeadActivity, OutboxMail, SentMail
 from crm_tui.services import mailing
@@ -115,9 +115,10 @@ def test_only_users_who_may_modify_the_lead_send(world, smtp_server) -> None:  #
     configure(world, smtp=smtp_server)
     lead_id = make_lead(world)
     for login in ("user2", "user1"):  # user2: no bits; user1: no lead bits yet
-        with pytest.raises(PermissionDenied):
+        # Neither may see the lead: it answers like a lead that does not exist.
+        with pytest.raises(NotFound, match=f"^lead {lead_id} does not exist$"):
             mailing.reply(world.session(login), lead_id, subject="x", body="y")
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound, match=f"^lead {lead_id} does not exist$"):
             mailing.forward(world.session(login), lead_id, "boss@example.org")
         assert not mailing.can_mail(world.session(login), lead_id)
     assert smtp_server.messages == []
@@ -235,8 +236,9 @@ def test_cli_forward_and_exit_codes(world, smtp_server, run_crm) -> None:  # noq
     assert received.rcpt_tos == ["partner@example.org"]
     assert email.message_from_bytes(received.content)["X-CRM-Lead"] == str(lead_id)
 
-    denied = run_crm("--user", "user2", "lead", "forward", str(lead_id), "--to", "x@example.org")
-    assert denied.returncode == 3, denied.stderr
+    hidden = run_crm("--user", "user2", "lead", "forward", str(lead_id), "--to", "x@example.org")
+    assert hidden.returncode == 1, hidden.stderr
+    assert hidden.stderr == f"crm: error: lead {lead_id} does not exist\n"
     missing = run_crm("lead", "forward", "9999", "--to", "x@example.org")
     assert missing.returncode == 1 and "9999" in missing.stderr
 
