@@ -20,7 +20,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from crm_tui.services import attachments, contracts, invoices, leads
+from crm_tui.services import attachments, contracts, imports, invoices, leads
 from crm_tui.services.records import get_kind
 
 MARKER = "zqxhidden"
@@ -38,12 +38,14 @@ KNOWN = {
     ("contract", "invoice"), ("contract", "link"), ("contract", "unlink"),
     ("contract", "invoices"), ("invoice", "pdf"), ("invoice", "lock"), ("invoice", "unlock"),
     ("lead", "merge"), ("lead", "duplicates"), ("lead", "reply"), ("lead", "forward"),
+    ("history",), ("note", "add"), ("import", "undo"),
 }
 
 #: What an id argument names, by its parameter name (a KIND argument names it otherwise).
 ID_KINDS = {
     "contract_id": "contract", "bill_id": "invoice", "invoices": "invoice",
     "lead_id": "lead", "keep_id": "lead", "other_id": "lead", "attachment_id": "attachment",
+    "batch": "import batch",
 }
 
 #: Values of required options, by option name.
@@ -55,7 +57,8 @@ def _id_like(param: click.Parameter) -> bool:
     if not isinstance(param, click.Argument):
         return False
     metavar = param.metavar or ""
-    return bool(re.search(r"(^|_)id$", param.name or "") or "ID" in metavar)
+    name = param.name or ""
+    return bool(re.search(r"(^|_)id$", name) or "ID" in metavar or name == "batch")
 
 
 def walk(group: click.Group, ctx: click.Context,
@@ -139,6 +142,8 @@ def seed(admin) -> Seeded:
     template = kind("mail-template").create(admin, {
         "name": _m("Mail"), "language": "en", "subject": _m("subject"), "body": _m("body"),
         "company": str(root)})
+    imported = imports.run(admin, "companies", (
+        f"name,country\n{_m('Imported')},{_m('land')}\n").encode(), dry_run=False)
     files = [attachments.add(admin, owner, owner_id, f"{MARKER}-{owner}.txt", MARKER.encode())
              for owner, owner_id in (("company", root), ("contract", contract),
                                      ("invoice", invoice), ("lead", lead))]
@@ -150,6 +155,7 @@ def seed(admin) -> Seeded:
         "lead": [str(lead)],
         "mail-template": [str(template)],
         "attachment": [str(a) for a in files],
+        "import batch": [str(imported.batch)],
     }
     outsider = _session_of(admin, "outsider")
     own = kind("company").create(outsider, {"name": "Own company", "manager": "outsider"})
@@ -182,7 +188,7 @@ def _session_of(admin, login: str):
 def hidden_from_nobody(admin) -> dict[str, list[str]]:
     """For a user without any bit every record is hidden, catalogues and users included."""
     from crm_tui.cli.records import KIND_NAMES
-    from crm_tui.models import Attachment
+    from crm_tui.models import Attachment, ImportBatch
 
     out = {}
     for name in KIND_NAMES:
@@ -193,22 +199,24 @@ def hidden_from_nobody(admin) -> dict[str, list[str]]:
     out["user"].append("admin")
     out["attachment"] = [str(a.id) for a in Attachment.select().order_by(Attachment.id)
                          .limit(2)]
+    out["import batch"] = [str(b.id) for b in ImportBatch.select().limit(1)]
     return out
 
 
 def fingerprint(admin, refs: dict[str, list[str]]) -> dict:
     """What admin sees of the hidden records (to prove nothing was changed or deleted)."""
-    from crm_tui.models import Attachment, LeadActivity
+    from crm_tui.models import Attachment, ImportBatch, LeadActivity
 
     out: dict = {}
     for name, values in refs.items():
-        if name == "attachment":
+        if name in ("attachment", "import batch"):
             continue
         for ref in values:
             out[(name, ref)] = get_kind(name).get(admin, ref)
     out["attachments"] = sorted(Attachment.select(Attachment.id, Attachment.owner_kind,
                                                   Attachment.owner_id).tuples())
     out["activity"] = LeadActivity.select().count()
+    out["batches"] = sorted(ImportBatch.select(ImportBatch.id, ImportBatch.undone_at).tuples())
     return out
 
 
@@ -259,6 +267,8 @@ def build_args(path: tuple[str, ...], command: click.Command, kind: str | None,
                 note = tmp_path / "note.txt"
                 note.write_text("a note", encoding="utf-8")
                 args.append(str(note))
+            elif param.name == "text":
+                args.append("a note")
             elif param.name == "assignments":
                 first = next(f for f in get_kind(kind).fields
                              if not f.readonly and f.kind in ("text", "textarea"))
