@@ -9,12 +9,12 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.db import write_transaction
-from crm_tui.errors import NotFound, Problem, ValidationFailed
+from crm_tui.errors import Problem, ValidationFailed
 from crm_tui.models import Attachment, CustomField, CustomValue, History, ImportBatch, LeadActivity
 from crm_tui.services import history
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
-from crm_tui.services.records import get_kind
+from crm_tui.services.records import get_kind, not_found
 
 #: Ids per IN (…) list.
 _CHUNK = 500
@@ -58,7 +58,7 @@ def undo(session: Session, batch_id: int | str) -> int:
         batch = (ImportBatch.get_or_none(ImportBatch.id == int(text), _visible(session))
                  if text.isdigit() else None)
         if batch is None:
-            raise NotFound(f"import batch {batch_id} does not exist")
+            raise not_found("import batch", batch_id)
         if batch.undone_at is not None:
             raise ValidationFailed.one(f"import batch {batch.id}", "batch", batch.id,
                                        f"was already undone by {batch.undone_by}")
