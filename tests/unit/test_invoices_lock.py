@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.errors import NotFound, PermissionDenied, ValidationFailed
 from crm_tui.services import invoice_issue, invoices
 from crm_tui.services.records import get_kind
 
@@ -119,7 +119,7 @@ def attempt(session, op: str, invoice_id: int) -> bool:
             invoices.unlock(session, invoice_id)
         elif op == "delete":
             kind.delete(session, invoice_id)
-    except PermissionDenied:
+    except (PermissionDenied, NotFound):  # NotFound: one he may not see
         return False
     except ValidationFailed as exc:
         # Locking a locked invoice (or unlocking an open one) is refused as a state error.
