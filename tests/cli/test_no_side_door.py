@@ -48,7 +48,7 @@ ID_KINDS = {
     "batch": "import batch", "ref": "invoice", "mail_id": "outbox mail",
 }
 #: Commands with an id whose records the test does not seed yet (so none is hidden).
-UNSEEDED = {("outbox", "cancel"), ("outbox", "retry")}
+UNSEEDED: set[tuple[str, ...]] = set()
 
 #: Values of required options, by option name.
 OPTION_VALUES = {"start": "2027-01-01", "end": "2027-12-31", "to": "someone@example.com"}
@@ -149,6 +149,7 @@ def seed(admin) -> Seeded:
     files = [attachments.add(admin, owner, owner_id, f"{MARKER}-{owner}.txt", MARKER.encode())
              for owner, owner_id in (("company", root), ("contract", contract),
                                      ("invoice", invoice), ("lead", lead))]
+    outbox = _queued_mail(admin, lead)
     out.hidden = {
         "company": [str(root), str(child), _m("Root")],
         "contact": [str(contact)],
@@ -158,6 +159,7 @@ def seed(admin) -> Seeded:
         "mail-template": [str(template)],
         "attachment": [str(a) for a in files],
         "import batch": [str(imported.batch)],
+        "outbox mail": [str(outbox)],
     }
     outsider = _session_of(admin, "outsider")
     own = kind("company").create(outsider, {"name": "Own company", "manager": "outsider"})
@@ -180,6 +182,18 @@ def seed(admin) -> Seeded:
     return out
 
 
+def _queued_mail(admin, lead_id: int) -> int:
+    """A mail to the hidden lead waiting in the outbox, marked in every text it holds."""
+    from crm_tui.models import OutboxMail
+
+    now = admin.clock.now()
+    return OutboxMail.create(
+        lead=lead_id, message_id=f"<{MARKER}@example.com>", sender=f"{MARKER}@example.com",
+        recipients=f"{MARKER}.lead@example.com", subject=_m("subject"),
+        message=MARKER.encode(), next_attempt=now, answer=_m("answer"), author=_m("author"),
+        created=now).id
+
+
 def _session_of(admin, login: str):
     from crm_tui.models import User
     from crm_tui.services.context import Session
@@ -190,7 +204,7 @@ def _session_of(admin, login: str):
 def hidden_from_nobody(admin) -> dict[str, list[str]]:
     """For a user without any bit every record is hidden, catalogues and users included."""
     from crm_tui.cli.records import KIND_NAMES
-    from crm_tui.models import Attachment, ImportBatch
+    from crm_tui.models import Attachment, ImportBatch, OutboxMail
 
     out = {}
     for name in KIND_NAMES:
@@ -202,16 +216,17 @@ def hidden_from_nobody(admin) -> dict[str, list[str]]:
     out["attachment"] = [str(a.id) for a in Attachment.select().order_by(Attachment.id)
                          .limit(2)]
     out["import batch"] = [str(b.id) for b in ImportBatch.select().limit(1)]
+    out["outbox mail"] = [str(m.id) for m in OutboxMail.select().limit(1)]
     return out
 
 
 def fingerprint(admin, refs: dict[str, list[str]]) -> dict:
     """What admin sees of the hidden records (to prove nothing was changed or deleted)."""
-    from crm_tui.models import Attachment, ImportBatch, LeadActivity
+    from crm_tui.models import Attachment, ImportBatch, LeadActivity, OutboxMail
 
     out: dict = {}
     for name, values in refs.items():
-        if name in ("attachment", "import batch"):
+        if name in ("attachment", "import batch", "outbox mail"):
             continue
         for ref in values:
             out[(name, ref)] = get_kind(name).get(admin, ref)
@@ -219,6 +234,8 @@ def fingerprint(admin, refs: dict[str, list[str]]) -> dict:
                                                   Attachment.owner_id).tuples())
     out["activity"] = LeadActivity.select().count()
     out["batches"] = sorted(ImportBatch.select(ImportBatch.id, ImportBatch.undone_at).tuples())
+    out["outbox"] = sorted(OutboxMail.select(OutboxMail.id, OutboxMail.status,
+                                             OutboxMail.attempts).tuples())
     return out
 
 
