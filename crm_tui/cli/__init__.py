@@ -166,10 +166,6 @@ def run_app(state: CliState) -> None:
 
 def _open_session(state: CliState):
     """The session the app opens on its start thread (the demo is filled on first use)."""
-    if state.demo:
-        from crm_tui.demo import ensure_demo_database
-
-        ensure_demo_database(state)
     return state.session()
 
 

@@ -51,7 +51,13 @@ class CliState:
         if self._session is None:
             from crm_tui.services.users import session_for
 
-            self.open()
+            if self.demo:
+                # `crm --demo COMMAND` works on the same filled demo database as the app.
+                from crm_tui.demo import ensure_demo_database
+
+                ensure_demo_database(self)
+            else:
+                self.open()
             password = None
             if self.user_login is not None:
                 password = os.environ.get("CRM_PASSWORD")

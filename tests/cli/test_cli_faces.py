@@ -73,3 +73,9 @@ def test_saved_searches_list_and_run(world, run_crm, crm_db):
     assert [r["full_name"] for r in rows] == ["Ana"]
     missing = run_crm("search", "saved", "run", "Nope", db=crm_db)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_demo_commands_work_on_the_filled_demo_database(run_crm):
+    listed = run_crm("--demo", "list", "company", "--json", "--limit", "5")
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 5  # a fresh demo database, filled on first use
