@@ -513,22 +513,31 @@ class Kind:
         The database's lower() (indexed, see migration 0050) finds the candidates; Python's
         rule decides, since SQLite's lower() folds ASCII letters only.
         """
-        if not isinstance(value, str):
-            query = self.model.select(self.model.id).where(column == value)
-        else:
-            query = self.model.select(self.model.id, column).where(
-                (column == value) | (peewee.fn.LOWER(column) == value.lower()))
+        others = self.model.select(self.model.id, column)
         if own_id is not None:
-            query = query.where(self.model.id != own_id)
+            others = others.where(self.model.id != own_id)
         if not isinstance(value, str):
-            return query.exists()
+            return others.where(column == value).exists()
+        if self.model.select(self.model.id).limit(_SMALL_TABLE + 1).count() > _SMALL_TABLE:
+            others = others.where((column == value) | (peewee.fn.LOWER(column) == value.lower()))
+        # else: catalogues are small, every name is compared, so accented capitals match too.
         key = V.name_key(value)
-        if self.model.select(self.model.id).limit(_SMALL_TABLE + 1).count() <= _SMALL_TABLE:
-            # Catalogues are small: compare every name, so accented capitals match too.
-            query = self.model.select(self.model.id, column)
-            if own_id is not None:
-                query = query.where(self.model.id != own_id)
-        return any(V.name_key(other or "") == key for _id, other in query.tuples())
+        return any(V.name_key(other or "") == key for _id, other in others.tuples())
+
+    def _checked(self, session: Session, obj: BaseModel, raw: dict[str, Any],
+                 creating: bool) -> tuple[dict[str, Any], dict[CustomField, str]]:
+        """Parse raw values onto `obj` and apply every rule: (parsed, custom values to store).
+
+        Raises:
+            ValidationFailed: every problem found (nothing written).
+        """
+        parsed, custom, problems = self.parse(session, obj, raw, creating=creating)
+        self.validate(session, obj, parsed, problems)
+        self.check_unique(obj, problems)
+        custom_values = self.check_custom(obj, custom, problems)
+        if problems:
+            raise ValidationFailed(problems)
+        return parsed, custom_values
 
     def create(self, session: Session, raw: dict[str, Any]) -> int:
         """Add a record; returns its id.
@@ -539,12 +548,7 @@ class Kind:
         self.check_write_any(session)
         obj = self.model()
         self.defaults(session, obj)
-        parsed, custom, problems = self.parse(session, obj, raw, creating=True)
-        self.validate(session, obj, parsed, problems)
-        self.check_unique(obj, problems)
-        custom_values = self.check_custom(obj, custom, problems)
-        if problems:
-            raise ValidationFailed(problems)
+        parsed, custom_values = self._checked(session, obj, raw, creating=True)
         self.check_modify(session, obj)
         try:
             with write_transaction():
@@ -578,12 +582,7 @@ class Kind:
                 before = dict(obj.__data__)
                 old = self._snapshot(session, obj.id)
                 self.check_modify(session, obj)
-                parsed, custom, problems = self.parse(session, obj, raw, creating=False)
-                self.validate(session, obj, parsed, problems)
-                self.check_unique(obj, problems)
-                custom_values = self.check_custom(obj, custom, problems)
-                if problems:
-                    raise ValidationFailed(problems)
+                parsed, custom_values = self._checked(session, obj, raw, creating=False)
                 # The changed record must still be one the user may change (a new manager).
                 self.check_modify(session, obj)
                 self.before_save(session, obj, False)
