@@ -191,6 +191,7 @@ LAZY_COMMANDS = {
     "backup": ("backup", "backup_command"),
     "restore": ("backup", "restore_command"),
     "outbox": ("outbox", "outbox_group"),
+    "privacy": ("privacy", "privacy_group"),
 }
 
 #: Commands that need an optional part (`crm-tui[EXTRA]`); asked before the command runs.

@@ -67,7 +67,10 @@ class Contact(BaseModel):
     mobile = peewee.CharField(max_length=60, default="")
     position = peewee.CharField(max_length=100, default="")
     description = peewee.TextField(default="")
+    #: The person asked not to be mailed: every outgoing mail to this address is refused.
+    mail_opt_out = peewee.BooleanField(default=False)
 
     class Meta:
         table_name = "contact"
-        indexes = ((("company", "full_name"), False), (("full_name",), False))
+        indexes = ((("company", "full_name"), False), (("full_name",), False),
+                   (("mail_opt_out",), False))

@@ -67,6 +67,8 @@ class Lead(BaseModel):
     description = peewee.TextField(default="")
     created = peewee.DateTimeField()
     updated = peewee.DateTimeField()
+    #: The person asked not to be mailed: every outgoing mail to this address is refused.
+    mail_opt_out = peewee.BooleanField(default=False)
 
     class Meta:
         table_name = "lead"
@@ -83,6 +85,7 @@ class Lead(BaseModel):
             (("owner", "estimated_sale", "company"), False),
             (("created", "owner", "company"), False),
             (("full_name",), False),
+            (("mail_opt_out", "email_key"), False),
         )
 
 

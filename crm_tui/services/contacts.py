@@ -26,6 +26,7 @@ class ContactKind(CompanyOwnedKind):
         Field("mobile", max_length=60),
         Field("position", max_length=100),
         Field("description", "textarea"),
+        Field("mail_opt_out", "bool", label="No mail"),
     )
 
     def extra_filter(self, session, name, value):

@@ -106,6 +106,7 @@ class LeadKind(Kind):
         Field("tags", "refs", ref="tag"),
         Field("channel", max_length=60),
         Field("description", "textarea"),
+        Field("mail_opt_out", "bool", label="No mail"),
         Field("created", "datetime", readonly=True),
         Field("updated", "datetime", readonly=True),
     )

@@ -27,7 +27,7 @@ from crm_tui.models import (
     MailTemplate,
     SentMail,
 )
-from crm_tui.services import secrets, settings
+from crm_tui.services import privacy, secrets, settings
 from crm_tui.services import values as V
 from crm_tui.services.attachments import MAX_ATTACHMENT_BYTES, display_name
 from crm_tui.services.context import Session
@@ -433,6 +433,7 @@ def _queue_and_log(
     from crm_tui.mail.outgoing import build_message
 
     record = f"lead {lead.id} email"
+    privacy.refuse_opted_out(record, [*to, *cc])
     when = session.clock.now().replace(tzinfo=dt.UTC)
     try:
         message, message_id = build_message(

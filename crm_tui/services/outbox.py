@@ -20,6 +20,7 @@ from crm_tui.errors import Conflict, NotFound
 from crm_tui.mail.errors import MailError, MailRejected
 from crm_tui.mail.smtp import SmtpConfig, send_bytes
 from crm_tui.models import Lead, OutboxMail
+from crm_tui.services import privacy
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
@@ -106,6 +107,14 @@ def send_due(
         row = _claim(now())
         if row is None:
             break
+        # Whoever opted out after the mail was queued is still not mailed.
+        opted_out = privacy.opted_out(_recipients(row))
+        if opted_out:
+            answer = f"not sent: {', '.join(opted_out)} opted out of mail"
+            _record(row, "failed", answer, now())
+            report.failed += 1
+            report.lines.append(f"mail {row.id} (lead {row.lead_id}) failed: {answer}")
+            continue
         try:
             refused, answer = send_bytes(config, row.sender, _recipients(row), bytes(row.message))
         except MailError as exc:
