@@ -150,6 +150,7 @@ class CrmApp(App[None]):
 
     def on_mount(self) -> None:
         """Open the session once the first frame is out; then start the mail timer."""
+        self._apply_preferences()
         if self.starting:
             # A moment after the first frame: the thread's imports would otherwise hold
             # the interpreter while the frame is still being written to the terminal.
@@ -158,6 +159,28 @@ class CrmApp(App[None]):
                 exit_on_error=False, description="Open the database"))
         else:
             self._start_mail()
+
+    def _apply_preferences(self) -> None:
+        """The user's key map and theme (their config file), kept when the theme changes."""
+        from crm_tui import preferences
+
+        chosen = preferences.load()
+        if chosen.keymap:
+            self.set_keymap(chosen.keymap)
+        if chosen.theme is not None:
+            if chosen.theme in self.available_themes:
+                self.theme = chosen.theme
+            else:
+                self.notify(f"theme {chosen.theme!r} is not known; using {self.theme}",
+                            severity="warning", markup=False)
+        for problem in chosen.problems:
+            self.notify(problem, severity="warning", markup=False)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _remember_theme(self, theme: Any) -> None:
+        from crm_tui import preferences
+
+        preferences.save_theme(theme.name)
 
     def _open_session(self) -> None:
         assert self.open_session is not None
