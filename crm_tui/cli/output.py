@@ -10,6 +10,8 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
+
 from crm_tui.services.values import render_text
 
 
@@ -72,15 +74,12 @@ def print_table_pages(rows: Iterable[dict], columns: list[str], page: int = 500)
         sys.stdout.write("(none)\n")
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in first]
-    widths = [min(40, max(len(c), *(len(r[i]) for r in cells))) for i, c in enumerate(columns)]
-    sys.stdout.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
-                     .rstrip() + "\n")
+    widths = _widths([cell_len(c) for c in columns], cells)
+    sys.stdout.write(_line([c.upper() for c in columns], widths))
     while cells:
         # A later page with wider cells widens its columns from there on (never cuts them).
-        widths = [min(40, max(w, *(len(r[i]) for r in cells))) for i, w in enumerate(widths)]
-        sys.stdout.write("".join(
-            "  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n"
-            for row in cells))
+        widths = _widths(widths, cells)
+        sys.stdout.write("".join(_line(row, widths) for row in cells))
         cells = [[_cell(row.get(c)) for c in columns]
                  for row in itertools.islice(iterator, page)]
 
@@ -91,11 +90,33 @@ def print_table(rows: list[dict], columns: list[str]) -> None:
         sys.stdout.write("(none)\n")
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [min(40, max(len(c), *(len(r[i]) for r in cells))) for i, c in enumerate(columns)]
-    out = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    for row in cells:
-        out.append("  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    sys.stdout.write("\n".join(out) + "\n")
+    widths = _widths([cell_len(c) for c in columns], cells)
+    sys.stdout.write(_line([c.upper() for c in columns], widths)
+                     + "".join(_line(row, widths) for row in cells))
+
+
+#: The widest a table column grows, in terminal cells; a longer value ends in "…".
+MAX_COLUMN_WIDTH = 40
+
+
+def _widths(widths: list[int], cells: list[list[str]]) -> list[int]:
+    """Column widths in terminal cells (a wide character counts two), at most
+    `MAX_COLUMN_WIDTH`, at least what they were."""
+    return [min(MAX_COLUMN_WIDTH, max(w, *(cell_len(r[i]) for r in cells)))
+            for i, w in enumerate(widths)]
+
+
+def _line(values: list[str], widths: list[int]) -> str:
+    return "  ".join(fit(v, w) for v, w in zip(values, widths, strict=True)).rstrip() + "\n"
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` terminal cells: padded, or cut with "…" by display width."""
+    length = cell_len(text)
+    if length > width:
+        # set_cell_size pads with a space where a wide character would be split in half.
+        return set_cell_size(text, width - 1) + "…"
+    return text + " " * (width - length)
 
 
 def print_record(row: dict) -> None:
