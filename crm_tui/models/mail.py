@@ -20,7 +20,9 @@ class MailTemplate(BaseModel):
 
     class Meta:
         table_name = "mail_template"
-        indexes = ((("name", "language"), True),)
+        # Unique per language and company; the service compares names as people do
+        # (case and Unicode form aside), and also among templates of no company.
+        indexes = ((("name", "language", "company"), True),)
 
 
 class SentMail(BaseModel):

@@ -126,7 +126,9 @@ def templates_for_lead(session: Session, lead_id: int) -> list[dict]:
 
 def _find_template(session: Session, lead: Lead, name: str) -> MailTemplate:
     """The visible template ``name`` in the lead's language (or its base language)."""
-    visible = get_kind("mail-template").query(session).where(MailTemplate.name == name)
+    visible = (get_kind("mail-template").query(session).where(MailTemplate.name == name)
+               # The company's own version comes last, so it wins over a shared one.
+               .order_by(MailTemplate.company.is_null().desc(), MailTemplate.id))
     by_language = {(t.language or "").lower().replace("-", "_"): t for t in visible}
     for key in _language_keys(lead.language):
         if key in by_language:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
-from crm_tui.models import Setting
+from crm_tui.models import LEAD_STATUSES, Setting
 from crm_tui.services import secrets
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -196,14 +196,25 @@ def set_value(session: Session, key: str, value: str) -> None:
     if key in SECRET_KEYS:
         secrets.put(key, stored)
         return
+    if key.startswith("lead.status."):
+        _refuse_taken_status_name(key, stored)
     with write_transaction():
         if not Setting.update(value=stored).where(Setting.key == key).execute():
             Setting.create(key=key, value=stored)
 
 
+def _refuse_taken_status_name(key: str, name: str) -> None:
+    """Two statuses may not share a name (compared as people compare names): the board and
+    `crm set lead ID status=NAME` could not tell them apart."""
+    number = int(key.rsplit(".", 1)[1])
+    wanted = V.name_key(name or LEAD_STATUSES[number])
+    for other, taken in enumerate(status_names()):
+        if other != number and V.name_key(taken) == wanted:
+            raise ValidationFailed.one(f"setting {key}", "value", name,
+                                       f"status {other} is already called {taken!r}")
+
+
 def status_names() -> list[str]:
     """The nine lead status names, as configured."""
     stored = values("lead.status.")
-    from crm_tui.models import LEAD_STATUSES
-
     return [stored.get(f"lead.status.{n}") or LEAD_STATUSES[n] for n in range(9)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import peewee
 
 from crm_tui import acl
-from crm_tui.errors import PermissionDenied
+from crm_tui.errors import PermissionDenied, Problem
 from crm_tui.models import MailTemplate
+from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.records import Field, register
 
@@ -51,3 +52,19 @@ class MailTemplateKind(CatalogueKind):
 
     def defaults(self, session, obj):
         obj.language = "en"
+
+    def validate(self, session, obj, parsed, problems):
+        # One name per language and managing company, compared as people compare names:
+        # "Welcome", "WELCOME" and "Welcome " are one template.
+        same_place = MailTemplate.select(MailTemplate.id, MailTemplate.name).where(
+            peewee.fn.LOWER(MailTemplate.language) == (obj.language or "").lower(),
+            MailTemplate.company.is_null() if obj.company_id is None
+            else MailTemplate.company == obj.company_id)
+        if obj.id is not None:
+            same_place = same_place.where(MailTemplate.id != obj.id)
+        key = V.name_key(obj.name or "")
+        if any(V.name_key(name) == key for _id, name in same_place.tuples()):
+            where = "of no company" if obj.company_id is None else "of this company"
+            problems.append(Problem(self.label(obj), "name", obj.name,
+                                    f"another mail template {where} in {obj.language!r} "
+                                    "already has it"))

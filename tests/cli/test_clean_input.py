@@ -9,6 +9,7 @@ import pytest
 
 from crm_tui.cli.output import visible
 from crm_tui.services import values as V
+from crm_tui.services.records import get_kind
 
 
 def test_single_line_text_is_trimmed_and_collapsed():
@@ -170,3 +171,41 @@ def test_a_secret_setting_keeps_its_spaces(crm_db, run_crm):
     from crm_tui.services import secrets
 
     assert secrets.get("mail.imap_password") == "  two words "
+
+
+def test_mail_template_names_are_unique_per_language_and_company(any_world):
+    from crm_tui.errors import ValidationFailed
+    from crm_tui.services import mailing
+
+    admin = any_world.session("admin")
+    templates = get_kind("mail-template")
+    templates.create(admin, {"name": "Welcome", "language": "es", "body": "Hola"})
+    for name in ("WELCOME", " welcome ", "Ｗｅｌｃｏｍｅ"):
+        with pytest.raises(ValidationFailed, match="of no company in 'es' already has it"):
+            templates.create(admin, {"name": name, "language": "es"})
+    # Another language, or a company's own version, is another template.
+    templates.create(admin, {"name": "Welcome", "language": "en", "body": "Hello"})
+    own = templates.create(admin, {"name": "Welcome", "language": "es", "body": "Hola de A",
+                               "company": str(any_world.cid("My company"))})
+    with pytest.raises(ValidationFailed, match="of this company"):
+        templates.create(admin, {"name": "welcome", "language": "es",
+                                 "company": str(any_world.cid("My company"))})
+    # A user of that company gets the company's own version.
+    from tests.integration.mail_helpers import make_lead
+    from tests.unit.lead_world import grant_lead_bits
+
+    grant_lead_bits(any_world)
+    lead_id = make_lead(any_world, language="es")
+    rendered = mailing.render_template(any_world.session("user1"), lead_id, "Welcome")
+    assert "Hola de A" in str(rendered) and own
+
+
+def test_two_statuses_may_not_share_a_name(crm_db, run_crm):
+    taken = run_crm("config", "set", "lead.status.1", "  new ", db=crm_db)
+    assert taken.returncode == 1
+    assert "status 0 is already called 'New'" in taken.stderr
+    assert run_crm("config", "set", "lead.status.0", "Fresh", db=crm_db).returncode == 0
+    assert run_crm("config", "set", "lead.status.1", "New", db=crm_db).returncode == 0
+    # Back to the default name: refused while another status carries it.
+    cleared = run_crm("config", "set", "lead.status.0", "", db=crm_db)
+    assert cleared.returncode == 1 and "status 1 is already called 'New'" in cleared.stderr
