@@ -121,3 +121,6 @@ def _registry() -> HeaderRegistry:
 #: The policy outgoing mail is built with: ``policy.SMTP`` (CRLF, RFC 2047 for non-ASCII
 #: headers) plus the msg-id headers and the line-break guard above.
 SMTP = _SafePolicy(linesep=policy.SMTP.linesep, header_factory=_registry())
+#: The same for mail to or from an address with a non-ASCII local part (RFC 6532): headers
+#: are written as UTF-8, so the mail can only travel over SMTPUTF8 (RFC 6531).
+SMTPUTF8 = SMTP.clone(utf8=True)

@@ -46,7 +46,8 @@ def build_message(
     ``X-CRM-Origin: crm_tui`` and, with ``lead_id``, ``X-CRM-Lead``. No Auto-Submitted
     header: these mails are written by a person and their answers must come back.
     Addresses may be ``addr`` or ``Name <addr>``; Unicode subjects, names and file names are
-    encoded per RFC 2047/2231. ``attachments`` are ``(file name, data, mime type)``; only
+    encoded per RFC 2047/2231; a mail to or from a non-ASCII local part is written in UTF-8
+    (RFC 6532) and goes out only over SMTPUTF8. ``attachments`` are ``(file name, data, mime type)``; only
     the base name of a file name is sent. ``in_reply_to``/``references`` (ids without
     brackets) thread the mail.
 
@@ -80,8 +81,10 @@ def build_message(
 
     # policy.SMTP: CRLF line ends as sent on the wire, RFC 2047 for non-ASCII headers (no
     # reliance on the server offering SMTPUTF8); headers.SMTP adds msg-id headers that take
-    # only msg-ids and refuses any header a line break would split.
-    msg = EmailMessage(policy=headers.SMTP)
+    # only msg-ids and refuses any header a line break would split. A non-ASCII local part
+    # has no ASCII form at all: such mail is written in UTF-8 and needs SMTPUTF8.
+    utf8 = any(not a.username.isascii() for a in (sender, *recipients, *copies))
+    msg = EmailMessage(policy=headers.SMTPUTF8 if utf8 else headers.SMTP)
     message_id = make_msgid(domain=msgid_domain)
     msg["Message-ID"] = message_id
     msg["Date"] = format_datetime(when)
@@ -139,6 +142,12 @@ def _mailbox(value: str, label: str) -> Address:
     if not local or "@" in host or not _DOMAIN_RE.fullmatch(host):
         raise ValueError(f"{label} is not an email address: {value!r}")
     name = parseaddr(text)[0] if raw_name else ""
+    if not local.isascii():
+        # RFC 6531: a UTF-8 local part, sent only where the server offers SMTPUTF8 (the
+        # email package's parser refuses it, so the parts are given as they are).
+        if not local.isprintable():
+            raise ValueError(f"{label} is not an email address: {value!r}")
+        return Address(display_name=name, username=local, domain=host)
     try:
         return Address(display_name=name, addr_spec=addr)
     except (ValueError, IndexError) as exc:

@@ -73,13 +73,14 @@ def send_bytes(
     ``250 2.0.0 Ok: queued as 12345``; raises as :func:`send`.
     """
     return _deliver(config, ssl_context,
-                    lambda client: _transfer(client, sender, recipients, data))
+                    lambda client: _transfer(client, config, sender, recipients, data))
 
 
-def _transfer(client: smtplib.SMTP, sender: str, recipients: list[str], data: bytes):
+def _transfer(client: smtplib.SMTP, config: SmtpConfig, sender: str, recipients: list[str],
+              data: bytes):
     """smtplib's ``sendmail`` step by step, keeping the server's final answer."""
     client.ehlo_or_helo_if_needed()
-    code, reply = client.mail(sender)
+    code, reply = client.mail(sender, _mail_options(client, config, sender, recipients, data))
     if code != 250:
         _reset(client)
         raise smtplib.SMTPSenderRefused(code, reply, sender)
@@ -97,6 +98,27 @@ def _transfer(client: smtplib.SMTP, sender: str, recipients: list[str], data: by
         raise smtplib.SMTPDataError(code, reply)
     text = reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else str(reply)
     return refused, f"{code} {' '.join(text.split())}"
+
+
+def _mail_options(client: smtplib.SMTP, config: SmtpConfig, sender: str,
+                  recipients: list[str], data: bytes) -> list[str]:
+    """MAIL FROM parameters: SMTPUTF8 for a non-ASCII address (RFC 6531), 8BITMIME for
+    8-bit data, each where the server offers it.
+
+    Raises :class:`MailRejected` (a permanent answer: sending again changes nothing until
+    the server changes) when an address needs SMTPUTF8 and the server does not offer it.
+    """
+    options = []
+    wide = [address for address in (sender, *recipients) if not address.isascii()]
+    if wide:
+        if not client.has_extn("smtputf8"):
+            raise MailRejected(
+                f"not sent: the SMTP server {config.where} does not offer SMTPUTF8, which "
+                f"the address {', '.join(wide)} (non-ASCII) needs")
+        options.append("SMTPUTF8")
+    if not data.isascii() and client.has_extn("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options
 
 
 def _reset(client: smtplib.SMTP) -> None:
