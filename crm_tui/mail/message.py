@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 from crm_tui.mail import headers
+from crm_tui.mail.dsn import DeliveryReport, delivery_report
 from crm_tui.mail.html_text import html_to_text
 from crm_tui.mail.rawbytes import content_digest, header_block, structure_over_limit
 from crm_tui.mail.tokens import decode_bytes, decode_header_value, detect_charset, undo_surrogates
@@ -88,7 +89,8 @@ class ParsedMessage:
     why there is none. ``date`` is UTC. ``auto_generated`` names why the message must never
     be filed or answered; ``over_limit`` which limit of :class:`Limits` it broke (the
     message was then read no further than its header). ``notes`` lists what could not be
-    decoded or was dropped, for the activity entry and the sync report.
+    decoded or was dropped, for the activity entry and the sync report. ``bounce`` is what a
+    delivery status notification (RFC 3464) says failed, None for any other message.
     """
 
     message_id: str | None
@@ -112,6 +114,7 @@ class ParsedMessage:
     oversized: bool = False
     over_limit: str | None = None
     notes: list[str] = field(default_factory=list)
+    bounce: DeliveryReport | None = None
 
     @property
     def to(self) -> list[str]:
@@ -181,6 +184,7 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None,
             _read_headers(msg, parsed, limits)
             if parsed.over_limit is None:
                 _read_body(msg, parsed, raw, limits)
+                parsed.bounce = _bounce(msg, parsed)
     if parsed.over_limit is not None:
         parsed.text, parsed.attachments = "", []
     parsed.dedup_key = parsed.message_id or "sha256:" + parsed.digest
@@ -368,6 +372,17 @@ def _auto_reason(raw_headers: dict[str, list[str]], parsed: ParsedMessage,
         # Delivery and read reports: bounces from servers that set none of the above.
         return "delivery or read report (multipart/report)"
     return None
+
+
+def _bounce(msg: EmailMessage, parsed: ParsedMessage) -> DeliveryReport | None:
+    """The delivery report of a bounce (read whatever its other headers say), or None."""
+    if _content_type(msg) != "multipart/report":
+        return None
+    try:
+        return delivery_report(msg)
+    except Exception as exc:  # noqa: BLE001 - a broken report is left as an auto message
+        parsed.notes.append(f"delivery report could not be read ({type(exc).__name__})")
+        return None
 
 
 # -- body and attachments ----------------------------------------------------------------

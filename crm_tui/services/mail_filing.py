@@ -20,6 +20,7 @@ from crm_tui.db import write_transaction
 from crm_tui.mail.message import ParsedMessage
 from crm_tui.mail.tokens import find_lead_token
 from crm_tui.models import Attachment, Contact, FiledMessage, Lead, LeadActivity, SentMail, User
+from crm_tui.services import mail_bounces
 from crm_tui.services.attachments import display_name
 from crm_tui.services.context import Clock
 from crm_tui.services.prepared_insert import Prepared
@@ -125,7 +126,8 @@ class _Routing:
 
     def __init__(self, mails: Sequence[IncomingMail], *, max_per_hour: int = 0,
                  now: dt.datetime | None = None) -> None:
-        thread_ids = sorted({i for m in mails for i in m.parsed.thread_ids})
+        thread_ids = sorted({i for m in mails for i in m.parsed.thread_ids}
+                            | mail_bounces.original_ids(m.parsed for m in mails))
         self.sent: dict[str, int] = {}
         for chunk in _chunks(thread_ids):
             query = (SentMail.select(SentMail.message_id, SentMail.lead)
@@ -391,6 +393,11 @@ def _judge(mail: IncomingMail, routing: _Routing) -> tuple[str, int | None, str]
     """(outcome, lead id, reason) for a message seen for the first time (or seen before
     and not filed): auto, unmatched (with why) or filed on the lead it routes to."""
     parsed = mail.parsed
+    # A bounce of the CRM's own mail comes from a mailer-daemon: recognised before the
+    # auto-reply rule would drop it.
+    bounced = mail_bounces.bounced_lead(parsed, routing.sent, routing.recipients)
+    if bounced is not None:
+        return "filed", bounced, mail_bounces.VIA
     if parsed.auto_generated:
         return "auto", None, parsed.auto_generated
     found = routing.route(parsed)
@@ -470,6 +477,7 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
                                  for plan, author in zip(writing, authors, strict=True)])
     for plan, activity_id in zip(writing, ids, strict=True):
         plan.activity_id = activity_id
+    mail_bounces.mark_failed([p.mail.parsed for p in writing if p.reason == mail_bounces.VIA])
     attachments = []
     for (index, att, name), stored_name in zip(kept, stored, strict=True):
         content_type = ((att.content_type or "")[:100] or mimetypes.guess_type(name)[0]
@@ -525,6 +533,8 @@ def incoming_text(mail: IncomingMail) -> str:
                 else " Read it in the mailbox.")
         return (f"{head}\n\nThis message ({parsed.size} bytes) was not read: "
                 f"{parsed.over_limit}.{kept}")
+    if parsed.bounce is not None:
+        head += "\n\n" + "\n".join(mail_bounces.failure_lines(parsed))
     notes = [n for n in parsed.notes if not n.startswith("MIME defects")]
     defects = [n for n in parsed.notes if n.startswith("MIME defects")]
     text = f"{head}\n\n{parsed.text}".rstrip()
