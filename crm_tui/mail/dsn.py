@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 
@@ -47,7 +46,7 @@ def delivery_report(msg: Message) -> DeliveryReport | None:
         elif original_id is None and ctype in ("text/rfc822-headers",
                                                "message/global-headers"):
             data = part.get_payload(decode=True) or b""
-            original_id = _message_id(BytesHeaderParser(policy=policy.default).parsebytes(data))
+            original_id = _message_id(BytesHeaderParser(policy=part.policy).parsebytes(data))
     if not failures:
         return None
     return DeliveryReport(original_id, list(dict.fromkeys(failures))[:MAX_RECIPIENTS])

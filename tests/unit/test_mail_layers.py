@@ -50,4 +50,17 @@ def test_messages_are_parsed_with_policy_default(monkeypatch) -> None:
 
     monkeypatch.setattr(message, "message_from_bytes", spy)
     parsed = message.parse_message(b"From: a@x.example\r\nSubject: hi\r\n\r\nbody\r\n")
-    assert parsed.text == "body" and seen == [policy.default]
+    assert parsed.text == "body" and seen == [message.POLICY]
+    # policy.default in every setting; its header factory only remembers what it made.
+    used = message.POLICY
+    assert ({k: v for k, v in vars(used).items() if k != "header_factory"}
+            == {k: v for k, v in vars(policy.default).items() if k != "header_factory"})
+    for name, value in [("Content-Type", 'multipart/mixed; boundary="b"; charset=utf-8'),
+                        ("From", '"Ann, B." <ann@x.example>, bo@y.example'),
+                        ("Subject", "=?utf-8?q?caf=C3=A9?= menu"),
+                        ("Content-Disposition", "attachment; filename*=utf-8''r%C3%A9.pdf")]:
+        ours = used.header_fetch_parse(name, value)
+        theirs = policy.default.header_fetch_parse(name, value)
+        assert (str(ours), type(ours).__mro__[1:], ours.defects) == (
+            str(theirs), type(theirs).__mro__[1:], theirs.defects)
+        assert used.header_fetch_parse(name, value) is ours  # made once
