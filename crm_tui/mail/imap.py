@@ -355,16 +355,28 @@ class ImapMailbox:
         ``timeout`` then asks with NOOP. ``timeout`` is capped at 29 minutes (RFC 2177).
         """
         timeout = max(0.0, min(float(timeout), MAX_IDLE_SECONDS))
+        # Mail that arrived during the last pass was announced in the answer to one of its
+        # commands (or to IDLE itself, before the server's go-ahead), and the server will
+        # not announce it again: waiting for news then would sleep until the next change.
+        if self._announced():
+            return True
         if not self.has_idle():
             time.sleep(timeout)
             with self._errors("poll"):
                 typ, data = self._client.noop()
             self._check(typ, data, "NOOP")
-            _typ, exists = self._client.response("EXISTS")
-            return any(item is not None for item in exists)
+            return self._announced()
         with self._errors("wait for new mail (IDLE)"):
             responses = self._quiet_box.idle.wait(timeout=timeout)
-        return any(b"EXISTS" in r or b"RECENT" in r for r in responses)
+        return any(b"EXISTS" in r or b"RECENT" in r for r in responses) or self._announced()
+
+    def _announced(self) -> bool:
+        """Whether EXISTS or RECENT came among the answers imaplib kept (taking them)."""
+        found = False
+        for code in ("EXISTS", "RECENT"):
+            _typ, items = self._client.response(code)
+            found = found or any(item is not None for item in items)
+        return found
 
     def abort(self) -> None:
         """Shut the connection down at once; safe in a signal handler.
@@ -452,6 +464,8 @@ class ImapMailbox:
             self._uidvalidity = int(values[-1]) if values else None
         except (TypeError, ValueError):
             self._uidvalidity = None
+        # The counts SELECT reports are what the next pass reads anyway: not news.
+        self._announced()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:

@@ -260,6 +260,19 @@ def test_idle_wakes_up_on_new_mail(mailbox_server) -> None:
         assert len(box.list_uids()) == 1  # the session is usable after IDLE
 
 
+def test_idle_wait_reports_mail_announced_while_the_client_was_busy(mailbox_server) -> None:
+    """Mail that arrives during a pass is announced (EXISTS) in the answer to one of its
+    commands; the next wait must return at once, not sleep until the next change."""
+    with open_mailbox(_imap_config(mailbox_server)) as box:
+        box.idle_wait(0.1)  # whatever the login and SELECT announced
+        mailbox_server.append(_raw(10))
+        box.noop()  # a command of the pass: its answer carries "* 1 EXISTS"
+        start = time.monotonic()
+        assert box.idle_wait(5) is True
+        assert time.monotonic() - start < 1
+        assert box.idle_wait(0.3) is False  # announced once
+
+
 def test_imap_unreachable_port_raises_one_line_error() -> None:
     port = free_port()
     config = ImapConfig(
