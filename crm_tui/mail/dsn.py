@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email import message_from_bytes
 from email.message import Message
 from email.parser import BytesHeaderParser
 
 from crm_tui.mail import headers
+from crm_tui.mail.tokens import undo_surrogates
 
 # A report names few recipients; a hostile one naming thousands is read no further.
 MAX_RECIPIENTS = 50
@@ -52,15 +54,31 @@ def delivery_report(msg: Message) -> DeliveryReport | None:
     return DeliveryReport(original_id, list(dict.fromkeys(failures))[:MAX_RECIPIENTS])
 
 
+def _blocks(part: Message) -> list[Message]:
+    """The header blocks of a delivery-status part: the per-message one, then one per
+    recipient."""
+    payload = part.get_payload()
+    if part.get_content_type() == "message/delivery-status":
+        return payload if isinstance(payload, list) else []
+    # message/global-delivery-status (RFC 6533, UTF-8 fields): the parser reads it as one
+    # message (the first block its header, the rest its body); read it block by block.
+    if isinstance(payload, list):
+        data = b"".join(sub.as_bytes() for sub in payload)
+    else:
+        data = part.get_payload(decode=True) or b""
+    return [message_from_bytes(block, policy=part.policy)
+            for block in re.split(rb"\r?\n[ \t]*\r?\n", data)[:MAX_RECIPIENTS + 1]
+            if block.strip()]
+
+
 def _failures(part: Message) -> list[tuple[str, str]]:
     """(address, reason) of each per-recipient block whose Action is failed."""
-    blocks = part.get_payload()
-    if not isinstance(blocks, list):
-        return []
+    blocks = _blocks(part)
     found = []
     # The first block holds the per-message fields; the others one recipient each.
     for block in blocks[1:MAX_RECIPIENTS + 1]:
-        fields = {str(k).lower(): str(v) for k, v in reversed(list(block.raw_items()))}
+        fields = {str(k).lower(): undo_surrogates(str(v))
+                  for k, v in reversed(list(block.raw_items()))}
         if fields.get("action", "").strip().lower() != "failed":
             continue
         address = _address(fields.get("final-recipient") or fields.get("original-recipient"))

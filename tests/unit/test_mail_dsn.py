@@ -58,3 +58,13 @@ def test_a_report_without_the_original_still_names_the_failure() -> None:
 
     assert report.original_id is None
     assert report.failures == [("a@example.org", "host said: 550 no such user")]
+
+
+def test_a_global_report_of_a_utf8_address_is_read_too() -> None:
+    raw = _report("Final-Recipient: utf-8; josé@example.es\r\nAction: failed\r\n"
+                  "Diagnostic-Code: smtp; 550 5.1.1 unknown\r\n\r\n").replace(
+        b"message/delivery-status", b"message/global-delivery-status")
+
+    report = delivery_report(message_from_bytes(raw, policy=policy.default))
+
+    assert report.failures == [("josé@example.es", "550 5.1.1 unknown")]
