@@ -47,9 +47,9 @@ def build_message(
     header: these mails are written by a person and their answers must come back.
     Addresses may be ``addr`` or ``Name <addr>``; Unicode subjects, names and file names are
     encoded per RFC 2047/2231; a mail to or from a non-ASCII local part is written in UTF-8
-    (RFC 6532) and goes out only over SMTPUTF8. ``attachments`` are ``(file name, data, mime type)``; only
-    the base name of a file name is sent. ``in_reply_to``/``references`` (ids without
-    brackets) thread the mail.
+    (RFC 6532) and goes out only over SMTPUTF8. ``attachments`` are ``(file name, data,
+    mime type)``; only the base name of a file name is sent. ``in_reply_to``/``references``
+    (ids without brackets) thread the mail.
 
     Raises ValueError for a CR, LF or NUL in any header value (header injection), an address
     that is not exactly one mailbox, no To recipient, or a bad lead id, domain or mime type.
