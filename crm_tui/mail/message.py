@@ -195,12 +195,21 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None,
 
 
 _REGISTRY = HeaderRegistry()
+# Longer values (rare, and hostile ones among them) are parsed each time: the cache keeps
+# at most 4096 values of this size with their parse trees.
+_CACHED_VALUE_CHARS = 1000
 
 
 @functools.lru_cache(maxsize=4096)
+def _remembered_header(name: str, value: str):
+    return _REGISTRY(name, value)
+
+
 def _header_object(name: str, value: str):
     """The header object ``policy.default``'s registry makes of ``value``, made once."""
-    return _REGISTRY(name, value)
+    if len(value) > _CACHED_VALUE_CHARS:
+        return _REGISTRY(name, value)
+    return _remembered_header(name, value)
 
 
 #: The policy incoming mail is parsed with: ``policy.default`` whose header factory remembers

@@ -64,3 +64,7 @@ def test_messages_are_parsed_with_policy_default(monkeypatch) -> None:
         assert (str(ours), type(ours).__mro__[1:], ours.defects) == (
             str(theirs), type(theirs).__mro__[1:], theirs.defects)
         assert used.header_fetch_parse(name, value) is ours  # made once
+    # A long value (a hostile one, say) is not kept in memory with its parse tree.
+    long = "text/plain; name=" + "a" * 2000
+    assert used.header_fetch_parse("Content-Type", long) is not used.header_fetch_parse(
+        "Content-Type", long)
