@@ -1,15 +1,15 @@
-"""Safe rendering of user-written templates: contract HTML macros and mail macros.
+"""User-written templates: contract HTML (Jinja2 with the seeds' `_macro_` names) and mail.
 
-Templates are user input. They are rendered by plain regex substitution of documented
-macro names with values from plain dicts: nothing in a template is evaluated, looked up
-as an attribute, included or fetched, so `{{ ''.__class__ }}`, `{% include %}` or
-`_id_contract_.__class__` are just text. Contract values are HTML-escaped (the template
-is HTML); mail values are not (mail bodies are plain text) but cannot inject headers.
+Templates are user input. Contract templates are rendered by the bounded Jinja2 sandbox
+of `html_render`, where each documented `_macro_` is a variable holding text from plain
+dicts (nothing of a model object is reachable; `{{ ''.__class__ }}` is refused, `{% include
+%}` finds nothing); values are HTML-escaped. Mail templates are plain regex substitution
+of the `_DEST_NAME_`-style macros: mail values are not escaped (plain text) but cannot
+inject headers.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -120,11 +120,9 @@ def _substitute(
     return "".join(pieces)
 
 
-def _html_value(value: Any) -> str:
-    """A value as HTML text: escaped (quotes too, for attributes), line breaks kept."""
-    text = "" if value is None else str(value)
-    escaped = html.escape(text, quote=True)
-    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+def macro_source(template: str) -> str:
+    """A contract template's `_macro_` tokens as Jinja2 variables (`{{ company_name }}`)."""
+    return _CONTRACT_TOKEN.sub(lambda m: "{{ " + m.group(0)[1:-1] + " }}", template)
 
 
 def render_macros(
@@ -132,10 +130,22 @@ def render_macros(
 ) -> str:
     """Render a contract HTML template: each `_macro_` becomes its HTML-escaped value.
 
-    `values` maps full macro names (e.g. "_company_name_") to text. A macro-looking token
-    not in `values` raises TemplateError naming it; so does output over `max_output`.
+    The template is Jinja2 (sandboxed, autoescaped, see `html_render`) in which the seeds'
+    `_macro_` tokens still work: `_company_name_` is the variable `company_name`, so a
+    template may also write `{% if date_end %}...{% endif %}`. `values` maps full macro
+    names (e.g. "_company_name_") to text. A macro-looking token not in `values` raises
+    TemplateError naming it; so does output over `max_output`.
     """
-    return _substitute(template, values, _CONTRACT_TOKEN, _html_value, max_output, "template")
+    from crm_tui.documents import html_render
+
+    if not isinstance(template, str):
+        raise TemplateError("template must be text")
+    unknown = sorted({m.group(0) for m in _CONTRACT_TOKEN.finditer(template)} - values.keys())
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        raise TemplateError(f"template uses unknown macro(s): {shown}")
+    data = {name[1:-1]: value for name, value in values.items()}
+    return html_render.render(macro_source(template), data, max_output=max_output)
 
 
 def render_mail_template(

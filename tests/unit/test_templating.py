@@ -95,16 +95,62 @@ def test_ordinary_underscored_words_are_text() -> None:
 @pytest.mark.parametrize(
     "attack",
     [
-        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-        "{% include '/etc/passwd' %}",
-        "{{ config }} {{ self }} {% for x in range(10**9) %}x{% endfor %}",
         '<img src="/etc/passwd"> <img src="file:///etc/passwd"> <a href="file:///etc/shadow">x</a>',
         "${7*7} #{7*7} <%= 7*7 %>",
     ],
 )
 def test_template_syntax_of_other_engines_is_inert_text(attack: str) -> None:
-    # Nothing is evaluated, included or fetched: the template comes back unchanged.
+    # Nothing is evaluated or fetched: the template comes back unchanged.
     assert render_macros(attack, values()) == attack
+
+
+@pytest.mark.parametrize(
+    ("attack", "reason"),
+    [
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "unsafe"),
+        ("{% include '/etc/passwd' %}", "no loader"),
+        ("{{ config }}", "'config' is undefined"),
+        ("{% for x in range(10**9) %}x{% endfor %}", "Range too big"),
+        ("{{ 'x' * 10**8 }}", "not allowed"),
+        ("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}",
+         "took longer"),
+        ("{% for a in range(99999) %}{{ 'xxxxxxxxxx' }}{% endfor %}", "more than"),
+        ("{% if %}", "line 1"),
+    ],
+)
+def test_jinja_in_a_template_runs_only_in_the_bounded_sandbox(attack: str, reason: str) -> None:
+    from crm_tui.documents import html_render
+
+    with pytest.raises(TemplateError) as caught:
+        html_render.render(attack, {}, max_output=200_000, time_limit=0.5)
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_time_limit_works_on_a_worker_thread() -> None:
+    import threading
+
+    from crm_tui.documents import html_render
+
+    failures: list[str] = []
+
+    def run() -> None:
+        try:
+            html_render.render("{% for a in range(99999) %}{% for b in range(99999) %}"
+                               "{% endfor %}{% endfor %}", {}, time_limit=0.3)
+        except TemplateError as exc:
+            failures.append(str(exc))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and failures and "took longer" in failures[0]
+
+
+def test_macros_and_jinja_mix_and_multi_line_values_keep_their_breaks() -> None:
+    template = "{% if date_end %}to _date_end_{% else %}open-ended{% endif %}|_company_address_"
+    data = values() | {"_company_address_": "Calle Mayor 1\n28013 Madrid <x>"}
+    assert render_macros(template, data) == "to 2022-01-20|Calle Mayor 1<br>28013 Madrid &lt;x&gt;"
+    assert render_macros(template, data | {"_date_end_": ""}).startswith("open-ended|")
 
 
 def test_attribute_access_on_a_macro_is_inert() -> None:
@@ -115,7 +161,7 @@ def test_a_value_cannot_inject_markup() -> None:
     evil = {"_name_contract_": '"><img src="file:///etc/passwd"><script>x</script>'}
     out = render_macros('<a title="_name_contract_">_name_contract_</a>', evil)
     assert "<img" not in out and "<script" not in out
-    assert "&quot;&gt;&lt;img" in out
+    assert "&#34;&gt;&lt;img" in out
 
 
 def test_output_is_capped() -> None:
