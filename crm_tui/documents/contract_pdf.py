@@ -1,114 +1,73 @@
-"""Contract PDFs from rendered template HTML, with no file or network access."""
+"""Contract PDFs: a contract template rendered with its values and laid out on CRM pages."""
 
 from __future__ import annotations
 
 import logging
-import re
-from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
-from crm_tui.documents import TemplateError
-from crm_tui.documents.fonts import FAMILY, PdfFontCache, shared_font_cache
+from crm_tui.documents import DocumentError, TemplateError
+from crm_tui.documents.fonts import PdfFontCache
+from crm_tui.documents.layout import Page, render_html_pdf, strip_images
 
 log = logging.getLogger(__name__)
 
-MAX_HTML = 1_000_000  # characters, the same cap as template rendering
+__all__ = ["contract_document", "render_contract_pdf", "strip_images"]
 
-# <img> is the one tag fpdf2's HTML renderer loads resources for (a path or a URL in
-# `src`). Templates are user input and the SPEC allows only images stored in the CRM,
-# which templates cannot reference yet, so every <img> is removed before rendering; the
-# PDF class below refuses images as a second line of defence.
-_IMG_TAG = re.compile(r"<\s*img\b[^>]*>", re.IGNORECASE)
-
-
-@cache
-def _contract_pdf_class() -> type:
-    """An FPDF subclass that only knows DejaVu and never loads images (fpdf is heavy)."""
-    from fpdf import FPDF
-    from fpdf.enums import TextEmphasis
-
-    class ContractPDF(FPDF):
-        """FPDF whose fonts are always the shipped DejaVu and which refuses all images."""
-
-        def set_font(self, family: str | None = None, style: Any = "", size: float = 0) -> None:
-            # Templates may ask for any face (<font face>, <code>'s Courier, Times by
-            # default); core fonts cannot print most of Unicode and unknown faces raise.
-            # So every family maps to DejaVu; italic (not shipped) prints upright.
-            if isinstance(style, TextEmphasis):
-                style = style.style
-            style = str(style or "").upper().replace("I", "")
-            super().set_font(FAMILY, style, size)
-
-        def image(self, name: Any, *args: Any, **kwargs: Any) -> Any:
-            raise TemplateError("images are not allowed in contract templates")
-
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font(FAMILY, "", 8)
-            self.set_text_color(120)
-            self.cell(0, 5, f"{self.page_no()} / {{nb}}", align="C")
-
-    return ContractPDF
-
-
-@cache
-def _tag_styles() -> dict[str, Any]:
-    """Sober headings for contracts (fpdf2's defaults are large and dark red)."""
-    from fpdf.fonts import TextStyle
-
-    ink = "#1f3a5f"
-    return {
-        "h1": TextStyle(font_size_pt=20, color=ink, t_margin=2, b_margin=0.4),
-        "h2": TextStyle(font_size_pt=13, color=ink, t_margin=5, b_margin=0.3),
-        "h3": TextStyle(font_size_pt=11.5, color=ink, t_margin=4, b_margin=0.3),
-    }
-
-
-def strip_images(html: str) -> str:
-    """The HTML without any <img> tag (they could point at files or URLs)."""
-    return _IMG_TAG.sub("", html)
+_LABELS = {"en": ("Fiscal ID", "Page {page} of {pages}"),
+           "es": ("NIF/CIF", "Página {page} de {pages}")}
 
 
 def render_contract_pdf(
-    html: str, *, title: str = "", font_cache: PdfFontCache | None = None
+    html: str,
+    *,
+    title: str = "",
+    font_cache: PdfFontCache | None = None,
+    seller: Mapping[str, Any] | None = None,
+    logo: bytes | None = None,
+    language: str = "en",
+    fallback: bool = True,
 ) -> bytes:
-    """Render a contract's HTML (a template after `render_macros`) as PDF bytes.
+    """Render a contract's HTML (a template after `render_macros`) as PDF bytes, with the
+    seller (name, fiscal_id, address, country) and logo heading the first page.
 
     Raises TemplateError with the reason when the HTML is too large or is something
     fpdf2's HTML renderer cannot lay out, instead of crashing the caller.
     """
-    if not isinstance(html, str):
-        raise TemplateError("the contract HTML must be text")
-    if len(html) > MAX_HTML:
-        raise TemplateError(f"the contract HTML is {len(html)} characters; the limit is {MAX_HTML}")
-    cleaned = strip_images(html)
-    if cleaned != html:
-        log.info("contract template: <img> tags removed (images are not allowed)")
+    lang = language if language in _LABELS else "en"
+    fiscal_label, page_label = _LABELS[lang]
+    page = Page(title=title, seller=dict(seller or {}), fiscal_label=fiscal_label, logo=logo,
+                page_label=page_label, language=lang)
+    return render_html_pdf(html, page, font_cache=font_cache, fallback=fallback,
+                           font_size=10.5)
 
-    pdf = _contract_pdf_class()(orientation="P", unit="mm", format="A4")
-    (font_cache or shared_font_cache()).install(pdf, cleaned)
-    if title:
-        pdf.set_title(title)
-    pdf.set_creator("crm_tui")
-    pdf.set_margins(20, 18, 20)
-    pdf.set_auto_page_break(True, margin=18)
-    pdf.add_page()
-    pdf.set_font(FAMILY, "", 10.5)
+
+def contract_document(template: str, values: Mapping[str, str], **options: Any) -> bytes:
+    """A contract template rendered with its macro values and laid out as PDF bytes.
+
+    When the template renders with every value empty but not with the contract's values,
+    the value is at fault: the DocumentError names that field (its macro) and value rather
+    than the template. Otherwise TemplateError says what is wrong with the template.
+    """
+    from crm_tui.documents.templating import render_macros
+
     try:
-        pdf.write_html(
-            cleaned,
-            font_family=FAMILY,
-            warn_on_tags_not_matching=False,
-            tag_styles=_tag_styles(),
-        )
-        return bytes(pdf.output())
+        return render_contract_pdf(render_macros(template, values), **options)
+    except TemplateError as exc:
+        failure = exc
+    empty = dict.fromkeys(values, "")
+    try:
+        render_contract_pdf(render_macros(template, empty), **options)
     except TemplateError:
-        raise
-    except RecursionError as exc:
-        raise TemplateError("the contract HTML is nested too deeply to render") from exc
-    except Exception as exc:
-        # fpdf2 raises FPDFException, ValueError, KeyError, NotImplementedError... for
-        # HTML it cannot lay out (e.g. a table cell too narrow for a word); the user who
-        # wrote the template needs the reason, not a traceback.
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TemplateError(f"the contract HTML cannot be rendered as PDF: {reason}") from exc
+        raise failure from None  # the template fails whatever the values
+    for name, value in values.items():
+        if not value:
+            continue
+        try:
+            render_contract_pdf(render_macros(template, {**values, name: ""}), **options)
+        except TemplateError:
+            continue
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise DocumentError(f"field {name.strip('_')} ({name}) value {shown!r} cannot be "
+                            f"printed: {failure}") from None
+    raise failure

@@ -1,18 +1,22 @@
-"""Invoice PDFs from plain dicts, in the invoice's language, with the shipped DejaVu font."""
+"""Invoice PDFs from plain dicts: an editable HTML template, in the invoice's language.
+
+The invoice's data becomes plain template data (formatted money, dates, one base and tax
+per rate); the template (the shipped one or the user's, see `default_invoice_template`)
+is rendered by the bounded sandbox of `html_render` and laid out by `layout`, which adds
+the seller, the continuation headers and the PAID / CANCELLED mark.
+"""
 
 from __future__ import annotations
 
-import io
 import logging
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from crm_tui.documents import DocumentError
-from crm_tui.documents.fonts import PdfFontCache, shared_font_cache
+from crm_tui.documents.fonts import PdfFontCache
+from crm_tui.documents.layout import MAX_LOGO_BYTES, Page, clean, render_html_pdf
 from crm_tui.money import InvoiceTotals, babel_locale, compute_rated_totals, format_money
 
 log = logging.getLogger(__name__)
@@ -41,9 +45,10 @@ LABELS: dict[str, dict[str, str]] = {
         "total": "Total",
         "payment_methods": "Payment methods",
         "page": "Page {page} of {pages}",
-        "pending": "Pending",
-        "paid": "Paid",
-        "cancelled": "Cancelled",
+        "details": "Details",
+        "rate": "rate",
+        "mark_paid": "PAID",
+        "mark_cancelled": "CANCELLED",
     },
     "es": {
         "invoice": "Factura",
@@ -68,25 +73,20 @@ LABELS: dict[str, dict[str, str]] = {
         "total": "Total",
         "payment_methods": "Formas de pago",
         "page": "Página {page} de {pages}",
-        "pending": "Pendiente",
-        "paid": "Pagada",
-        "cancelled": "Anulada",
+        "details": "Datos de la factura",
+        "rate": "tipo",
+        "mark_paid": "PAGADA",
+        "mark_cancelled": "ANULADA",
     },
 }
 
-# Text that reaches the PDF: drop C0/C1 control characters (they have no glyphs and can
-# confuse viewers' text extraction) but keep line breaks; tabs become spaces.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
-MAX_LOGO_BYTES = 5 * 1024 * 1024
+DEFAULT_TAX_NAMES = {"en": "VAT", "es": "IVA"}
+__all__ = ["LABELS", "MAX_LOGO_BYTES", "default_invoice_template", "invoice_template_data",
+           "render_invoice_pdf", "sample_invoice"]
 TOTAL_KEYS = ("tax_base", "discount_total", "subtotal", "total_tax", "withholding", "total")
 
 
-def _clean(value: Any) -> str:
-    """User text as printable text: None is empty, controls removed, CRLF normalised."""
-    text = "" if value is None else str(value)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    return _CONTROL.sub("", text)
+_clean = clean  # user text as printable text (controls removed, CRLF normalised)
 
 
 def _language(invoice: Mapping[str, Any]) -> str:
@@ -144,69 +144,31 @@ def _check_totals(invoice: Mapping[str, Any], computed: InvoiceTotals) -> None:
             )
 
 
-def _logo_ok(logo_bytes: bytes | None) -> bool:
-    """True for a PNG, JPEG or GIF of sane size. Anything else (SVG, which may reference
-    files or URLs, or junk) is skipped with a warning rather than blocking the invoice."""
-    if not logo_bytes:
-        return False
-    if len(logo_bytes) > MAX_LOGO_BYTES:
-        log.warning("invoice logo skipped: %d bytes is over the limit", len(logo_bytes))
-        return False
-    if not logo_bytes.startswith(_IMAGE_MAGIC):
-        log.warning("invoice logo skipped: not a PNG, JPEG or GIF image")
-        return False
-    return True
+def default_invoice_template() -> str:
+    """The HTML invoice template shipped with the CRM (setting `invoice.template` replaces it)."""
+    from pathlib import Path
+
+    return Path(__file__).with_name("default_invoice_template.html").read_text("utf-8")
 
 
-@cache
-def _invoice_pdf_class() -> type:
-    """An FPDF subclass with the invoice footer (built on first use: fpdf is heavy)."""
-    from fpdf import FPDF
-
-    class InvoicePDF(FPDF):
-        """A4 invoice page with the configured footer and page numbers on every page."""
-
-        footer_text = ""
-        page_label = "{page}/{pages}"
-        crm_family = "dejavu"
-
-        def footer(self) -> None:
-            self.set_y(-18)
-            self.set_font(self.crm_family, "", 7.5)
-            self.set_text_color(110)
-            if self.footer_text:
-                self.multi_cell(0, 3.5, self.footer_text, align="C", new_x="LMARGIN")
-            self.set_y(-8)
-            label = self.page_label.format(page=self.page_no(), pages="{nb}")
-            self.cell(0, 4, label, align="C")
-
-    return InvoicePDF
+def _per_language(settings: Mapping[str, Any], key: str, lang: str) -> str:
+    """A setting in the invoice's language (`tax_name.es`), else the plain one."""
+    return _clean(settings.get(f"{key}.{lang}") or settings.get(key))
 
 
-def render_invoice_pdf(
+def invoice_template_data(
     invoice: Mapping[str, Any],
     company: Mapping[str, Any],
     settings: Mapping[str, Any],
-    *,
-    logo_bytes: bytes | None = None,
-    font_cache: PdfFontCache | None = None,
-) -> bytes:
-    """Render an invoice as PDF bytes.
+) -> dict[str, Any]:
+    """The plain data an invoice template is rendered with (all text already formatted).
 
-    invoice: bill_id, type, reference, status (pending/paid/cancelled), created, expires,
-      issued, paid_on (dates or ISO strings), currency ("EUR"), language ("en"/"es"),
-      description (printed), lines [{description, amount, tax_rate}], discounts
-      [{description, amount, tax_rate}] (a line without a rate takes `tax_rate`),
-      withholding_rate, credit_of (the bill ID a credit note cancels), and optionally the
-      totals (top-level keys or "totals"), which must agree with the lines. internal_note
-      is never read.
-    company (the customer): name, fiscal_id, address, country.
-    settings: header, tax_name ("VAT"/"IVA"), payment_methods, footer, currency (default).
-    logo_bytes: an image stored in the CRM (PNG/JPEG/GIF); never a path from data.
-    font_cache: reuse parsed fonts across a batch; default is the process-wide cache.
+    Keys: language, labels, title, number, credit_of, header, seller, customer (name,
+    fiscal_id, address, country), facts [{label, value}], description, lines and
+    discounts [{description, amount, rate}], taxes [{name, rate, base, tax}], totals
+    [{label, value}], total, currency, tax_name, payment_methods, status. Raises
+    DocumentError when the lines cannot be totalled or disagree with given totals.
     """
-    from fpdf.fonts import FontFace
-
     lang = _language(invoice)
     labels = LABELS[lang]
     locale = babel_locale(lang)
@@ -235,169 +197,128 @@ def render_invoice_pdf(
     def money(amount: Any) -> str:
         return format_money(amount, currency, locale)
 
-    header = _clean(settings.get("header"))
-    footer = _clean(settings.get("footer"))
-    payment_methods = _clean(settings.get("payment_methods"))
-    tax_name = _clean(settings.get("tax_name")) or ("IVA" if lang == "es" else "VAT")
-    bill_id = _clean(invoice.get("bill_id"))
-    description = _clean(invoice.get("description"))
-    company_lines = [
-        _clean(company.get("name")),
-        _clean(company.get("address")),
-        _clean(company.get("country")),
-    ]
-    fiscal_id = _clean(company.get("fiscal_id"))
-    status = str(invoice.get("status") or "").lower()
+    tax_name = _per_language(settings, "tax_name", lang) or DEFAULT_TAX_NAMES.get(lang, "VAT")
     facts = [
-        (labels["bill_id"], bill_id),
         (labels["created"], _format_date(invoice.get("issued") or invoice.get("created"),
                                          locale)),
         (labels["credit_of"], credit_of),
         (labels["expires"], _format_date(invoice.get("expires"), locale)),
         (labels["reference"], _clean(invoice.get("reference"))),
-        (labels["status"], labels.get(status, _clean(status).capitalize())),
-        (labels["paid_on"], _format_date(invoice.get("paid_on"), locale)),
-    ]
-    facts = [(label, value) for label, value in facts if value]
-    concept_rows = [(_clean(line.get("description")), money(line["amount"])) for line in lines]
-    discount_rows = [
-        (_clean(d.get("description")), money(-Decimal(str(d["amount"])))) for d in discounts
     ]
     total_rows = [(labels["tax_base"], money(totals.tax_base))]
     if discounts:
         total_rows.append((labels["discount_total"], money(-totals.discount_total)))
         total_rows.append((labels["subtotal"], money(totals.subtotal)))
-    by_rate = totals.by_rate or ()
-    if len(by_rate) > 1:
-        # One base and tax per rate.
-        for part in by_rate:
-            rate_text = _format_rate(part.rate, locale)
-            total_rows.append((f"{tax_name} ({rate_text} %, {labels['base_of']} "
-                               f"{money(part.base)})", money(part.tax)))
+    by_rate = list(totals.by_rate or ())
+    taxes = [{"name": tax_name, "rate": _format_rate(part.rate, locale),
+              "base": money(part.base), "tax": money(part.tax)} for part in by_rate]
+    if len(taxes) > 1:
+        for tax in taxes:  # one base and tax per rate
+            total_rows.append((f"{tax_name} {tax['rate']} % ({labels['base_of']} "
+                               f"{tax['base']})", tax["tax"]))
     else:
-        rate_text = _format_rate(by_rate[0].rate if by_rate else tax_rate, locale)
+        rate_text = taxes[0]["rate"] if taxes else _format_rate(tax_rate, locale)
         total_rows.append((f"{tax_name} ({rate_text} %)", money(totals.total_tax)))
     if totals.withholding:
         w_rate = _format_rate(withholding_rate, locale)
         total_rows.append((f"{labels['withholding']} ({w_rate} %)", money(-totals.withholding)))
+    return {
+        "language": lang,
+        "labels": dict(labels),
+        "title": labels["credit_note"] if credit_of else labels["invoice"],
+        "number": _clean(invoice.get("bill_id")),
+        "credit_of": credit_of,
+        "header": _clean(settings.get("header")),
+        "seller": {k: _clean(v) for k, v in (settings.get("seller") or {}).items()},
+        "customer": {k: _clean(company.get(k)) for k in ("name", "fiscal_id", "address",
+                                                         "country")},
+        "facts": [{"label": label, "value": value} for label, value in facts if value],
+        "description": _clean(invoice.get("description")),
+        "lines": [{"description": _clean(line.get("description")),
+                   "amount": money(line["amount"]),
+                   "rate": _format_rate(rate_of(line), locale)} for line in lines],
+        "discounts": [{"description": _clean(d.get("description")),
+                       "amount": money(-Decimal(str(d["amount"]))),
+                       "rate": _format_rate(rate_of(d), locale)} for d in discounts],
+        "taxes": taxes,
+        "totals": [{"label": label, "value": value} for label, value in total_rows],
+        "total": money(totals.total),
+        "currency": currency,
+        "tax_name": tax_name,
+        "payment_methods": _per_language(settings, "payment_methods", lang),
+        "status": str(invoice.get("status") or "").lower(),
+    }
 
-    # Everything printed, so the font cache can pick a face covering all of it.
-    printed = "\n".join(
-        [header, footer, payment_methods, tax_name, description, fiscal_id, *company_lines]
-        + [f"{a} {b}" for a, b in facts + concept_rows + discount_rows + total_rows]
-        + list(labels.values())
-        + [money(totals.total)]
+
+def sample_invoice() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(invoice, customer, settings) sample data a template is checked against when saved:
+    two rates, a discount, withholding, multi-line addresses, every optional text set."""
+    invoice = {
+        "bill_id": "15/1000", "reference": "PO-1", "status": "paid", "created": "2026-01-15",
+        "issued": "2026-01-15", "expires": "2026-02-15", "paid_on": "2026-01-20",
+        "currency": "EUR", "language": "en", "description": "Services of January\nSecond line",
+        "lines": [{"description": "Support", "amount": "2400", "tax_rate": "21"},
+                  {"description": "Books", "amount": "100", "tax_rate": "4"}],
+        "discounts": [{"description": "promotion", "amount": "240", "tax_rate": "21"}],
+        "tax_rate": "21", "withholding_rate": "15",
+    }
+    customer = {"name": "Sample Customer Ltd", "fiscal_id": "X-1",
+                "address": "1 High Street\nLondon", "country": "United Kingdom"}
+    settings = {"header": "Header", "tax_name": "VAT", "payment_methods": "Bank transfer",
+                "footer": "Footer", "seller": {"name": "Our Company", "fiscal_id": "B-1",
+                                               "address": "Calle 1\n28001 City",
+                                               "country": "Spain"}}
+    return invoice, customer, settings
+
+
+def render_invoice_pdf(
+    invoice: Mapping[str, Any],
+    company: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    *,
+    logo_bytes: bytes | None = None,
+    font_cache: PdfFontCache | None = None,
+    template: str | None = None,
+    fallback: bool = True,
+) -> bytes:
+    """Render an invoice as PDF bytes.
+
+    invoice: bill_id, type, reference, status (pending/paid/cancelled: a paid or cancelled
+      invoice gets a PAID / CANCELLED mark, the status itself is not printed), created,
+      expires, issued, paid_on (dates or ISO strings), currency ("EUR"), language
+      ("en"/"es"), description (printed), lines [{description, amount, tax_rate}],
+      discounts [{description, amount, tax_rate}] (a line without a rate takes
+      `tax_rate`), withholding_rate, credit_of (the bill ID a credit note cancels), and
+      optionally the totals (top-level keys or "totals"), which must agree with the lines.
+      internal_note is never read.
+    company (the customer): name, fiscal_id, address, country.
+    settings: header, tax_name, payment_methods, footer (each may also come per language,
+      e.g. "tax_name.es"), currency (default), seller {name, fiscal_id, address, country}.
+    logo_bytes: an image stored in the CRM (PNG/JPEG/GIF); never a path from data.
+    font_cache: reuse parsed fonts across a batch; default is the process-wide cache.
+    template: the invoice template's HTML (default: the shipped one).
+    fallback: use a system font for characters DejaVu lacks (else they are only warned).
+    Raises DocumentError (TemplateError for the template's own faults).
+    """
+    from crm_tui.documents import html_render
+
+    data = invoice_template_data(invoice, company, settings)
+    labels = data["labels"]
+    html = html_render.render(template or default_invoice_template(), data,
+                              what="invoice template")
+    status = data["status"]
+    mark = labels["mark_paid"] if status == "paid" else (
+        labels["mark_cancelled"] if status == "cancelled" else "")
+    note = _format_date(invoice.get("paid_on"), babel_locale(data["language"]))
+    page = Page(
+        title=f"{data['title']} {data['number']}",
+        seller=data["seller"],
+        fiscal_label=labels["fiscal_id"],
+        logo=logo_bytes,
+        mark=mark,
+        mark_note=note if status == "paid" else "",
+        footer=_per_language(settings, "footer", data["language"]),
+        page_label=labels["page"],
+        language=data["language"],
     )
-
-    pdf = _invoice_pdf_class()(orientation="P", unit="mm", format="A4")
-    family = (font_cache or shared_font_cache()).install(pdf, printed)
-    pdf.crm_family = family
-    pdf.footer_text = footer
-    pdf.page_label = labels["page"]
-    title = labels["credit_note"] if credit_of else labels["invoice"]
-    pdf.set_title(f"{title} {bill_id}")
-    pdf.set_creator("crm_tui")
-    pdf.set_lang(lang)
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(True, margin=25)
-    pdf.add_page()
-    left = pdf.l_margin
-    width = pdf.epw
-
-    # Header: logo on the left, the issuer's header text on the right.
-    top = pdf.get_y()
-    logo_bottom = top
-    if _logo_ok(logo_bytes):
-        try:
-            info = pdf.image(io.BytesIO(logo_bytes), x=left, y=top, h=20)
-            logo_bottom = top + float(info.rendered_height)
-        except Exception as exc:  # Pillow and fpdf raise many types for bad images
-            log.warning("invoice logo skipped: %s", exc)
-    if header:
-        pdf.set_xy(left + width / 2, top)
-        pdf.set_font(family, "", 9)
-        pdf.multi_cell(width / 2, 4.5, header, align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_y(max(pdf.get_y(), logo_bottom) + 8)
-
-    # Title and the invoice facts (left), the customer (right).
-    pdf.set_font(family, "B", 18)
-    pdf.cell(0, 9, f"{title} {bill_id}", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    block_top = pdf.get_y()
-    pdf.set_font(family, "", 9.5)
-    for label, value in facts:
-        pdf.set_font(family, "B", 9.5)
-        pdf.cell(32, 5.5, f"{label}:")
-        pdf.set_font(family, "", 9.5)
-        pdf.multi_cell(width / 2 - 34, 5.5, value, new_x="LMARGIN", new_y="NEXT")
-    facts_bottom = pdf.get_y()
-
-    pdf.set_xy(left + width / 2, block_top)
-    pdf.set_font(family, "B", 9.5)
-    pdf.cell(width / 2, 5.5, labels["bill_to"], new_x="LEFT", new_y="NEXT")
-    pdf.set_font(family, "B", 11)
-    pdf.multi_cell(width / 2, 5.5, company_lines[0], new_x="LEFT", new_y="NEXT")
-    pdf.set_font(family, "", 9.5)
-    if fiscal_id:
-        pdf.multi_cell(
-            width / 2, 5, f"{labels['fiscal_id']}: {fiscal_id}", new_x="LEFT", new_y="NEXT"
-        )
-    for text in company_lines[1:]:
-        if text:
-            pdf.multi_cell(width / 2, 5, text, new_x="LEFT", new_y="NEXT")
-    pdf.set_y(max(pdf.get_y(), facts_bottom) + 6)
-
-    if description:
-        pdf.set_font(family, "", 10)
-        pdf.multi_cell(0, 5, description, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(4)
-
-    # Concepts and discounts.
-    pdf.set_font(family, "", 10)
-    pdf.set_draw_color(180)
-    with pdf.table(
-        col_widths=(4, 1),
-        text_align=("LEFT", "RIGHT"),
-        headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
-        borders_layout="HORIZONTAL_LINES",
-        line_height=6,
-        padding=(1.2, 2),
-    ) as table:
-        heading = table.row()
-        heading.cell(labels["concept"])
-        heading.cell(labels["amount"])
-        for text, amount in concept_rows:
-            row = table.row()
-            row.cell(text)
-            row.cell(amount)
-        for text, amount in discount_rows:
-            row = table.row()
-            row.cell(f"{labels['discount']}: {text}" if text else labels["discount"])
-            row.cell(amount)
-    pdf.ln(4)
-
-    # Totals, right-aligned under the amounts column.
-    label_w, value_w = 55.0, 40.0
-    x = left + width - label_w - value_w
-    pdf.set_font(family, "", 10)
-    for label, value in total_rows:
-        pdf.set_x(x)
-        pdf.cell(label_w, 6, label, align="R")
-        pdf.cell(value_w, 6, value, align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(x)
-    pdf.set_draw_color(60)
-    pdf.line(x + 10, pdf.get_y() + 0.5, x + label_w + value_w, pdf.get_y() + 0.5)
-    pdf.ln(1.5)
-    pdf.set_x(x)
-    pdf.set_font(family, "B", 12)
-    pdf.cell(label_w, 8, labels["total"], align="R")
-    pdf.cell(value_w, 8, money(totals.total), align="R", new_x="LMARGIN", new_y="NEXT")
-
-    if payment_methods:
-        pdf.ln(8)
-        pdf.set_font(family, "B", 10)
-        pdf.cell(0, 6, labels["payment_methods"], new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(family, "", 9.5)
-        pdf.multi_cell(0, 5, payment_methods, new_x="LMARGIN", new_y="NEXT")
-
-    return bytes(pdf.output())
+    return render_html_pdf(html, page, font_cache=font_cache, fallback=fallback)

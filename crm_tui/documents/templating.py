@@ -59,6 +59,12 @@ CONTRACT_MACROS: tuple[str, ...] = (
     "_format_long_time_",
     "_format_short_time_",
     "_format_annual_date_",
+) + (
+    # Our own company, the contract's other party (settings `seller.*`).
+    "_seller_name_",
+    "_seller_fiscal_id_",
+    "_seller_address_",
+    "_seller_country_",
 )
 
 MAIL_MACROS: tuple[str, ...] = ("_DEST_NAME_", "_DEST_EMAIL_", "_SRC_NAME_", "_SRC_EMAIL_")
@@ -216,6 +222,7 @@ def contract_macro_values(
     custom: Mapping[int, str],
     now: datetime,
     locale: str = "en",
+    seller: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Every contract macro's value, as text, from plain dicts.
 
@@ -226,6 +233,7 @@ def contract_macro_values(
     contract_type: id, name, description. template: id, name, description.
     custom: {field id: value} for the contract type's custom fields.
     now: the generation time, for the `_format_*_` macros (localised with babel).
+    seller: our company (name, fiscal_id, address, country), the `_seller_*_` macros.
     Dates print as ISO (2021-01-20), `_private_` as Yes/No and `_name_status_` as
     Active/Inactive in the given language (en, es). Missing keys give empty values;
     unknown keys are ignored.
@@ -268,6 +276,9 @@ def contract_macro_values(
         "_format_short_time_": now.strftime("%d/%m/%Y"),
         "_format_annual_date_": now.strftime("%Y"),
     }
+    seller = seller or {}
+    for key in ("name", "fiscal_id", "address", "country"):
+        values[f"_seller_{key}_"] = _text(seller.get(key))
     for field_id, value in custom.items():
         values[custom_macro(field_id)] = _text(value)
     return values

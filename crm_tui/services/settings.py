@@ -6,7 +6,7 @@ from __future__ import annotations
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
-from crm_tui.models import LEAD_STATUSES, Setting
+from crm_tui.models import INVOICE_LANGUAGES, LEAD_STATUSES, Setting
 from crm_tui.services import secrets
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -99,6 +99,24 @@ def _email(value: str) -> str:
     return V.parse_email(value)
 
 
+def _invoice_template(value: str) -> str:
+    """An invoice template that renders with sample data (checked when saved)."""
+    from crm_tui.services.documents_service import invoice_template_problem
+
+    value = V.parse_text(value, 200_000, single_line=False)
+    problem = invoice_template_problem(value) if value.strip() else None
+    if problem:
+        raise V.BadValue(problem)
+    return value
+
+
+def _fallback_font(value: str) -> str:
+    choice = value.strip().lower()
+    if choice not in ("auto", "none"):
+        raise V.BadValue("auto (a system font found through fontconfig) or none")
+    return choice
+
+
 #: Every settings key with its parser; keys are stable (scripts use them).
 KEYS = {
     "invoice.auto_id": _bool,
@@ -111,6 +129,18 @@ KEYS = {
     "invoice.payment_methods": _text,
     "invoice.footer": _text,
     "invoice.currency": _currency,
+    # Documents: our company (the seller on every invoice and contract), the invoice's
+    # texts per language (the plain keys above are the fallback), the editable invoice
+    # template (empty: the shipped one) and the font for what DejaVu cannot draw.
+    "seller.name": _line,
+    "seller.fiscal_id": _line,
+    "seller.address": _text,
+    "seller.country": _line,
+    **{f"invoice.tax_name.{lang}": _line for lang in INVOICE_LANGUAGES},
+    **{f"invoice.payment_methods.{lang}": _text for lang in INVOICE_LANGUAGES},
+    **{f"invoice.footer.{lang}": _text for lang in INVOICE_LANGUAGES},
+    "invoice.template": _invoice_template,
+    "documents.fallback_font": _fallback_font,
     **{f"lead.status.{n}": _line for n in range(9)},
     "mail.smtp_host": _line,
     "mail.smtp_port": _port,

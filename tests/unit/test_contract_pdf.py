@@ -64,7 +64,12 @@ def all_values(locale: str) -> dict[str, str]:
         {},
         datetime(2021, 4, 14, 9, 0),
         locale,
+        SELLER,
     )
+
+
+SELLER = {"name": "Artica Soluciones S.L.", "fiscal_id": "B-12345678",
+          "address": "Calle Gran Vía 1\n28013 Madrid", "country": "España"}
 
 
 @pytest.mark.parametrize("locale", ["es", "en"])
@@ -89,11 +94,10 @@ def test_images_are_never_loaded(cache: PdfFontCache) -> None:
     assert "before" in text and "after" in text and "cell" in text
 
 
-def test_inert_template_syntax_prints_literally(cache: PdfFontCache) -> None:
-    html = render_macros("<p>{{ ''.__class__.__mro__ }} {% include '/etc/passwd' %}</p>", {})
-    text = text_of(render_contract_pdf(html, font_cache=cache))
-    assert "{{ ''.__class__.__mro__ }} {% include '/etc/passwd' %}" in text
-    assert "root:" not in text
+def test_template_code_reaches_nothing(cache: PdfFontCache) -> None:
+    for attack in ("<p>{{ ''.__class__.__mro__ }}</p>", "<p>{% include '/etc/passwd' %}</p>"):
+        with pytest.raises(TemplateError):
+            render_macros(attack, {})
 
 
 def test_any_font_request_maps_to_dejavu(cache: PdfFontCache) -> None:
@@ -107,7 +111,7 @@ def test_any_font_request_maps_to_dejavu(cache: PdfFontCache) -> None:
 
 
 def test_unrenderable_html_is_a_template_error(cache: PdfFontCache) -> None:
-    with pytest.raises(TemplateError, match="cannot be rendered"):
+    with pytest.raises(TemplateError, match="cannot be laid out"):
         render_contract_pdf('<table><tr><td colspan="x">a</td></tr></table>', font_cache=cache)
     with pytest.raises(TemplateError, match="limit"):
         render_contract_pdf("x" * 1_000_001, font_cache=cache)
@@ -158,9 +162,57 @@ def test_safe_archive_name(name: str, expected: str) -> None:
 
 def test_the_pdf_class_itself_refuses_images() -> None:
     # Second line of defence, should an <img> ever slip past the stripping.
-    from crm_tui.documents.contract_pdf import _contract_pdf_class
+    from crm_tui.documents.layout import document_pdf_class
 
-    pdf = _contract_pdf_class()()
+    pdf = document_pdf_class()()
+    PdfFontCache().install(pdf)
     pdf.add_page()
     with pytest.raises(TemplateError, match="images are not allowed"):
         pdf.image("/etc/passwd")
+
+
+def test_ordinary_contract_multi_line_address_empty_fields_and_both_signatures(
+        cache: PdfFontCache) -> None:
+    values = all_values("en")
+    values.update({"_company_address_": "Hauptstraße 5\nHinterhaus, 3. OG\n10115 Berlin",
+                   "_date_begin_": "", "_date_end_": "", "_company_website_": "",
+                   "_company_comments_": "", "_contract_number_": ""})
+    html = render_macros(default_contract_template(), values)
+    pdf = render_contract_pdf(html, title="Contract", font_cache=cache, seller=SELLER)
+    raw = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = text_of(pdf)
+    # Each address line on a line of its own, in the Address cell.
+    assert "Hauptstraße 5\nHinterhaus, 3. OG\n10115 Berlin" in raw
+    assert "runs from" not in text and "from to" not in text and "has no dates set yet" in text
+    assert "No. " not in text and "Website" not in text and "Notes" not in text
+    assert "Madrid" not in text.replace("28013 Madrid", "")  # no hard-coded city
+    # The seller heads the page and signs; so does the customer.
+    assert "Artica Soluciones S.L." in text and "Fiscal ID: B-12345678" in text
+    assert "For the Provider: Artica Soluciones S.L." in text
+    assert "For the Customer: Компания Ромашка" in text
+    assert text.count("Signature, name and date") == 2
+
+
+def test_one_date_only_reads_as_a_sentence(cache: PdfFontCache) -> None:
+    values = all_values("en") | {"_date_end_": ""}
+    text = text_of(render_contract_pdf(render_macros(default_contract_template(), values),
+                                       font_cache=cache))
+    assert "starts on 2021-01-20 and has no end date." in text
+
+
+def test_a_value_that_cannot_be_laid_out_names_its_field(cache: PdfFontCache) -> None:
+    from crm_tui.documents import DocumentError
+    from crm_tui.documents.contract_pdf import contract_document
+
+    template = ('<table width="100%"><tr><td width="1%">_company_fiscal_id_</td>'
+                '<td width="99%">_company_name_</td></tr></table>')
+    values = all_values("en") | {"_company_fiscal_id_": "W" * 60}
+    with pytest.raises(DocumentError) as caught:
+        contract_document(template, values, font_cache=cache)
+    message = str(caught.value)
+    assert message.startswith("field company_fiscal_id (_company_fiscal_id_) value 'WWW")
+    assert "\n" not in message
+    # A template that fails whatever the values is the template's fault.
+    with pytest.raises(TemplateError, match="cannot be laid out"):
+        contract_document('<table><tr><td colspan="x">_company_name_</td></tr></table>',
+                          values, font_cache=cache)

@@ -83,7 +83,6 @@ def test_spanish_invoice_content(cache: PdfFontCache) -> None:
         "Greece",
         "PO-4711",
         "11 abr 2021",
-        "Pendiente",
         "Soporte técnico anual",
         "Base imponible 2.400,00 €",
         "Subtotal 2.160,00 €",
@@ -97,6 +96,8 @@ def test_spanish_invoice_content(cache: PdfFontCache) -> None:
         assert expected in text, expected
     assert "TOP-SECRET" not in text
     assert b"TOP-SECRET" not in pdf
+    # The status is not printed: only a paid or cancelled invoice carries a mark.
+    assert "Pendiente" not in text and "Estado" not in text and "PAGADA" not in text
 
 
 def test_english_invoice_formats_money_and_dates_in_english(cache: PdfFontCache) -> None:
@@ -109,7 +110,7 @@ def test_english_invoice_formats_money_and_dates_in_english(cache: PdfFontCache)
         "Invoice 15/1000",
         "Компания «Ромашка»",
         "Apr 11, 2021",
-        "Paid on: Apr 20, 2021",
+        "PAID\nApr 20, 2021",
         "Tax base €2,400.00",
         "VAT (21 %) €453.60",
         "Withholding (15 %) -€324.00",
@@ -129,6 +130,9 @@ def test_many_lines_flow_onto_more_pages(cache: PdfFontCache) -> None:
     assert "Line 79 ñ" in text
     assert "Total 968,00 €" in text  # 800 + 21 %
     assert "Página 2 de" in text
+    # Continuation pages repeat the invoice's number at the top.
+    second = unicodedata.normalize("NFC", reader.pages[1].extract_text())
+    assert second.startswith("Factura 15/1000")
 
 
 def test_given_totals_must_match_the_lines(cache: PdfFontCache) -> None:
@@ -158,3 +162,90 @@ def test_reused_fonts_give_the_same_text_as_fresh_ones(cache: PdfFontCache) -> N
         fresh_text = text_of(render_invoice_pdf(data, company, SETTINGS, font_cache=fresh))
         assert name in reused_text
         assert reused_text == fresh_text
+
+
+SELLER = {"name": "Artica Soluciones S.L.", "fiscal_id": "B-12345678",
+          "address": "Calle Gran Vía 1\n28013 Madrid", "country": "España"}
+
+
+def test_seller_per_language_texts_and_a_base_and_tax_per_rate(cache: PdfFontCache) -> None:
+    settings = {"seller": SELLER, "tax_name": "", "tax_name.en": "VAT", "tax_name.es": "IVA",
+                "payment_methods.en": "Bank transfer GB00 1", "payment_methods.es": "Transferencia",
+                "footer.es": "Pie en español", "footer": "Footer"}
+    lines = [{"description": "Support", "amount": Decimal("1000"), "tax_rate": Decimal("21")},
+             {"description": "Books", "amount": Decimal("100"), "tax_rate": Decimal("4")}]
+    english = text_of(render_invoice_pdf(invoice(language="en", lines=lines, discounts=[]),
+                                         COMPANY, settings, font_cache=cache))
+    spanish = text_of(render_invoice_pdf(invoice(lines=lines, discounts=[]), COMPANY,
+                                         settings, font_cache=cache))
+    for text in (english, spanish):
+        assert "Artica Soluciones S.L." in text and "B-12345678" in text
+        assert "Calle Gran Vía 1\n28013 Madrid" in text
+    assert "VAT 21 % (base €1,000.00) €210.00" in english
+    assert "VAT 4 % (base €100.00) €4.00" in english
+    assert "Bank transfer GB00 1" in english and "Footer" in english
+    assert "IVA 21 % (base 1.000,00 €) 210,00 €" in spanish
+    assert "IVA 4 % (base 100,00 €) 4,00 €" in spanish
+    assert "Transferencia" in spanish and "Pie en español" in spanish
+    assert "IVA" not in english and "VAT" not in spanish
+
+
+def test_an_edited_template_loops_over_lines_taxes_and_discounts(cache: PdfFontCache) -> None:
+    template = ("<h1>{{ title }} {{ number }}</h1>"
+                "{% for line in lines %}<p>L{{ loop.index }} {{ line.description }}</p>{% endfor %}"
+                "{% for tax in taxes %}<p>T {{ tax.name }} {{ tax.rate }} {{ tax.base }} "
+                "{{ tax.tax }}</p>{% endfor %}"
+                "{% for d in discounts %}<p>D {{ d.description }} {{ d.amount }}</p>{% endfor %}"
+                "<p>{{ customer.address }}</p><img src='/etc/passwd'>")
+    lines = [{"description": "A <b>", "amount": Decimal("100"), "tax_rate": Decimal("21")},
+             {"description": "B", "amount": Decimal("50"), "tax_rate": Decimal("10")}]
+    pdf = render_invoice_pdf(invoice(lines=lines), COMPANY, {"seller": SELLER},
+                             font_cache=cache, template=template)
+    text = text_of(pdf)
+    assert "L1 A <b>" in text and "L2 B" in text
+    assert "T IVA 21 " in text and "T IVA 10 50,00 € 5,00 €" in text
+    assert "D promotion -240,00 €" in text
+    assert "Odos Ermou 12\nΑθήνα" in text
+    assert "Artica Soluciones S.L." in text  # the seller, whatever the template
+
+
+def test_a_template_that_names_an_unknown_field_fails_with_its_name(cache: PdfFontCache) -> None:
+    from crm_tui.documents import TemplateError
+
+    with pytest.raises(TemplateError, match="has no attribute 'fax'"):
+        render_invoice_pdf(invoice(), COMPANY, SETTINGS, font_cache=cache,
+                           template="<p>{{ customer.fax }}</p>")
+
+
+def test_cjk_is_drawn_with_the_system_fallback_font(cache: PdfFontCache) -> None:
+    from crm_tui.documents import collect_warnings
+    from crm_tui.documents.fonts import find_fallback
+
+    if find_fallback(frozenset({ord("中")})) is None:
+        pytest.fail("no CJK font found through fontconfig: install fonts-noto-cjk "
+                    "(.ci/setup does)")
+    company = {**COMPANY, "name": "株式会社 東京商事", "address": "東京都千代田区 1-1"}
+    with collect_warnings() as warnings:
+        pdf = render_invoice_pdf(invoice(description="中文说明 한국어"), company, SETTINGS,
+                                 font_cache=cache)
+    # pypdf reads the CJK font's glyphs back with NULs and spaces between: compare without.
+    text = "".join(text_of(pdf).replace("\x00", "").split())
+    assert "株式会社東京商事" in text and "東京都千代田区1-1" in text
+    assert "中文说明한국어" in text
+    assert warnings == []
+
+
+def test_without_a_fallback_font_the_characters_are_named_in_a_warning(
+        cache: PdfFontCache) -> None:
+    from crm_tui.documents import collect_warnings
+
+    company = {**COMPANY, "name": "株式会社"}
+    with collect_warnings() as warnings:
+        pdf = render_invoice_pdf(invoice(), company, SETTINGS, font_cache=cache,
+                                 fallback=False)
+    assert pdf.startswith(b"%PDF-")
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Factura 15/1000: no installed font can draw ")
+    for char in "株式会社":
+        assert char in warnings[0]
+    assert "U+682A" in warnings[0]

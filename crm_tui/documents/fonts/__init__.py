@@ -15,6 +15,11 @@ state into the font descriptor. So `PdfFontCache`, once per process (or batch):
    parts, with its own fontTools handle (opened lazily from the in-memory bytes), its
    own subset map and its own descriptor.
 
+Characters DejaVu cannot draw (CJK...) come from a fallback font found through fontconfig
+(`fc-match`, e.g. Debian's fonts-noto-cjk, a .ttc collection), installed only into the
+documents that need it; characters no font here can draw are reported with
+`crm_tui.documents.warn`, never dropped silently.
+
 Step 3 relies on fpdf2 internals (checked against 2.8.x). If they change shape, the cache
 logs a warning and falls back to plain `add_font`: output is always produced, only slower.
 """
@@ -22,14 +27,18 @@ logs a warning and falls back to plain `add_font`: output is always produced, on
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import logging
+import shutil
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
 FONT_DIR = Path(__file__).resolve().parent
 FAMILY = "dejavu"
+FALLBACK_FAMILY = "fallback"
 # style letter -> shipped file. No italic is shipped: the HTML renderer prints it upright.
 FACES = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
 
@@ -78,12 +87,15 @@ class PdfFontCache:
             for style in FACES:
                 self._prototype(style, slim=True)
 
-    def install(self, pdf: Any, text: str = "") -> str:
+    def install(self, pdf: Any, text: str = "", *, fallback: bool = True,
+                what: str = "document") -> str:
         """Make the regular and bold faces available in `pdf`; return the family name.
 
         `text` is everything the document will print (or a superset). If it holds a
         character the slim face lacks but the full face has (Armenian, Georgian,
         Hebrew...), this document gets the full face, so nothing the font can draw is lost.
+        Characters DejaVu lacks come from a system fallback font (when `fallback`); any
+        left over are reported by `warn`, naming them and `what`.
         """
         for style, path in FACES.items():
             if f"{FAMILY}{style}" in pdf.fonts:
@@ -91,7 +103,42 @@ class PdfFontCache:
             if self.reuse and self._install_reused(pdf, style, text):
                 continue
             pdf.add_font(FAMILY, style, str(path))
+        if text:
+            self._cover(pdf, text, fallback, what)
         return FAMILY
+
+    def _cover(self, pdf: Any, text: str, fallback: bool, what: str) -> None:
+        """Install a fallback font for what DejaVu cannot draw; warn about what is left."""
+        needed = {ord(c) for c in set(text)}
+        if not needed - self._slim_cmap():
+            return  # the common case: nothing beyond the slim face
+        missing = {c for c in needed - _font_cmap(str(FACES[""]), 0) if _printable(c)}
+        if not missing:
+            return
+        if fallback:
+            found = find_fallback(frozenset(missing))
+            if found is not None:
+                path, index = found
+                try:
+                    pdf.add_font(FALLBACK_FAMILY, "", path, collection_font_number=index)
+                    pdf.set_fallback_fonts([FALLBACK_FAMILY], exact_match=False)
+                    missing -= _font_cmap(path, index)
+                except Exception as exc:  # noqa: BLE001 - a broken system font: warn below
+                    log.warning("fallback font %s unusable: %s", path, exc)
+        if missing:
+            from crm_tui.documents import warn
+
+            shown = sorted(missing)[:20]
+            chars = " ".join(chr(c) for c in shown)
+            codes = ", ".join(f"U+{c:04X}" for c in shown)
+            more = f" and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
+            warn(f"{what}: no installed font can draw {chars} ({codes}{more}); "
+                 "they are left blank (install a font covering them, e.g. fonts-noto-cjk)")
+
+    def _slim_cmap(self) -> set[int] | Any:
+        if not self.reuse:
+            return _font_cmap(str(FACES[""]), 0)
+        return self._prototype("", slim=True).cmap.keys()
 
     def _install_reused(self, pdf: Any, style: str, text: str) -> bool:
         """Install a per-document copy of the parsed face; False if fpdf2 internals changed."""
@@ -178,6 +225,55 @@ def _prepared_font_bytes(path: Path, *, slim: bool) -> bytes:
     font.save(out)
     font.close()
     return out.getvalue()
+
+
+def _printable(code: int) -> bool:
+    """A character that needs a glyph (not a control, line break or invisible format char)."""
+    import unicodedata
+
+    return code >= 0x20 and unicodedata.category(chr(code)) not in ("Cc", "Cf", "Zl", "Zp")
+
+
+@functools.lru_cache(maxsize=16)
+def _font_cmap(path: str, index: int) -> frozenset[int]:
+    """The characters a font file (or one face of a collection) can draw."""
+    from fontTools import ttLib
+
+    font = ttLib.TTFont(path, fontNumber=index, lazy=True)
+    try:
+        return frozenset(font.getBestCmap() or {})
+    finally:
+        font.close()
+
+
+@functools.lru_cache(maxsize=64)
+def find_fallback(missing: frozenset[int]) -> tuple[str, int] | None:
+    """A system font (file, face index) drawing some of `missing`, found by fontconfig.
+
+    None when fontconfig is not installed or offers nothing that covers them.
+    """
+    program = shutil.which("fc-match")
+    if program is None:
+        return None
+    charset = " ".join(f"{c:x}" for c in sorted(missing)[:32])
+    try:
+        result = subprocess.run(
+            [program, "--format=%{file}|%{index}", f"sans-serif:style=Regular:charset={charset}"],
+            capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("fc-match failed: %s", exc)
+        return None
+    path, _, index = result.stdout.strip().partition("|")
+    if result.returncode != 0 or not path or not path.lower().endswith((".ttf", ".otf", ".ttc")):
+        return None
+    try:
+        number = int(index or 0)
+        if not missing & _font_cmap(path, number):
+            return None
+    except Exception as exc:  # noqa: BLE001 - a broken font file: no fallback
+        log.warning("fallback font %s unreadable: %s", path, exc)
+        return None
+    return path, number
 
 
 _shared: PdfFontCache | None = None
