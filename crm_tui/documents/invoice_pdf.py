@@ -214,7 +214,7 @@ def invoice_template_data(
               "base": money(part.base), "tax": money(part.tax)} for part in by_rate]
     if len(taxes) > 1:
         for tax in taxes:  # one base and tax per rate
-            total_rows.append((f"{tax_name} {tax['rate']} % ({labels['base_of']} "
+            total_rows.append((f"{tax_name} ({tax['rate']} %, {labels['base_of']} "
                                f"{tax['base']})", tax["tax"]))
     else:
         rate_text = taxes[0]["rate"] if taxes else _format_rate(tax_rate, locale)

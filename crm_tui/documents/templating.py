@@ -284,6 +284,20 @@ def contract_macro_values(
     return values
 
 
+def sample_contract_values() -> dict[str, str]:
+    """Every contract macro with a sample value (a multi-line address, dates, a comment):
+    what a template is checked against when it is saved."""
+    values = {name: name.strip("_").replace("_", " ").capitalize() for name in CONTRACT_MACROS}
+    values.update({
+        "_id_contract_": "1", "_id_company_": "1", "_id_status_": "1", "_template_id_": "1",
+        "_contract_type_id_": "1", "_date_begin_": "2026-01-01", "_date_end_": "2026-12-31",
+        "_company_address_": "1 High Street\nFloor 2\nLondon",
+        "_seller_address_": "Calle Mayor 1\n28013 Madrid",
+        "_company_payment_conditions_": "30", "_format_annual_date_": "2026",
+    })
+    return values
+
+
 def default_contract_template() -> str:
     """The HTML contract template shipped with the CRM (the starting point users edit)."""
     from pathlib import Path

@@ -249,14 +249,14 @@ def _known_custom_macros() -> dict[str, str]:
 def template_problem(body: str) -> str | None:
     """Why a template body cannot be used (unknown macro, too big, HTML that cannot be
     laid out), or None when it renders."""
-    from crm_tui.documents import TemplateError
-    from crm_tui.documents.contract_pdf import render_contract_pdf
-    from crm_tui.documents.templating import CONTRACT_MACROS, render_macros
+    from crm_tui.documents import DocumentError
+    from crm_tui.documents.contract_pdf import contract_document
+    from crm_tui.documents.templating import sample_contract_values
 
-    sample = {name: "" for name in CONTRACT_MACROS} | _known_custom_macros()
     try:
-        render_contract_pdf(render_macros(body or "", sample))
-    except TemplateError as exc:
+        contract_document(body or "", sample_contract_values() | _known_custom_macros(),
+                          fallback=False)
+    except DocumentError as exc:
         return str(exc)
     return None
 
@@ -417,6 +417,7 @@ def macro_values(session: Session, contract_id: int | str, template_ref: int | s
         NotFound, PermissionDenied, ValidationFailed (no such template).
     """
     from crm_tui.documents.templating import contract_macro_values
+    from crm_tui.services import documents_service
 
     contract = get_kind("contract").load(session, contract_id)
     template = _template(session, template_ref)
@@ -447,6 +448,7 @@ def macro_values(session: Session, contract_id: int | str, template_ref: int | s
         custom,
         session.clock.now(),
         session.user.language or "en",
+        documents_service.seller(),
     ))
     return values
 
@@ -467,19 +469,26 @@ def render_pdf(session: Session, contract_id: int | str,
         NotFound, PermissionDenied, ValidationFailed (no such template, or one that cannot
         be rendered: unknown macro, HTML that cannot be laid out).
     """
-    from crm_tui.documents import TemplateError
+    from crm_tui.documents import DocumentError, TemplateError
     from crm_tui.documents.bundle import safe_archive_name
-    from crm_tui.documents.contract_pdf import render_contract_pdf
-    from crm_tui.documents.templating import render_macros
+    from crm_tui.documents.contract_pdf import contract_document
+    from crm_tui.services import documents_service
 
     contract = get_kind("contract").load(session, contract_id)
     template = _template(session, template_ref)
     values = macro_values(session, contract.id, template.id)
     try:
-        pdf = render_contract_pdf(render_macros(template.body, values),
-                                  title=f"{contract.name} – {template.name}")
+        pdf = contract_document(template.body, values,
+                                title=f"{contract.name} – {template.name}",
+                                seller=documents_service.seller(),
+                                logo=documents_service.logo_bytes(),
+                                language=session.user.language or "en",
+                                fallback=documents_service.fallback_fonts())
     except TemplateError as exc:
         raise ValidationFailed.one(f"template {template.name!r}", "body", _excerpt(template.body),
+                                   str(exc)) from None
+    except DocumentError as exc:  # a value of this contract, named by its field
+        raise ValidationFailed.one(f"contract {contract.name!r}", "PDF", template.name,
                                    str(exc)) from None
     name = safe_archive_name(f"{contract.name}-{template.name}.pdf", default="contract.pdf")
     return name, pdf

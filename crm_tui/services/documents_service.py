@@ -81,11 +81,54 @@ def invoice_data(invoice_id: int) -> tuple[dict, dict]:
     return _invoice_dict(invoice, lines, discounts), _company_dict(invoice.company)
 
 
-def pdf_settings() -> dict[str, str]:
-    """The invoice settings the PDF prints: header, tax name, payment methods, footer."""
+_TEXT_KEYS = ("header", "tax_name", "payment_methods", "footer", "currency")
+
+
+def seller() -> dict[str, str]:
+    """Our company as printed on every invoice and contract (settings `seller.*`)."""
+    stored = settings.values("seller.")
+    return {key: stored.get(f"seller.{key}", "")
+            for key in ("name", "fiscal_id", "address", "country")}
+
+
+def pdf_settings() -> dict[str, Any]:
+    """The invoice settings the PDF prints: header, tax name, payment methods, footer (each
+    also per language, e.g. "tax_name.es"), currency, and the seller."""
     stored = settings.values("invoice.")
-    return {key: stored.get(f"invoice.{key}", "")
-            for key in ("header", "tax_name", "payment_methods", "footer", "currency")}
+    config: dict[str, Any] = {key: stored.get(f"invoice.{key}", "") for key in _TEXT_KEYS}
+    for key, value in stored.items():
+        name = key.removeprefix("invoice.")
+        if name.split(".")[0] in _TEXT_KEYS and "." in name:
+            config[name] = value
+    config["seller"] = seller()
+    return config
+
+
+def invoice_template() -> str | None:
+    """The user's invoice template (setting `invoice.template`), None for the shipped one."""
+    text = settings.raw_value("invoice.template", "")
+    return text if text.strip() else None
+
+
+def fallback_fonts() -> bool:
+    """Whether documents may use a system font for what DejaVu cannot draw."""
+    return settings.raw_value("documents.fallback_font", "auto") != "none"
+
+
+def invoice_template_problem(template: str) -> str | None:
+    """Why an invoice template cannot be used (rendered and laid out with sample data), in
+    one line, or None when it renders."""
+    from crm_tui.documents import DocumentError
+    from crm_tui.documents.fonts import shared_font_cache
+    from crm_tui.documents.invoice_pdf import render_invoice_pdf, sample_invoice
+
+    invoice, customer, config = sample_invoice()
+    try:
+        render_invoice_pdf(invoice, customer, config, font_cache=shared_font_cache(),
+                           template=template, fallback=False)
+    except DocumentError as exc:
+        return str(exc)
+    return None
 
 
 def logo_bytes() -> bytes | None:
@@ -113,13 +156,28 @@ def logo_bytes() -> bytes | None:
         return None
 
 
+@dataclass
+class Look:
+    """Everything an invoice PDF takes from settings, read once (per batch)."""
+
+    config: dict[str, Any]
+    logo: bytes | None
+    template: str | None
+    fallback: bool
+
+    @classmethod
+    def current(cls) -> Look:
+        return cls(pdf_settings(), logo_bytes(), invoice_template(), fallback_fonts())
+
+
 def _render(invoice: dict, company: dict, font_cache: Any = None,
-            config: dict | None = None, logo: bytes | None = None) -> bytes:
+            look: Look | None = None) -> bytes:
     from crm_tui.documents.invoice_pdf import render_invoice_pdf
 
-    return render_invoice_pdf(invoice, company, config if config is not None else pdf_settings(),
-                              logo_bytes=logo if config is not None else logo_bytes(),
-                              font_cache=font_cache)
+    look = look or Look.current()
+    return render_invoice_pdf(invoice, company, look.config, logo_bytes=look.logo,
+                              font_cache=font_cache, template=look.template,
+                              fallback=look.fallback)
 
 
 def pdf_name(bill_id: str) -> str:
@@ -161,7 +219,8 @@ def replace_warning(session: Session, invoice_id: int | str,
 
 
 def refresh_invoice_pdf(session: Session, invoice_id: int, *, font_cache: Any = None) -> int | None:
-    """Render a Submitted invoice's PDF and store it, replacing the previous generated one.
+    """Render a Submitted invoice's PDF and store it as its newest version (replacing that
+    version, never the earlier ones: the PDF of issue is kept).
 
     Called after an invoice save has committed (never inside the save's transaction, so a
     rolled-back save cannot leave a file behind). Returns the new attachment id, or None
@@ -175,24 +234,75 @@ def refresh_invoice_pdf(session: Session, invoice_id: int, *, font_cache: Any = 
                             _render(*data, font_cache))
 
 
-def _store_generated(session: Session, invoice_id: int, bill_id: str,
-                     data: tuple[dict, dict], pdf: bytes) -> int | None:
-    """Store a rendered PDF as the invoice's generated attachment, replacing older ones.
+def version_state(name: str) -> str:
+    """The payment state a stored PDF version shows, from its name: "paid", "cancelled",
+    else "pending" (the PDF of issue carries no mark)."""
+    stem = name.rsplit(".", 1)[0]
+    for state in ("paid", "cancelled", "pending"):
+        if stem.endswith(f"-{state}"):
+            return state
+    return "pending"
 
-    The new file is written under a temporary name first, then one transaction swaps the
-    attachment rows; the new file takes its name and the old files are removed only after
-    that commits, and any failure removes the new file again.
+
+def status_version(session: Session, invoice_id: int) -> int | None:
+    """After an issued invoice's payment status changed: a new PDF version showing it (a
+    "PAID" / "CANCELLED" mark), stored beside the earlier versions, which are all kept
+    (the first is the PDF of issue). Nothing when the newest version already shows the
+    status. Returns the new attachment id or None.
+
+    Called once the change has committed; a PDF that cannot be made is logged (the status
+    change itself stands).
+    """
+    from crm_tui.documents import DocumentError
+
+    invoice = Invoice.get_or_none(Invoice.id == invoice_id)
+    if invoice is None or invoice.type != "submitted" or invoice.issued is None:
+        return None
+    versions = _generated(invoice_id)
+    state = invoice.status if invoice.status in ("paid", "cancelled") else "pending"
+    if not versions or version_state(versions[-1].original_name) == state:
+        return None
+    data = invoice_data(invoice_id)
+    name = pdf_name(invoice.bill_id)[:-4] + f"-{state}.pdf"
+    try:
+        return _store_generated(session, invoice_id, invoice.bill_id, data, _render(*data),
+                                name=name, replace=False)
+    except (DocumentError, OSError) as exc:
+        log.warning("invoice %s is %s, but its new PDF could not be made: %s",
+                    invoice.bill_id, state, exc)
+        return None
+
+
+def pdf_versions(session: Session, bill_id_or_id: str | int) -> list[dict]:
+    """An issued invoice's PDF versions, oldest first: [{id, name, state, created}]. The
+    download gives the newest; `crm attachment save ID` any of them."""
+    invoice = get_kind("invoice").load(session, bill_id_or_id)
+    return [{"id": a.id, "name": a.original_name, "state": version_state(a.original_name),
+             "created": a.created} for a in _generated(invoice.id)]
+
+
+def _store_generated(session: Session, invoice_id: int, bill_id: str,
+                     data: tuple[dict, dict], pdf: bytes, *, name: str | None = None,
+                     replace: bool = True) -> int | None:
+    """Store a rendered PDF as the invoice's newest generated version.
+
+    With `replace`, it takes the place of the newest version (same name); else it is added
+    beside the earlier ones. The new file is written under a temporary name first, then one
+    transaction swaps the attachment rows; the old file is removed only after that commits,
+    and any failure removes the new file again.
     If the invoice no longer matches `data` (another save changed it while this one
     rendered), this PDF is stale and dropped: that save stores its own.
     """
-    name = pdf_name(bill_id)
     old: list[str] = []
     try:
+        previous = _generated(invoice_id)[-1:] if replace else []
+        if name is None:
+            name = previous[0].original_name if previous else pdf_name(bill_id)
         with attachments.pending_file(pdf, name) as stored, write_transaction():
             current = Invoice.get_or_none(Invoice.id == invoice_id)
             if current is None or current.type != "submitted" or invoice_data(invoice_id) != data:
                 raise _Stale
-            previous = _generated(invoice_id)
+            previous = _generated(invoice_id)[-1:] if replace else []
             old = [a.stored_name for a in previous]
             if previous:
                 Attachment.delete().where(Attachment.id.in_([a.id for a in previous])).execute()
@@ -420,7 +530,7 @@ def pdf_batch(
     with own_connection():
         ids = batch_invoice_ids(session, month)
         report.total = len(ids)
-        config, logo = pdf_settings(), logo_bytes()
+        look = Look.current()
         cache = shared_font_cache()
         done = 0
         for start in range(0, len(ids), 200):
@@ -439,7 +549,7 @@ def pdf_batch(
                                       discounts.get(invoice_id, [])),
                         _company_dict(companies[invoice.company_id]))
                 try:
-                    pdf = _render(*data, cache, config, logo)
+                    pdf = _render(*data, cache, look)
                     if target is not None:
                         path = target / pdf_name(invoice.bill_id)
                         write_atomically(path, pdf)

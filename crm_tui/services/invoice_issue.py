@@ -17,7 +17,7 @@ from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.invoice_lines import totals_of
 from crm_tui.services.invoice_lock import may_issue
-from crm_tui.services.invoices import find_invoice, pdfs_deferred
+from crm_tui.services.invoices import find_invoice, pdfs_deferred, status_pdf
 from crm_tui.services.records import get_kind
 
 log = logging.getLogger(__name__)
@@ -226,6 +226,7 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
             original.updated = session.clock.now()
             original.save(only=[Invoice.status, Invoice.updated])
     make_pdf(session, done.id)
+    status_pdf(session, original.id)  # a wholly credited invoice: a CANCELLED version
     return done
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import peewee
 
 from crm_tui import acl
+from crm_tui.db import database
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
     INVOICE_LANGUAGES,
@@ -106,6 +107,17 @@ def deferred_pdfs() -> Iterator[None]:
 def pdfs_deferred() -> bool:
     """True inside `deferred_pdfs`."""
     return _PDFS_DEFERRED.get()
+
+
+def status_pdf(session: Session, invoice_id: int) -> None:
+    """Once a payment status change has committed: the issued invoice's new PDF version
+    with the PAID / CANCELLED mark (earlier versions are kept); see
+    `documents_service.status_version`. Nothing inside a transaction or `deferred_pdfs`."""
+    if pdfs_deferred() or database.in_transaction():
+        return
+    from crm_tui.services import documents_service
+
+    documents_service.status_version(session, invoice_id)
 
 
 @register
@@ -405,6 +417,8 @@ class InvoiceKind(Kind):
             super().update(session, record_id, raw, unchanged_since=unchanged_since)
         except peewee.IntegrityError as exc:
             raise _integrity_problem(f"invoice {record_id}", raw, exc) from None
+        if "status" in raw:
+            status_pdf(session, self.load(session, record_id).id)
 
     def delete(self, session, record_id):
         """Delete a draft or Received invoice with its lines, links and attachments (IM or

@@ -181,11 +181,11 @@ def test_seller_per_language_texts_and_a_base_and_tax_per_rate(cache: PdfFontCac
     for text in (english, spanish):
         assert "Artica Soluciones S.L." in text and "B-12345678" in text
         assert "Calle Gran Vía 1\n28013 Madrid" in text
-    assert "VAT 21 % (base €1,000.00) €210.00" in english
-    assert "VAT 4 % (base €100.00) €4.00" in english
+    assert "VAT (21 %, base €1,000.00) €210.00" in english
+    assert "VAT (4 %, base €100.00) €4.00" in english
     assert "Bank transfer GB00 1" in english and "Footer" in english
-    assert "IVA 21 % (base 1.000,00 €) 210,00 €" in spanish
-    assert "IVA 4 % (base 100,00 €) 4,00 €" in spanish
+    assert "IVA (21 %, base 1.000,00 €) 210,00 €" in spanish
+    assert "IVA (4 %, base 100,00 €) 4,00 €" in spanish
     assert "Transferencia" in spanish and "Pie en español" in spanish
     assert "IVA" not in english and "VAT" not in spanish
 

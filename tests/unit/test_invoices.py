@@ -216,17 +216,27 @@ def test_pdf_made_on_issue_and_kept_when_payment_changes(world, data_dir):
         assert expected in text, expected
     assert documents_service.has_generated_pdf(admin, invoice_id)
 
-    # The payment fields change; the PDF of record stays the one made on issue.
+    # Paid: a new version with the mark; the PDF of issue is kept beside it.
     from crm_tui.services import attachments
 
     attachments.add(admin, "invoice", invoice_id, "purchase-order.txt", b"PO 4711")
     get_kind("invoice").update(admin, "15/1000", {"status": "paid", "paid_on": "2026-01-15",
                                                   "internal_note": "paid by transfer"})
     stored = documents_service._generated(invoice_id)
-    assert len(stored) == 1 and stored[0].stored_name == first_file
+    assert [a.original_name for a in stored] == ["invoice-15_1000.pdf",
+                                                 "invoice-15_1000-paid.pdf"]
+    assert stored[0].stored_name == first_file
+    assert "PAGADA" not in text_of(attachments.path_of(first_file).read_bytes())
+    newest = text_of(documents_service.invoice_pdf(admin, "15/1000")[1])
+    assert "PAGADA" in newest and "15 ene 2026" in newest and "Factura 15/1000" in newest
     assert [a["name"] for a in documents_service.invoice_attachments(admin, invoice_id)] == [
         "purchase-order.txt"]
-    assert len(files_on_disk(data_dir)) == 2
+    assert len(files_on_disk(data_dir)) == 3
+    # Saving again changes nothing; both versions are listed as the invoice's files.
+    get_kind("invoice").update(admin, "15/1000", {"status": "paid", "internal_note": "again"})
+    assert len(documents_service._generated(invoice_id)) == 2
+    names = [f["name"] for f in attachments.files_of(admin, "invoice", invoice_id)]
+    assert {"invoice-15_1000.pdf", "invoice-15_1000-paid.pdf"} <= set(names)
 
 
 def test_received_invoices_get_no_pdf(world, data_dir):
@@ -423,10 +433,17 @@ def test_stored_pdf_on_both_backends(any_world, data_dir):
     first = documents_service._generated(invoice_id)
     get_kind("invoice").update(admin, invoice_id, {"status": "paid"})
     second = documents_service._generated(invoice_id)
-    assert len(first) == len(second) == 1 and first[0].stored_name == second[0].stored_name
-    assert files_on_disk(data_dir) == {second[0].stored_name}
+    assert len(first) == 1 and len(second) == 2 and first[0].stored_name == second[0].stored_name
+    assert files_on_disk(data_dir) == {a.stored_name for a in second}
     text = text_of(documents_service.invoice_pdf(admin, invoice_id)[1])
-    assert "2,613.60" in text and "15/1000" in text
+    assert "2,613.60" in text and "15/1000" in text and "PAID" in text
+    versions = documents_service.pdf_versions(admin, invoice_id)
+    assert [v["state"] for v in versions] == ["pending", "paid"]
+    # Back to pending (a payment returned): a version without the mark, all kept.
+    get_kind("invoice").update(admin, invoice_id, {"status": "pending"})
+    assert [v["state"] for v in documents_service.pdf_versions(admin, invoice_id)] == [
+        "pending", "paid", "pending"]
+    assert "PAID" not in text_of(documents_service.invoice_pdf(admin, invoice_id)[1])
 
 
 def test_invoice_side_links_keep_contracts_the_user_cannot_see(world):
