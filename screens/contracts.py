@@ -89,6 +89,8 @@ def pdf_from_template(screen: CrmScreen, contract_id: int, done: Any) -> None:
     def attached(result: dict[str, Any] | None) -> None:
         if result is not None:
             screen.notify(f"Attached {result['name']}")
+            for warning in result.get("warnings") or ():
+                screen.notify(warning, severity="warning", timeout=12)
             done(result)
 
     screen.app.push_screen(ServiceFormModal(

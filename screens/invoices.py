@@ -58,12 +58,19 @@ def toggle_lock(screen: CrmScreen, invoice_id: int, done: Any) -> None:
     screen.call_service(invoices.toggle_lock, screen.session, invoice_id, done=finished)
 
 
+def notify_warnings(screen: CrmScreen, warnings: Any) -> None:
+    """Show what making a document warned about (characters no font could draw)."""
+    for warning in warnings or ():
+        screen.notify(warning, severity="warning", timeout=12)
+
+
 def issue_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
     """Ask, then issue a draft: its number, date, lock and PDF; `done(bill_id)` after."""
     from screens.modals.confirm import ConfirmModal
 
     def issued(result: invoice_issue.Issued) -> None:
         screen.notify(f"Issued invoice {result.bill_id}")
+        notify_warnings(screen, result.warnings)
         done(result.bill_id)
 
     def confirmed(yes: bool | None) -> None:
@@ -100,6 +107,7 @@ def credit_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
     def credited(result: invoice_issue.Issued | None) -> None:
         if result is not None:
             screen.notify(f"Issued credit note {result.bill_id}")
+            notify_warnings(screen, result.warnings)
             done(result.bill_id)
 
     screen.app.push_screen(ServiceFormModal(

@@ -6,6 +6,7 @@ Data goes to stdout, diagnostics to stderr, one line each, with the exit codes o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -39,7 +40,8 @@ class CrmGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with _document_warnings():
+                return super().invoke(ctx)
         except CrmError as error:
             log.info("refused: %s", error)
             for line in error_lines(error):
@@ -65,6 +67,20 @@ class CrmGroup(click.Group):
             click.echo(f"crm: error: unexpected {type(error).__name__}: {_first_line(error)}",
                        err=True)
             ctx.exit(int(ExitCode.REJECTED))
+
+
+@contextlib.contextmanager
+def _document_warnings():
+    """Print what the documents a command made warn about (characters no font could
+    draw...) on stderr, one line each, whatever the command's outcome: they are no errors."""
+    from crm_tui.documents import collect_warnings  # the light package root
+
+    with collect_warnings() as warnings:
+        try:
+            yield
+        finally:
+            for warning in warnings:
+                click.echo(f"crm: warning: {warning}", err=True)
 
 
 def _output_closed() -> None:

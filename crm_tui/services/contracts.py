@@ -497,18 +497,22 @@ def render_pdf(session: Session, contract_id: int | str,
 def attach_pdf(session: Session, contract_id: int | str, template_ref: int | str) -> dict:
     """Generate the contract's PDF from a template and attach it to the contract.
 
-    Returns {id, name, path} of the new attachment (path: where the file is stored).
+    Returns {id, name, path, warnings} of the new attachment (path: where the file is
+    stored; warnings: e.g. characters no font could draw).
 
     Raises:
         NotFound, PermissionDenied, ValidationFailed.
     """
+    from crm_tui.documents import collect_warnings
+
     contract = get_kind("contract").load(session, contract_id)
     get_kind("contract").check_modify(session, contract)
-    name, pdf = render_pdf(session, contract.id, template_ref)
+    with collect_warnings() as warnings:
+        name, pdf = render_pdf(session, contract.id, template_ref)
     attachment_id = attachments.add(session, "contract", contract.id, name, pdf)
     row = Attachment.get_by_id(attachment_id)
     return {"id": attachment_id, "name": row.original_name,
-            "path": str(attachments.path_of(row.stored_name))}
+            "path": str(attachments.path_of(row.stored_name)), "warnings": warnings}
 
 
 def files(session: Session, contract_id: int | str) -> list[dict]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
+from crm_tui.documents import collect_warnings  # noqa: F401 - the faces show these warnings
 from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import Attachment, Company, Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.services import attachments, settings

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from crm_tui.db import database, write_transaction
+from crm_tui.documents import collect_warnings
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.money import quantize
@@ -32,6 +33,8 @@ class Issued:
     id: int
     bill_id: str
     issued: dt.date
+    #: What making its PDF warned about (characters no font could draw), for the faces.
+    warnings: tuple[str, ...] = ()
 
 
 def _label(invoice: Invoice) -> str:
@@ -139,8 +142,9 @@ def issue(session: Session, ref: str | int, on: dt.date | None = None) -> Issued
                                        "required: automatic bill IDs are off "
                                        "(invoice.auto_id), so give it one before issuing")
         done = _issue_in_transaction(session, invoice, day, pattern)
-    make_pdf(session, done.id)
-    return done
+    with collect_warnings() as warnings:
+        make_pdf(session, done.id)
+    return replace(done, warnings=tuple(warnings))
 
 
 def credit(session: Session, ref: str | int, lines: list[int] | None = None,
@@ -225,9 +229,10 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
             original.status = "cancelled"
             original.updated = session.clock.now()
             original.save(only=[Invoice.status, Invoice.updated])
-    make_pdf(session, done.id)
-    status_pdf(session, original.id)  # a wholly credited invoice: a CANCELLED version
-    return done
+    with collect_warnings() as warnings:
+        make_pdf(session, done.id)
+        status_pdf(session, original.id)  # a wholly credited invoice: a CANCELLED version
+    return replace(done, warnings=tuple(warnings))
 
 
 def _credit_description(original: Invoice) -> str:
