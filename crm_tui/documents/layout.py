@@ -259,5 +259,6 @@ def render_html_pdf(html: str, page: Page, *, font_cache: PdfFontCache | None = 
         # fpdf2 raises FPDFException, ValueError, KeyError, NotImplementedError... for
         # HTML it cannot lay out (e.g. a table cell too narrow for a word); the user who
         # wrote the template needs the reason, not a traceback.
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(exc).__name__
         raise TemplateError(f"the HTML cannot be laid out as PDF: {reason}") from exc

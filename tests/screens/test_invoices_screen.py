@@ -247,3 +247,27 @@ async def test_detail_screen_shows_totals_and_greys_keys(clerks, clock):
         assert "cancelled" in " ".join(str(w.render()) for w in screen.query("Static"))
     credit = invoices.find(world.session("admin"), "R15/1")
     assert credit["total"] == "-2613.60" and credit["credit_of"] == invoice_id
+
+
+async def test_issuing_warns_of_characters_no_font_draws(world, clock):
+    from crm_tui.app import make_app
+    from crm_tui.services import settings
+
+    admin = world.session("admin")
+    settings.set_value(admin, "documents.fallback_font", "none")
+    company = get_kind("company").create(admin, {"name": "株式会社 東京商事",
+                                                 "parent": str(world.cid("My company"))})
+    with invoices.deferred_pdfs():
+        get_kind("invoice").create(admin, {"company": str(company), **MANUAL})
+    app = make_app(admin, clock=clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_invoices(app, pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot, 6)
+        messages = [(n.message, n.severity) for n in app._notifications]
+        assert ("Issued invoice 15/1000", "information") in messages
+        warned = [m for m, severity in messages if severity == "warning"]
+        assert len(warned) == 1 and "no installed font can draw" in warned[0]
+        assert all(char in warned[0] for char in "株式会社")
