@@ -64,3 +64,26 @@ def test_write_transactions_roll_back_whole(crm_db):
             CompanyRole.create(name="Temporary")
             CompanyRole.create(name="Customer")  # duplicate: the whole use case rolls back
     assert not CompanyRole.select().where(CompanyRole.name == "Temporary").exists()
+
+
+def test_the_untouched_shipped_contract_template_is_replaced_an_edited_one_kept(sqlite_url):
+    from pathlib import Path
+
+    from playhouse.migrations import Runner
+
+    from crm_tui.documents.templating import default_contract_template
+
+    old = (Path(__file__).parent.parent / "fixtures"
+           / "contract_template_shipped_before_0059.html").read_text("utf-8")
+    database = db.open_database(sqlite_url)
+    runner = Runner(database, directory=str(schema.MIGRATIONS_DIR),
+                    table_name="schema_migration")
+    runner.up("0052_import_batches")
+    database.execute_sql("UPDATE contract_template SET body = ? WHERE name = 'Default'", (old,))
+    edited = old.replace("Madrid", "Sevilla")
+    database.execute_sql("INSERT INTO contract_template (name, description, body) "
+                         "VALUES ('Ours', '', ?)", (edited,))
+    schema.upgrade()
+    bodies = dict(database.execute_sql("SELECT name, body FROM contract_template").fetchall())
+    assert bodies == {"Default": default_contract_template(), "Ours": edited}
+    db.close_database()
