@@ -678,8 +678,8 @@ def _named_records(
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _format_cell(value: object) -> str:
-    """One cell as written: None empty, everything else by str(), then neutralised and quoted."""
+def format_cell(value: object) -> str:
+    """One cell as `write_table` writes it: None empty, everything else by str(), then neutralised and quoted."""
     text = neutralise("" if value is None else str(value))
     # Quoted by hand: the csv module leaves a lone \r unquoted when the line terminator is \n,
     # which would split the record on reading.
@@ -695,8 +695,8 @@ def write_table(header: Sequence[str], rows: Iterable[Sequence[object]], out: Te
     A cell containing NUL is written as is but `decode` will refuse the file as binary.
     """
     width = len(header)
-    out.write(",".join(_format_cell(name) for name in header) + "\n")
+    out.write(",".join(format_cell(name) for name in header) + "\n")
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
             raise ValueError(f"row {number} has {len(row)} cells, header has {width}")
-        out.write(",".join(_format_cell(value) for value in row) + "\n")
+        out.write(",".join(format_cell(value) for value in row) + "\n")

@@ -30,7 +30,7 @@ from crm_tui.services import history, references, search, settings
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
-from crm_tui.services.records import Field, Kind, get_kind, not_found, register
+from crm_tui.services.records import Field, Kind, get_kind, id_list, not_found, register
 
 ACTIVITY_KINDS = ("note", "status", "email_in", "email_out", "created", "change")
 
@@ -287,7 +287,7 @@ def tags_of(lead_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for start in range(0, len(lead_ids), 500):
         query = (LeadTag.select(LeadTag.lead, Tag.name).join(Tag)
-                 .where(LeadTag.lead.in_(lead_ids[start:start + 500]))
+                 .where(LeadTag.lead.in_(id_list(lead_ids[start:start + 500])))
                  .order_by(Tag.name).tuples())
         for lead_id, name in query:
             out.setdefault(lead_id, []).append(name)
@@ -442,7 +442,7 @@ def tag_chips_of(lead_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     out: dict[int, list[tuple[str, str]]] = {}
     for start in range(0, len(lead_ids), 500):
         query = (LeadTag.select(LeadTag.lead, Tag.name, Tag.colour).join(Tag)
-                 .where(LeadTag.lead.in_(lead_ids[start:start + 500]))
+                 .where(LeadTag.lead.in_(id_list(lead_ids[start:start + 500])))
                  .order_by(Tag.name).tuples())
         for lead_id, name, colour in query:
             out.setdefault(lead_id, []).append((name, colour))

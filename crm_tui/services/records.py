@@ -7,7 +7,7 @@ A kind declares its fields once; parsing, validation, access checks, custom fiel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -415,7 +415,7 @@ class Kind:
         for chunk in _chunks(record_ids, 500):
             rows = (
                 CustomValue.select(CustomValue.field, CustomValue.record_id, CustomValue.value)
-                .where(CustomValue.field.in_(list(fields)), CustomValue.record_id.in_(chunk))
+                .where(CustomValue.field.in_(list(fields)), CustomValue.record_id.in_(id_list(chunk)))
                 .tuples()
             )
             for field_id, record_id, value in rows:
@@ -829,6 +829,14 @@ class Kind:
         """One visible record in the --json shape."""
         obj = self.load(session, record_id)
         return self.rows(session, self.model.select().where(self.model.id == obj.id))[0]
+
+
+def id_list(ids: Iterable[int]) -> peewee.NodeList:
+    """Record ids for an IN (...) as SQL literals. Each is made an int, so nothing else can
+    get in; a page of 500 ids then costs no per-parameter work in the query builder (a
+    fifth of a large export's time went there)."""
+    return peewee.NodeList([peewee.SQL(",".join(str(int(i)) for i in ids) or "NULL")],
+                           parens=True)
 
 
 def not_found(kind: str, ref: object) -> NotFound:
