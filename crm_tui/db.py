@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import peewee
 
@@ -118,6 +119,27 @@ def write_transaction() -> Iterator[None]:
     else:
         with database.atomic():
             yield
+
+
+@contextlib.contextmanager
+def streamed(sql: str, params: list) -> Iterator[Any]:
+    """A cursor over one query's rows that are read as they are fetched (`fetchmany`), in
+    constant memory at any size: SQLite steps its statement; PostgreSQL uses a server-side
+    cursor inside a transaction (its ordinary cursor would hold every row in the client)."""
+    if is_postgres():
+        with database.atomic():
+            cursor = database.connection().cursor(name="crm_stream")
+            try:
+                cursor.execute(sql, params)
+                yield cursor
+            finally:
+                cursor.close()
+    else:
+        cursor = database.execute_sql(sql, params)
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
 
 def redact(target: str) -> str:

@@ -17,8 +17,7 @@ from typing import Any, TextIO
 
 import peewee
 
-from crm_tui import acl, csvio
-from crm_tui.db import database
+from crm_tui import acl, csvio, db
 from crm_tui.errors import ValidationFailed
 from crm_tui.models import Company, User
 from crm_tui.services.context import Session
@@ -190,10 +189,6 @@ _FIRST_AT_RISK = re.compile(r"'*[=+\-@\t\r\n\x00]")
 _NEXT_AT_RISK = re.compile(r",'*[=+\-@\t\r\n\x00]")
 
 
-#: A stand-in for the id a page starts after, found again among the query's parameters.
-_AFTER = -7_654_321_987
-
-
 @dataclass(frozen=True)
 class _Source:
     """Where one exported cell comes from: SQL giving its text, or a Python lookup."""
@@ -291,42 +286,34 @@ def _write_fast(session: Session, record_kind: Kind, query, columns: list[_Out],
     names_companies = any(c.name in _BY_NAME[record_kind.name] for c in columns)
     company_at = next((cell + 1 for cell, c in enumerate(columns)
                        if c.name in _BY_NAME[record_kind.name]), None)
-    # The page query is built once; each page only changes the id it starts after (the
-    # query builder would otherwise cost as much as the database for every page).
-    sql, params = (query.select(*selected).where(model.id > _AFTER).order_by(model.id)
-                   .limit(CHUNK).sql())
-    after = params.index(_AFTER)
+    # One query read as it is fetched: paging by id instead would make the database find
+    # and sort the matching rows again for every page when a filter picks its index.
+    sql, params = query.select(*selected).order_by(model.id).sql()
     csvio.write_table([c.name for c in columns], (), out)
     count = 0
-    last = 0
-    while True:
-        params[after] = last
-        rows = database.execute_sql(sql, params).fetchall()
-        if not rows:
-            break
-        last = rows[-1][0]
-        ids = [row[0] for row in rows]
-        page = _Page(
-            companies=_visible_company_names(session, {row[company_at] for row in rows})
-            if names_companies else {},
-            custom=record_kind.custom_values(ids) if any_custom else {},
-            tags={i: ",".join(n) for i, n in tags_of(ids).items()}
-            if record_kind.name == "lead" else {},
-        )
-        lines = []
-        for row in rows:
-            cells = list(row[1:])
-            for cell, fn in python_cells:
-                cells[cell] = fn(row[0], cells[cell], page)
-            line = ",".join(cells)
-            if (line.count(",") != width - 1 or '"' in line or "\r" in line or "\n" in line
-                    or _FIRST_AT_RISK.match(line) or _NEXT_AT_RISK.search(line)):
-                line = ",".join([csvio.format_cell(c) for c in cells])
-            lines.append(line)
-        out.write("\n".join(lines) + "\n")
-        count += len(rows)
-        if progress is not None:
-            progress(count)
-        if len(rows) < CHUNK:
-            break
+    with db.streamed(sql, params) as cursor:
+        while rows := cursor.fetchmany(CHUNK):
+            ids = [row[0] for row in rows]
+            page = _Page(
+                companies=_visible_company_names(session, {row[company_at] for row in rows})
+                if names_companies else {},
+                custom=record_kind.custom_values(ids) if any_custom else {},
+                tags={i: ",".join(n) for i, n in tags_of(ids).items()}
+                if record_kind.name == "lead" else {},
+            )
+            lines = []
+            for row in rows:
+                cells = list(row[1:])
+                for cell, fn in python_cells:
+                    cells[cell] = fn(row[0], cells[cell], page)
+                line = ",".join(cells)
+                if (line.count(",") != width - 1 or '"' in line or "\r" in line
+                        or "\n" in line or _FIRST_AT_RISK.match(line)
+                        or _NEXT_AT_RISK.search(line)):
+                    line = ",".join([csvio.format_cell(c) for c in cells])
+                lines.append(line)
+            out.write("\n".join(lines) + "\n")
+            count += len(rows)
+            if progress is not None:
+                progress(count)
     return count
