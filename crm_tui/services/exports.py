@@ -164,7 +164,7 @@ def _visible_company_names(session: Session, company_ids: set[int | None]) -> di
         return {}
     query = Company.select(Company.id, Company.name).where(
         Company.id.in_(id_list(ids)), acl.company_view_expr(session.user))
-    return dict(query.tuples())
+    return dict(db.database.execute(query).fetchall())
 
 
 # -- the fast path ---------------------------------------------------------------------------

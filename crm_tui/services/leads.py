@@ -288,8 +288,9 @@ def tags_of(lead_ids: list[int]) -> dict[int, list[str]]:
     for start in range(0, len(lead_ids), 500):
         query = (LeadTag.select(LeadTag.lead, Tag.name).join(Tag)
                  .where(LeadTag.lead.in_(id_list(lead_ids[start:start + 500])))
-                 .order_by(Tag.name).tuples())
-        for lead_id, name in query:
+                 .order_by(Tag.name))
+        # An id and a text need no conversion: the driver's rows as they come.
+        for lead_id, name in database.execute(query).fetchall():
             out.setdefault(lead_id, []).append(name)
     return out
 
