@@ -99,7 +99,7 @@ class CrmApp(App[None]):
     worker for a sync."""
 
     def __init__(self, session: Session | None, *, open_session: Callable[[], Session] | None = None,
-                 start_message: str = "Opening the database…") -> None:
+                 start_message: str = "Opening the database…", live: bool = True) -> None:
         """Create the app for the acting user's session, or for one still to be opened.
 
         Args:
@@ -108,6 +108,8 @@ class CrmApp(App[None]):
                 first frame: start-up is drawn before the database is touched). What it
                 raises ends the app, and is kept in `start_error` for the caller to report.
             start_message: What the start screen says meanwhile.
+            live: Show what other processes commit on the open screens within a second
+                (screens.live); False leaves the screens as they were read.
 
         The app never talks to the mail servers: the mail worker (`crm --sync --watch`)
         does; the status line shows its last sync and `s` asks it for one now.
@@ -131,6 +133,9 @@ class CrmApp(App[None]):
         self._mail_asked_until = 0.0
         """Until when (monotonic) the status line looks often for the sync `s` asked for."""
         self._mail_asked_timer: Any = None
+        self.live = live
+        self.live_updates: Any = None
+        """The change watch feeding the screens (screens.live.LiveUpdates), once started."""
         for mode in self.SCREEN_TABLE:
             self.add_mode(mode, partial(self.build_screen, mode))
         if session is None:
@@ -159,6 +164,22 @@ class CrmApp(App[None]):
                 exit_on_error=False, description="Open the database"))
         else:
             self._start_mail()
+            self._start_live()
+
+    def _start_live(self) -> None:
+        """Watch the database for other processes' changes (on its own thread)."""
+        if not self.live or self.live_updates is not None:
+            return
+        from screens.live import LiveUpdates
+
+        self.live_updates = LiveUpdates(self)
+        self.live_updates.start()
+
+    def on_unmount(self) -> None:
+        """Stop the change watch with the app."""
+        if self.live_updates is not None:
+            self.live_updates.stop()
+            self.live_updates = None
 
     def _apply_preferences(self) -> None:
         """The user's key map and theme (their config file), kept when the theme changes."""
@@ -199,6 +220,7 @@ class CrmApp(App[None]):
         await self.switch_mode(CrmApp.DEFAULT_MODE)
         await self.remove_mode(START_MODE)
         self._start_mail()
+        self._start_live()
 
     def _start_failed(self, error: BaseException) -> None:
         self.start_error = error

@@ -41,11 +41,14 @@ def pending_migrations() -> list[str]:
 def upgrade() -> list[str]:
     """Apply every pending migration; returns the names applied.
 
-    Tables that a migration created after 0018 get the never-reused id key too.
+    Tables that a migration created after 0018 get the never-reused id key too, and on
+    PostgreSQL the change notification of open screens (services.changes).
     """
+    from crm_tui.services.changes import install_triggers
     from crm_tui.sqlite_ids import never_reuse_ids
 
     applied = _runner().up()
     if applied:
         never_reuse_ids(database.obj)
+        install_triggers(database.obj)
     return applied

@@ -37,14 +37,15 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
-from crm_tui.errors import ValidationFailed, error_text
+from crm_tui.errors import NotFound, ValidationFailed, error_text
 from crm_tui.services import forms
+from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text, parse_filter_text
@@ -207,9 +208,18 @@ class CrmScreen(Screen[None]):
         for bar in self.query(TopBar):
             bar.set_status(self._status_text())
 
+    live_stale: bool = False
+    """Other processes changed records while this screen was hidden (screens.live)."""
+
     def on_screen_resume(self) -> None:
-        """The status may have changed while another screen was shown."""
+        """The status may have changed while another screen was shown; a live screen that
+        missed changes meanwhile re-reads them."""
         self.refresh_status()
+        if self.live_stale:
+            self.live_stale = False
+            refresh = getattr(self, "live_refresh", None)
+            if refresh is not None:
+                refresh(Change(None, None, time.time()))
 
     # -- service calls --------------------------------------------------------------------
 
@@ -455,6 +465,14 @@ class RecordListScreen(CrmScreen):
     def records_changed(self) -> None:
         """Records were created, changed or deleted: reload what shows them (override)."""
         self.reload()
+
+    def live_refresh(self, change: Change) -> None:
+        """Another process committed a change: re-read the visible rows (screens.live).
+
+        The table draws its old rows until the fresh ones arrive and keeps its cursor row
+        and scroll position, so nothing jumps under the user.
+        """
+        self.records_changed()
 
     # -- widgets --------------------------------------------------------------------------
 
@@ -820,6 +838,67 @@ class DetailScreen(CrmScreen):
     def action_show_history(self) -> None:
         """Show who changed this record, what and when."""
         show_history(self, self.record_kind, getattr(self, self.record_id_attr))
+
+    # -- reading and showing the record -------------------------------------------------
+
+    _shown_data: Any = None
+
+    def read_data(self) -> Any:
+        """Read what the screen shows, through the services (runs on a thread; override)."""
+        raise NotImplementedError
+
+    def show_data(self, data: Any) -> None:
+        """Show what `read_data` returned (override)."""
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        """Read the record again and show it; back to the list when it cannot be shown."""
+        self.call_service(self.read_data, done=self._show_read, failed=self._cannot_show,
+                          group=f"{self.record_kind}.load", exclusive=True)
+
+    def _show_read(self, data: Any) -> None:
+        self._shown_data = data
+        self.show_data(data)
+
+    def _cannot_show(self, error: BaseException) -> None:
+        self.show_error(error)
+        self.app.pop_screen()
+
+    def live_refresh(self, change: Change) -> None:
+        """Another process committed a change: read the record again, and show it only if
+        what it shows changed, where the user had scrolled to (screens.live).
+
+        An edit form open over this screen is left alone: its save meets the per-field
+        conflict rule instead.
+        """
+        self.call_service(self.read_data, done=self._show_if_changed, failed=self._live_failed,
+                          group=f"{self.record_kind}.load", exclusive=True)
+        for table in self.query(LazyTable).results(LazyTable):
+            reload_table(table)
+
+    def _show_if_changed(self, data: Any) -> None:
+        if data == self._shown_data:
+            return
+        offsets = [(box, box.scroll_y) for box in self.query(VerticalScroll)]
+        self._show_read(data)
+
+        def restore() -> None:
+            for box, y in offsets:
+                if box.is_attached:
+                    box.scroll_to(y=y, animate=False, force=True)
+
+        # The new blocks are laid out on the next refresh; scroll back once they are.
+        self.call_after_refresh(lambda: self.call_after_refresh(restore))
+
+    def _live_failed(self, error: BaseException) -> None:
+        if isinstance(error, NotFound):
+            # Deleted (or no longer visible) meanwhile: say so once, and leave when on top.
+            self.notify(f"This {self.record_kind} was deleted or is no longer visible to you",
+                        severity="warning", timeout=8)
+            if self.is_current:
+                self.app.pop_screen()
+            return
+        self.show_error(error)
 
     def action_next_tab(self) -> None:
         """Show the next tab."""

@@ -143,16 +143,12 @@ class CompanyDetailScreen(DetailScreen):
         """Read the company."""
         self.reload()
 
-    def reload(self) -> None:
-        """Read the company, its counts, notes and permissions again."""
-        self.call_service(load_company, self.session, self.company_id, done=self._show,
-                          failed=self._cannot_show, group="company.load", exclusive=True)
+    def read_data(self) -> dict[str, Any]:
+        """Read the record, its files and what the user may do with it (on a thread)."""
+        return load_company(self.session, self.company_id)
 
-    def _cannot_show(self, error: BaseException) -> None:
-        self.show_error(error)
-        self.app.pop_screen()
-
-    def _show(self, data: dict[str, Any]) -> None:
+    def show_data(self, data: dict[str, Any]) -> None:
+        """Show what `read_data` returned."""
         fields: list[dict[str, str]] = data["fields"]
         self.company_name = next((f["text"] for f in fields if f["key"] == "name"), "")
         self.permissions = data["permissions"]

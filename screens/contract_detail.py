@@ -99,16 +99,12 @@ class ContractDetailScreen(DetailScreen):
         """Read the contract."""
         self.reload()
 
-    def reload(self) -> None:
-        """Read the contract, its files and what the user may do again."""
-        self.call_service(contracts.detail, self.session, self.contract_id, done=self._show,
-                          failed=self._cannot_show, group="contract.load", exclusive=True)
+    def read_data(self) -> dict[str, Any]:
+        """Read the record, its files and what the user may do with it (on a thread)."""
+        return contracts.detail(self.session, self.contract_id)
 
-    def _cannot_show(self, error: BaseException) -> None:
-        self.show_error(error)
-        self.app.pop_screen()
-
-    def _show(self, data: dict[str, Any]) -> None:
+    def show_data(self, data: dict[str, Any]) -> None:
+        """Show what `read_data` returned."""
         self.data = data
         self.set_title(self.screen_title())
         box = self.query_one("#details", VerticalScroll)

@@ -104,16 +104,12 @@ class InvoiceDetailScreen(DetailScreen):
         """Read the invoice."""
         self.reload()
 
-    def reload(self) -> None:
-        """Read the invoice and what the user may do with it again."""
-        self.call_service(invoice_forms.detail, self.session, self.invoice_id, done=self._show,
-                          failed=self._cannot_show, group="invoice.load", exclusive=True)
+    def read_data(self) -> dict[str, Any]:
+        """Read the record, its files and what the user may do with it (on a thread)."""
+        return invoice_forms.detail(self.session, self.invoice_id)
 
-    def _cannot_show(self, error: BaseException) -> None:
-        self.show_error(error)
-        self.app.pop_screen()
-
-    def _show(self, data: dict[str, Any]) -> None:
+    def show_data(self, data: dict[str, Any]) -> None:
+        """Show what `read_data` returned."""
         self.data = data
         self.set_title(self.screen_title())
         box = self.query_one("#details", VerticalScroll)

@@ -15,7 +15,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from crm_tui.errors import NotFound
 from crm_tui.services import attachments, leads
+from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
 from screens.base import CrmScreen, show_history
@@ -194,6 +196,25 @@ class LeadDetailScreen(CrmScreen):
     def load(self) -> None:
         """Read the lead again (after a change) and redraw."""
         self.call_service(self._read, done=self._show, group="lead.detail", exclusive=True)
+
+    def live_refresh(self, change: Change) -> None:
+        """Another process committed a change: redraw if the lead's view changed (the
+        texts are updated in place, so the scroll position stays; screens.live)."""
+        self.call_service(self._read, done=self._show_if_changed, failed=self._live_failed,
+                          group="lead.detail", exclusive=True)
+
+    def _show_if_changed(self, detail: dict) -> None:
+        if detail != self.detail:
+            self._show(detail)
+
+    def _live_failed(self, error: BaseException) -> None:
+        if isinstance(error, NotFound):
+            self.notify("This lead was deleted or is no longer visible to you",
+                        severity="warning", timeout=8)
+            if self.is_current:
+                self.dismiss()
+            return
+        self.show_error(error)
 
     def _read(self) -> dict:
         detail = leads.detail(self.session, self.lead_id)

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 
 from crm_tui.services import leads, pipeline
+from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from screens.base import CrmScreen, error_text
 from widgets.kanban import CardData, ColumnData, KanbanBoard
@@ -270,3 +271,18 @@ class PipelineScreen(CrmScreen):
     def action_refresh_board(self) -> None:
         """Read every column again."""
         self.load_columns()
+
+    def live_refresh(self, change: Change) -> None:
+        """Another process committed a change: read the board again; the cursor stays on
+        its card (screens.live). Not while this screen's own moves are being saved: the
+        card would jump back for a moment; the last save brings the figures instead."""
+        if self._moves or self._saving:
+            self.live_stale = True
+            self.set_timer(0.3, self._live_retry)
+            return
+        self.load_columns()
+
+    def _live_retry(self) -> None:
+        if self.live_stale and self.is_current:
+            self.live_stale = False
+            self.live_refresh(Change(None, None, time.time()))
