@@ -139,3 +139,57 @@ async def test_an_open_detail_shows_a_change_but_an_open_form_keeps_what_was_typ
         assert app.screen is form
         assert fields.values()["name"] == "Typed here"
         assert Company.get_by_id(cid).name == "Customer #A3"
+
+
+def _in_another_connection(change: Callable[[], object]) -> None:
+    """Run a service call on a thread of its own (its own database connection), as another
+    operator's write arrives."""
+    from crm_tui import db
+
+    try:
+        change()
+    finally:
+        db.close_database()
+
+
+async def test_a_lead_detail_shows_another_operators_change(any_world):
+    from crm_tui.services.records import get_kind
+    from screens.lead_detail import LeadDetailScreen
+
+    ids = seed_leads(any_world)
+    ann = ids["Ann Alpha"]
+    app = app_for(any_world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(LeadDetailScreen(app.session, ann))
+        await settle(pilot)
+        detail = app.screen
+        assert "4321" not in str(detail.detail) and "4,321" not in str(detail.detail)
+        await watching(app)
+        await asyncio.to_thread(_in_another_connection, lambda: get_kind("lead").update(
+            any_world.session("admin"), ann, {"estimated_sale": "4321"}))
+        await wait_until(pilot, lambda: "4321" in str(detail.detail)
+                         or "4,321" in str(detail.detail), "the new estimated sale")
+        assert app.screen is detail
+
+
+async def test_a_list_hidden_under_a_detail_shows_the_change_when_back(any_world):
+    from crm_tui.services.records import get_kind
+
+    cid = any_world.cid("Customer #B")
+    app = app_for(any_world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "v")
+        companies = app.screen
+        await watching(app)
+        await app.push_screen(CompanyDetailScreen(app.session, any_world.cid("Customer #A")))
+        await settle(pilot)
+        await asyncio.to_thread(_in_another_connection, lambda: get_kind("company").update(
+            any_world.session("admin"), cid, {"name": "Customer #B (new)"}))
+        await wait_until(pilot, lambda: companies.live_stale, "the list marked as behind")
+        assert "Customer #B (new)" not in list_names(companies)
+        await press(pilot, "q")
+        assert app.screen is companies
+        await wait_until(pilot, lambda: "Customer #B (new)" in list_names(companies),
+                         "the change once the list shows again")
