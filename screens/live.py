@@ -11,7 +11,6 @@ and a form being filled in is never refreshed: its save meets the per-field conf
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from textual.app import App
@@ -39,18 +38,11 @@ def visible_screens(app: App[Any]) -> tuple[list[Screen[Any]], list[Screen[Any]]
 class LiveUpdates:
     """Connects the change watch to an app's screens."""
 
-    def __init__(self, app: App[Any], *, min_gap: float = MIN_GAP,
-                 on_refresh: Callable[[Change], None] | None = None) -> None:
-        """Prepare for `app` (`start` begins watching).
-
-        Args:
-            min_gap: Fewest seconds between two refreshes.
-            on_refresh: Called (on the event loop) with the earliest change a refresh
-                answers, after the screens were asked to re-read (benches time it).
-        """
+    def __init__(self, app: App[Any], *, min_gap: float = MIN_GAP) -> None:
+        """Prepare for `app` (`start` begins watching); at most one refresh per `min_gap`
+        seconds."""
         self.app = app
         self.min_gap = min_gap
-        self.on_refresh = on_refresh
         self.watch = ChangeWatch(self._arrived)
         self._pending: Change | None = None
         self._scheduled = False
@@ -101,8 +93,6 @@ class LiveUpdates:
         # Screens of the other modes re-read when the user switches to them.
         for mode_screen in self._other_mode_screens():
             mode_screen.live_stale = True
-        if self.on_refresh is not None:
-            self.on_refresh(change)
 
     def _other_mode_screens(self) -> list[Screen[Any]]:
         current = self.app.current_mode
