@@ -17,7 +17,8 @@ def down(migrator, db):
         return
     tables = [row[0] for row in db.execute_sql(
         "SELECT DISTINCT event_object_table FROM information_schema.triggers "
-        "WHERE trigger_name LIKE 'crm_notify_%'").fetchall()]
+        "WHERE trigger_name IN ('crm_notify_insert', 'crm_notify_update', "
+        "'crm_notify_delete')").fetchall()]
     for table in tables:
         for op in ("insert", "update", "delete"):
             db.execute_sql(f'DROP TRIGGER IF EXISTS crm_notify_{op} ON "{table}"')
