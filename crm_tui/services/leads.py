@@ -562,6 +562,8 @@ def _display_fields(kind: Kind, lead: Lead, row: dict) -> list[dict[str, str]]:
             text = ", ".join(str(v) for v in value or [])
         elif spec.kind == "int" and spec.name == "status":
             text = row["status_name"]
+        elif spec.kind == "bool":
+            text = "yes" if value else "no"
         else:
             text = V.render_text(value)
         out.append({"section": "", "key": spec.name, "label": spec.title, "kind": spec.kind,
