@@ -245,10 +245,19 @@ class CrmApp(App[None]):
             self.call_from_thread(self.set_status,
                                   f"mail: status unavailable ({failure_text(error)[:40]})")
         else:
-            self.call_from_thread(self._show_mail_status, status)
+            self.call_from_thread(self._show_mail_status, status, self._contracts_soon())
 
-    def _show_mail_status(self, status: Any) -> None:
-        self.set_status(status.text())
+    def _contracts_soon(self) -> str:
+        """The status line's count of contracts ending soon (only those the user sees)."""
+        from crm_tui.services import contract_reminders
+
+        try:
+            return contract_reminders.soon_text(self.session)
+        except Exception:  # noqa: BLE001 - a status line, not a dialog; the next read retries
+            return ""
+
+    def _show_mail_status(self, status: Any, soon: str = "") -> None:
+        self.set_status(" · ".join(part for part in (status.text(), soon) if part))
         if self._mail_asked_timer is None:
             return
         import time

@@ -114,8 +114,14 @@ class ContractDetailScreen(DetailScreen):
             if item["key"] == "invoices":
                 continue  # the Invoices tab lists them
             sections.setdefault(item["section"] or "Contract", []).append(item)
-        box.mount_all([detail_block(title, [(i["label"], i["text"]) for i in items])
-                       for title, items in sections.items()])
+        blocks = [detail_block(title, [(i["label"], i["text"]) for i in items])
+                  for title, items in sections.items()]
+        if data.get("billing_lines"):
+            blocks.append(detail_block("Recurring invoice lines", [
+                (line["description"], f"{line['amount']}  tax "
+                 + (f"{line['tax_rate']}%" if line["tax_rate"] != "" else "default"))
+                for line in data["billing_lines"]]))
+        box.mount_all(blocks)
         files = self.query_one("#files", VerticalScroll)
         files.remove_children()
         files.mount(files_block(data["files"]))

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from crm_tui.services import contracts, invoice_forms, invoices
+from crm_tui.services import contract_reminders, contracts, invoice_forms, invoices
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
 from screens.base import CrmScreen, RecordListScreen
@@ -132,13 +132,31 @@ class ContractsScreen(RecordListScreen):
         """Create the list for the acting user's session."""
         super().__init__(session, **kwargs)
         self.expiring_days: int | None = None
+        self.soon_count: int | None = None
         self._can_invoice: bool | None = None
 
     def screen_title(self) -> str:
-        """The title, saying when only expiring contracts show."""
+        """The title, with how many contracts end within 30 days, and saying when only
+        expiring contracts show."""
+        title = self.SCREEN_TITLE
+        if self.soon_count:
+            title += f" ({self.soon_count} end within {contract_reminders.SOON_DAYS} days)"
         if self.expiring_days is not None:
-            return f"{self.SCREEN_TITLE} · ending within {self.expiring_days} days"
-        return self.SCREEN_TITLE
+            title += f" · ending within {self.expiring_days} days"
+        return title
+
+    def _count_soon(self) -> None:
+        def counted(count: int) -> None:
+            self.soon_count = count
+            self.set_title(self.screen_title())
+
+        self.call_service(contract_reminders.expiring_count, self.session, done=counted,
+                          group="contracts.soon", exclusive=True)
+
+    def records_changed(self) -> None:
+        """Reload the rows and the count of contracts ending soon."""
+        super().records_changed()
+        self._count_soon()
 
     def base_filters(self) -> dict[str, str]:
         """Expiry tracking: contracts ending within the chosen number of days."""
@@ -156,6 +174,7 @@ class ContractsScreen(RecordListScreen):
 
         self.call_service(invoices.can_create, self.session, done=known,
                           group="permissions.invoice")
+        self._count_soon()
 
     # -- key states -------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""`crm contract copy|pdf|invoice|link|unlink|invoices`: contract use cases beyond records."""
+"""`crm contract copy|pdf|invoice|link|unlink|invoices|lines|expiring`: contract use cases
+beyond records."""
 
 from __future__ import annotations
 
@@ -90,6 +91,58 @@ def invoices_command(state: CliState, contract_id, as_json) -> None:
         print_json(rows)
     else:
         print_table(rows, ["id", "bill_id", "type", "status", "created", "total", "locked"])
+
+
+@contract_group.command("lines")
+@click.argument("contract_id")
+@click.argument("lines", nargs=-1, metavar="[DESCRIPTION=AMOUNT[@RATE]]…")
+@click.option("--clear", is_flag=True, help="Remove every recurring line.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def lines_command(state: CliState, contract_id, lines, clear, as_json) -> None:
+    """Show a contract's recurring invoice lines, or replace them with the LINEs given
+    (e.g. "Support=100.00" or "Hosting=20@10"; without @RATE the default tax rate)."""
+    from crm_tui.cli.output import print_json, print_table
+    from crm_tui.errors import Problem, ValidationFailed
+    from crm_tui.services import contract_billing
+    from crm_tui.services import values as V
+
+    if clear and lines:
+        raise click.UsageError("give LINEs or --clear, not both")
+    session = state.session()
+    if lines or clear:
+        items, problems = [], []
+        for n, text in enumerate(lines, 1):
+            try:
+                items.append(contract_billing.parse_line_text(text))
+            except V.BadValue as exc:
+                problems.append(Problem(f"contract {contract_id}", f"billing_lines[{n}]", text,
+                                        str(exc)))
+        if problems:
+            raise ValidationFailed(problems)
+        contract_billing.set_lines(session, contract_id, items)
+    rows = contract_billing.lines(session, contract_id)
+    if as_json:
+        print_json(rows)
+    elif not (lines or clear):
+        print_table(rows, ["description", "amount", "tax_rate"])
+
+
+@contract_group.command("expiring")
+@click.option("--days", required=True, metavar="N", help="Ending within N days from today.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def expiring_command(state: CliState, days, as_json) -> None:
+    """List the contracts you may see that end within N days (soonest first)."""
+    from crm_tui.cli.output import print_json, print_table
+    from crm_tui.services import contract_reminders
+
+    rows = contract_reminders.expiring(state.session(), days)
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["id", "name", "contract_number", "company_name", "date_end",
+                           "days_left", "manager"])
 
 
 COMMANDS = [contract_group]

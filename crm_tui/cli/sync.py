@@ -1,5 +1,5 @@
-"""`crm --sync [--watch]`: the headless mail worker (outbox and ingest), one pass or until
-stopped."""
+"""`crm --sync [--watch]`: the headless mail worker (contract duties, outbox and ingest), one
+pass or until stopped."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
     started = _now()
 
     def send(config, stamp: bool = False) -> str:
+        _duties(config, stamp)
         report = outbox.send_due(config.smtp, cancelled=stop)
         _print_outbox(report, stamp)
         return report.summary()
@@ -58,6 +59,7 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
             if config.imap is None:
                 return _outbox_only(load_config, send, stop, watch)
             if not watch:
+                _duties(config)
                 sent = outbox.send_due(config.smtp, cancelled=stop)
                 report = ingest.run_once(config, cancelled=stop)
                 _record(report.started or started, True, report.status_text())
@@ -93,6 +95,19 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
         _record(started, False, str(exc))
         click.echo(f"crm: error: {exc}", err=True)
         return int(ExitCode.REJECTED)
+
+
+def _duties(config, stamp: bool = False) -> None:
+    """Recurring drafts and contract reminders, before the outbox is sent (a reminder queued
+    now goes out in this pass); a line when they did anything."""
+    from crm_tui.services import worker_duties
+
+    report = worker_duties.run(config.from_address or config.reference_address)
+    if report.changed:
+        prefix = f"sync {datetime.now().strftime('%H:%M:%S')}: " if stamp else ""
+        click.echo(prefix + report.summary())
+        for line in report.lines:
+            click.echo("  " + line)
 
 
 def _now() -> datetime:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from crm_tui.models.base import BaseModel, MoneyField, RateField
 from crm_tui.models.companies import Company, CompanyActivity, CompanyRole, Contact
+from crm_tui.models.contract_billing import (
+    BILLING_PERIODS,
+    ContractBillingLine,
+    ContractBillingRun,
+    ContractReminder,
+)
 from crm_tui.models.contracts import Contract, ContractTemplate, ContractType
 from crm_tui.models.custom_fields import (
     FIELD_ENTITIES,
@@ -76,11 +82,15 @@ ALL_MODELS = [
     ImportBatch,
     MailWorkerState,
     SearchWord,
+    ContractBillingLine,
+    ContractBillingRun,
+    ContractReminder,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "ATTACHMENT_OWNERS",
+    "BILLING_PERIODS",
     "CLOSED_STATUSES",
     "FIELD_ENTITIES",
     "FIELD_KINDS",
@@ -99,6 +109,9 @@ __all__ = [
     "CompanyRole",
     "Contact",
     "Contract",
+    "ContractBillingLine",
+    "ContractBillingRun",
+    "ContractReminder",
     "ContractInvoice",
     "ContractTemplate",
     "ContractType",

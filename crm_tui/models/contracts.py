@@ -39,6 +39,10 @@ class Contract(BaseModel):
         "self", null=True, on_delete="SET NULL", backref="related"
     )
     manager = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="contracts")
+    # Recurring drafts: none, monthly, quarterly or yearly, and the first period's start
+    # (migration 0062); the lines are ContractBillingLine rows.
+    billing_period = peewee.CharField(max_length=10, default="none")
+    billing_start = peewee.DateField(null=True)
     created = peewee.DateTimeField(null=True)
     updated = peewee.DateTimeField(null=True)
 

@@ -80,7 +80,8 @@ class OutboxMail(BaseModel):
     is the end of the claim's lease. `answer` is the server's last answer.
     """
 
-    lead = peewee.ForeignKeyField(Lead, on_delete="CASCADE", backref="outbox")
+    # None for the CRM's own notices (contract expiry reminders), which belong to no lead.
+    lead = peewee.ForeignKeyField(Lead, null=True, on_delete="CASCADE", backref="outbox")
     activity = peewee.ForeignKeyField(
         LeadActivity, null=True, on_delete="SET NULL", backref="outbox"
     )

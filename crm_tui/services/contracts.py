@@ -24,6 +24,13 @@ from crm_tui.services import attachments
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
+from crm_tui.services.contract_billing import (
+    BILLING_CHOICES,
+    lines_of,
+    parse_lines,
+    start_for,
+    write_lines,
+)
 from crm_tui.services.inherited import CompanyOwnedKind
 from crm_tui.services.records import Field, get_kind, register
 
@@ -94,10 +101,21 @@ class ContractKind(CompanyOwnedKind):
         Field("related_contract", "ref", ref="contract"),
         Field("manager", "user"),
         Field("invoices", "refs", ref="invoice"),
+        Field("billing_period", "choice", choices=BILLING_CHOICES),
+        Field("billing_start", "date"),
     )
 
     def defaults(self, session, obj):
         obj.status = 1
+
+    def parse(self, session, obj, raw, creating):
+        raw = dict(raw)
+        lines_raw = raw.pop("billing_lines", None)
+        parsed, custom, problems = super().parse(session, obj, raw, creating)
+        if lines_raw is not None:
+            label = self.label(obj) if not creating else self._new_label(raw)
+            parsed["billing_lines"] = parse_lines(label, lines_raw, problems)
+        return parsed, custom, problems
 
     def validate(self, session, obj, parsed, problems):
         if obj.status not in CONTRACT_STATUSES:
@@ -106,6 +124,9 @@ class ContractKind(CompanyOwnedKind):
         if obj.date_begin and obj.date_end and obj.date_end < obj.date_begin:
             problems.append(Problem(self.label(obj), "date_end", str(obj.date_end),
                                     "is before date_begin"))
+        if obj.billing_period != "none" and obj.billing_start is None:
+            # Recurring drafts start with the current period, never with periods long past.
+            obj.billing_start = start_for(obj, session.clock.today())
         related = parsed.get("related_contract")
         if related is not None and obj.id is not None and related.id == obj.id:
             problems.append(Problem(self.label(obj), "related_contract", str(related.id),
@@ -117,6 +138,8 @@ class ContractKind(CompanyOwnedKind):
             obj.created = obj.updated
 
     def after_save(self, session, obj, parsed, created):
+        if "billing_lines" in parsed:
+            write_lines(obj.id, parsed["billing_lines"])
         if "invoices" in parsed:
             from crm_tui.services.invoices import check_relations
 
@@ -183,8 +206,10 @@ class ContractKind(CompanyOwnedKind):
                             ContractInvoice.invoice.in_(visible)).tuples())
             for contract_id, invoice_id in query:
                 links.setdefault(contract_id, []).append(invoice_id)
+        billing_lines = lines_of(ids)
         for row in rows:
             row["invoices"] = sorted(links.get(row["id"], []))
+            row["billing_lines"] = billing_lines.get(row["id"], [])
             row["status_name"] = CONTRACT_STATUSES.get(row.get("status"), "")
 
 
@@ -547,7 +572,8 @@ def detail(session: Session, contract_id: int | str) -> dict[str, Any]:
     """Everything a contract's detail view shows, in one call (plain data).
 
     Returns `fields` (as `forms.display` gives them), `name`, `permissions` (create, edit,
-    delete), `can_invoice`, `invoice_count` (visible related invoices) and `files`.
+    delete), `can_invoice`, `invoice_count` (visible related invoices), `files` and
+    `billing_lines` (the recurring draft's lines).
 
     Raises:
         NotFound, PermissionDenied.
@@ -570,6 +596,7 @@ def detail(session: Session, contract_id: int | str) -> dict[str, Any]:
         "invoice_count": get_kind("invoice").query(session).where(
             Invoice.id.in_(linked)).count(),
         "files": files(session, contract.id),
+        "billing_lines": lines_of([contract.id]).get(contract.id, []),
     }
 
 

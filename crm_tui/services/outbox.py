@@ -62,8 +62,8 @@ def _utcnow() -> dt.datetime:
 
 def queue(
     *,
-    lead_id: int,
-    activity_id: int,
+    lead_id: int | None,
+    activity_id: int | None,
     message_id: str,
     sender: str,
     recipients: list[str],
@@ -72,7 +72,8 @@ def queue(
     author: str,
     now: dt.datetime,
 ) -> OutboxMail:
-    """Put a built mail in the outbox; call it inside the transaction that logs the mail."""
+    """Put a built mail in the outbox; call it inside the transaction that logs the mail.
+    A mail of no lead (a contract reminder) has neither `lead_id` nor `activity_id`."""
     return OutboxMail.create(
         lead=lead_id, activity=activity_id, message_id=message_id, sender=sender,
         recipients=",".join(recipients), subject=subject, message=data, status="queued",
@@ -179,12 +180,16 @@ def _failed(row: OutboxMail, exc: MailError, now: dt.datetime, report: OutboxRep
     if _permanent(exc) or row.attempts >= MAX_ATTEMPTS:
         _record(row, "failed", answer, now)
         report.failed += 1
-        report.lines.append(f"mail {row.id} (lead {row.lead_id}) failed: {answer}")
+        report.lines.append(f"mail {row.id}{_whose(row)} failed: {answer}")
         return
     delay = dt.timedelta(minutes=BACKOFF_MINUTES[min(row.attempts, len(BACKOFF_MINUTES)) - 1])
     _record(row, "queued", answer, now + delay)
     report.retrying += 1
-    report.lines.append(f"mail {row.id} (lead {row.lead_id}) queued again: {answer}")
+    report.lines.append(f"mail {row.id}{_whose(row)} queued again: {answer}")
+
+
+def _whose(row: OutboxMail) -> str:
+    return f" (lead {row.lead_id})" if row.lead_id is not None else ""
 
 
 def _record(row: OutboxMail, status: str, answer: str, when: dt.datetime, *,

@@ -117,6 +117,12 @@ def _fallback_font(value: str) -> str:
     return choice
 
 
+def _reminder_days(value: str) -> str:
+    from crm_tui.services.contract_reminders import parse_days
+
+    return ",".join(str(days) for days in parse_days(value))
+
+
 #: Every settings key with its parser; keys are stable (scripts use them).
 KEYS = {
     "invoice.auto_id": _bool,
@@ -165,6 +171,8 @@ KEYS = {
     "mail.max_subject_chars": _positive,
     "mail.max_per_hour": _count,
     "intake.token": _secret,
+    # Contracts: days before the end date at which the manager gets a reminder ("30,7").
+    "contract.reminder_days": _reminder_days,
 }
 SECRET_KEYS = frozenset(secrets.SECRET_KEYS)
 
