@@ -197,3 +197,42 @@ async def test_choosing_a_type_in_a_new_contract_brings_its_fields(world, clock)
     assert contract.contract_type_id == services.id
     assert get_kind("contract").get(world.session("admin"), contract.id)["custom"] == {
         "Hours": "40"}
+
+
+async def test_title_and_status_line_count_contracts_ending_soon(world, clock):
+    """Clock: 2026-01-15. User #1 sees A's and B's contracts, not My company's."""
+    import asyncio
+
+    from crm_tui.app import make_app
+    from crm_tui.services import contract_billing
+
+    a, b = world.cid("Customer #A"), world.cid("Customer #B")
+    add(world, name="A soon", company=a, date_end="2026-02-01")
+    add(world, name="B soon", company=b, date_end="2026-02-14")
+    add(world, name="Hidden soon", company=world.cid("My company"), date_end="2026-01-20")
+    add(world, name="Later", company=a, date_end="2026-03-01")
+    monthly = add(world, name="Monthly", company=a, billing_period="monthly")
+    contract_billing.set_lines(world.session("admin"), monthly, [
+        {"description": "Support", "amount": "100"},
+        {"description": "Hosting", "amount": "20", "tax_rate": "10"}])
+    app = make_app(world.session("user1"), clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_contracts(app, pilot)
+        assert screen.screen_title() == "3 Contracts (2 end within 30 days)"
+        for _ in range(30):  # the status line is read a second after start
+            if "contracts end" in app.status_text:
+                break
+            await asyncio.sleep(0.1)
+        assert app.status_text.endswith("2 contracts end within 30 days")
+        # The detail shows the billing period and the recurring lines.
+        for _ in range(listed(screen).index("Monthly")):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert type(detail).__name__ == "ContractDetailScreen"
+        shown = " ".join(str(w.render()) for w in detail.query(".detail-value"))
+        labels = " ".join(str(w.render()) for w in detail.query(".detail-label"))
+        assert "monthly" in shown and "2026-01-15" in shown  # period, its first start (today)
+        assert "100.00  tax default" in shown and "20.00  tax 10%" in shown
+        assert "Support" in labels and "Hosting" in labels
