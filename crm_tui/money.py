@@ -205,6 +205,15 @@ def format_by_currency(totals: Mapping[str, object], locale: str = "en") -> str:
     return " · ".join(format_money(amount, code, locale) for code, amount in totals.items())
 
 
+def amounts_text(totals: Mapping[str, object]) -> str:
+    """Per-currency totals as plain text for lists, CSV and --json: "2613.60 EUR; 100.00 USD"
+    (no currency: "0.00"). Amounts of different currencies are never added."""
+    if not totals:
+        return format(ZERO, "f")
+    return "; ".join(f"{format(quantize(_to_decimal(amount, 'amount')), 'f')} {code}"
+                     for code, amount in totals.items())
+
+
 _CURRENCIES: frozenset[str] | None = None
 
 

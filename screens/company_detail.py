@@ -42,7 +42,7 @@ RELATED: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
     ("invoices", "invoice", "Invoices", (
         Column("bill_id", "Bill ID", 14), Column("type", "Type", 10),
         Column("status", "Status", 10), Column("created", "Created", 10),
-        Column("total", "Total", 14, "right"))),
+        Column("total", "Total", 14, "right"), Column("currency", "Cur", 3))),
     ("leads", "lead", "Leads", (
         Column("full_name", "Name", 22), Column("status_name", "Status", 20),
         Column("owner", "Owner", 10), Column("estimated_sale", "Est. sale", 12, "right"))),

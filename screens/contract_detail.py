@@ -22,7 +22,7 @@ from widgets.lazy_table import LazyTable
 INVOICE_COLUMNS = (
     Column("bill_id", "Bill ID", 14), Column("type", "Type", 10), Column("status", "Status", 10),
     Column("created", "Created", 10), Column("total", "Total", 14, "right"),
-    Column("locked", "Lock", 4),
+    Column("currency", "Cur", 3), Column("locked", "Lock", 4),
 )
 """The related invoices' columns."""
 

@@ -17,9 +17,10 @@ from screens.base import CrmScreen, RecordListScreen
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (
-    Column("bill_id", "Bill ID", 12), Column("company", "Company", 16),
+    Column("bill_id", "Bill ID", 12), Column("company", "Company", 12),
     Column("state", "State", 9), Column("status", "Status", 9), Column("created", "Created", 10),
-    Column("total", "Total", 12, "right"), Column("locked", "Lock", 4),
+    Column("total", "Total", 12, "right"), Column("currency", "Cur", 3),
+    Column("locked", "Lock", 4),
 )
 """The invoice list's columns (78 cells with their separators)."""
 

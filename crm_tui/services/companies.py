@@ -20,7 +20,7 @@ from crm_tui.models import (
     Invoice,
     Lead,
 )
-from crm_tui.money import quantize
+from crm_tui.money import amounts_text
 from crm_tui.services import search
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
@@ -61,7 +61,7 @@ class CompanyKind(Kind):
         Field("manager", "user"),
         Field("payment_conditions", "int"),
         Field("last_update", "datetime", readonly=True),
-        Field("billing", "decimal", readonly=True),
+        Field("billing", readonly=True),  # per currency: "1210.00 EUR; 50.00 USD"
     )
 
     #: Derived values that are None when withheld from the user (text faces say so).
@@ -169,11 +169,11 @@ class CompanyKind(Kind):
         # Billing is derived from invoices: without an invoice bit it is withheld (None).
         billing = billing_of(session, [r["id"] for r in rows])
         for row in rows:
+            # Per currency: EUR and USD are never added ("1210.00 EUR; 50.00 USD").
             row["billing"] = (None if billing is None
-                              else V.render(billing.get(row["id"], _ZERO)))
+                              else amounts_text(billing.get(row["id"], {})))
 
 
-_ZERO = V.parse_decimal("0.00")
 
 
 def sees_invoice_amounts(session: Session) -> bool:
@@ -183,26 +183,15 @@ def sees_invoice_amounts(session: Session) -> bool:
                                   and any(acl.has(user, bit) for bit in acl.INVOICE_BITS))
 
 
-def billing_of(session: Session, company_ids: list[int]) -> dict[int, object] | None:
-    """Invoiced amounts (Submitted, not cancelled) per company, over the invoices the user
-    may see, in one query per 500 ids; None when the user may not see invoice amounts."""
+def billing_of(session: Session, company_ids: list[int]) -> dict[int, dict[str, Decimal]] | None:
+    """What each company was billed, per currency ({company id: {currency: total}}), over
+    the issued invoices the user may see (credit notes subtract; see
+    `invoices.billed_expr`); None when the user may not see invoice amounts."""
+    from crm_tui.services.invoices import billing_by_currency
+
     if not sees_invoice_amounts(session):
         return None
-    visible = acl.invoice_view_expr(session.user)
-    out: dict[int, object] = {}
-    for start in range(0, len(company_ids), 500):
-        chunk = company_ids[start:start + 500]
-        query = (
-            Invoice.select(Invoice.company, peewee.fn.SUM(Invoice.total))
-            .where(Invoice.company.in_(chunk), Invoice.type == "submitted",
-                   Invoice.status != "cancelled", visible)
-            .group_by(Invoice.company)
-            .tuples()
-        )
-        for company_id, total in query:
-            # SQLite sums decimals as floats (8132.410000000001): round back to cents.
-            out[company_id] = quantize(Decimal(str(total))) if total is not None else _ZERO
-    return out
+    return billing_by_currency(company_ids, acl.invoice_view_expr(session.user))
 
 
 def manager_companies(manager_ids: Sequence[int | None]) -> list[int | None]:

@@ -417,6 +417,7 @@ SETTING_SECTIONS = (
     ("lead.status.", "Lead statuses"),
     ("mail.", "Mail"),
     ("intake.", "Lead intake"),
+    ("contract.", "Contracts"),
 )
 _SETTING_TEXTAREAS = {"invoice.header", "invoice.payment_methods", "invoice.footer"}
 _SETTING_COMBOS = {
@@ -427,6 +428,7 @@ _SETTING_HELP = {
     "invoice.id_pattern": "fixed text and the first number in brackets, e.g. 15/[1000]",
     "invoice.tax_rate": "percent",
     "invoice.currency": "ISO code, e.g. EUR",
+    "contract.reminder_days": "days before a contract ends to remind its manager, e.g. 30,7",
     "mail.max_message_bytes": "bytes",
     "mail.poll_seconds": "seconds",
     "mail.max_parts": "MIME parts per message (over it: a note, raw copy kept)",

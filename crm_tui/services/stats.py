@@ -19,6 +19,7 @@ from crm_tui.models import (
     Invoice,
     Lead,
 )
+from crm_tui.money import quantize
 from crm_tui.services.companies import sees_invoice_amounts
 from crm_tui.services.context import Session
 from crm_tui.services.records import user_logins
@@ -29,7 +30,6 @@ Bar = tuple[str, int | Decimal]
 TOP = 10
 """How many bars a chart shows; the rest of a breakdown is summed into one "others" bar."""
 
-_CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -119,14 +119,30 @@ INVOICES_NOT_VISIBLE = "(not visible): invoice amounts need an invoice profile (
 
 
 def top_by_invoiced(session: Session, limit: int = TOP) -> list[Bar]:
-    """Companies with the highest invoiced amount (Submitted invoices, not cancelled), over
-    the invoices the user may see; nothing without an invoice bit."""
+    """Companies with the highest billed amount, per currency (EUR and USD are never added):
+    the top `limit` of each currency, each bar labelled "name (EUR)", currencies in
+    alphabetical order. Billed: issued Submitted invoices less their credit notes, not
+    cancelled (`invoices.billed_expr`), over the invoices the user may see; nothing without
+    an invoice bit."""
+    from crm_tui.services.invoices import billed_expr
+
     if not sees_invoice_amounts(session):
         return []
-    rows = _top(session, Invoice, peewee.fn.SUM(Invoice.total),
-                Invoice.type == "submitted", Invoice.status != "cancelled",
-                acl.invoice_view_expr(session.user), limit=limit)
-    return [(name, Decimal(str(total or 0)).quantize(_CENTS)) for name, total in rows]
+    total = peewee.fn.SUM(Invoice.total)
+    query = (Invoice.select(Invoice.currency, Company.name, total.alias("v"))
+             .join(Company, on=(Invoice.company == Company.id))
+             .where(_visible(session), billed_expr(), acl.invoice_view_expr(session.user))
+             .group_by(Invoice.currency, Company.id, Company.name)
+             .order_by(Invoice.currency, total.desc(), Company.name)
+             .tuples())
+    bars: list[Bar] = []
+    shown: dict[str, int] = {}
+    for currency, name, value in query:
+        if shown.get(currency, 0) < limit:
+            shown[currency] = shown.get(currency, 0) + 1
+            # SQLite sums decimals as floats (8132.410000000001): back to cents.
+            bars.append((f"{name} ({currency})", quantize(Decimal(str(value or 0)))))
+    return bars
 
 
 def top_by_contracts(session: Session, limit: int = TOP) -> list[Bar]:

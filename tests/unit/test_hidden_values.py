@@ -21,14 +21,20 @@ def add_clerk(world) -> None:
 
 
 def add_invoices(world) -> None:
-    """Submitted invoices: My company 1210.00, Customer #A 121.00 + 60.50, Customer #B 242.00;
-    a Received invoice and a cancelled one, which billing leaves out."""
+    """Issued Submitted invoices: My company 1210.00, Customer #A 121.00 + 60.50, Customer #B
+    242.00; a draft and a Received invoice, which billing leaves out."""
+    from crm_tui.services import invoice_issue, invoices
+
     admin = world.session("admin")
     kind = get_kind("invoice")
-    for company, amount in (("My company", "1000"), ("Customer #A", "100"),
-                            ("Customer #A", "50"), ("Customer #B", "200")):
-        kind.create(admin, {"company": str(world.cid(company)), "tax_rate": "21",
-                            "lines": [{"description": "Support", "amount": amount}]})
+    with invoices.deferred_pdfs():
+        for company, amount in (("My company", "1000"), ("Customer #A", "100"),
+                                ("Customer #A", "50"), ("Customer #B", "200")):
+            invoice_issue.issue(admin, kind.create(admin, {
+                "company": str(world.cid(company)), "tax_rate": "21",
+                "lines": [{"description": "Support", "amount": amount}]}))
+    kind.create(admin, {"company": str(world.cid("Customer #B")), "tax_rate": "21",
+                        "lines": [{"description": "Draft", "amount": "777"}]})
     kind.create(admin, {"company": str(world.cid("Customer #B")), "type": "received",
                         "bill_id": "SUP-1", "tax_rate": "21",
                         "lines": [{"description": "Parts", "amount": "999"}]})
@@ -123,9 +129,11 @@ def test_related_contracts_and_invoices_are_not_named_when_hidden(any_world):
 def test_billing_counts_visible_invoices_and_needs_an_invoice_bit(any_world, any_db, run_crm):
     add_clerk(any_world)
     add_invoices(any_world)
-    assert billing(any_world, "admin") == {"My company": "1210.00", "Customer #A": "181.50",
-                                           "Customer #B": "242.00"}
-    assert billing(any_world, "clerk") == {"Customer #A": "181.50", "Customer #B": "242.00"}
+    assert billing(any_world, "admin") == {"My company": "1210.00 EUR",
+                                           "Customer #A": "181.50 EUR",
+                                           "Customer #B": "242.00 EUR"}
+    assert billing(any_world, "clerk") == {"Customer #A": "181.50 EUR",
+                                           "Customer #B": "242.00 EUR"}
     # Standard user: no invoice bit, so no amount derived from invoices.
     assert billing(any_world, "user1") == {"Customer #A": None, "Customer #B": None}
     assert billing(any_world, "user2") == {}
@@ -154,9 +162,9 @@ def test_company_statistics_per_user(any_world):
 
     everything = charts("admin")
     assert everything["per_manager"].bars == [("admin", 1), ("user1", 1), ("manager1", 1)]
-    assert everything["top_invoiced"].bars == [("My company", D("1210.00")),
-                                               ("Customer #B", D("242.00")),
-                                               ("Customer #A", D("181.50"))]
+    assert everything["top_invoiced"].bars == [("My company (EUR)", D("1210.00")),
+                                               ("Customer #B (EUR)", D("242.00")),
+                                               ("Customer #A (EUR)", D("181.50"))]
     assert everything["top_contracts"].bars == [("Customer #A", 2), ("My company", 1)]
     assert everything["top_activity"].bars == [("My company", 2), ("Customer #B", 1)]
 
@@ -168,8 +176,8 @@ def test_company_statistics_per_user(any_world):
     assert user1["top_activity"].bars == [("Customer #B", 1)]
 
     clerk = charts("clerk")
-    assert clerk["top_invoiced"].bars == [("Customer #B", D("242.00")),
-                                          ("Customer #A", D("181.50"))]
+    assert clerk["top_invoiced"].bars == [("Customer #B (EUR)", D("242.00")),
+                                          ("Customer #A (EUR)", D("181.50"))]
     assert clerk["top_invoiced"].note == ""
 
     user2 = charts("user2")

@@ -317,17 +317,29 @@ def test_tops_come_from_related_records(any_world):
     invoice = get_kind("invoice")
     invoice.create(admin, {"company": str(a), "bill_id": "R-1", "type": "received",
                            "lines": [{"description": "ignored", "amount": "999"}]})
-    invoice.create(admin, {"company": str(b), "type": "submitted",
-                           "lines": [{"description": "Support", "amount": "2400"}],
-                           "discounts": [{"description": "promotion", "amount": "240"}],
-                           "tax_rate": "21"})
+    issued = [invoice.create(admin, {"company": str(b), "type": "submitted",
+                                     "lines": [{"description": "Support", "amount": "2400"}],
+                                     "discounts": [{"description": "promotion",
+                                                    "amount": "240"}],
+                                     "tax_rate": "21"}),
+              invoice.create(admin, {"company": str(a), "currency": "USD", "tax_rate": "21",
+                                     "lines": [{"description": "Support", "amount": "100"}]})]
+    # A draft is not billed yet.
+    invoice.create(admin, {"company": str(a), "lines": [{"description": "x", "amount": "5"}]})
+    from crm_tui.services import invoice_issue, invoices
+
+    with invoices.deferred_pdfs():
+        for invoice_id in issued:
+            invoice_issue.issue(admin, invoice_id)
     contract = get_kind("contract")
     for n in range(2):
         contract.create(admin, {"name": f"Deal {n}", "company": str(a)})
     from crm_tui.services import companies
 
     companies.add_note(admin, b, "note")
-    assert stats.top_by_invoiced(admin) == [("Customer #B", Decimal("2613.60"))]
+    # Per currency, never EUR + USD added.
+    assert stats.top_by_invoiced(admin) == [("Customer #B (EUR)", Decimal("2613.60")),
+                                            ("Customer #A (USD)", Decimal("121.00"))]
     assert stats.top_by_contracts(admin) == [("Customer #A", 2)]
     assert stats.top_by_activity(admin) == [("Customer #B", 1)]
     assert stats.top_by_leads(admin) == []
