@@ -6,9 +6,7 @@ import contextvars
 import datetime as dt
 from typing import Any
 
-from crm_tui import acl
-from crm_tui.db import write_transaction
-from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
+from crm_tui.errors import Problem, ValidationFailed
 from crm_tui.models import (
     Attachment,
     Contract,
@@ -30,6 +28,16 @@ from crm_tui.services.contract_billing import (
     parse_lines,
     start_for,
     write_lines,
+)
+from crm_tui.services.contract_invoices import (  # noqa: F401 - re-exported for the faces
+    add_invoices,
+    check_locked_links,
+    generate_invoice,
+    invoice_draft,
+    link_once,
+    related_invoices,
+    remove_invoices,
+    visible_invoice_ids,
 )
 from crm_tui.services.inherited import CompanyOwnedKind
 from crm_tui.services.records import Field, get_kind, register
@@ -146,19 +154,20 @@ class ContractKind(CompanyOwnedKind):
             # A locked invoice's links change only by its lock holder (the lock covers them).
             current = {i for (i,) in ContractInvoice.select(ContractInvoice.invoice).where(
                 ContractInvoice.contract == obj.id,
-                ContractInvoice.invoice.in_(_visible_invoice_ids(session))).tuples()}
+                ContractInvoice.invoice.in_(visible_invoice_ids(session))).tuples()}
             wanted = {invoice.id for invoice in parsed["invoices"]}
             for invoice in Invoice.select().where(Invoice.id.in_(sorted(current ^ wanted))):
                 check_relations(session, invoice)
             # Links to invoices the user cannot see are not his to drop.
             ContractInvoice.delete().where(
                 ContractInvoice.contract == obj.id,
-                ContractInvoice.invoice.in_(_visible_invoice_ids(session)),
+                ContractInvoice.invoice.in_(visible_invoice_ids(session)),
             ).execute()
             for invoice in parsed["invoices"]:
-                _link(obj.id, invoice.id)
+                link_once(obj.id, invoice.id)
 
     def before_delete(self, session, obj):
+        check_locked_links(session, obj)
         ContractInvoice.delete().where(ContractInvoice.contract == obj.id).execute()
         query = Attachment.select(Attachment.stored_name).where(
             Attachment.owner_kind == "contract", Attachment.owner_id == obj.id)
@@ -199,7 +208,7 @@ class ContractKind(CompanyOwnedKind):
         ids = [r["id"] for r in rows]
         links: dict[int, list[int]] = {}
         # Only the invoices the user may see: a hidden one is not even named by its id.
-        visible = _visible_invoice_ids(session)
+        visible = visible_invoice_ids(session)
         for start in range(0, len(ids), 500):
             query = (ContractInvoice.select(ContractInvoice.contract, ContractInvoice.invoice)
                      .where(ContractInvoice.contract.in_(ids[start:start + 500]),
@@ -215,19 +224,6 @@ class ContractKind(CompanyOwnedKind):
 
 # Stored names of attachment files whose rows a delete removed; unlinked after the commit.
 _DELETED_FILES: contextvars.ContextVar[list[str]] = contextvars.ContextVar("contract_files")
-
-
-def _visible_invoice_ids(session: Session):
-    return Invoice.select(Invoice.id).where(acl.invoice_view_expr(session.user))
-
-
-def _link(contract_id: int, invoice_id: int) -> bool:
-    """Link a contract and an invoice once; True when the link is new."""
-    exists = ContractInvoice.select().where(ContractInvoice.contract == contract_id,
-                                            ContractInvoice.invoice == invoice_id).exists()
-    if not exists:
-        ContractInvoice.create(contract=contract_id, invoice=invoice_id)
-    return not exists
 
 
 def _excerpt(text: str, size: int = 40) -> str:
@@ -333,103 +329,6 @@ def copy(session: Session, contract_id: int | str, date_begin: str, date_end: st
     if problems:
         raise ValidationFailed(problems)
     return kind.create(session, raw)
-
-
-# --- invoices of a contract ------------------------------------------------------------
-
-
-def related_invoices(session: Session, contract_id: int | str) -> list[dict]:
-    """The invoices linked to a contract that the user may see, in the --json shape."""
-    contract = get_kind("contract").load(session, contract_id)
-    linked = ContractInvoice.select(ContractInvoice.invoice).where(
-        ContractInvoice.contract == contract.id)
-    kind = get_kind("invoice")
-    query = kind.query(session).where(Invoice.id.in_(linked)).order_by(Invoice.created,
-                                                                        Invoice.id)
-    return kind.rows(session, query)
-
-
-def _invoices_for_link(session: Session, contract_id, invoice_refs) -> tuple[Contract, list]:
-    kind = get_kind("contract")
-    contract = kind.load(session, contract_id)
-    kind.check_modify(session, contract)
-    invoice_kind = get_kind("invoice")
-    found, problems = [], []
-    for ref in V.parse_list(invoice_refs) if isinstance(invoice_refs, str) else invoice_refs:
-        try:
-            found.append(invoice_kind.load(session, ref))
-        except (NotFound, PermissionDenied):  # the same answer: nothing is revealed
-            problems.append(Problem(kind.label(contract), "invoices", str(ref),
-                                    "no such invoice"))
-    if problems:
-        raise ValidationFailed(problems)
-    from crm_tui.services.invoices import check_relations
-
-    for invoice in found:
-        check_relations(session, invoice)
-    return contract, found
-
-
-def add_invoices(session: Session, contract_id: int | str, invoice_refs) -> int:
-    """Link invoices (by bill ID or id) to a contract; returns how many links are new.
-
-    Raises:
-        NotFound, PermissionDenied, ValidationFailed (an invoice the user cannot see).
-    """
-    contract, invoices = _invoices_for_link(session, contract_id, invoice_refs)
-    with write_transaction():
-        return sum(_link(contract.id, invoice.id) for invoice in invoices)
-
-
-def remove_invoices(session: Session, contract_id: int | str, invoice_refs) -> int:
-    """Unlink invoices from a contract; returns how many links were removed."""
-    contract, invoices = _invoices_for_link(session, contract_id, invoice_refs)
-    with write_transaction():
-        return ContractInvoice.delete().where(
-            ContractInvoice.contract == contract.id,
-            ContractInvoice.invoice.in_([i.id for i in invoices]),
-        ).execute()
-
-
-def invoice_draft(session: Session, contract_id: int | str) -> dict[str, Any]:
-    """The fields of a new invoice generated from a contract (for a form to complete).
-
-    Company, related contract, reference (the contract number) and one concept naming the
-    contract and its period; the amount is left for the operator.
-    """
-    contract = get_kind("contract").get(session, contract_id)
-    period = " – ".join(d for d in (contract.get("date_begin"), contract.get("date_end")) if d)
-    concept = contract["name"] + (f" ({contract['contract_number']})"
-                                  if contract.get("contract_number") else "")
-    if period:
-        concept += f", {period}"
-    return {
-        "company": str(contract["company"]),
-        "type": "submitted",
-        "reference": contract.get("contract_number") or "",
-        "description": contract.get("description") or "",
-        "contracts": str(contract["id"]),
-        "lines": [{"description": concept, "amount": "0"}],
-    }
-
-
-def generate_invoice(session: Session, contract_id: int | str, amount: str | None = None,
-                     overrides: dict[str, Any] | None = None) -> int:
-    """Create a draft invoice from a contract (see `invoice_draft`); returns its id.
-
-    A Submitted draft has no bill ID until it is issued (`crm invoice issue`).
-
-    `amount` prices the contract's concept line; `overrides` replaces any draft field
-    (e.g. `lines`, `type`, `tax_rate`).
-
-    Raises:
-        NotFound, PermissionDenied, ValidationFailed (nothing written).
-    """
-    raw = invoice_draft(session, contract_id)
-    if amount is not None:
-        raw["lines"][0]["amount"] = amount
-    raw.update(overrides or {})
-    return get_kind("invoice").create(session, raw)
 
 
 # --- PDF from a template ------------------------------------------------------------------

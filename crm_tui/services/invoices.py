@@ -306,6 +306,9 @@ class InvoiceKind(Kind):
             except ValueError:
                 problems.append(Problem(label, "currency", obj.currency,
                                         "an ISO 4217 code such as EUR or USD"))
+        # A language code is compared as written in lower case ("ES" is "es"), as a
+        # currency code is in upper case.
+        obj.language = (obj.language or "").strip().lower()
         if obj.language not in INVOICE_LANGUAGES:
             problems.append(Problem(label, "language", obj.language,
                                     "documents are translated into "
