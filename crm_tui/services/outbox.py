@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from crm_tui import db
+from crm_tui import acl, db
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound
 from crm_tui.mail.errors import MailError, MailRejected
@@ -225,9 +225,17 @@ def _visible_leads(session: Session) -> peewee.Select:
     return get_kind("lead").query(session).select(Lead.id)
 
 
+def _visible(session: Session) -> peewee.Expression:
+    """Mail of the leads the user may see; the CRM's own notices (no lead: contract
+    reminders) only for superadmins."""
+    mine = OutboxMail.lead.in_(_visible_leads(session))
+    return (mine | OutboxMail.lead.is_null()) if acl.is_admin(session.user) else mine
+
+
 def list_mail(session: Session, status: str | None = None, limit: int = 500) -> list[dict]:
-    """The outbox rows of leads the user may see, newest first."""
-    query = (OutboxMail.select().where(OutboxMail.lead.in_(_visible_leads(session)))
+    """The outbox rows of leads the user may see (and, for superadmins, the CRM's own
+    notices), newest first."""
+    query = (OutboxMail.select().where(_visible(session))
              .order_by(OutboxMail.id.desc()).limit(limit))
     if status:
         query = query.where(OutboxMail.status == status)
@@ -247,10 +255,11 @@ def _load_for_change(session: Session, mail_id: int) -> OutboxMail:
     """The row, if its lead is visible (a hidden row answers like a missing one), with modify
     access on the lead checked."""
     kind = get_kind("lead")
-    item = OutboxMail.get_or_none(OutboxMail.id == mail_id)
-    if item is None or not kind.query(session).where(Lead.id == item.lead_id).exists():
+    item = OutboxMail.get_or_none(OutboxMail.id == mail_id, _visible(session))
+    if item is None:
         raise NotFound(f"outbox mail {mail_id} does not exist")
-    kind.check_modify(session, Lead.get_by_id(item.lead_id))
+    if item.lead_id is not None:
+        kind.check_modify(session, Lead.get_by_id(item.lead_id))
     return item
 
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from crm_tui.errors import NotFound
 from crm_tui.models import ContractBillingRun, ContractReminder, Invoice, OutboxMail
 from crm_tui.services import contract_billing, contract_reminders, mailing, outbox, settings
 from crm_tui.services.context import FrozenClock
@@ -91,6 +92,13 @@ def test_a_late_start_sends_one_mail_for_every_threshold_reached(any_world):
     assert OutboxMail.select().count() == 1
     assert sorted(r.days for r in ContractReminder.select().where(
         ContractReminder.contract == cid)) == [7, 30]
+    # The outbox shows the CRM's own notices to superadmins only, who may cancel them.
+    [listed] = outbox.list_mail(admin)
+    assert listed["lead"] is None and listed["recipients"] == ["manager1@example.com"]
+    assert outbox.list_mail(any_world.session("manager1")) == []
+    with pytest.raises(NotFound):
+        outbox.cancel(any_world.session("manager1"), listed["id"])
+    assert outbox.cancel(admin, listed["id"])["status"] == "cancelled"
     # Without a sender or without thresholds nothing is queued.
     settings.set_value(admin, "contract.reminder_days", "")
     assert contract_reminders.send_due_reminders(SENDER, at(today)).queued == 0
