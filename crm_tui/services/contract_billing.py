@@ -141,12 +141,15 @@ def parse_lines(label: str, raw: Any, problems: list[Problem]) -> list[dict[str,
     problems.extend(found)
     if found:
         return []
-    for item, given in zip(parsed, raw, strict=True):
+    for n, (item, given) in enumerate(zip(parsed, raw, strict=True), 1):
         if given.get("tax_rate", given.get("rate")) in (None, ""):
             item["tax_rate"] = None
-        if len(item["description"]) > 500:
-            problems.append(Problem(label, "billing_lines.description",
-                                    item["description"][:40], "longer than 500 characters"))
+        try:
+            # One line of text, as every single-line value: no control characters.
+            item["description"] = V.parse_text(item["description"], 500)
+        except V.BadValue as exc:
+            problems.append(Problem(label, f"billing_lines[{n}].description",
+                                    item["description"][:40], str(exc)))
     return parsed
 
 

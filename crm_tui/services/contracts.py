@@ -140,6 +140,16 @@ class ContractKind(CompanyOwnedKind):
             problems.append(Problem(self.label(obj), "related_contract", str(related.id),
                                     "a contract cannot relate to itself"))
 
+    def _snapshot(self, session, record_id):
+        # The recurring lines are part of the contract's history like its fields.
+        out = super()._snapshot(session, record_id)
+        lines = lines_of([record_id]).get(record_id)
+        if out and lines:
+            out["billing_lines"] = "; ".join(
+                f"{x['description']}={x['amount']}" + (f"@{x['tax_rate']}" if x["tax_rate"]
+                                                       else "") for x in lines)
+        return out
+
     def before_save(self, session, obj, created):
         obj.updated = session.clock.now()
         if created:

@@ -66,7 +66,16 @@ def test_billing_period_and_lines_are_fields_of_the_contract(any_world):
     assert bad.value.problems[0].field == "billing_lines[2].amount"
     with pytest.raises(ValidationFailed):
         contract_billing.set_lines(admin, cid, [{"description": "", "amount": "3"}])
+    with pytest.raises(ValidationFailed) as bad:
+        contract_billing.set_lines(admin, cid, [{"description": "Two\nlines", "amount": "3"}])
+    assert bad.value.problems[0].field == "billing_lines[1].description"
     assert len(contract_billing.lines(admin, cid)) == 2  # nothing written
+    # The history keeps the lines as it keeps the fields.
+    from crm_tui.services import history
+
+    [change] = [h for h in history.of_record(admin, "contract", cid)
+                if "billing_lines" in h["changes"]]
+    assert change["changes"]["billing_lines"] == [None, "Support=100.00; Hosting=20.50@10"]
     # A new contract may carry its lines from the start (`crm add contract --json`).
     other = get_kind("contract").create(admin, {
         "name": "Yearly", "company": str(any_world.cid("Customer #B")),
