@@ -36,7 +36,12 @@ def up(migrator, db):
             indexes = ((("contract", "period_start"), True),)
 
     migrator.migrate(
-        migrator.add_column("contract", "billing_period", CharField(max_length=10, default="none")),
+        # A default in the table too: bulk inserts (imports, demo data) name only the
+        # columns they fill. Nullable, so SQLite adds the column in place: a NOT NULL one
+        # would rebuild the table, and dropping the old one would cascade into the links
+        # of contracts and invoices.
+        migrator.add_column("contract", "billing_period", CharField(
+            max_length=10, null=True, default="none", constraints=[SQL("DEFAULT 'none'")])),
         migrator.add_column("contract", "billing_start", DateField(null=True)),
     )
     db.create_tables([ContractBillingLine, ContractBillingRun])

@@ -41,7 +41,8 @@ class Contract(BaseModel):
     manager = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="contracts")
     # Recurring drafts: none, monthly, quarterly or yearly, and the first period's start
     # (migration 0062); the lines are ContractBillingLine rows.
-    billing_period = peewee.CharField(max_length=10, default="none")
+    billing_period = peewee.CharField(max_length=10, null=True, default="none",
+                                      constraints=[peewee.SQL("DEFAULT 'none'")])
     billing_start = peewee.DateField(null=True)
     created = peewee.DateTimeField(null=True)
     updated = peewee.DateTimeField(null=True)

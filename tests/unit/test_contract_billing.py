@@ -157,3 +157,40 @@ def test_a_refused_draft_is_named_and_tried_again(any_world):
     assert not ContractBillingRun.select().exists()  # rolled back: tried again next pass
     ContractBillingLine.update(description="Support").execute()
     assert contract_billing.create_due_drafts(at("2026-01-15")).created == 1
+
+
+def test_an_older_database_keeps_its_contract_links_on_upgrade(backend_url):
+    """The new contract column is added in place: SQLite does not rebuild the table (whose
+    drop would cascade into the links between contracts and invoices)."""
+    from playhouse.migrations import Runner
+
+    from crm_tui import db, schema
+
+    database = db.open_database(backend_url)
+    try:
+        runner = Runner(database, directory=str(schema.MIGRATIONS_DIR),
+                        table_name="schema_migration")
+        for name in schema.migration_names():
+            if name >= "0062":
+                break
+            runner.up(name)
+        p = "?" if db.is_sqlite() else "%s"
+        database.execute_sql("INSERT INTO company (name, address, fiscal_id, country, website, "
+                             "comments) VALUES ('Old', '', '', '', '', '')")
+        (company,) = database.execute_sql("SELECT id FROM company").fetchone()
+        database.execute_sql("INSERT INTO contract (name, contract_number, description, "
+                             "company_id, private, status) VALUES ('Old deal', '', '', "
+                             f"{p}, {p}, 1)", (company, False))
+        database.execute_sql("INSERT INTO invoice (company_id, type, reference, status, "
+                             "created, currency, language, tax_rate, withholding_rate, "
+                             "internal_note, description, total, locked) VALUES "
+                             f"({p}, 'submitted', '', 'pending', '2026-01-01', 'EUR', 'en', "
+                             f"0, 0, '', '', 0, {p})", (company, False))
+        database.execute_sql("INSERT INTO contract_invoice (contract_id, invoice_id) "
+                             "SELECT contract.id, invoice.id FROM contract, invoice")
+        schema.upgrade()
+        assert database.execute_sql("SELECT count(*) FROM contract_invoice").fetchone() == (1,)
+        assert database.execute_sql("SELECT billing_period FROM contract").fetchone() == (
+            "none",)
+    finally:
+        db.close_database()
