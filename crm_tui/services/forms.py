@@ -418,6 +418,8 @@ SETTING_SECTIONS = (
     ("mail.", "Mail"),
     ("intake.", "Lead intake"),
     ("contract.", "Contracts"),
+    ("seller.", "Seller"),
+    ("documents.", "Documents"),
 )
 _SETTING_TEXTAREAS = {"invoice.header", "invoice.payment_methods", "invoice.footer"}
 _SETTING_COMBOS = {
