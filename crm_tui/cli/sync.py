@@ -24,8 +24,10 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
 
     Each pass first sends the outbox's due mail (one ``outbox:`` line when it tried any;
     an SMTP server that is down only delays the mail), then reads the mailbox. Without
-    ``mail.imap_host`` but with ``mail.smtp_host``, only the outbox is worked. One pass prints a summary line
-    (then one line per unmatched, auto or quarantined message) and returns 0; 4 when the IMAP server cannot be reached or refuses the login.
+    ``mail.imap_host``, only the outbox is worked; without any mail server, only the contract
+    duties (recurring drafts, reminders queued for later). One pass prints a summary line
+    (then one line per unmatched, auto or quarantined message) and returns 0; 4 when the
+    IMAP server cannot be reached or refuses the login.
     With ``watch``, passes repeat (IMAP IDLE, or polling with backoff) until SIGTERM or
     SIGINT, which stop it between batches of messages; it then prints the totals and
     returns 0. The signals stop a single pass the same way (what was filed stays filed).
@@ -38,11 +40,7 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
     state.open()
 
     def load_config():
-        config = mailing.mail_config()
-        if config.imap is None and config.smtp is None:
-            raise ValidationFailed.one("setting mail.imap_host", "value", "",
-                                       "not set: there is no mailbox to read")
-        return config
+        return mailing.mail_config()
 
     started = _now()
 
@@ -57,6 +55,11 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
         stop = ingest.StopFlag()
         with _stopping_on_signals(stop):
             if config.imap is None:
+                if config.smtp is None:
+                    # No mail server at all: recurring drafts and reminders (queued for the
+                    # day one is set) still fall due.
+                    click.echo("sync: no mail server is set (mail.imap_host, "
+                               "mail.smtp_host): contract duties only")
                 return _outbox_only(load_config, send, stop, watch)
             if not watch:
                 _duties(config)

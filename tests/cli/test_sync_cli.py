@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from crm_tui.mail.imap import FILED_KEYWORD
 from crm_tui.models import FiledMessage, LeadActivity
+from crm_tui.services.records import get_kind
 from tests.fixtures.mail import dovecot_server, free_port  # noqa: F401
 from tests.integration.mail_helpers import configure, deliver, make_lead, raw_mail
 
@@ -56,8 +58,20 @@ def test_sync_prints_a_summary_and_exits_0(world, mailbox, run_crm) -> None:
 
 
 def test_sync_exit_codes(world, run_crm) -> None:
+    # No mail server: the contract duties still run (a contract's draft falls due).
+    contract = get_kind("contract").create(world.session("admin"), {
+        "name": "Support", "company": str(world.cid("Customer #A")),
+        "billing_period": "monthly", "billing_lines": [{"description": "Support",
+                                                       "amount": "100"}]})
     not_set = run_crm("--sync")
-    assert not_set.returncode == 1 and "mail.imap_host" in not_set.stderr
+    assert not_set.returncode == 0, not_set.stderr
+    assert "contract duties only" in not_set.stdout
+    drafts = json.loads(run_crm("list", "invoice", "--json").stdout)
+    assert drafts and {(d["state"], d["bill_id"], tuple(d["contracts"])) for d in drafts} == {
+        ("draft", None, (contract,))}
+    # Each period once: a second pass makes none again.
+    assert run_crm("--sync").returncode == 0
+    assert len(json.loads(run_crm("list", "invoice", "--json").stdout)) == len(drafts)
 
     port = free_port()
     configure(world, **{"mail.imap_host": "127.0.0.1", "mail.imap_port": str(port),
