@@ -208,6 +208,7 @@ LAZY_COMMANDS = {
     "restore": ("backup", "restore_command"),
     "outbox": ("outbox", "outbox_group"),
     "privacy": ("privacy", "privacy_group"),
+    "merge": ("merge", "merge_command"),
 }
 
 #: Commands that need an optional part (`crm-tui[EXTRA]`); asked before the command runs.

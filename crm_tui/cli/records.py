@@ -170,6 +170,8 @@ def show_command(state: CliState, kind, record_id, bill_id, as_json) -> None:
         from crm_tui.services.invoices import find
 
         row = find(session, record_id)
+    elif kind in ("company", "contact", "lead"):
+        row = _merged_aware(session, kind, record_id)
     else:
         row = get_kind(kind).get(session, record_id)
     if kind == "company":
@@ -182,6 +184,21 @@ def show_command(state: CliState, kind, record_id, bill_id, as_json) -> None:
         from crm_tui.services.references import text_rows
 
         print_record(text_rows(session, kind, [row])[0])
+
+
+def _merged_aware(session, kind: str, record_id: str) -> dict:
+    """The record, or the one it was merged into (saying so on stderr)."""
+    from crm_tui.services.merging import follow, merged_into
+    from crm_tui.services.records import get_kind
+
+    found, merged_from = follow(session, kind, record_id)
+    if merged_from is not None:
+        click.echo(f"crm: {kind} {merged_from} was merged into {kind} {found}; "
+                   f"showing {kind} {found}", err=True)
+    elif (target := merged_into(kind, found)) is not None:
+        click.echo(f"crm: {kind} {found} was merged into {kind} {target}; it is kept "
+                   "archived with the invoices issued to it", err=True)
+    return get_kind(kind).get(session, found)
 
 
 @click.command("add")

@@ -43,6 +43,7 @@ from crm_tui.models.leads import (
     Tag,
 )
 from crm_tui.models.mail import OUTBOX_STATUSES, FiledMessage, MailTemplate, OutboxMail, SentMail
+from crm_tui.models.merges import Redirect
 from crm_tui.models.search import SearchWord
 from crm_tui.models.users import Profile, Setting, User, UserProfile
 from crm_tui.models.worker import MailWorkerState
@@ -85,6 +86,7 @@ ALL_MODELS = [
     ContractBillingLine,
     ContractBillingRun,
     ContractReminder,
+    Redirect,
 ]
 
 __all__ = [
@@ -134,6 +136,7 @@ __all__ = [
     "MoneyField",
     "Profile",
     "RateField",
+    "Redirect",
     "SavedSearch",
     "SearchWord",
     "SentMail",

@@ -694,83 +694,15 @@ def create_lead(
     return CreatedLead(lead_id, tuple(duplicates))
 
 
-#: Text fields a merge fills on the kept lead when it has them empty.
-_MERGE_FILL = ("email", "company_name", "country", "position", "phone", "channel")
-
-
 def merge(session: Session, keep_id: int, other_id: int) -> None:
-    """Fold lead `other_id` into `keep_id`, then delete it.
-
-    The kept lead keeps its values; its empty fields are filled from the other; the other's
-    timeline, attachments, tags, sent-mail routing and (same type) custom values move
-    over; the descriptions are joined. The user must be allowed to modify both leads, and
-    the result must still be one he may modify. One transaction: all or nothing.
+    """Fold lead `other_id` into `keep_id` (see `crm_tui.services.merging.merge`).
 
     Raises:
         NotFound, PermissionDenied, ValidationFailed.
     """
-    from crm_tui.models import CustomValue, FiledMessage, SentMail
+    from crm_tui.services.merging import merge as merge_records
 
-    keep_id, other_id = _lead_id(keep_id), _lead_id(other_id)
-    if keep_id == other_id:
-        raise ValidationFailed.one(f"lead {keep_id}", "other", other_id,
-                                   "cannot merge a lead into itself")
-    kind = get_kind("lead")
-    owns_transaction = not database.in_transaction()
-    with write_transaction():
-        keep = kind.load(session, keep_id)
-        other = kind.load(session, other_id)
-        kind.check_modify(session, keep)
-        kind.check_modify(session, other)
-        for name in _MERGE_FILL:
-            if not getattr(keep, name) and getattr(other, name):
-                setattr(keep, name, getattr(other, name))
-        keep.email_key = email_key(keep.email)
-        extra = (other.description or "").strip()
-        if extra and extra not in (keep.description or ""):
-            keep.description = f"{(keep.description or '').rstrip()}\n\n{extra}".strip()
-        if not keep.estimated_sale and other.estimated_sale:
-            keep.estimated_sale = other.estimated_sale
-        if keep.estimated_close is None:
-            keep.estimated_close = other.estimated_close
-        if keep.owner_id is None and other.owner_id is not None:
-            keep.owner = other.owner
-        if keep.company_id is None and other.company_id is not None:
-            keep.company = other.company
-        same_type = keep.lead_type_id is None or keep.lead_type_id == other.lead_type_id
-        if keep.lead_type_id is None:
-            keep.lead_type = other.lead_type_id
-        # A filled-in managing company or owner must not take the lead out of reach.
-        kind.check_modify(session, keep)
-        keep.updated = session.clock.now()
-        keep.save()
-        search.reindex("lead", [keep.id])
-        LeadActivity.update(lead=keep.id).where(LeadActivity.lead == other.id).execute()
-        Attachment.update(owner_id=keep.id).where(Attachment.owner_kind == "lead",
-                                                  Attachment.owner_id == other.id).execute()
-        SentMail.update(lead=keep.id).where(SentMail.lead == other.id).execute()
-        FiledMessage.update(lead=keep.id).where(FiledMessage.lead == other.id).execute()
-        have_tags = {t for (t,) in LeadTag.select(LeadTag.tag).where(LeadTag.lead == keep.id)
-                     .tuples()}
-        for (tag_id,) in LeadTag.select(LeadTag.tag).where(LeadTag.lead == other.id).tuples():
-            if tag_id not in have_tags:
-                LeadTag.create(lead=keep.id, tag=tag_id)
-        if same_type and other.lead_type_id is not None:
-            type_fields = CustomField.select(CustomField.id).where(
-                CustomField.entity == "lead_type",
-                CustomField.entity_type_id == other.lead_type_id)
-            kept = CustomValue.select(CustomValue.field).where(
-                CustomValue.record_id == keep.id, CustomValue.field.in_(type_fields))
-            (CustomValue.update(record_id=keep.id)
-             .where(CustomValue.record_id == other.id, CustomValue.field.in_(type_fields),
-                    CustomValue.field.not_in(kept))
-             .execute())
-        LeadActivity.create(lead=keep.id, kind="change", author=session.login,
-                            created=session.clock.now(),
-                            text=f"merged lead #{other.id} {other.full_name!r} into this lead")
-        stored = _delete_leads([other.id])
-    if owns_transaction:
-        remove_files(stored)
+    merge_records(session, "lead", _lead_id(keep_id), _lead_id(other_id))
 
 
 def merge_values(session: Session, lead_id: int, raw: Mapping[str, object]) -> None:

@@ -23,6 +23,7 @@ from crm_tui.models import Attachment, Contact, FiledMessage, Lead, LeadActivity
 from crm_tui.services import mail_bounces
 from crm_tui.services.attachments import display_name
 from crm_tui.services.context import Clock
+from crm_tui.services.merging import redirected
 from crm_tui.services.prepared_insert import Prepared
 from crm_tui.services.staged_files import StagedFiles
 
@@ -139,6 +140,9 @@ class _Routing:
         for mail in mails:
             token = self.token(mail.parsed.subject)
             lead_ids.update(i for i in (token, mail.parsed.x_crm_lead) if i is not None)
+        # A lead merged into another still receives its mail: its id leads to the kept one.
+        self.merged = redirected("lead", lead_ids)
+        lead_ids.update(self.merged.values())
         self.leads: dict[int, Lead] = {}
         for chunk in _chunks(sorted(lead_ids)):
             query = Lead.select(Lead.id, Lead.email_key, Lead.company).where(Lead.id.in_(chunk))
@@ -229,6 +233,7 @@ class _Routing:
         candidates += [("subject token", self.token(parsed.subject)),
                        ("X-CRM-Lead header", parsed.x_crm_lead)]
         for via, lead_id in candidates:
+            lead_id = self.merged.get(lead_id, lead_id)
             if lead_id is None or lead_id in tried:
                 continue
             tried.add(lead_id)
