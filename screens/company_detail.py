@@ -73,6 +73,8 @@ class CompanyDetailScreen(DetailScreen):
         Binding("e", "edit_company", "Edit", id="record.edit", tooltip="Edit this company"),
         Binding("d", "delete_company", "Delete", id="record.delete",
                 tooltip="Delete this company (asks first)"),
+        Binding("M", "merge_company", "Merge", id="record.merge", show=False,
+                tooltip="Merge a duplicate company into this one"),
         Binding("a", "add_note", "Add note", id="company.note",
                 tooltip="Add a note to the company's activity"),
         Binding("f", "attach_file", "Attach", id="company.attach",
@@ -209,7 +211,7 @@ class CompanyDetailScreen(DetailScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey edit, delete and notes unless the services allow them."""
         permissions = self.permissions
-        if action in ("edit_company", "add_note", "attach_file"):
+        if action in ("edit_company", "add_note", "attach_file", "merge_company"):
             return None if permissions is None or not permissions.get("edit") else True
         if action == "save_file":
             return True if self.files else None
@@ -256,6 +258,23 @@ class CompanyDetailScreen(DetailScreen):
 
         self.app.push_screen(
             ConfirmModal(f"Delete company {name!r}?", "This cannot be undone."), confirmed)
+
+    def action_merge_company(self) -> None:
+        """Pick a duplicate company and merge it into this one (asks first)."""
+        from screens.modals.merge_picker import pick_and_merge
+
+        name = self.company_name.removesuffix("  (read-only)")
+
+        def merged(result: Any) -> None:
+            self.notify(result.summary())
+            self.reload()
+            for table in self.query(LazyTable).results(LazyTable):
+                reload_table(table)
+            if self.on_change is not None:
+                self.on_change()
+
+        pick_and_merge(self, "company", self.company_id,
+                       f"company #{self.company_id} {name!r}", merged)
 
     def action_add_note(self) -> None:
         """Write a note into the company's activity."""

@@ -136,6 +136,8 @@ class LeadDetailScreen(CrmScreen):
         Binding("e", "edit_lead", "Edit", id="lead.edit", tooltip="Edit the lead's fields"),
         Binding("H", "show_history", "History", id="record.history", show=False,
                 tooltip="Who changed what, and when"),
+        Binding("M", "merge_lead", "Merge", id="record.merge", show=False,
+                tooltip="Merge a duplicate lead into this one"),
         Binding("a", "add_note", "Note", id="lead.note", tooltip="Add a note to the timeline"),
         Binding("t", "attach_file", "Attach", id="lead.attach", tooltip="Attach a file"),
         Binding("w", "save_file", "Save file", id="lead.save_file",
@@ -241,7 +243,7 @@ class LeadDetailScreen(CrmScreen):
         if action == "save_file":
             return True if self.detail is not None and self.detail.get("file_count") else None
         if action in ("edit_lead", "add_note", "attach_file", "step_status", "email_reply",
-                      "forward_lead"):
+                      "forward_lead", "merge_lead"):
             if self.detail is None or not self.detail["modifiable"]:
                 return None
             if action == "step_status":
@@ -257,6 +259,14 @@ class LeadDetailScreen(CrmScreen):
     def action_show_history(self) -> None:
         """Show who changed this lead, what and when."""
         show_history(self, "lead", self.lead_id)
+
+    def action_merge_lead(self) -> None:
+        """Pick a duplicate lead and merge it into this one (asks first)."""
+        from screens.modals.merge_picker import pick_and_merge
+
+        name = self.detail["full_name"] if self.detail else ""
+        pick_and_merge(self, "lead", self.lead_id, f"lead #{self.lead_id} {name!r}",
+                       lambda result: self._changed(result.summary()))
 
     def action_edit_lead(self) -> None:
         """Edit the lead in the record form."""

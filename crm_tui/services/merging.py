@@ -358,3 +358,16 @@ def _remove_company(other: Company) -> list[str]:
 
 _MOVERS = {"lead": _move_lead, "contact": _move_contact, "company": _move_company}
 _REMOVERS = {"lead": _remove_lead, "contact": _remove_contact, "company": _remove_company}
+
+
+def candidates(session: Session, kind_name: str, record_id: int, text: str = "",
+               limit: int = 20) -> list[tuple[int, str]]:
+    """Records a user may merge into `record_id`: others of the kind he may change, matching
+    `text` (words of the name or email, as the list's search), as (id, label)."""
+    kind = _kind(kind_name)
+    filters = {"q": text.strip()} if text.strip() else {}
+    query = (kind.query(session, filters).where(kind.model.id != record_id)
+             .order_by(kind.model.id.desc()).limit(limit * 3))
+    found = [(obj.id, f"#{obj.id} {kind.label(obj)}") for obj in query
+             if kind.can_modify(session, obj)]
+    return found[:limit]

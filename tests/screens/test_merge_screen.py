@@ -1,0 +1,79 @@
+"""Merging from a detail screen: M opens the picker, typing narrows it, enter picks, y
+confirms; the other record's activity lands on the one on screen."""
+
+from __future__ import annotations
+
+from crm_tui.models import Company, Contact, Lead, LeadActivity, Redirect
+from crm_tui.services.records import get_kind
+from screens.company_detail import CompanyDetailScreen
+from screens.lead_detail import LeadDetailScreen
+from screens.modals.confirm import ConfirmModal
+from screens.modals.merge_picker import MergePickerModal
+from tests.screens.lead_harness import LeadHarness, settle
+from tests.unit.lead_world import seed_leads
+
+
+async def test_merging_a_lead_from_its_detail(world):
+    ids = seed_leads(world)
+    keep, other = ids["Ann Alpha"], ids["Cid Gamma"]
+    app = LeadHarness(lambda: LeadDetailScreen(world.session("user1"), keep))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        assert isinstance(app.screen, MergePickerModal)
+        await pilot.press(*"Cid")
+        await settle(pilot)
+        await pilot.press("enter")  # from the search to the list
+        await pilot.press("enter")  # pick the first (the only) match
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, LeadDetailScreen)
+    assert Lead.get_or_none(Lead.id == other) is None
+    assert Redirect.get(Redirect.kind == "lead", Redirect.old_id == other).new_id == keep
+    assert LeadActivity.select().where(LeadActivity.lead == keep,
+                                       LeadActivity.text.contains("merged lead")).exists()
+    assert any(f"lead {other} merged into lead {keep}" in text for _, text in app.notes)
+
+
+async def test_the_picker_offers_only_changeable_records_and_escape_merges_nothing(world):
+    ids = seed_leads(world)
+    app = LeadHarness(lambda: LeadDetailScreen(world.session("user1"), ids["Ann Alpha"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        await pilot.press(*"Ben")  # Ben Beta: visible to user1, not his to change
+        await settle(pilot)
+        from textual.widgets import OptionList
+
+        assert app.screen.query_one("#merge-options", OptionList).option_count == 0
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, LeadDetailScreen)
+    assert Lead.select().count() == len(ids)
+
+
+async def test_merging_a_company_from_its_detail(world):
+    admin = world.session("admin")
+    company = get_kind("company")
+    keep = company.create(admin, {"name": "Acme"})
+    other = company.create(admin, {"name": "Acme Europe Ltd", "country": "France"})
+    contact = get_kind("contact").create(admin, {"full_name": "Ana", "email": "ana@a.example",
+                                                 "company": str(other)})
+    app = LeadHarness(lambda: CompanyDetailScreen(admin, keep))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        await pilot.press(*"Europe")
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+    assert Company.get_or_none(Company.id == other) is None
+    assert Contact.get_by_id(contact).company_id == keep
+    assert company.get(admin, keep)["country"] == "France"
