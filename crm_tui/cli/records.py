@@ -205,14 +205,31 @@ def _merged_aware(session, kind: str, record_id: str) -> dict:
 @kind_argument
 @click.argument("assignments", nargs=-1, metavar="FIELD=VALUE…")
 @click.option("--json", "json_source", metavar="FILE|-", help="Read the fields from JSON.")
+@click.option("--no-duplicates", is_flag=True,
+              help="Company, contact, lead: refuse (exit 1, nothing written) when the record "
+                   "resembles an existing one.")
 @pass_state
-def add_command(state: CliState, kind, assignments, json_source) -> None:
-    """Add a record of KIND; prints its id."""
+def add_command(state: CliState, kind, assignments, json_source, no_duplicates) -> None:
+    """Add a record of KIND; prints its id.
+
+    A company, contact or lead that resembles an existing one (same email; a lead also by
+    company and name; a company by name or fiscal id) is still added, with one warning line
+    per match on stderr, unless --no-duplicates is given.
+    """
+    from crm_tui.services import duplicates
     from crm_tui.services.records import get_kind
 
     values = _values(assignments, json_source)
     session = state.session()
-    click.echo(get_kind(kind).create(session, values))
+    if kind not in duplicates.KINDS:
+        if no_duplicates:
+            raise click.UsageError(f"--no-duplicates applies to {', '.join(duplicates.KINDS)}")
+        click.echo(get_kind(kind).create(session, values))
+        return
+    new_id, found = duplicates.create(session, kind, values, refuse=no_duplicates)
+    for duplicate in found:
+        click.echo(f"crm: warning: the new {kind} resembles {duplicate.describe()}", err=True)
+    click.echo(new_id)
 
 
 @click.command("set")

@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 import peewee
@@ -26,7 +26,7 @@ from crm_tui.models import (
     LeadType,
     Tag,
 )
-from crm_tui.services import history, references, search, settings
+from crm_tui.services import duplicates, history, references, search, settings
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
@@ -589,62 +589,18 @@ def _display_fields(kind: Kind, lead: Lead, row: dict) -> list[dict[str, str]]:
 # --- duplicates and merging -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    """An existing lead that a new one resembles, and why."""
-
-    id: int
-    full_name: str
-    email: str
-    company_name: str
-    status: int
-    reason: str
-    """"same email" or "same company and name"."""
-    modifiable: bool = False
-    """Whether the user may change it (and so merge into it)."""
-
-    def describe(self) -> str:
-        """One line naming the lead and the reason."""
-        return f"lead #{self.id} {self.full_name!r} ({self.reason})"
+#: An existing lead that a new one resembles (the rule lives in crm_tui.services.duplicates).
+Duplicate = duplicates.Duplicate
 
 
 def find_duplicates(
     session: Session, values: Mapping[str, object], *, exclude_id: int | None = None,
     limit: int = 10,
 ) -> list[Duplicate]:
-    """Visible leads that `values` (lead field names) would duplicate.
-
-    A lead matches on the normalised email (trimmed, lower case), or on company name plus
-    full name (both given, compared trimmed and case-insensitively). Leads the user may
-    not see are never reported (that would reveal them).
-    """
-    visible = acl.lead_view_expr(session.user)
-    columns = (Lead.id, Lead.full_name, Lead.email, Lead.company_name, Lead.status)
-    found: dict[int, Duplicate] = {}
-    key = email_key(str(values.get("email") or ""))
-    if key:
-        query = Lead.select(*columns).where(Lead.email_key == key, visible)
-        for row in query.order_by(Lead.id).limit(limit).tuples():
-            found.setdefault(row[0], Duplicate(*row, reason="same email"))
-    company = str(values.get("company_name") or "").strip(" ")
-    name = str(values.get("full_name") or "").strip(" ")
-    if company and name:
-        # Both sides go through the database's own lower() so the expression index
-        # (migration 0003) serves the lookup and both backends agree on case.
-        query = Lead.select(*columns).where(
-            peewee.fn.LOWER(peewee.fn.TRIM(Lead.company_name)) == peewee.fn.LOWER(company),
-            peewee.fn.LOWER(peewee.fn.TRIM(Lead.full_name)) == peewee.fn.LOWER(name),
-            visible,
-        )
-        for row in query.order_by(Lead.id).limit(limit).tuples():
-            found.setdefault(row[0], Duplicate(*row, reason="same company and name"))
-    found.pop(exclude_id, None)
-    offered = sorted(found.values(), key=lambda d: d.id)[:limit]
-    if not offered:
-        return []
-    modifiable = {lead_id for (lead_id,) in Lead.select(Lead.id).where(
-        Lead.id.in_([d.id for d in offered]), acl.lead_modify_expr(session.user)).tuples()}
-    return [replace(d, modifiable=d.id in modifiable) for d in offered]
+    """Visible leads that `values` (lead field names) would duplicate: the same email
+    (trimmed, lower case), or the same company name and full name. Leads the user may not
+    see are never reported (that would reveal them)."""
+    return duplicates.find(session, "lead", values, exclude_id=exclude_id, limit=limit)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,116 @@
+"""The duplicate rule of each kind, through `crm add` (warn, or refuse with
+--no-duplicates), hidden records never named, and every lookup served by an index — on
+both backends."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from crm_tui.db import database, is_postgres
+from crm_tui.models import Company, Contact, Lead
+from crm_tui.services import duplicates
+from crm_tui.services.records import get_kind
+
+PASSWORDS = {"user1": "user1-pw"}
+
+
+def crm(db: str, *args: str, user: str | None = None):
+    from crm_tui import db as connection
+    from crm_tui.cli import cli
+
+    head = ["--db", db] + (["--user", user] if user else [])
+    env = {"CRM_PASSWORD": PASSWORDS[user]} if user else {}
+    try:
+        return CliRunner().invoke(cli, [*head, *args], env=env)
+    finally:
+        connection.close_database()
+
+
+def test_companies_by_name_or_fiscal_id(any_world, any_db):
+    first = crm(any_db, "add", "company", "name=Acme Iberia", "fiscal_id=ES-B123")
+    assert first.exit_code == 0 and first.stderr == "", first.output
+    acme = int(first.stdout)
+    warned = crm(any_db, "add", "company", "name=Acme Spain", "fiscal_id= es-b123 ")
+    assert warned.exit_code == 0, warned.output
+    assert warned.stderr.splitlines() == [
+        f"crm: warning: the new company resembles company #{acme} 'Acme Iberia' "
+        "(same fiscal id)"]
+    before = Company.select().count()
+    refused = crm(any_db, "add", "company", "name=Acme Portugal", "fiscal_id=ES-B123",
+                  "--no-duplicates")
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert f"company #{acme} 'Acme Iberia' (same fiscal id)" in refused.stderr
+    assert Company.select().count() == before
+    # The same name as people read it (case, width) is the other half of the rule.
+    admin = any_world.session("admin")
+    found = duplicates.find(admin, "company", {"name": "ACME IBERIA"})
+    assert [(d.id, d.reason) for d in found] == [(acme, "same name")]
+
+
+def test_contacts_by_email_and_hidden_ones_are_never_named(any_world, any_db):
+    admin = any_world.session("admin")
+    secret = get_kind("company").create(admin, {"name": "Secret Co"})
+    assert not get_kind("company").can_view(any_world.session("user1"),
+                                            Company.get_by_id(secret))
+    hidden = get_kind("contact").create(admin, {"full_name": "Hidden Person",
+                                                "email": "same@x.example",
+                                                "company": str(secret)})
+    company = str(any_world.cid("Customer #A"))
+    quiet = crm(any_db, "add", "contact", "full_name=Ana", "email=Same@X.example",
+                f"company={company}", "--no-duplicates", user="user1")
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output
+    ana = int(quiet.stdout)
+    warned = crm(any_db, "add", "contact", "full_name=Ana B", "email= same@x.example",
+                 f"company={company}", user="user1")
+    assert warned.exit_code == 0
+    assert warned.stderr.splitlines() == [
+        f"crm: warning: the new contact resembles contact #{ana} 'Ana' (same email)"]
+    assert str(hidden) not in warned.stderr and "Hidden" not in warned.stderr
+    count = Contact.select().count()
+    refused = crm(any_db, "add", "contact", "full_name=Ana C", "email=SAME@x.example",
+                  f"company={company}", "--no-duplicates", user="user1")
+    assert refused.exit_code == 1 and "Hidden" not in refused.stderr
+    assert Contact.select().count() == count
+
+
+def test_leads_through_crm_add(any_world, any_db):
+    first = crm(any_db, "add", "lead", "full_name=Kim", "email=kim@k.example",
+                "company_name=K Ltd")
+    assert first.exit_code == 0 and first.stderr == ""
+    kim = int(first.stdout)
+    by_name = crm(any_db, "add", "lead", "full_name= kim ", "company_name=k ltd")
+    assert by_name.exit_code == 0
+    assert f"lead #{kim} 'Kim' (same company and name)" in by_name.stderr
+    count = Lead.select().count()
+    refused = crm(any_db, "add", "lead", "full_name=Other", "email=KIM@k.example",
+                  "--no-duplicates")
+    assert refused.exit_code == 1 and Lead.select().count() == count
+    usage = crm(any_db, "add", "tag", "name=hot", "--no-duplicates")
+    assert usage.exit_code == 2
+
+
+INDEXES = {
+    ("lead", "same email"): "lead_email_key",
+    ("lead", "same company and name"): "lead_name_key",
+    ("contact", "same email"): "contact_email_key",
+    ("company", "same fiscal id"): "company_fiscal_id_key",
+    ("company", "same name"): "company_name_lower",
+}
+
+
+@pytest.mark.parametrize("kind", ["lead", "contact", "company"])
+def test_every_lookup_uses_an_index(any_db, kind):
+    values = {"email": "a@b.example", "full_name": "A", "company_name": "B", "name": "B",
+              "fiscal_id": "X1"}
+    model = get_kind(kind).model
+    for reason, condition in duplicates._queries(kind, values):
+        sql, params = model.select(model.id).where(condition).sql()
+        if is_postgres():
+            database.execute_sql("SET enable_seqscan = off")
+            plan = " ".join(r[0] for r in database.execute_sql("EXPLAIN " + sql, params))
+            database.execute_sql("SET enable_seqscan = on")
+        else:
+            plan = " ".join(str(r[-1]) for r in
+                            database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+        assert INDEXES[(kind, reason)] in plan, (reason, plan)
