@@ -9,7 +9,9 @@ records the acting user may see are ever reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import peewee
@@ -23,6 +25,9 @@ from crm_tui.services.records import get_kind
 
 #: The kinds with a duplicate rule.
 KINDS = ("company", "contact", "lead")
+#: The fields each kind's rule reads.
+RULE_FIELDS = {"lead": ("email", "company_name", "full_name"), "contact": ("email",),
+               "company": ("name", "fiscal_id")}
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,83 @@ def find(session: Session, kind_name: str, values: Mapping[str, object], *,
         return []
     rows = {obj.id: obj for obj in model.select().where(model.id.in_([d.id for d in offered]))}
     return [replace(d, modifiable=kind.can_modify(session, rows[d.id])) for d in offered]
+
+
+def within(kind: str, rows: Sequence[Mapping[str, object]]) -> dict[int, tuple[str, int]]:
+    """Rows that duplicate an earlier row of the same batch: {position: (reason, earlier)}."""
+    first: dict[tuple[str, str], int] = {}
+    out: dict[int, tuple[str, int]] = {}
+    for position, values in enumerate(rows):
+        for reason, key in keys(kind, values):
+            earlier = first.setdefault((reason, key), position)
+            if earlier != position and position not in out:
+                out[position] = (reason, earlier)
+    return out
+
+
+def find_many(session: Session, kind_name: str, rows: Sequence[Mapping[str, object]],
+              chunk: int = 200) -> dict[int, list[Duplicate]]:
+    """`find` for many new records at once (an import): {position: duplicates}, a few
+    indexed queries per `chunk` rows instead of one per row and rule (`modifiable` is
+    not looked up)."""
+    kind = get_kind(kind_name)
+    model = kind.model
+    title = getattr(model, kind.title_attr)
+    visible = kind.view_expr(session)
+    lower, trim = peewee.fn.LOWER, peewee.fn.TRIM
+    out: dict[int, list[Duplicate]] = {}
+
+    def add(position: int, record_id: int, text: str, reason: str) -> None:
+        found = out.setdefault(position, [])
+        if all(d.id != record_id for d in found):
+            found.append(Duplicate(kind_name, record_id, text or "", reason))
+
+    # Each rule: (reason, the row's key, the column expression that holds the key).
+    lookups: list[tuple[str, Callable[[Mapping[str, object]], str], peewee.Node]] = []
+    if kind_name in ("lead", "contact"):
+        column = Lead.email_key if kind_name == "lead" else lower(trim(Contact.email))
+        lookups.append(("same email", lambda v: email_key(_text(v, "email")), column))
+    if kind_name == "company":
+        lookups.append(("same fiscal id", lambda v: _text(v, "fiscal_id").lower(),
+                        lower(trim(Company.fiscal_id))))
+        lookups.append(("same name", lambda v: _text(v, "name").lower(), lower(Company.name)))
+    for reason, key_of, column in lookups:
+        wanted: dict[str, list[int]] = {}
+        for position, values in enumerate(rows):
+            key = key_of(values)
+            if key:
+                wanted.setdefault(key, []).append(position)
+        keys_ = list(wanted)
+        for start in range(0, len(keys_), chunk):
+            query = (model.select(model.id, title, column.alias("key"))
+                     .where(column.in_(keys_[start:start + chunk]), visible).tuples())
+            for record_id, text, key in query:
+                for position in wanted.get(key, ()):
+                    if reason == "same name" and V.name_key(text or "") != V.name_key(
+                            _text(rows[position], "name")):
+                        continue
+                    add(position, record_id, text, reason)
+    if kind_name == "lead":
+        pairs: dict[tuple[str, str], list[int]] = {}
+        for position, values in enumerate(rows):
+            company, name = _text(values, "company_name"), _text(values, "full_name")
+            if company and name:
+                pairs.setdefault((company.lower(), name.lower()), []).append(position)
+        listed = list(pairs)
+        for start in range(0, len(listed), chunk):
+            condition = functools.reduce(operator.or_, [
+                (lower(trim(Lead.company_name)) == lower(company))
+                & (lower(trim(Lead.full_name)) == lower(name))
+                for company, name in listed[start:start + chunk]])
+            query = (Lead.select(Lead.id, Lead.full_name, Lead.company_name)
+                     .where(condition, visible).tuples())
+            for record_id, text, company in query:
+                for position in pairs.get(((company or "").strip().lower(),
+                                           (text or "").strip().lower()), ()):
+                    add(position, record_id, text, "same company and name")
+    for found in out.values():
+        found.sort(key=lambda d: d.id)
+    return out
 
 
 def create(session: Session, kind_name: str, raw: dict[str, object], *,

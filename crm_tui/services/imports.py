@@ -47,7 +47,7 @@ from crm_tui.errors import (
     ValidationFailed,
 )
 from crm_tui.models import BaseModel, Company, CustomField, CustomValue, ImportBatch
-from crm_tui.services import history, search
+from crm_tui.services import duplicates, history, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.custom_fields import parse_custom_value
@@ -1264,25 +1264,28 @@ class _Importer:
         return order
 
     def _warnings(self, batch: _Batch) -> list[Problem]:
-        """Leads that resemble existing leads or each other (SPEC 6): warned, still created."""
-        if self.layout.kind != "lead":
+        """Records that resemble stored ones or each other by their kind's duplicate rule
+        (crm_tui.services.duplicates): warned, still created."""
+        kind = self.layout.kind
+        if kind not in duplicates.KINDS:
             return []
-        from crm_tui.services.leads import email_key, find_duplicates
-
+        # A company's name is unique: `_check_unique` has refused a repeated one already.
+        names = [n for n in duplicates.RULE_FIELDS[kind] if (kind, n) != ("company", "name")]
+        columns = [batch.records.column(name) for name in names]
+        rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        field = {"lead": "email", "contact": "email", "company": "fiscal_id"}[kind]
+        column = self.layout.column_for(field)
+        labels, lines = batch.labels, batch.lines
         warnings: list[Problem] = []
-        seen: dict[str, int] = {}
-        for lead, label, line in zip(batch.records.objects(), batch.labels, batch.lines,
-                                     strict=True):
-            values = {"email": lead.email, "company_name": lead.company_name,
-                      "full_name": lead.full_name}
-            for duplicate in find_duplicates(self.session, values):
-                warnings.append(Problem(label, "email", lead.email or "",
-                                        f"resembles {duplicate.describe()}", line))
-            key = email_key(lead.email)
-            if key and key in seen:
-                warnings.append(Problem(label, "email", lead.email, "the same email as the "
-                                        f"lead on line {seen[key]}", line))
-            seen.setdefault(key, line)
+        for position, found in sorted(duplicates.find_many(self.session, kind, rows).items()):
+            for duplicate in found:
+                warnings.append(Problem(labels[position], column, rows[position][field],
+                                        f"resembles {duplicate.describe()}", lines[position]))
+        for position, (reason, earlier) in sorted(duplicates.within(kind, rows).items()):
+            warnings.append(Problem(labels[position], column, rows[position][field],
+                                    f"{reason} as the {kind} on line {lines[earlier]}",
+                                    lines[position]))
+        warnings.sort(key=lambda p: p.line or 0)
         return warnings
 
     # --- writing ------------------------------------------------------------------------------

@@ -114,3 +114,50 @@ def test_every_lookup_uses_an_index(any_db, kind):
             plan = " ".join(str(r[-1]) for r in
                             database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
         assert INDEXES[(kind, reason)] in plan, (reason, plan)
+
+
+def test_an_import_reports_duplicates_of_stored_records_and_within_the_file(
+        any_world, any_db, tmp_path):
+    admin = any_world.session("admin")
+    company = any_world.cid("Customer #A")
+    ana = get_kind("contact").create(admin, {"full_name": "Ana", "email": "ana@x.example",
+                                             "company": str(company)})
+    path = tmp_path / "contacts.csv"
+    path.write_text("full_name,email,company\n"
+                    f"Ana Two,ANA@x.example,{company}\n"
+                    f"Bea,bea@x.example,{company}\n"
+                    f"Bea Again, bea@X.example,{company}\n", encoding="utf-8")
+    count = Contact.select().count()
+    done = crm(any_db, "import", "contacts", str(path), "--dry-run")
+    assert done.exit_code == 0, done.output
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, done.stderr
+    assert "line 2" in warnings[0] and f"resembles contact #{ana} 'Ana' (same email)" \
+        in warnings[0]
+    assert "line 4" in warnings[1] and "same email as the contact on line 3" in warnings[1]
+    assert Contact.select().count() == count
+
+
+def test_the_batch_lookup_agrees_with_the_one_row_rule(any_world):
+    from tests.unit.lead_world import seed_leads
+
+    seed_leads(any_world)
+    get_kind("company").create(any_world.session("admin"), {"name": "Gamma Ltd",
+                                                            "fiscal_id": "G-1"})
+    for login in ("admin", "user1"):
+        session = any_world.session(login)
+        rows = {
+            "lead": [{"email": " ANN@example.com"}, {"full_name": "cid gamma",
+                                                     "company_name": " GAMMA LTD"},
+                     {"full_name": "Nobody", "email": "no@x.example"}],
+            "company": [{"name": "gamma ltd"}, {"name": "X", "fiscal_id": " g-1"},
+                        {"name": "Customer #A"}],
+            "contact": [{"email": "nobody@x.example"}],
+        }
+        for kind, values in rows.items():
+            many = duplicates.find_many(session, kind, values)
+            one = {n: duplicates.find(session, kind, v) for n, v in enumerate(values)}
+            assert {n: [(d.id, d.reason) for d in found] for n, found in many.items()} == {
+                n: [(d.id, d.reason) for d in found] for n, found in one.items() if found
+            }, (login, kind)
+        assert duplicates.find_many(session, "lead", rows["lead"])  # some match
