@@ -138,6 +138,8 @@ class LeadDetailScreen(CrmScreen):
                 tooltip="Who changed what, and when"),
         Binding("M", "merge_lead", "Merge", id="record.merge", show=False,
                 tooltip="Merge a duplicate lead into this one"),
+        Binding("C", "convert_lead", "Convert", id="lead.convert", show=False,
+                tooltip="Won: make the lead a customer company and contact"),
         Binding("a", "add_note", "Note", id="lead.note", tooltip="Add a note to the timeline"),
         Binding("t", "attach_file", "Attach", id="lead.attach", tooltip="Attach a file"),
         Binding("w", "save_file", "Save file", id="lead.save_file",
@@ -243,7 +245,7 @@ class LeadDetailScreen(CrmScreen):
         if action == "save_file":
             return True if self.detail is not None and self.detail.get("file_count") else None
         if action in ("edit_lead", "add_note", "attach_file", "step_status", "email_reply",
-                      "forward_lead", "merge_lead"):
+                      "forward_lead", "merge_lead", "convert_lead"):
             if self.detail is None or not self.detail["modifiable"]:
                 return None
             if action == "step_status":
@@ -267,6 +269,21 @@ class LeadDetailScreen(CrmScreen):
         name = self.detail["full_name"] if self.detail else ""
         pick_and_merge(self, "lead", self.lead_id, f"lead #{self.lead_id} {name!r}",
                        lambda result: self._changed(result.summary()))
+
+    def action_convert_lead(self) -> None:
+        """Ask, then turn the lead into a customer company and contact (closed successfully)."""
+        from crm_tui.services import conversion
+        from screens.modals.confirm import ConfirmModal
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_service(conversion.convert, self.session, self.lead_id,
+                                  done=lambda done: self._changed(done.summary()))
+
+        self.app.push_screen(ConfirmModal(
+            f"Convert lead #{self.lead_id} into a customer?",
+            "Its company and contact are found or created, and the lead is closed "
+            "successfully."), confirmed)
 
     def action_edit_lead(self) -> None:
         """Edit the lead in the record form."""

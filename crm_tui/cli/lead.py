@@ -72,4 +72,21 @@ def duplicates_command(state: CliState, lead_id: int) -> None:
         click.echo(f"{duplicate.id}\t{duplicate.reason}\t{duplicate.full_name}")
 
 
+@lead_group.command("convert")
+@click.argument("lead_id")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@pass_state
+def convert_command(state: CliState, lead_id: str, as_json: bool) -> None:
+    """Turn won lead LEAD_ID into a customer: its company and contact (found by the
+    duplicate rule, or created), linked, and the lead closed successfully."""
+    from crm_tui.services.conversion import convert
+
+    done = convert(state.session(), lead_id)
+    if as_json:
+        from crm_tui.cli.output import print_json
+
+        print_json(done.as_json())
+    click.echo(f"crm: {done.summary()}", err=True)
+
+
 COMMANDS = [lead_group]

@@ -77,3 +77,26 @@ async def test_merging_a_company_from_its_detail(world):
     assert Company.get_or_none(Company.id == other) is None
     assert Contact.get_by_id(contact).company_id == keep
     assert company.get(admin, keep)["country"] == "France"
+
+
+async def test_converting_a_lead_from_its_detail(world):
+    from crm_tui.models import WON_STATUS
+
+    seed_leads(world)
+    admin = world.session("admin")
+    lead = get_kind("lead").create(admin, {"full_name": "Kim Lee", "email": "kim@n.example",
+                                           "company_name": "Newco"})
+    app = LeadHarness(lambda: LeadDetailScreen(admin, lead))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, LeadDetailScreen)
+        assert "Closed successfully" in str(app.screen.query_one("#lead-header").render())
+    company = Company.get(Company.name == "Newco")
+    assert Lead.get_by_id(lead).status == WON_STATUS
+    assert Contact.get(Contact.email == "kim@n.example").company_id == company.id
+    assert any("converted" in text for _, text in app.notes)
