@@ -657,10 +657,24 @@ class RecordListScreen(CrmScreen):
         """Open the form for a new record."""
         from screens.modals.record_form import RecordFormModal
 
-        self.app.push_screen(
-            RecordFormModal(self.session, self.KIND, None, initial=self.new_record_initial()),
-            self._saved,
-        )
+        if self.KIND in ("company", "contact"):
+            # Kinds with a duplicate rule look for duplicates before saving.
+            from screens.modals.lead_duplicates import NewRecordModal
+
+            form = NewRecordModal(self.session, self.KIND, initial=self.new_record_initial())
+
+            def done(record_id: int | None) -> None:
+                # An existing record opened or merged into instead: show it.
+                if record_id is not None and form.chosen in ("open", "merge"):
+                    self.records_changed()
+                    self.open_record(record_id)
+                else:
+                    self._saved(record_id)
+
+            self.app.push_screen(form, done)
+            return
+        form = RecordFormModal(self.session, self.KIND, None, initial=self.new_record_initial())
+        self.app.push_screen(form, self._saved)
 
     def action_edit_record(self) -> None:
         """Edit the record under the cursor."""

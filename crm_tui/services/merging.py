@@ -162,6 +162,51 @@ def redirected(kind_name: str, ids: set[int] | list[int]) -> dict[int, int]:
     return found
 
 
+def merge_values(session: Session, kind_name: str, record_id: int,
+                 raw: dict[str, Any]) -> None:
+    """Fold the values of a would-be new record into an existing one instead of creating it
+    (a form's "merge"): its empty fields are filled, differing values kept as a note.
+
+    Raises:
+        NotFound, PermissionDenied, ValidationFailed.
+    """
+    kind = _kind(kind_name)
+    if kind_name == "lead":
+        from crm_tui.services.leads import merge_values as merge_lead_values
+
+        merge_lead_values(session, record_id, raw)
+        return
+    with write_transaction():
+        obj = kind.load(session, record_id)
+        kind.check_modify(session, obj)
+        probe = kind.model()
+        given = {k: v for k, v in raw.items() if not k.startswith("custom.")}
+        parsed, _custom, problems = kind.parse(session, probe, given, creating=False)
+        if problems:
+            raise ValidationFailed(problems)
+        fills: dict[str, Any] = {}
+        differing: list[tuple[str, Any]] = []
+        for name, value in parsed.items():
+            spec = kind.field(name)
+            if spec is None or value in (None, "", []):
+                continue
+            if spec.kind in ("ref", "user"):
+                current, value = getattr(obj, spec.column + "_id"), value.id
+            else:
+                current = getattr(obj, spec.column)
+            if current in (None, ""):
+                fills[name] = raw[name]
+            elif str(current) != str(value):
+                differing.append((name, value))
+        if fills:
+            kind.update(session, obj.id, fills)
+            obj = kind.model.get_by_id(obj.id)
+        if differing:
+            text = (f"Merged a new submission of this {kind_name}; its differing values:\n"
+                    + "\n".join(f"{name}: {value}" for name, value in differing))
+            _write_note(session, kind, obj, text)
+
+
 # --- comparing values ---------------------------------------------------------------------
 
 
@@ -229,9 +274,11 @@ def _note(session: Session, kind: Kind, keep: Any, other: Any,
           differing: list[tuple[str, Any]]) -> None:
     """Keep the other's differing values on the kept record (its activity, or for a
     contact, which has none, its description)."""
-    if not differing:
-        return
-    text = _note_text(kind, other, differing)
+    if differing:
+        _write_note(session, kind, keep, _note_text(kind, other, differing))
+
+
+def _write_note(session: Session, kind: Kind, keep: Any, text: str) -> None:
     now = session.clock.now()
     if kind.name == "lead":
         LeadActivity.create(lead=keep.id, kind="change", author=session.login, created=now,

@@ -1,5 +1,6 @@
-"""Creating a lead that resembles existing ones: the new-lead form checks first, and a
-dialog offers to open or merge an existing lead instead, or to create it anyway."""
+"""Creating a company, contact or lead that resembles existing ones: the new-record form
+checks first (the kind's duplicate rule), and a dialog offers to open or merge an existing
+record instead, or to create it anyway."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
-from crm_tui.services import leads
+from crm_tui.services import duplicates, merging
 from crm_tui.services.context import Session
 from screens.base import run_service
 from screens.modals.record_form import RecordFormModal
@@ -24,7 +25,7 @@ Choice = tuple[str, int | None]
 
 
 class DuplicateChoiceModal(ModalScreen[Choice | None]):
-    """Lists the leads a new one resembles (only ones the user may see: the service finds
+    """Lists the records a new one resembles (only ones the user may see: the service finds
     no others); merging is offered into those he may change. Dismisses with the choice, or
     None (escape: back to the form)."""
 
@@ -56,10 +57,11 @@ class DuplicateChoiceModal(ModalScreen[Choice | None]):
     }
     """
 
-    def __init__(self, duplicates: list[leads.Duplicate]) -> None:
-        """Create the dialog for the leads found."""
+    def __init__(self, found: list[duplicates.Duplicate], kind: str = "lead") -> None:
+        """Create the dialog for the records found."""
         super().__init__()
-        self.duplicates = list(duplicates)
+        self.duplicates = list(found)
+        self.kind = kind
 
     def compose(self) -> ComposeResult:
         """A warning line and the choices."""
@@ -67,13 +69,14 @@ class DuplicateChoiceModal(ModalScreen[Choice | None]):
         for duplicate in self.duplicates:
             options.append(Option(f"Open {duplicate.describe()}", id=f"open:{duplicate.id}"))
         for duplicate in self.duplicates:
-            # Only a lead the user may change can take the new one's values.
+            # Only a record the user may change can take the new one's values.
             if duplicate.modifiable:
-                options.append(Option(f"Merge into lead #{duplicate.id} "
-                                      f"{duplicate.full_name!r}", id=f"merge:{duplicate.id}"))
-        options.append(Option("Create a new lead anyway", id="create:"))
+                options.append(Option(f"Merge into {self.kind} #{duplicate.id} "
+                                      f"{duplicate.title!r}", id=f"merge:{duplicate.id}"))
+        options.append(Option(f"Create a new {self.kind} anyway", id="create:"))
         with Vertical(id="dialog"):
-            yield Label("This lead looks like one that exists already:", id="duplicates-title")
+            yield Label(f"This {self.kind} looks like one that exists already:",
+                        id="duplicates-title")
             yield OptionList(*options, id="duplicate-options", compact=True, markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -92,14 +95,18 @@ class DuplicateChoiceModal(ModalScreen[Choice | None]):
         self.dismiss(None)
 
 
-class NewLeadModal(RecordFormModal):
-    """The new-lead form: before saving it looks for duplicates (same email, or same
-    company and name) and asks what to do when it finds any. Dismisses with the id of the
-    lead to show (new, opened or merged into), or None."""
+class NewRecordModal(RecordFormModal):
+    """The new-record form of a kind with a duplicate rule: before saving it looks for
+    duplicates and asks what to do when it finds any. Dismisses with the id of the record
+    to show (new, opened or merged into), or None."""
 
-    def __init__(self, session: Session, *, initial: dict[str, str] | None = None) -> None:
-        """Create the form for a new lead."""
-        super().__init__(session, "lead", None, initial=initial, title="New lead")
+    def __init__(self, session: Session, kind: str, *,
+                 initial: dict[str, str] | None = None, title: str | None = None) -> None:
+        """Create the form for a new record of `kind`."""
+        super().__init__(session, kind, None, initial=initial,
+                         title=title or f"New {kind}")
+        #: What the user chose when duplicates were found: "open", "merge" or "create".
+        self.chosen = "create"
 
     @on(FieldForm.Submitted)
     def _check_duplicates(self, event: FieldForm.Submitted) -> None:
@@ -110,12 +117,12 @@ class NewLeadModal(RecordFormModal):
             return
         self._saving = True
         values = dict(event.values)
-        run_service(self, leads.find_duplicates, self.session, values,
+        run_service(self, duplicates.find, self.session, self.kind, values,
                     done=lambda found: self._checked(event, values, found),
-                    failed=self._refused, group="lead.duplicates")
+                    failed=self._refused, group="record.duplicates")
 
     def _checked(self, event: FieldForm.Submitted, values: dict[str, str],
-                 found: list[leads.Duplicate]) -> None:
+                 found: list[duplicates.Duplicate]) -> None:
         self._saving = False
         if not found:
             self._save(event)
@@ -124,16 +131,25 @@ class NewLeadModal(RecordFormModal):
         def chosen(choice: Choice | None) -> None:
             if choice is None:
                 return
-            what, lead_id = choice
+            what, record_id = choice
+            self.chosen = what
             if what == "create":
                 self._save(event)
-            elif what == "open" and lead_id is not None:
-                self.dismiss(lead_id)
-            elif what == "merge" and lead_id is not None:
+            elif what == "open" and record_id is not None:
+                self.dismiss(record_id)
+            elif what == "merge" and record_id is not None:
                 raw = {k: v for k, v in values.items() if v.strip() and not k.startswith("custom.")}
                 self._saving = True
-                run_service(self, leads.merge_values, self.session, lead_id, raw,
-                            done=lambda _: self.dismiss(lead_id), failed=self._refused,
-                            group="lead.merge")
+                run_service(self, merging.merge_values, self.session, self.kind, record_id,
+                            raw, done=lambda _: self.dismiss(record_id), failed=self._refused,
+                            group="record.merge")
 
-        self.app.push_screen(DuplicateChoiceModal(found), chosen)
+        self.app.push_screen(DuplicateChoiceModal(found, self.kind), chosen)
+
+
+class NewLeadModal(NewRecordModal):
+    """The new-lead form (same email, or same company and name, is a duplicate)."""
+
+    def __init__(self, session: Session, *, initial: dict[str, str] | None = None) -> None:
+        """Create the form for a new lead."""
+        super().__init__(session, "lead", initial=initial, title="New lead")

@@ -100,3 +100,33 @@ async def test_converting_a_lead_from_its_detail(world):
     assert Lead.get_by_id(lead).status == WON_STATUS
     assert Contact.get(Contact.email == "kim@n.example").company_id == company.id
     assert any("converted" in text for _, text in app.notes)
+
+
+async def test_a_new_company_like_an_existing_one_offers_to_open_or_merge_it(world):
+    from tests.screens.crm_app_helpers import SIZE, app_for, press, type_text
+    from tests.screens.crm_app_helpers import settle as settle_app
+
+    existing = world.cid("Customer #A")
+    app = app_for(world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_app(pilot)
+        await press(pilot, "1")
+        await press(pilot, "n")
+        await type_text(pilot, "customer #a")
+        await press(pilot, "ctrl+s")
+        assert "looks like one that exists" in str(
+            app.screen.query_one("#duplicates-title").render())
+        await press(pilot, "enter")  # open it
+        assert type(app.screen).__name__ == "CompanyDetailScreen"
+        assert app.screen.company_id == existing
+        await press(pilot, "q")
+        await press(pilot, "n")
+        await type_text(pilot, "customer #a")
+        await press(pilot, "ctrl+s")
+        await press(pilot, "down", "enter")  # merge the values into it
+        assert type(app.screen).__name__ == "CompanyDetailScreen"
+    assert Company.select().where(Company.name ** "customer #a").count() == 1
+    from crm_tui.models import CompanyActivity
+
+    note = CompanyActivity.get(CompanyActivity.company == existing)
+    assert "name: customer #a" in note.text
