@@ -86,7 +86,9 @@ def convert(session: Session, lead_id: int | str) -> Converted:
                 contact_id = contacts.create(session, {
                     "full_name": lead.full_name, "email": lead.email,
                     "company": str(company.id), "phone": lead.phone or "",
-                    "position": lead.position or ""})
+                    "position": lead.position or "",
+                    # A person who opted out of mail as a lead has as a contact too.
+                    "mail_opt_out": "yes" if lead.mail_opt_out else "no"})
                 contact_created = True
         # One change of the lead: its company and its status, one history row and one
         # status entry on its timeline.

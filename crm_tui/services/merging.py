@@ -221,6 +221,9 @@ def _empty(kind: Kind, name: str, value: Any) -> bool:
     if value is None or value == "" or value == [] or value == {}:
         return True
     spec = kind.field(name)
+    if spec is not None and spec.kind == "bool":
+        # A flag set on either record holds for the merged one (a mail opt-out above all).
+        return not value
     if spec is not None and spec.kind == "decimal":
         try:
             return Decimal(str(value)) == 0

@@ -33,7 +33,7 @@ def test_a_lead_becomes_a_company_and_a_contact(any_world, any_db):
     lead = get_kind("lead").create(admin, {
         "full_name": "Kim Lee", "email": "kim@newco.example", "company_name": "Newco",
         "country": "Chile", "phone": "555", "position": "CTO",
-        "company": str(any_world.cid("Customer #A"))})
+        "company": str(any_world.cid("Customer #A")), "mail_opt_out": "yes"})
     statuses_before = LeadActivity.select().where(LeadActivity.lead == lead,
                                                   LeadActivity.kind == "status").count()
     done = crm(any_db, "lead", "convert", str(lead), "--json")
@@ -45,6 +45,7 @@ def test_a_lead_becomes_a_company_and_a_contact(any_world, any_db):
     contact = Contact.get_by_id(result["contact"])
     assert (contact.full_name, contact.email, contact.company_id, contact.phone,
             contact.position) == ("Kim Lee", "kim@newco.example", company.id, "555", "CTO")
+    assert contact.mail_opt_out
     row = Lead.get_by_id(lead)
     assert (row.status, row.company_id) == (WON_STATUS, company.id)
     statuses = LeadActivity.select().where(LeadActivity.lead == lead,

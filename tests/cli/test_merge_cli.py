@@ -123,6 +123,7 @@ def test_merging_leads_redirects_the_old_id_and_its_mail(any_world, any_db):
     ids = seed_leads(any_world)
     admin = any_world.session("admin")
     keep, other = ids["Ann Alpha"], ids["Cid Gamma"]
+    get_kind("lead").update(admin, other, {"mail_opt_out": "yes"})
     done = crm(any_db, "merge", "lead", str(keep), str(other))
     assert done.exit_code == 0, done.output
     assert Lead.get_or_none(Lead.id == other) is None
@@ -132,6 +133,8 @@ def test_merging_leads_redirects_the_old_id_and_its_mail(any_world, any_db):
     assert "full_name: Cid Gamma" in differing and "estimated_sale: 5000.00" in differing
     assert Redirect.get(Redirect.kind == "lead", Redirect.old_id == other).new_id == keep
     assert history.of_record(admin, "lead", keep)[-1]["action"] == "merge"
+    # Who opted out of mail on either record has opted out on the merged one.
+    assert Lead.get_by_id(keep).mail_opt_out
 
     shown = crm(any_db, "show", "lead", str(other), "--json")
     assert shown.exit_code == 0 and json.loads(shown.stdout)["id"] == keep
