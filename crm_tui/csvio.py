@@ -469,6 +469,16 @@ def _is_header(cells: list[str], known_columns: Sequence[str]) -> bool:
     return all(_key(column) in names for column in known_columns[:3])
 
 
+def without_lines(table: CsvTable, lines: Collection[int]) -> CsvTable:
+    """The table without the records that start on `lines` (rows an import leaves out)."""
+    kept = [n for n, line in enumerate(table.lines) if line not in lines]
+    return CsvTable(table.encoding, table.delimiter, table.header,
+                    [table.lines[n] for n in kept], [table.lengths[n] for n in kept],
+                    [[cells[n] for n in kept] for cells in table.by_position],
+                    # Fewer records leave at most the same positions with gaps.
+                    set(table.gap_positions), table.header_line)
+
+
 def read_table(data: bytes, known_columns: Sequence[str]) -> CsvTable:
     """Decode, sniff and parse a file; decide whether its first record is a header.
 

@@ -41,8 +41,13 @@ def import_command() -> None:
 @click.argument("kind", type=click.Choice(IMPORT_KINDS))
 @click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--on-duplicate", type=click.Choice(("skip", "create")), default="create",
+              show_default=True,
+              help="A row like a stored record or an earlier row (the kind's duplicate rule): "
+                   "create it anyway (warned), or skip it (warned, left out).")
 @pass_state
-def import_file_command(state: CliState, kind: str, file: str, dry_run: bool) -> None:
+def import_file_command(state: CliState, kind: str, file: str, dry_run: bool,
+                        on_duplicate: str) -> None:
     """Import KIND from a CSV FILE (`-`: standard input); all rows or none.
 
     A file with a header line (an export) is read by column name; a file without one is
@@ -53,7 +58,8 @@ def import_file_command(state: CliState, kind: str, file: str, dry_run: bool) ->
     data = _read_input(file)
     session = state.session()
     name = "(standard input)" if file == "-" else os.path.abspath(file)
-    report = imports.run(session, kind, data, dry_run=dry_run, file_name=name)
+    report = imports.run(session, kind, data, dry_run=dry_run, file_name=name,
+                         on_duplicate=on_duplicate)
     for warning in report.problems:
         click.echo(f"crm: warning: {warning}", err=True)
     if dry_run:

@@ -106,6 +106,8 @@ class ImportReport:
     preview: Sequence[tuple[int, str]] = ()
     #: The import batch written (what `crm import undo` takes back), None on a dry run.
     batch: int | None = None
+    #: Rows left out as duplicates (`on_duplicate="skip"`): their lines.
+    skipped: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line saying what happened."""
@@ -116,7 +118,9 @@ class ImportReport:
         tail = " (dry run: nothing written)" if self.dry_run else ""
         if self.batch is not None:
             tail = f"; batch {self.batch} (crm import undo {self.batch} takes it back)"
-        return f"{verb} {self.created} {noun} from {self.rows} rows ({how}){tail}"
+        skipped = (f", {'would skip' if self.dry_run else 'skipped'} {len(self.skipped)} "
+                   "duplicates") if self.skipped else ""
+        return f"{verb} {self.created} {noun} from {self.rows} rows{skipped} ({how}){tail}"
 
 
 class _Labels(Sequence[str]):
@@ -314,6 +318,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     file_name: str = "",
+    on_duplicate: str = "create",
 ) -> ImportReport:
     """Import a CSV file of `kind` ("companies", "contacts", "contracts", "leads").
 
@@ -325,6 +330,9 @@ def run(
         progress: Called now and then with (done, total) units of work (a fraction to show).
         cancelled: Polled now and then; True stops the import and writes nothing.
         file_name: Where the data came from, as the import batch records it.
+        on_duplicate: What becomes of a row that resembles a stored record or an earlier
+            row by its kind's duplicate rule: "create" (warned, created) or "skip" (warned,
+            left out: the file is checked once to find them, then imported without them).
 
     Raises:
         PermissionDenied: the user may not create such records (or any row of the file).
@@ -334,10 +342,24 @@ def run(
     """
     if kind not in LAYOUTS:
         raise ValidationFailed.one("import", "kind", kind, "must be one of " + ", ".join(KINDS))
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValidationFailed.one("import", "on_duplicate", on_duplicate,
+                                   "must be one of " + ", ".join(ON_DUPLICATE))
     importer = _Importer(session, LAYOUTS[kind], progress, cancelled)
     importer.file_name = file_name
     with _collector_paused():
-        return importer.run(kind, data, dry_run)
+        if on_duplicate == "create":
+            return importer.run(kind, data, dry_run)
+        found = _Importer(session, LAYOUTS[kind], None, cancelled).run(kind, data, True)
+        importer.left_out = {p.line for p in found.problems if p.line is not None}
+        report = importer.run(kind, data, dry_run)
+        report.problems, report.skipped = found.problems, sorted(importer.left_out)
+        report.rows = found.rows
+        return report
+
+
+#: What `run` may do with duplicates.
+ON_DUPLICATE = ("create", "skip")
 
 
 @contextlib.contextmanager
@@ -789,6 +811,8 @@ class _Importer:
         self.total = 0
         #: Where the data came from, as the import batch records it.
         self.file_name = ""
+        #: Lines of the file to leave out (duplicates skipped).
+        self.left_out: set[int] = set()
         self._custom_plans: dict[int | None, tuple[list[_CustomCell], list[str], int]] = {}
 
     # --- progress ---------------------------------------------------------------------------
@@ -811,6 +835,8 @@ class _Importer:
                  + [ID_COLUMN])
         try:
             table = csvio.read_table(data, known)
+            if self.left_out:
+                table = csvio.without_lines(table, self.left_out)
             self.header = table.header is not None
             if self.header:
                 self.custom_columns = custom_names

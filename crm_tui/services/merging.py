@@ -110,7 +110,7 @@ def merge(session: Session, kind_name: str, keep_ref: int | str,
         Redirect.create(kind=kind_name, old_id=other.id, new_id=keep.id, login=session.login,
                         at=session.clock.now())
         history.record(session, kind_name, keep.id, "merge",
-                       {"merged": [None, f"{kind_name} #{other.id} {kind.label(other)}"]})
+                       {"merged": [None, f"#{other.id} {kind.label(other)}"]})
     if owns_transaction and stored:
         from crm_tui.services.leads import remove_files
 

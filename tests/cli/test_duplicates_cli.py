@@ -161,3 +161,30 @@ def test_the_batch_lookup_agrees_with_the_one_row_rule(any_world):
                 n: [(d.id, d.reason) for d in found] for n, found in one.items() if found
             }, (login, kind)
         assert duplicates.find_many(session, "lead", rows["lead"])  # some match
+
+
+def test_an_import_can_skip_the_duplicates(any_world, any_db, tmp_path):
+    admin = any_world.session("admin")
+    company = any_world.cid("Customer #A")
+    get_kind("contact").create(admin, {"full_name": "Ana", "email": "ana@x.example",
+                                       "company": str(company)})
+    path = tmp_path / "contacts.csv"
+    path.write_text("full_name,email,company\n"
+                    f"Ana Two,ANA@x.example,{company}\n"
+                    f"Bea,bea@x.example,{company}\n"
+                    f"Bea Again, bea@X.example,{company}\n"
+                    f"Cy,cy@x.example,{company}\n", encoding="utf-8")
+    count = Contact.select().count()
+    dry = crm(any_db, "import", "contacts", str(path), "--on-duplicate", "skip", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would create 2 contacts from 4 rows, would skip 2 duplicates" in dry.stdout
+    assert [line.split(":")[0] for line in dry.stdout.splitlines()[:-1]] == ["line 3", "line 5"]
+    assert Contact.select().count() == count
+    done = crm(any_db, "import", "contacts", str(path), "--on-duplicate", "skip")
+    assert done.exit_code == 0, done.output
+    assert "created 2 contacts from 4 rows, skipped 2 duplicates" in done.stdout
+    emails = sorted(c.email.lower().strip() for c in Contact.select().where(
+        Contact.email.contains("@x.example")))
+    assert emails == ["ana@x.example", "bea@x.example", "cy@x.example"]
+    bad = crm(any_db, "import", "contacts", str(path), "--on-duplicate", "merge")
+    assert bad.exit_code == 2
