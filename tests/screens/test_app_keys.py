@@ -107,5 +107,6 @@ async def test_palette_offers_new_import_and_the_company_search(world):
         await type_text(pilot, "new contact")
         await pilot.pause(0.3)
         await press(pilot, "enter")
-        assert type(app.screen).__name__ == "RecordFormModal"
+        # The new-record form that looks for duplicates before saving.
+        assert type(app.screen).__name__ == "NewRecordModal"
         assert app.screen.kind == "contact"
