@@ -209,6 +209,7 @@ LAZY_COMMANDS = {
     "outbox": ("outbox", "outbox_group"),
     "privacy": ("privacy", "privacy_group"),
     "merge": ("merge", "merge_command"),
+    "mail": ("mail", "mail_group"),
 }
 
 #: Commands that need an optional part (`crm-tui[EXTRA]`); asked before the command runs.

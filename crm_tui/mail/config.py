@@ -47,6 +47,10 @@ class MailConfig:
     ``max_message_bytes``."""
     max_per_hour: int = DEFAULT_MAX_PER_HOUR
     """Mail filed per sender and per lead within an hour (0: no limit)."""
+    create_leads: bool = False
+    """``mail.create_leads``: mail from an unknown sender that names no lead makes a lead."""
+    lead_owner: str = ""
+    """``mail.lead_owner``: the login that owns leads made from mail ("" for nobody)."""
 
 
 def _int(values: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
@@ -127,4 +131,6 @@ def from_settings(values: Mapping[str, str]) -> MailConfig:
         poll_seconds=_int(values, "mail.poll_seconds", DEFAULT_POLL_SECONDS, 1, 86_400),
         limits=limits,
         max_per_hour=_int(values, "mail.max_per_hour", DEFAULT_MAX_PER_HOUR, 0, 1_000_000),
+        create_leads=(values.get("mail.create_leads") or "").strip() in ("1", "true", "yes", "on"),
+        lead_owner=_line(values, "mail.lead_owner"),
     )

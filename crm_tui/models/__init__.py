@@ -42,7 +42,14 @@ from crm_tui.models.leads import (
     SavedSearch,
     Tag,
 )
-from crm_tui.models.mail import OUTBOX_STATUSES, FiledMessage, MailTemplate, OutboxMail, SentMail
+from crm_tui.models.mail import (
+    OUTBOX_STATUSES,
+    FiledMessage,
+    LeadUnseenMail,
+    MailTemplate,
+    OutboxMail,
+    SentMail,
+)
 from crm_tui.models.merges import Redirect
 from crm_tui.models.search import SearchWord
 from crm_tui.models.users import Profile, Setting, User, UserProfile
@@ -78,6 +85,7 @@ ALL_MODELS = [
     SentMail,
     FiledMessage,
     OutboxMail,
+    LeadUnseenMail,
     Attachment,
     History,
     ImportBatch,
@@ -128,6 +136,7 @@ __all__ = [
     "InvoiceLine",
     "Lead",
     "LeadActivity",
+    "LeadUnseenMail",
     "MailWorkerState",
     "LeadTag",
     "LeadType",

@@ -61,11 +61,33 @@ class FiledMessage(BaseModel):
     sender = peewee.CharField(max_length=254, default="")
     digest = peewee.CharField(max_length=64, default="")
     arrived = peewee.DateTimeField(null=True)
+    subject = peewee.CharField(max_length=300, default="")
+    raw = peewee.BlobField(null=True)
+    """The message as downloaded, kept while it is unmatched (operators have no mailbox
+    password: assigning files it from here)."""
+    size = peewee.BigIntegerField(null=True)
+    """The size the server reported, when only the header was downloaded (over the limit)."""
 
     class Meta:
         table_name = "filed_message"
         indexes = ((("folder", "uidvalidity", "uid"), False), (("sender", "arrived"), False),
-                   (("lead", "arrived"), False))
+                   (("lead", "arrived"), False), (("outcome", "id"), False))
+
+
+class LeadUnseenMail(BaseModel):
+    """Mail filed on a lead that its owner has not looked at yet (one row per such lead).
+
+    Small by design: a row is written when mail is filed and removed when the owner opens
+    the lead, so counting a user's leads with new mail reads a handful of rows.
+    """
+
+    lead = peewee.ForeignKeyField(Lead, primary_key=True, on_delete="CASCADE",
+                                  backref="unseen_mail")
+    count = peewee.IntegerField(default=0)
+    since = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "lead_unseen_mail"
 
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")

@@ -439,6 +439,8 @@ _SETTING_HELP = {
     "mail.max_header_bytes": "bytes of header per message (over it: a note, raw copy kept)",
     "mail.max_subject_chars": "characters (over it: a note, raw copy kept)",
     "mail.max_per_hour": "mails filed per sender and per lead within an hour (0: no limit)",
+    "mail.create_leads": "mail from an unknown sender that names no lead makes a new lead",
+    "mail.lead_owner": "login owning leads made from mail (empty: no owner)",
 }
 
 
@@ -460,7 +462,7 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
                        "Other")
         kind = "text"
         options: Any = ()
-        if key == "invoice.auto_id":
+        if key in ("invoice.auto_id", "mail.create_leads"):
             kind = "checkbox"
         elif key in _SETTING_TEXTAREAS:
             kind = "textarea"

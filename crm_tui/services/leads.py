@@ -347,8 +347,13 @@ def add_activity(
 
 
 def activity(session: Session, lead_id: int, limit: int = 200) -> list[dict]:
-    """A lead's timeline, newest first, each entry with its attachments' names."""
+    """A lead's timeline, newest first, each entry with its attachments' names.
+
+    The owner reading it has seen its new mail (the marker and count go)."""
     lead = get_kind("lead").load(session, lead_id)
+    from crm_tui.services import mail_seen
+
+    mail_seen.seen(session, lead)
     entries = list(
         LeadActivity.select()
         .where(LeadActivity.lead == lead.id)

@@ -11,7 +11,7 @@ import bisect
 import datetime as dt
 import hashlib
 import mimetypes
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import peewee
@@ -20,7 +20,7 @@ from crm_tui.db import write_transaction
 from crm_tui.mail.message import ParsedMessage
 from crm_tui.mail.tokens import find_lead_token
 from crm_tui.models import Attachment, Contact, FiledMessage, Lead, LeadActivity, SentMail, User
-from crm_tui.services import mail_bounces
+from crm_tui.services import mail_bounces, mail_seen
 from crm_tui.services.attachments import display_name
 from crm_tui.services.context import Clock
 from crm_tui.services.merging import redirected
@@ -28,7 +28,7 @@ from crm_tui.services.prepared_insert import Prepared
 from crm_tui.services.staged_files import StagedFiles
 
 #: What the ledger (FiledMessage.outcome) says happened to a message.
-OUTCOMES = ("filed", "oversized", "unmatched", "auto")
+OUTCOMES = ("filed", "oversized", "unmatched", "auto", "discarded")
 # FiledMessage.key is a 300-character column; longer Message-IDs are stored as their hash.
 _MAX_KEY = 300
 # SQLite's default limit on bound variables is far above this; it keeps IN lists small.
@@ -44,7 +44,8 @@ class IncomingMail:
     downloaded; ``size`` is then the size the server reported. ``quarantined`` names the
     raw copy kept for replay of a message over a parsing limit (``parsed.over_limit``).
     ``arrived`` is when the server received it (INTERNALDATE, UTC; None: unknown, then
-    the filing time counts).
+    the filing time counts). ``raw`` is the message as downloaded: an unmatched message
+    keeps it in the ledger, to be assigned later.
     """
 
     parsed: ParsedMessage
@@ -55,15 +56,25 @@ class IncomingMail:
     folder: str = "INBOX"
     quarantined: str = ""
     arrived: dt.datetime | None = None
+    raw: bytes = b""
+
+
+#: Makes a lead for a message from an unknown sender (``mail.create_leads``); its id, or
+#: None when the sender is known after all.
+NewLead = Callable[[IncomingMail], "int | None"]
 
 
 @dataclass(frozen=True)
 class Route:
-    """Which lead a message belongs to (``lead_id`` None: unmatched, ``reason`` says why)."""
+    """Which lead a message belongs to (``lead_id`` None: unmatched, ``reason`` says why).
+
+    ``unrouted``: nothing in the message named a lead at all (no thread, token or header).
+    """
 
     lead_id: int | None
     via: str = ""
     reason: str = ""
+    unrouted: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,8 @@ class _Routing:
     """Everything routing needs for a batch of messages, read in a few queries."""
 
     def __init__(self, mails: Sequence[IncomingMail], *, max_per_hour: int = 0,
-                 now: dt.datetime | None = None) -> None:
+                 now: dt.datetime | None = None, new_lead: NewLead | None = None) -> None:
+        self.new_lead = new_lead
         thread_ids = sorted({i for m in mails for i in m.parsed.thread_ids}
                             | mail_bounces.original_ids(m.parsed for m in mails))
         self.sent: dict[str, int] = {}
@@ -250,10 +262,11 @@ class _Routing:
                 continue
             return Route(lead_id, via)
         if not reasons:
-            reasons.append("no [Lead#] token, X-CRM-Lead header or reply to mail the CRM sent")
+            return Route(None, "", "no [Lead#] token, X-CRM-Lead header or reply to mail the "
+                         "CRM sent", unrouted=True)
         return Route(None, "", "; ".join(reasons))
 
-    def throttled(self, mail: IncomingMail, lead_id: int) -> str | None:
+    def throttled(self, mail: IncomingMail, lead_id: int | None) -> str | None:
         """Why filing ``mail`` on ``lead_id`` would go over the hourly limit (more than
         ``max_per_hour`` mails from its sender, or to the lead, arrived within the hour up
         to it), or None (then it is counted)."""
@@ -265,7 +278,7 @@ class _Routing:
         theirs = self.by_lead.setdefault(lead_id, [])
         if _within_hour(mine, arrived) >= limit:
             return f"throttled: {sender} sent more than {limit} mails within an hour"
-        if _within_hour(theirs, arrived) >= limit:
+        if lead_id is not None and _within_hour(theirs, arrived) >= limit:
             return f"throttled: lead {lead_id} received more than {limit} mails within an hour"
         bisect.insort(mine, arrived)
         bisect.insort(theirs, arrived)
@@ -294,6 +307,7 @@ def file_incoming(
     clock: Clock | None = None,
     staged: StagedFiles | None = None,
     max_per_hour: int = 0,
+    new_lead: NewLead | None = None,
 ) -> list[FileResult]:
     """File a batch of incoming messages on their leads, all in one transaction.
 
@@ -306,7 +320,9 @@ def file_incoming(
     reason. A message the ledger holds as unmatched or auto is judged again, so a later
     copy that names its lead is filed. The ledger row is written in the same transaction
     as the activity entry, so a message is filed once whatever happens; the caller flags
-    or moves messages only after this returns. ``present_uids`` are UIDs now in the
+    or moves messages only after this returns. With ``new_lead`` (``mail.create_leads``),
+    a message that names no lead at all gets the lead it makes (an unknown sender), in the
+    same transaction. ``present_uids`` are UIDs now in the
     messages' folder (same UIDVALIDITY; those not yet flagged as filed are enough: only
     unflagged copies can need moving). The attachment files are written through ``staged``
     (a fresh one when None), which is committed here.
@@ -319,14 +335,14 @@ def file_incoming(
     if staged is None:
         with StagedFiles() as own:
             return file_incoming(mails, present_uids=present_uids, clock=clock, staged=own,
-                                 max_per_hour=max_per_hour)
+                                 max_per_hour=max_per_hour, new_lead=new_lead)
     clock = clock or Clock()
     present = {int(u) for u in present_uids}
     with write_transaction():
         now = clock.now()
         keys = [ledger_key(m.parsed) for m in mails]
         ledger = _ledger_entries([*keys, *(_content_key(m.parsed) for m in mails)])
-        routing = _Routing(mails, max_per_hour=max_per_hour, now=now)
+        routing = _Routing(mails, max_per_hour=max_per_hour, now=now, new_lead=new_lead)
         plans = [_decide(mail, key, ledger, routing, present)
                  for mail, key in zip(mails, keys, strict=True)]
         stored = _write(plans, staged, now)
@@ -334,7 +350,9 @@ def file_incoming(
     return [p.result() for p in plans]
 
 
-_DISPOSITION = {"filed": "flag", "unmatched": "unmatched", "oversized": "leave", "auto": "leave"}
+_DISPOSITION = {"filed": "flag", "unmatched": "unmatched", "oversized": "leave", "auto": "leave",
+                "discarded": "leave"}
+NEW_LEAD_VIA = "new lead from an unknown sender"
 REUSED_ID = "Message-ID reused with different content"
 
 
@@ -406,8 +424,15 @@ def _judge(mail: IncomingMail, routing: _Routing) -> tuple[str, int | None, str]
     if parsed.auto_generated:
         return "auto", None, parsed.auto_generated
     found = routing.route(parsed)
+    if found.unrouted and routing.new_lead is not None:
+        throttled = routing.throttled(mail, None)
+        made = None if throttled else routing.new_lead(mail)
+        if made is not None:
+            found = Route(made, NEW_LEAD_VIA)
+        elif throttled:
+            return "unmatched", None, throttled
     reason = found.reason
-    if found.lead_id is not None:
+    if found.lead_id is not None and found.via != NEW_LEAD_VIA:
         reason = routing.throttled(mail, found.lead_id) or ""
     if found.lead_id is None or reason:
         if parsed.over_limit:
@@ -495,10 +520,14 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
     for plan in plans:
         folder = ledger_folder(plan.mail.folder)
         parsed = plan.mail.parsed
+        # An unmatched message keeps its raw copy, to be assigned from the database.
+        held = plan.mail.raw if plan.outcome == "unmatched" and plan.mail.raw else None
+        size = plan.mail.size if plan.mail.headers_only else None
         if plan.new_entry:
             rows.append((plan.key, folder, plan.mail.uidvalidity, plan.mail.uid, plan.lead_id,
                          plan.activity_id, plan.outcome, plan.reason, now, parsed.from_address,
-                         parsed.digest, plan.mail.arrived or now))
+                         parsed.digest, plan.mail.arrived or now, parsed.subject[:300], held,
+                         size))
         elif plan.update is not None:
             FiledMessage.update({
                 FiledMessage.folder: folder, FiledMessage.uidvalidity: plan.mail.uidvalidity,
@@ -507,15 +536,29 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
                 FiledMessage.reason: plan.reason, FiledMessage.created: now,
                 FiledMessage.sender: parsed.from_address, FiledMessage.digest: parsed.digest,
                 FiledMessage.arrived: plan.mail.arrived or now,
+                FiledMessage.subject: parsed.subject[:300], FiledMessage.raw: held,
+                FiledMessage.size: size,
             }).where(FiledMessage.id == plan.update).execute()
     Prepared(FiledMessage, ("key", "folder", "uidvalidity", "uid", "lead", "activity",
                             "outcome", "reason", "created", "sender", "digest",
-                            "arrived")).insert_many(rows)
+                            "arrived", "subject", "raw", "size")).insert_many(rows)
     touched = sorted({p.lead_id for p in plans if p.activity_id is not None})
     for chunk in _chunks(touched):
         Lead.update(updated=now).where(Lead.id.in_(chunk)).execute()
+    mail_seen.mark_unseen([p.lead_id for p in plans if p.activity_id is not None], now)
     staged.wait()  # an attachment that could not be written rolls the batch back
     return stored
+
+
+def file_held(mail: IncomingMail, row_id: int, lead_id: int, reason: str,
+              staged: StagedFiles, now: dt.datetime) -> int:
+    """File a message the ledger holds (row ``row_id``) on ``lead_id``: its activity entry
+    and attachments, and the ledger row turned to filed, its raw copy dropped. Call it
+    inside the caller's write transaction, after checking the row is still unmatched.
+    Returns the activity id; the caller calls ``staged.committed()`` after the commit."""
+    plan = _Plan(mail, "", "filed", "flag", lead_id, reason, update=row_id, write_activity=True)
+    _write([plan], staged, now)
+    return plan.activity_id
 
 
 def incoming_text(mail: IncomingMail) -> str:

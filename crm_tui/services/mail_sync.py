@@ -25,7 +25,7 @@ from crm_tui.mail.errors import MailError, MailRejected, MailServerUnreachable
 from crm_tui.mail.imap import ImapMailbox, open_mailbox
 from crm_tui.mail.message import parse_message
 from crm_tui.mail.quarantine import quarantine
-from crm_tui.services import mail_filing, mailing
+from crm_tui.services import mail_filing, mail_leads, mailing
 from crm_tui.services.staged_files import StagedFiles, sweep_pending
 
 # Messages per FETCH and per transaction, and a cap on their bytes: big enough that round
@@ -240,6 +240,7 @@ def sync_mailbox(
     small, large, sizes = _by_size(box, candidates, limit)
     # Copies already recorded elsewhere are looked for among these (see file_incoming).
     present = {int(u) for u in uids}
+    new_lead = mail_leads.creator(config.lead_owner, clock) if config.create_leads else None
     report.pending += len(small) + len(large)
     work = [(False, batch) for batch in _batches(small, sizes)]
     work += [(True, batch) for batch in _chunks(large, CHUNK)]
@@ -252,7 +253,8 @@ def sync_mailbox(
         with _collector_paused(), StagedFiles() as staged:
             batch = _read_batch(box, uids_batch, headers_only, validity, folder, sizes,
                                 config, report)
-            results = _file(batch, present, clock, report, staged, config.max_per_hour)
+            results = _file(batch, present, clock, report, staged, config.max_per_hour,
+                            new_lead)
         flag, move = [], []
         for (mail, _raw), result in results:
             _count(report, mail, result)
@@ -317,7 +319,8 @@ def _read_batch(box, uids, headers_only, validity, folder, sizes, config, report
         if headers_only:
             parsed.oversized = True
         mail = mail_filing.IncomingMail(parsed, validity, int(uid), headers_only,
-                                        sizes.get(uid, len(raw)), folder, arrived=arrived)
+                                        sizes.get(uid, len(raw)), folder, arrived=arrived,
+                                        raw=raw)
         if parsed.over_limit is not None:
             # Read no further than its header; the whole message waits for a replay.
             path = _quarantine_one(raw, validity, uid, f"not read: {parsed.over_limit}",
@@ -333,7 +336,7 @@ def _db_errors() -> tuple[type[BaseException], ...]:
     return (peewee.OperationalError, peewee.InterfaceError)
 
 
-def _file(batch, present, clock, report, staged, max_per_hour):
+def _file(batch, present, clock, report, staged, max_per_hour, new_lead=None):
     """File a batch in one transaction; on trouble, one by one, quarantining the failures."""
     if not batch:
         return []
@@ -341,7 +344,7 @@ def _file(batch, present, clock, report, staged, max_per_hour):
     try:
         return list(zip(batch, mail_filing.file_incoming(
             mails, present_uids=present, clock=clock, staged=staged,
-            max_per_hour=max_per_hour), strict=True))
+            max_per_hour=max_per_hour, new_lead=new_lead), strict=True))
     except _db_errors() as exc:
         raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
     except Exception:  # noqa: BLE001 - IntegrityError (a concurrent sync) and the like:
@@ -351,7 +354,7 @@ def _file(batch, present, clock, report, staged, max_per_hour):
         mail, raw = item
         try:
             [result] = mail_filing.file_incoming([mail], present_uids=present, clock=clock,
-                                                 max_per_hour=max_per_hour)
+                                                 max_per_hour=max_per_hour, new_lead=new_lead)
         except _db_errors() as exc:
             raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the run

@@ -170,6 +170,8 @@ KEYS = {
     "mail.max_header_bytes": _positive,
     "mail.max_subject_chars": _positive,
     "mail.max_per_hour": _count,
+    "mail.create_leads": _bool,
+    "mail.lead_owner": _line,
     "intake.token": _secret,
     # Contracts: days before the end date at which the manager gets a reminder ("30,7").
     "contract.reminder_days": _reminder_days,
