@@ -1,4 +1,4 @@
-"""The full-screen app: screens 1-8 as modes, the global keys, the command palette, the
+"""The full-screen app: screens 1-9 as modes, the global keys, the command palette, the
 status line, and `make_app()`."""
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class CrmApp(App[None]):
         "6": ("screens.pipeline", "PipelineScreen", "Pipeline"),
         "7": ("screens.statistics", "StatisticsScreen", "Statistics"),
         "8": ("screens.settings", "SettingsScreen", "Settings"),
+        "9": ("screens.mail", "MailScreen", "Mail"),
     }
     """Mode (the key that shows it) → (module, screen class, title). Each class takes the
     session as its only argument; the module is imported when the screen is first shown."""
@@ -95,7 +96,7 @@ class CrmApp(App[None]):
         Binding("s", "sync_mail", "Sync mail", show=False, id="mail.sync",
                 tooltip="Ask the mail worker to sync now (the status line shows its last sync)"),
     ]
-    """1-8 switch screens, q goes back (quits from a main screen), ? helps, s asks the mail
+    """1-9 switch screens, q goes back (quits from a main screen), ? helps, s asks the mail
     worker for a sync."""
 
     def __init__(self, session: Session | None, *, open_session: Callable[[], Session] | None = None,
@@ -236,16 +237,27 @@ class CrmApp(App[None]):
                         exclusive=True, exit_on_error=False,
                         description="Read the mail worker's last sync")
 
+    def refresh_mail_status(self) -> None:
+        """Read the mail status line again now (e.g. after a lead's new mail was seen)."""
+        if not self.starting:
+            self._read_mail_status()
+
     def _mail_status_thread(self) -> None:
-        from crm_tui.services import mail_worker
+        from crm_tui.services import mail_seen, mail_unmatched, mail_worker
 
         try:
             status = mail_worker.status()
+            # What waits for this user: his leads with new mail, mail nobody filed.
+            news = [f"new mail on {n} lead{'s' if n != 1 else ''}"
+                    for n in [mail_seen.unseen_count(self.session)] if n]
+            news += [f"{n} unmatched" for n in [mail_unmatched.count_unmatched(self.session)]
+                     if n]
         except Exception as error:  # noqa: BLE001 - a status line, not a dialog
             self.call_from_thread(self.set_status,
                                   f"mail: status unavailable ({failure_text(error)[:40]})")
         else:
-            self.call_from_thread(self._show_mail_status, status, self._contracts_soon())
+            self.call_from_thread(self._show_mail_status, status,
+                                  [*news, self._contracts_soon()])
 
     def _contracts_soon(self) -> str:
         """The status line's count of contracts ending soon (only those the user sees)."""
@@ -256,8 +268,8 @@ class CrmApp(App[None]):
         except Exception:  # noqa: BLE001 - a status line, not a dialog; the next read retries
             return ""
 
-    def _show_mail_status(self, status: Any, soon: str = "") -> None:
-        self.set_status(" · ".join(part for part in (status.text(), soon) if part))
+    def _show_mail_status(self, status: Any, news: list[str] | None = None) -> None:
+        self.set_status(" · ".join(part for part in (status.text(), *(news or [])) if part))
         if self._mail_asked_timer is None:
             return
         import time
@@ -300,7 +312,7 @@ class CrmApp(App[None]):
         return True
 
     def action_goto(self, mode: str) -> None:
-        """Show screen `mode` ("1"…"8")."""
+        """Show screen `mode` ("1"…"9")."""
         self.switch_mode(mode)
 
     def action_back(self) -> None:

@@ -126,8 +126,14 @@ class LeadsScreen(RecordListScreen):
         """Enter: the lead's detail view."""
         from screens.lead_detail import LeadDetailScreen
 
-        self.app.push_screen(LeadDetailScreen(self.session, record_id),
-                             lambda _: self.reload())
+        def closed(_: object) -> None:
+            self.reload()
+            # Opening his own lead may have seen its new mail: the status line counts it.
+            refresh = getattr(self.app, "refresh_mail_status", None)
+            if refresh is not None:
+                refresh()
+
+        self.app.push_screen(LeadDetailScreen(self.session, record_id), closed)
 
     def action_new_record(self) -> None:
         """The new-lead form, which warns about duplicates before saving."""

@@ -1,14 +1,19 @@
 """The lead list's row source: the generic paged rows plus each row's tags with their
-colours, and the lead types' custom fields shown as columns."""
+colours, the lead types' custom fields shown as columns, and a mark on the user's own leads
+with mail he has not seen."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
 
+from crm_tui.services import mail_seen
 from crm_tui.services.context import Session
 from crm_tui.services.leads import list_columns, tag_chips_of
 from crm_tui.services.rows import Column, RecordRows, Row
+
+#: Put before the name of a lead of the user's with mail he has not seen yet.
+NEW_MAIL_MARK = "✉ "
 
 #: The lead list's own columns; with the marks prefix they fit an 80-cell terminal.
 LEAD_COLUMNS = (
@@ -43,8 +48,9 @@ class LeadRows(RecordRows):
         self._chips: dict[int, list[tuple[str, str]]] = {}
 
     def page(self, offset: int, limit: int) -> list[Row]:
-        """A page of rows; the tags of new rows are read with it (one query)."""
-        rows = super().page(offset, limit)
+        """A page of rows; the tags of new rows are read with it (one query), and the
+        user's leads with unseen mail are marked (one query over the page's ids)."""
+        rows = self._mark_new_mail(super().page(offset, limit))
         with self._chips_lock:
             missing = [row_id for row_id, _ in rows if row_id not in self._chips]
         if missing:
@@ -53,6 +59,19 @@ class LeadRows(RecordRows):
                 for row_id in missing:
                     self._chips[row_id] = chips.get(row_id, [])
         return rows
+
+    def _mark_new_mail(self, rows: list[Row]) -> list[Row]:
+        keys = [column.key for column in self.columns()]
+        if "full_name" not in keys or not rows:
+            return rows
+        # Read for every page, not cached: opening a lead clears its mark.
+        unseen = mail_seen.unseen_of(self.session, [row_id for row_id, _ in rows])
+        if not unseen:
+            return rows
+        at = keys.index("full_name")
+        return [(row_id, cells[:at] + (NEW_MAIL_MARK + cells[at],) + cells[at + 1:])
+                if row_id in unseen and at < len(cells) else (row_id, cells)
+                for row_id, cells in rows]
 
     def tag_chips(self, row_id: int) -> list[tuple[str, str]]:
         """The row's tags as (name, colour), in the order the Tags cell lists them."""

@@ -205,6 +205,20 @@ def show(session: Session, mail_id: int | str) -> dict:
     return item
 
 
+def assign_choices(session: Session, text: str = "", limit: int = 20) -> list[tuple[int, str]]:
+    """Leads the user may file mail on whose name, email or company matches ``text``, as
+    (id, label), for a picker."""
+    query = (get_kind("lead").query(session, {"q": text.strip(), "modifiable": "1"}
+                                    if text.strip() else {"modifiable": "1"})
+             .select(Lead.id, Lead.full_name, Lead.email, Lead.company_name)
+             .order_by(Lead.full_name, Lead.id).limit(limit))
+    out = []
+    for lead_id, name, email, company in query.tuples():
+        extra = ", ".join(x for x in (email, company) if x)
+        out.append((lead_id, f"#{lead_id} {name}" + (f" ({extra})" if extra else "")))
+    return out
+
+
 # -- changing -----------------------------------------------------------------------------------
 
 
