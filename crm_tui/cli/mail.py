@@ -54,14 +54,14 @@ def unmatched_list(state: CliState, as_json: bool) -> None:
 
 
 @unmatched_group.command("show")
-@click.argument("mail_id")
+@click.argument("unmatched_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def unmatched_show(state: CliState, mail_id: str, as_json: bool) -> None:
+def unmatched_show(state: CliState, unmatched_id: str, as_json: bool) -> None:
     """One unmatched message: sender, subject, reason and the text it would be filed with."""
     from crm_tui.services import mail_unmatched
 
-    row = mail_unmatched.show(state.session(), mail_id)
+    row = mail_unmatched.show(state.session(), unmatched_id)
     if as_json:
         print_json(row)
         return
@@ -74,36 +74,36 @@ def unmatched_show(state: CliState, mail_id: str, as_json: bool) -> None:
 
 
 @unmatched_group.command("assign")
-@click.argument("mail_id")
+@click.argument("unmatched_id")
 @click.argument("lead_id")
 @pass_state
-def unmatched_assign(state: CliState, mail_id: str, lead_id: str) -> None:
-    """File unmatched message MAIL_ID on lead LEAD_ID (you must be able to change the lead)."""
+def unmatched_assign(state: CliState, unmatched_id: str, lead_id: str) -> None:
+    """File unmatched message UNMATCHED_ID on lead LEAD_ID (you must be able to change the lead)."""
     from crm_tui.services import mail_unmatched
 
-    done = mail_unmatched.assign(state.session(), mail_id, lead_id)
+    done = mail_unmatched.assign(state.session(), unmatched_id, lead_id)
     click.echo(f"mail {done['id']}: filed on lead {done['lead']}")
 
 
 @unmatched_group.command("new-lead")
-@click.argument("mail_id")
+@click.argument("unmatched_id")
 @pass_state
-def unmatched_new_lead(state: CliState, mail_id: str) -> None:
-    """Make a lead of unmatched message MAIL_ID's sender and file the message on it."""
+def unmatched_new_lead(state: CliState, unmatched_id: str) -> None:
+    """Make a lead of unmatched message UNMATCHED_ID's sender and file the message on it."""
     from crm_tui.services import mail_unmatched
 
-    done = mail_unmatched.new_lead(state.session(), mail_id)
+    done = mail_unmatched.new_lead(state.session(), unmatched_id)
     click.echo(f"mail {done['id']}: filed on new lead {done['lead']}")
 
 
 @unmatched_group.command("discard")
-@click.argument("mail_id")
+@click.argument("unmatched_id")
 @pass_state
-def unmatched_discard(state: CliState, mail_id: str) -> None:
-    """Throw unmatched message MAIL_ID away (needs LM)."""
+def unmatched_discard(state: CliState, unmatched_id: str) -> None:
+    """Throw unmatched message UNMATCHED_ID away (needs LM)."""
     from crm_tui.services import mail_unmatched
 
-    done = mail_unmatched.discard(state.session(), mail_id)
+    done = mail_unmatched.discard(state.session(), unmatched_id)
     click.echo(f"mail {done['id']}: discarded")
 
 

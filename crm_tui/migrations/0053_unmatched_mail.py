@@ -19,13 +19,20 @@ def up(migrator, db):
             database = db
             table_name = "lead"
 
+    class User(Model):
+        class Meta:
+            database = db
+            table_name = "user"
+
     class LeadUnseenMail(Model):
         lead = ForeignKeyField(Lead, primary_key=True, on_delete="CASCADE")
+        owner = ForeignKeyField(User, on_delete="CASCADE")
         count = IntegerField(default=0)
         since = DateTimeField()
         class Meta:
             database = db
             table_name = "lead_unseen_mail"
+            indexes = ((("owner", "lead"), False),)
     db.create_tables([LeadUnseenMail])
 
 

@@ -7,6 +7,7 @@ import peewee
 from crm_tui.models.base import BaseModel
 from crm_tui.models.companies import Company
 from crm_tui.models.leads import Lead, LeadActivity
+from crm_tui.models.users import User
 
 
 class MailTemplate(BaseModel):
@@ -78,16 +79,20 @@ class LeadUnseenMail(BaseModel):
     """Mail filed on a lead that its owner has not looked at yet (one row per such lead).
 
     Small by design: a row is written when mail is filed and removed when the owner opens
-    the lead, so counting a user's leads with new mail reads a handful of rows.
+    the lead, so counting a user's leads with new mail reads a handful of rows through the
+    `owner` index. `owner` is the lead's owner when the mail was filed (the count checks
+    it against the lead's owner now).
     """
 
     lead = peewee.ForeignKeyField(Lead, primary_key=True, on_delete="CASCADE",
                                   backref="unseen_mail")
+    owner = peewee.ForeignKeyField(User, on_delete="CASCADE", backref="unseen_mail")
     count = peewee.IntegerField(default=0)
     since = peewee.DateTimeField()
 
     class Meta:
         table_name = "lead_unseen_mail"
+        indexes = ((("owner", "lead"), False),)
 
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")

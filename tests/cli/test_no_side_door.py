@@ -38,7 +38,9 @@ KNOWN = {
     ("contract", "invoice"), ("contract", "link"), ("contract", "unlink"),
     ("contract", "invoices"), ("invoice", "pdf"), ("invoice", "lock"), ("invoice", "unlock"),
     ("lead", "merge"), ("lead", "duplicates"), ("lead", "reply"), ("lead", "forward"),
-    ("history",), ("note", "add"), ("import", "undo"),
+    ("history",), ("note", "add"), ("import", "undo"), ("mail", "unmatched", "show"),
+    ("mail", "unmatched", "assign"), ("mail", "unmatched", "new-lead"),
+    ("mail", "unmatched", "discard"), ("mail", "quarantine", "replay"),
 }
 
 #: What an id argument names, by its parameter name (a KIND argument names it otherwise).
@@ -46,9 +48,14 @@ ID_KINDS = {
     "contract_id": "contract", "bill_id": "invoice", "invoices": "invoice",
     "lead_id": "lead", "keep_id": "lead", "other_id": "lead", "attachment_id": "attachment",
     "batch": "import batch", "ref": "invoice", "mail_id": "outbox mail",
+    "unmatched_id": "unmatched mail", "kept_id": "quarantined mail",
 }
 #: Commands with an id whose records the test does not seed yet (so none is hidden).
 UNSEEDED: set[tuple[str, ...]] = set()
+#: Commands whose only id names records the outsider may see all of: unmatched mail belongs
+#: to no lead, so every user who may write leads sees it (the `nobody` run covers them).
+SEEN_BY_OUTSIDER = {("mail", "unmatched", "show"), ("mail", "unmatched", "new-lead"),
+                    ("mail", "unmatched", "discard")}
 
 #: Values of required options, by option name.
 OPTION_VALUES = {"start": "2027-01-01", "end": "2027-12-31", "to": "someone@example.com"}
@@ -94,6 +101,8 @@ class Seeded:
 
     hidden: dict[str, list[str]] = field(default_factory=dict)
     own: dict[str, str] = field(default_factory=dict)
+    hidden_from_nobody: dict[str, list[str]] = field(default_factory=dict)
+    """Records only a user without any bit may not see (unmatched and quarantined mail)."""
 
 
 def _m(text: str) -> str:
@@ -150,6 +159,7 @@ def seed(admin) -> Seeded:
              for owner, owner_id in (("company", root), ("contract", contract),
                                      ("invoice", invoice), ("lead", lead))]
     outbox = _queued_mail(admin, lead)
+    unmatched, own_unmatched, kept = _unfiled_mail()
     out.hidden = {
         "company": [str(root), str(child), _m("Root")],
         "contact": [str(contact)],
@@ -160,6 +170,7 @@ def seed(admin) -> Seeded:
         "attachment": [str(a) for a in files],
         "import batch": [str(imported.batch)],
         "outbox mail": [str(outbox)],
+        "quarantined mail": [kept],
     }
     outsider = _session_of(admin, "outsider")
     own = kind("company").create(outsider, {"name": "Own company", "manager": "outsider"})
@@ -179,7 +190,28 @@ def seed(admin) -> Seeded:
         out.own["invoice"] = str(kind("invoice").create(outsider, {
             "company": str(own), "type": "received", "bill_id": "OWN-A"}))
     out.own["attachment"] = str(attachments.add(outsider, "company", own, "own.txt", b"own"))
+    out.own["unmatched mail"] = str(own_unmatched)
+    out.hidden_from_nobody = {"unmatched mail": [str(unmatched)], "quarantined mail": [kept]}
     return out
+
+
+def _unfiled_mail() -> tuple[int, int, str]:
+    """Two unmatched messages (one marked in every text) and a quarantined raw copy (marked),
+    as the ingest leaves them: their ids and the copy's."""
+    from crm_tui.mail import quarantine
+    from crm_tui.mail.message import parse_message
+    from crm_tui.services import mail_filing
+
+    ids = []
+    for n, text in enumerate((MARKER, "plain")):
+        raw = (f"From: {text} <{text}.sender{n}@elsewhere.example>\r\nSubject: {text} subject\r\n"
+               f"Message-ID: <{text}-{n}@elsewhere.example>\r\n\r\n{text} body\r\n").encode()
+        mail_filing.file_incoming([mail_filing.IncomingMail(parse_message(raw), raw=raw)])
+        ids.append(mail_filing.FiledMessage.get(
+            mail_filing.FiledMessage.key == f"{text}-{n}@elsewhere.example").id)
+    raw = f"From: {MARKER}@elsewhere.example\r\nSubject: {MARKER}\r\n\r\n{MARKER}\r\n"
+    kept = quarantine.quarantine(raw.encode(), 7, 42, _m("could not be parsed")).stem
+    return ids[0], ids[1], kept
 
 
 def _queued_mail(admin, lead_id: int) -> int:
@@ -222,11 +254,13 @@ def hidden_from_nobody(admin) -> dict[str, list[str]]:
 
 def fingerprint(admin, refs: dict[str, list[str]]) -> dict:
     """What admin sees of the hidden records (to prove nothing was changed or deleted)."""
-    from crm_tui.models import Attachment, ImportBatch, LeadActivity, OutboxMail
+    from crm_tui.mail import quarantine
+    from crm_tui.models import Attachment, FiledMessage, ImportBatch, LeadActivity, OutboxMail
 
     out: dict = {}
     for name, values in refs.items():
-        if name in ("attachment", "import batch", "outbox mail"):
+        if name in ("attachment", "import batch", "outbox mail", "unmatched mail",
+                    "quarantined mail"):
             continue
         for ref in values:
             out[(name, ref)] = get_kind(name).get(admin, ref)
@@ -236,6 +270,8 @@ def fingerprint(admin, refs: dict[str, list[str]]) -> dict:
     out["batches"] = sorted(ImportBatch.select(ImportBatch.id, ImportBatch.undone_at).tuples())
     out["outbox"] = sorted(OutboxMail.select(OutboxMail.id, OutboxMail.status,
                                              OutboxMail.attempts).tuples())
+    out["ledger"] = sorted(FiledMessage.select(FiledMessage.id, FiledMessage.outcome).tuples())
+    out["quarantine"] = [k.id for k in quarantine.kept()]
     return out
 
 
@@ -343,7 +379,7 @@ def test_every_command_that_takes_an_id_answers_hidden_like_missing(scene, any_d
     if login == "outsider":
         hidden, own = seeded.hidden, seeded.own
     else:
-        hidden, own = hidden_from_nobody(admin), {}
+        hidden, own = {**hidden_from_nobody(admin), **seeded.hidden_from_nobody}, {}
     before = fingerprint(admin, hidden)
     crm = Crm(any_db, login)
     covered: set[tuple[str, ...]] = set()
@@ -365,7 +401,8 @@ def test_every_command_that_takes_an_id_answers_hidden_like_missing(scene, any_d
         covered.add(path)
         compared += 1
     # Every command with an id ran with hidden records; none of them changed.
-    assert covered == set(commands) - UNSEEDED, sorted(set(commands) - UNSEEDED - covered)
+    expected = set(commands) - UNSEEDED - (SEEN_BY_OUTSIDER if login == "outsider" else set())
+    assert covered == expected, sorted(expected - covered)
     assert compared > 2 * len(commands), compared
     assert fingerprint(admin, hidden) == before
 
