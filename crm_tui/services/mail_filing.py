@@ -266,10 +266,11 @@ class _Routing:
                          "CRM sent", unrouted=True)
         return Route(None, "", "; ".join(reasons))
 
-    def throttled(self, mail: IncomingMail, lead_id: int | None) -> str | None:
+    def throttled(self, mail: IncomingMail, lead_id: int | None, *,
+                  count: bool = True) -> str | None:
         """Why filing ``mail`` on ``lead_id`` would go over the hourly limit (more than
         ``max_per_hour`` mails from its sender, or to the lead, arrived within the hour up
-        to it), or None (then it is counted)."""
+        to it), or None (then it is counted, unless ``count`` is False)."""
         limit = self.max_per_hour
         if limit <= 0:
             return None
@@ -280,8 +281,9 @@ class _Routing:
             return f"throttled: {sender} sent more than {limit} mails within an hour"
         if lead_id is not None and _within_hour(theirs, arrived) >= limit:
             return f"throttled: lead {lead_id} received more than {limit} mails within an hour"
-        bisect.insort(mine, arrived)
-        bisect.insort(theirs, arrived)
+        if count:
+            bisect.insort(mine, arrived)
+            bisect.insort(theirs, arrived)
         return None
 
 
@@ -425,12 +427,14 @@ def _judge(mail: IncomingMail, routing: _Routing) -> tuple[str, int | None, str]
         return "auto", None, parsed.auto_generated
     found = routing.route(parsed)
     if found.unrouted and routing.new_lead is not None:
-        throttled = routing.throttled(mail, None)
-        made = None if throttled else routing.new_lead(mail)
-        if made is not None:
-            found = Route(made, NEW_LEAD_VIA)
-        elif throttled:
+        # A flood from one stranger makes no flood of leads: the hourly limit first.
+        throttled = routing.throttled(mail, None, count=False)
+        if throttled:
             return "unmatched", None, throttled
+        made = routing.new_lead(mail)
+        if made is not None:
+            routing.throttled(mail, made)  # counted; a new lead has room
+            found = Route(made, NEW_LEAD_VIA)
     reason = found.reason
     if found.lead_id is not None and found.via != NEW_LEAD_VIA:
         reason = routing.throttled(mail, found.lead_id) or ""

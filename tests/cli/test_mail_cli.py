@@ -98,3 +98,35 @@ def test_quarantine_commands(world, mailbox, run_crm) -> None:
     gone = run_crm("mail", "quarantine", "replay", kept["id"])
     assert gone.returncode == 1
     assert gone.stderr.strip() == f"crm: error: quarantined mail {kept['id']} does not exist"
+
+
+def test_three_processes_assigning_at_once_file_the_message_once(any_world, any_db,
+                                                                  data_dir) -> None:
+    """On each backend: one assign wins, the others are told it was already filed."""
+    import os
+    import subprocess
+    import sys
+
+    from crm_tui.mail.message import parse_message
+    from crm_tui.services import mail_filing
+
+    lead_id = get_kind("lead").create(any_world.session("admin"), {
+        "full_name": "Target", "email": "target@customer.example"})
+    raw = (b"From: who@elsewhere.example\r\nSubject: race\r\n"
+           b"Message-ID: <race@elsewhere.example>\r\n\r\nOne body.\r\n")
+    [done] = mail_filing.file_incoming([mail_filing.IncomingMail(parse_message(raw), raw=raw)])
+    assert done.outcome == "unmatched"
+    mail_id = mail_filing.FiledMessage.get(
+        mail_filing.FiledMessage.key == "race@elsewhere.example").id
+    env = {**os.environ, "CRM_DATA_DIR": str(data_dir)}
+    procs = [subprocess.Popen([sys.executable, "-m", "crm_tui", "--db", any_db, "mail",
+                               "unmatched", "assign", str(mail_id), str(lead_id)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    outputs = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+
+    assert sorted(code for code, _out, _err in outputs) == [0, 1, 1], outputs
+    assert all("was already filed (assigned by admin)" in err
+               for code, _out, err in outputs if code == 1), outputs
+    assert LeadActivity.select().where(LeadActivity.lead == lead_id,
+                                       LeadActivity.kind == "email_in").count() == 1
