@@ -66,11 +66,12 @@ def creator(owner_login: str, clock: Clock | None = None) -> NewLead:
     of a message from an unknown sender, or returns None (sender known, or the address is
     not one a lead can hold: then the message stays unmatched with its reason)."""
     clock = clock or Clock()
-    made: dict[str, int] = {}
 
     def new_lead(mail: IncomingMail) -> int | None:
         address = mail.parsed.from_address
-        if not address or address in made or known_sender(address):
+        # A lead made earlier in the same transaction counts: its sender is known now (and
+        # a rolled-back batch took its leads with it).
+        if not address or known_sender(address):
             return None
         session = _system_session(clock)
         owner = _owner(owner_login)
@@ -81,7 +82,6 @@ def creator(owner_login: str, clock: Clock | None = None) -> NewLead:
         LeadActivity.create(lead=lead_id, kind="note", author=MAIL_AUTHOR,
                             created=clock.now(),
                             text=f"Created from mail of {address}: {mail.parsed.subject}"[:2000])
-        made[address] = lead_id
         return lead_id
 
     return new_lead
