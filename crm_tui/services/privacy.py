@@ -75,6 +75,7 @@ def export(session: Session, kind: str, record_id: int | str, directory: str | P
     if target.exists():
         raise ValidationFailed.one(record_kind.label(obj), "directory", str(target),
                                    "exists already; name a new one")
+    address = _address(kind, obj)
     data: dict[str, Any] = {
         "kind": kind,
         "id": obj.id,
@@ -83,6 +84,11 @@ def export(session: Session, kind: str, record_id: int | str, directory: str | P
         "record": record_kind.get(session, obj.id),
         "history": history.of_record(session, kind, obj.id),
         "also_held_as": _same_address(session, kind, obj),
+        # Mail from the address that was filed nowhere is held too (as a raw copy).
+        "mail_unmatched": [
+            {"id": m.id, "subject": m.subject, "reason": m.reason, "size": m.size,
+             "created": V.render(m.created)}
+            for m in _unmatched_from(address)],
     }
     files: list[tuple[Attachment, str]] = []
     if kind == "lead":
@@ -138,6 +144,16 @@ def _address(kind: str, obj) -> str:
     return (obj.email or "").strip().lower()
 
 
+def _unmatched_from(address: str) -> list[FiledMessage]:
+    """Mail from the address that was filed on no lead (its raw copy kept for an operator)."""
+    if not address:
+        return []
+    return list(FiledMessage.select(FiledMessage.id, FiledMessage.subject, FiledMessage.reason,
+                                    FiledMessage.size, FiledMessage.created)
+                .where(FiledMessage.lead.is_null(), peewee.fn.LOWER(FiledMessage.sender)
+                       == address).order_by(FiledMessage.id))
+
+
 def _same_address(session: Session, kind: str, obj) -> list[str]:
     """Other visible contacts and leads with the same address: the same person, likely."""
     address = _address(kind, obj)
@@ -189,6 +205,9 @@ def erase(session: Session, kind: str, record_id: int | str) -> dict[str, int]:
         counts["fields"] += custom
         if kind == "lead":
             counts.update(_erase_lead_mail(obj.id, stored))
+        counts["mails"] += (FiledMessage.update(sender="", subject="", reason="", raw=None)
+                            .where(FiledMessage.id.in_([m.id for m in _unmatched_from(
+                                _address(kind, obj))])).execute())
         counts["history"] = _scrub_history(kind, obj.id, fields)
         history.record(session, kind, obj.id, "erase",
                        {name: [history.SECRET, ERASED] for name in fields})

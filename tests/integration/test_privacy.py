@@ -181,3 +181,21 @@ def test_erase_forgets_received_mail_senders(world) -> None:
                         created=LATER, reason="")
     privacy.erase(world.session("user1"), "lead", lead_id)
     assert FiledMessage.get(FiledMessage.key == "k1").sender == ""
+
+
+def test_mail_filed_nowhere_from_the_address_is_exported_and_erased(world, tmp_path) -> None:
+    grant_lead_bits(world)
+    lead_id = make_lead(world)
+    FiledMessage.create(key="u1", lead=None, outcome="unmatched", sender=CLIENT.upper(),
+                        subject="My passport number", raw=b"From: x\r\n\r\nsecret",
+                        reason="no lead token", created=LATER)
+    FiledMessage.create(key="u2", lead=None, outcome="unmatched", sender="other@example.com",
+                        subject="Someone else", raw=b"...", created=LATER)
+    path = privacy.export(world.session("user1"), "lead", lead_id, tmp_path / "out")
+    held = json.loads(path.read_text())["mail_unmatched"]
+    assert [m["subject"] for m in held] == ["My passport number"]
+
+    privacy.erase(world.session("user1"), "lead", lead_id)
+    erased = FiledMessage.get(FiledMessage.key == "u1")
+    assert (erased.sender, erased.subject, erased.raw) == ("", "", None)
+    assert FiledMessage.get(FiledMessage.key == "u2").raw == b"..."
