@@ -3,12 +3,15 @@ two companies may each have their own "Welcome"."""
 
 from playhouse.migrate import migrate
 
+# The old unique index was named after the model by the first migration, and after the
+# table when a downgrade made it again.
+OLD_NAMES = ("mailtemplate_name_language", "mail_template_name_language")
+
 
 def up(migrator, db):
-    migrate(
-        migrator.drop_index("mail_template", "mailtemplate_name_language"),
-        migrator.add_index("mail_template", ("name", "language", "company_id"), True),
-    )
+    for name in OLD_NAMES:
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    migrate(migrator.add_index("mail_template", ("name", "language", "company_id"), True))
 
 
 def down(migrator, db):
