@@ -21,6 +21,7 @@ from crm_tui.models import (
     User,
     UserProfile,
 )
+from crm_tui.models.base import MoneyField
 from crm_tui.money import compute_totals
 from crm_tui.services.companies import refresh_manager_companies
 from crm_tui.services.search import reindex_all
@@ -69,6 +70,14 @@ def _bulk(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     sql = f'INSERT INTO "{table}" ({quoted}) VALUES ({placeholders})'
     cursor = database.cursor()
     cursor.executemany(sql, rows)
+
+
+# The rows go to the driver as they are: amounts in the form the column stores them.
+_MONEY = MoneyField()
+
+
+def _money(amount: Decimal) -> object:
+    return _MONEY.db_value(amount)
 
 
 def _next_id(model) -> int:
@@ -239,15 +248,16 @@ def _invoices(rng: random.Random, count: int, companies: list[int], users: list[
                          number if submitted else None, f"PO-{rng.randint(1000, 9999)}",
                          rng.choice(["pending", "paid", "paid", "cancelled"]), created,
                          created + dt.timedelta(days=30), None, "EUR", rng.choice(["en", "es"]),
-                         Decimal(21), Decimal(0), "", "Services rendered.", totals.total,
+                         Decimal(21), Decimal(0), "", "Services rendered.",
+                         _money(totals.total),
                          submitted, rng.choice(users) if submitted else None, BASE_TIME,
                          created if submitted else None))
         if submitted:
             number += 1
         for pos, amount in enumerate(amounts):
-            lines.append((iid, pos, f"Concept {pos + 1}", amount, Decimal(21)))
+            lines.append((iid, pos, f"Concept {pos + 1}", _money(amount), Decimal(21)))
         for pos, amount in enumerate(discounts):
-            discount_rows.append((iid, pos, "promotion", amount, Decimal(21)))
+            discount_rows.append((iid, pos, "promotion", _money(amount), Decimal(21)))
     _bulk("invoice", ("id", "company_id", "type", "bill_id", "bill_series", "bill_number",
                       "reference", "status", "created", "expires", "paid_on", "currency",
                       "language", "tax_rate", "withholding_rate", "internal_note", "description",
@@ -277,7 +287,7 @@ def _leads(rng: random.Random, count: int, companies: list[int], users: list[int
                      f"{rng.choice(_WORDS)} {rng.choice(_SUFFIX)}", rng.choice(_COUNTRIES),
                      rng.choice(["CEO", "Buyer", "IT manager", "Owner"]), "",
                      rng.choice(_LANGS), rng.choice(users) if rng.random() < 0.9 else None,
-                     rng.choice(companies), Decimal(rng.randint(5, 500) * 100),
+                     rng.choice(companies), _money(Decimal(rng.randint(5, 500) * 100)),
                      BASE_DAY + dt.timedelta(days=rng.randint(-30, 180)),
                      rng.choices(statuses, _STATUS_WEIGHTS)[0], rng.choice(types),
                      rng.choice(_CHANNELS), "", created,

@@ -15,9 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import peewee
 
 from crm_tui.money import plain_rate, quantize
 
@@ -26,7 +29,6 @@ LEGAL_COLUMNS = ("id", "type", "company_id", "bill_id", "bill_series", "bill_num
                  "issued", "created", "expires", "reference", "currency", "language",
                  "description", "tax_rate", "withholding_rate", "total", "credit_of_id",
                  "chain_seq")
-_AMOUNT_COLUMNS = ("description", "amount", "tax_rate")
 
 
 def _text(value: Any) -> Any:
@@ -91,11 +93,30 @@ def _param(db: Any) -> str:
     return db.param if hasattr(db, "param") else "%s"
 
 
+def _money_reader(db: Any) -> Callable[[Any], Any]:
+    """How an amount read with plain SQL becomes a Decimal.
+
+    SQLite keeps amounts as whole cents since migration 0070; an older schema (the one
+    migration 0030 seals) and PostgreSQL keep them as they print.
+    """
+    engine = getattr(db, "obj", db)
+    if isinstance(engine, peewee.SqliteDatabase):
+        row = engine.execute_sql("SELECT type FROM pragma_table_info('invoice') "
+                                 "WHERE name = 'total'").fetchone()
+        if row is not None and row[0].upper() == "INTEGER":
+            return lambda value: None if value is None else Decimal(value).scaleb(-2)
+    return lambda value: value
+
+
 def _records(db: Any, where: str, params: tuple) -> list[dict[str, Any]]:
     columns = ", ".join(LEGAL_COLUMNS + ("prev_hash", "chain_hash"))
     cursor = db.execute_sql(f"SELECT {columns} FROM invoice WHERE {where}", params)
     names = [*LEGAL_COLUMNS, "prev_hash", "chain_hash"]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    records = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    money = _money_reader(db)
+    for record in records:
+        record["total"] = money(record["total"])
+    return records
 
 
 def _amounts(db: Any, table: str, invoice_id: int) -> list[dict]:
@@ -103,7 +124,9 @@ def _amounts(db: Any, table: str, invoice_id: int) -> list[dict]:
     cursor = db.execute_sql(
         f"SELECT description, amount, tax_rate FROM {table} WHERE invoice_id = {p} "
         "ORDER BY position, id", (invoice_id,))
-    return [dict(zip(_AMOUNT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    money = _money_reader(db)
+    return [{"description": description, "amount": money(amount), "tax_rate": rate}
+            for description, amount, rate in cursor.fetchall()]
 
 
 def hash_of(db: Any, record: dict[str, Any], prev_hash: str) -> str:
@@ -142,15 +165,16 @@ def _amounts_of(db: Any, table: str, invoice_ids: list[int]) -> dict[int, list[d
     """The lines (or discounts) of many invoices, 500 invoices per query, in print order."""
     out: dict[int, list[dict]] = {}
     p = _param(db)
+    money = _money_reader(db)
     for start in range(0, len(invoice_ids), 500):
         chunk = invoice_ids[start:start + 500]
         marks = ", ".join([p] * len(chunk))
         cursor = db.execute_sql(
             f"SELECT invoice_id, description, amount, tax_rate FROM {table} "
             f"WHERE invoice_id IN ({marks}) ORDER BY invoice_id, position, id", tuple(chunk))
-        for invoice_id, *values in cursor.fetchall():
-            out.setdefault(invoice_id, []).append(dict(zip(_AMOUNT_COLUMNS, values,
-                                                           strict=True)))
+        for invoice_id, description, amount, rate in cursor.fetchall():
+            out.setdefault(invoice_id, []).append(
+                {"description": description, "amount": money(amount), "tax_rate": rate})
     return out
 
 

@@ -32,6 +32,7 @@ from crm_tui.models import (
     InvoiceDiscount,
     InvoiceLine,
 )
+from crm_tui.models.base import money_sum
 from crm_tui.money import check_currency, sum_by_currency
 from crm_tui.services import settings
 from crm_tui.services import values as V
@@ -598,14 +599,14 @@ def billing_by_currency(company_ids: list[int],
     out: dict[int, dict[str, Decimal]] = {}
     for start in range(0, len(company_ids), 500):
         chunk = company_ids[start:start + 500]
-        query = (Invoice.select(Invoice.company, Invoice.currency, peewee.fn.SUM(Invoice.total))
+        query = (Invoice.select(Invoice.company, Invoice.currency, money_sum(Invoice.total))
                  .where(Invoice.company.in_(chunk), billed_expr())
                  .group_by(Invoice.company, Invoice.currency))
         if where is not None:
             query = query.where(where)
         pairs: dict[int, list] = {}
         for company_id, currency, total in query.tuples():
-            pairs.setdefault(company_id, []).append((currency, Decimal(str(total or 0))))
+            pairs.setdefault(company_id, []).append((currency, total))
         for company_id, items in pairs.items():
             out[company_id] = sum_by_currency(items)
     return out
@@ -615,6 +616,6 @@ def totals_by_currency(session: Session, filters: dict[str, str] | None = None
                        ) -> dict[str, Decimal]:
     """The sum of the totals of the visible invoices a filter selects, per currency."""
     query = get_kind("invoice").query(session, filters)
-    rows = query.select(Invoice.currency, peewee.fn.SUM(Invoice.total)).group_by(
+    rows = query.select(Invoice.currency, money_sum(Invoice.total)).group_by(
         Invoice.currency).tuples()
-    return sum_by_currency((currency, Decimal(str(total or 0))) for currency, total in rows)
+    return sum_by_currency(rows)

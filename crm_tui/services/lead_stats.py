@@ -10,6 +10,7 @@ import peewee
 
 from crm_tui.db import is_postgres
 from crm_tui.models import CLOSED_STATUSES, WON_STATUS, Lead
+from crm_tui.models.base import money_sum
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind, user_logins
 
@@ -17,28 +18,6 @@ _CENT = Decimal("0.01")
 NO_CHANNEL = "(no channel)"
 NO_COUNTRY = "(no country)"
 NO_OWNER = "(no owner)"
-
-
-def money_sum(column: peewee.Field) -> peewee.Node:
-    """SUM of a money column in whole cents, exact on both backends; read it with
-    `from_cents`.
-
-    SQLite keeps DECIMAL columns as floating point, so each amount is rounded to whole
-    cents and summed as integers; PostgreSQL's NUMERIC sums exactly as it is.
-    """
-    # A literal 100: as a parameter it would be bound through the money field as text,
-    # which SQLite converts back to a number on every row.
-    hundred = peewee.SQL("100")
-    if is_postgres():
-        return peewee.fn.SUM(column) * hundred
-    return peewee.fn.SUM(peewee.Cast(peewee.fn.ROUND(column * hundred), "INTEGER"))
-
-
-def from_cents(value: object) -> Decimal:
-    """A `money_sum` result as a Decimal amount with two places (None is zero)."""
-    if value is None:
-        return Decimal("0.00")
-    return (Decimal(str(value)) / 100).quantize(_CENT)
 
 
 def to_money(value: object) -> Decimal:
@@ -121,14 +100,14 @@ def _grouped(session: Session, filters, column: peewee.Field, limit: int | None)
 def by_channel(session: Session, filters: dict[str, str] | None = None,
                limit: int | None = 20) -> list[Group]:
     """Leads per channel/source, most first."""
-    return [Group(label or NO_CHANNEL, n, from_cents(total))
+    return [Group(label or NO_CHANNEL, n, total)
             for label, n, total in _grouped(session, filters, Lead.channel, limit)]
 
 
 def by_country(session: Session, filters: dict[str, str] | None = None,
                limit: int | None = 20) -> list[Group]:
     """Leads per country, most first."""
-    return [Group(label or NO_COUNTRY, n, from_cents(total))
+    return [Group(label or NO_COUNTRY, n, total)
             for label, n, total in _grouped(session, filters, Lead.country, limit)]
 
 
@@ -137,7 +116,7 @@ def per_user(session: Session, filters: dict[str, str] | None = None,
     """Leads per owner (by login), most first."""
     logins = user_logins()
     return [Group(logins.get(owner, f"#{owner}") if owner is not None else NO_OWNER, n,
-                  from_cents(total))
+                  total)
             for owner, n, total in _grouped(session, filters, Lead.owner, limit)]
 
 

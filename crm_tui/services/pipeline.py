@@ -11,9 +11,10 @@ import peewee
 
 from crm_tui.errors import ValidationFailed
 from crm_tui.models import CLOSED_STATUSES, OPEN_STATUSES, Lead
+from crm_tui.models.base import money_sum
 from crm_tui.services import settings
 from crm_tui.services.context import Session
-from crm_tui.services.lead_stats import from_cents, money_sum, to_money
+from crm_tui.services.lead_stats import to_money
 from crm_tui.services.leads import tag_chips_of
 from crm_tui.services.records import get_kind
 
@@ -97,7 +98,7 @@ def columns(
     out = []
     for status in shown:
         count, total = figures.get(status, (0, None))
-        out.append(Column(status, names[status], count, from_cents(total),
+        out.append(Column(status, names[status], count, to_money(total),
                           status in CLOSED_STATUSES))
     return out
 

@@ -19,6 +19,7 @@ from crm_tui.models import (
     Invoice,
     Lead,
 )
+from crm_tui.models.base import money_sum
 from crm_tui.money import quantize
 from crm_tui.services.companies import sees_invoice_amounts
 from crm_tui.services.context import Session
@@ -128,7 +129,7 @@ def top_by_invoiced(session: Session, limit: int = TOP) -> list[Bar]:
 
     if not sees_invoice_amounts(session):
         return []
-    total = peewee.fn.SUM(Invoice.total)
+    total = money_sum(Invoice.total)
     query = (Invoice.select(Invoice.currency, Company.name, total.alias("v"))
              .join(Company, on=(Invoice.company == Company.id))
              .where(_visible(session), billed_expr(), acl.invoice_view_expr(session.user))
@@ -140,7 +141,6 @@ def top_by_invoiced(session: Session, limit: int = TOP) -> list[Bar]:
     for currency, name, value in query:
         if shown.get(currency, 0) < limit:
             shown[currency] = shown.get(currency, 0) + 1
-            # SQLite sums decimals as floats (8132.410000000001): back to cents.
             bars.append((f"{name} ({currency})", quantize(Decimal(str(value or 0)))))
     return bars
 

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from crm_tui.db import database
 from crm_tui.errors import NotFound, PermissionDenied, ValidationFailed
+from crm_tui.models import InvoiceLine
 from crm_tui.services import documents_service, invoice_issue, invoice_series, invoices, settings
 from crm_tui.services.invoices import BillId
 from crm_tui.services.records import get_kind
@@ -279,13 +280,14 @@ def test_verify_names_the_first_tampered_record(any_world):
 
     p = database.param if hasattr(database, "param") else "%s"
     # A changed amount on one line breaks the chain at that invoice.
-    database.execute_sql(f"UPDATE invoice_line SET amount = 24 WHERE invoice_id = {p}",
-                         (ids[1],))
+    # (Written as the column stores amounts: cents on SQLite, NUMERIC on PostgreSQL.)
+    database.execute_sql(f"UPDATE invoice_line SET amount = {p} WHERE invoice_id = {p}",
+                         (InvoiceLine.amount.db_value(Decimal("24")), ids[1]))
     (broken,) = invoice_issue.verify(admin, "15/[1000]")
     assert not broken.ok and "'15/1001'" in broken.first_break
     assert "changed after it was issued" in broken.first_break
-    database.execute_sql(f"UPDATE invoice_line SET amount = 2400 WHERE invoice_id = {p}",
-                         (ids[1],))
+    database.execute_sql(f"UPDATE invoice_line SET amount = {p} WHERE invoice_id = {p}",
+                         (InvoiceLine.amount.db_value(Decimal("2400")), ids[1]))
     assert invoice_issue.verify(admin, "15/[1000]")[0].ok
     # A record taken out of the chain is missed.
     for table in ("invoice_line", "invoice_discount"):
