@@ -52,6 +52,16 @@ def parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
         if amount is None:
             problems.append(Problem(label, f"{key}[{n}].amount", "", "required"))
             continue
+        model = InvoiceDiscount if key == "discounts" else InvoiceLine
+        refused = False
+        for name, value in (("description", description), ("amount", amount)):
+            try:
+                V.check_fits(model._meta.fields[name], value)
+            except V.BadValue as exc:
+                problems.append(Problem(label, f"{key}[{n}].{name}", str(value), str(exc)))
+                refused = True
+        if refused:
+            continue
         if key == "discounts" and amount < 0:
             problems.append(Problem(label, f"{key}[{n}].amount", str(amount),
                                     "a discount cannot be negative"))

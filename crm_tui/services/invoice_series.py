@@ -17,16 +17,18 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.db import database, is_postgres
-from crm_tui.errors import PermissionDenied
+from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import Invoice
+from crm_tui.models.base import integer_range
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 
 #: The widths of the columns a bill ID and its series are stored in.
 BILL_ID_LENGTH = Invoice.bill_id.max_length
 SERIES_LENGTH = Invoice.bill_series.max_length
-#: The highest number the bill_number column holds (a 32-bit integer on PostgreSQL).
-MAX_NUMBER = 2**31 - 1
+#: The highest number the bill_number column holds (a 32-bit integer on PostgreSQL, the
+#: same limit on SQLite).
+MAX_NUMBER = integer_range(Invoice.bill_number)[1]
 #: The series of bill IDs given by hand (exceptions to the pattern).
 MANUAL_SERIES = ""
 
@@ -120,6 +122,12 @@ def allocate(pattern: Pattern, *, reserve: bool = True) -> tuple[str, int]:
     number = pattern.first if last is None else max(last + 1, pattern.first)
     while _taken(pattern.bill_id(number)):
         number += 1
+    if number > MAX_NUMBER:
+        # Refused before anything is written, the same on both backends.
+        raise ValidationFailed.one(
+            f"series {pattern.series}", "bill_number", number,
+            f"too large: at most {MAX_NUMBER}; the series is full, start a new one "
+            "(crm config set invoice.id_pattern …)")
     return pattern.bill_id(number), number
 
 
@@ -143,7 +151,10 @@ def auto_id_enabled() -> bool:
 def preview_bill_id() -> str | None:
     """The ID the next issued invoice would get (not reserved), or None when auto is off."""
     pattern = configured_pattern() if auto_id_enabled() else None
-    return allocate(pattern, reserve=False)[0] if pattern else None
+    try:
+        return allocate(pattern, reserve=False)[0] if pattern else None
+    except ValidationFailed:
+        return None  # the series is full: issuing says so
 
 
 # --- the series report ----------------------------------------------------------------------

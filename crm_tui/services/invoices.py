@@ -331,9 +331,17 @@ class InvoiceKind(Kind):
         current_lines = lines if lines is not None else stored_lines(obj)
         current_discounts = discounts if discounts is not None else stored_discounts(obj)
         try:
-            obj.total = totals_of(current_lines, current_discounts, obj.withholding_rate).total
+            total = totals_of(current_lines, current_discounts, obj.withholding_rate).total
         except ValueError as exc:
             problems.append(Problem(label, "discounts", "", str(exc)))
+            return
+        try:
+            V.check_fits(Invoice.total, total)
+        except V.BadValue as exc:
+            # Lines that each fit can still add up, with their tax, to more than it holds.
+            problems.append(Problem(label, "total", str(total), f"{exc} (lines plus tax)"))
+            return
+        obj.total = total
 
     def _check_bill_id(self, obj, parsed, problems) -> None:
         """Received invoices need their supplier's number, unique per supplier; a Submitted

@@ -6,9 +6,10 @@ A kind declares its fields once; parsing, validation, access checks, custom fiel
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol
 
 import peewee
@@ -41,6 +42,10 @@ class Field:
     ref: str | None = None
     readonly: bool = False
     label: str = ""
+    #: The model field behind it, set when its kind is registered (`bind_columns`): the
+    #: limits of what it holds (length, digits, places, range) are read from there.
+    model_field: peewee.Field | None = dataclasses.field(default=None, compare=False,
+                                                         repr=False)
 
     @property
     def column(self) -> str:
@@ -70,6 +75,7 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
     """
     kind = field.kind
     required = field.required
+    fits = _fits(field)
     if kind in ("text", "textarea"):
         max_length = None if kind == "textarea" else field.max_length
         single_line = kind == "text"
@@ -82,7 +88,8 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
             return text
         return parse
     if kind == "email":
-        return lambda raw: V.parse_email(raw, required)
+        email_length = field.max_length or 200
+        return lambda raw: V.parse_email(raw, required, email_length)
     if kind == "password":
         return V.parse_secret
     if kind in ("int", "decimal", "rate", "date"):
@@ -91,7 +98,9 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
         elif kind == "date":
             convert = V.parse_date
         else:
-            places = 2 if kind == "decimal" else 3
+            column = field.model_field
+            places = (column.decimal_places if isinstance(column, peewee.DecimalField)
+                      else 2 if kind == "decimal" else 3)
 
             def convert(raw: Any) -> Any:
                 return V.parse_decimal(raw, places)
@@ -100,7 +109,7 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
             value = convert(raw)
             if value is None and required:
                 raise V.BadValue("required")
-            return value
+            return fits(value)
         return parse
     if kind == "datetime":
         return V.parse_datetime
@@ -140,6 +149,36 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
 
 #: Field kinds that take a JSON number as well as a string.
 _NUMBER_KINDS = frozenset({"int", "decimal", "rate", "ref"})
+
+
+def _fits(field: Field) -> Callable[[Any], Any]:
+    """The check that a parsed value fits the field's column (identity when it has none)."""
+    column = field.model_field
+    if column is None:
+        return lambda value: value
+
+    def fits(value: Any) -> Any:
+        V.check_fits(column, value)
+        return value
+    return fits
+
+
+def bind_columns(model: type[BaseModel], fields: Sequence[Field]) -> tuple[Field, ...]:
+    """The fields with their model columns: a text field is never longer than its column.
+
+    A field declared without a length keeps the default only where the column allows it.
+    """
+    out = []
+    for spec in fields:
+        column = model._meta.fields.get(spec.column)
+        if column is None or isinstance(column, peewee.ForeignKeyField):
+            out.append(spec)
+            continue
+        length = spec.max_length
+        if isinstance(column, peewee.CharField):
+            length = column.max_length if length is None else min(length, column.max_length)
+        out.append(replace(spec, max_length=length, model_field=column))
+    return tuple(out)
 
 
 def json_type_refusal(field: Field, value: Any) -> str | None:
@@ -882,6 +921,7 @@ _REGISTRY: dict[str, Kind] = {}
 
 def register(kind_class: type[Kind]) -> type[Kind]:
     """Class decorator: make a kind available by its name."""
+    kind_class.fields = bind_columns(kind_class.model, kind_class.fields)
     _REGISTRY[kind_class.name] = kind_class()
     return kind_class
 

@@ -16,7 +16,7 @@ MAX_FILTERS = 50
 
 def _name(raw: object) -> str:
     try:
-        name = V.parse_text(raw, 100).strip()
+        name = V.parse_text(raw, SavedSearch.name.max_length).strip()
     except V.BadValue as exc:
         raise ValidationFailed.one("saved search", "name", raw, str(exc)) from None
     if not name:

@@ -8,6 +8,10 @@ import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
+import peewee
+
+from crm_tui.models.base import column_refusal
+
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "si", "sí", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "off", ""}
 # The manuals write "no date" as MySQL's zero date.
@@ -85,6 +89,18 @@ def parse_texts(texts: Sequence[str], max_length: int | None = None,
     return list(texts)
 
 
+def check_fits(column: peewee.Field, value: object) -> None:
+    """Refuse a parsed value its model column cannot hold: too long, too many digits or
+    decimals, out of range (the limits are the model's, see `column_refusal`).
+
+    Raises:
+        BadValue: saying which limit, e.g. "longer than 500 characters".
+    """
+    reason = column_refusal(column, value)
+    if reason is not None:
+        raise BadValue(reason)
+
+
 def parse_int(raw: object) -> int | None:
     """A whole number, or None for an empty value."""
     if raw is None or raw == "":
@@ -107,6 +123,9 @@ def parse_decimal(raw: object, places: int = 2) -> Decimal | None:
         raw = repr(raw)
     text = str(raw).strip()
     if not re.fullmatch(r"[+-]?(\d{1,14}(\.\d*)?|\.\d+)", text):
+        if re.fullmatch(r"[+-]?\d+(\.\d*)?", text):
+            # No column holds more (money is NUMERIC(16, 2)); a longer number is a typo.
+            raise BadValue("too large: at most 14 digits before the decimal point")
         raise BadValue("not a number (use digits and a dot, e.g. 2400.50)")
     try:
         value = Decimal(text)
@@ -167,9 +186,9 @@ def parse_bool(raw: object) -> bool:
     raise BadValue("not a yes/no value (use 1 or 0)")
 
 
-def parse_email(raw: object, required: bool = False) -> str:
+def parse_email(raw: object, required: bool = False, max_length: int = 200) -> str:
     """An email address (lightly checked), or "" when empty and not required."""
-    text = parse_text(raw, 200).strip()
+    text = parse_text(raw, max_length).strip()
     if not text:
         if required:
             raise BadValue("required")
