@@ -48,15 +48,18 @@ def _rebuild(db, table, columns):
     temp = table + "__cents"
     create = re.sub(r'^CREATE TABLE\s+"?' + re.escape(table) + r'"?',
                     f'CREATE TABLE "{temp}"', sql, count=1)
+    converted = []
     for column in columns:
         create, found = re.subn(r'("' + column + r'"\s+)DECIMAL\(\s*16\s*,\s*2\s*\)',
                                 r"\1INTEGER", create, count=1)
-        if not found:
-            raise RuntimeError(f"{table}.{column}: no DECIMAL(16, 2) column to convert")
+        if found:
+            converted.append(column)
+    if not converted:
+        return  # already cents: the migration ran before (its down() keeps them so)
     db.execute_sql(create)
     names = [row[1] for row in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()]
     targets = ", ".join(f'"{name}"' for name in names)
-    sources = ", ".join(f'crm_to_cents("{name}")' if name in columns else f'"{name}"'
+    sources = ", ".join(f'crm_to_cents("{name}")' if name in converted else f'"{name}"'
                         for name in names)
     db.execute_sql(f'INSERT INTO "{temp}" ({targets}) SELECT {sources} FROM "{table}"')
     db.execute_sql(f'DROP TABLE "{table}"')

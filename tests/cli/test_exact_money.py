@@ -133,6 +133,11 @@ def test_an_older_sqlite_file_keeps_its_amounts_as_cents(sqlite_url, clock):
             name for (name,) in run("SELECT name FROM sqlite_master WHERE type = 'index' "
                                     "AND tbl_name = 'invoice'")}
         assert run("PRAGMA foreign_key_check").fetchall() == []
+        # Run again (its down() keeps the cents), it finds nothing left to convert.
+        import importlib
+
+        importlib.import_module("crm_tui.migrations.0070_money_in_cents").up(None, database)
+        assert [i.total for i in Invoice.select().order_by(Invoice.id)] == shown
         new = Lead.create(full_name="New", company=1, estimated_sale=Decimal("1.00"),
                           created=clock.now(), updated=clock.now())
         assert new.id == len(amounts) + 1
