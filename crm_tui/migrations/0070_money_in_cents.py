@@ -1,9 +1,9 @@
 """Money is exact on SQLite too: its amount columns become INTEGER cents.
 
 A DECIMAL column on SQLite holds floating point (99999999999999.99 reads back as ...98), so
-`invoice.total`, `invoice_line.amount`, `invoice_discount.amount` and `lead.estimated_sale`
-are rebuilt as INTEGER columns holding whole cents. Each stored value is read as the CRM
-always read it (the shortest decimal of the float, rounded half up to cents), so what a user
+`invoice.total`, `invoice_line.amount`, `invoice_discount.amount`, `lead.estimated_sale` and
+`contract_billing_line.amount` are rebuilt as INTEGER columns holding whole cents. Each
+stored value is read as the CRM always read it (the shortest decimal of the float, rounded half up to cents), so what a user
 saw before is what is stored now, and issued invoices' chain hashes still match.
 PostgreSQL's NUMERIC(16, 2) is exact already: nothing changes there.
 """
@@ -22,6 +22,7 @@ MONEY_COLUMNS = {
     "invoice_line": ("amount",),
     "invoice_discount": ("amount",),
     "lead": ("estimated_sale",),
+    "contract_billing_line": ("amount",),
 }
 _CENT = Decimal("0.01")
 
