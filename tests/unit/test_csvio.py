@@ -417,9 +417,9 @@ def test_read_columns_reads_as_read_records(rows, header):
 
 
 def _quoted(cell: str) -> str:
-    from crm_tui.csvio import _format_cell
+    from crm_tui.csvio import format_cell
 
-    return _format_cell(cell)
+    return format_cell(cell)
 
 
 def test_read_columns_reports_a_bad_header_like_read_records():
