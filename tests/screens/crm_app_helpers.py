@@ -19,8 +19,10 @@ SIZE = (80, 24)
 class RecordingApp(CrmApp):
     """The real app, remembering every notification it showed."""
 
-    def __init__(self, session: Session, **options: Any) -> None:
-        super().__init__(session, **options)
+    def __init__(self, session: Session, *, live: bool = False, **options: Any) -> None:
+        # Screens do not follow other processes' commits unless a test asks (the live
+        # screens' own tests): a refresh arriving between a key and an assertion is noise.
+        super().__init__(session, live=live, **options)
         self.notes: list[tuple[str, str]] = []
 
     def notify(self, message: str, *, title: str = "", severity: str = "information",
@@ -35,9 +37,10 @@ class RecordingApp(CrmApp):
                    for level, message in self.notes)
 
 
-def app_for(world: Any, login: str) -> RecordingApp:
-    """The app as `login` of the worked example, on the world's frozen clock."""
-    return RecordingApp(world.session(login))
+def app_for(world: Any, login: str, *, live: bool = False) -> RecordingApp:
+    """The app as `login` of the worked example, on the world's frozen clock (`live`: its
+    screens follow what other processes commit)."""
+    return RecordingApp(world.session(login), live=live)
 
 
 #: Workers that live as long as their widget (DirectoryTree's queue loop): never waited for.

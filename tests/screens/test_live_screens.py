@@ -46,7 +46,7 @@ def board_keys(app) -> list[list[int]]:
 async def test_a_card_moved_in_one_app_appears_moved_in_the_other(any_world):
     ids = seed_leads(any_world)
     ann, ben = ids["Ann Alpha"], ids["Ben Beta"]
-    mover, watcher = app_for(any_world, "user1"), app_for(any_world, "admin")
+    mover, watcher = app_for(any_world, "user1", live=True), app_for(any_world, "admin", live=True)
     async with mover.run_test(size=SIZE) as moving, watcher.run_test(size=SIZE) as seeing:
         await press(moving, "6")
         await press(seeing, "6")
@@ -77,7 +77,7 @@ def list_names(screen: RecordListScreen) -> list[str]:
 
 async def test_a_company_renamed_by_crm_set_appears_in_an_open_list(any_world, run_crm,
                                                                      backend_url):
-    app = app_for(any_world, "admin")
+    app = app_for(any_world, "admin", live=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "v")  # the flat list of screen 1
@@ -106,7 +106,7 @@ async def test_a_company_renamed_by_crm_set_appears_in_an_open_list(any_world, r
 async def test_an_open_detail_shows_a_change_but_an_open_form_keeps_what_was_typed(
         any_world, run_crm, backend_url):
     cid = any_world.cid("Customer #A")
-    app = app_for(any_world, "admin")
+    app = app_for(any_world, "admin", live=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await app.push_screen(CompanyDetailScreen(app.session, cid))
@@ -158,7 +158,7 @@ async def test_a_lead_detail_shows_another_operators_change(any_world):
 
     ids = seed_leads(any_world)
     ann = ids["Ann Alpha"]
-    app = app_for(any_world, "user1")
+    app = app_for(any_world, "user1", live=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await app.push_screen(LeadDetailScreen(app.session, ann))
@@ -177,7 +177,7 @@ async def test_a_list_hidden_under_a_detail_shows_the_change_when_back(any_world
     from crm_tui.services.records import get_kind
 
     cid = any_world.cid("Customer #B")
-    app = app_for(any_world, "admin")
+    app = app_for(any_world, "admin", live=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "v")
