@@ -44,9 +44,19 @@ def open_invoice_form(screen: CrmScreen, invoice_id: int | None, done: Any,
         modal = ServiceFormModal(
             f"Edit invoice #{invoice_id}",
             partial(invoice_forms.form_fields, session, invoice_id),
-            partial(invoice_forms.submit_form, session, invoice_id),
+            partial(_submit_edit, screen, invoice_id),
             confirm=partial(documents_service.replace_warning, session, invoice_id), tall=True)
     screen.app.push_screen(modal, done)
+
+
+def _submit_edit(screen: CrmScreen, invoice_id: int, values: dict[str, str]) -> int:
+    """Save an edit (on the form's thread); a payment status change makes a new PDF
+    version, and what making it warned about is shown like any document's warnings."""
+    with documents_service.collect_warnings() as warnings:
+        result = invoice_forms.submit_form(screen.session, invoice_id, values)
+    if warnings:
+        screen.app.call_from_thread(notify_warnings, screen, list(warnings))
+    return result
 
 
 def toggle_lock(screen: CrmScreen, invoice_id: int, done: Any) -> None:

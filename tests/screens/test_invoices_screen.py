@@ -271,3 +271,14 @@ async def test_issuing_warns_of_characters_no_font_draws(world, clock):
         warned = [m for m, severity in messages if severity == "warning"]
         assert len(warned) == 1 and "no installed font can draw" in warned[0]
         assert all(char in warned[0] for char in "株式会社")
+        # Marking it paid in the form makes the PAID version: its warning shows too.
+        await pilot.press("e")
+        await settle(pilot)
+        modal = app.screen
+        assert type(modal).__name__ == "ServiceFormModal"
+        modal.form.input_for("status").value = "paid"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        warned = [n.message for n in app._notifications if n.severity == "warning"]
+        assert len(warned) == 2 and all(char in warned[1] for char in "株式会社"), warned
+    assert invoices.find(admin, "15/1000")["status"] == "paid"
