@@ -51,4 +51,26 @@ def upgrade() -> list[str]:
     if applied:
         never_reuse_ids(database.obj)
         install_triggers(database.obj)
+        _reinstall_row_security(applied)
     return applied
+
+
+def _reinstall_row_security(applied: list[str]) -> None:
+    """On PostgreSQL, lay the row-level security of crm_tui.rls again over what later
+    migrations changed (new tables get their rules, or refuse operators until they have
+    some); the migration that installs it first did so already when it ran last."""
+    from crm_tui import db, rls
+
+    if db.is_postgres() and applied[-1] != RLS_MIGRATION and _installed():
+        with database.atomic():
+            rls.install(database.obj)
+
+
+#: The migration that installs row-level security on PostgreSQL.
+RLS_MIGRATION = "0065_database_roles"
+
+
+def _installed() -> bool:
+    rows = database.execute_sql("SELECT 1 FROM schema_migration WHERE name = %s",
+                                (RLS_MIGRATION,)).fetchall()
+    return bool(rows)

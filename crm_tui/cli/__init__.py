@@ -210,6 +210,7 @@ LAZY_COMMANDS = {
     "privacy": ("privacy", "privacy_group"),
     "merge": ("merge", "merge_command"),
     "mail": ("mail", "mail_group"),
+    "db": ("db", "db_group"),
 }
 
 #: Commands that need an optional part (`crm-tui[EXTRA]`); asked before the command runs.

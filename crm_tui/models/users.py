@@ -39,9 +39,21 @@ class User(BaseModel):
     password_hash = peewee.CharField(max_length=200, default="")
     enabled = peewee.BooleanField(default=True)
     superadmin = peewee.BooleanField(default=False)
+    #: The PostgreSQL role this user connects as (`crm db grant`); the session's role
+    #: names the acting user.
+    db_role = peewee.CharField(max_length=63, null=True, unique=True)
 
     class Meta:
         table_name = "user"
+
+    @classmethod
+    def select(cls, *fields):
+        """Rows without the password hash unless it is asked for by name: operator roles
+        on PostgreSQL may not read that column (see crm_tui.rls), and only the password
+        checks need it (`services.users.stored_hash`)."""
+        if not fields:
+            fields = [f for f in cls._meta.sorted_fields if f is not cls.password_hash]
+        return super().select(*fields)
 
 
 class UserProfile(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_tui import db, paths, schema
+from crm_tui.errors import PermissionDenied
 from crm_tui.services.context import Clock
 
 
@@ -23,7 +24,46 @@ def open_and_prepare(target: str, clock: Clock | None = None, *, admin: bool = T
     from crm_tui.services.users import ensure_admin
 
     db.open_database(target)
+    if operator_connection():
+        # An operator's role may not change the schema nor make users: the owner does.
+        role_user()
+        if schema.pending_migrations():
+            raise PermissionDenied("the database schema needs an upgrade: run `crm init` "
+                                   "connected as the database's owner")
+        return []
     applied = schema.upgrade() if schema.pending_migrations() else []
     if admin:
         ensure_admin(clock)
     return applied
+
+
+def operator_connection() -> bool:
+    """True when connected to PostgreSQL as an operator's role (not the owner of the
+    tables): row-level security applies and the role names the acting user."""
+    if not db.is_postgres():
+        return False
+    from crm_tui import rls
+
+    with db.database.atomic():
+        restricted, _, _ = rls.connection_identity(db.database.obj)
+    return restricted
+
+
+def role_user() -> int | None:
+    """On PostgreSQL, the id of the user mapped to the connection's role (None when
+    connected as the owner of the tables, or on SQLite).
+
+    Raises:
+        PermissionDenied: an operator's role that no enabled user is mapped to.
+    """
+    if not db.is_postgres():
+        return None
+    from crm_tui import rls
+
+    with db.database.atomic():
+        restricted, uid, role = rls.connection_identity(db.database.obj)
+    if uid is None and restricted:
+        raise PermissionDenied(
+            f"the database role {role!r} is not linked to an enabled CRM user: a "
+            "superadmin links it with `crm db grant LOGIN`")
+    return uid

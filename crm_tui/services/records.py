@@ -617,7 +617,7 @@ class Kind:
         """
         try:
             with write_transaction():
-                obj = self._locked(self.load(session, record_id))
+                obj = self._locked(session, self.load(session, record_id))
                 before = dict(obj.__data__)
                 old = self._snapshot(session, obj.id)
                 self.check_modify(session, obj)
@@ -665,12 +665,22 @@ class Kind:
                 changes[field.name] = [history.SECRET if before else None, history.SECRET]
         return changes
 
-    def _locked(self, obj: BaseModel) -> BaseModel:
+    def _locked(self, session: Session, obj: BaseModel) -> BaseModel:
         """The record read again under a row lock (PostgreSQL), so that checks and the write
-        see the latest committed values; SQLite already holds the write lock from BEGIN."""
+        see the latest committed values; SQLite already holds the write lock from BEGIN.
+
+        Raises:
+            PermissionDenied: an operator's role may lock only rows it may change (row-level
+                security, crm_tui.rls): a row it only views is refused here, in words.
+            NotFound: the record was deleted meanwhile.
+        """
         if not is_postgres():
             return obj
-        return self.model.select().where(self.model.id == obj.id).for_update().get()
+        locked = self.model.select().where(self.model.id == obj.id).for_update().get_or_none()
+        if locked is None:
+            self.check_modify(session, obj)
+            return self.visible_or_missing(session, None, obj.id)
+        return locked
 
     def _lost_race(self, obj: BaseModel) -> ValidationFailed:
         """The refusal for a write the database's unique index stopped: the ordinary

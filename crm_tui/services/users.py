@@ -100,16 +100,24 @@ def verify_password(user: User, password: str | None) -> bool:
 
     A user without a password matches nothing (they act only through their OS login).
     """
-    if password is None or not user.password_hash:
+    stored = stored_hash(user.id)
+    if password is None or not stored:
         _spend_a_check(password)
         return False
-    if not check_password(user.password_hash, password):
+    if not check_password(stored, password):
         return False
-    if needs_rehash(user.password_hash):
+    if needs_rehash(stored):
         with db.write_transaction():
             User.update(password_hash=hash_password(password)).where(
-                User.id == user.id, User.password_hash == user.password_hash).execute()
+                User.id == user.id, User.password_hash == stored).execute()
     return True
+
+
+def stored_hash(user_id: int) -> str:
+    """The user's stored password hash ("" when none): read only here, by name (the
+    model's plain selects leave it out)."""
+    row = User.select(User.password_hash).where(User.id == user_id).tuples().first()
+    return (row[0] or "") if row else ""
 
 
 def check_new_password(label: str, password: str) -> None:
@@ -154,6 +162,10 @@ def session_for(
         PermissionDenied: no linked user, or the login was refused.
     """
     clock = clock or Clock()
+    if db.is_postgres():
+        mapped = _role_session(login, clock)
+        if mapped is not None:
+            return mapped
     me = linked_user()
     if login is None:
         if me is None or not me.enabled:
@@ -173,6 +185,31 @@ def session_for(
     return Session(User.get_by_id(user.id), clock)
 
 
+def _role_session(login: str | None, clock: Clock) -> Session | None:
+    """On PostgreSQL, the session of the user mapped to the connection's role (None when
+    connected as the owner of the tables: then the OS login and --user decide).
+
+    The role is who the server lets in, so it decides: `--user` may name only that user
+    (a superadmin may name anyone, to see what they see).
+
+    Raises:
+        PermissionDenied: the role is no enabled user's, or --user names another user.
+    """
+    from crm_tui.services.database import role_user
+
+    uid = role_user()
+    if uid is None:
+        return None
+    me = User.get_by_id(uid)
+    if login is None or login == me.login:
+        return Session(me, clock)
+    other = User.get_or_none(User.login == login) if me.superadmin else None
+    if other is None or not other.enabled:
+        raise PermissionDenied(f"connected as the database role {me.db_role!r}, you act as "
+                               f"{me.login!r}: --user {login} needs that user's role")
+    return Session(other, clock)
+
+
 def change_own_password(session: Session, current: str | None, new: str) -> None:
     """Set the acting user's password; the current one is needed when one is set.
 
@@ -182,17 +219,21 @@ def change_own_password(session: Session, current: str | None, new: str) -> None
     """
     user = User.get_by_id(session.user.id)
     label = f"user {user.login!r}"
-    if user.password_hash and not verify_password(user, current or ""):
+    from crm_tui.services.database import operator_connection
+
+    if operator_connection():
+        raise PermissionDenied("connected as your own database role, your password is the "
+                               "role's: change it in psql with \\password")
+    if stored_hash(user.id) and not verify_password(user, current or ""):
         raise PermissionDenied(f"wrong current password for {user.login!r}")
     check_new_password(label, new)
     with db.write_transaction():
         User.update(password_hash=hash_password(new)).where(User.id == user.id).execute()
-    session.user.password_hash = User.get_by_id(user.id).password_hash
 
 
 def has_password(session: Session) -> bool:
     """Whether the acting user has a password set (so that changing it asks for it)."""
-    return bool(User.get_by_id(session.user.id).password_hash)
+    return bool(stored_hash(session.user.id))
 
 
 def ensure_admin(clock: Clock | None = None) -> User | None:

@@ -10,7 +10,7 @@ from tests.screens.crm_app_helpers import SIZE, app_for, press, settle, type_tex
 
 
 def _stored(login: str) -> str:
-    return User.get(User.login == login).password_hash
+    return User.select(User.password_hash).where(User.login == login).scalar()
 
 
 def _note(app) -> str:

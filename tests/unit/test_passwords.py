@@ -16,7 +16,7 @@ from crm_tui.services import users
 def _stored(login: str) -> str:
     from crm_tui.models import User
 
-    return User.get(User.login == login).password_hash
+    return User.select(User.password_hash).where(User.login == login).scalar()
 
 
 def test_scrypt_hash_with_its_cost_and_a_fresh_salt():
