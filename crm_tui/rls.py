@@ -309,7 +309,12 @@ _COMMANDS = ("select", "insert", "update", "delete")
 
 
 def _table_policies(db: peewee.Database, s: str, table: str, rule: dict[str, str]) -> None:
-    """Replace the table's CRM policies; a table without rules refuses every operator."""
+    """Replace the table's CRM policies; a table without rules refuses every operator.
+
+    A row the operator sees but may not change or delete is not silently skipped: the
+    UPDATE and DELETE policies let every visible row through, and a trigger refuses the
+    change with an error (a row he may not see stays out of reach, unnamed).
+    """
     q = f"{s}.{ident(table)}"
     db.execute_sql(f"ALTER TABLE {q} ENABLE ROW LEVEL SECURITY")
     if table in NOT_FORCED:
@@ -317,18 +322,50 @@ def _table_policies(db: peewee.Database, s: str, table: str, rule: dict[str, str
     else:
         db.execute_sql(f"ALTER TABLE {q} FORCE ROW LEVEL SECURITY")
     free = f"(SELECT {s}.crm_acl_unrestricted())"
+    guarded = "update" in rule or "delete" in rule
+
+    def on(command: str, row: str) -> str:
+        # The rules name their row acl_row: the table itself in a policy, OLD in a trigger.
+        return rule.get(command, "false").replace("acl_row.", f"{row}.")
+
+    view = on("select", ident(table))
     for command in _COMMANDS:
         name = ident(f"crm_{command}")
         db.execute_sql(f"DROP POLICY IF EXISTS {name} ON {q}")
-        # The policy's row is named by the table; the rules name it acl_row.
-        text = rule.get(command, "false").replace("acl_row.", f"{ident(table)}.")
+        text = on(command, ident(table))
         if command == "insert":
             clause = f"WITH CHECK ({free} OR {text})"
         elif command == "update":
-            clause = f"USING ({free} OR {text}) WITH CHECK ({free} OR {text})"
+            using = view if guarded else text
+            clause = f"USING ({free} OR {using}) WITH CHECK ({free} OR {text})"
         else:
-            clause = f"USING ({free} OR {text})"
+            clause = f"USING ({free} OR {view if guarded and command == 'delete' else text})"
         db.execute_sql(f"CREATE POLICY {name} ON {q} FOR {command.upper()} {clause}")
+    function = f"{s}.{ident('crm_acl_guard_' + table)}"
+    db.execute_sql(f"DROP TRIGGER IF EXISTS crm_acl_guard ON {q}")
+    if not guarded:
+        db.execute_sql(f"DROP FUNCTION IF EXISTS {function}()")
+        return
+    refuse = ("RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE = "
+              f"'permission denied: the access rules forbid changing this {table} row';")
+    db.execute_sql(f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+        LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+        BEGIN
+            IF (SELECT {s}.crm_acl_unrestricted()) THEN
+                IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+                RETURN NEW;
+            END IF;
+            IF TG_OP = 'UPDATE' AND NOT coalesce({on("update", "OLD")}, false) THEN
+                {refuse}
+            END IF;
+            IF TG_OP = 'DELETE' THEN
+                IF NOT coalesce({on("delete", "OLD")}, false) THEN {refuse} END IF;
+                RETURN OLD;
+            END IF;
+            RETURN NEW;
+        END $$""")
+    db.execute_sql(f"CREATE TRIGGER crm_acl_guard BEFORE UPDATE OR DELETE ON {q} "
+                   f"FOR EACH ROW EXECUTE FUNCTION {function}()")
 
 
 def mapped_roles(db: peewee.Database) -> list[str]:
@@ -387,6 +424,8 @@ def uninstall(db: peewee.Database) -> None:
         q = f"{s}.{ident(table)}"
         for command in _COMMANDS:
             db.execute_sql(f"DROP POLICY IF EXISTS {ident(f'crm_{command}')} ON {q}")
+        db.execute_sql(f"DROP TRIGGER IF EXISTS crm_acl_guard ON {q}")
+        db.execute_sql(f"DROP FUNCTION IF EXISTS {s}.{ident('crm_acl_guard_' + table)}()")
         db.execute_sql(f"ALTER TABLE {q} NO FORCE ROW LEVEL SECURITY")
         db.execute_sql(f"ALTER TABLE {q} DISABLE ROW LEVEL SECURITY")
     for name in ("unrestricted()", "has(text)", "bits()", "superadmin()", "company()",

@@ -58,6 +58,12 @@ class CrmGroup(click.Group):
         except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
             import peewee
 
+            if _refused_by_server(error):
+                # Row-level security or a missing privilege (crm_tui.rls): the server is
+                # the last guard behind the services' own checks.
+                log.info("refused by the database: %s", _first_line(error))
+                click.echo(f"crm: error: the database refused: {_first_line(error)}", err=True)
+                ctx.exit(int(ExitCode.DENIED))
             # The whole story (traceback included) goes to the log, if there is one.
             log.error("failed: %s: %s", type(error).__name__, _first_line(error), exc_info=True)
             if isinstance(error, peewee.OperationalError | peewee.InterfaceError):
@@ -95,6 +101,15 @@ def _output_closed() -> None:
         os.close(devnull)
     except (OSError, ValueError):  # no real stdout (tests capture it): nothing to redirect
         pass
+
+
+def _refused_by_server(error: BaseException) -> bool:
+    """True for PostgreSQL's "insufficient privilege" (SQLSTATE 42501), which row-level
+    security and column privileges raise; peewee keeps the driver's error as its cause."""
+    for cause in (error, error.__cause__, error.__context__, *getattr(error, "args", ())):
+        if getattr(cause, "sqlstate", None) == "42501":
+            return True
+    return False
 
 
 def _first_line(error: BaseException) -> str:

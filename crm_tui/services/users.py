@@ -217,13 +217,9 @@ def change_own_password(session: Session, current: str | None, new: str) -> None
         PermissionDenied: the current password is wrong (or missing).
         ValidationFailed: the new one is too short.
     """
+    _refuse_on_role_connection()
     user = User.get_by_id(session.user.id)
     label = f"user {user.login!r}"
-    from crm_tui.services.database import operator_connection
-
-    if operator_connection():
-        raise PermissionDenied("connected as your own database role, your password is the "
-                               "role's: change it in psql with \\password")
     if stored_hash(user.id) and not verify_password(user, current or ""):
         raise PermissionDenied(f"wrong current password for {user.login!r}")
     check_new_password(label, new)
@@ -233,7 +229,22 @@ def change_own_password(session: Session, current: str | None, new: str) -> None
 
 def has_password(session: Session) -> bool:
     """Whether the acting user has a password set (so that changing it asks for it)."""
+    _refuse_on_role_connection()
     return bool(stored_hash(session.user.id))
+
+
+def _refuse_on_role_connection() -> None:
+    """An operator connected as his own PostgreSQL role logs in with the role's password:
+    the CRM password is not his to read or change there (crm_tui.rls).
+
+    Raises:
+        PermissionDenied.
+    """
+    from crm_tui.services.database import operator_connection
+
+    if operator_connection():
+        raise PermissionDenied("connected as your own database role, your password is the "
+                               "role's: change it in psql with \\password")
 
 
 def ensure_admin(clock: Clock | None = None) -> User | None:

@@ -116,11 +116,14 @@ def test_worked_example_through_psql(team: Team):
     seen = set(psql_ids(user1, "company"))
     assert {a, b} <= seen and mine not in seen
 
-    # User #1 updates A, not B (nor the parent he cannot see).
-    done = psql(user1, f"UPDATE company SET comments = 'by user1' WHERE id IN ({a}, {b}, {mine})"
+    # User #1 updates A; B (read-only to him) is refused; the parent he cannot see is
+    # out of reach.
+    done = psql(user1, f"UPDATE company SET comments = 'by user1' WHERE id IN ({a}, {mine})"
                        " RETURNING id")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(a), "UPDATE", "1"]
+    refused = psql(user1, f"UPDATE company SET comments = 'by user1' WHERE id = {b}")
+    assert refused.returncode != 0 and "permission denied" in refused.stderr
     owner = psql(team.owner_url, "SELECT id FROM company WHERE comments = 'by user1'")
     assert owner.stdout.split() == [str(a)]
 
@@ -148,12 +151,21 @@ def test_writes_the_rule_forbids_fail_at_the_server(team: Team):
                        f"(SELECT company_id FROM \"user\" WHERE id = {manager1_id}))")
     assert made.returncode != 0
     assert "row-level security" in made.stderr
-    # Taking B over (becoming its manager) changes nothing: B is not his to modify.
+    # Taking B over (becoming its manager) fails: B is his to view, not to modify; so
+    # does deleting B's contacts.
     psql(team.owner_url, "INSERT INTO contact (full_name, email, company_id, phone, mobile, "
                          f"position, description) VALUES ('Bob', '', {b}, '', '', '', '')")
     me = psql(team.owner_url, "SELECT id FROM \"user\" WHERE login = 'user1'").stdout.strip()
-    psql(user1, f"UPDATE company SET manager_id = {me} WHERE id = {b}")
-    psql(user1, f"DELETE FROM contact WHERE company_id = {b}")
+    for statement in (f"UPDATE company SET manager_id = {me} WHERE id = {b}",
+                      f"DELETE FROM contact WHERE company_id = {b}",
+                      f"DELETE FROM company WHERE id = {b}"):
+        refused = psql(user1, statement)
+        assert refused.returncode != 0, statement
+        assert "permission denied: the access rules forbid" in refused.stderr
+    # A row he may not see is out of reach without a word (the parent, My company).
+    hidden = psql(user1, f"UPDATE company SET comments = 'x' WHERE id = "
+                         f"{team.companies['My company']}")
+    assert hidden.returncode == 0 and hidden.stdout.split() == ["UPDATE", "0"]
     assert psql(team.owner_url, f"SELECT manager_id FROM company WHERE id = {b}"
                 ).stdout.strip() == manager1_id
     assert psql(team.owner_url, f"SELECT count(*) FROM contact WHERE company_id = {b}"
@@ -245,3 +257,97 @@ def test_every_table_has_row_security_or_a_reason(team: Team):
         assert name in rules, f"table {name} has no access rules in crm_tui.rls"
         assert enabled == "t", name
         assert forced == ("f" if name in rls.NOT_FORCED else "t"), name
+
+
+def test_rules_are_laid_again_over_a_new_table(team: Team):
+    from crm_tui import db, rls
+
+    made = psql(team.owner_url, "CREATE TABLE later_probe (id serial PRIMARY KEY, note text);"
+                                "INSERT INTO later_probe (note) VALUES ('x')")
+    assert made.returncode == 0, made.stderr
+    try:
+        db.open_database(team.owner_url)
+        try:
+            for _ in range(2):  # runs again cleanly
+                with db.database.atomic():
+                    rls.install(db.database.obj)
+        finally:
+            db.close_database()
+        flags = psql(team.owner_url, "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+                                     "WHERE oid = 'later_probe'::regclass")
+        assert flags.stdout.split() == ["t|t"]
+        # No rules for it yet: operators get nothing, the superadmin everything.
+        assert psql_ids(team.urls["manager1"], "later_probe") == []
+        assert psql_ids(team.urls["admin"], "later_probe") == [1]
+        assert psql(team.urls["manager1"], "DELETE FROM later_probe").stdout.split() == [
+            "DELETE", "0"]
+    finally:
+        psql(team.owner_url, "DROP TABLE later_probe")
+
+
+def test_a_refusal_of_the_server_is_told_as_one(team: Team):
+    """What the server refuses (a service looser than the rules would meet it) is a
+    permission error that the command line reports with exit 3."""
+    import peewee
+
+    from crm_tui import db
+    from crm_tui.cli import _refused_by_server
+    from crm_tui.models import Company
+
+    db.open_database(team.urls["user1"])
+    try:
+        with pytest.raises(peewee.DatabaseError) as raised:
+            with db.database.atomic():
+                Company.update(comments="sneaky").where(
+                    Company.id == team.companies["Customer #B"]).execute()
+    finally:
+        db.close_database()
+    assert _refused_by_server(raised.value)
+    assert "permission denied" in str(raised.value)
+
+
+def test_passwd_is_the_roles_on_a_role_connection(team: Team, tmp_path: Path):
+    done = _crm("passwd", db=team.urls["sales2"], data_dir=tmp_path,
+                env={"CRM_NEW_PASSWORD": "another-password"})
+    assert done.returncode == 3
+    assert "your password is the role's" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_grant_by_peer_and_its_refusals(team: Team, tmp_path: Path, data_dir: Path):
+    owner = team.owner_url
+    role = f"crm_peer_{SUFFIX}"
+    try:
+        done = _crm("db", "grant", "sales2", "--peer", "--role", role, db=owner,
+                    data_dir=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == role
+        assert "peer authentication" in done.stderr
+        # No password: the role logs in by peer authentication only.
+        flags = psql(owner, "SELECT rolcanlogin, rolpassword IS NULL, rolsuper, rolbypassrls "
+                            f"FROM pg_authid WHERE rolname = '{role}'")
+        assert flags.stdout.split() == ["t|t|f|f"]
+        assert psql(owner, "SELECT db_role FROM \"user\" WHERE login = 'sales2'"
+                    ).stdout.strip() == role
+        # One role, one user.
+        taken = _crm("db", "grant", "sales1", "--peer", "--role", role, db=owner,
+                     data_dir=tmp_path)
+        assert taken.returncode == 1 and "already the role of user 'sales2'" in taken.stderr
+        # Never a superuser's role, nor the owner's.
+        powerful = _crm("db", "grant", "sales1", "--peer", "--role", "postgres", db=owner,
+                        data_dir=tmp_path)
+        assert powerful.returncode == 1 and "choose another role" in powerful.stderr
+        bad = _crm("db", "grant", "sales1", "--peer", "--role", "x; DROP TABLE lead", db=owner,
+                   data_dir=tmp_path)
+        assert bad.returncode == 1 and "field role" in bad.stderr
+        missing = _crm("db", "grant", "nobody", "--peer", db=owner, data_dir=tmp_path)
+        assert missing.returncode == 1
+    finally:
+        # sales2 keeps the role the module gave him: the others' tests rely on it.
+        psql(owner, f"UPDATE \"user\" SET db_role = '{team.roles['sales2']}' "
+                    "WHERE login = 'sales2'")
+        psql(owner, f'DROP OWNED BY "{role}"; DROP ROLE IF EXISTS "{role}"')
+    # On SQLite there are no roles to grant.
+    sqlite = _crm("db", "grant", "admin", "--peer", db=str(data_dir / "crm.sqlite3"),
+                  data_dir=data_dir)
+    assert sqlite.returncode == 1 and "PostgreSQL only" in sqlite.stderr
