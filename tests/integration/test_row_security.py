@@ -351,3 +351,27 @@ def test_grant_by_peer_and_its_refusals(team: Team, tmp_path: Path, data_dir: Pa
     sqlite = _crm("db", "grant", "admin", "--peer", db=str(data_dir / "crm.sqlite3"),
                   data_dir=data_dir)
     assert sqlite.returncode == 1 and "PostgreSQL only" in sqlite.stderr
+
+
+async def test_the_app_on_a_role_connection(team: Team):
+    """The full-screen app as User #1's role: his companies, B read-only, no errors."""
+    from crm_tui import db
+    from crm_tui.services.users import session_for
+    from screens.companies import READ_ONLY_MARK
+    from tests.screens.crm_app_helpers import SIZE, RecordingApp, settle
+    from tests.screens.test_companies_screen import tree_labels
+
+    db.open_database(team.urls["user1"])
+    try:
+        app = RecordingApp(session_for(None))
+        assert app.session.login == "user1"
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            labels = tree_labels(app)
+            await pilot.press("5")  # leads: none for a user without lead bits
+            await settle(pilot)
+    finally:
+        db.close_database()
+    assert "Customer #A" in labels and "Customer #B" + READ_ONLY_MARK in labels
+    assert "My company" not in labels
+    assert [note for note in app.notes if note[0] == "error"] == []
