@@ -209,6 +209,39 @@ def test_psql_shows_what_crm_list_shows(team: Team, login: str, tmp_path: Path):
         assert psql_ids(team.urls[login], kind) == crm_ids, (login, kind)
 
 
+def _server_modifiable(url: str, table: str, column: str) -> list[int]:
+    """The visible rows of `table` the role may change, each tried and rolled back."""
+    ids = []
+    with psycopg.connect(url) as conn:
+        for (row_id,) in conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall():
+            try:
+                with conn.transaction():
+                    conn.execute(f"UPDATE {table} SET {column} = {column} WHERE id = %s",
+                                 (row_id,))
+                    ids.append(row_id)
+                    raise _Undo
+            except _Undo:
+                pass
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+        conn.rollback()
+    return ids
+
+
+class _Undo(Exception):
+    """Rolls a tried change back."""
+
+
+@pytest.mark.parametrize("login", OPERATORS)
+def test_psql_changes_what_crm_set_may_change(team: Team, login: str, tmp_path: Path):
+    for kind, column in (("company", "comments"), ("lead", "description")):
+        listed = _crm("list", kind, "--json", "--filter", "modifiable=true",
+                      db=team.urls[login], data_dir=tmp_path)
+        assert listed.returncode == 0, listed.stderr
+        crm_ids = sorted(row["id"] for row in json.loads(listed.stdout))
+        assert _server_modifiable(team.urls[login], kind, column) == crm_ids, (login, kind)
+
+
 def test_crm_acts_as_the_user_of_the_role(team: Team, tmp_path: Path):
     a, b = team.companies["Customer #A"], team.companies["Customer #B"]
     url = team.urls["user1"]
