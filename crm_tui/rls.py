@@ -44,6 +44,10 @@ USER_PUBLIC_COLUMNS = ("id", "login", "real_name", "email", "phone", "employee_n
 #: Tables an operator role may read but never change (superadmins change them).
 READ_ONLY = ("schema_migration", "profile", "user_profile", "setting")
 
+#: The kinds (services.records) whose records every user with CR may read.
+CATALOGUE_KINDS = ("role", "contract-type", "lead-type", "tag", "field", "section", "template",
+                   "mail-template")
+
 #: A role name `crm db grant` accepts: what PostgreSQL allows unquoted, plus . and -.
 ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.@-]{0,62}$")
 
@@ -200,8 +204,9 @@ class Rules:
         }
         whens = " ".join(f"WHEN '{name}' THEN {rule}" for name, rule in cases.items())
         # Catalogue records (roles, types, fields, tags, templates): readable with CR;
-        # users and profiles: superadmins only (the unrestricted clause).
-        other = (f"{kind} NOT IN ('user', 'profile') AND {self.has('CR')}"
+        # users, profiles and any other kind: superadmins only (the unrestricted clause).
+        catalogue = ", ".join(f"'{name}'" for name in CATALOGUE_KINDS)
+        other = (f"{kind} IN ({catalogue}) AND {self.has('CR')}"
                  + (f" AND {self.has('CM', 'LM')}" if write else ""))
         return f"(CASE {kind} {whens} ELSE ({other}) END)"
 
