@@ -402,23 +402,24 @@ def grant_privileges(db: peewee.Database, role: str) -> None:
 # --- the connection ------------------------------------------------------------------------------
 
 
-def connection_identity(db: peewee.Database) -> tuple[bool, int | None, str]:
-    """For the open PostgreSQL connection: (restricted, mapped user id, role name).
+def connection_identity(db: peewee.Database) -> tuple[bool, int | None, str, bool]:
+    """For the open PostgreSQL connection: (restricted, mapped user id, role name, settled).
 
     `restricted` is false for the owner of the tables (and its members), and on a database
-    whose schema is not made yet (whoever connects first makes it).
+    whose schema is not made yet (whoever connects first makes it); `settled` is false
+    until the rules are installed (the answer may change with the upgrade).
     """
     row = db.execute_sql(
         "SELECT session_user::text, to_regclass('\"user\"') IS NOT NULL, "
         "to_regprocedure('crm_acl_uid()') IS NOT NULL").fetchone()
     role, has_users, has_rules = row
     if not has_users:
-        return False, None, role
+        return False, None, role, False
     owner = db.execute_sql(
         "SELECT pg_has_role(current_user, c.relowner, 'MEMBER') FROM pg_class c "
         "WHERE c.oid = to_regclass('\"user\"')").fetchone()[0]
     uid = db.execute_sql("SELECT crm_acl_uid()").fetchone()[0] if has_rules else None
-    return (not owner), uid, role
+    return (not owner), uid, role, has_rules
 
 
 def uninstall(db: peewee.Database) -> None:

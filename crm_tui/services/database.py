@@ -42,11 +42,24 @@ def operator_connection() -> bool:
     tables): row-level security applies and the role names the acting user."""
     if not db.is_postgres():
         return False
+    restricted, _, _ = _identity()
+    return restricted
+
+
+def _identity() -> tuple[bool, int | None, str]:
+    """rls.connection_identity of the bound database, asked once per database object (its
+    connections all log in as the same role)."""
     from crm_tui import rls
 
-    with db.database.atomic():
-        restricted, _, _ = rls.connection_identity(db.database.obj)
-    return restricted
+    obj = db.database.obj
+    cached = getattr(obj, "_crm_identity", None)
+    if cached is None:
+        with db.database.atomic():
+            restricted, uid, role, settled = rls.connection_identity(obj)
+        cached = (restricted, uid, role)
+        if settled:
+            obj._crm_identity = cached
+    return cached
 
 
 def role_user() -> int | None:
@@ -58,10 +71,7 @@ def role_user() -> int | None:
     """
     if not db.is_postgres():
         return None
-    from crm_tui import rls
-
-    with db.database.atomic():
-        restricted, uid, role = rls.connection_identity(db.database.obj)
+    restricted, uid, role = _identity()
     if uid is None and restricted:
         raise PermissionDenied(
             f"the database role {role!r} is not linked to an enabled CRM user: a "
