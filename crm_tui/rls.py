@@ -45,8 +45,7 @@ USER_PUBLIC_COLUMNS = ("id", "login", "real_name", "email", "phone", "employee_n
 READ_ONLY = ("schema_migration", "profile", "user_profile", "setting")
 
 #: The kinds (services.records) whose records every user with CR may read.
-CATALOGUE_KINDS = ("role", "contract-type", "lead-type", "tag", "field", "section", "template",
-                   "mail-template")
+CATALOGUE_KINDS = ("role", "contract-type", "lead-type", "tag", "field", "section", "template")
 
 #: A role name `crm db grant` accepts: what PostgreSQL allows unquoted, plus . and -.
 ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.@-]{0,62}$")
@@ -199,6 +198,9 @@ class Rules:
             else self.owned_view("contract", key),
             "invoice": self.invoice_of(key, write),
             "lead": self.lead_of(key, write),
+            "mail-template": self._exists(
+                "mail_template", "acl_mt", key,
+                (self.mail_template_write if write else self.mail_template_view)("acl_mt")),
             "lead_activity": self._exists(
                 "lead_activity", "acl_la", key, self.lead_of("acl_la.lead_id", write)),
         }
@@ -209,6 +211,13 @@ class Rules:
         other = (f"{kind} IN ({catalogue}) AND {self.has('CR')}"
                  + (f" AND {self.has('CM', 'LM')}" if write else ""))
         return f"(CASE {kind} {whens} ELSE ({other}) END)"
+
+    # mail templates (services/templates.py): general ones, and those of the user's company
+    def mail_template_view(self, a: str) -> str:
+        return f"({self.has('CR')} AND ({a}.company_id IS NULL OR {a}.company_id = {self.company}))"
+
+    def mail_template_write(self, a: str) -> str:
+        return f"({self.mail_template_view(a)} AND {self.has('CM', 'LM')})"
 
     def catalogue_view(self) -> str:
         return self.has("CR")
@@ -267,8 +276,9 @@ def policies(s: str) -> dict[str, dict[str, str]]:
     p["import_batch"] = rw(f"({t}.login = {r.login})", f"({t}.login = {r.login})")
     p["saved_search"] = rw(f"({t}.user_id = {r.uid})", f"({t}.user_id = {r.uid})")
     for table in ("company_role", "contract_type", "contract_template", "custom_field",
-                  "custom_field_section", "mail_template"):
+                  "custom_field_section"):
         p[table] = rw(r.catalogue_view(), r.catalogue_write())
+    p["mail_template"] = rw(r.mail_template_view(t), r.mail_template_write(t))
     for table in ("lead_type", "tag"):
         p[table] = rw(r.catalogue_view(), r.catalogue_write(lead_bits=True))
     p["setting"] = {"select": "true"}

@@ -91,6 +91,14 @@ def team(postgres_url: str, tmp_path_factory) -> Iterator[Team]:
         generate(DemoSizes(companies=24, contacts=40, contracts=16, invoices=30, leads=60,
                            seed=7))
         admin = Session(User.get(User.login == "admin"), clock)
+        from crm_tui.services.records import get_kind
+
+        # Mail templates: a general one, and one of each company people belong to.
+        for name, company in (("General", None), ("Ours", world.cid("My company")),
+                              ("Theirs", world.cid("Customer #A"))):
+            get_kind("mail-template").create(admin, {
+                "name": name, "subject": name, "body": "Hello",
+                **({"company": str(company)} if company else {})})
         found = Team(owner_url=url, companies=dict(world.companies))
         for login in OPERATORS:
             password = f"{login}-{SUFFIX}-pw"
@@ -202,11 +210,11 @@ def test_invoice_and_lead_bits_at_the_server(team: Team):
 
 @pytest.mark.parametrize("login", OPERATORS)
 def test_psql_shows_what_crm_list_shows(team: Team, login: str, tmp_path: Path):
-    for kind in KINDS:
+    for kind in (*KINDS, "mail-template"):
         listed = _crm("list", kind, "--json", db=team.urls[login], data_dir=tmp_path)
         assert listed.returncode == 0, listed.stderr
         crm_ids = sorted(row["id"] for row in json.loads(listed.stdout))
-        assert psql_ids(team.urls[login], kind) == crm_ids, (login, kind)
+        assert psql_ids(team.urls[login], kind.replace("-", "_")) == crm_ids, (login, kind)
 
 
 def _server_modifiable(url: str, table: str, column: str) -> list[int]:

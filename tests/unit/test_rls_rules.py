@@ -10,7 +10,7 @@ def test_every_kind_has_a_rule_for_the_records_named_by_kind():
     kind with its own rule, a catalogue (CR reads it) or left to superadmins."""
     from crm_tui.services.records import kind_names
 
-    data = {"company", "contact", "contract", "invoice", "lead"}
+    data = {"company", "contact", "contract", "invoice", "lead", "mail-template"}
     superadmins_only = {"user", "profile"}
     assert set(kind_names()) == data | set(rls.CATALOGUE_KINDS) | superadmins_only
     text = rls.Rules('"public"').record("k", "1")
