@@ -268,9 +268,11 @@ def policies(s: str) -> dict[str, dict[str, str]]:
     p["custom_value"] = rw(r.record(field_kind, f"{t}.record_id"),
                            r.record(field_kind, f"{t}.record_id", True))
     # History: read where the record may be seen; written by the one who acts (the service
-    # writes it in the same transaction as the change it records).
+    # writes it in the same transaction as the change it records); scrubbed of personal
+    # data (crm privacy erase) where the record may be changed; never deleted.
     p["history"] = {"select": r.record(f"{t}.kind", f"{t}.record_id"),
-                    "insert": f"({t}.login = {r.login})"}
+                    "insert": f"({t}.login = {r.login})",
+                    "update": r.record(f"{t}.kind", f"{t}.record_id", True)}
     # Search words: read where the record may be seen; rewritten with every change.
     p["search_word"] = rw(r.record(f"{t}.kind", f"{t}.record_id"), r.has("CR"))
     p["import_batch"] = rw(f"({t}.login = {r.login})", f"({t}.login = {r.login})")

@@ -617,7 +617,7 @@ class Kind:
         """
         try:
             with write_transaction():
-                obj = self._locked(session, self.load(session, record_id))
+                obj = self._locked(self.load(session, record_id), session)
                 before = dict(obj.__data__)
                 old = self._snapshot(session, obj.id)
                 self.check_modify(session, obj)
@@ -665,7 +665,7 @@ class Kind:
                 changes[field.name] = [history.SECRET if before else None, history.SECRET]
         return changes
 
-    def _locked(self, session: Session, obj: BaseModel) -> BaseModel:
+    def _locked(self, obj: BaseModel, session: Session | None = None) -> BaseModel:
         """The record read again under a row lock (PostgreSQL), so that checks and the write
         see the latest committed values; SQLite already holds the write lock from BEGIN.
 
@@ -678,6 +678,8 @@ class Kind:
             return obj
         locked = self.model.select().where(self.model.id == obj.id).for_update().get_or_none()
         if locked is None:
+            if session is None:
+                raise NotFound(f"no {self.name} {obj.id}")
             self.check_modify(session, obj)
             return self.visible_or_missing(session, None, obj.id)
         return locked
