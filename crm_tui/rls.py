@@ -252,7 +252,10 @@ def policies(s: str) -> dict[str, dict[str, str]]:
         f"{r.owned_modify('contract', f'{t}.contract_id')}))")
     p["lead"] = rw(r.lead_view(t), r.lead_modify(t), insert=r.lead_create(t),
                    delete=f"({r.has('LM')} AND {r.lead_modify(t)})")
-    for table in ("lead_activity", "lead_tag", "sent_mail", "outbox_mail"):
+    for table in ("contract_billing_line", "contract_reminder"):
+        p[table] = rw(r.owned_view("contract", f"{t}.contract_id"),
+                      r.owned_modify("contract", f"{t}.contract_id"))
+    for table in ("lead_activity", "lead_tag", "sent_mail", "outbox_mail", "lead_unseen_mail"):
         p[table] = rw(r.lead_of(f"{t}.lead_id"), r.lead_of(f"{t}.lead_id", True))
     # Unmatched mail (no lead yet) is handled by lead managers.
     p["filed_message"] = rw(
