@@ -252,7 +252,10 @@ def policies(s: str) -> dict[str, dict[str, str]]:
         f"{r.owned_modify('contract', f'{t}.contract_id')}))")
     p["lead"] = rw(r.lead_view(t), r.lead_modify(t), insert=r.lead_create(t),
                    delete=f"({r.has('LM')} AND {r.lead_modify(t)})")
-    for table in ("contract_billing_line", "contract_reminder"):
+    # A merged record's old id points at the kept one: read where the kept one may be seen.
+    p["redirect"] = rw(r.record(f"{t}.kind", f"{t}.new_id"),
+                       r.record(f"{t}.kind", f"{t}.new_id", True))
+    for table in ("contract_billing_line", "contract_reminder", "contract_billing_run"):
         p[table] = rw(r.owned_view("contract", f"{t}.contract_id"),
                       r.owned_modify("contract", f"{t}.contract_id"))
     for table in ("lead_activity", "lead_tag", "sent_mail", "outbox_mail", "lead_unseen_mail"):
