@@ -64,8 +64,11 @@ class CrmGroup(click.Group):
                 log.info("refused by the database: %s", _first_line(error))
                 click.echo(f"crm: error: the database refused: {_first_line(error)}", err=True)
                 ctx.exit(int(ExitCode.DENIED))
-            # The whole story (traceback included) goes to the log, if there is one.
-            log.error("failed: %s: %s", type(error).__name__, _first_line(error), exc_info=True)
+            # The whole story (traceback included) goes to the log, if there is one; never
+            # to the terminal through Python's last-resort handler.
+            if logging.getLogger().handlers:
+                log.error("failed: %s: %s", type(error).__name__, _first_line(error),
+                          exc_info=True)
             if isinstance(error, peewee.OperationalError | peewee.InterfaceError):
                 message = str(ServerUnreachable(f"database error: {_first_line(error)}"))
                 click.echo(f"crm: error: {message}", err=True)

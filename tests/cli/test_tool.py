@@ -174,3 +174,22 @@ def test_intake_without_its_extra_names_the_extra(crm_db, data_dir):
     assert len(lines) == 1
     assert lines[0].startswith("crm: error: the web-form intake is not installed")
     assert "install the extra crm-tui[intake]" in lines[0]
+
+
+def test_an_unexpected_error_is_one_line_without_a_traceback(crm_db, monkeypatch):
+    import logging
+
+    from click.testing import CliRunner
+
+    from crm_tui.cli import cli
+    from crm_tui.services import records
+
+    def broken(name):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(records, "get_kind", broken)
+    # As `crm` runs without -v: no handler of ours, only Python's last resort.
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    result = CliRunner().invoke(cli, ["--db", crm_db, "list", "company"])
+    assert result.exit_code == 1
+    assert result.stderr == "crm: error: unexpected RuntimeError: boom\n"
