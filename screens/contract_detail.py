@@ -16,7 +16,7 @@ from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
 from screens.base import DetailScreen, detail_block, files_block
-from screens.contracts import generate_invoice, pdf_from_template, renew
+from screens.contracts import edit_billing_lines, generate_invoice, pdf_from_template, renew
 from widgets.lazy_table import LazyTable
 
 INVOICE_COLUMNS = (
@@ -41,6 +41,8 @@ class ContractDetailScreen(DetailScreen):
                 tooltip="Delete this contract (asks first)"),
         Binding("c", "renew", "Renew", id="contract.copy",
                 tooltip="Copy the contract with the same terms for new dates"),
+        Binding("b", "billing_lines", "Billing lines", show=False, id="contract.billing_lines",
+                tooltip="The recurring invoice lines of this contract"),
         Binding("g", "generate_invoice", "Invoice", id="contract.invoice",
                 tooltip="Generate an invoice from this contract"),
         Binding("p", "contract_pdf", "PDF", id="contract.pdf",
@@ -146,7 +148,8 @@ class ContractDetailScreen(DetailScreen):
         data = self.data
         permissions = (data or {}).get("permissions") or {}
         can_edit = True if permissions.get("edit") else None
-        if action in ("edit_contract", "contract_pdf", "link_invoices", "attach_file"):
+        if action in ("edit_contract", "contract_pdf", "link_invoices", "attach_file",
+                      "billing_lines"):
             return can_edit
         if action == "delete_contract":
             return True if permissions.get("delete") else None
@@ -202,6 +205,10 @@ class ContractDetailScreen(DetailScreen):
     def action_renew(self) -> None:
         """Copy this contract for a new period."""
         renew(self, self.contract_id, self._changed)
+
+    def action_billing_lines(self) -> None:
+        """Edit the recurring invoice lines of this contract."""
+        edit_billing_lines(self, self.contract_id, self._changed)
 
     def action_generate_invoice(self) -> None:
         """Generate an invoice from this contract."""

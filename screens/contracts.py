@@ -8,7 +8,13 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from crm_tui.services import contract_reminders, contracts, invoice_forms, invoices
+from crm_tui.services import (
+    contract_billing,
+    contract_reminders,
+    contracts,
+    invoice_forms,
+    invoices,
+)
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
 from screens.base import CrmScreen, RecordListScreen
@@ -49,6 +55,33 @@ def renew(screen: CrmScreen, contract_id: int, done: Any) -> None:
     screen.app.push_screen(ServiceFormModal(
         "Renew contract", describe, submit,
         note="A copy with the same terms and custom values, for a new period."), copied)
+
+
+def edit_billing_lines(screen: CrmScreen, contract_id: int, done: Any) -> None:
+    """The contract's recurring invoice lines as text, one DESCRIPTION=AMOUNT[@RATE] each."""
+    from screens.modals.service_form import ServiceFormModal, field
+
+    session = screen.session
+
+    def describe() -> list[dict[str, Any]]:
+        current = contract_billing.lines_text(contract_billing.lines(session, contract_id))
+        return [field("billing_lines", "Lines", current, kind="textarea",
+                      help="one per line: DESCRIPTION=AMOUNT, or DESCRIPTION=AMOUNT@RATE "
+                           "(without a rate, the default tax rate)")]
+
+    def submit(values: dict[str, str]) -> int:
+        items = contract_billing.lines_from_texts(contract_id,
+                                                  values["billing_lines"].splitlines())
+        return contract_billing.set_lines(session, contract_id, items)
+
+    def saved(count: int | None) -> None:
+        if count is not None:
+            screen.notify(f"{count} recurring lines")
+            done(contract_id)
+
+    screen.app.push_screen(ServiceFormModal(
+        "Recurring invoice lines", describe, submit,
+        note="The worker makes a draft invoice of these lines each billing period."), saved)
 
 
 def generate_invoice(screen: CrmScreen, contract_id: int, done: Any) -> None:

@@ -103,23 +103,13 @@ def lines_command(state: CliState, contract_id, lines, clear, as_json) -> None:
     """Show a contract's recurring invoice lines, or replace them with the LINEs given
     (e.g. "Support=100.00" or "Hosting=20@10"; without @RATE the default tax rate)."""
     from crm_tui.cli.output import print_json, print_table
-    from crm_tui.errors import Problem, ValidationFailed
     from crm_tui.services import contract_billing
-    from crm_tui.services import values as V
 
     if clear and lines:
         raise click.UsageError("give LINEs or --clear, not both")
     session = state.session()
     if lines or clear:
-        items, problems = [], []
-        for n, text in enumerate(lines, 1):
-            try:
-                items.append(contract_billing.parse_line_text(text))
-            except V.BadValue as exc:
-                problems.append(Problem(f"contract {contract_id}", f"billing_lines[{n}]", text,
-                                        str(exc)))
-        if problems:
-            raise ValidationFailed(problems)
+        items = contract_billing.lines_from_texts(contract_id, list(lines))
         contract_billing.set_lines(session, contract_id, items)
     rows = contract_billing.lines(session, contract_id)
     if as_json:

@@ -21,7 +21,7 @@ from typing import Any
 import peewee
 
 from crm_tui.db import write_transaction
-from crm_tui.errors import CrmError, Problem
+from crm_tui.errors import CrmError, Problem, ValidationFailed
 from crm_tui.models import (
     BILLING_PERIODS,
     Contract,
@@ -160,6 +160,32 @@ def write_lines(contract_id: int, items: list[dict[str, Any]]) -> None:
         ContractBillingLine.create(contract=contract_id, position=position,
                                    description=item["description"], amount=item["amount"],
                                    tax_rate=item["tax_rate"])
+
+
+def lines_from_texts(contract_id: int | str, texts: list[str]) -> list[dict[str, str]]:
+    """Recurring lines typed as text, one `DESCRIPTION=AMOUNT[@RATE]` each (the command
+    line's arguments, the form's lines); blank ones are skipped.
+
+    Raises:
+        ValidationFailed: each line that does not read so, by its number.
+    """
+    items: list[dict[str, str]] = []
+    problems: list[Problem] = []
+    for n, text in enumerate((t for t in texts if t.strip()), 1):
+        try:
+            items.append(parse_line_text(text))
+        except V.BadValue as exc:
+            problems.append(Problem(f"contract {contract_id}", f"billing_lines[{n}]", text,
+                                    str(exc)))
+    if problems:
+        raise ValidationFailed(problems)
+    return items
+
+
+def lines_text(rows: list[dict[str, Any]]) -> str:
+    """Recurring lines as the form shows them: one `DESCRIPTION=AMOUNT[@RATE]` per line."""
+    return "\n".join(f"{r['description']}={r['amount']}"
+                     + (f"@{r['tax_rate']}" if r.get("tax_rate") else "") for r in rows)
 
 
 def set_lines(session: Session, contract_id: int | str, raw_lines: list[Any]) -> int:

@@ -236,3 +236,39 @@ async def test_title_and_status_line_count_contracts_ending_soon(world, clock):
         assert "monthly" in shown and "2026-01-15" in shown  # period, its first start (today)
         assert "100.00  tax default" in shown and "20.00  tax 10%" in shown
         assert "Support" in labels and "Hosting" in labels
+
+
+async def test_recurring_lines_are_edited_on_the_detail(world, clock):
+    from crm_tui.app import make_app
+    from crm_tui.services import contract_billing
+
+    admin = world.session("admin")
+    contract = add(world, name="Support", company=world.cid("Customer #A"))
+    contract_billing.set_lines(admin, contract, [{"description": "Support", "amount": "100"}])
+    app = make_app(admin, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_contracts(app, pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert binding_state(detail, "b") == (True, True)
+        await pilot.press("b")
+        await settle(pilot)
+        form = app.screen.form
+        assert form.values()["billing_lines"] == "Support=100.00"
+        form.input_for("billing_lines").text = "Support=100.00\nHosting = extra=20.5@10\n"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        assert app.screen is detail
+        # A line that does not read as DESCRIPTION=AMOUNT is refused, naming it; nothing kept.
+        await pilot.press("b")
+        await settle(pilot)
+        app.screen.form.input_for("billing_lines").text = "Support 100"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        assert type(app.screen).__name__ == "ServiceFormModal"
+        await pilot.press("escape")
+        await settle(pilot)
+    assert contract_billing.lines(admin, contract) == [
+        {"description": "Support", "amount": "100.00", "tax_rate": ""},
+        {"description": "Hosting = extra", "amount": "20.50", "tax_rate": "10"}]
