@@ -462,7 +462,7 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
                        "Other")
         kind = "text"
         options: Any = ()
-        if key in ("invoice.auto_id", "mail.create_leads"):
+        if key in _SETTING_CHECKBOXES:
             kind = "checkbox"
         elif key in _SETTING_TEXTAREAS:
             kind = "textarea"
@@ -528,11 +528,18 @@ SECRET_MASK = "********"
 """What a set secret shows as in the settings form (never its value)."""
 
 
+#: Settings the form shows as a checkbox.
+_SETTING_CHECKBOXES = ("invoice.auto_id", "mail.create_leads")
+
+
 def _form_values(session: Session) -> dict[str, str]:
     """The settings as the form shows them: a set secret masked, an unset one empty."""
     shown = settings_service.all_settings(session)
     for key in settings_service.SECRET_KEYS:
         shown[key] = SECRET_MASK if shown[key] == secrets.SET else ""
+    for key in _SETTING_CHECKBOXES:
+        # An unset switch shows as off: saving the form unchanged must not set it.
+        shown[key] = shown[key] or "0"
     return shown
 
 

@@ -80,14 +80,20 @@ def test_log_file_gets_the_log_and_the_terminal_stays_quiet(crm_db, run_crm, tmp
 
 
 @pytest.mark.parametrize(("args", "log_name", "started", "refused"), [
-    (("--sync",), "sync.log", "crm --sync", "refused: setting mail.imap_host"),
+    # No mail server: the worker runs the contract duties only; a bad one is refused.
+    (("--sync",), "sync.log", "crm --sync", "refused: setting mail.imap_port"),
     (("intake", "--port", "0"), "intake.log", "crm intake", "refused: setting intake.token"),
 ])
 def test_the_services_log_to_their_default_file(args, log_name, started, refused, crm_db,
                                                  run_crm, tmp_path):
+    from crm_tui.models import Setting
+
     log_dir = tmp_path / "log-dir"
+    # A port the settings would never take, stored behind their back: refused when read.
+    Setting.insert(key="mail.imap_port", value="not-a-port").on_conflict_replace().execute()
+    Setting.insert(key="mail.imap_host", value="127.0.0.1").on_conflict_replace().execute()
     result = run_crm(*args, db=crm_db, env={"CRM_LOG_DIR": str(log_dir)})
-    assert result.returncode == 1  # no mailbox or intake token set up: refused
+    assert result.returncode == 1, result.stderr  # a bad mailbox or no intake token: refused
     assert sorted(path.name for path in log_dir.iterdir()) == [log_name]
     text = (log_dir / log_name).read_text(encoding="utf-8")
     assert f"INFO crm_tui.cli: {started}" in text

@@ -42,7 +42,7 @@ async def test_secret_is_masked_and_replaced_into_the_secrets_file(world, tmp_pa
         await press(pilot, "ctrl+u")
         await type_text(pilot, "new-secret")
         await press(pilot, "ctrl+s")
-        assert app.said("Saved 1 setting(s): mail.smtp_password")
+        assert app.said("Saved 1 setting(s): mail.smtp_password"), app.notes
     assert secrets.get("mail.smtp_password") == "new-secret"
     assert Setting.get_or_none(Setting.key == "mail.smtp_password") is None
     assert os.stat(secrets.secrets_path()).st_mode & 0o777 == 0o600
