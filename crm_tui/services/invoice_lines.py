@@ -29,7 +29,13 @@ def parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
         if not isinstance(item, dict):
             problems.append(Problem(label, f"{key}[{n}]", str(item), "not {description, amount}"))
             continue
-        description = str(item.get("description", "")).strip()
+        try:
+            # One line of text like every single-line value: trimmed, no control characters.
+            description = V.parse_text(item.get("description", ""))
+        except V.BadValue as exc:
+            problems.append(Problem(label, f"{key}[{n}].description",
+                                    str(item.get("description"))[:40], str(exc)))
+            continue
         try:
             amount = V.parse_decimal(item.get("amount"))
         except V.BadValue as exc:

@@ -209,3 +209,19 @@ def test_two_statuses_may_not_share_a_name(crm_db, run_crm):
     # Back to the default name: refused while another status carries it.
     cleared = run_crm("config", "set", "lead.status.0", "", db=crm_db)
     assert cleared.returncode == 1 and "status 1 is already called 'New'" in cleared.stderr
+
+
+def test_invoice_lines_take_clean_single_line_text(any_world):
+    from crm_tui.errors import ValidationFailed
+    from crm_tui.models import Invoice
+
+    admin = any_world.session("admin")
+    invoice = get_kind("invoice")
+    with pytest.raises(ValidationFailed, match=r"lines\[1\]\.description.*U\+001B"):
+        invoice.create(admin, {"company": str(any_world.cid("Customer #A")),
+                               "lines": [{"description": "Evil\x1b[2J", "amount": "1"}]})
+    assert Invoice.select().count() == 0
+    made = invoice.create(admin, {"company": str(any_world.cid("Customer #A")),
+                                  "lines": [{"description": "  Annual   support ",
+                                             "amount": "1"}]})
+    assert invoice.get(admin, made)["lines"][0]["description"] == "Annual support"
