@@ -118,7 +118,7 @@ def writer(url: str, proc: int, ids: list[int], rounds: int, locked: bool,
 
     if not locked:
         # The same loop with the row lock taken out: the record as first read is written.
-        Kind._locked = lambda self, obj: obj
+        Kind._locked = lambda self, obj, session=None: obj
     db.open_database(url)
     session = Session(User.get(User.login == "admin"))
     company = get_kind("company")
