@@ -114,6 +114,21 @@ def _time_standard(server, data: str, expected: int) -> float:
     return elapsed
 
 
+def bench_mailbox(admin, server) -> int:
+    """Point the CRM at the bench's Dovecot (no hourly limit: the backlog comes from one
+    customer) and make the lead its mail is for; returns the lead's id."""
+    from crm_tui.services import settings
+    from crm_tui.services.records import get_kind
+    from tests.integration.mail_helpers import CLIENT
+
+    for key, value in {"mail.imap_host": server.host, "mail.imap_port": str(server.port),
+                       "mail.imap_security": "none", "mail.imap_user": server.user,
+                       "mail.imap_password": server.password,
+                       "mail.max_per_hour": "0"}.items():
+        settings.set_value(admin, key, value)
+    return get_kind("lead").create(admin, {"full_name": "Bench Lead", "email": CLIENT})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
@@ -122,25 +137,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as data:
         os.environ["CRM_DATA_DIR"] = data
-        from crm_tui.services import settings
         from crm_tui.services.database import open_and_prepare
-        from crm_tui.services.records import get_kind
         from crm_tui.services.users import session_for
         from tests.fixtures.mail import start_dovecot
-        from tests.integration.mail_helpers import CLIENT, deliver
+        from tests.integration.mail_helpers import deliver
 
         open_and_prepare(str(Path(data) / "crm.sqlite3"))
         admin = session_for(None)
         server = start_dovecot()
         try:
-            for key, value in {"mail.imap_host": server.host,
-                               "mail.imap_port": str(server.port),
-                               "mail.imap_security": "none", "mail.imap_user": server.user,
-                               "mail.imap_password": server.password,
-                               "mail.max_per_hour": "0"}.items():
-                settings.set_value(admin, key, value)
-            lead_id = get_kind("lead").create(admin, {"full_name": "Bench Lead",
-                                                      "email": CLIENT})
+            lead_id = bench_mailbox(admin, server)
             deliver(server, _messages(args.messages, lead_id))
             # Warm-up: Dovecot indexes the new maildir once.
             _time_standard(server, data, args.messages)

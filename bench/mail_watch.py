@@ -60,26 +60,19 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as data:
         os.environ["CRM_DATA_DIR"] = data
-        from crm_tui.services import settings
+        from mail_ingest import bench_mailbox  # the same set-up as the ingest bench
+
         from crm_tui.services.database import open_and_prepare
-        from crm_tui.services.records import get_kind
         from crm_tui.services.users import session_for
         from tests.fixtures.mail import start_dovecot
-        from tests.integration.mail_helpers import CLIENT, raw_mail
+        from tests.integration.mail_helpers import raw_mail
 
         open_and_prepare(str(Path(data) / "crm.sqlite3"))
         admin = session_for(None)
         server = start_dovecot()
         worker = None
         try:
-            for key, value in {"mail.imap_host": server.host,
-                               "mail.imap_port": str(server.port),
-                               "mail.imap_security": "none", "mail.imap_user": server.user,
-                               "mail.imap_password": server.password,
-                               "mail.max_per_hour": "0"}.items():
-                settings.set_value(admin, key, value)
-            lead_id = get_kind("lead").create(admin, {"full_name": "Bench Lead",
-                                                      "email": CLIENT})
+            lead_id = bench_mailbox(admin, server)
             worker = subprocess.Popen([sys.executable, "-m", "crm_tui", "--sync", "--watch"],
                                       env=_env(data), stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True)

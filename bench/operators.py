@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from lead_stats import timed  # noqa: E402 - bench/ is the script's own directory
 
 RAW_PAGE = r"""
 import json, sqlite3, sys
@@ -82,17 +83,6 @@ print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def median_of(fn, runs: int) -> float:
-    """Median seconds of `fn()` over `runs` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -133,12 +123,12 @@ def service_figures(path: Path, logins: list[str], runs: int) -> dict:
         seen = LeadRows(session, {}).exact_count() if total <= 1_000_000 else None
         out[login] = {
             "share": (seen / total) if seen is not None and total else None,
-            "list": median_of(lambda fr=first_rows: fr({"closed": "0"}), runs),
-            "search": median_of(lambda fr=first_rows: fr({"closed": "0", "q": "garcia"}), runs),
-            "search2": median_of(lambda fr=first_rows: fr({"closed": "0", "q": "energia"}),
+            "list": timed(lambda fr=first_rows: fr({"closed": "0"}), runs),
+            "search": timed(lambda fr=first_rows: fr({"closed": "0", "q": "garcia"}), runs),
+            "search2": timed(lambda fr=first_rows: fr({"closed": "0", "q": "energia"}),
                                  runs),
-            "stats": median_of(lambda s=session: lead_stats.summary(s), max(1, runs // 2)),
-            "pipeline": median_of(lambda s=session: pipeline.columns(s), runs),
+            "stats": timed(lambda s=session: lead_stats.summary(s), max(1, runs // 2)),
+            "pipeline": timed(lambda s=session: pipeline.columns(s), runs),
         }
     db.close_database()
     return out
@@ -153,7 +143,7 @@ def cli_page(path: Path, login: str, runs: int, env: dict) -> tuple[float, float
     def run(cmd):
         return lambda: subprocess.run(cmd, capture_output=True, env=env, check=True)
 
-    return median_of(run(crm), runs), median_of(run(raw), runs)
+    return timed(run(crm), runs), timed(run(raw), runs)
 
 
 def export_rates(path: Path, login: str, status: int, env: dict, tmp: Path) -> dict:
