@@ -328,11 +328,18 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         return frozenset(self._marked)
 
     def get_row(self, index: int) -> Row | None:
-        """Return the row at `index` if its page is loaded, else None (never fetches)."""
+        """Return the row at `index` if its page is loaded, else None (never fetches).
+
+        While a reload is in flight the row drawn from the previous pages is returned, so a
+        key pressed during a refresh acts on the row the user sees.
+        """
         count = self._row_count
         if count is None or not 0 <= index < count:
             return None
-        rows = self._pages.get(index // self.page_size)
+        page = index // self.page_size
+        rows = self._pages.get(page)
+        if rows is None:
+            rows = self._stale_pages.get(page)
         if rows is None:
             return None
         offset = index % self.page_size
