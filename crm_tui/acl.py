@@ -12,7 +12,7 @@ from __future__ import annotations
 import peewee
 
 from crm_tui.db import is_sqlite
-from crm_tui.models import Company, Invoice, Lead, User
+from crm_tui.models import Company, Invoice, Lead, LeadTally, User
 
 CRM_BITS = ("CR", "CW", "CM")
 INVOICE_BITS = ("IR", "IW", "IM")
@@ -249,14 +249,29 @@ def _any_lead_bit(user: User) -> bool:
 
 def lead_view_expr(user: User) -> peewee.Expression:
     """A WHERE expression on Lead selecting the leads `user` may view."""
+    expr = _lead_view_rule(user, Lead.owner, Lead.company, Lead.company.is_null(True))
+    if expr is _ALWAYS or expr is _NEVER:
+        return expr
+    return _scanned(expr) if _sees_most_companies(user) else expr
+
+
+def lead_tally_view_expr(user: User) -> peewee.Expression:
+    """The same rule on the lead tally's rows, whose company and owner are 0 for none."""
+    return _lead_view_rule(user, LeadTally.owner_id, LeadTally.company_id,
+                           LeadTally.company_id == 0)
+
+
+def _lead_view_rule(user: User, owner, company, no_company) -> peewee.Expression:
+    """The leads `user` may view, on the columns given: his own, those of companies he may
+    view, and (LM) those of no company."""
     if is_admin(user):
         return _ALWAYS
     if not (has(user, "CR") and _any_lead_bit(user)):
         return _NEVER
-    expr = (Lead.owner == user.id) | Lead.company.in_(visible_company_ids(user))
+    expr = (owner == user.id) | company.in_(visible_company_ids(user))
     if has(user, "LM"):
-        expr |= Lead.company.is_null(True)
-    return _scanned(expr) if _sees_most_companies(user) else expr
+        expr |= no_company
+    return expr
 
 
 def _sees_most_companies(user: User) -> bool:

@@ -167,10 +167,10 @@ class Rules:
                             rule("acl_i" + ("w" if write else "")))
 
     # leads (acl.lead_view_expr / lead_modify_expr / can_create_lead / can_manage_leads)
-    def lead_view(self, a: str) -> str:
+    def lead_view(self, a: str, no_company: str = "IS NULL") -> str:
         return (f"({self.has('CR')} AND {self.has('LR', 'LW', 'LM')} AND "
                 f"({a}.owner_id = {self.uid} OR {self.visible_company(f'{a}.company_id')} OR "
-                f"({self.has('LM')} AND {a}.company_id IS NULL)))")
+                f"({self.has('LM')} AND {a}.company_id {no_company})))")
 
     def lead_modify(self, a: str) -> str:
         return (f"({self.has('CR')} AND {self.has('LW', 'LM')} AND "
@@ -252,6 +252,9 @@ def policies(s: str) -> dict[str, dict[str, str]]:
         f"{r.owned_modify('contract', f'{t}.contract_id')}))")
     p["lead"] = rw(r.lead_view(t), r.lead_modify(t), insert=r.lead_create(t),
                    delete=f"({r.has('LM')} AND {r.lead_modify(t)})")
+    # The lead tally: read under the lead rule (company and owner 0 for none); written only
+    # by its triggers, which run as the owner.
+    p["lead_tally"] = {"select": r.lead_view(t, no_company="= 0")}
     # A merged record's old id points at the kept one: read where the kept one may be seen.
     p["redirect"] = rw(r.record(f"{t}.kind", f"{t}.new_id"),
                        r.record(f"{t}.kind", f"{t}.new_id", True))

@@ -51,8 +51,23 @@ def upgrade() -> list[str]:
     if applied:
         never_reuse_ids(database.obj)
         install_triggers(database.obj)
+        _reinstall_lead_tally(applied)
         _reinstall_row_security(applied)
     return applied
+
+
+#: The migration that creates the lead tally and its triggers.
+TALLY_MIGRATION = "0090_lead_tally"
+
+
+def _reinstall_lead_tally(applied: list[str]) -> None:
+    """Lay the lead tally's triggers again: a later migration that rebuilds `lead` on
+    SQLite drops them with the old table."""
+    from crm_tui.services import lead_tally
+
+    if applied[-1] != TALLY_MIGRATION and _applied(TALLY_MIGRATION):
+        with database.atomic():
+            lead_tally.install(database.obj)
 
 
 def _reinstall_row_security(applied: list[str]) -> None:
@@ -61,7 +76,7 @@ def _reinstall_row_security(applied: list[str]) -> None:
     some); the migration that installs it first did so already when it ran last."""
     from crm_tui import db, rls
 
-    if db.is_postgres() and applied[-1] != RLS_MIGRATION and _installed():
+    if db.is_postgres() and applied[-1] != RLS_MIGRATION and _applied(RLS_MIGRATION):
         with database.atomic():
             rls.install(database.obj)
 
@@ -70,7 +85,7 @@ def _reinstall_row_security(applied: list[str]) -> None:
 RLS_MIGRATION = "0065_database_roles"
 
 
-def _installed() -> bool:
-    rows = database.execute_sql("SELECT 1 FROM schema_migration WHERE name = %s",
-                                (RLS_MIGRATION,)).fetchall()
+def _applied(name: str) -> bool:
+    rows = database.execute_sql(
+        f"SELECT 1 FROM schema_migration WHERE name = {database.obj.param}", (name,)).fetchall()
     return bool(rows)

@@ -31,7 +31,8 @@ RECONNECT_SECONDS = 2.0
 MAX_IDS = 200
 #: Tables whose writes show on no screen by themselves: history and the search index follow
 #: a record's own write (which notifies), the worker's heartbeat would wake every screen.
-QUIET_TABLES = frozenset({"history", "search_word", "schema_migration", "mail_worker_state"})
+QUIET_TABLES = frozenset({"history", "search_word", "schema_migration", "mail_worker_state",
+                          "lead_tally"})
 
 
 @dataclass(frozen=True)

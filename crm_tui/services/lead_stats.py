@@ -1,4 +1,8 @@
-"""Statistics over the (filtered) leads a user may see, each one GROUP BY in the database."""
+"""Statistics over the (filtered) leads a user may see, each one GROUP BY in the database.
+
+Without a filter the figures come from the lead tally (services.lead_tally), which triggers
+keep exact; with one, the leads themselves are counted. A test holds the two equal.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import peewee
 from crm_tui.db import is_postgres
 from crm_tui.models import CLOSED_STATUSES, WON_STATUS, Lead
 from crm_tui.models.base import money_sum
+from crm_tui.services import lead_tally
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind, user_logins
 
@@ -84,7 +89,19 @@ def _leads(session: Session, filters: dict[str, str] | None) -> peewee.Select:
     return get_kind("lead").query(session, filters)
 
 
-def _grouped(session: Session, filters, column: peewee.Field, limit: int | None) -> list:
+def _tallied(filters: dict[str, str] | None, from_leads: bool) -> bool:
+    """Whether the figures may come from the lead tally: no filter, and not asked to count."""
+    return not filters and not from_leads
+
+
+def _grouped(session: Session, filters, column: peewee.Field, limit: int | None,
+             from_leads: bool = False) -> list:
+    if _tallied(filters, from_leads):
+        dimension = "owner" if column is Lead.owner else column.name
+        rows = lead_tally.grouped(session, dimension, limit)
+        if column is Lead.owner:
+            return [(owner or None, n, total) for owner, n, total in rows]
+        return rows
     count = peewee.fn.COUNT(Lead.id)
     query = (
         _leads(session, filters)
@@ -98,30 +115,34 @@ def _grouped(session: Session, filters, column: peewee.Field, limit: int | None)
 
 
 def by_channel(session: Session, filters: dict[str, str] | None = None,
-               limit: int | None = 20) -> list[Group]:
+               limit: int | None = 20, *, from_leads: bool = False) -> list[Group]:
     """Leads per channel/source, most first."""
     return [Group(label or NO_CHANNEL, n, total)
-            for label, n, total in _grouped(session, filters, Lead.channel, limit)]
+            for label, n, total in _grouped(session, filters, Lead.channel, limit, from_leads)]
 
 
 def by_country(session: Session, filters: dict[str, str] | None = None,
-               limit: int | None = 20) -> list[Group]:
+               limit: int | None = 20, *, from_leads: bool = False) -> list[Group]:
     """Leads per country, most first."""
     return [Group(label or NO_COUNTRY, n, total)
-            for label, n, total in _grouped(session, filters, Lead.country, limit)]
+            for label, n, total in _grouped(session, filters, Lead.country, limit, from_leads)]
 
 
 def per_user(session: Session, filters: dict[str, str] | None = None,
-             limit: int | None = 20) -> list[Group]:
+             limit: int | None = 20, *, from_leads: bool = False) -> list[Group]:
     """Leads per owner (by login), most first."""
     logins = user_logins()
     return [Group(logins.get(owner, f"#{owner}") if owner is not None else NO_OWNER, n,
                   total)
-            for owner, n, total in _grouped(session, filters, Lead.owner, limit)]
+            for owner, n, total in _grouped(session, filters, Lead.owner, limit, from_leads)]
 
 
-def conversion(session: Session, filters: dict[str, str] | None = None) -> Conversion:
+def conversion(session: Session, filters: dict[str, str] | None = None, *,
+               from_leads: bool = False) -> Conversion:
     """Closed successfully / all closed, counted in one query."""
+    if _tallied(filters, from_leads):
+        closed, won_count = lead_tally.closed_and_won(session)
+        return Conversion(won_count, closed)
     won = peewee.fn.SUM(peewee.Case(None, [(Lead.status == WON_STATUS, 1)], 0))
     query = (_leads(session, filters)
              .select(peewee.fn.COUNT(Lead.id), won)
@@ -148,13 +169,21 @@ def week_start(day: dt.date) -> dt.date:
 
 
 def new_per_week(session: Session, filters: dict[str, str] | None = None,
-                 weeks: int = 12) -> list[tuple[dt.date, int]]:
+                 weeks: int = 12, *, from_leads: bool = False) -> list[tuple[dt.date, int]]:
     """Leads created per week (Monday first) over the last `weeks` weeks, oldest first.
 
     Weeks without new leads are listed with 0.
     """
     weeks = max(1, min(int(weeks), 520))
     first = week_start(session.clock.today()) - dt.timedelta(weeks=weeks - 1)
+    counts = (lead_tally.created_per_week(session, first) if _tallied(filters, from_leads)
+              else _counted_per_week(session, filters, first))
+    return [(first + dt.timedelta(weeks=i), counts.get(first + dt.timedelta(weeks=i), 0))
+            for i in range(weeks)]
+
+
+def _counted_per_week(session: Session, filters, first: dt.date) -> dict[dt.date, int]:
+    """Leads created per week (by Monday) from `first` on, counted over the leads."""
     if is_postgres():
         # A literal, not a parameter: psycopg 3 binds on the server, where date_trunc($1, …)
         # in SELECT and date_trunc($2, …) in GROUP BY are not the same expression.
@@ -176,28 +205,33 @@ def new_per_week(session: Session, filters: dict[str, str] | None = None,
         else:
             day = dt.date.fromisoformat(str(week)[:10])
         counts[day] = counts.get(day, 0) + n
-    return [(first + dt.timedelta(weeks=i), counts.get(first + dt.timedelta(weeks=i), 0))
-            for i in range(weeks)]
+    return counts
 
 
-def total(session: Session, filters: dict[str, str] | None = None) -> int:
+def total(session: Session, filters: dict[str, str] | None = None, *,
+          from_leads: bool = False) -> int:
     """How many leads the filter selects."""
+    if _tallied(filters, from_leads):
+        return lead_tally.total(session)
     return _leads(session, filters).count()
 
 
 def summary(session: Session, filters: dict[str, str] | None = None,
-            weeks: int = 12) -> LeadStatistics:
+            weeks: int = 12, *, from_leads: bool = False) -> LeadStatistics:
     """Every lead statistic for one filter (seven GROUP BY / aggregate queries).
+
+    `from_leads` counts the leads themselves even without a filter (the tally's check).
 
     Raises:
         ValidationFailed: a filter the lead list refuses.
     """
+    kw = {"from_leads": from_leads}
     return LeadStatistics(
-        total=total(session, filters),
-        by_channel=by_channel(session, filters),
-        by_country=by_country(session, filters),
-        per_user=per_user(session, filters),
-        conversion=conversion(session, filters),
+        total=total(session, filters, **kw),
+        by_channel=by_channel(session, filters, **kw),
+        by_country=by_country(session, filters, **kw),
+        per_user=per_user(session, filters, **kw),
+        conversion=conversion(session, filters, **kw),
         top_sales=top_sales(session, filters),
-        new_per_week=new_per_week(session, filters, weeks),
+        new_per_week=new_per_week(session, filters, weeks, **kw),
     )

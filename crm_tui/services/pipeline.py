@@ -12,7 +12,7 @@ import peewee
 from crm_tui.errors import ValidationFailed
 from crm_tui.models import CLOSED_STATUSES, OPEN_STATUSES, Lead
 from crm_tui.models.base import money_sum
-from crm_tui.services import settings
+from crm_tui.services import lead_tally, settings
 from crm_tui.services.context import Session
 from crm_tui.services.lead_stats import to_money
 from crm_tui.services.leads import tag_chips_of
@@ -86,14 +86,19 @@ def columns(
 ) -> list[Column]:
     """The board's columns with each one's count and estimated-sale sum (one GROUP BY)."""
     shown = statuses(show_closed)
-    query = (
-        _visible(session, filters)
-        .select(Lead.status, peewee.fn.COUNT(Lead.id), money_sum(Lead.estimated_sale))
-        .where(Lead.status.in_(shown))
-        .group_by(Lead.status)
-        .tuples()
-    )
-    figures = {status: (count, total) for status, count, total in query}
+    if filters:
+        query = (
+            _visible(session, filters)
+            .select(Lead.status, peewee.fn.COUNT(Lead.id), money_sum(Lead.estimated_sale))
+            .where(Lead.status.in_(shown))
+            .group_by(Lead.status)
+            .tuples()
+        )
+        figures = {status: (count, total) for status, count, total in query}
+    else:
+        # Every visible lead: the lead tally has the figures (services.lead_tally).
+        figures = {int(status): (count, total) for status, count, total
+                   in lead_tally.grouped(session, "status", None)}
     names = settings.status_names()
     out = []
     for status in shown:
