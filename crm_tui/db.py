@@ -10,7 +10,7 @@ from typing import Any
 
 import peewee
 
-from crm_tui import paths
+from crm_tui import paths, pg_driver
 from crm_tui.errors import ServerUnreachable
 from crm_tui.extras import require_extra
 
@@ -52,6 +52,7 @@ def make_database(target: str) -> peewee.Database:
         return connect(target, pragmas=SQLITE_PRAGMAS, timeout=15)
     if target.startswith(("postgres://", "postgresql://")):
         require_extra("postgres")
+        pg_driver.attach()
         # psycopg 3 even where an old psycopg2 is installed too; the connect timeout keeps
         # libpq from waiting for the OS TCP timeout on a dead host.
         return connect(target, prefer_psycopg3=True, connect_timeout=5)

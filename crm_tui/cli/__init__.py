@@ -14,6 +14,8 @@ from functools import partial
 
 import click
 
+# First: peewee loads without psycopg, which only PostgreSQL runs need (crm_tui.pg_driver).
+from crm_tui import pg_driver  # noqa: F401  # isort: split
 from crm_tui.cli.exit_codes import ExitCode, error_lines, exit_code_for
 from crm_tui.cli.state import CliState
 from crm_tui.errors import CrmError, ServerUnreachable
