@@ -217,6 +217,8 @@ def _as_text(column: peewee.Field, kind: str) -> Any:
         return fn.COALESCE(column, "")
     if kind == "bool":
         return peewee.Case(None, [(column.is_null(), ""), (column == True, "1")], "0")  # noqa: E712
+    if kind == "decimal":
+        return fn.COALESCE(_money_as_text(column), "")
     text = column.cast("TEXT")
     if kind == "datetime":
         # SQLite keeps "YYYY-MM-DD HH:MM:SS[.ffffff]"; PostgreSQL's text form is the same.
@@ -224,10 +226,20 @@ def _as_text(column: peewee.Field, kind: str) -> Any:
     return fn.COALESCE(text, "")
 
 
+def _money_as_text(column: peewee.Field) -> Any:
+    """An amount's text with two places, as `values.money` writes it, made in the database:
+    PostgreSQL's NUMERIC(16, 2) prints so; SQLite holds whole cents (models.base.MoneyField)."""
+    if db.is_postgres():
+        return column.cast("TEXT")
+    sql = peewee.SQL
+    return peewee.NodeList((
+        sql("(CASE WHEN "), column, sql(" < 0 THEN '-' ELSE '' END || (abs("), column,
+        sql(") / 100) || '.' || substr('0' || (abs("), column, sql(") % 100), -2))"),
+    ), glue="")
+
+
 def _fast_sources(kind: str, record_kind: Kind, columns: list[_Out]) -> list[_Source] | None:
     """Where each column's cell comes from; None when a column needs the general path."""
-    from crm_tui.services.records import _money_text
-
     if kind not in ("leads", "contacts"):
         return None
     layout = LAYOUTS[kind]
@@ -253,15 +265,13 @@ def _fast_sources(kind: str, record_kind: Kind, columns: list[_Out]) -> list[_So
                 # The login by primary key, per row, inside the database.
                 login = User.select(User.login).where(User.id == model_field)
                 out.append(_Source(sql=peewee.fn.COALESCE(login, "")))
-            elif field.kind in ("decimal", "rate"):
-                # Money goes through the field's own conversion: its storage differs by backend.
-                render = _money_text if field.kind == "decimal" else render_text
+            elif field.kind == "rate":
                 python_value = model_field.python_value
                 out.append(_Source(
-                    python=lambda i, v, p, f=python_value, r=render: "" if v is None else r(f(v)),
+                    python=lambda i, v, p, f=python_value: "" if v is None else render_text(f(v)),
                     raw=model_field))
             elif field.kind in ("text", "textarea", "email", "choice", "int", "ref", "bool",
-                                "date", "datetime"):
+                                "date", "datetime", "decimal"):
                 out.append(_Source(sql=_as_text(model_field, field.kind)))
             else:
                 return None

@@ -61,6 +61,7 @@ def _seed(world) -> None:
     # A negative amount (a credit) is a plain number, not a formula.
     ids = [lead.id for lead in Lead.select(Lead.id).order_by(Lead.id)]
     Lead.update(estimated_sale=Decimal("-12.50")).where(Lead.id.in_(ids[1::4])).execute()
+    Lead.update(estimated_sale=Decimal("-0.05")).where(Lead.id.in_(ids[3::4])).execute()
     # A time with microseconds, as a write through the ORM can leave it.
     Lead.update(updated=dt.datetime(2026, 2, 3, 4, 5, 6, 789012)).where(
         Lead.id.in_(ids[::3])).execute()
