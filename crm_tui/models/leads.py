@@ -102,8 +102,8 @@ class TallyMoneyField(MoneyField):
 class LeadTally(BaseModel):
     """How many leads, and their estimated sales, per statistic value and access key.
 
-    `dimension` is channel, country, status or week (the Monday of the week created), and
-    every lead counts once in each. Kept by database triggers on every write to `lead`
+    `dimension` is owner, channel, country, status or week (the Monday of the week
+    created), and every lead counts once in each. Kept by database triggers on every write to `lead`
     (services.lead_tally), from any face, so the statistics of all leads read a few
     thousand rows instead of every lead. `company_id` and `owner_id` are 0 for none: they
     are what the access rule filters on, as on `lead`.

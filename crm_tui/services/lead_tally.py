@@ -21,6 +21,7 @@ from crm_tui.services.context import Session
 
 #: What each statistic counts a lead by, as SQL on the lead row `r`, per backend.
 _SQLITE_KEYS = (
+    ("owner", "CAST(coalesce(r.owner_id, 0) AS TEXT)"),
     ("channel", "r.channel"),
     ("country", "r.country"),
     ("status", "CAST(r.status AS TEXT)"),
@@ -28,6 +29,7 @@ _SQLITE_KEYS = (
     ("week", "date(r.created, 'weekday 0', '-6 days')"),
 )
 _POSTGRES_KEYS = (
+    ("owner", "coalesce(r.owner_id, 0)::text"),
     ("channel", "r.channel::text"),
     ("country", "r.country::text"),
     ("status", "r.status::text"),
@@ -136,13 +138,11 @@ def _tally(session: Session, dimension: str) -> peewee.ModelSelect:
 
 
 def grouped(session: Session, dimension: str, limit: int | None) -> list[tuple]:
-    """(value, leads, sales) per value of `dimension` ("owner" groups by owner), most
+    """(value, leads, sales) per value of `dimension` (the owner's id for "owner"), most
     leads first, over the leads the user may see; values without leads are left out."""
     count = peewee.fn.SUM(LeadTally.leads)
-    if dimension == "owner":
-        column, rows = LeadTally.owner_id, _tally(session, "status")
-    else:
-        column, rows = LeadTally.value, _tally(session, dimension)
+    column = LeadTally.owner_id if dimension == "owner" else LeadTally.value
+    rows = _tally(session, dimension)
     query = (rows.select(column, count, money_sum(LeadTally.sale))
              .group_by(column).having(count > 0).order_by(count.desc(), column))
     if limit is not None:
@@ -152,7 +152,8 @@ def grouped(session: Session, dimension: str, limit: int | None) -> list[tuple]:
 
 def total(session: Session) -> int:
     """How many leads the user may see."""
-    return int(_tally(session, "status").select(peewee.fn.SUM(LeadTally.leads)).scalar() or 0)
+    # Each lead counts once per dimension: the owner rows are the fewest.
+    return int(_tally(session, "owner").select(peewee.fn.SUM(LeadTally.leads)).scalar() or 0)
 
 
 def closed_and_won(session: Session) -> tuple[int, int]:
