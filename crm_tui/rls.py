@@ -19,6 +19,8 @@ import re
 
 import peewee
 
+from crm_tui import rls_fields
+
 #: Every permission bit, as `crm_tui.acl.ALL_BITS` (a superadmin holds all of them).
 _ALL_BITS = ("CR", "CW", "CM", "IR", "IW", "IM", "LR", "LW", "LM")
 
@@ -178,9 +180,9 @@ class Rules:
                 f"({self.has('LM')} AND {a}.company_id IS NULL)))")
 
     def lead_create(self, a: str) -> str:
-        return (f"({self.has('CR')} AND {self.has('LW', 'LM')} AND "
-                f"({a}.company_id IS NULL OR {a}.owner_id = {self.uid} OR "
-                f"{self.modifiable_company(f'{a}.company_id')}))")
+        # A new lead must be one its creator may change (and so see): without a managing
+        # company it is his own, unless he holds LM (services/leads.py says the same).
+        return self.lead_modify(a)
 
     def lead_of(self, key: str, write: bool = False) -> str:
         alias = "acl_lw" if write else "acl_l"
@@ -327,6 +329,7 @@ def install(db: peewee.Database) -> None:
         if table in ALLOW_LIST:
             continue
         _table_policies(db, s, table, rules.get(table, {}))
+    rls_fields.install(db, s)
     for role in mapped_roles(db):
         grant_privileges(db, role)
 
@@ -447,6 +450,7 @@ def uninstall(db: peewee.Database) -> None:
     """Drop the policies and functions and switch row-level security off (migration down)."""
     schema = schema_name(db)
     s = ident(schema)
+    rls_fields.uninstall(db, s)
     for table in crm_tables(db, schema):
         q = f"{s}.{ident(table)}"
         for command in _COMMANDS:

@@ -129,6 +129,11 @@ class LeadKind(Kind):
             company = obj.company if obj.company_id is not None else None
             if not acl.can_create_lead(session.user, company):
                 raise PermissionDenied(f"{session.login} may not create leads for that company")
+            # The new lead must be one he may change (and see): without a managing company
+            # it is his own unless he holds LM (the server's rule too, crm_tui.rls).
+            if company is None and not acl.can_modify_lead(session.user, obj):
+                raise PermissionDenied(f"{session.login} may not create a lead without a "
+                                       "managing company for another owner (that takes LM)")
             return
         if not acl.can_modify_lead(session.user, obj):
             raise PermissionDenied(f"{session.login} may not modify {self.label(obj)}")

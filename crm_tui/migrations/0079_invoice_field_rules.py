@@ -1,0 +1,19 @@
+"""On PostgreSQL the server guards invoices by field too: an operator role changes an issued
+invoice's payment fields and note only, never its lines, and edits Submitted drafts only
+with IM (crm_tui.rls_fields); nothing to do on SQLite."""
+
+from peewee import PostgresqlDatabase
+
+
+def up(migrator, db):
+    if isinstance(db, PostgresqlDatabase):
+        from crm_tui import rls, rls_fields
+
+        rls_fields.install(db, rls.ident(rls.schema_name(db)))
+
+
+def down(migrator, db):
+    if isinstance(db, PostgresqlDatabase):
+        from crm_tui import rls, rls_fields
+
+        rls_fields.uninstall(db, rls.ident(rls.schema_name(db)))
