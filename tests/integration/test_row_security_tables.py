@@ -1,0 +1,208 @@
+"""For every table with access rules beyond the kinds themselves (a record's lines,
+reminders, billing runs, unseen mail, redirects, activity, attachments, history …), the rows
+`psql` returns as an operator's role are exactly those the CRM's own rules give him.
+
+The CRM's side is computed by the services on the owner's connection (no row-level
+security in the way), acting as each worked-example and demo user; the server's side is
+`psql` as that user's role. Rows of every such table are seeded first, so no comparison
+holds for want of data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration import test_row_security as rows
+from tests.integration.test_row_security import OPERATORS, Team, psql
+
+#: The seeded team of the row-level security tests (its own copy for this module).
+team = rows.team
+
+#: The kinds whose records other tables hang from, and the catalogue kinds.
+DATA_KINDS = ("company", "contact", "contract", "invoice", "lead", "mail-template")
+CATALOGUE = ("role", "contract-type", "lead-type", "tag", "field", "section", "template")
+
+#: Tables whose rows belong to one record: (table, its key, the record's column, kind).
+OWNED = [
+    ("company_activity", "id", "company_id", "company"),
+    ("contract_billing_line", "id", "contract_id", "contract"),
+    ("contract_reminder", "id", "contract_id", "contract"),
+    ("contract_billing_run", "id", "contract_id", "contract"),
+    ("invoice_line", "id", "invoice_id", "invoice"),
+    ("invoice_discount", "id", "invoice_id", "invoice"),
+    ("lead_activity", "id", "lead_id", "lead"),
+    ("lead_tag", "id", "lead_id", "lead"),
+    ("lead_unseen_mail", "lead_id", "lead_id", "lead"),
+    ("outbox_mail", "id", "lead_id", "lead"),
+    ("sent_mail", "id", "lead_id", "lead"),
+]
+#: Tables naming a record by kind and id: (table, kind column, id column).
+NAMED = [
+    ("redirect", "kind", "new_id"),
+    ("attachment", "owner_kind", "owner_id"),
+    ("history", "kind", "record_id"),
+    ("search_word", "kind", "record_id"),
+]
+
+#: Seeding, as the owner: a row of each table for every record it may hang from.
+SEED = """
+INSERT INTO contract_billing_line (contract_id, position, description, amount, tax_rate)
+    SELECT id, 0, 'Monthly fee', 100, 21 FROM contract;
+INSERT INTO contract_reminder (contract_id, days, date_end, created)
+    SELECT id, 30, '2026-12-31', now() FROM contract;
+INSERT INTO contract_billing_run (contract_id, period_start, created)
+    SELECT id, '2026-01-01', now() FROM contract;
+INSERT INTO lead_unseen_mail (lead_id, owner_id, count, since)
+    SELECT id, owner_id, 1, now() FROM lead WHERE owner_id IS NOT NULL;
+INSERT INTO company_activity (company_id, author, created, text)
+    SELECT id, 'admin', now(), 'Called' FROM company;
+INSERT INTO sent_mail (lead_id, message_id, recipients, created)
+    SELECT id, '<rls-' || id || '@example.com>', 'a@example.com', now() FROM lead;
+INSERT INTO outbox_mail (lead_id, message_id, sender, recipients, subject, message, status,
+                         attempts, next_attempt, answer, author, created)
+    SELECT id, '<out-' || id || '@example.com>', 'crm@example.com', 'a@example.com', 'Hi',
+           'Hi'::bytea, 'sent', 1, now(), '', 'admin', now() FROM lead
+    UNION ALL SELECT NULL, '<notice@example.com>', 'crm@example.com', 'a@example.com', 'Hi',
+           'Hi'::bytea, 'sent', 1, now(), '', 'admin', now();
+INSERT INTO import_batch (kind, login, at, file, created, undone_by)
+    VALUES ('lead', 'sales1', now(), 'a.csv', 0, ''), ('company', 'manager1', now(), 'b.csv', 0, '');
+INSERT INTO invoice_discount (invoice_id, position, description, amount, tax_rate)
+    SELECT id, 0, 'Promotion', 1, 0 FROM invoice;
+INSERT INTO lead_activity (lead_id, kind, author, created, text)
+    SELECT id, 'note', 'admin', now(), 'Called' FROM lead;
+INSERT INTO lead_tag (lead_id, tag_id)
+    SELECT l.id, (SELECT min(id) FROM tag) FROM lead l
+    WHERE NOT EXISTS (SELECT 1 FROM lead_tag t WHERE t.lead_id = l.id);
+INSERT INTO redirect (kind, old_id, new_id, login, at)
+    SELECT 'company', id + 1000000, id, 'admin', now() FROM company
+    UNION ALL SELECT 'contact', id + 1000000, id, 'admin', now() FROM contact
+    UNION ALL SELECT 'contract', id + 1000000, id, 'admin', now() FROM contract
+    UNION ALL SELECT 'invoice', id + 1000000, id, 'admin', now() FROM invoice
+    UNION ALL SELECT 'lead', id + 1000000, id, 'admin', now() FROM lead;
+INSERT INTO attachment (owner_kind, owner_id, original_name, stored_name, content_type,
+                        size, author, created, generated)
+    SELECT k, id, 'a.txt', k || '-rls-' || id, 'text/plain', 1, 'admin', now(), false
+    FROM (SELECT 'company' AS k, id FROM company UNION ALL SELECT 'lead', id FROM lead
+          UNION ALL SELECT 'invoice', id FROM invoice
+          UNION ALL SELECT 'contract', id FROM contract) AS records;
+"""
+
+
+def owner_ids(team: Team, statement: str) -> set[tuple]:
+    done = psql(team.owner_url, statement)
+    assert done.returncode == 0, done.stderr
+    return {tuple(line.split("|")) for line in done.stdout.splitlines()}
+
+
+def role_ids(team: Team, login: str, statement: str) -> set[tuple]:
+    done = psql(team.urls[login], statement)
+    assert done.returncode == 0, (login, done.stderr)
+    return {tuple(line.split("|")) for line in done.stdout.splitlines()}
+
+
+@pytest.fixture(scope="module")
+def crm_sees(team: Team) -> Iterator[dict[str, dict[str, set[int]]]]:
+    """Per login and kind, the ids the CRM's services give that user (on the owner's
+    connection, so only the services' rules apply); the extra tables seeded first."""
+    seeded = psql(team.owner_url, SEED)
+    assert seeded.returncode == 0, seeded.stderr
+    from crm_tui import db
+    from crm_tui.models import User
+    from crm_tui.services import import_batches, saved_searches
+    from crm_tui.services.context import FrozenClock, Session
+    from crm_tui.services.records import get_kind
+
+    db.open_database(team.owner_url)
+    try:
+        clock = FrozenClock()
+        out: dict[str, dict[str, set[int]]] = {}
+        for login in OPERATORS:
+            session = Session(User.get(User.login == login), clock)
+            if login != "user2":
+                saved_searches.save(session, f"mine-{login}", {"status": "0"})
+            seen = {kind: {i for (i,) in get_kind(kind).query(session)
+                           .select(get_kind(kind).model.id).tuples()}
+                    for kind in (*DATA_KINDS, *CATALOGUE)}
+            seen["saved_search"] = set(saved_searches.names(session))
+            seen["import_batch"] = {row["batch"] for row in import_batches.listing(session)}
+            out[login] = seen
+    finally:
+        db.close_database()
+    yield out
+
+
+@pytest.mark.parametrize(("table", "key", "column", "kind"), OWNED,
+                         ids=[row[0] for row in OWNED])
+def test_rows_of_a_record_are_those_of_the_records_the_crm_shows(
+        team: Team, crm_sees, table: str, key: str, column: str, kind: str):
+    everything = owner_ids(team, f"SELECT {key}, {column} FROM {table}")
+    assert everything, f"nothing seeded in {table}"
+    counts = set()
+    for login in OPERATORS:
+        # A superadmin sees every row, also those of no record (the CRM's own notices).
+        expected = {k for (k, parent) in everything if login == "admin" or (
+            parent and int(parent) in crm_sees[login][kind])}
+        got = {k for (k,) in role_ids(team, login, f"SELECT {key} FROM {table}")}
+        assert got == expected, (table, login)
+        counts.add(len(got))
+    # Not all or nothing for everyone: the rule tells users apart.
+    assert len(counts) > 1, (table, counts)
+
+
+@pytest.mark.parametrize(("table", "kind_column", "id_column"), NAMED,
+                         ids=[row[0] for row in NAMED])
+def test_rows_naming_a_record_are_those_of_the_records_the_crm_shows(
+        team: Team, crm_sees, table: str, kind_column: str, id_column: str):
+    kinds = ", ".join(f"'{k}'" for k in DATA_KINDS)
+    statement = (f"SELECT id, {kind_column}, {id_column} FROM {table} "
+                 f"WHERE {kind_column} IN ({kinds})")
+    everything = owner_ids(team, statement)
+    assert everything, f"nothing seeded in {table}"
+    counts = set()
+    for login in OPERATORS:
+        expected = {(i,) for (i, kind, record) in everything
+                    if int(record) in crm_sees[login][kind]}
+        got = {(i,) for (i, _kind, _record) in role_ids(team, login, statement)}
+        assert got == expected, (table, login)
+        counts.add(len(got))
+    assert len(counts) > 1, (table, counts)
+
+
+def test_invoice_contract_links_need_both_records(team: Team, crm_sees):
+    everything = owner_ids(team, "SELECT id, invoice_id, contract_id FROM contract_invoice")
+    if not everything:
+        psql(team.owner_url, "INSERT INTO contract_invoice (contract_id, invoice_id) "
+                             "SELECT c.id, i.id FROM contract c JOIN invoice i "
+                             "ON i.company_id = c.company_id ON CONFLICT DO NOTHING")
+        everything = owner_ids(team, "SELECT id, invoice_id, contract_id FROM "
+                                     "contract_invoice")
+    assert everything
+    for login in OPERATORS:
+        expected = {(i,) for (i, invoice, contract) in everything
+                    if int(invoice) in crm_sees[login]["invoice"]
+                    and int(contract) in crm_sees[login]["contract"]}
+        assert role_ids(team, login, "SELECT id FROM contract_invoice") == expected, login
+
+
+@pytest.mark.parametrize("kind", CATALOGUE)
+def test_catalogues_are_what_the_crm_lists(team: Team, crm_sees, kind: str):
+    from crm_tui.services.records import get_kind
+
+    table = get_kind(kind).model._meta.table_name
+    for login in OPERATORS:
+        got = {int(i) for (i,) in role_ids(team, login, f'SELECT id FROM "{table}"')}
+        assert got == crm_sees[login][kind], (kind, login)
+
+
+def test_saved_searches_and_import_batches_are_the_users_own(team: Team, crm_sees):
+    every = {n for (n,) in owner_ids(team, "SELECT name FROM saved_search")}
+    for login in OPERATORS:
+        names = {n for (n,) in role_ids(team, login, "SELECT name FROM saved_search")}
+        # Saved searches are personal; a superadmin's role reads every table whole.
+        assert names == (every if login == "admin" else crm_sees[login]["saved_search"]), \
+            login
+        batches = {int(i) for (i,) in role_ids(team, login, "SELECT id FROM import_batch")}
+        assert batches == crm_sees[login]["import_batch"], login
+    assert crm_sees["sales1"]["saved_search"] == {"mine-sales1"}
