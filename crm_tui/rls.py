@@ -423,6 +423,16 @@ def grant_privileges(db: peewee.Database, role: str) -> None:
     db.execute_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}")
 
 
+def revoke_privileges(db: peewee.Database, role: str) -> None:
+    """Take back what `grant_privileges` gave `role` (its other rights stay)."""
+    schema = schema_name(db)
+    s, r = ident(schema), ident(role)
+    for table in crm_tables(db, schema):
+        db.execute_sql(f"REVOKE ALL ON {s}.{ident(table)} FROM {r}")
+    db.execute_sql(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {r}")
+    db.execute_sql(f"REVOKE USAGE ON SCHEMA {s} FROM {r}")
+
+
 # --- the connection ------------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""`crm db grant LOGIN`: a PostgreSQL role for an operator (superadmins)."""
+"""`crm db grant LOGIN` / `crm db revoke LOGIN`: an operator's PostgreSQL role
+(superadmins)."""
 
 from __future__ import annotations
 
@@ -48,4 +49,16 @@ def grant_command(state: CliState, login: str, role: str | None, peer: bool) -> 
     grant = grant_role(session, login, role=role, password=password)
     click.echo(grant.role)
     for note in grant.notes:
+        click.echo(note, err=True)
+
+
+@db_group.command("revoke")
+@click.argument("login")
+@pass_state
+def revoke_command(state: CliState, login: str) -> None:
+    """Take user LOGIN's PostgreSQL role back: unlink it from the user, revoke its
+    privileges on the CRM's tables and stop it logging in (the role itself stays)."""
+    from crm_tui.services.db_roles import revoke_role
+
+    for note in revoke_role(state.session(), login):
         click.echo(note, err=True)

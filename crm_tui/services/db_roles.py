@@ -1,4 +1,5 @@
-"""`crm db grant`: a PostgreSQL role of his own for an operator, mapped to his CRM user."""
+"""`crm db grant` / `crm db revoke`: a PostgreSQL role of his own for an operator, mapped to
+his CRM user, and taking it back."""
 
 from __future__ import annotations
 
@@ -43,22 +44,8 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
         ValidationFailed: not PostgreSQL, a bad role name, or a role taken by another user
             or owning the database.
     """
-    if not acl.is_admin(session.user):
-        raise PermissionDenied(f"{session.login} may not grant database roles "
-                               "(superadmins only)")
+    user = _target(session, login, "grant")
     label = f"user {login!r}"
-    if not db.is_postgres():
-        raise ValidationFailed.one(label, "database", "sqlite",
-                                   "database roles exist on PostgreSQL only; on SQLite the "
-                                   "database file's permissions decide who may open it")
-    from crm_tui.services.database import operator_connection
-
-    if operator_connection():
-        raise PermissionDenied("crm db grant needs a connection as the owner of the CRM "
-                               "tables (it grants their privileges)")
-    user = User.get_or_none(User.login == login)
-    if user is None:
-        raise NotFound(f"no user {login!r}")
     role = role or user.os_login or user.login
     if not rls.ROLE_NAME.match(role):
         raise ValidationFailed.one(label, "role", role,
@@ -93,22 +80,105 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
     return Grant(role, created, notes)
 
 
+def _target(session: Session, login: str, verb: str) -> User:
+    """The user whose role `crm db grant` / `crm db revoke` changes, once the acting user
+    and the connection may change roles.
+
+    Raises:
+        PermissionDenied, ValidationFailed (not PostgreSQL), NotFound.
+    """
+    if not acl.is_admin(session.user):
+        raise PermissionDenied(f"{session.login} may not {verb} database roles "
+                               "(superadmins only)")
+    if not db.is_postgres():
+        raise ValidationFailed.one(f"user {login!r}", "database", "sqlite",
+                                   "database roles exist on PostgreSQL only; on SQLite the "
+                                   "database file's permissions decide who may open it")
+    from crm_tui.services.database import operator_connection
+
+    if operator_connection():
+        raise PermissionDenied(f"crm db {verb} needs a connection as the owner of the CRM "
+                               f"tables (it {verb}s their privileges)")
+    user = User.get_or_none(User.login == login)
+    if user is None:
+        raise NotFound(f"no user {login!r}")
+    return user
+
+
+def _powerful(role: str) -> bool:
+    """Whether `role` is a superuser, bypasses row-level security or owns the CRM tables."""
+    row = db.database.execute_sql(
+        "SELECT rolsuper, rolbypassrls, pg_has_role(%s, c.relowner, 'MEMBER') "
+        "FROM pg_roles r, pg_class c WHERE r.rolname = %s AND c.oid = '\"user\"'::regclass",
+        (role, role)).fetchone()
+    return row is not None and any(row)
+
+
+def revoke_role(session: Session, login: str) -> list[str]:
+    """Take user `login`'s PostgreSQL role back: the user is no longer mapped to it, it
+    loses its privileges on the CRM's tables and it may no longer log in (the role itself
+    stays, with whatever it owns). Returns notes for the operator.
+
+    Raises:
+        PermissionDenied: not a superadmin, or not connected as the owner of the tables.
+        NotFound: no such user.
+        ValidationFailed: not PostgreSQL, the user has no role, or it is a role with
+            powers beyond an operator's (the owner's, a superuser's).
+    """
+    from psycopg import sql
+
+    user = _target(session, login, "revoke")
+    label = f"user {login!r}"
+    role = user.db_role
+    if not role:
+        raise ValidationFailed.one(label, "role", "", "has no database role to revoke")
+    if _powerful(role):
+        raise ValidationFailed.one(label, "role", role,
+                                   "is a superuser, bypasses row-level security or owns the "
+                                   "CRM tables: it is not revoked from here")
+    exists = db.database.execute_sql("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                     (role,)).fetchone() is not None
+    try:
+        with db.write_transaction():
+            User.update(db_role=None).where(User.id == user.id).execute()
+            if exists:
+                rls.revoke_privileges(db.database.obj, role)
+                statement = sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role))
+                db.database.execute_sql(statement.as_string(db.database.connection()))
+    except peewee.ProgrammingError as error:
+        first = str(error).strip().splitlines()[0]
+        raise PermissionDenied(f"the server refused to change role {role!r}: {first}") from None
+    notes = [f"revoked role {role!r} of user {login!r}"]
+    if exists:
+        notes.append(f"role {role!r} may no longer log in; sessions already open see no "
+                     "CRM data (no user is mapped to it)")
+    return notes
+
+
+def password_verifier(role: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier of `password` for `role`, computed by libpq on the
+    client: the server stores and logs the verifier, never the password."""
+    conn = db.database.connection()
+    return conn.pgconn.encrypt_password(password.encode(), role.encode(),
+                                        b"scram-sha-256").decode()
+
+
 def _create_or_alter(conn, role: str, password: str | None) -> bool:
     """CREATE ROLE or ALTER ROLE; a role with powers beyond an operator's is refused.
     Returns True when the role was created."""
     from psycopg import sql
 
-    row = db.database.execute_sql(
-        "SELECT rolsuper, rolbypassrls, pg_has_role(%s, c.relowner, 'MEMBER') "
-        "FROM pg_roles r, pg_class c WHERE r.rolname = %s AND c.oid = '\"user\"'::regclass",
-        (role, role)).fetchone()
-    if row is not None and any(row):
+    if _powerful(role):
         raise ValidationFailed.one(f"role {role!r}", "role", role,
                                    "is a superuser, bypasses row-level security or owns the "
                                    "CRM tables: choose another role")
-    verb = "CREATE" if row is None else "ALTER"
+    exists = db.database.execute_sql("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                     (role,)).fetchone() is not None
+    verb = "ALTER" if exists else "CREATE"
     statement = sql.SQL("{} ROLE {} LOGIN").format(sql.SQL(verb), sql.Identifier(role))
     if password is not None:
-        statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
+        # The verifier, quoted by psycopg: the password itself is in no statement.
+        statement = sql.SQL("{} PASSWORD {}").format(
+            statement, sql.Literal(password_verifier(role, password)))
     db.database.execute_sql(statement.as_string(conn))
-    return row is None
+    return not exists
