@@ -265,12 +265,13 @@ def policies(s: str) -> dict[str, dict[str, str]]:
                       r.owned_modify("contract", f"{t}.contract_id"))
     for table in ("lead_activity", "lead_tag", "sent_mail", "outbox_mail", "lead_unseen_mail"):
         p[table] = rw(r.lead_of(f"{t}.lead_id"), r.lead_of(f"{t}.lead_id", True))
-    # Unmatched mail (no lead yet) is handled by lead managers.
-    p["filed_message"] = rw(
-        f"({r.lead_of(f'{t}.lead_id')} OR ({t}.lead_id IS NULL AND {r.has('CR')} "
-        f"AND {r.has('LM')}))",
-        f"({r.lead_of(f'{t}.lead_id', True)} OR ({t}.lead_id IS NULL AND {r.has('CR')} "
-        f"AND {r.has('LM')}))")
+    # Mail of no lead: unmatched mail is handled with LW or LM (services/mail_unmatched.py
+    # may_handle: read, assign, make a lead); discarding it takes LM, whose role therefore
+    # also reads what was discarded (an UPDATE's new row must stay visible to its author).
+    unfiled = (f"({t}.lead_id IS NULL AND {r.has('CR')} AND ({r.has('LM')} OR "
+               f"({r.has('LW')} AND {t}.outcome = 'unmatched')))")
+    p["filed_message"] = rw(f"({r.lead_of(f'{t}.lead_id')} OR {unfiled})",
+                            f"({r.lead_of(f'{t}.lead_id', True)} OR {unfiled})")
     p["attachment"] = rw(r.record(f"{t}.owner_kind", f"{t}.owner_id"),
                          r.record(f"{t}.owner_kind", f"{t}.owner_id", True))
     field_kind = (f"(SELECT CASE WHEN f.entity LIKE 'contract_type:%%' THEN 'contract' "

@@ -10,6 +10,7 @@ holds for want of data.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -70,6 +71,18 @@ INSERT INTO import_batch (kind, login, at, file, created, undone_by)
     VALUES ('lead', 'sales1', now(), 'a.csv', 0, ''), ('company', 'manager1', now(), 'b.csv', 0, '');
 INSERT INTO invoice_discount (invoice_id, position, description, amount, tax_rate)
     SELECT id, 0, 'Promotion', 1, 0 FROM invoice;
+INSERT INTO filed_message (key, folder, lead_id, outcome, reason, created, sender, subject,
+                           digest)
+    SELECT '<filed-' || id || '@example.com>', 'INBOX', id, 'filed', '', now(),
+           'a@example.com', 'Hi', md5('filed' || id) FROM lead;
+INSERT INTO filed_message (key, folder, outcome, reason, created, sender, subject, digest,
+                           raw)
+    SELECT '<unmatched-' || n || '@example.com>', 'INBOX', 'unmatched', 'unknown sender',
+           now(), 'stranger' || n || '@example.com', 'Hello ' || n, md5('unmatched' || n),
+           convert_to('From: stranger' || n || E'@example.com\r\nTo: crm@example.com\r\n'
+                      || 'Subject: Hello ' || n || E'\r\nMessage-ID: <unmatched-' || n
+                      || E'@example.com>\r\n\r\nHello\r\n', 'UTF8')
+    FROM generate_series(1, 3) AS n;
 INSERT INTO lead_activity (lead_id, kind, author, created, text)
     SELECT id, 'note', 'admin', now(), 'Called' FROM lead;
 INSERT INTO lead_tag (lead_id, tag_id)
@@ -110,7 +123,7 @@ def crm_sees(team: Team) -> Iterator[dict[str, dict[str, set[int]]]]:
     assert seeded.returncode == 0, seeded.stderr
     from crm_tui import db
     from crm_tui.models import User
-    from crm_tui.services import import_batches, saved_searches
+    from crm_tui.services import import_batches, mail_unmatched, saved_searches
     from crm_tui.services.context import FrozenClock, Session
     from crm_tui.services.records import get_kind
 
@@ -127,6 +140,8 @@ def crm_sees(team: Team) -> Iterator[dict[str, dict[str, set[int]]]]:
                     for kind in (*DATA_KINDS, *CATALOGUE)}
             seen["saved_search"] = set(saved_searches.names(session))
             seen["import_batch"] = {row["batch"] for row in import_batches.listing(session)}
+            seen["unmatched"] = ({row["id"] for row in mail_unmatched.list_unmatched(session)}
+                                 if mail_unmatched.may_handle(session) else set())
             out[login] = seen
     finally:
         db.close_database()
@@ -206,3 +221,39 @@ def test_saved_searches_and_import_batches_are_the_users_own(team: Team, crm_see
         batches = {int(i) for (i,) in role_ids(team, login, "SELECT id FROM import_batch")}
         assert batches == crm_sees[login]["import_batch"], login
     assert crm_sees["sales1"]["saved_search"] == {"mine-sales1"}
+
+
+def test_filed_mail_is_that_of_the_leads_and_the_unmatched_mail_the_crm_shows(
+        team: Team, crm_sees, tmp_path):
+    """Mail filed on a lead follows the lead; unmatched mail is handled with LW or LM
+    (services.mail_unmatched.may_handle), at the server as in the CRM."""
+    everything = owner_ids(team, "SELECT id, lead_id FROM filed_message")
+    unmatched = {int(i) for (i, lead) in everything if not lead}
+    assert unmatched and len(everything) > len(unmatched)
+    for login in OPERATORS:
+        expected = {int(i) for (i, lead) in everything
+                    if (lead and int(lead) in crm_sees[login]["lead"])
+                    or (not lead and int(i) in crm_sees[login]["unmatched"])}
+        got = {int(i) for (i,) in role_ids(team, login, "SELECT id FROM filed_message")}
+        assert got == expected, login
+    # Sales (LW, not LM) lists and assigns it through his role, and may not discard it.
+    assert crm_sees["sales2"]["unmatched"] == unmatched
+    assert crm_sees["user1"]["unmatched"] == set()
+    url = team.urls["sales2"]
+    listed = rows._crm("mail", "unmatched", "list", "--json", db=url, data_dir=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert {row["id"] for row in json.loads(listed.stdout)} == unmatched
+    made = rows._crm("add", "lead", "full_name=Stranger One", "email=stranger1@example.com",
+                     db=url, data_dir=tmp_path)
+    assert made.returncode == 0, made.stderr
+    first = min(unmatched)
+    assigned = rows._crm("mail", "unmatched", "assign", str(first), made.stdout.strip(),
+                         db=url, data_dir=tmp_path)
+    assert assigned.returncode == 0, assigned.stderr
+    assert owner_ids(team, f"SELECT outcome, lead_id FROM filed_message WHERE id = {first}"
+                     ) == {("filed", made.stdout.strip())}
+    second = sorted(unmatched)[1]
+    refused = rows._crm("mail", "unmatched", "discard", str(second), db=url, data_dir=tmp_path)
+    assert refused.returncode == 3 and "needs LM" in refused.stderr
+    direct = psql(url, f"UPDATE filed_message SET outcome = 'discarded' WHERE id = {second}")
+    assert direct.returncode != 0 and "row-level security" in direct.stderr, direct.stderr
