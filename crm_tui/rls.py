@@ -274,8 +274,10 @@ def policies(s: str) -> dict[str, dict[str, str]]:
                             f"({r.lead_of(f'{t}.lead_id', True)} OR {unfiled})")
     p["attachment"] = rw(r.record(f"{t}.owner_kind", f"{t}.owner_id"),
                          r.record(f"{t}.owner_kind", f"{t}.owner_id", True))
-    field_kind = (f"(SELECT CASE WHEN f.entity LIKE 'contract_type:%%' THEN 'contract' "
-                  f"WHEN f.entity LIKE 'lead_type:%%' THEN 'lead' ELSE f.entity END "
+    # A custom field's entity names the kind of its records; typed ones name the type's
+    # kind (services/custom_fields.py _ENTITY_KINDS).
+    field_kind = (f"(SELECT CASE f.entity WHEN 'contract_type' THEN 'contract' "
+                  f"WHEN 'lead_type' THEN 'lead' ELSE f.entity END "
                   f"FROM {s}.custom_field f WHERE f.id = {t}.field_id)")
     p["custom_value"] = rw(r.record(field_kind, f"{t}.record_id"),
                            r.record(field_kind, f"{t}.record_id", True))

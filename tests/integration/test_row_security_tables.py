@@ -83,6 +83,19 @@ INSERT INTO filed_message (key, folder, outcome, reason, created, sender, subjec
                       || 'Subject: Hello ' || n || E'\r\nMessage-ID: <unmatched-' || n
                       || E'@example.com>\r\n\r\nHello\r\n', 'UTF8')
     FROM generate_series(1, 3) AS n;
+INSERT INTO custom_field (name, kind, entity, entity_type_id, options, visible, position)
+    VALUES ('Size', 'text', 'company', NULL, '', false, 0),
+           ('Role', 'text', 'contact', NULL, '', false, 0),
+           ('Budget', 'text', 'lead_type', (SELECT min(id) FROM lead_type), '', false, 0),
+           ('Seats', 'text', 'contract_type', (SELECT min(id) FROM contract_type), '', false,
+            0);
+INSERT INTO custom_value (field_id, record_id, value)
+    SELECT f.id, r.id, 'x' FROM custom_field f
+    JOIN (SELECT 'company' AS entity, id FROM company
+          UNION ALL SELECT 'contact', id FROM contact
+          UNION ALL SELECT 'lead_type', id FROM lead
+          UNION ALL SELECT 'contract_type', id FROM contract) AS r ON r.entity = f.entity
+    WHERE f.name IN ('Size', 'Role', 'Budget', 'Seats');
 INSERT INTO lead_activity (lead_id, kind, author, created, text)
     SELECT id, 'note', 'admin', now(), 'Called' FROM lead;
 INSERT INTO lead_tag (lead_id, tag_id)
@@ -257,3 +270,19 @@ def test_filed_mail_is_that_of_the_leads_and_the_unmatched_mail_the_crm_shows(
     assert refused.returncode == 3 and "needs LM" in refused.stderr
     direct = psql(url, f"UPDATE filed_message SET outcome = 'discarded' WHERE id = {second}")
     assert direct.returncode != 0 and "row-level security" in direct.stderr, direct.stderr
+
+
+def test_custom_values_are_those_of_the_records_the_crm_shows(team: Team, crm_sees):
+    kinds = {"company": "company", "contact": "contact", "lead_type": "lead",
+             "contract_type": "contract"}
+    everything = owner_ids(team, "SELECT v.id, f.entity, v.record_id FROM custom_value v "
+                                 "JOIN custom_field f ON f.id = v.field_id")
+    assert {entity for (_i, entity, _r) in everything} == set(kinds)
+    counts = set()
+    for login in OPERATORS:
+        expected = {int(i) for (i, entity, record) in everything
+                    if int(record) in crm_sees[login][kinds[entity]]}
+        got = {int(i) for (i,) in role_ids(team, login, "SELECT id FROM custom_value")}
+        assert got == expected, login
+        counts.add(len(got))
+    assert len(counts) > 1
