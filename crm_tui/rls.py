@@ -43,8 +43,8 @@ USER_PUBLIC_COLUMNS = ("id", "login", "real_name", "email", "phone", "employee_n
                        "language", "company_id", "os_login", "enabled", "superadmin",
                        "db_role")
 
-#: Tables an operator role may read but never change (superadmins change them).
-READ_ONLY = ("schema_migration", "profile", "user_profile", "setting")
+#: Columns of `user` no role writes but the owner's (`crm db grant` maps roles to users).
+USER_OWNER_COLUMNS = ("db_role",)
 
 #: The kinds (services.records) whose records every user with CR may read.
 CATALOGUE_KINDS = ("role", "contract-type", "lead-type", "tag", "field", "section", "template")
@@ -297,11 +297,15 @@ def policies(s: str) -> dict[str, dict[str, str]]:
     p["mail_template"] = rw(r.mail_template_view(t), r.mail_template_write(t))
     for table in ("lead_type", "tag"):
         p[table] = rw(r.catalogue_view(), r.catalogue_write(lead_bits=True))
-    p["setting"] = {"select": "true"}
+    # Superadmins only change these (the unrestricted clause); an operator's write of a
+    # row he reads is refused aloud.
+    never = {"update": "false", "delete": "false"}
+    p["setting"] = {"select": "true", **never}
     p["profile"] = {"select": f"({r.has('CR')} OR EXISTS (SELECT 1 FROM {s}.user_profile up "
-                              f"WHERE up.profile_id = {t}.id AND up.user_id = {r.uid}))"}
-    p["user_profile"] = {"select": f"({t}.user_id = {r.uid} OR {r.has('CR')})"}
-    p["user"] = {"select": f"({t}.id = {r.uid} OR {r.has('CR')})"}
+                              f"WHERE up.profile_id = {t}.id AND up.user_id = {r.uid}))",
+                    **never}
+    p["user_profile"] = {"select": f"({t}.user_id = {r.uid} OR {r.has('CR')})", **never}
+    p["user"] = {"select": f"({t}.id = {r.uid} OR {r.has('CR')})", **never}
     return p
 
 
@@ -408,8 +412,9 @@ def mapped_roles(db: peewee.Database) -> list[str]:
 
 
 def grant_privileges(db: peewee.Database, role: str) -> None:
-    """What an operator role needs: the tables (the policies decide the rows), the
-    sequences, and of `user` every column but the password hash."""
+    """What an operator role needs: the tables (the policies decide the rows, and let
+    only superadmins write users, profiles and settings), the sequences, and of `user`
+    every column but the password hash to read, every one but the role mapping to write."""
     schema = schema_name(db)
     s, r = ident(schema), ident(role)
     db.execute_sql(f"GRANT USAGE ON SCHEMA {s} TO {r}")
@@ -419,7 +424,13 @@ def grant_privileges(db: peewee.Database, role: str) -> None:
         if table == "user":
             columns = ", ".join(ident(c) for c in USER_PUBLIC_COLUMNS)
             db.execute_sql(f"GRANT SELECT ({columns}) ON {q} TO {r}")
-        elif table in READ_ONLY:
+            rows = db.execute_sql("SELECT column_name FROM information_schema.columns "
+                                  "WHERE table_schema = %s AND table_name = 'user'",
+                                  (schema,)).fetchall()
+            writable = ", ".join(ident(c) for (c,) in rows if c not in USER_OWNER_COLUMNS)
+            db.execute_sql(f"GRANT INSERT ({writable}), UPDATE ({writable}) ON {q} TO {r}")
+            db.execute_sql(f"GRANT DELETE ON {q} TO {r}")
+        elif table == "schema_migration":
             db.execute_sql(f"GRANT SELECT ON {q} TO {r}")
         else:
             db.execute_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {q} TO {r}")

@@ -1,5 +1,6 @@
-"""`crm db revoke LOGIN` takes an operator's role back, and `crm db grant` sends the server a
-password verifier, never the password, on the real PostgreSQL server."""
+"""Roles on the real PostgreSQL server: `crm db revoke LOGIN` takes an operator's role back,
+`crm db grant` sends the server a password verifier, never the password, and a superadmin's
+role changes users and settings where an operator's may not."""
 
 from __future__ import annotations
 
@@ -81,3 +82,36 @@ def test_the_password_reaches_the_server_as_a_verifier(team: Team, caplog):
         psql(team.owner_url, f"UPDATE \"user\" SET db_role = '{team.roles['user2']}' "
                              "WHERE login = 'user2'")
         psql(team.owner_url, f'DROP OWNED BY "{role}"; DROP ROLE IF EXISTS "{role}"')
+
+
+def test_a_superadmins_role_changes_users_and_settings_an_operators_does_not(
+        team: Team, tmp_path: Path):
+    admin, user1 = team.urls["admin"], team.urls["user1"]
+    done = _crm("config", "set", "invoice.tax_name", "VAT", db=admin, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = _crm("set", "user", "user2", "real_name=User Two", db=admin, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = _crm("set", "user", "user2", "profiles=Standard user", db=admin, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert owner_value(team, "SELECT real_name FROM \"user\" WHERE login = 'user2'"
+                       ) == "User Two"
+    try:
+        # Through the CRM, an operator is refused; at the server, aloud.
+        refused = _crm("config", "set", "invoice.tax_name", "IVA", db=user1, data_dir=tmp_path)
+        assert refused.returncode == 3, refused.stderr
+        for statement in ("UPDATE setting SET value = 'IVA'",
+                          "UPDATE \"user\" SET real_name = 'x' WHERE login = 'user2'",
+                          "DELETE FROM user_profile",
+                          "INSERT INTO setting (key, value) VALUES ('x', 'y')"):
+            direct = psql(user1, statement)
+            assert direct.returncode != 0, statement
+            assert ("permission denied" in direct.stderr
+                    or "row-level security" in direct.stderr), (statement, direct.stderr)
+        # No role but the owner's maps roles to users.
+        mapped = psql(admin, "UPDATE \"user\" SET db_role = NULL WHERE login = 'user2'")
+        assert mapped.returncode != 0 and "permission denied" in mapped.stderr
+        assert owner_value(team, "SELECT value FROM setting WHERE key = 'invoice.tax_name'"
+                           ) == "VAT"
+    finally:
+        # user2 keeps the worked example's profile (no CRM bits).
+        _crm("set", "user", "user2", "profiles=Support operator", db=admin, data_dir=tmp_path)
