@@ -1,5 +1,6 @@
-"""The field rules of invoices in the PostgreSQL server: which columns an operator role may
-change, by the invoice's state (row-level security decides rows, these triggers columns).
+"""The field rules in the PostgreSQL server: which columns of a row an operator role may
+change (row-level security decides rows, these triggers columns) — invoices by their state,
+a company's manager's company, and history, which changes only by erasing personal data.
 
 They mirror the service layer (`services.invoices`, `services.invoice_lock`,
 `services.invoice_issue`, `acl.invoice_edit_refusal`), which keeps its own checks and
@@ -13,7 +14,10 @@ clear messages; the server is the last guard for a role that writes directly (`p
 - a new invoice is a draft: no issue date, number, seal or lock;
 - only IM unlocks; a lock is taken by the one who holds it.
 
-The owner of the tables and CRM superadmins are not restricted, as with row-level security.
+A company keeps its manager's company (`services.companies`: the access rule reads it), and
+a history row changes only where `crm privacy erase` scrubs a contact's or lead's personal
+values (`services.privacy`). The owner of the tables and CRM superadmins are not restricted,
+as with row-level security.
 """
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ NEVER_EDITED = ("issued", "bill_number", "bill_series", "credit_of_id", *SEAL)
 #: The lock's columns, ruled apart (lock: IW or IM; unlock: IM).
 LOCK = ("locked", "locked_by_id")
 
-#: The tables whose triggers this module installs.
-TABLES = ("invoice", "invoice_line", "invoice_discount")
+#: The trigger function of each table this module guards.
+TRIGGERS = {"invoice": "crm_acl_fields_invoice",
+            "invoice_line": "crm_acl_fields_invoice_amounts",
+            "invoice_discount": "crm_acl_fields_invoice_amounts",
+            "company": "crm_acl_fields_company",
+            "history": "crm_acl_fields_history"}
 
 
 def _array(names: tuple[str, ...]) -> str:
@@ -196,14 +204,79 @@ def _functions(s: str) -> list[str]:
     ]
 
 
+def _other_functions(s: str) -> list[str]:
+    """The trigger functions of companies and history, in schema `s` (quoted)."""
+    from crm_tui.services.privacy import ERASED, PERSONAL_FIELDS
+
+    plpgsql = "LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp"
+    free = f"(SELECT {s}.crm_acl_unrestricted())"
+    kinds = ", ".join(f"'{k}'" for k in PERSONAL_FIELDS)
+    personal = ", ".join(f"'{k}:{f}'" for k, fields in PERSONAL_FIELDS.items() for f in fields)
+    erased = ERASED.replace("'", "''")
+    return [
+        f"""CREATE OR REPLACE FUNCTION {s}.crm_acl_company_of(manager integer) RETURNS integer
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+            SELECT u.company_id FROM {s}."user" u WHERE u.id = manager
+        $$""",
+        f"""CREATE OR REPLACE FUNCTION {s}.crm_acl_fields_company() RETURNS trigger
+            {plpgsql} AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+            IF {free} THEN RETURN NEW; END IF;
+            IF (TG_OP = 'INSERT' OR NEW.manager_id IS DISTINCT FROM OLD.manager_id
+                OR NEW.manager_company_id IS DISTINCT FROM OLD.manager_company_id)
+               AND NEW.manager_company_id IS DISTINCT FROM
+                   {s}.crm_acl_company_of(NEW.manager_id) THEN
+                {_refuse("'company ' || coalesce(NEW.id::text, '(new)') || "
+                         "': manager_company_id is the company its manager belongs to'")}
+            END IF;
+            RETURN NEW;
+        END $$""",
+        f"""CREATE OR REPLACE FUNCTION {s}.crm_acl_fields_history() RETURNS trigger
+            {plpgsql} AS $$
+        DECLARE
+            changed text[];
+            name text;
+            after jsonb;
+            before jsonb;
+        BEGIN
+            IF TG_OP <> 'UPDATE' OR {free} THEN
+                IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+                RETURN NEW;
+            END IF;
+            changed := {s}.crm_acl_changed(to_jsonb(OLD), to_jsonb(NEW));
+            IF changed <> ARRAY['changes'] OR OLD.kind NOT IN ({kinds})
+               OR ARRAY(SELECT jsonb_object_keys(NEW.changes::jsonb) ORDER BY 1)
+                  IS DISTINCT FROM ARRAY(SELECT jsonb_object_keys(OLD.changes::jsonb)
+                                         ORDER BY 1) THEN
+                {_refuse("'history ' || OLD.id || ': history changes only where crm privacy "
+                         "erase forgets personal values'")}
+            END IF;
+            FOR name, after IN SELECT key, value FROM jsonb_each(NEW.changes::jsonb) LOOP
+                before := OLD.changes::jsonb -> name;
+                CONTINUE WHEN after = before;
+                -- A personal value (or a custom one) may only be forgotten.
+                IF NOT (OLD.kind || ':' || name = ANY(ARRAY[{personal}])
+                        OR starts_with(name, 'custom.'))
+                   OR after IS DISTINCT FROM (
+                       SELECT jsonb_agg(CASE WHEN v = 'null'::jsonb THEN v
+                                        ELSE to_jsonb('{erased}'::text) END ORDER BY n)
+                       FROM jsonb_array_elements(before) WITH ORDINALITY AS e(v, n)) THEN
+                    {_refuse("'history ' || OLD.id || ': history changes only where crm "
+                             "privacy erase forgets personal values'")}
+                END IF;
+            END LOOP;
+            RETURN NEW;
+        END $$""",
+    ]
+
+
 def install(db: peewee.Database, s: str) -> None:
     """(Re)create the field rules' functions and triggers in schema `s` (quoted)."""
-    for statement in _functions(s):
+    for statement in (*_functions(s), *_other_functions(s)):
         db.execute_sql(statement)
-    for table in TABLES:
+    for table, function in TRIGGERS.items():
         q = f"{s}.\"{table}\""
-        function = "crm_acl_fields_invoice" if table == "invoice" else \
-            "crm_acl_fields_invoice_amounts"
         db.execute_sql(f"DROP TRIGGER IF EXISTS crm_acl_fields ON {q}")
         db.execute_sql(f"CREATE TRIGGER crm_acl_fields BEFORE INSERT OR UPDATE OR DELETE "
                        f"ON {q} FOR EACH ROW EXECUTE FUNCTION {s}.{function}()")
@@ -211,8 +284,8 @@ def install(db: peewee.Database, s: str) -> None:
 
 def uninstall(db: peewee.Database, s: str) -> None:
     """Drop the triggers and functions (migration down)."""
-    for table in TABLES:
+    for table in TRIGGERS:
         db.execute_sql(f"DROP TRIGGER IF EXISTS crm_acl_fields ON {s}.\"{table}\"")
-    for name in ("crm_acl_fields_invoice()", "crm_acl_fields_invoice_amounts()",
+    for name in (*{f"{f}()" for f in TRIGGERS.values()}, "crm_acl_company_of(integer)",
                  "crm_acl_changed(jsonb, jsonb)", "crm_acl_written_here(xid)"):
         db.execute_sql(f"DROP FUNCTION IF EXISTS {s}.{name}")

@@ -1,6 +1,7 @@
-"""On PostgreSQL the server guards invoices by field too: an operator role changes an issued
-invoice's payment fields and note only, never its lines, and edits Submitted drafts only
-with IM (crm_tui.rls_fields); nothing to do on SQLite. (The upgrade lays the policies of
+"""On PostgreSQL the server guards fields too (crm_tui.rls_fields): an operator role changes
+an issued invoice's payment fields and note only, never its lines, and edits Submitted
+drafts only with IM; a company keeps its manager's company; history changes only by erasing
+personal values. Nothing to do on SQLite. (The upgrade lays the policies of
 crm_tui.rls again after it, with their fixes: custom values of typed fields, unmatched mail
 for LW, a new lead its creator may change.)"""
 

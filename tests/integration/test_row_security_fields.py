@@ -317,3 +317,60 @@ def test_a_lead_without_company_is_its_creators_unless_he_holds_lm(
     assert done.returncode == 0, done.stderr
     assert owner_value(team, "SELECT count(*) FROM lead WHERE full_name IN "
                              "('Sneaky', 'Nobody''s Lead')") == "0"
+
+
+def test_a_company_keeps_its_managers_company_both_ways(team: Team, tmp_path: Path):
+    a = team.companies["Customer #A"]
+    b = team.companies["Customer #B"]
+    # Through the CRM the field is derived, never set; at the server it cannot be made
+    # to point elsewhere (it decides who sees the company).
+    user2_company = owner_value(team, "SELECT company_id FROM \"user\" WHERE login = 'user2'")
+    direct = psql(team.urls["user1"], f"UPDATE company SET manager_company_id = {user2_company}"
+                                      f" WHERE id = {a}")
+    assert direct.returncode != 0 and "manager_company_id" in direct.stderr, direct.stderr
+    # A change of manager (by a manager who may modify both) carries the new one's company.
+    manager1 = owner_value(team, "SELECT id FROM \"user\" WHERE login = 'manager1'")
+    moved = psql(team.urls["manager1"], f"UPDATE company SET manager_id = {manager1}, "
+                                        "manager_company_id = manager_company_id "
+                                        f"WHERE id = {a}")
+    assert moved.returncode == 0, moved.stderr  # the same company: My company's people
+    done = crm(team, "manager1", "set", "company", str(a), "manager=user1", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert owner_value(team, f"SELECT manager_company_id = {team.companies['My company']} "
+                             f"FROM company WHERE id IN ({a}, {b})") == "t\nt"
+
+
+def test_history_changes_only_by_erasing_personal_values(team: Team, tmp_path: Path):
+    # Sales (LW) owns a lead and changes it: its history holds the old e-mail.
+    made = crm(team, "sales2", "add", "lead", "full_name=Erin Erase", "email=erin@example.com",
+               tmp_path=tmp_path)
+    assert made.returncode == 0, made.stderr
+    lead = made.stdout.strip()
+    done = crm(team, "sales2", "set", "lead", lead, "email=erin@example.org", "status=1",
+               tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    change = owner_value(team, f"SELECT id FROM history WHERE kind = 'lead' AND record_id = "
+                               f"{lead} AND action = 'change'")
+    url = team.urls["sales2"]
+    for statement in (
+            f"UPDATE history SET login = 'someone' WHERE id = {change}",
+            f"UPDATE history SET changes = '{{}}' WHERE id = {change}",
+            "UPDATE history SET changes = replace(changes, 'erin@example.com', 'x@example.com')"
+            f" WHERE id = {change}",
+            # The status is not personal: not forgotten either.
+            "UPDATE history SET changes = jsonb_set(changes::jsonb, '{status}', "
+            f"'[\"(erased)\", \"(erased)\"]')::text WHERE id = {change}"):
+        direct = psql(url, statement)
+        assert direct.returncode != 0, statement
+        assert "history changes only where crm privacy erase" in direct.stderr, direct.stderr
+    # Of a company he may modify, User #1 changes no history either.
+    company_row = owner_value(team, "SELECT min(id) FROM history WHERE kind = 'company' AND "
+                                    f"record_id = {team.companies['Customer #A']}")
+    direct = psql(team.urls["user1"], f"UPDATE history SET changes = '{{}}' "
+                                      f"WHERE id = {company_row}")
+    assert direct.returncode != 0 and "permission denied" in direct.stderr
+    # Erasing the lead forgets the e-mail in its history, through his role.
+    erased = crm(team, "sales2", "privacy", "erase", "lead", lead, "--yes", tmp_path=tmp_path)
+    assert erased.returncode == 0, erased.stderr
+    text = owner_value(team, f"SELECT changes FROM history WHERE id = {change}")
+    assert "erin@example" not in text and "(erased)" in text
