@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import peewee
 
-#: What an issued invoice may still change (models.ISSUED_CHANGEABLE), with its stamp of
-#: the last change.
-ISSUED_OPEN = ("status", "paid_on", "internal_note", "updated")
+from crm_tui.models.invoices import ISSUED_CHANGEABLE
+
+#: What an issued invoice may still change (its fields are columns of the same names),
+#: with its stamp of the last change.
+ISSUED_OPEN = (*ISSUED_CHANGEABLE, "updated")
 #: What issuing a draft writes (invoice_issue._issue_in_transaction, invoice_chain.seal).
 ISSUE_WRITES = ("issued", "bill_id", "bill_number", "bill_series", "updated")
 #: The seal of an issued record (invoice_chain.seal), written once, when it is issued.

@@ -374,3 +374,24 @@ def test_history_changes_only_by_erasing_personal_values(team: Team, tmp_path: P
     assert erased.returncode == 0, erased.stderr
     text = owner_value(team, f"SELECT changes FROM history WHERE id = {change}")
     assert "erin@example" not in text and "(erased)" in text
+
+
+def test_iw_credits_an_issued_invoice_through_the_server(
+        team: Team, billing: dict[str, int], tmp_path: Path):
+    """A credit note is a new draft with its lines, issued in the same transaction, and
+    the original's status becomes cancelled: all through the IW role's field rules."""
+    setting = _crm("config", "set", "invoice.credit_pattern", "RLSC/[1]", db=team.owner_url,
+                   data_dir=tmp_path)
+    assert setting.returncode == 0, setting.stderr
+    made = crm(team, "sales1", "add", "invoice", f"company={billing['company']}",
+               f"lines={LINES}", tmp_path=tmp_path)
+    assert made.returncode == 0, made.stderr
+    invoice = made.stdout.strip()
+    assert crm(team, "sales1", "invoice", "issue", invoice, tmp_path=tmp_path).returncode == 0
+    credited = crm(team, "sales1", "invoice", "credit", invoice, tmp_path=tmp_path)
+    assert credited.returncode == 0, credited.stderr
+    assert owner_value(team, f"SELECT status FROM invoice WHERE id = {invoice}") == "cancelled"
+    note = owner_value(team, "SELECT bill_id, total, chain_hash IS NOT NULL, "
+                             "(SELECT count(*) FROM invoice_line l WHERE l.invoice_id = i.id) "
+                             f"FROM invoice i WHERE credit_of_id = {invoice}")
+    assert note.split("|") == ["RLSC/1", "-2904.00", "t", "1"]
