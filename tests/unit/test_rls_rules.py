@@ -28,3 +28,16 @@ def test_every_table_of_the_models_has_rules_or_a_reason():
         if table in rules:
             assert "select" in rules[table], table
     assert set(rls.NOT_FORCED) <= set(rules)
+
+
+def test_the_field_rules_name_columns_and_tables_that_exist():
+    """crm_tui.rls_fields compares columns by name: a renamed column must not slip by."""
+    from crm_tui import rls_fields
+    from crm_tui.models import ALL_MODELS, Invoice
+
+    tables = {model._meta.table_name for model in ALL_MODELS}
+    assert set(rls_fields.TRIGGERS) <= tables
+    columns = {field.column_name for field in Invoice._meta.sorted_fields}
+    for group in (rls_fields.ISSUED_OPEN, rls_fields.ISSUE_WRITES, rls_fields.SEAL,
+                  rls_fields.NEVER_EDITED, rls_fields.LOCK):
+        assert set(group) <= columns, group
