@@ -33,6 +33,7 @@ from crm_tui.models.invoices import (
 from crm_tui.models.leads import (
     CLOSED_STATUSES,
     LEAD_STATUSES,
+    LOST_STATUS,
     OPEN_STATUSES,
     WON_STATUS,
     Lead,
@@ -111,6 +112,7 @@ __all__ = [
     "INVOICE_TYPES",
     "ISSUED_CHANGEABLE",
     "LEAD_STATUSES",
+    "LOST_STATUS",
     "OPEN_STATUSES",
     "OUTBOX_STATUSES",
     "WON_STATUS",

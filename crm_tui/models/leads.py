@@ -23,6 +23,7 @@ LEAD_STATUSES = (
 OPEN_STATUSES = (0, 1, 2, 3, 4)
 CLOSED_STATUSES = (5, 6, 7, 8)
 WON_STATUS = 8
+LOST_STATUS = 6
 
 
 class LeadType(BaseModel):

@@ -17,7 +17,9 @@ from crm_tui.db import database, write_transaction
 from crm_tui.errors import Conflict, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import (
     CLOSED_STATUSES,
+    LOST_STATUS,
     OPEN_STATUSES,
+    WON_STATUS,
     Attachment,
     CustomField,
     Lead,
@@ -300,23 +302,42 @@ def tags_of(lead_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def _log_status(session: Session, lead: Lead, old: int | None, new: int) -> LeadActivity:
+#: Longest reason a lost lead may be given (one line of its timeline).
+MAX_REASON = 500
+
+
+def _log_status(session: Session, lead: Lead, old: int | None, new: int,
+                reason: str = "") -> LeadActivity:
     names = settings.status_names()
     old_name = names[old] if old is not None and 0 <= old < 9 else "?"
+    text = f"status {old_name} -> {names[new]}"
+    if reason:
+        text += f"\nReason: {reason}"
     return LeadActivity.create(lead=lead.id, kind="status", author=session.login,
-                               created=session.clock.now(),
-                               text=f"status {old_name} -> {names[new]}")
+                               created=session.clock.now(), text=text)
 
 
-def set_status(session: Session, lead_id: int, status: int) -> None:
-    """Move a lead to another pipeline status and log it in its activity.
+def _reason(lead_id: int, raw: object) -> str:
+    """A move's reason from outside: one line, trimmed, at most MAX_REASON characters."""
+    try:
+        return V.parse_text(raw, MAX_REASON)
+    except V.BadValue as exc:
+        raise ValidationFailed.one(f"lead {lead_id}", "reason", str(raw), str(exc)) from exc
+
+
+def set_status(session: Session, lead_id: int, status: int, reason: str = "") -> None:
+    """Move a lead straight to another pipeline status and log it in its activity.
+
+    One move is one activity entry and one history row, however many statuses lie between
+    the old and the new one. `reason` (one line) is written into that entry.
 
     Raises:
         NotFound, PermissionDenied, ValidationFailed.
     """
-    if not isinstance(status, int) or not 0 <= status <= 8:
+    if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 8:
         raise ValidationFailed.one(f"lead {lead_id}", "status", status,
                                    "must be a status number from 0 to 8")
+    reason = _reason(lead_id, reason)
     kind = get_kind("lead")
     with write_transaction():
         lead = kind.load(session, lead_id)
@@ -327,8 +348,29 @@ def set_status(session: Session, lead_id: int, status: int) -> None:
         lead.status = status
         lead.updated = session.clock.now()
         lead.save(only=[Lead.status, Lead.updated])
-        _log_status(session, lead, old, status)
+        _log_status(session, lead, old, status, reason)
         history.record(session, "lead", lead.id, "change", {"status": [old, status]})
+
+
+def mark_won(session: Session, lead_id: int) -> None:
+    """Close a lead as won (Closed successfully) in one status change.
+
+    Raises:
+        NotFound, PermissionDenied.
+    """
+    set_status(session, lead_id, WON_STATUS)
+
+
+def mark_lost(session: Session, lead_id: int, reason: str) -> None:
+    """Close a lead as lost, with the reason written into its activity.
+
+    Raises:
+        ValidationFailed: no reason, or one longer than MAX_REASON.
+        NotFound, PermissionDenied.
+    """
+    if not _reason(lead_id, reason):
+        raise ValidationFailed.one(f"lead {lead_id}", "reason", "", "required to close as lost")
+    set_status(session, lead_id, LOST_STATUS, reason)
 
 
 def add_activity(

@@ -10,7 +10,7 @@ from decimal import Decimal
 import peewee
 
 from crm_tui.errors import ValidationFailed
-from crm_tui.models import CLOSED_STATUSES, OPEN_STATUSES, Lead
+from crm_tui.models import CLOSED_STATUSES, OPEN_STATUSES, Lead, User
 from crm_tui.models.base import money_sum
 from crm_tui.services import lead_tally, settings
 from crm_tui.services.context import Session
@@ -52,6 +52,8 @@ class Card:
     updated: dt.datetime
     status: int
     tags: tuple[tuple[str, str], ...] = ()
+    owner: str = ""
+    """The owner's login ("" for a lead without one)."""
 
 
 def next_order(order: str) -> str:
@@ -76,16 +78,29 @@ def titles(show_closed: bool = False) -> list[tuple[int, str]]:
     return [(status, names[status]) for status in statuses(show_closed)]
 
 
+def board_filters(session: Session, filters: dict[str, str] | None = None, *,
+                  mine: bool = False) -> dict[str, str] | None:
+    """The lead filters of a board view: `filters`, narrowed to the user's own leads when
+    `mine` ("my leads")."""
+    out = dict(filters or {})
+    if mine:
+        out["owner"] = session.login
+    return out or None
+
+
 def _visible(session: Session, filters: dict[str, str] | None) -> peewee.Select:
     # The generic lead query applies the access rules and the list's filters in one place.
     return get_kind("lead").query(session, filters)
 
 
 def columns(
-    session: Session, *, show_closed: bool = False, filters: dict[str, str] | None = None
+    session: Session, *, show_closed: bool = False, filters: dict[str, str] | None = None,
+    mine: bool = False,
 ) -> list[Column]:
-    """The board's columns with each one's count and estimated-sale sum (one GROUP BY)."""
+    """The board's columns with each one's count and estimated-sale sum (one GROUP BY);
+    `mine` counts only the user's own leads."""
     shown = statuses(show_closed)
+    filters = board_filters(session, filters, mine=mine)
     if filters:
         query = (
             _visible(session, filters)
@@ -115,8 +130,10 @@ def column_page(
     offset: int,
     limit: int,
     filters: dict[str, str] | None = None,
+    *,
+    mine: bool = False,
 ) -> list[Card]:
-    """One page of a column's cards.
+    """One page of a column's cards (only the user's own leads when `mine`).
 
     Orders: estimated sale (largest first), last change (newest first), estimated close
     date (soonest first, leads without one last).
@@ -132,9 +149,9 @@ def column_page(
     offset, limit = max(0, int(offset)), max(0, min(int(limit), MAX_PAGE))
     if limit == 0:
         return []
-    base = _visible(session, filters).select(
+    base = _visible(session, board_filters(session, filters, mine=mine)).select(
         Lead.id, Lead.full_name, Lead.company_name, Lead.country, Lead.estimated_sale,
-        Lead.estimated_close, Lead.updated, Lead.status,
+        Lead.estimated_close, Lead.updated, Lead.status, Lead.owner,
     ).where(Lead.status == status)
     if order == "estimated_sale":
         rows = list(base.order_by(Lead.estimated_sale.desc(), Lead.id.desc())
@@ -145,8 +162,16 @@ def column_page(
     else:
         rows = _close_date_page(base, offset, limit)
     chips = tag_chips_of([row[0] for row in rows])
+    owners = _logins({row[8] for row in rows if row[8] is not None})
     return [Card(*row[:4], to_money(row[4]), row[5], row[6], row[7],
-                 tuple(chips.get(row[0], ()))) for row in rows]
+                 tuple(chips.get(row[0], ())), owners.get(row[8], "")) for row in rows]
+
+
+def _logins(user_ids: set[int]) -> dict[int, str]:
+    """Logins by user id, read apart from the page so its query keeps its index."""
+    if not user_ids:
+        return {}
+    return dict(User.select(User.id, User.login).where(User.id.in_(sorted(user_ids))).tuples())
 
 
 def _close_date_page(base: peewee.Select, offset: int, limit: int) -> list[tuple]:
@@ -182,6 +207,7 @@ def card(session: Session, lead_id: int) -> Card:
     """
     lead = get_kind("lead").load(session, lead_id)
     chips = tag_chips_of([lead.id]).get(lead.id, [])
+    owners = _logins({lead.owner_id} if lead.owner_id is not None else set())
     return Card(lead.id, lead.full_name, lead.company_name, lead.country,
                 to_money(lead.estimated_sale), lead.estimated_close, lead.updated,
-                lead.status, tuple(chips))
+                lead.status, tuple(chips), owners.get(lead.owner_id, ""))

@@ -91,3 +91,80 @@ def test_order_cycle_and_bad_arguments(any_world):
         pipeline.column_page(admin, 0, "name", 0, 5)
     with pytest.raises(ValidationFailed, match="status"):
         pipeline.column_page(admin, 9, "updated", 0, 5)
+
+
+def test_cards_show_their_owner(any_world, ids):
+    user1 = any_world.session("user1")
+    cards = pipeline.column_page(user1, 0, "estimated_sale", 0, 10)
+    assert [(c.full_name, c.owner) for c in cards] == [
+        ("Ann Alpha", "user1"), ("Ben Beta", "manager1")]
+    assert pipeline.card(user1, ids["Ben Beta"]).owner == "manager1"
+    admin = any_world.session("admin")
+    get_kind("lead").update(admin, ids["Ord One"], {"owner": ""})
+    orphan = [c for c in pipeline.column_page(admin, 0, "updated", 0, 10)
+              if c.full_name == "Ord One"]
+    assert [c.owner for c in orphan] == [""]
+
+
+def test_my_leads_only(any_world, ids):
+    user1 = any_world.session("user1")
+    mine = pipeline.columns(user1, show_closed=True, mine=True)
+    # user1 sees Ben Beta and Dee Delta (Customer #B) too, but owns neither.
+    assert [(c.status, c.count, c.total) for c in mine if c.count] == [
+        (0, 1, Decimal("1200.50")), (1, 1, Decimal("5000.00")), (5, 1, Decimal("100.00")),
+        (8, 1, Decimal("2000.00"))]
+    assert [c.full_name for c in pipeline.column_page(user1, 0, "updated", 0, 10,
+                                                      mine=True)] == ["Ann Alpha"]
+    assert pipeline.column_page(user1, 2, "estimated_sale", 0, 10, mine=True) == []
+    # The same user without the filter sees the other owners' leads.
+    assert [c.count for c in pipeline.columns(user1)][:3] == [2, 1, 1]
+
+
+def _status_trail(lead_id):
+    from crm_tui.models import History, LeadActivity
+
+    entries = [e.text for e in LeadActivity.select().where(
+        LeadActivity.lead == lead_id, LeadActivity.kind == "status").order_by(LeadActivity.id)]
+    changes = [h.changes for h in History.select().where(
+        History.kind == "lead", History.record_id == lead_id, History.action == "change")
+        .order_by(History.id)]
+    return entries, changes
+
+
+def test_won_from_offer_accepted_is_one_status_change(any_world, ids):
+    from crm_tui.models import Lead
+    from crm_tui.services import leads
+
+    user1 = any_world.session("user1")
+    leads.set_status(user1, ids["Ann Alpha"], 4)
+    before = _status_trail(ids["Ann Alpha"])
+    leads.mark_won(user1, ids["Ann Alpha"])
+    entries, changes = _status_trail(ids["Ann Alpha"])
+    assert entries[len(before[0]):] == ["status Offer accepted -> Closed successfully"]
+    assert len(changes) == len(before[1]) + 1 and '"status": [4, 8]' in changes[-1]
+    assert Lead.get_by_id(ids["Ann Alpha"]).status == 8
+
+
+def test_lost_records_the_reason_and_needs_one(any_world, ids):
+    from crm_tui.errors import PermissionDenied
+    from crm_tui.models import Lead
+    from crm_tui.services import leads
+
+    user1 = any_world.session("user1")
+    with pytest.raises(ValidationFailed, match="reason"):
+        leads.mark_lost(user1, ids["Cid Gamma"], "   ")
+    with pytest.raises(ValidationFailed, match="reason"):
+        leads.mark_lost(user1, ids["Cid Gamma"], "x" * 501)
+    assert Lead.get_by_id(ids["Cid Gamma"]).status == 1
+    leads.mark_lost(user1, ids["Cid Gamma"], "  Went with   a cheaper offer ")
+    entries, changes = _status_trail(ids["Cid Gamma"])
+    assert entries == ["status Meeting arranged -> Closed – lost\n"
+                       "Reason: Went with a cheaper offer"]
+    assert len(changes) == 1 and Lead.get_by_id(ids["Cid Gamma"]).status == 6
+    # A lead user1 may only look at: refused with the usual message, nothing written.
+    with pytest.raises(PermissionDenied, match="may not modify lead 'Ben Beta'"):
+        leads.mark_lost(user1, ids["Ben Beta"], "no budget")
+    with pytest.raises(PermissionDenied, match="may not modify lead 'Ben Beta'"):
+        leads.mark_won(user1, ids["Ben Beta"])
+    assert _status_trail(ids["Ben Beta"]) == ([], [])
+    assert Lead.get_by_id(ids["Ben Beta"]).status == 0
