@@ -1,14 +1,18 @@
-"""Screen 6: the pipeline board, a column per status whose cards move with shift+arrows.
+"""Screen 6: the pipeline board, a column per status whose cards move with shift+arrows,
+`g` (to a status picked by name), `W` (won) and `X` (lost, with a reason).
 
 The board only reports intents; this screen moves the card at once, asks the services to
 change the status (which logs it in the lead's timeline), and moves the card back with
-the reason when the services refuse.
+the reason when the services refuse. Moves are saved one at a time, in the order of the
+keys; the board is not read again until the last one is stored, so no page read before a
+move can put its card back on screen.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
@@ -16,12 +20,15 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.timer import Timer
+from textual.widgets import Label
 
 from crm_tui.services import leads, pipeline
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from screens.base import CrmScreen, error_text
+from screens.modals.pipeline_moves import LostReasonModal, StatusPickModal
 from widgets.kanban import CardData, ColumnData, KanbanBoard
 
 #: Inner width of a card (the column is 26 cells: border and padding take the rest).
@@ -37,17 +44,18 @@ def short_money(amount: Decimal) -> str:
 
 def column_subtitle(count: int, total: Decimal) -> str:
     """The second header line: how many leads and the sum of their estimated sales."""
-    text = f"{count:,} leads · {short_money(total)}"
+    text = f"{count:,} {'lead' if count == 1 else 'leads'} · {short_money(total)}"
     return text if len(text) <= CARD_WIDTH else f"{count:,} · {short_money(total)}"
 
 
 def card_data(card: pipeline.Card, order: str) -> CardData:
-    """What a card shows: company, contact, country, estimated sale, tags (and the date
-    it is ordered by, when that is a date)."""
+    """What a card shows: company, contact, country, estimated sale, owner, tags (and the
+    date it is ordered by, when that is a date)."""
     title = card.company_name or card.full_name
     lines = [card.full_name] if card.company_name else []
     where = f"{card.country} · " if card.country else ""
     lines.append(f"{where}{card.estimated_sale:,.2f}")
+    lines.append(f"owner {card.owner}" if card.owner else "no owner")
     if order == "estimated_close" and card.estimated_close is not None:
         lines.append(f"close {card.estimated_close.isoformat()}")
     elif order == "updated":
@@ -63,16 +71,37 @@ class _Move:
     from_status: int
     to_status: int
     index: int
+    card: CardData
+    """The card as it was, to put back when the move is refused."""
+    reason: str = ""
+    """Why the lead was lost (a move to the lost status only)."""
+
+
+def position_text(first: int, last: int, total: int) -> str:
+    """Which columns are in view: "3-5 of 9"."""
+    if not total:
+        return ""
+    shown = f"{first}" if first == last else f"{first}-{last}"
+    return f"columns {shown} of {total}"
 
 
 class PipelineScreen(CrmScreen):
     """The kanban board of leads: arrows or h/j/k/l move the cursor, shift+→/← (or > <) move
-    the card to the next/previous status, enter opens the lead, o orders, c shows closed."""
+    the card to the next/previous status, g to a status chosen by name, W closes it as won,
+    X as lost (asking why), enter opens the lead, o orders, c shows closed, m my leads."""
 
     SCREEN_TITLE = "6 Pipeline"
     AUTO_FOCUS = "#board"
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g", "move_to_status", "Status", id="pipeline.move_to",
+                tooltip="Move the card straight to a status chosen by name"),
+        Binding("W", "won", "Won", id="pipeline.won",
+                tooltip="Close the lead as won (Closed successfully)"),
+        Binding("X", "lost", "Lost", id="pipeline.lost",
+                tooltip="Close the lead as lost, with the reason in its activity"),
+        Binding("m", "toggle_mine", "Mine", id="pipeline.mine",
+                tooltip="Show only my leads, or everyone's again"),
         Binding("o", "cycle_order", "Order", id="pipeline.order",
                 tooltip="Order cards by estimated sale, last change or estimated close date"),
         Binding("c", "toggle_closed", "Closed", id="pipeline.closed",
@@ -87,24 +116,48 @@ class PipelineScreen(CrmScreen):
         & KanbanBoard {
             height: 1fr;
         }
+        & #board-line {
+            height: 1;
+            padding: 0 1;
+            background: $boost;
+            & > #board-filter {
+                width: 1fr;
+                color: $accent;
+            }
+            & > #board-position {
+                width: auto;
+                color: $text-muted;
+            }
+        }
     }
     """
 
     def __init__(self, session: Session, *, order: str = "estimated_sale",
-                 show_closed: bool = False, page_size: int = 10, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+                 show_closed: bool = False, mine: bool = False, page_size: int = 10,
+                 name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         """Create the board for `session`, ordered by `order` (see pipeline.ORDERS)."""
         super().__init__(session, name=name, id=id, classes=classes)
         self.order = order if order in pipeline.ORDERS else pipeline.ORDERS[0]
         self.show_closed = show_closed
+        self.mine = mine
         self.page_size = page_size
         self._moves: deque[_Move] = deque()
         self._saving = False
+        self._reload_after_moves = False
         self._figures_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
-        """The board; its columns arrive from the services."""
+        """The filter line (which leads, which columns are in view), then the board; its
+        columns arrive from the services."""
+        with Horizontal(id="board-line"):
+            yield Label(self.filter_text(), id="board-filter", markup=False)
+            yield Label("", id="board-position", markup=False)
         yield KanbanBoard([], self.fetch_cards, page_size=self.page_size, id="board")
+
+    def filter_text(self) -> str:
+        """The filter line: whose leads the board shows."""
+        return "Filter: my leads (m: everyone's)" if self.mine else "All leads"
 
     def screen_title(self) -> str:
         """Title with the ordering and whether closed statuses show."""
@@ -120,6 +173,13 @@ class PipelineScreen(CrmScreen):
         """Read the columns (counts and sums) from the services."""
         self.load_columns()
 
+    @on(KanbanBoard.ColumnsInView)
+    def _show_position(self, event: KanbanBoard.ColumnsInView) -> None:
+        """The filter line says which columns are in view ("columns 3-5 of 9")."""
+        event.stop()
+        self.query_one("#board-position", Label).update(
+            position_text(event.first, event.last, event.total))
+
     def on_screen_resume(self) -> None:
         """A lead may have changed in its detail view: read the board again."""
         # (CrmScreen's own handler runs too: Textual calls each class's handler.)
@@ -131,8 +191,14 @@ class PipelineScreen(CrmScreen):
     def fetch_cards(self, status: object, offset: int, limit: int) -> list[CardData]:
         """The board's fetch (runs on the board's thread): one page of one column."""
         order = self.order
-        cards = pipeline.column_page(self.session, int(status), order, offset, limit)
+        cards = pipeline.column_page(self.session, int(status), order, offset, limit,
+                                     mine=self.mine)
         return [card_data(card, order) for card in cards]
+
+    @property
+    def busy(self) -> bool:
+        """Whether moves are waiting to be saved or being saved."""
+        return self._saving or bool(self._moves)
 
     def load_columns(self) -> None:
         """Show the columns (their cards reload), then count them on another thread.
@@ -140,7 +206,11 @@ class PipelineScreen(CrmScreen):
         The cards do not wait for the counts: a column's first page is an indexed read of a
         few rows, while its count and sum visit every lead in it. The counting starts once
         the cards are on screen, so on a busy machine it does not slow their first paint.
+        While moves are being saved, the reading waits for the last one.
         """
+        if self.busy:
+            self._reload_after_moves = True
+            return
         self.call_service(pipeline.titles, self.show_closed, done=self._show_titles,
                           group="pipeline.titles", exclusive=True)
 
@@ -167,9 +237,14 @@ class PipelineScreen(CrmScreen):
 
     def _columns(self) -> list[ColumnData]:
         return [ColumnData(c.status, c.name, column_subtitle(c.count, c.total), c.count)
-                for c in pipeline.columns(self.session, show_closed=self.show_closed)]
+                for c in pipeline.columns(self.session, show_closed=self.show_closed,
+                                          mine=self.mine)]
 
     def _show_titles(self, titles: list[tuple[int, str]]) -> None:
+        if self.busy:
+            # A move came in while the titles were read: read the board after it.
+            self._reload_after_moves = True
+            return
         board = self.board
         shown = {column.data.key: column.data for column in board.kanban_columns}
         columns = []
@@ -198,16 +273,37 @@ class PipelineScreen(CrmScreen):
 
     @on(KanbanBoard.CardMoved)
     def move_card_to_status(self, event: KanbanBoard.CardMoved) -> None:
-        """Show the move at once and queue it for the services (saved one at a time, in order)."""
+        """Shift+arrow (or > <): the card goes to the neighbouring column at once."""
         event.stop()
-        board = event.board
-        source = board.column(event.from_column)
-        keys = [card.key for card in source.cards] if source is not None else []
-        index = keys.index(event.card_key) if event.card_key in keys else 0
-        board.move_card_locally(event.card_key, event.to_column)
-        self._moves.append(_Move(int(event.card_key), int(event.from_column),
-                                 int(event.to_column), index))
+        self.queue_move(event.card_key, int(event.to_column))
+
+    def queue_move(self, card_key: object, to_status: int, reason: str = "") -> bool:
+        """Show the move at once and queue it for the services (saved one at a time, in
+        order); returns whether the card was found on the board.
+
+        A status whose column is not shown (a closed one) takes the card off the board.
+        """
+        board = self.board
+        found = self._find_card(card_key)
+        if found is None:
+            return False
+        card, from_status, index = found
+        if from_status == to_status:
+            return True
+        if board.column(to_status) is not None:
+            board.move_card_locally(card.key, to_status)
+        else:
+            board.remove_card_locally(card.key)
+        self._moves.append(_Move(int(card.key), from_status, to_status, index, card, reason))
         self._save_next_move()
+        return True
+
+    def _find_card(self, card_key: object) -> tuple[CardData, int, int] | None:
+        for column in self.board.kanban_columns:
+            for index, card in enumerate(column.cards):
+                if card.key == card_key:
+                    return card, int(column.data.key), index
+        return None
 
     def _save_next_move(self) -> None:
         if self._saving or not self._moves:
@@ -219,7 +315,10 @@ class PipelineScreen(CrmScreen):
                           group="pipeline.move")
 
     def _save_move(self, move: _Move) -> list[ColumnData]:
-        leads.set_status(self.session, move.lead_id, move.to_status)
+        if move.to_status == pipeline.LOST and move.reason:
+            leads.mark_lost(self.session, move.lead_id, move.reason)
+        else:
+            leads.set_status(self.session, move.lead_id, move.to_status)
         return self._columns()
 
     def _move_saved(self, columns: list[ColumnData]) -> None:
@@ -227,23 +326,87 @@ class PipelineScreen(CrmScreen):
         if self._moves:
             self._save_next_move()
         else:
+            self._moves_stored(columns)
+
+    def _moves_stored(self, columns: list[ColumnData] | None) -> None:
+        """The last queued move is stored (or refused): the board may be read again."""
+        if self._reload_after_moves:
+            self._reload_after_moves = False
+            self.load_columns()
+            return
+        self.board.fetch_stale()
+        if columns is not None:
             self._refresh_headers(columns)
+        else:
+            self.call_service(self._columns, done=self._refresh_headers,
+                              group="pipeline.columns")
 
     def _move_refused(self, move: _Move, error: BaseException) -> None:
         """Put the card back where it was and say why."""
         self._saving = False
         later = [m for m in self._moves if m.lead_id == move.lead_id]
         self._moves = deque(m for m in self._moves if m.lead_id != move.lead_id)
-        board = self.board
-        board.move_card_locally(move.lead_id, move.from_status, index=move.index)
+        # Back to its column (also when a later move took it off the board).
+        self.board.insert_card_locally(move.card, move.from_status, index=move.index)
         self.notify(f"Not moved: {error_text(error)}", severity="warning", timeout=8)
         if later:
             # Later moves of the same card assumed this one: show what is really stored.
-            self.load_columns()
-        elif not self._moves:
-            self.call_service(self._columns, done=self._refresh_headers,
-                              group="pipeline.columns")
-        self._save_next_move()
+            self._reload_after_moves = True
+        if self._moves:
+            self._save_next_move()
+        else:
+            self._moves_stored(None)
+
+    def action_move_to_status(self) -> None:
+        """Move the card straight to a status picked by name (one status change)."""
+        card = self.board.cursor_card
+        if card is None:
+            return
+        self._ask_then(card, self._pick_status)
+
+    def action_won(self) -> None:
+        """Close the card's lead as won, in one status change."""
+        card = self.board.cursor_card
+        if card is not None:
+            self.queue_move(card.key, pipeline.WON)
+
+    def action_lost(self) -> None:
+        """Ask why the card's lead was lost, then close it as lost with that reason."""
+        card = self.board.cursor_card
+        if card is None:
+            return
+        self._ask_then(card, self._ask_reason)
+
+    def _ask_then(self, card: CardData, ask: Callable[[CardData], None]) -> None:
+        """Ask only about a lead the user may move: a refusal is told before any dialog."""
+        def allowed(_name: str) -> None:
+            ask(card)
+
+        def refused(error: BaseException) -> None:
+            self.notify(f"Not moved: {error_text(error)}", severity="warning", timeout=8)
+
+        self.call_service(pipeline.check_move, self.session, int(card.key), done=allowed,
+                          failed=refused, group="pipeline.check")
+
+    def _pick_status(self, card: CardData) -> None:
+        found = self._find_card(card.key)
+        if found is None:
+            return
+        current = found[1]
+
+        def picked(status: int | None) -> None:
+            if status is not None:
+                self.queue_move(card.key, status)
+
+        self.app.push_screen(StatusPickModal(f"Move {card.title} to", pipeline.move_choices(),
+                                             current), picked)
+
+    def _ask_reason(self, card: CardData) -> None:
+        def given(reason: str | None) -> None:
+            if reason:
+                self.queue_move(card.key, pipeline.LOST, reason)
+
+        self.app.push_screen(LostReasonModal(f"Lost: {card.title}"), given)
 
     # -- other keys ---------------------------------------------------------------------
 
@@ -259,13 +422,22 @@ class PipelineScreen(CrmScreen):
         """Order the cards by the next criterion (estimated sale, last change, close date)."""
         self.order = pipeline.next_order(self.order)
         self.set_title(self.screen_title())
-        self.board.reload()
+        if self.busy:
+            self._reload_after_moves = True
+        else:
+            self.board.reload()
         self.notify(f"Ordered by {pipeline.ORDER_LABELS[self.order]}", timeout=2)
 
     def action_toggle_closed(self) -> None:
         """Show or hide the columns of the closed statuses."""
         self.show_closed = not self.show_closed
         self.set_title(self.screen_title())
+        self.load_columns()
+
+    def action_toggle_mine(self) -> None:
+        """Show only the user's own leads, or every lead he may see again."""
+        self.mine = not self.mine
+        self.query_one("#board-filter", Label).update(self.filter_text())
         self.load_columns()
 
     def action_refresh_board(self) -> None:
@@ -276,7 +448,7 @@ class PipelineScreen(CrmScreen):
         """Another process committed a change: read the board again; the cursor stays on
         its card (screens.live). Not while this screen's own moves are being saved: the
         card would jump back for a moment; the last save brings the figures instead."""
-        if self._moves or self._saving:
+        if self.busy:
             self.live_stale = True
             self.set_timer(0.3, self._live_retry)
             return

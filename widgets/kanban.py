@@ -140,6 +140,8 @@ class KanbanColumn(Vertical):
         & > .kanban--header {
             height: 2;
             padding: 0 1;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
         }
         & > .kanban--status {
             height: 1;
@@ -164,6 +166,8 @@ class KanbanColumn(Vertical):
         self.loading = False
         self.exhausted = False
         self.failed = False
+        self.stale = False
+        """A page fetch was dropped because a card moved meanwhile: fetch again later."""
         self.token = 0
         # Our own list, because removed widgets linger in the DOM until pruned.
         self._widgets: list[KanbanCard] = []
@@ -281,7 +285,8 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
     DEFAULT_CSS = """
     KanbanBoard {
         height: 1fr;
-        scrollbar-size-horizontal: 1;
+        /* The owner shows which columns are in view ("3-5 of 9"): the row is the cards'. */
+        scrollbar-size-horizontal: 0;
         &:focus KanbanCard.-cursor {
             background: $primary 40%;
             border-left: tall $accent;
@@ -310,6 +315,21 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         board: KanbanBoard
         card_key: Hashable
         column_key: Hashable
+
+        @property
+        def control(self) -> KanbanBoard:
+            """The board that posted the message."""
+            return self.board
+
+    @dataclass
+    class ColumnsInView(Message):
+        """Other columns are wholly in view (scrolled, resized, replaced): `first` to `last`
+        of `total`, numbered from 1."""
+
+        board: KanbanBoard
+        first: int
+        last: int
+        total: int
 
         @property
         def control(self) -> KanbanBoard:
@@ -363,6 +383,7 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         self._next_token = 0
         self._jobs: dict[Worker[None], tuple[Hashable, int]] = {}
         self._highlighted: Hashable | None = None
+        self._span: tuple[int, int, int] | None = None
 
     def compose(self) -> ComposeResult:
         """One KanbanColumn per ColumnData."""
@@ -371,6 +392,24 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
     def on_mount(self) -> None:
         """Fetch the first page of every column."""
         self._load_first_pages()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        """A new size, or columns laid out (the scrollable width changed): say what shows."""
+        self._report_span()
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        """Scrolled sideways: say which columns show now."""
+        super().watch_scroll_x(old_value, new_value)
+        self._report_span()
+
+    def _report_span(self) -> None:
+        columns = self.kanban_columns
+        if columns and not columns[0].outer_size.width:
+            return  # not laid out yet: the next paint or resize reports
+        span = self.visible_span()
+        if span != self._span:
+            self._span = span
+            self.post_message(self.ColumnsInView(self, *span))
 
     # -- public API ---------------------------------------------------------------------
 
@@ -478,6 +517,85 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
                 return True
         return False
 
+    def remove_card_locally(self, card_key: Hashable) -> tuple[CardData, Hashable, int] | None:
+        """Take a loaded card off the board (moved to a column not shown), without fetching.
+
+        The column's count drops by one and its cursor stays at the same place. Returns the
+        card, its column key and its index (to put it back with `insert_card_locally`), or
+        None when the card is not loaded.
+        """
+        for source in self.kanban_columns:
+            for position, card in enumerate(source.cards):
+                if card.key == card_key:
+                    self._drop_stale_pages(source)
+                    cards = list(source.cards)
+                    cards.pop(position)
+                    source.data = _with_count(source.data, source.data.count - 1)
+                    source.show_cards(cards)
+                    source.refresh_header()
+                    self._paint()
+                    return card, source.data.key, position
+        return None
+
+    def insert_card_locally(
+        self, card: CardData, column_key: Hashable, *, index: int = 0, follow: bool = True
+    ) -> bool:
+        """Put a card (back) into a column without fetching; the count grows by one.
+
+        Returns whether the column was found; a card already on the board is moved instead.
+        """
+        if self.move_card_locally(card.key, column_key, index=index, follow=follow):
+            return True
+        target = self.column(column_key)
+        if target is None:
+            return False
+        self._drop_stale_pages(target)
+        cards = list(target.cards)
+        index = max(0, min(index, len(cards)))
+        cards.insert(index, card)
+        target.data = _with_count(target.data, target.data.count + 1)
+        target.show_cards(cards)
+        target.refresh_header()
+        if follow:
+            self._active = self.kanban_columns.index(target)
+            target.cursor = index
+        self._paint()
+        return True
+
+    def fetch_stale(self) -> None:
+        """Fetch again the columns whose page fetches a local move made stale.
+
+        Call it once the moves are stored: a page read before then would show the card
+        where it was.
+        """
+        for column in self.kanban_columns:
+            if column.stale:
+                column.stale = False
+                depth = max(self.page_size, len(column.cards), column.cursor + 1)
+                self._fetch_page(column, 0, depth)
+
+    def visible_span(self) -> tuple[int, int, int]:
+        """(first, last, total): the columns wholly in view, numbered from 1.
+
+        At least the cursor's column counts as shown when none fits whole.
+        """
+        columns = self.kanban_columns
+        total = len(columns)
+        if not total:
+            return (0, 0, 0)
+        width = columns[0].outer_size.width
+        shown = self.scrollable_content_region.width
+        if width <= 0 or shown <= 0:
+            return (1, total, total)
+        left = round(self.scroll_x)
+        first = -(-left // width)  # columns partly scrolled out on the left do not count
+        last = min(total, (left + shown) // width)
+        if last <= first:
+            # Narrower than a column: the cursor's column is the one in view.
+            first = last = self._active
+            return (first + 1, last + 1, total)
+        return (first + 1, last, total)
+
     # -- actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -584,10 +702,13 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         if card is not None and key != self._highlighted:
             self.post_message(self.CardHighlighted(self, card.key, active.data.key))
         self._highlighted = key
+        self._report_span()
 
     def _transfer(
         self, source: KanbanColumn, position: int, target: KanbanColumn, index: int
     ) -> None:
+        self._drop_stale_pages(source)
+        self._drop_stale_pages(target)
         cards = list(source.cards)
         card = cards.pop(position)
         moved = list(target.cards)
@@ -600,6 +721,16 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         source.refresh_header()
         target.refresh_header()
 
+    def _drop_stale_pages(self, column: KanbanColumn) -> None:
+        """A card moves in or out of `column`: a page being fetched predates the move and
+        would undo it on screen (or shift its offsets), so it is dropped and marked for
+        `fetch_stale`."""
+        if column.loading:
+            self._next_token += 1
+            column.token = self._next_token
+            column.loading = False
+            column.stale = True
+
     def _fetch_page(self, column: KanbanColumn, offset: int, limit: int) -> None:
         if self._fetch is None:
             return
@@ -607,6 +738,8 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         column.token = self._next_token
         column.loading = True
         column.failed = False
+        if offset == 0:
+            column.stale = False
         if column.is_mounted:
             column.refresh_header()
         worker = self._load_cards(self._fetch, column.data.key, column.token, offset, limit)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import peewee
 
 from crm_tui.errors import ValidationFailed
-from crm_tui.models import CLOSED_STATUSES, OPEN_STATUSES, Lead, User
+from crm_tui.models import CLOSED_STATUSES, LOST_STATUS, OPEN_STATUSES, WON_STATUS, Lead, User
 from crm_tui.models.base import money_sum
 from crm_tui.services import lead_tally, settings
 from crm_tui.services.context import Session
@@ -26,6 +26,9 @@ ORDER_LABELS = {
     "estimated_close": "estimated close date",
 }
 MAX_PAGE = 500
+#: The statuses the board's one-key moves close a lead with: won (W) and lost (X).
+WON = WON_STATUS
+LOST = LOST_STATUS
 
 
 @dataclass(frozen=True)
@@ -211,3 +214,21 @@ def card(session: Session, lead_id: int) -> Card:
     return Card(lead.id, lead.full_name, lead.company_name, lead.country,
                 to_money(lead.estimated_sale), lead.estimated_close, lead.updated,
                 lead.status, tuple(chips), owners.get(lead.owner_id, ""))
+
+
+def check_move(session: Session, lead_id: int) -> str:
+    """Refuse early a move the user may not make (before asking which status or why);
+    returns the lead's name. The move itself checks again.
+
+    Raises:
+        NotFound, PermissionDenied: the usual message ("… may not modify lead 'X'").
+    """
+    kind = get_kind("lead")
+    lead = kind.load(session, lead_id)
+    kind.check_modify(session, lead)
+    return lead.full_name
+
+
+def move_choices() -> list[tuple[int, str]]:
+    """Every status a card may be moved to, as (number, configured name), in order."""
+    return list(enumerate(settings.status_names()))
