@@ -1,12 +1,19 @@
-"""The pipeline board driven by keys: moves, refusals, ordering, closed columns, opening."""
+"""The pipeline board driven by keys: moves (next, chosen, won, lost), queued keys, refusals,
+ordering, closed columns, my leads, the filter line, opening."""
 
 from __future__ import annotations
 
+import html
+import re
+import threading
+
 import pytest
 
-from crm_tui.models import Lead, LeadActivity
+from crm_tui.models import LEAD_STATUSES, History, Lead, LeadActivity
+from crm_tui.services import leads
 from crm_tui.services.records import get_kind
 from screens.lead_detail import LeadDetailScreen
+from screens.modals.pipeline_moves import LostReasonModal, StatusPickModal
 from screens.pipeline import PipelineScreen
 from tests.screens.lead_harness import LeadHarness, settle
 from tests.unit.lead_world import seed_leads, session_at
@@ -125,3 +132,286 @@ async def test_enter_opens_the_lead(world, ids):
         await settle(pilot)
         assert isinstance(app.screen, LeadDetailScreen)
         assert app.screen.lead_id == ids["Cid Gamma"]
+
+
+# -- moves straight to a status, won, lost, queued keys, my leads, the filter line ------------
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal's lines as drawn now (from the screenshot, one text run at a time)."""
+    svg = app.export_screenshot()
+    rows: dict[int, dict[int, str]] = {}
+    for x, line, text in re.findall(
+            r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+            r'clip-path="url\(#[^"]*?line-(\d+)\)">([^<]*)</text>', svg):
+        row = rows.setdefault(int(line), {})
+        for offset, char in enumerate(html.unescape(text)):
+            row[round(float(x) / 12.2) + offset] = char
+    return ["".join(row.get(i, " ") for i in range(max(row, default=-1) + 1))
+            .replace("\xa0", " ").rstrip() for _, row in sorted(rows.items())]
+
+
+def status_trail(lead_id: int) -> tuple[list[str], list[str]]:
+    """The lead's status entries in its activity and its status changes in the history."""
+    entries = [e.text for e in LeadActivity.select().where(
+        LeadActivity.lead == lead_id, LeadActivity.kind == "status").order_by(LeadActivity.id)]
+    changes = [h.changes for h in History.select().where(
+        History.kind == "lead", History.record_id == lead_id, History.action == "change")
+        .order_by(History.id)]
+    return entries, changes
+
+
+def filter_line(app) -> str:
+    return " ".join(str(label.content) for label in app.screen.query("#board-line Label"))
+
+
+@pytest.fixture
+def any_ids(any_world):
+    return seed_leads(any_world)
+
+
+async def test_g_moves_a_card_straight_to_a_status_picked_by_typing(any_world, any_ids):
+    app = LeadHarness(lambda: PipelineScreen(any_world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        board = app.screen.query_one(KanbanBoard)
+        assert board.cursor_card.key == any_ids["Ann Alpha"]
+        await pilot.press("g")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, StatusPickModal)
+        # Every status but the card's own, by name.
+        assert picker.choices == list(LEAD_STATUSES[1:])
+        await pilot.press(*"PROPO")
+        assert picker.choices == ["Proposal delivered"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert Lead.get_by_id(any_ids["Ann Alpha"]).status == 3
+        assert status_trail(any_ids["Ann Alpha"])[0] == ["status New -> Proposal delivered"]
+        assert any_ids["Ann Alpha"] in board_keys(app)[3]
+        assert board.cursor_card.key == any_ids["Ann Alpha"]
+
+
+async def test_g_picks_with_the_arrows_and_escape_leaves_the_card(any_world, any_ids):
+    app = LeadHarness(lambda: PipelineScreen(any_world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, PipelineScreen)
+        assert status_trail(any_ids["Ann Alpha"]) == ([], [])
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press(*"closed")
+        assert app.screen.choices == list(LEAD_STATUSES[5:])
+        await pilot.press("down", "down", "down", "up", "enter")  # the third: invalid or N/A
+        await settle(pilot)
+        assert Lead.get_by_id(any_ids["Ann Alpha"]).status == 7
+        # Closed columns are hidden: the card left the board, the header counts one less.
+        assert any_ids["Ann Alpha"] not in sum(board_keys(app), [])
+        new = app.screen.query_one(KanbanBoard).kanban_columns[0]
+        assert new.data.count == 1 and new.data.subtitle.startswith("1 lead ·")
+
+
+async def test_w_from_offer_accepted_writes_one_status_change(any_world, any_ids):
+    leads.set_status(any_world.session("user1"), any_ids["Cid Gamma"], 4)
+    before = status_trail(any_ids["Cid Gamma"])
+    app = LeadHarness(lambda: PipelineScreen(any_world.session("user1"), show_closed=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "l", "l", "l")
+        board = app.screen.query_one(KanbanBoard)
+        assert board.cursor_card.key == any_ids["Cid Gamma"]
+        await pilot.press("W")
+        await settle(pilot)
+        assert Lead.get_by_id(any_ids["Cid Gamma"]).status == 8
+        entries, changes = status_trail(any_ids["Cid Gamma"])
+        assert entries[len(before[0]):] == ["status Offer accepted -> Closed successfully"]
+        assert len(changes) == len(before[1]) + 1 and '"status": [4, 8]' in changes[-1]
+        # The card followed into the (shown) Closed successfully column.
+        assert board_keys(app)[8][0] == any_ids["Cid Gamma"]
+        assert board.cursor_card.key == any_ids["Cid Gamma"]
+
+
+async def test_x_asks_the_reason_and_records_it_in_the_activity(any_world, any_ids):
+    app = LeadHarness(lambda: PipelineScreen(any_world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "X")  # Cid Gamma
+        await settle(pilot)
+        assert isinstance(app.screen, LostReasonModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert Lead.get_by_id(any_ids["Cid Gamma"]).status == 1
+        await pilot.press("X")
+        await settle(pilot)
+        await pilot.press("enter")  # no reason yet: the dialog stays and says so
+        assert isinstance(app.screen, LostReasonModal)
+        assert "reason is needed" in str(app.screen.query_one("#lost-hint").content)
+        await pilot.press(*"Chose a rival", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PipelineScreen)
+        assert Lead.get_by_id(any_ids["Cid Gamma"]).status == 6
+        assert status_trail(any_ids["Cid Gamma"])[0] == [
+            "status Meeting arranged -> Closed – lost\nReason: Chose a rival"]
+        assert any_ids["Cid Gamma"] not in board_keys(app)[1]
+
+
+async def test_won_and_lost_of_a_read_only_lead_are_refused(any_world, any_ids):
+    app = LeadHarness(lambda: PipelineScreen(any_world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j")  # Ben Beta, Customer #B: user1 may only look
+        board = app.screen.query_one(KanbanBoard)
+        assert board.cursor_card.key == any_ids["Ben Beta"]
+        keys = board_keys(app)
+        for key in ("X", "g", "W"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, PipelineScreen)  # no dialog for a refused move
+            warnings = [text for severity, text in app.notes if severity == "warning"]
+            assert warnings[-1] == "Not moved: user1 may not modify lead 'Ben Beta'"
+            assert board_keys(app) == keys
+        assert len([s for s, _ in app.notes if s == "warning"]) == 3
+        assert Lead.get_by_id(any_ids["Ben Beta"]).status == 0
+        assert status_trail(any_ids["Ben Beta"]) == ([], [])
+
+
+async def test_three_quick_moves_move_the_card_three_columns(any_world, any_ids):
+    app = LeadHarness(lambda: PipelineScreen(any_world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        # No waiting between the keys: the second and third come while the first is saved.
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+        await settle(pilot)
+        assert Lead.get_by_id(any_ids["Ann Alpha"]).status == 3
+        assert status_trail(any_ids["Ann Alpha"])[0] == [
+            "status New -> Meeting arranged", "status Meeting arranged -> Needs discovered",
+            "status Needs discovered -> Proposal delivered"]
+        assert board_keys(app)[3] == [any_ids["Ann Alpha"]]
+        assert app.screen.query_one(KanbanBoard).cursor_card.key == any_ids["Ann Alpha"]
+        assert app.screen.query_one(KanbanBoard).kanban_columns[3].data.subtitle.startswith(
+            "1 lead")
+
+
+class GatedBoard(PipelineScreen):
+    """The board on a slow server: pages and saves wait until the test lets them through."""
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.pages = threading.Event()
+        self.pages.set()
+        self.reading = threading.Event()
+        self.saves = threading.Event()
+        self.saves.set()
+
+    def fetch_cards(self, status, offset, limit):
+        self.reading.set()
+        assert self.pages.wait(10)
+        return super().fetch_cards(status, offset, limit)
+
+    def _save_move(self, move):
+        assert self.saves.wait(10)
+        return super()._save_move(move)
+
+
+async def wait_until(pilot, event: threading.Event) -> None:
+    for _ in range(200):
+        if event.is_set():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the board never got there")
+
+
+async def test_keys_pressed_while_moves_are_saved_and_pages_read_are_not_lost(world):
+    ids = seed_leads(world)
+    app = LeadHarness(lambda: GatedBoard(world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        board = screen.query_one(KanbanBoard)
+        screen.pages.clear()
+        screen.reading.clear()
+        screen.saves.clear()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, screen.reading)  # the board is being read again…
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+        # …and the first move is being saved: the card shows where the keys put it.
+        assert screen.busy and Lead.get_by_id(ids["Ann Alpha"]).status == 0
+        assert board.cursor_card.key == ids["Ann Alpha"]
+        assert board_keys(app)[3] == [ids["Ann Alpha"]]
+        screen.pages.set()  # the pages read before the moves arrive…
+        await pilot.pause(0.2)
+        assert board_keys(app)[3] == [ids["Ann Alpha"]]  # …and do not put the card back
+        assert board.cursor_card.key == ids["Ann Alpha"]
+        await pilot.press("less_than_sign")
+        screen.saves.set()
+        await settle(pilot)
+        assert Lead.get_by_id(ids["Ann Alpha"]).status == 2
+        assert status_trail(ids["Ann Alpha"])[0] == [
+            "status New -> Meeting arranged", "status Meeting arranged -> Needs discovered",
+            "status Needs discovered -> Proposal delivered",
+            "status Proposal delivered -> Needs discovered"]
+        assert board_keys(app)[:4] == [[ids["Ben Beta"]], [ids["Cid Gamma"]],
+                                       [ids["Ann Alpha"], ids["Dee Delta"]], []]
+        assert board.cursor_card.key == ids["Ann Alpha"]
+        # No other card was moved by a key meant for this one.
+        assert [Lead.get_by_id(ids[n]).status for n in ("Ben Beta", "Cid Gamma")] == [0, 1]
+
+
+async def test_m_shows_only_my_leads_and_says_so(any_world, any_ids):
+    app = LeadHarness(lambda: PipelineScreen(any_world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert filter_line(app).startswith("All leads")
+        assert board_keys(app)[0] == [any_ids["Ann Alpha"], any_ids["Ben Beta"]]
+        await pilot.press("m")
+        await settle(pilot)
+        assert filter_line(app).startswith("Filter: my leads")
+        assert board_keys(app)[:3] == [[any_ids["Ann Alpha"]], [any_ids["Cid Gamma"]], []]
+        counts = [c.data.count for c in app.screen.query_one(KanbanBoard).kanban_columns]
+        assert counts == [1, 1, 0, 0, 0]
+        await pilot.press("m")
+        await settle(pilot)
+        assert filter_line(app).startswith("All leads")
+        assert board_keys(app)[2] == [any_ids["Dee Delta"]]
+
+
+async def test_cards_show_the_owner(world):
+    ids = seed_leads(world)
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        cards = {c.key: c for c in app.screen.query_one(KanbanBoard).kanban_columns[0].cards}
+        assert "owner user1" in cards[ids["Ann Alpha"]].lines
+        assert "owner manager1" in cards[ids["Ben Beta"]].lines
+        assert "owner manager1" in "\n".join(screen_lines(app))
+
+
+async def test_column_position_and_closed_headers_at_80x24(world):
+    seed_leads(world)
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert screen_lines(app)[1].endswith("columns 1-3 of 5")
+        await pilot.press("l", "l", "l")
+        await settle(pilot)
+        assert screen_lines(app)[1].endswith("columns 2-4 of 5")
+        await pilot.press("l")
+        await settle(pilot)
+        assert screen_lines(app)[1].endswith("columns 3-5 of 5")
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press(*["l"] * 8)
+        await settle(pilot)
+        lines = screen_lines(app)
+        assert lines[1].endswith("columns 7-9 of 9")
+        # Each closed header keeps its second line (count and sum), even under a long name.
+        assert "Closed – invalid or N…" in lines[3]
+        assert [cell.strip() for cell in lines[4].split("│") if cell.strip()] == [
+            "1 lead · 700.00", "0 leads · 0.00", "1 lead · 2,000.00"]
+        await pilot.press(*["h"] * 8)
+        await settle(pilot)
+        assert screen_lines(app)[1].endswith("columns 1-3 of 9")
