@@ -55,6 +55,45 @@ def test_pipeline_board_scrolled_to_the_right(snap_compare, world, ids):
     assert snap_compare(app, terminal_size=(80, 24), run_before=move)
 
 
+def test_pipeline_board_closed_columns_of_my_leads(snap_compare, world, ids):
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+
+    async def show(pilot):
+        await settle(pilot)
+        await pilot.press("c", "m")
+        await settle(pilot)
+        await pilot.press(*["l"] * 8)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+
+
+def test_pipeline_status_picker(snap_compare, world, ids):
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+
+    async def pick(pilot):
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press(*"clo", "down")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=pick)
+
+
+def test_pipeline_lost_reason(snap_compare, world, ids):
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+
+    async def ask(pilot):
+        await settle(pilot)
+        await pilot.press("X")
+        await settle(pilot)
+        await pilot.press(*"No budget")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+
+
 def test_lead_detail(snap_compare, world, ids):
     app = LeadHarness(lambda: LeadDetailScreen(world.session("user1"), ids["Cid Gamma"]))
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
