@@ -1,4 +1,5 @@
-"""KanbanBoard driven by Pilot: paging per column, intent messages, sideways scrolling."""
+"""KanbanBoard driven by Pilot: paging per column, intent messages, sideways scrolling, the
+columns in view, local moves and the pages they make stale."""
 
 from __future__ import annotations
 
@@ -221,3 +222,90 @@ async def test_click_then_move_card_locally_and_reload() -> None:
         assert [card.key for card in board.column("won").cards] == ["won-0", "won-1", "won-2"]
         assert board.column("won").data.count == 3
         assert not board.move_card_locally("missing", "won")
+
+
+class InViewApp(BoardApp):
+    """Also records which columns the board says are in view."""
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        super().__init__(sizes)
+        self.spans: list[tuple[int, int, int]] = []
+
+    def on_kanban_board_columns_in_view(self, message: KanbanBoard.ColumnsInView) -> None:
+        self.spans.append((message.first, message.last, message.total))
+
+
+async def test_the_board_says_which_columns_are_in_view() -> None:
+    app = InViewApp(dict.fromkeys(KEYS, 3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        # 26 cells a column: three whole ones fit in 80.
+        assert app.spans[-1] == (1, 3, 5)
+        await pilot.press("l", "l", "l")
+        await settle(pilot)
+        assert app.spans[-1] == (2, 4, 5)  # the first one is partly scrolled out
+        await pilot.press("l")
+        await settle(pilot)
+        assert app.spans[-1] == (3, 5, 5) == app.query_one(KanbanBoard).visible_span()
+        await pilot.resize_terminal(140, 24)
+        await settle(pilot)
+        assert app.spans[-1] == (1, 5, 5)
+
+
+async def test_remove_and_insert_a_card_locally() -> None:
+    app = BoardApp({"new": 3, "won": 1})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        board = app.query_one(KanbanBoard)
+        await pilot.press("down")
+        removed = board.remove_card_locally("new-1")
+        assert removed is not None
+        card, column_key, index = removed
+        assert (card.key, column_key, index) == ("new-1", "new", 1)
+        assert [c.key for c in board.column("new").cards] == ["new-0", "new-2"]
+        assert board.column("new").data.count == 2
+        assert board.cursor_card is not None and board.cursor_card.key == "new-2"
+        assert board.remove_card_locally("new-1") is None
+        assert board.insert_card_locally(card, "new", index=1)
+        assert [c.key for c in board.column("new").cards] == ["new-0", "new-1", "new-2"]
+        assert board.column("new").data.count == 3
+        assert board.cursor_card is not None and board.cursor_card.key == "new-1"
+        assert not board.insert_card_locally(card, "lost")
+
+
+class GatedFetch(FakeFetch):
+    """Pages wait for `gate` (to stand for a slow server)."""
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        super().__init__(sizes)
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, column: str, offset: int, limit: int) -> list[CardData]:
+        assert self.gate.wait(10)
+        return super().__call__(column, offset, limit)
+
+
+async def test_a_page_read_before_a_local_move_does_not_undo_it() -> None:
+    app = BoardApp({"new": 2, "won": 1})
+    app.fetch = GatedFetch(app.sizes)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        board = app.query_one(KanbanBoard)
+        app.fetch.gate.clear()
+        board.reload()  # both columns are being read…
+        await pilot.pause()
+        assert board.move_card_locally("new-0", "won")  # …when a card moves
+        app.fetch.gate.set()
+        await settle(pilot)
+        # The pages read before the move were dropped: the card stays where it was moved.
+        assert [c.key for c in board.column("won").cards] == ["new-0", "won-0"]
+        assert [c.key for c in board.column("new").cards] == ["new-1"]
+        assert board.column("won").stale and board.column("new").stale
+        # Once the move is stored, the owner has the dropped pages read again.
+        app.fetch.sizes = {"new": 1, "won": 2}
+        board.fetch_stale()
+        await settle(pilot)
+        assert not board.column("won").stale
+        assert [c.key for c in board.column("won").cards] == ["won-0", "won-1"]
+        assert [c.key for c in board.column("new").cards] == ["new-0"]
