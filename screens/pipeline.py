@@ -357,6 +357,14 @@ class PipelineScreen(CrmScreen):
         else:
             self._moves_stored(None)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out the card moves while no card is highlighted (an empty column)."""
+        if action in ("move_to_status", "won", "lost") and self.is_mounted:
+            boards = self.query("#board")
+            if not boards or boards.first(KanbanBoard).cursor_card is None:
+                return None
+        return True
+
     def action_move_to_status(self) -> None:
         """Move the card straight to a status picked by name (one status change)."""
         card = self.board.cursor_card

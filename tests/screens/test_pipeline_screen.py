@@ -415,3 +415,19 @@ async def test_column_position_and_closed_headers_at_80x24(world):
         await pilot.press(*["h"] * 8)
         await settle(pilot)
         assert screen_lines(app)[1].endswith("columns 1-3 of 9")
+
+
+async def test_card_moves_are_greyed_in_an_empty_column(world):
+    seed_leads(world)
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        enabled = {key: app.screen.active_bindings[key].enabled for key in ("g", "W", "X")}
+        assert enabled == {"g": True, "W": True, "X": True}
+        await pilot.press("l", "l", "l", "l")  # Offer accepted: no card
+        await settle(pilot)
+        enabled = {key: app.screen.active_bindings[key].enabled for key in ("g", "W", "X")}
+        assert enabled == {"g": False, "W": False, "X": False}
+        await pilot.press("g", "W", "X")
+        await settle(pilot)
+        assert isinstance(app.screen, PipelineScreen) and app.notes == []
