@@ -403,7 +403,9 @@ class PipelineScreen(CrmScreen):
         current = found[1]
 
         def picked(status: int | None) -> None:
-            if status is not None:
+            if status == pipeline.LOST:
+                self._ask_reason(card)  # lost is always lost with a reason
+            elif status is not None:
                 self.queue_move(card.key, status)
 
         self.app.push_screen(StatusPickModal(f"Move {card.title} to", pipeline.move_choices(),

@@ -431,3 +431,18 @@ async def test_card_moves_are_greyed_in_an_empty_column(world):
         await pilot.press("g", "W", "X")
         await settle(pilot)
         assert isinstance(app.screen, PipelineScreen) and app.notes == []
+
+
+async def test_g_to_the_lost_status_asks_the_reason_too(world):
+    ids = seed_leads(world)
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press(*"lost", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LostReasonModal)
+        await pilot.press(*"Too late", "enter")
+        await settle(pilot)
+        assert status_trail(ids["Ann Alpha"])[0] == ["status New -> Closed – lost\nReason: Too late"]
