@@ -9,7 +9,8 @@ if TYPE_CHECKING:
     from widgets.bar_chart import BarChart
     from widgets.field_form import LINKED_SEPARATOR, FieldForm, FieldKind, FieldSpec
     from widgets.filter_bar import FilterBar
-    from widgets.kanban import CardData, ColumnData, KanbanBoard, KanbanCard, KanbanColumn
+    from widgets.kanban import KanbanBoard
+    from widgets.kanban_column import CardData, ColumnData, KanbanCard, KanbanColumn
     from widgets.lazy_table import ColumnSpec, LazyTable, RowSource
     from widgets.lazy_tree import LazyTree, TreeItem
     from widgets.top_bar import TopBar
@@ -18,16 +19,16 @@ if TYPE_CHECKING:
 # the others (TextArea and Select in the form are the heavy ones).
 _EXPORTS = {
     "BarChart": "widgets.bar_chart",
-    "CardData": "widgets.kanban",
-    "ColumnData": "widgets.kanban",
+    "CardData": "widgets.kanban_column",
+    "ColumnData": "widgets.kanban_column",
     "ColumnSpec": "widgets.lazy_table",
     "FieldForm": "widgets.field_form",
     "FieldKind": "widgets.field_form",
     "FieldSpec": "widgets.field_form",
     "FilterBar": "widgets.filter_bar",
     "KanbanBoard": "widgets.kanban",
-    "KanbanCard": "widgets.kanban",
-    "KanbanColumn": "widgets.kanban",
+    "KanbanCard": "widgets.kanban_column",
+    "KanbanColumn": "widgets.kanban_column",
     "LINKED_SEPARATOR": "widgets.field_form",
     "LazyTable": "widgets.lazy_table",
     "LazyTree": "widgets.lazy_tree",
