@@ -446,3 +446,30 @@ async def test_g_to_the_lost_status_asks_the_reason_too(world):
         await pilot.press(*"Too late", "enter")
         await settle(pilot)
         assert status_trail(ids["Ann Alpha"])[0] == ["status New -> Closed – lost\nReason: Too late"]
+
+
+async def test_three_quick_moves_in_the_live_app(any_world):
+    """The whole app, following commits as it does for a user: its own moves' commits come
+    back as changes while the next keys are pressed, and no key is lost to them."""
+    import asyncio
+
+    from tests.screens.crm_app_helpers import SIZE, app_for, press
+    from tests.screens.crm_app_helpers import settle as settle_app
+
+    ids = seed_leads(any_world)
+    app = app_for(any_world, "user1", live=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "6")
+        assert isinstance(app.screen, PipelineScreen)
+        assert await asyncio.to_thread(app.live_updates.watch.wait_ready, 10)
+        for _ in range(2):
+            await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+            await pilot.press("less_than_sign", "less_than_sign")
+        await settle_app(pilot)
+        await pilot.pause(0.5)  # the changes the commits announce, and the board read again
+        await settle_app(pilot)
+        assert Lead.get_by_id(ids["Ann Alpha"]).status == 2
+        assert len(status_trail(ids["Ann Alpha"])[0]) == 10
+        assert ids["Ann Alpha"] in board_keys(app)[2]
+        assert app.screen.query_one(KanbanBoard).cursor_card.key == ids["Ann Alpha"]
+        assert [Lead.get_by_id(ids[n]).status for n in ("Ben Beta", "Cid Gamma")] == [0, 1]
