@@ -473,3 +473,25 @@ async def test_three_quick_moves_in_the_live_app(any_world):
         assert ids["Ann Alpha"] in board_keys(app)[2]
         assert app.screen.query_one(KanbanBoard).cursor_card.key == ids["Ann Alpha"]
         assert [Lead.get_by_id(ids[n]).status for n in ("Ben Beta", "Cid Gamma")] == [0, 1]
+
+
+async def test_the_status_picker_ignores_accents_and_case_and_shows_renamed_statuses(world):
+    from crm_tui.services import settings
+
+    ids = seed_leads(world)
+    settings.set_value(world.session("admin"), "lead.status.3", "Presentación enviada")
+    app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press(*"PRESENTACION")
+        assert app.screen.choices == ["Presentación enviada"]
+        await pilot.press(*" zz")
+        assert app.screen.choices == []
+        await pilot.press("enter")  # nothing matches: nothing moves, the picker stays
+        await settle(pilot)
+        assert isinstance(app.screen, StatusPickModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert Lead.get_by_id(ids["Ann Alpha"]).status == 0
