@@ -289,6 +289,9 @@ class PipelineScreen(CrmScreen):
             return False
         card, from_status, index = found
         if from_status == to_status:
+            column = board.column(to_status)
+            where = column.data.title if column is not None else "that status"
+            self.notify(f"{card.title} is already in {where}", timeout=3)
             return True
         if board.column(to_status) is not None:
             board.move_card_locally(card.key, to_status)

@@ -233,6 +233,11 @@ async def test_w_from_offer_accepted_writes_one_status_change(any_world, any_ids
         # The card followed into the (shown) Closed successfully column.
         assert board_keys(app)[8][0] == any_ids["Cid Gamma"]
         assert board.cursor_card.key == any_ids["Cid Gamma"]
+        await pilot.press("W")  # already won: nothing more is written
+        await settle(pilot)
+        assert app.notes[-1] == ("information",
+                                 "Gamma Ltd is already in Closed successfully")
+        assert len(status_trail(any_ids["Cid Gamma"])[0]) == len(entries)
 
 
 async def test_x_asks_the_reason_and_records_it_in_the_activity(any_world, any_ids):
