@@ -1,0 +1,174 @@
+"""CSV import of companies, contacts, contracts and leads: read, check each row, write.
+
+One use case for every face: `crm import`, the TUI's import dialog (from a thread worker) and
+scripts call `run`. It goes in three steps, a module each:
+
+1. `reading`: the file's bytes become named columns of cell texts (`crm_tui.csvio` decodes,
+   finds the delimiter and the header line).
+2. `rules`: each row is parsed and checked with the record kind's own fields and rules
+   (`crm_tui.services.records`), so an imported row meets exactly the rules of `crm add`;
+   a file with any bad row writes nothing.
+3. `writing`: every row is written in one write transaction with bulk inserts (`bulk`),
+   its import batch and history rows with it (`crm import undo` takes it back).
+
+`layouts` says what each kind's file looks like, `cells` and `columns` hold the rows while
+they are checked, `report` is what the caller gets back.
+
+Ids that point at rows of the same file: an export of companies (and of contracts) ends with
+an ``id`` column holding each row's id in the database it came from. When a file has that
+column, an ``id_parent`` (``related_contract``) equal to one of the file's ids points at that
+row and is mapped to the id the row gets here, so trees survive the trip into another (e.g.
+empty) database; any other value names a record that already exists. Hand-made files and
+Pandora/Integria exports have no ``id`` column, so their references always name existing
+records. Company references can also travel by name: the ``company`` column of the newer
+contract export, and ``company_name`` / ``managing_company`` in contact / lead exports name
+the company and, when given, win over the id column (company names are unique).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Callable, Collection, Iterator
+
+from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.services.context import Session
+from crm_tui.services.imports.layouts import (
+    ID_COLUMN,
+    KINDS,
+    LAYOUTS,
+    Column,
+    Layout,
+    custom_column_names,
+    custom_fields,
+)
+from crm_tui.services.imports.reading import read
+from crm_tui.services.imports.report import (
+    STEP,
+    ImportCancelled,
+    ImportReport,
+    Preview,
+    Progress,
+)
+from crm_tui.services.imports.rules import RowChecker
+from crm_tui.services.imports.writing import Writer
+from crm_tui.services.records import get_kind
+
+__all__ = [
+    "ID_COLUMN",
+    "KINDS",
+    "LAYOUTS",
+    "ON_DUPLICATE",
+    "STEP",
+    "Column",
+    "ImportCancelled",
+    "ImportReport",
+    "Layout",
+    "custom_column_names",
+    "custom_fields",
+    "run",
+]
+
+#: What `run` may do with duplicates.
+ON_DUPLICATE = ("create", "skip")
+
+
+def run(
+    session: Session,
+    kind: str,
+    data: bytes,
+    *,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    file_name: str = "",
+    on_duplicate: str = "create",
+) -> ImportReport:
+    """Import a CSV file of `kind` ("companies", "contacts", "contracts", "leads").
+
+    Every row is parsed and checked first; a file with any bad row writes nothing. Then all
+    rows are written in one transaction (unless `dry_run`).
+
+    Args:
+        data: The file's bytes (UTF-8 with or without BOM, or Latin-1; ``,`` or ``;``).
+        progress: Called now and then with (done, total) units of work (a fraction to show).
+        cancelled: Polled now and then; True stops the import and writes nothing.
+        file_name: Where the data came from, as the import batch records it.
+        on_duplicate: What becomes of a row that resembles a stored record or an earlier
+            row by its kind's duplicate rule: "create" (warned, created) or "skip" (warned,
+            left out: the file is checked once to find them, then imported without them).
+
+    Raises:
+        PermissionDenied: the user may not create such records (or any row of the file).
+        ValidationFailed: the file or some rows are bad; lists every problem with its line.
+        ImportCancelled: `cancelled` said so.
+        Conflict: the database changed meanwhile (a duplicate saved by someone else).
+    """
+    if kind not in LAYOUTS:
+        raise ValidationFailed.one("import", "kind", kind, "must be one of " + ", ".join(KINDS))
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValidationFailed.one("import", "on_duplicate", on_duplicate,
+                                   "must be one of " + ", ".join(ON_DUPLICATE))
+    with _collector_paused():
+        if on_duplicate == "create":
+            return _import(session, kind, data, dry_run, Progress(progress, cancelled),
+                           file_name)
+        found = _import(session, kind, data, True, Progress(None, cancelled), file_name)
+        left_out = {p.line for p in found.problems if p.line is not None}
+        report = _import(session, kind, data, dry_run, Progress(progress, cancelled),
+                         file_name, left_out)
+        report.problems, report.skipped = found.problems, sorted(left_out)
+        report.rows = found.rows
+        return report
+
+
+def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
+            progress: Progress, file_name: str,
+            left_out: Collection[int] = ()) -> ImportReport:
+    """One pass over the file: read it, check every row, write them all (unless `dry_run`)."""
+    layout = LAYOUTS[kind_name]
+    get_kind(layout.kind).check_write_any(session)
+    progress.tick(0)
+    reading = read(layout, kind_name, data, left_out)
+    rows = reading.rows
+    progress.total = rows if dry_run else 2 * rows
+    checker = RowChecker(session, layout, reading, progress)
+    checked = checker.check(reading.columns)
+    del reading.columns  # the checked rows hold every cell now
+    problems, denied = checked.problems, checked.denied
+    if problems:
+        problems.sort(key=lambda p: p.line or 0)
+        raise ValidationFailed(problems)
+    if denied:
+        more = f" (and {len(denied) - 1} more rows)" if len(denied) > 1 else ""
+        raise PermissionDenied(f"line {denied[0].line}: {denied[0].reason}{more}")
+    # From here on every row of the file is good: the batch holds them all.
+    batch = checked.batch
+    report = ImportReport(
+        kind=kind_name, dry_run=dry_run, rows=rows, created=len(checked.good),
+        problems=checker.warnings(batch), encoding=reading.encoding,
+        delimiter=reading.delimiter, header=reading.header,
+        preview=Preview(batch.lines, batch.labels),
+    )
+    if not dry_run and checked.good:
+        writer = Writer(session, layout, progress, file_name)
+        report.ids, report.batch = writer.write(batch, checked.order, rows)
+    progress.finish()
+    return report
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an import holds its rows.
+
+    An import keeps one model object per row alive until the write; with the collector on,
+    every few hundred new objects make it walk all of them again, which costs more than the
+    import itself on a large file. Nothing here makes reference cycles worth collecting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
