@@ -41,10 +41,12 @@ def import_command() -> None:
 @click.argument("kind", type=click.Choice(IMPORT_KINDS))
 @click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
-@click.option("--on-duplicate", type=click.Choice(("skip", "create")), default="create",
-              show_default=True,
+@click.option("--on-duplicate", type=click.Choice(("skip", "update", "create")),
+              default="create", show_default=True,
               help="A row like a stored record or an earlier row (the kind's duplicate rule): "
-                   "create it anyway (warned), or skip it (warned, left out).")
+                   "create it anyway (warned), skip it (warned, left out), or update the "
+                   "stored record with the row's values (a row of an export of this "
+                   "database: the record of its id).")
 @pass_state
 def import_file_command(state: CliState, kind: str, file: str, dry_run: bool,
                         on_duplicate: str) -> None:
@@ -65,6 +67,12 @@ def import_file_command(state: CliState, kind: str, file: str, dry_run: bool,
     if dry_run:
         for line, label in report.preview:
             click.echo(f"line {line}: would create {label}")
+        for update in report.updates:
+            if update.changes:
+                fields = ", ".join(sorted(update.changes))
+                click.echo(f"line {update.line}: would update {update.described}: {fields}")
+            else:
+                click.echo(f"line {update.line}: {update.described} unchanged")
     click.echo(report.summary())
 
 
@@ -72,11 +80,13 @@ def import_file_command(state: CliState, kind: str, file: str, dry_run: bool,
 @click.argument("batch")
 @pass_state
 def import_undo_command(state: CliState, batch: str) -> None:
-    """Take back import BATCH: delete what it created, unless some of it was used since."""
-    from crm_tui.services.import_batches import undo
+    """Take back import BATCH: delete what it created and restore what it updated, unless
+    some of it was used or changed since."""
+    from crm_tui.services.import_batches import take_back
 
-    removed = undo(state.session(), batch)
-    click.echo(f"batch {batch}: {removed} records removed", err=True)
+    removed, restored = take_back(state.session(), batch)
+    restored_text = f", {restored} records restored" if restored else ""
+    click.echo(f"batch {batch}: {removed} records removed{restored_text}", err=True)
 
 
 @import_command.command("list")
@@ -91,7 +101,7 @@ def import_list_command(state: CliState, as_json: bool) -> None:
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ["batch", "kind", "user", "at", "created", "undone", "file"])
+        print_table(rows, ["batch", "kind", "user", "at", "created", "updated", "undone", "file"])
 
 
 def _read_input(file: str) -> bytes:

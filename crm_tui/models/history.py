@@ -38,13 +38,16 @@ class History(BaseModel):
 
 
 class ImportBatch(BaseModel):
-    """One import that wrote records: who, when, which file, how many; undone or not."""
+    """One import that wrote records: who, when, which file, how many created and updated;
+    undone or not."""
 
     kind = peewee.CharField(max_length=20)
     login = peewee.CharField(max_length=60)
     at = peewee.DateTimeField()
     file = peewee.CharField(max_length=300, default="")
     created = peewee.IntegerField(default=0)
+    #: Stored records it changed (`--on-duplicate update`); undo restores their old values.
+    updated = peewee.IntegerField(default=0)
     undone_at = peewee.DateTimeField(null=True)
     undone_by = peewee.CharField(max_length=60, default="")
 

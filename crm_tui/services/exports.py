@@ -2,9 +2,9 @@
 
 The file has a header line and is exactly what `crm_tui.services.imports` reads back: the
 fixed columns of the kind's layout, its derived columns (``billing``…, ignored on import), the
-header-only columns (company names, ``related_contract``…), the custom fields by name, and
-for companies and contracts an ``id`` column so references within the file can be mapped on
-import. Rows are read in pages (keyset on id), never all at once; every cell is neutralised
+header-only columns (company names, ``related_contract``…), the custom fields by name, an
+``id`` column (references within the file are mapped on import, and `--on-duplicate update`
+knows the records of this database by it) and a contract's dates. Rows are read in pages (keyset on id), never all at once; every cell is neutralised
 against spreadsheet formulas by `crm_tui.csvio.write_table`.
 """
 
@@ -23,9 +23,12 @@ from crm_tui.models import Company, User
 from crm_tui.services.context import Session
 from crm_tui.services.imports import ID_COLUMN, LAYOUTS, custom_column_names, custom_fields
 from crm_tui.services.records import Kind, get_kind, id_list
-from crm_tui.services.values import render_text
+from crm_tui.services.values import render, render_text
 
 __all__ = ["KINDS", "header", "write"]
+
+#: The dates each record kind's export carries that its rows do not present.
+_DATES = {LAYOUTS[k].kind: LAYOUTS[k].dates for k in LAYOUTS if LAYOUTS[k].dates}
 
 #: The kinds `write` exports.
 KINDS = ("companies", "contacts", "contracts", "leads", "invoices")
@@ -78,8 +81,8 @@ def _columns(kind: str) -> list[_Out]:
         out.append(_Out(column.name, _company_name if column.by_name else _value(column.field)))
     fields = custom_fields(layout)
     out.extend(_Out(name, _custom(name)) for name in custom_column_names(layout, fields))
-    if layout.self_ref:
-        out.append(_Out(ID_COLUMN, _value("id")))
+    out.append(_Out(ID_COLUMN, _value("id")))
+    out.extend(_Out(name, _value(name)) for name in layout.dates)
     return out
 
 
@@ -115,7 +118,8 @@ def write(session: Session, kind: str, out: TextIO, filters: dict | None = None,
     fast = _fast_sources(kind, record_kind, columns)
     if fast is not None:
         return _write_fast(session, record_kind, query, columns, fast, out, progress)
-    times = {f.name for f in record_kind.fields if f.kind == "datetime"}
+    times = {f.name for f in record_kind.fields if f.kind == "datetime"} | set(
+        _DATES.get(record_kind.name, ()))
     count = 0
 
     def rows() -> Iterator[list[Any]]:
@@ -148,7 +152,12 @@ def _pages(session: Session, kind: Kind, query) -> Iterator[list[dict[str, Any]]
         if not raw:
             return
         last = raw[-1]["id"]
-        yield kind.present(session, raw)
+        presented = kind.present(session, raw)
+        if kind.name in _DATES:
+            # Dates the kind keeps but does not present (a contract's): as stored.
+            for row, stored in zip(presented, raw, strict=True):
+                row.update({name: render(stored.get(name)) for name in _DATES[kind.name]})
+        yield presented
         if len(raw) < CHUNK:
             return
 
@@ -256,6 +265,8 @@ def _fast_sources(kind: str, record_kind: Kind, columns: list[_Out]) -> list[_So
                                custom=True))
         elif kind == "leads" and name == "tags":
             out.append(_Source(python=lambda i, v, p: p.tags.get(i, "")))
+        elif name == ID_COLUMN:
+            out.append(_Source(sql=model.id.cast("TEXT")))
         else:
             field = record_kind.field(name)
             model_field = getattr(model, field.column, None) if field else None

@@ -34,7 +34,7 @@ def listing(session: Session) -> list[dict[str, Any]]:
     """The import batches the user may see, newest first."""
     query = ImportBatch.select().where(_visible(session)).order_by(ImportBatch.id.desc())
     return [{"batch": b.id, "kind": b.kind, "user": b.login, "at": V.render(b.at),
-             "file": b.file, "created": b.created,
+             "file": b.file, "created": b.created, "updated": b.updated,
              "undone": V.render(b.undone_at) if b.undone_at else None} for b in query]
 
 
@@ -44,10 +44,17 @@ def _chunks(ids: list[int]):
 
 
 def undo(session: Session, batch_id: int | str) -> int:
-    """Take an import back: delete every record it created; returns how many.
+    """Take an import back (see `take_back`); returns how many records it removed."""
+    return take_back(session, batch_id)[0]
 
-    Refused, listing the records, when one of them was since changed, noted, attached to,
-    or used by another record (a contact of an imported company, say).
+
+def take_back(session: Session, batch_id: int | str) -> tuple[int, int]:
+    """Take an import back: delete every record it created and give every record it
+    updated its old values again; returns (records removed, records restored).
+
+    Refused, listing the records, when one it created was since changed, noted, attached
+    to, or used by another record (a contact of an imported company, say), or one it
+    updated was changed again since.
 
     Raises:
         NotFound: no such batch, or one of another user (they answer alike).
@@ -66,7 +73,9 @@ def undo(session: Session, batch_id: int | str) -> int:
         model = kind.model
         ids = [i for (i,) in History.select(History.record_id).where(
             History.batch == batch.id, History.action == "create").tuples()]
-        problems = _uses(batch, kind, model, ids)
+        updates = list(History.select().where(History.batch == batch.id,
+                                              History.action == "change").order_by(History.id))
+        problems = _uses(batch, kind, model, ids) + _changed_since(batch, kind, updates)
         if problems:
             raise ValidationFailed(problems)
         existing = {i for chunk in _chunks(ids) for (i,) in
@@ -85,9 +94,46 @@ def undo(session: Session, batch_id: int | str) -> int:
             model.delete().where(model.id.in_(chunk)).execute()
         history.record_many(session, kind.name, ((i, "delete", {}) for i in ids),
                             face="import", batch=batch.id)
+        restored = _restore(session, kind, batch, updates)
         batch.undone_at, batch.undone_by = session.clock.now(), session.login
         batch.save(only=[ImportBatch.undone_at, ImportBatch.undone_by])
-    return len(ids)
+    return len(ids), restored
+
+
+def _changed_since(batch: ImportBatch, kind, updates: list[History]) -> list[Problem]:
+    """The records the batch updated that someone changed (or deleted) after it."""
+    first: dict[int, int] = {}
+    for entry in updates:
+        first.setdefault(entry.record_id, entry.id)
+    problems = []
+    for record_id, entry_id in sorted(first.items()):
+        later = (History.select(History.login)
+                 .where(History.kind == kind.name, History.record_id == record_id,
+                        History.id > entry_id,
+                        (History.batch != batch.id) | History.batch.is_null())
+                 .order_by(History.id).first())
+        if later is not None:
+            problems.append(Problem(f"{kind.name} #{record_id}", "id", str(record_id),
+                                    f"was changed since by {later.login}: the import cannot "
+                                    "be taken back"))
+    return problems
+
+
+def _restore(session: Session, kind, batch: ImportBatch, updates: list[History]) -> int:
+    """Give the records the batch updated their old values, through the kind's own update
+    (its rules, history and search index); returns how many records."""
+    old: dict[int, dict[str, Any]] = {}
+    for entry in reversed(updates):  # the earliest old value of each field wins
+        for name, (before, _after) in entry.change_data.items():
+            if before != history.SECRET:
+                old.setdefault(entry.record_id, {})[name] = "" if before is None else before
+    for record_id, raw in old.items():
+        last = History.select(peewee.fn.MAX(History.id)).scalar() or 0
+        kind.update(session, record_id, raw)
+        History.update(batch=batch.id, face="import").where(
+            History.id > last, History.kind == kind.name,
+            History.record_id == record_id).execute()
+    return len(old)
 
 
 def _uses(batch: ImportBatch, kind, model, ids: list[int]) -> list[Problem]:

@@ -8,6 +8,7 @@ import io
 import pytest
 
 from crm_tui.errors import ValidationFailed
+from crm_tui.models import Contact, Lead
 from crm_tui.services import exports, imports
 from crm_tui.services.records import get_kind
 
@@ -110,8 +111,9 @@ def test_contracts_export_carries_newer_columns_and_custom_fields_by_name(world)
     header = text.splitlines()[0]
     assert header == ("name,contract_number,description,date_begin,date_end,id_company,id_sla,"
                       "id_group,private,status,id_contract_type,related_contract,manager,company,"
-                      "Seats,Licence type,id")
+                      "Seats,Licence type,id,created,updated")
     row = _rows(text)[0]
+    assert row["created"] == row["updated"] == "2026-01-15 09:30:00"
     assert (row["id_company"], row["company"], row["private"], row["status"]) == (
         str(customer), "Customer #A", "0", "1")
     assert (row["Licence type"], row["Seats"], row["manager"]) == ("Beta", "", "admin")
@@ -131,12 +133,14 @@ def test_contacts_and_leads_exports(world) -> None:
     _, leads = _export(admin, "leads")
 
     assert contacts.splitlines()[0] == (
-        "full_name,email,company,phone,mobile,position,description,company_name")
+        "full_name,email,company,phone,mobile,position,description,company_name,id")
     assert _rows(contacts)[0]["company_name"] == "Customer #B"
+    assert _rows(contacts)[0]["id"] == str(Contact.get(Contact.full_name == "Bea").id)
     lead = _rows(leads)[0]
     assert (lead["tags"], lead["estimated_sale"], lead["managing_company"]) == (
         "hot,new", "99.50", "Customer #B")
     assert lead["created"] == "2026-01-15 09:30:00"
+    assert lead["id"] == str(Lead.get(Lead.full_name == "Lee").id)
 
 
 def test_invoices_export_with_totals(world) -> None:

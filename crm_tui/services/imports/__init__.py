@@ -30,9 +30,14 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Collection, Iterator
+from typing import Any
 
+from crm_tui.db import database, write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.models import ImportBatch
 from crm_tui.services.context import Session
+from crm_tui.services.imports import updating
+from crm_tui.services.imports.cells import BAD, OK
 from crm_tui.services.imports.layouts import (
     ID_COLUMN,
     KINDS,
@@ -51,6 +56,7 @@ from crm_tui.services.imports.report import (
     Progress,
 )
 from crm_tui.services.imports.rules import RowChecker
+from crm_tui.services.imports.updating import Update
 from crm_tui.services.imports.writing import Writer
 from crm_tui.services.records import get_kind
 
@@ -70,7 +76,7 @@ __all__ = [
 ]
 
 #: What `run` may do with duplicates.
-ON_DUPLICATE = ("create", "skip")
+ON_DUPLICATE = ("create", "skip", "update")
 
 
 def run(
@@ -95,8 +101,10 @@ def run(
         cancelled: Polled now and then; True stops the import and writes nothing.
         file_name: Where the data came from, as the import batch records it.
         on_duplicate: What becomes of a row that resembles a stored record or an earlier
-            row by its kind's duplicate rule: "create" (warned, created) or "skip" (warned,
-            left out: the file is checked once to find them, then imported without them).
+            row by its kind's duplicate rule: "create" (warned, created), "skip" (warned,
+            left out: the file is checked once to find them, then imported without them)
+            or "update" (the stored record is changed to the row's values, see
+            `crm_tui.services.imports.updating`; other rows are created).
 
     Raises:
         PermissionDenied: the user may not create such records (or any row of the file).
@@ -110,6 +118,9 @@ def run(
         raise ValidationFailed.one("import", "on_duplicate", on_duplicate,
                                    "must be one of " + ", ".join(ON_DUPLICATE))
     with _collector_paused():
+        if on_duplicate == "update":
+            return _import_updating(session, kind, data, dry_run, Progress(progress, cancelled),
+                                    Progress(None, cancelled), file_name)
         if on_duplicate == "create":
             return _import(session, kind, data, dry_run, Progress(progress, cancelled),
                            file_name)
@@ -122,10 +133,53 @@ def run(
         return report
 
 
+def _import_updating(session: Session, kind_name: str, data: bytes, dry_run: bool,
+                     progress: Progress, quiet: Progress, file_name: str) -> ImportReport:
+    """`on_duplicate="update"`: find the rows that update stored records (a first pass),
+    create the others, then update, all in one write transaction."""
+    layout = LAYOUTS[kind_name]
+    found = _import(session, kind_name, data, True, quiet, file_name, match=True)
+    updates: list[Update] = found.updates
+    model = get_kind(layout.kind).model
+    stands_for = {update.line: (OK, model.get_by_id(update.target)) for update in updates}
+    with write_transaction():
+        report = _import(session, kind_name, data, dry_run, progress, file_name,
+                         {update.line for update in updates}, stands_for)
+        report.rows, report.updates = found.rows, updates
+        if not updates:
+            return report
+        ids_by_line = {update.line: update.target for update in updates}
+        ids_by_line.update(zip(report.preview.lines if report.ids else (), report.ids,
+                               strict=True))
+        if dry_run:
+            # Made and taken back: the dry run names what each update would change.
+            with database.atomic() as trial:
+                updating.apply(session, layout, updates, ids_by_line, None)
+                trial.rollback()
+            return report
+        if report.batch is None:
+            report.batch = ImportBatch.create(
+                kind=layout.kind, login=session.login, at=session.clock.now(),
+                file=file_name[-300:], created=0).id
+        updating.apply(session, layout, updates, ids_by_line, report.batch)
+        ImportBatch.update(updated=sum(1 for update in updates if update.changes)).where(
+            ImportBatch.id == report.batch).execute()
+    return report
+
+
 def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
-            progress: Progress, file_name: str,
-            left_out: Collection[int] = ()) -> ImportReport:
-    """One pass over the file: read it, check every row, write them all (unless `dry_run`)."""
+            progress: Progress, file_name: str, left_out: Collection[int] = (),
+            stands_for: dict[int, tuple[int, Any]] | None = None,
+            match: bool = False) -> ImportReport:
+    """One pass over the file: read it, check every row, write them all (unless `dry_run`).
+
+    Args:
+        left_out: Lines of the file this pass leaves out.
+        stands_for: What a reference to a left-out row means, by its line (OK and the
+            record it updates); a reference to any other left-out row is refused.
+        match: Find the rows that update stored records (`ImportReport.updates`) and leave
+            them out of the checks of new records.
+    """
     layout = LAYOUTS[kind_name]
     get_kind(layout.kind).check_write_any(session)
     progress.tick(0)
@@ -133,7 +187,12 @@ def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
     rows = reading.rows
     progress.total = rows if dry_run else 2 * rows
     checker = RowChecker(session, layout, reading, progress)
-    checked = checker.check(reading.columns)
+    stands_for = stands_for or {}
+    checker.elsewhere = {
+        text: stands_for.get(line, (BAD, f"names the row on line {line}, which is left out"))
+        for text, line in reading.left_out_ids.items()}
+    matcher = updating.Matcher(session, layout, reading) if match else None
+    checked = checker.check(reading.columns, matcher)
     del reading.columns  # the checked rows hold every cell now
     problems, denied = checked.problems, checked.denied
     if problems:
@@ -150,6 +209,8 @@ def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
         delimiter=reading.delimiter, header=reading.header,
         preview=Preview(batch.lines, batch.labels),
     )
+    if matcher is not None:
+        report.updates = [matcher.updates[position] for position in sorted(matcher.updates)]
     if not dry_run and checked.good:
         writer = Writer(session, layout, progress, file_name)
         report.ids, report.batch = writer.write(batch, checked.order, rows)

@@ -31,6 +31,10 @@ class Layout:
     fixed: tuple[Column, ...]
     #: Derived columns an export writes right after the fixed ones; ignored on import.
     derived: tuple[str, ...] = ()
+    #: The record's dates an export writes last, after the id (leads have theirs among the
+    #: derived columns); ignored on import but by `--on-duplicate update`, which knows a
+    #: record of this database by its id and creation date.
+    dates: tuple[str, ...] = ()
     #: Columns only files with a header carry (newer exports), after the derived ones.
     extra: tuple[Column, ...] = ()
     #: Which custom fields apply: their entity, and the field holding the type, if typed.
@@ -94,6 +98,7 @@ LAYOUTS: dict[str, Layout] = {
         custom_entity="contract_type",
         custom_type_field="contract_type",
         self_ref="related_contract",
+        dates=("created", "updated"),
     ),
     "leads": Layout(
         kind="lead",
@@ -130,7 +135,8 @@ def custom_column_names(layout: Layout, fields: dict[int | None, list[CustomFiel
 
     A custom field named like a fixed column cannot have a column of its own by name.
     """
-    taken = {c.name.casefold() for c in layout.columns} | {n.casefold() for n in layout.derived}
+    taken = {c.name.casefold() for c in layout.columns} | {
+        n.casefold() for n in (*layout.derived, *layout.dates)}
     taken.add(ID_COLUMN)
     names: list[str] = []
     seen: set[str] = set()

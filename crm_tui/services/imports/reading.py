@@ -35,6 +35,11 @@ class Reading:
     delimiter: str
     #: Data rows read (lines left out not counted).
     rows: int
+    #: The columns the file has (a file with a header may leave some out).
+    present: set[str]
+    #: The `id` cells of the rows left out → their line: a reference to one of them names
+    #: that row, not a stored record.
+    left_out_ids: dict[str, int]
 
 
 def read(layout: Layout, kind_name: str, data: bytes,
@@ -47,19 +52,22 @@ def read(layout: Layout, kind_name: str, data: bytes,
     custom = custom_fields(layout)
     custom_names = custom_column_names(layout, custom)
     known = ([c.name for c in layout.columns] + list(layout.derived) + custom_names
-             + [ID_COLUMN])
+             + [ID_COLUMN] + list(layout.dates))
     try:
         table = csvio.read_table(data, known)
+        left_out_ids = _ids_on(table, left_out) if left_out else {}
         if left_out:
             table = csvio.without_lines(table, left_out)
         header = table.header is not None
         if header:
             custom_columns = custom_names
-            fixed = [c.name for c in layout.columns]
-            if layout.self_ref:
-                fixed.append(ID_COLUMN)
-            ignored = list(layout.derived) + ([] if layout.self_ref else [ID_COLUMN])
-            columns = csvio.read_columns(table, fixed, custom_names, ignored)
+            # The id column links rows of the same file and names the record an update
+            # changes; the dates an export carries are the database's to keep.
+            fixed = [c.name for c in layout.columns] + [ID_COLUMN, *layout.derived,
+                                                        *layout.dates]
+            columns = csvio.read_columns(table, fixed, custom_names)
+            named = {name.strip().casefold() for name in table.header or ()}
+            present = {name for name in [*fixed, *custom_names] if name.casefold() in named}
         else:
             # Custom values follow the fixed columns; a cell that fits no custom field of
             # its row is reported by its position in the line.
@@ -68,10 +76,21 @@ def read(layout: Layout, kind_name: str, data: bytes,
             custom_columns = [f"column {n}" for n in range(first, first + width)]
             columns = csvio.read_columns(table, [c.name for c in layout.fixed],
                                          custom_columns)
+            present = {c.name for c in layout.fixed} | set(custom_columns)
     except csvio.CsvFormatError as exc:
         raise ValidationFailed(format_problems(kind_name, exc)) from None
     return Reading(columns, header, custom, custom_columns, table.encoding, table.delimiter,
-                   len(table.lines))
+                   len(table.lines), present, left_out_ids)
+
+
+def _ids_on(table: csvio.CsvTable, lines: Collection[int]) -> dict[str, int]:
+    """The `id` cells of the records on `lines` → their line (rows left out of an import)."""
+    names = [name.strip().casefold() for name in table.header or ()]
+    if ID_COLUMN not in names:
+        return {}
+    cells = table.by_position[names.index(ID_COLUMN)]
+    return {cells[n].strip(): line for n, line in enumerate(table.lines)
+            if line in lines and cells[n].strip()}
 
 
 def format_problems(kind: str, exc: csvio.CsvFormatError) -> list[Problem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from crm_tui.errors import CrmError, Problem
 from crm_tui.services.imports.layouts import LAYOUTS
@@ -40,6 +41,9 @@ class ImportReport:
     batch: int | None = None
     #: Rows left out as duplicates (`on_duplicate="skip"`): their lines.
     skipped: list[int] = field(default_factory=list)
+    #: Rows that update a stored record (`on_duplicate="update"`), as
+    #: `crm_tui.services.imports.updating.Update`: line, target, what changed.
+    updates: list[Any] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line saying what happened."""
@@ -52,6 +56,11 @@ class ImportReport:
             tail = f"; batch {self.batch} (crm import undo {self.batch} takes it back)"
         skipped = (f", {'would skip' if self.dry_run else 'skipped'} {len(self.skipped)} "
                    "duplicates") if self.skipped else ""
+        if self.updates:
+            changed = sum(1 for update in self.updates if update.changes)
+            same = len(self.updates) - changed
+            skipped = (f", {'would update' if self.dry_run else 'updated'} {changed}"
+                       + (f" ({same} unchanged)" if same else "")) + skipped
         return f"{verb} {self.created} {noun} from {self.rows} rows{skipped} ({how}){tail}"
 
 

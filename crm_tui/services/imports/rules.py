@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
@@ -65,6 +65,11 @@ class Checked:
     order: list[int]
 
 
+#: (every row, the good positions, the file's columns, problems to add to) → positions
+#: taken out of the good ones.
+SetAside = Callable[[Batch, list[int], csvio.CsvColumns, list[Problem]], Collection[int]]
+
+
 class RowChecker:
     """Checks the rows of one file, a column at a time, by the kind's own rules."""
 
@@ -80,14 +85,26 @@ class RowChecker:
         self.custom_columns = reading.custom_columns
         self._custom_plans: dict[int | None, tuple[list[CustomCell], list[str], int]] = {}
         self.file_ids: dict[str, int] = {}
+        #: What a self reference to a row left out of this pass means: (OK, the record it
+        #: updates) or (BAD, why not), by the row's file id.
+        self.elsewhere: dict[str, tuple[int, Any]] = {}
 
-    def check(self, columns: csvio.CsvColumns) -> Checked:
-        """Every rule on every row: what is good, refused, denied, and the writing order."""
+    def check(self, columns: csvio.CsvColumns,
+              set_aside: SetAside | None = None) -> Checked:
+        """Every rule on every row: what is good, refused, denied, and the writing order.
+
+        `set_aside` takes good rows out before the file-wide rules (the rows an import
+        updates rather than creates) and may report problems of its own.
+        """
         rows = len(columns.lines)
         self._prepare()
         self.file_ids, problems = self._file_ids(columns)
         batch, good, denied = self._check_rows(columns, problems)
         self._tick(rows)
+        if set_aside is not None:
+            aside = set_aside(batch, good, columns, problems)
+            if aside:
+                good = [position for position in good if position not in aside]
         self._check_unique(batch, good, problems)
         order = self._order(batch, problems) if not (problems or denied) else good
         return Checked(batch, good, denied, problems, order)
@@ -95,7 +112,7 @@ class RowChecker:
     def _file_ids(self, columns: csvio.CsvColumns) -> tuple[dict[str, int], list[Problem]]:
         """The file's own ids (the `id` column of an export) → row index; bad ids reported."""
         problems: list[Problem] = []
-        if not self.layout.self_ref or not self.header:
+        if not self.header:
             return {}, problems
         lines = columns.lines
         texts = columns.columns[ID_COLUMN]
@@ -172,6 +189,8 @@ class RowChecker:
             return SKIP, None
         if cell.self_ref and stripped in self.file_ids:
             return SELF, self.file_ids[stripped]
+        if cell.self_ref and stripped in self.elsewhere:
+            return self.elsewhere[stripped]
         if cell.column.id_of and not stripped.isdigit():
             return BAD, f"{cell.column.id_of} {stripped!r} does not exist (an id is expected)"
         try:
