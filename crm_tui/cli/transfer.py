@@ -28,7 +28,9 @@ class ImportGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage("crm import", "KIND FILE [--dry-run] | undo BATCH | list [--json]")
+        formatter.write_usage("crm import", "KIND FILE [--dry-run] [--on-duplicate "
+                              "skip|update|create] [--rejects FILE] | undo BATCH | "
+                              "list [--json]")
 
 
 @click.group("import", cls=ImportGroup)
@@ -47,23 +49,39 @@ def import_command() -> None:
                    "create it anyway (warned), skip it (warned, left out), or update the "
                    "stored record with the row's values (a row of an export of this "
                    "database: the record of its id).")
+@click.option("--rejects", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Import the good rows and write the refused ones to FILE with a "
+                   "reject_reason column, ready to fix and import again (exit 0 even when "
+                   "rows were refused). Without it a file with any bad row writes nothing.")
 @pass_state
 def import_file_command(state: CliState, kind: str, file: str, dry_run: bool,
-                        on_duplicate: str) -> None:
+                        on_duplicate: str, rejects: str | None) -> None:
     """Import KIND from a CSV FILE (`-`: standard input); all rows or none.
 
     A file with a header line (an export) is read by column name; a file without one is
     read in the manual's column order. Every problem is listed on stderr with its line.
+    With --rejects FILE the good rows are imported and the refused ones written to FILE.
     """
     from crm_tui.services import imports
 
     data = _read_input(file)
+    if rejects is not None:
+        # Checked first: rows refused once the good ones are written must not be lost.
+        folder = os.path.dirname(os.path.abspath(rejects))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise ValidationFailed.one("import", "--rejects", rejects,
+                                       "cannot write a file there")
     session = state.session()
     name = "(standard input)" if file == "-" else os.path.abspath(file)
     report = imports.run(session, kind, data, dry_run=dry_run, file_name=name,
-                         on_duplicate=on_duplicate)
+                         on_duplicate=on_duplicate, keep_going=rejects is not None)
     for warning in report.problems:
         click.echo(f"crm: warning: {warning}", err=True)
+    if rejects is not None:
+        for problem in report.refused:
+            click.echo(f"crm: refused: {problem}", err=True)
+        count = _write_rejects(kind, data, report.refused, rejects)
+        click.echo(f"crm: {count} rows refused, written to {rejects}", err=True)
     if dry_run:
         for line, label in report.preview:
             click.echo(f"line {line}: would create {label}")
@@ -102,6 +120,14 @@ def import_list_command(state: CliState, as_json: bool) -> None:
         print_json(rows)
     else:
         print_table(rows, ["batch", "kind", "user", "at", "created", "updated", "undone", "file"])
+
+
+def _write_rejects(kind: str, data: bytes, refused, path: str) -> int:
+    """Write the refused rows to `path` (through a temporary file, as an export)."""
+    from crm_tui.services import imports
+
+    return _through_temporary(path, "--rejects",
+                              lambda out: imports.write_rejects(kind, data, refused, out))
 
 
 def _read_input(file: str) -> bytes:
@@ -168,14 +194,21 @@ def _export_to_file(session, kind: str, path: str, filters: dict[str, str],
     """Write through a temporary file and rename it: a failed export leaves no half file."""
     from crm_tui.services import exports
 
+    return _through_temporary(
+        path, "-o", lambda out: exports.write(session, kind, out, filters, progress))
+
+
+def _through_temporary(path: str, option: str, write) -> int:
+    """`write(out)` into a temporary file next to `path`, then renamed to it."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         handle, temp = tempfile.mkstemp(prefix=".crm-export-", suffix=".csv", dir=folder)
     except OSError as error:
-        raise ValidationFailed.one("export", "-o", path, error.strerror or str(error)) from None
+        raise ValidationFailed.one("export" if option == "-o" else "import", option, path,
+                                   error.strerror or str(error)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            count = exports.write(session, kind, out, filters, progress)
+            count = write(out)
         # mkstemp makes the file private; give it the mode a plain open() would have.
         umask = os.umask(0)
         os.umask(umask)

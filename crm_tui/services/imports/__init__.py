@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from crm_tui.db import database, write_transaction
-from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import ImportBatch
 from crm_tui.services.context import Session
 from crm_tui.services.imports import updating
@@ -48,6 +48,7 @@ from crm_tui.services.imports.layouts import (
     custom_fields,
 )
 from crm_tui.services.imports.reading import read
+from crm_tui.services.imports.rejects import write_rejects
 from crm_tui.services.imports.report import (
     STEP,
     ImportCancelled,
@@ -73,6 +74,7 @@ __all__ = [
     "custom_column_names",
     "custom_fields",
     "run",
+    "write_rejects",
 ]
 
 #: What `run` may do with duplicates.
@@ -89,6 +91,7 @@ def run(
     cancelled: Callable[[], bool] | None = None,
     file_name: str = "",
     on_duplicate: str = "create",
+    keep_going: bool = False,
 ) -> ImportReport:
     """Import a CSV file of `kind` ("companies", "contacts", "contracts", "leads").
 
@@ -105,6 +108,9 @@ def run(
             left out: the file is checked once to find them, then imported without them)
             or "update" (the stored record is changed to the row's values, see
             `crm_tui.services.imports.updating`; other rows are created).
+        keep_going: Import the good rows and refuse the others (`ImportReport.refused`,
+            which `write_rejects` writes out) instead of refusing the whole file. A file
+            that cannot be read (encoding, delimiter, header) is still refused whole.
 
     Raises:
         PermissionDenied: the user may not create such records (or any row of the file).
@@ -118,33 +124,66 @@ def run(
         raise ValidationFailed.one("import", "on_duplicate", on_duplicate,
                                    "must be one of " + ", ".join(ON_DUPLICATE))
     with _collector_paused():
-        if on_duplicate == "update":
-            return _import_updating(session, kind, data, dry_run, Progress(progress, cancelled),
-                                    Progress(None, cancelled), file_name)
-        if on_duplicate == "create":
-            return _import(session, kind, data, dry_run, Progress(progress, cancelled),
-                           file_name)
-        found = _import(session, kind, data, True, Progress(None, cancelled), file_name)
-        left_out = {p.line for p in found.problems if p.line is not None}
-        report = _import(session, kind, data, dry_run, Progress(progress, cancelled),
-                         file_name, left_out)
-        report.problems, report.skipped = found.problems, sorted(left_out)
-        report.rows = found.rows
-        return report
+        if not keep_going:
+            return _run(session, kind, data, dry_run, progress, cancelled, file_name,
+                        on_duplicate)
+        # Each failed attempt writes nothing and names the rows that stopped it; they are
+        # left out of the next. A second round is needed only for rows that pointed at a
+        # refused row of the file, or broke a rule only once applied (an update).
+        refused: dict[int, list[Problem]] = {}
+        while True:
+            try:
+                report = _run(session, kind, data, dry_run, progress, cancelled, file_name,
+                              on_duplicate, set(refused), keep_going=True)
+            except ValidationFailed as exc:
+                lines = {p.line for p in exc.problems}
+                if None in lines or lines <= set(refused) or any(
+                        p.record == f"{kind} file" for p in exc.problems):
+                    raise  # the file itself is bad: nothing to leave out
+                for problem in exc.problems:
+                    refused.setdefault(problem.line, []).append(problem)
+                continue
+            report.refused = [p for line in sorted(refused) for p in refused[line]]
+            report.rows += len(refused)
+            return report
+
+
+def _run(session: Session, kind: str, data: bytes, dry_run: bool,
+         progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None,
+         file_name: str, on_duplicate: str, refused: Collection[int] = (),
+         keep_going: bool = False) -> ImportReport:
+    """`run` without the rows on the `refused` lines."""
+    if on_duplicate == "update":
+        return _import_updating(session, kind, data, dry_run, Progress(progress, cancelled),
+                                Progress(None, cancelled), file_name, refused, keep_going)
+    if on_duplicate == "create":
+        return _import(session, kind, data, dry_run, Progress(progress, cancelled),
+                       file_name, refused, keep_going=keep_going)
+    found = _import(session, kind, data, True, Progress(None, cancelled), file_name, refused,
+                    keep_going=keep_going)
+    left_out = {p.line for p in found.problems if p.line is not None}
+    report = _import(session, kind, data, dry_run, Progress(progress, cancelled),
+                     file_name, left_out | set(refused), keep_going=keep_going)
+    report.problems, report.skipped = found.problems, sorted(left_out)
+    report.rows = found.rows
+    return report
 
 
 def _import_updating(session: Session, kind_name: str, data: bytes, dry_run: bool,
-                     progress: Progress, quiet: Progress, file_name: str) -> ImportReport:
+                     progress: Progress, quiet: Progress, file_name: str,
+                     refused: Collection[int] = (), keep_going: bool = False) -> ImportReport:
     """`on_duplicate="update"`: find the rows that update stored records (a first pass),
     create the others, then update, all in one write transaction."""
     layout = LAYOUTS[kind_name]
-    found = _import(session, kind_name, data, True, quiet, file_name, match=True)
+    found = _import(session, kind_name, data, True, quiet, file_name, refused, match=True,
+                    keep_going=keep_going)
     updates: list[Update] = found.updates
     model = get_kind(layout.kind).model
     stands_for = {update.line: (OK, model.get_by_id(update.target)) for update in updates}
     with write_transaction():
         report = _import(session, kind_name, data, dry_run, progress, file_name,
-                         {update.line for update in updates}, stands_for)
+                         {update.line for update in updates} | set(refused), stands_for,
+                         keep_going=keep_going)
         report.rows, report.updates = found.rows, updates
         if not updates:
             return report
@@ -170,7 +209,7 @@ def _import_updating(session: Session, kind_name: str, data: bytes, dry_run: boo
 def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
             progress: Progress, file_name: str, left_out: Collection[int] = (),
             stands_for: dict[int, tuple[int, Any]] | None = None,
-            match: bool = False) -> ImportReport:
+            match: bool = False, keep_going: bool = False) -> ImportReport:
     """One pass over the file: read it, check every row, write them all (unless `dry_run`).
 
     Args:
@@ -179,6 +218,8 @@ def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
             record it updates); a reference to any other left-out row is refused.
         match: Find the rows that update stored records (`ImportReport.updates`) and leave
             them out of the checks of new records.
+        keep_going: Rows the user may not write are refused like bad rows (ValidationFailed
+            naming each), so that `run` can leave them out.
     """
     layout = LAYOUTS[kind_name]
     get_kind(layout.kind).check_write_any(session)
@@ -195,6 +236,9 @@ def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
     checked = checker.check(reading.columns, matcher)
     del reading.columns  # the checked rows hold every cell now
     problems, denied = checked.problems, checked.denied
+    if keep_going:
+        problems = problems + denied
+        denied = []
     if problems:
         problems.sort(key=lambda p: p.line or 0)
         raise ValidationFailed(problems)

@@ -117,6 +117,9 @@ LAYOUTS: dict[str, Layout] = {
 KINDS = tuple(LAYOUTS)
 
 ID_COLUMN = "id"
+#: The column a file of refused rows (`--rejects`) adds; ignored on import, so the file
+#: re-imports once fixed.
+REASON_COLUMN = "reject_reason"
 
 
 def custom_fields(layout: Layout) -> dict[int | None, list[CustomField]]:
@@ -137,7 +140,7 @@ def custom_column_names(layout: Layout, fields: dict[int | None, list[CustomFiel
     """
     taken = {c.name.casefold() for c in layout.columns} | {
         n.casefold() for n in (*layout.derived, *layout.dates)}
-    taken.add(ID_COLUMN)
+    taken.update((ID_COLUMN, REASON_COLUMN))
     names: list[str] = []
     seen: set[str] = set()
     for group in fields.values():

@@ -14,6 +14,7 @@ from crm_tui.errors import Problem, ValidationFailed
 from crm_tui.models import CustomField
 from crm_tui.services.imports.layouts import (
     ID_COLUMN,
+    REASON_COLUMN,
     Layout,
     custom_column_names,
     custom_fields,
@@ -52,7 +53,7 @@ def read(layout: Layout, kind_name: str, data: bytes,
     custom = custom_fields(layout)
     custom_names = custom_column_names(layout, custom)
     known = ([c.name for c in layout.columns] + list(layout.derived) + custom_names
-             + [ID_COLUMN] + list(layout.dates))
+             + [ID_COLUMN] + list(layout.dates) + [REASON_COLUMN])
     try:
         table = csvio.read_table(data, known)
         left_out_ids = _ids_on(table, left_out) if left_out else {}
@@ -65,7 +66,7 @@ def read(layout: Layout, kind_name: str, data: bytes,
             # changes; the dates an export carries are the database's to keep.
             fixed = [c.name for c in layout.columns] + [ID_COLUMN, *layout.derived,
                                                         *layout.dates]
-            columns = csvio.read_columns(table, fixed, custom_names)
+            columns = csvio.read_columns(table, fixed, custom_names, [REASON_COLUMN])
             named = {name.strip().casefold() for name in table.header or ()}
             present = {name for name in [*fixed, *custom_names] if name.casefold() in named}
         else:

@@ -44,6 +44,8 @@ class ImportReport:
     #: Rows that update a stored record (`on_duplicate="update"`), as
     #: `crm_tui.services.imports.updating.Update`: line, target, what changed.
     updates: list[Any] = field(default_factory=list)
+    #: Rows refused and left out (`keep_going`): every problem, with its line.
+    refused: list[Problem] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line saying what happened."""
@@ -61,6 +63,8 @@ class ImportReport:
             same = len(self.updates) - changed
             skipped = (f", {'would update' if self.dry_run else 'updated'} {changed}"
                        + (f" ({same} unchanged)" if same else "")) + skipped
+        if self.refused:
+            skipped += f", refused {len({problem.line for problem in self.refused})}"
         return f"{verb} {self.created} {noun} from {self.rows} rows{skipped} ({how}){tail}"
 
 
