@@ -488,11 +488,39 @@ def read_table(data: bytes, known_columns: Sequence[str]) -> CsvTable:
     Cells keep their exact text except that export neutralising is undone.
     """
     text, encoding = decode(data)
-    delimiter = sniff_delimiter(text)
+    delimiter = _header_delimiter(text, known_columns) or sniff_delimiter(text)
     read = _read(text, delimiter, known_columns) or _read_one_by_one(text, delimiter,
                                                                     known_columns)
     return CsvTable(encoding, delimiter, read.header, read.lines, read.lengths,
                     read.by_position, read.gap_positions, read.header_line)
+
+
+def _header_delimiter(text: str, known_columns: Sequence[str]) -> str | None:
+    """The delimiter that makes the first record a header line of `known_columns`, when
+    exactly one does (None: sniff it from the data, as for a file without a header)."""
+    if not known_columns:
+        return None
+    found = []
+    for delimiter in DELIMITERS:
+        reader = csv.reader(io.StringIO(text[:_SNIFF_PREFIX], newline=""), delimiter=delimiter)
+        try:
+            first = next((cells for cells in reader if not _is_blank(cells)), None)
+        except csv.Error:
+            continue
+        if first is not None and len(first) > 1 and _is_header(first, known_columns):
+            found.append(delimiter)
+    return found[0] if len(found) == 1 else None
+
+
+def _other_delimiter(cell: str, delimiter: str, width: int) -> str | None:
+    """The delimiter a one-cell record of a `width`-column file seems to use instead of the
+    file's own (it splits the record into three cells or more), if any."""
+    if width < 3:
+        return None
+    for other in DELIMITERS:
+        if other != delimiter and cell.count(other) >= 2:
+            return other
+    return None
 
 
 def _header_map(
@@ -605,6 +633,20 @@ def read_columns(
                 problems[index] = [RowProblem(
                     line, None, by_position[width][index],
                     f"too many columns: expected {width}, got {length}")]
+    if 1 in lengths and width > 1:
+        # The delimiter is checked on every record: one the file's delimiter does not split
+        # at all but another does, uses that one (a line pasted from another file).
+        width_here = len(table.header) if table.header is not None else longest
+        for index, length in enumerate(lengths):
+            if length != 1:
+                continue
+            cell = by_position[0][index]
+            other = _other_delimiter(cell, table.delimiter, width_here)
+            if other is not None:
+                problems.setdefault(index, []).insert(0, RowProblem(
+                    lines[index], None, cell,
+                    f"the line is separated by {DELIMITERS[other]}, the file by "
+                    f"{DELIMITERS[table.delimiter]}"))
     same_length = longest == min(lengths, default=0)
     full: set[str] = set()
     if same_length:
