@@ -9,8 +9,6 @@ records the acting user may see are ever reported.
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -204,7 +202,7 @@ def find_many(session: Session, kind_name: str, rows: Sequence[Mapping[str, obje
                 pairs.setdefault((company.lower(), name.lower()), []).append(position)
         listed = list(pairs)
         for start in range(0, len(listed), chunk):
-            condition = functools.reduce(operator.or_, [
+            condition = _any([
                 (lower(trim(Lead.company_name)) == lower(company))
                 & (lower(trim(Lead.full_name)) == lower(name))
                 for company, name in listed[start:start + chunk]])
@@ -217,6 +215,15 @@ def find_many(session: Session, kind_name: str, rows: Sequence[Mapping[str, obje
     for found in out.values():
         found.sort(key=lambda d: d.id)
     return out
+
+
+def _any(conditions: list[peewee.Expression]) -> peewee.Expression:
+    """The conditions joined by OR as a balanced tree: a chain of hundreds nests as deep,
+    past SQLite's parser stack ("parser stack overflow")."""
+    if len(conditions) == 1:
+        return conditions[0]
+    middle = len(conditions) // 2
+    return _any(conditions[:middle]) | _any(conditions[middle:])
 
 
 def create(session: Session, kind_name: str, raw: dict[str, object], *,

@@ -212,3 +212,19 @@ def test_contracts_update_by_id_and_creation_date(any_world, any_db, tmp_path):
     assert Contract.get_by_id(second).related_contract_id == first
     # The new row's reference to a row of the file that updated a record points at it.
     assert Contract.get(Contract.name == "C3").related_contract_id == second
+
+
+def test_a_large_lead_file_is_checked_by_the_duplicate_rule_in_one_go(any_world, any_db,
+                                                                      tmp_path):
+    # 450 rows with company and name: the rule's lookups go 200 pairs at a time, joined by
+    # OR (a chain that deep once overflowed SQLite's parser stack).
+    lead = get_kind("lead")
+    admin = any_world.session("admin")
+    lead.create(admin, {"full_name": "Person 7", "company_name": "Firm 7"})
+    path = tmp_path / "leads.csv"
+    path.write_text("full_name,company_name\n" + "".join(
+        f"Person {n},Firm {n}\n" for n in range(450)), encoding="utf-8")
+    done = crm(any_db, "import", "leads", str(path), "--on-duplicate", "update")
+    assert done.exit_code == 0, done.output
+    assert "created 449 leads from 450 rows, updated 0 (1 unchanged)" in done.stdout
+    assert Lead.select().count() == 450
