@@ -78,6 +78,10 @@ def test_an_export_reimported_updates_its_leads_in_place(any_world, any_db, tmp_
     path = tmp_path / "leads.csv"
     rows = _export(any_db, "leads", path)
     before = {lead.id: (lead.created, lead.updated) for lead in Lead.select()}
+    same = crm(any_db, "import", "leads", str(path), "--on-duplicate", "update")
+    assert same.exit_code == 0, same.output
+    assert "created 0 leads from 3 rows, updated 0 (3 unchanged)" in same.stdout
+    assert "batch" not in same.stdout and ImportBatch.select().count() == 0
     # The email (the duplicate rule's key) changes too: the id and creation date decide.
     rows[1]["email"] = "fixed@example.com"
     rows[1]["phone"] = "555-111"

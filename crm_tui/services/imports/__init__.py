@@ -201,8 +201,13 @@ def _import_updating(session: Session, kind_name: str, data: bytes, dry_run: boo
                 kind=layout.kind, login=session.login, at=session.clock.now(),
                 file=file_name[-300:], created=0).id
         updating.apply(session, layout, updates, ids_by_line, report.batch)
-        ImportBatch.update(updated=sum(1 for update in updates if update.changes)).where(
-            ImportBatch.id == report.batch).execute()
+        changed = sum(1 for update in updates if update.changes)
+        if not changed and not report.ids:
+            # Every row matched its record as it is: nothing to take back.
+            ImportBatch.delete().where(ImportBatch.id == report.batch).execute()
+            report.batch = None
+        else:
+            ImportBatch.update(updated=changed).where(ImportBatch.id == report.batch).execute()
     return report
 
 
