@@ -184,6 +184,23 @@ class LeadKind(Kind):
         elif getattr(obj, "_status_before", obj.status) != obj.status:
             _log_status(session, obj, obj._status_before, obj.status)
 
+    def after_save_many(self, session, records, ids):
+        """`after_save` of many new leads (an import): their tags and "created" timeline
+        entries written in bulk; `ids` are the records' ids in their order."""
+        if records.given("tags") is not False:
+            links = [(lead_id, tag_id) for lead_id, parsed in zip(ids, records.parsed(),
+                                                                  strict=True)
+                     for tag_id in {t.id for t in parsed.get("tags") or ()}]
+            for start in range(0, len(links), 500):
+                LeadTag.insert_many(links[start:start + 500],
+                                    fields=[LeadTag.lead, LeadTag.tag]).execute()
+        now = session.clock.now()
+        entries = [(lead_id, "created", session.login, now, "Lead created") for lead_id in ids]
+        fields = [LeadActivity.lead, LeadActivity.kind, LeadActivity.author,
+                  LeadActivity.created, LeadActivity.text]
+        for start in range(0, len(entries), 500):
+            LeadActivity.insert_many(entries[start:start + 500], fields=fields).execute()
+
     def delete(self, session, record_id):
         """Delete a lead with its timeline, tags, custom values and attached files."""
         owns_transaction = not database.in_transaction()

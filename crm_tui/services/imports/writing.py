@@ -82,7 +82,12 @@ class Writer:
                         insert.columns((Same(field_id), record_ids, texts), start,
                                        min(start + STEP * 5, len(texts)))
                         self._tick(done + count // 2)
-                if per_record and type(kind).after_save is not Kind.after_save:
+                after_save_many = batch_form(kind, "after_save", "after_save_many")
+                if after_save_many is not None:
+                    # The kind's after_save of many new records at once (leads: their tags
+                    # and timeline entries in bulk).
+                    after_save_many(session, records, ids)
+                elif per_record and type(kind).after_save is not Kind.after_save:
                     after_save, parsed = kind.after_save, records.parsed()
                     objects = records.objects()
                     for n, position in enumerate(order, 1):
