@@ -11,8 +11,10 @@ scripts call `run`. It goes in three steps, a module each:
 3. `writing`: every row is written in one write transaction with bulk inserts (`bulk`),
    its import batch and history rows with it (`crm import undo` takes it back).
 
-`layouts` says what each kind's file looks like, `cells` and `columns` hold the rows while
-they are checked, `report` is what the caller gets back.
+`updating` finds and changes the stored records rows stand for (`--on-duplicate update`),
+`rejects` writes the rows refused with `keep_going` (`--rejects FILE`). `layouts` says what
+each kind's file looks like, `cells` and `columns` hold the rows while they are checked,
+`report` is what the caller gets back.
 
 Ids that point at rows of the same file: an export of companies (and of contracts) ends with
 an ``id`` column holding each row's id in the database it came from. When a file has that
