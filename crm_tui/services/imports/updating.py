@@ -131,8 +131,10 @@ class Matcher:
             if obj is None:
                 continue
             if dated:
-                same = _time_text(columns.columns["created"][position]) == _time_text(
-                    str(obj.created or ""))
+                # A record without a creation date (made before dates were kept) is known
+                # by the duplicate rule alone.
+                written = _time_text(columns.columns["created"][position])
+                same = bool(written) and written == _time_text(str(obj.created or ""))
             else:
                 same = self._same_by_rule(batch, position, obj)
             if same:
