@@ -34,6 +34,8 @@ class Company(BaseModel):
     manager_company_id = peewee.IntegerField(null=True)
     last_update = peewee.DateTimeField(null=True)
     payment_conditions = peewee.IntegerField(null=True)
+    #: When it was created (None: before migration 0083 kept it).
+    created = peewee.DateTimeField(null=True)
 
     class Meta:
         table_name = "company"
@@ -69,6 +71,9 @@ class Contact(BaseModel):
     description = peewee.TextField(default="")
     #: The person asked not to be mailed: every outgoing mail to this address is refused.
     mail_opt_out = peewee.BooleanField(default=False)
+    #: When it was created and last changed (None: before migration 0083 kept them).
+    created = peewee.DateTimeField(null=True)
+    updated = peewee.DateTimeField(null=True)
 
     class Meta:
         table_name = "contact"

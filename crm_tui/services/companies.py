@@ -98,6 +98,8 @@ class CompanyKind(Kind):
 
     def before_save(self, session, obj, created):
         obj.last_update = session.clock.now()
+        if created:
+            obj.created = obj.last_update
         # The access rule reads the manager's company off the company row itself.
         obj.manager_company_id = acl.manager_company_of(obj.manager_id)
 
@@ -128,7 +130,8 @@ class CompanyKind(Kind):
         return self.label(Company(name=name))
 
     def before_save_many(self, session, records):
-        return {"last_update": session.clock.now()}
+        now = session.clock.now()
+        return {"last_update": now, "created": now}
 
     def derived_many(self, session, records):
         return {"manager_company_id": manager_companies(records.column("manager"))}

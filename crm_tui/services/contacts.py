@@ -34,5 +34,15 @@ class ContactKind(CompanyOwnedKind):
             Contact.full_name.contains(value) | Contact.email.contains(value)))
             | Contact.phone.contains(value))
 
+    def before_save(self, session, obj, created):
+        obj.updated = session.clock.now()
+        if created:
+            obj.created = obj.updated
+
+    def before_save_many(self, session, records):
+        """`before_save` of many new contacts (an import): the same dates on all."""
+        now = session.clock.now()
+        return {"created": now, "updated": now}
+
     def before_delete(self, session, obj):
         search.forget("contact", [obj.id])

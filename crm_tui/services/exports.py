@@ -267,6 +267,8 @@ def _fast_sources(kind: str, record_kind: Kind, columns: list[_Out]) -> list[_So
             out.append(_Source(python=lambda i, v, p: p.tags.get(i, "")))
         elif name == ID_COLUMN:
             out.append(_Source(sql=model.id.cast("TEXT")))
+        elif name in layout.dates:
+            out.append(_Source(sql=_as_text(getattr(model, name), "datetime")))
         else:
             field = record_kind.field(name)
             model_field = getattr(model, field.column, None) if field else None

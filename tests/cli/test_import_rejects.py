@@ -103,4 +103,5 @@ def test_nothing_refused_leaves_a_header_only_and_an_unwritable_place_stops_firs
     assert "0 rows refused" in done.stderr
     assert rejects.read_text(encoding="utf-8").splitlines() == [
         "full_name,email,company,phone,mobile,position,description,reject_reason"]
+    assert Contact.get().created is not None
     assert Contact.select().count() == 1

@@ -59,7 +59,8 @@ def test_every_export_carries_the_id_and_the_dates_it_keeps(any_world, any_db, t
     get_kind("contact").create(admin, {"full_name": "Ana", "email": "ana@example.com",
                                        "company": str(company)})
     _leads(any_world)
-    expected = {"companies": {"id", "last_update"}, "contacts": {"id"},
+    expected = {"companies": {"id", "created", "last_update"},
+                "contacts": {"id", "created", "updated"},
                 "leads": {"id", "created", "updated"}}
     for kind, wanted in expected.items():
         rows = _export(any_db, kind, tmp_path / f"{kind}.csv")
@@ -232,3 +233,30 @@ def test_a_large_lead_file_is_checked_by_the_duplicate_rule_in_one_go(any_world,
     assert done.exit_code == 0, done.output
     assert "created 449 leads from 450 rows, updated 0 (1 unchanged)" in done.stdout
     assert Lead.select().count() == 450
+
+
+def test_contacts_and_companies_are_known_by_id_and_creation_date(any_world, any_db,
+                                                                 tmp_path):
+    admin = any_world.session("admin")
+    company = str(any_world.cid("Customer #A"))
+    ana = get_kind("contact").create(admin, {"full_name": "Ana", "email": "ana@example.com",
+                                             "company": company})
+    path = tmp_path / "contacts.csv"
+    rows = _export(any_db, "contacts", path)
+    assert rows[0]["created"] == "2026-01-15 09:30:00"
+    # The email is the rule's key: only the id and creation date can tell it is Ana.
+    rows[0]["email"] = "ana.new@example.com"
+    _write(path, rows)
+    done = crm(any_db, "import", "contacts", str(path), "--on-duplicate", "update")
+    assert done.exit_code == 0, done.output
+    assert Contact.select().count() == 1
+    assert Contact.get_by_id(ana).email == "ana.new@example.com"
+    path = tmp_path / "companies.csv"
+    rows = _export(any_db, "companies", path)
+    renamed = next(row for row in rows if row["name"] == "Customer #B")
+    renamed["name"] = "Customer #B (renamed)"
+    _write(path, rows)
+    done = crm(any_db, "import", "companies", str(path), "--on-duplicate", "update")
+    assert done.exit_code == 0, done.output
+    assert Company.get_by_id(any_world.cid("Customer #B")).name == "Customer #B (renamed)"
+    assert Company.select().count() == 3

@@ -39,7 +39,8 @@ def test_import_then_export(world, crm_db, run_crm, tmp_path) -> None:
     assert exported.stdout == ""
     assert "companies: 1 rows exported" in exported.stderr
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[0].endswith(",payment_conditions,billing,Office Phone,General email,id")
+    assert lines[0].endswith(",payment_conditions,billing,Office Phone,General email,id,"
+                             "created")
     assert lines[1].startswith("Empresa prueba,,,España,")
 
     to_stdout = run_crm("export", "contacts", db=crm_db)

@@ -14,7 +14,7 @@ from crm_tui.services.records import get_kind
 
 COMPANY_EXPORT_HEADER = (
     "name,address,fiscal_id,country,website,comments,id_company_role,id_parent,manager,"
-    "last_update,payment_conditions,billing,Office Phone,General email,id")
+    "last_update,payment_conditions,billing,Office Phone,General email,id,created")
 
 
 def _export(session, kind: str, filters: dict | None = None) -> tuple[int, str]:
@@ -133,7 +133,8 @@ def test_contacts_and_leads_exports(world) -> None:
     _, leads = _export(admin, "leads")
 
     assert contacts.splitlines()[0] == (
-        "full_name,email,company,phone,mobile,position,description,company_name,id")
+        "full_name,email,company,phone,mobile,position,description,company_name,id,created,"
+        "updated")
     assert _rows(contacts)[0]["company_name"] == "Customer #B"
     assert _rows(contacts)[0]["id"] == str(Contact.get(Contact.full_name == "Bea").id)
     lead = _rows(leads)[0]

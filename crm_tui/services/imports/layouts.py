@@ -32,8 +32,9 @@ class Layout:
     #: Derived columns an export writes right after the fixed ones; ignored on import.
     derived: tuple[str, ...] = ()
     #: The record's dates an export writes last, after the id (leads have theirs among the
-    #: derived columns); ignored on import but by `--on-duplicate update`, which knows a
-    #: record of this database by its id and creation date.
+    #: derived columns, a company its last_update among the fixed ones); ignored on import
+    #: but by `--on-duplicate update`, which knows a record of this database by its id and
+    #: creation date.
     dates: tuple[str, ...] = ()
     #: Columns only files with a header carry (newer exports), after the derived ones.
     extra: tuple[Column, ...] = ()
@@ -73,6 +74,7 @@ LAYOUTS: dict[str, Layout] = {
             Column("last_update", check="last_update"), _c("payment_conditions"),
         ),
         derived=("billing",),
+        dates=("created",),
         custom_entity="company",
         self_ref="parent",
         acyclic=True,
@@ -85,6 +87,7 @@ LAYOUTS: dict[str, Layout] = {
         ),
         extra=(_c("company_name", "company", by_name=True),),
         custom_entity="contact",
+        dates=("created", "updated"),
     ),
     "contracts": Layout(
         kind="contract",
