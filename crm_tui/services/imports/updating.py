@@ -1,9 +1,10 @@
 """`--on-duplicate update`: the stored record each row stands for, changed in place.
 
-A row updates a record of this database when its ``id`` names one the user may see and the
-row is that record: the same creation date where the kind keeps one (leads, contracts), else
-the same key of the kind's duplicate rule (companies: name or fiscal id; contacts: email).
-Any other row of a kind with a duplicate rule updates the one stored record it resembles
+A row updates a record of this database when its ``id`` names one the user may see with the
+same creation date (every export carries both). Any other row — a record made before dates
+were kept, a file of another database, a hand-made file — of a kind with a duplicate rule
+(companies: name or fiscal id; contacts: email; leads) updates the one stored record it
+resembles
 (SPEC 10); so an export re-imported into another database updates by the rule, its ids only
 linking rows of the same file. Each update is the kind's own `Kind.update` of the row's
 texts, as `crm set` would make it: the same rules, history rows and search index. A row
