@@ -3,9 +3,11 @@ per user for an audit (SPEC 10)."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from crm_tui import acl
@@ -20,6 +22,21 @@ SECRET = "(secret)"
 
 #: Rows per INSERT when a batch (an import, a mass edit) records its history.
 _BATCH = 500
+
+#: (import batch, face) of the writes under way, set by `in_import`.
+_IMPORT: contextvars.ContextVar[tuple[int | None, str] | None] = contextvars.ContextVar(
+    "history_import", default=None)
+
+
+@contextlib.contextmanager
+def in_import(batch: int | None) -> Iterator[None]:
+    """History rows written meanwhile (a kind's own update, called by an import) carry the
+    import batch and the import face, as the import's own rows do."""
+    token = _IMPORT.set((batch, "import"))
+    try:
+        yield
+    finally:
+        _IMPORT.reset(token)
 
 
 def text_of(value: Any) -> Any:
@@ -58,6 +75,10 @@ def record_many(session: Session, kind: str,
     `batch` names the import batch that created the records.
     """
     now = session.clock.now()
+    current = _IMPORT.get()
+    if current is not None:
+        batch = current[0] if batch is None else batch
+        face = face or current[1]
     face = face or session.face
     login = session.login
     dumps = json.dumps

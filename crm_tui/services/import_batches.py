@@ -127,12 +127,9 @@ def _restore(session: Session, kind, batch: ImportBatch, updates: list[History])
         for name, (before, _after) in entry.change_data.items():
             if before != history.SECRET:
                 old.setdefault(entry.record_id, {})[name] = "" if before is None else before
-    for record_id, raw in old.items():
-        last = History.select(peewee.fn.MAX(History.id)).scalar() or 0
-        kind.update(session, record_id, raw)
-        History.update(batch=batch.id, face="import").where(
-            History.id > last, History.kind == kind.name,
-            History.record_id == record_id).execute()
+    with history.in_import(batch.id):
+        for record_id, raw in old.items():
+            kind.update(session, record_id, raw)
     return len(old)
 
 

@@ -24,7 +24,7 @@ from crm_tui import csvio
 from crm_tui.db import database
 from crm_tui.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import BaseModel, CustomField, History
-from crm_tui.services import duplicates
+from crm_tui.services import duplicates, history
 from crm_tui.services.context import Session
 from crm_tui.services.imports.bulk import IN_CHUNK
 from crm_tui.services.imports.columns import Batch
@@ -203,7 +203,7 @@ class Matcher:
 
 def apply(session: Session, layout: Layout, updates: list[Update],
           ids_by_line: dict[int, int], batch_id: int | None) -> None:
-    """Make every update (inside the caller's write transaction), tagging its history rows
+    """Make every update (inside the caller's write transaction), its history rows carrying
     with the import batch.
 
     Raises:
@@ -220,17 +220,17 @@ def apply(session: Session, layout: Layout, updates: list[Update],
         last = History.select(peewee.fn.MAX(History.id)).scalar() or 0
         try:
             with database.atomic() as savepoint:
-                kind.update(session, update.target, raw)
-                mine = ((History.id > last) & (History.kind == kind.name)
-                        & (History.record_id == update.target))
-                rows = list(History.select().where(mine, History.action == "change"))
+                with history.in_import(batch_id):
+                    kind.update(session, update.target, raw)
+                rows = list(History.select().where(
+                    History.id > last, History.kind == kind.name,
+                    History.record_id == update.target, History.action == "change"))
                 if not rows:
                     # Nothing changed: nothing written, the record keeps its dates.
                     savepoint.rollback()
                     continue
                 for row in rows:
                     update.changes.update(row.change_data)
-                History.update(batch=batch_id, face="import").where(mine).execute()
         except ValidationFailed as exc:
             problems.extend(Problem(update.label, layout.column_for(p.field), p.value,
                                     p.reason, update.line) for p in exc.problems)
