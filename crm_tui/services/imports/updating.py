@@ -204,7 +204,7 @@ class Matcher:
 def apply(session: Session, layout: Layout, updates: list[Update],
           ids_by_line: dict[int, int], batch_id: int | None) -> None:
     """Make every update (inside the caller's write transaction), its history rows carrying
-    with the import batch.
+    the import batch.
 
     Raises:
         ValidationFailed: some rows break a rule once applied (each named with its line);
