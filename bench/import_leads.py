@@ -208,13 +208,12 @@ def main() -> None:
         print(f"import: {found['seconds']:.2f} s ({args.rows / found['seconds']:,.0f} rows/s), "
               f"{found['reports']} progress reports; raw sqlite3 executemany of the lead rows "
               f"{raw:.2f} s ({args.rows / raw:,.0f} rows/s); ratio {ratio:.2f}")
-        waited = found["other_done"] > found["import_done"]
+        took = found["other_done"] - found["other_started"]
         locked = "locked" in found["other_err"]
         ok = found["other_rc"] == 0 and found["other_saved"] and not locked
         print(f"another operator's save: started {found['other_started']:.2f} s into the "
-              f"import (as its write began), done at {found['other_done']:.2f} s (the import "
-              f"committed at {found['import_done']:.2f} s): "
-              f"{'waited for the import, ' if waited else ''}"
+              f"import (as its write began), took {took:.2f} s (the import returned at "
+              f"{found['import_done']:.2f} s): "
               f"{'saved' if ok else 'FAILED: ' + (found['other_err'] or 'not saved')}")
 
 
