@@ -20,17 +20,23 @@ log = logging.getLogger(__name__)
 database = peewee.DatabaseProxy()
 
 # Several operators' processes and the mail worker share one SQLite file: WAL lets readers
-# run beside the writer, the busy timeout makes a writer wait instead of failing, and
+# run beside the writer, the busy timeout makes a writer wait instead of failing (long
+# enough for the one long writer, an import of a million rows in one transaction: its write
+# holds the lock for minutes, bench/import_leads.py), and
 # NORMAL synchronous is durable in WAL mode without an fsync per commit. Each thread has its
 # own connection and page cache: 8 MB each (the OS caches the file too) keeps the app's
 # memory at a million leads near its memory at a hundred (bench/memory.py).
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 15000,
+    "busy_timeout": 600_000,
     "synchronous": "NORMAL",
     "cache_size": -8000,
 }
+
+
+#: The busy timeout in seconds, as sqlite3.connect takes it.
+BUSY_SECONDS = SQLITE_PRAGMAS["busy_timeout"] // 1000
 
 
 def is_url(target: str) -> bool:
@@ -46,12 +52,12 @@ def make_database(target: str) -> peewee.Database:
     """
     if not is_url(target):
         _create_private(target)
-        return peewee.SqliteDatabase(target, pragmas=SQLITE_PRAGMAS, timeout=15)
+        return peewee.SqliteDatabase(target, pragmas=SQLITE_PRAGMAS, timeout=BUSY_SECONDS)
     # db_url imports every driver it knows: only for URLs.
     from playhouse.db_url import connect
 
     if target.startswith("sqlite:"):
-        return connect(target, pragmas=SQLITE_PRAGMAS, timeout=15)
+        return connect(target, pragmas=SQLITE_PRAGMAS, timeout=BUSY_SECONDS)
     if target.startswith(("postgres://", "postgresql://")):
         require_extra("postgres")
         pg_driver.attach()
