@@ -115,7 +115,7 @@ def write(session: Session, kind: str, out: TextIO, filters: dict | None = None,
     record_kind = _kind_of(kind)
     query = record_kind.query(session, filters)
     columns = _columns(kind)
-    fast = _fast_sources(kind, record_kind, columns)
+    fast = _fast_sources(session, kind, record_kind, columns)
     if fast is not None:
         return _write_fast(session, record_kind, query, columns, fast, out, progress)
     times = {f.name for f in record_kind.fields if f.kind == "datetime"} | set(
@@ -180,9 +180,10 @@ def _visible_company_names(session: Session, company_ids: set[int | None]) -> di
 #
 # An export of a million leads spent most of its time presenting rows as dicts and
 # formatting each cell through the general rules above. For the kinds whose every column is
-# a stored value, a name looked up per page or a custom value, `_write_fast` has the database
-# give most cells as finished text (COALESCE, CAST, SUBSTR work the same on SQLite and
-# PostgreSQL), fills the rest from the page's lookups, and checks a whole line at once: only
+# a stored value, a visible company's name, a tag or a custom value, `_write_fast` has the
+# database give most cells as finished text (COALESCE, CAST, SUBSTR and correlated lookups
+# work the same on SQLite and PostgreSQL; amounts are made text per backend), fills tags and
+# custom values from the page's lookups, and checks a whole line at once: only
 # a line where some cell needs quotes or the formula guard goes through `csvio.format_cell`
 # cell by cell. The lines are exactly those of the general path (`write_table` over presented
 # rows); tests/unit/test_export_fast.py compares the two on every kind of value.
@@ -212,9 +213,8 @@ class _Source:
 
 @dataclass
 class _Page:
-    """What the cells of one page look up: visible company names, custom values and tags."""
+    """What the cells of one page look up: custom values and tags."""
 
-    companies: dict[int, str]
     custom: dict[int, dict[str, str]]
     tags: dict[int, str]
 
@@ -247,7 +247,8 @@ def _money_as_text(column: peewee.Field) -> Any:
     ), glue="")
 
 
-def _fast_sources(kind: str, record_kind: Kind, columns: list[_Out]) -> list[_Source] | None:
+def _fast_sources(session: Session, kind: str, record_kind: Kind,
+                  columns: list[_Out]) -> list[_Source] | None:
     """Where each column's cell comes from; None when a column needs the general path."""
     if kind not in ("leads", "contacts"):
         return None
@@ -258,8 +259,11 @@ def _fast_sources(kind: str, record_kind: Kind, columns: list[_Out]) -> list[_So
     for column in columns:
         name = column.name
         if name in _BY_NAME[record_kind.name]:
-            out.append(_Source(python=lambda i, v, p: p.companies.get(v) or "",
-                               raw=model.company))
+            # The company's name where the user may see it, per row, inside the database.
+            named = Company.alias("named_company")
+            company = named.select(named.name).where(
+                named.id == model.company, acl.company_view_expr(session.user, named))
+            out.append(_Source(sql=peewee.fn.COALESCE(company, "")))
         elif name in custom:
             out.append(_Source(python=lambda i, v, p, n=name: p.custom.get(i, {}).get(n) or "",
                                custom=True))
@@ -306,9 +310,6 @@ def _write_fast(session: Session, record_kind: Kind, query, columns: list[_Out],
                     if source.python is not None]
     width = len(columns)
     any_custom = any(source.custom for source in sources)
-    names_companies = any(c.name in _BY_NAME[record_kind.name] for c in columns)
-    company_at = next((cell + 1 for cell, c in enumerate(columns)
-                       if c.name in _BY_NAME[record_kind.name]), None)
     # One query read as it is fetched: paging by id instead would make the database find
     # and sort the matching rows again for every page when a filter picks its index.
     sql, params = query.select(*selected).order_by(model.id).sql()
@@ -318,8 +319,6 @@ def _write_fast(session: Session, record_kind: Kind, query, columns: list[_Out],
         while rows := cursor.fetchmany(CHUNK):
             ids = [row[0] for row in rows]
             page = _Page(
-                companies=_visible_company_names(session, {row[company_at] for row in rows})
-                if names_companies else {},
                 custom=record_kind.custom_values(ids) if any_custom else {},
                 tags={i: ",".join(n) for i, n in tags_of(ids).items()}
                 if record_kind.name == "lead" else {},
