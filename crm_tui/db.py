@@ -24,14 +24,14 @@ database = peewee.DatabaseProxy()
 # enough for the one long writer, an import of a million rows in one transaction: its write
 # holds the lock for minutes, bench/import_leads.py), and
 # NORMAL synchronous is durable in WAL mode without an fsync per commit. Each thread has its
-# own connection and page cache: 8 MB each (the OS caches the file too) keeps the app's
+# own connection and page cache: 4 MB each (the OS caches the file too) keeps the app's
 # memory at a million leads near its memory at a hundred (bench/memory.py).
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     "busy_timeout": 600_000,
     "synchronous": "NORMAL",
-    "cache_size": -8000,
+    "cache_size": -4000,
 }
 
 
