@@ -130,10 +130,6 @@ def write_transaction() -> Iterator[None]:
             yield
 
 
-#: SQLite's page cache while a query is streamed (negative: KiB).
-STREAM_CACHE_SIZE = -4000
-
-
 @contextlib.contextmanager
 def streamed(sql: str, params: list) -> Iterator[Any]:
     """A cursor over one query's rows that are read as they are fetched (`fetchmany`), in
@@ -148,16 +144,13 @@ def streamed(sql: str, params: list) -> Iterator[Any]:
             finally:
                 cursor.close()
     else:
-        # A streamed read visits each page once: the usual page cache would only hold pages
-        # never read again (32 MB of a million-row export's memory). A small one for now.
-        before = database.execute_sql("PRAGMA cache_size").fetchone()[0]
-        database.execute_sql(f"PRAGMA cache_size = {STREAM_CACHE_SIZE}")
+        # A streamed read visits each page once; the connection's page cache is small
+        # (SQLITE_PRAGMAS), so it holds few pages that are never read again.
         cursor = database.execute_sql(sql, params)
         try:
             yield cursor
         finally:
             cursor.close()
-            database.execute_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def redact(target: str) -> str:
