@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import peewee
 
 from crm_tui import acl
+from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
 from crm_tui.models import BaseModel
+from crm_tui.services import history
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
 
@@ -77,7 +79,14 @@ class CatalogueKind(Kind):
         """
         token = _FORCE.set(force)
         try:
-            super().delete(session, record_id)
+            with write_transaction():
+                obj = self.load(session, record_id)
+                # The records that use it lose it (their values of a field, a tag, a type):
+                # each one's history says what it lost.
+                using = [(kind, record_id) for kind, ids in self.used_by(obj)
+                         for (record_id,) in ids.tuples()]
+                with history.cascade(session, using):
+                    super().delete(session, record_id)
         finally:
             _FORCE.reset(token)
 

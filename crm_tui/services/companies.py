@@ -21,7 +21,7 @@ from crm_tui.models import (
     Lead,
 )
 from crm_tui.money import amounts_text
-from crm_tui.services import search
+from crm_tui.services import history, search
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
@@ -299,6 +299,7 @@ def add_note(session: Session, company_id: int, text: str) -> int:
         kind.check_modify(session, company)
         note = CompanyActivity.create(company=company.id, author=session.login,
                                       created=session.clock.now(), text=text)
+        history.activity(session, "company", company.id, "note", text)
     return note.id
 
 

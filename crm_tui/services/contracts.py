@@ -18,7 +18,7 @@ from crm_tui.models import (
     Invoice,
     User,
 )
-from crm_tui.services import attachments
+from crm_tui.services import attachments, history
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
 from crm_tui.services.context import Session
@@ -61,8 +61,10 @@ class ContractTypeKind(CatalogueKind):
         # Allowed (check_delete) even when contracts use it: they lose the type, and the
         # values of its fields go with the fields (ON DELETE CASCADE).
         Contract.update(contract_type=None).where(Contract.contract_type == obj.id).execute()
-        CustomField.delete().where(CustomField.entity == "contract_type",
-                                   CustomField.entity_type_id == obj.id).execute()
+        fields = CustomField.select(CustomField.id).where(
+            CustomField.entity == "contract_type", CustomField.entity_type_id == obj.id)
+        with history.cascade(session, [("field", i) for (i,) in fields.tuples()]):
+            CustomField.delete().where(CustomField.id.in_(fields)).execute()
 
 
 @register

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from crm_tui.db import write_transaction
 from crm_tui.errors import ValidationFailed
 from crm_tui.models import WON_STATUS, CompanyActivity, CompanyRole, LeadActivity
-from crm_tui.services import duplicates
+from crm_tui.services import duplicates, history
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 
@@ -97,7 +97,8 @@ def convert(session: Session, lead_id: int | str) -> Converted:
         LeadActivity.create(lead=lead.id, kind="change", author=session.login, created=now,
                             text=f"Converted into company #{company.id} {company.name!r}"
                                  + (f" and contact #{contact_id}" if contact_id else ""))
-        CompanyActivity.create(company=company.id, author=session.login, created=now,
-                               text=f"Customer from lead #{lead.id} {lead.full_name!r}")
+        note = f"Customer from lead #{lead.id} {lead.full_name!r}"
+        CompanyActivity.create(company=company.id, author=session.login, created=now, text=note)
+        history.activity(session, "company", company.id, "note", note)
     return Converted(lead.id, company.id, company.name, company_created, contact_id,
                      contact_created)

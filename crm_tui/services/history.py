@@ -98,6 +98,51 @@ def record_many(session: Session, kind: str,
     return len(rows)
 
 
+def snapshots(session: Session, kind_name: str, ids: Iterable[int]) -> dict[int, dict]:
+    """The records as history compares them (fields and custom values), by id."""
+    from crm_tui.services.records import get_kind
+
+    kind = get_kind(kind_name)
+    return {record_id: kind._snapshot(session, record_id) for record_id in ids}
+
+
+@contextlib.contextmanager
+def cascade(session: Session, records: Iterable[tuple[str, int]]) -> Iterator[None]:
+    """Record what a write inside the block does to other records (a delete that takes
+    their values, tags or rows with it): each one's fields before and after.
+
+    A record gone after the block is recorded as deleted, one still there as changed.
+    """
+    wanted: dict[str, set[int]] = {}
+    for kind_name, record_id in records:
+        wanted.setdefault(kind_name, set()).add(record_id)
+    before = {name: snapshots(session, name, sorted(ids)) for name, ids in wanted.items()}
+    yield
+    for name, old in before.items():
+        new = snapshots(session, name, old)
+        record_many(session, name, [
+            (record_id, "change" if new[record_id] else "delete",
+             diff(values, new[record_id]))
+            for record_id, values in old.items() if values and values != new[record_id]])
+
+
+def activity(session: Session, kind: str, record_id: int, entry_kind: str, text: str,
+             files: Iterable[str] = ()) -> None:
+    """Record an entry added to a record's timeline (a note, a filed mail, a file)."""
+    record(session, kind, record_id, "change", activity_changes(entry_kind, text, files))
+
+
+def activity_changes(entry_kind: str, text: str, files: Iterable[str] = ()) -> dict[str, list]:
+    """What history records of a timeline entry: its kind and first words, its files."""
+    line = " ".join(text.split())
+    value = f"{entry_kind}: {line[:80]}" + ("…" if len(line) > 80 else "")
+    changes: dict[str, list] = {"activity": [None, value]}
+    names = list(files)
+    if names:
+        changes["files"] = [None, names]
+    return changes
+
+
 def _entry(row: History) -> dict[str, Any]:
     return {"kind": row.kind, "id": row.record_id, "action": row.action, "user": row.login,
             "face": row.face, "at": V.render(row.at), "changes": row.change_data}

@@ -81,6 +81,8 @@ def take_back(session: Session, batch_id: int | str) -> tuple[int, int]:
         existing = {i for chunk in _chunks(ids) for (i,) in
                     model.select(model.id).where(model.id.in_(chunk)).tuples()}
         ids = sorted(existing)
+        # Each record's values as it goes, as any delete records them.
+        gone = history.snapshots(session, kind.name, ids)
         self_refs = [f for f in model._meta.refs if f.rel_model is model]
         for chunk in _chunks(ids):
             if self_refs:  # parents and children of the batch go together
@@ -92,7 +94,8 @@ def take_back(session: Session, batch_id: int | str) -> tuple[int, int]:
                         CustomField.entity == kind.custom_entity))).execute()
             # The lead's own "created" entries and tags go by ON DELETE CASCADE.
             model.delete().where(model.id.in_(chunk)).execute()
-        history.record_many(session, kind.name, ((i, "delete", {}) for i in ids),
+        history.record_many(session, kind.name,
+                            ((i, "delete", history.diff(gone[i], {})) for i in ids),
                             face="import", batch=batch.id)
         restored = _restore(session, kind, batch, updates)
         batch.undone_at, batch.undone_by = session.clock.now(), session.login

@@ -58,8 +58,10 @@ class LeadTypeKind(CatalogueKind):
         return [("lead", Lead.select(Lead.id).where(Lead.lead_type == obj.id))]
 
     def before_delete(self, session, obj):
-        CustomField.delete().where(CustomField.entity == "lead_type",
-                                   CustomField.entity_type_id == obj.id).execute()
+        fields = CustomField.select(CustomField.id).where(
+            CustomField.entity == "lead_type", CustomField.entity_type_id == obj.id)
+        with history.cascade(session, [("field", i) for (i,) in fields.tuples()]):
+            CustomField.delete().where(CustomField.id.in_(fields)).execute()
 
 
 @register
@@ -207,7 +209,8 @@ class LeadKind(Kind):
         with write_transaction():
             obj = self.load(session, record_id)
             self.check_delete(session, obj)
-            stored = _delete_leads([obj.id])
+            with history.cascade(session, [("lead", obj.id)]):
+                stored = _delete_leads([obj.id])
         # Files go only once the rows are gone for good (never inside a caller's transaction
         # that might still roll back).
         if owns_transaction:
@@ -407,6 +410,7 @@ def add_activity(
                                     created=session.clock.now(), text=text)
         lead.updated = session.clock.now()
         lead.save(only=[Lead.updated])
+        history.activity(session, "lead", lead.id, kind, text)
     return entry.id
 
 
@@ -483,6 +487,7 @@ def attach_file(session: Session, lead_id: int, original_name: str, data: bytes,
         lead.updated = session.clock.now()
         lead.save(only=[Lead.updated])
         attachments.add(session, "lead_activity", entry.id, name, data)
+        history.activity(session, "lead", lead.id, "note", text, files=[name])
     return entry.id
 
 
@@ -950,9 +955,8 @@ def _mass_apply(session: Session, action: str, target: object, leads: list[Lead]
         return []
     ids = [lead.id for lead in leads]
     if action == "delete":
-        history.record_many(session, "lead", [
-            (lead.id, "delete", {"full_name": [lead.full_name, None]}) for lead in leads])
-        return _delete_leads(ids)
+        with history.cascade(session, [("lead", i) for i in ids]):
+            return _delete_leads(ids)
     now = session.clock.now()
     entries: list[dict] = []
     changed: list[tuple[int, str, dict[str, list]]] = []
@@ -978,6 +982,7 @@ def _mass_apply(session: Session, action: str, target: object, leads: list[Lead]
         changes = {Lead.status: target}
     else:
         adding = action == "add_tag"
+        tags_before = tags_of(ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             if adding:
@@ -986,8 +991,10 @@ def _mass_apply(session: Session, action: str, target: object, leads: list[Lead]
                 LeadTag.delete().where(LeadTag.tag == target.id, LeadTag.lead.in_(chunk)).execute()
         word = "added" if adding else "removed"
         entries = [_entry(i, "change", session, now, f"tag {target.name} {word}") for i in ids]
-        change = [None, target.name] if adding else [target.name, None]
-        changed = [(i, "change", {"tags": change}) for i in ids]
+        # As a form's change of the tags: the whole list before and after.
+        tags_after = tags_of(ids)
+        changed = [(i, "change", {"tags": [tags_before.get(i, []), tags_after.get(i, [])]})
+                   for i in ids]
         changes = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]

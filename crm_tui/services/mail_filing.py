@@ -20,9 +20,9 @@ from crm_tui.db import write_transaction
 from crm_tui.mail.message import ParsedMessage
 from crm_tui.mail.tokens import find_lead_token
 from crm_tui.models import Attachment, Contact, FiledMessage, Lead, LeadActivity, SentMail, User
-from crm_tui.services import mail_bounces, mail_seen
+from crm_tui.services import history, mail_bounces, mail_seen
 from crm_tui.services.attachments import display_name
-from crm_tui.services.context import Clock
+from crm_tui.services.context import Clock, FrozenClock, Session
 from crm_tui.services.merging import redirected
 from crm_tui.services.prepared_insert import Prepared
 from crm_tui.services.staged_files import StagedFiles
@@ -352,6 +352,17 @@ def file_incoming(
     return [p.result() for p in plans]
 
 
+#: Who the history names for what the mail worker files itself.
+MAIL_AUTHOR = "mail"
+
+
+def mail_session(now: dt.datetime) -> Session:
+    """The mail worker acting: a stand-in user that is never stored, recorded in the
+    history as ``mail`` with the face ``mail``."""
+    return Session(User(login=MAIL_AUTHOR, superadmin=True, language="en"), FrozenClock(now),
+                   face="mail")
+
+
 _DISPOSITION = {"filed": "flag", "unmatched": "unmatched", "oversized": "leave", "auto": "leave",
                 "discarded": "leave"}
 NEW_LEAD_VIA = "new lead from an unknown sender"
@@ -492,10 +503,12 @@ def _decide(
                  update=entry.row, write_activity=lead_id is not None)
 
 
-def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[str]:
+def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime,
+           session: Session | None = None) -> list[str]:
     """Write the batch: activity entries, attachments and ledger rows, each with one
     prepared statement (PERF: building peewee queries row by row was most of the ingest's
-    time). Returns the stored names of the attachment files the rows refer to."""
+    time), and each filed message in its lead's history (by `session`'s user, else the
+    mail worker). Returns the stored names of the attachment files the rows refer to."""
     writing = [plan for plan in plans if plan.write_activity]
     authors = [(plan.mail.parsed.from_address or "(unknown sender)")[:200] for plan in writing]
     # The files first, on a background thread (from a few files on), so the kernel creates
@@ -520,6 +533,13 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
                             len(att.data), authors[index], now))
     Prepared(Attachment, ("owner_kind", "owner_id", "original_name", "stored_name",
                            "content_type", "size", "author", "created")).insert_many(attachments)
+    files: dict[int, list[str]] = {}
+    for index, _att, name in kept:
+        files.setdefault(index, []).append(name)
+    history.record_many(session or mail_session(now), "lead", [
+        (plan.lead_id, "change", history.activity_changes(
+            "email_in", f"{author}: {plan.mail.parsed.subject}", files.get(index, ())))
+        for index, (plan, author) in enumerate(zip(writing, authors, strict=True))])
     rows = []
     for plan in plans:
         folder = ledger_folder(plan.mail.folder)
@@ -555,13 +575,14 @@ def _write(plans: list[_Plan], staged: StagedFiles, now: dt.datetime) -> list[st
 
 
 def file_held(mail: IncomingMail, row_id: int, lead_id: int, reason: str,
-              staged: StagedFiles, now: dt.datetime) -> int:
+              staged: StagedFiles, now: dt.datetime, session: Session | None = None) -> int:
     """File a message the ledger holds (row ``row_id``) on ``lead_id``: its activity entry
     and attachments, and the ledger row turned to filed, its raw copy dropped. Call it
     inside the caller's write transaction, after checking the row is still unmatched.
-    Returns the activity id; the caller calls ``staged.committed()`` after the commit."""
+    Returns the activity id; the caller calls ``staged.committed()`` after the commit.
+    The lead's history names `session`'s user (the one who assigned it), else the worker."""
     plan = _Plan(mail, "", "filed", "flag", lead_id, reason, update=row_id, write_activity=True)
-    _write([plan], staged, now)
+    _write([plan], staged, now, session)
     return plan.activity_id
 
 

@@ -14,12 +14,11 @@ import peewee
 
 from crm_tui.errors import CrmError
 from crm_tui.models import Contact, Lead, LeadActivity, User
-from crm_tui.services.context import Clock, Session
-from crm_tui.services.mail_filing import IncomingMail, NewLead
+from crm_tui.services.context import Clock
+from crm_tui.services.mail_filing import MAIL_AUTHOR, IncomingMail, NewLead, mail_session
 from crm_tui.services.records import get_kind
 
-#: The author of what the mail worker writes itself (history login, timeline author).
-MAIL_AUTHOR = "mail"
+__all__ = ["MAIL_AUTHOR", "creator", "known_sender", "lead_values"]
 
 
 def known_sender(address: str) -> bool:
@@ -41,12 +40,6 @@ def _owner(login: str) -> User | None:
     if not login:
         return None
     return User.get_or_none(User.login == login, User.enabled == True)  # noqa: E712
-
-
-def _system_session(clock: Clock) -> Session:
-    """The mail worker acting: a stand-in user that is never stored (no id), allowed to
-    create a lead and recorded in the history as ``mail``."""
-    return Session(User(login=MAIL_AUTHOR, superadmin=True, language="en"), clock, face="mail")
 
 
 def lead_values(mail: IncomingMail, owner: User | None) -> dict[str, str]:
@@ -73,7 +66,7 @@ def creator(owner_login: str, clock: Clock | None = None) -> NewLead:
         # a rolled-back batch took its leads with it).
         if not address or known_sender(address):
             return None
-        session = _system_session(clock)
+        session = mail_session(clock.now())
         owner = _owner(owner_login)
         try:
             lead_id = get_kind("lead").create(session, lead_values(mail, owner))

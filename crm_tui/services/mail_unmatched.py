@@ -225,7 +225,8 @@ def assign_choices(session: Session, text: str = "", limit: int = 20) -> list[tu
 def _file_on(session: Session, row: FiledMessage, lead_id: int, reason: str,
              staged: StagedFiles, limits: Limits) -> int:
     mail = _incoming(row, limits)
-    return mail_filing.file_held(mail, row.id, lead_id, reason, staged, session.clock.now())
+    return mail_filing.file_held(mail, row.id, lead_id, reason, staged, session.clock.now(),
+                                 session)
 
 
 def assign(session: Session, mail_id: int | str, lead_id: int | str) -> dict:
@@ -275,7 +276,7 @@ def new_lead(session: Session, mail_id: int | str) -> dict:
                                   note=f"Created from mail of {values['email']}")
             activity = mail_filing.file_held(mail, row.id, created.id,
                                              f"new lead by {session.login}", staged,
-                                             session.clock.now())
+                                             session.clock.now(), session)
         staged.committed()
     return {"id": row.id, "lead": created.id, "activity": activity, "status": "filed"}
 
@@ -355,7 +356,7 @@ def replay(session: Session, kept_id: str) -> dict:
                                                 raw=raw)
                 mail_filing.file_held(mail, entry.id, entry.lead_id,
                                       f"replayed by {session.login}", staged,
-                                      session.clock.now())
+                                      session.clock.now(), session)
                 result = {"outcome": "filed", "lead": entry.lead_id, "reason": "replayed"}
         if result is not None:
             staged.committed()

@@ -1,0 +1,335 @@
+"""Every service entry point that writes leaves a history row for every row it changed, in
+the same transaction, naming who and which face, with each field's old and new value (a
+secret never): forms, `crm set` and `crm delete`, mass edit, the board, mail filing, merge,
+conversion, notes and files, import and its undo, and the cascades of deletes (both
+backends).
+
+Each entry point runs twice from the same state: first with the database refusing every
+history row, when it must write nothing at all (its writes and its history share one
+transaction); then normally, when every inserted, changed or deleted row of the CRM tables
+must be answered by its record's history (tests/unit/history_audit.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from crm_tui.mail.message import parse_message
+from crm_tui.services import (
+    companies,
+    conversion,
+    forms,
+    import_batches,
+    imports,
+    leads,
+    mail_filing,
+    mail_leads,
+    merging,
+)
+from crm_tui.services.records import get_kind
+from tests.unit import history_audit
+
+ADMIN = ("admin", "cli")
+
+
+def _tui(world, login: str):
+    session = world.session(login)
+    session.face = "tui"
+    return session
+
+
+def _lead(world, name: str, **values: str) -> int:
+    return get_kind("lead").create(world.session("admin"), {
+        "full_name": name, "email": f"{name.split()[0].lower()}@leads.example", **values})
+
+
+def _tagged_lead(world, name: str) -> int:
+    admin = world.session("admin")
+    for tag in ("hot", "cold"):
+        if not get_kind("tag").model.select().where(get_kind("tag").model.name == tag).exists():
+            get_kind("tag").create(admin, {"name": tag})
+    lead = _lead(world, name, tags="hot", company=str(world.cid("Customer #A")),
+                 company_name="Alpha Ltd")
+    leads.add_note(admin, lead, "first call")
+    leads.attach_file(admin, lead, "offer.txt", b"an offer")
+    return lead
+
+
+def _contact(world, name: str, company: str = "Customer #A") -> int:
+    return get_kind("contact").create(world.session("admin"), {
+        "full_name": name, "email": f"{name.split()[0].lower()}@contacts.example",
+        "company": str(world.cid(company))})
+
+
+def _mail(raw: str) -> mail_filing.IncomingMail:
+    data = raw.replace("\n", "\r\n").encode()
+    return mail_filing.IncomingMail(parse_message(data), raw=data)
+
+
+# -- the entry points: (set-up, the write audited, who, which face) ----------------------------
+
+
+def form_create(world, _):
+    forms.submit(_tui(world, "admin"), "company", None, {
+        "name": "Formco", "country": "Spain", "parent": str(world.cid("My company")),
+        "custom.Office Phone": "555 01"})
+
+
+def form_edit_setup(world):
+    return _contact(world, "Ann Form")
+
+
+def form_edit(world, contact):
+    session = _tui(world, "user1")
+    shown = forms.current_values(session, "contact", contact)
+    forms.submit(session, "contact", contact, {**shown, "phone": "+34 600", "position": "CEO"},
+                 initial=shown)
+
+
+def form_password(world, _):
+    session = _tui(world, "admin")
+    forms.submit(session, "user", world.users["user1"],
+                 {"password": "Fresh-s3cret-9", "real_name": "User One"},
+                 initial=forms.current_values(session, "user", world.users["user1"]))
+
+
+def mass_setup(world):
+    return [_tagged_lead(world, "Mass One"), _tagged_lead(world, "Mass Two")]
+
+
+def mass_status(world, ids):
+    leads.mass_update(_tui(world, "admin"), ids, "status", 3)
+
+
+def mass_owner(world, ids):
+    leads.mass_update(_tui(world, "admin"), ids, "owner", "user1")
+
+
+def mass_tag(world, ids):
+    leads.mass_update(_tui(world, "admin"), ids, "add_tag", "cold")
+
+
+def mass_delete(world, ids):
+    leads.mass_update(_tui(world, "admin"), ids, "delete")
+
+
+def board_setup(world):
+    from tests.unit.lead_world import grant_lead_bits
+
+    grant_lead_bits(world)
+    return _lead(world, "Board Lead", owner="user1")
+
+
+def board_move(world, lead):
+    leads.set_status(_tui(world, "user1"), lead, 4)
+
+
+def mail_setup(world):
+    return _lead(world, "Mail Lead")
+
+
+def mail_filing_batch(world, lead):
+    mails = [
+        _mail(f"From: Mail Lead <mail@leads.example>\nSubject: [Lead#{lead}] the offer\n"
+              "Message-ID: <m1@leads.example>\nMIME-Version: 1.0\n"
+              'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
+              "Content-Type: text/plain\n\nSee the file.\n--b\n"
+              "Content-Type: application/octet-stream\n"
+              'Content-Disposition: attachment; filename="spec.txt"\n\nspec\n--b--\n'),
+        _mail("From: Stranger <who@elsewhere.example>\nSubject: prices?\n"
+              "Message-ID: <m2@elsewhere.example>\n\nHow much?\n"),
+    ]
+    mail_filing.file_incoming(mails, clock=world.clock,
+                              new_lead=mail_leads.creator("user1", world.clock))
+
+
+def merge_companies_setup(world):
+    admin = world.session("admin")
+    company = get_kind("company")
+    keep = company.create(admin, {"name": "Keepco", "parent": str(world.cid("My company"))})
+    other = company.create(admin, {"name": "Otherco", "country": "Peru", "website": "o.example",
+                                   "custom.Office Phone": "555 02",
+                                   "parent": str(world.cid("My company"))})
+    get_kind("contact").create(admin, {"full_name": "Oto", "email": "oto@o.example",
+                                       "company": str(other)})
+    _lead(world, "Olga Other", company=str(other))
+    companies.add_note(admin, other, "met at a fair")
+    return keep, other
+
+
+def merge_companies(world, ids):
+    merging.merge(world.session("admin"), "company", *ids)
+
+
+def merge_contacts_setup(world):
+    return _contact(world, "Carl Keep"), _contact(world, "Cora Other")
+
+
+def merge_contacts(world, ids):
+    merging.merge(world.session("admin"), "contact", *ids)
+
+
+def merge_leads_setup(world):
+    return _tagged_lead(world, "Lena Keep"), _tagged_lead(world, "Lisa Other")
+
+
+def merge_leads(world, ids):
+    merging.merge(world.session("admin"), "lead", *ids)
+
+
+def convert_setup(world):
+    return _lead(world, "Vera Won", company_name="Customer #B", phone="+1 555")
+
+
+def convert(world, lead):
+    conversion.convert(world.session("admin"), lead)
+
+
+def notes_setup(world):
+    return _lead(world, "Nora Note")
+
+
+def notes(world, lead):
+    admin = world.session("admin")
+    leads.add_note(admin, lead, "called back")
+    leads.attach_file(admin, lead, "terms.txt", b"terms")
+    companies.add_note(admin, world.cid("Customer #B"), "new contact person")
+
+
+def import_companies(world, _):
+    parent = world.cid("My company")
+    data = (f"name,country,id_parent\nImpco One,Spain,{parent}\nImpco Two,Chile,{parent}\n"
+            ).encode()
+    imports.run(world.session("admin"), "companies", data, dry_run=False)
+
+
+def import_undo_setup(world):
+    data = f"name,country,id_parent\nUndo One,Spain,{world.cid('My company')}\n".encode()
+    imports.run(world.session("admin"), "companies", data, dry_run=False)
+    return import_batches.listing(world.session("admin"))[0]["batch"]
+
+
+def import_undo(world, batch):
+    import_batches.undo(world.session("admin"), batch)
+
+
+def delete_lead_setup(world):
+    return _tagged_lead(world, "Dora Delete")
+
+
+def delete_lead(world, lead):
+    get_kind("lead").delete(world.session("admin"), lead)
+
+
+def delete_lead_type_setup(world):
+    admin = world.session("admin")
+    lead_type = get_kind("lead-type").create(admin, {"name": "Fair"})
+    get_kind("field").create(admin, {"name": "Stand", "kind": "text",
+                                     "entity": f"lead_type:{lead_type}"})
+    _lead(world, "Tina Typed", lead_type=str(lead_type), **{"custom.Stand": "B12"})
+    return lead_type
+
+
+def delete_lead_type(world, lead_type):
+    get_kind("lead-type").delete(world.session("admin"), lead_type, force=True)
+
+
+def delete_field_setup(world):
+    admin = world.session("admin")
+    field = get_kind("field").create(admin, {"name": "Fax", "kind": "text",
+                                             "entity": "company"})
+    get_kind("company").update(admin, world.cid("Customer #A"), {"custom.Fax": "555 03"})
+    return field
+
+
+def delete_field(world, field):
+    get_kind("field").delete(world.session("admin"), field, force=True)
+
+
+@dataclass
+class Case:
+    act: Callable[[Any, Any], None]
+    setup: Callable[[Any], Any] | None = None
+    who: tuple[str, str] = ADMIN
+    secrets: tuple[str, ...] = ()
+
+
+CASES = {
+    "form create": Case(form_create, who=("admin", "tui")),
+    "form edit": Case(form_edit, form_edit_setup, ("user1", "tui")),
+    "form password": Case(form_password, who=("admin", "tui"), secrets=("Fresh-s3cret-9",)),
+    "mass status": Case(mass_status, mass_setup, ("admin", "tui")),
+    "mass owner": Case(mass_owner, mass_setup, ("admin", "tui")),
+    "mass tag": Case(mass_tag, mass_setup, ("admin", "tui")),
+    "mass delete": Case(mass_delete, mass_setup, ("admin", "tui")),
+    "board move": Case(board_move, board_setup, ("user1", "tui")),
+    "mail filing": Case(mail_filing_batch, mail_setup, ("mail", "mail")),
+    "merge companies": Case(merge_companies, merge_companies_setup),
+    "merge contacts": Case(merge_contacts, merge_contacts_setup),
+    "merge leads": Case(merge_leads, merge_leads_setup),
+    "lead convert": Case(convert, convert_setup),
+    "notes and files": Case(notes, notes_setup),
+    "import": Case(import_companies, who=("admin", "import")),
+    "import undo": Case(import_undo, import_undo_setup, ("admin", "import")),
+    "delete lead cascade": Case(delete_lead, delete_lead_setup),
+    "delete lead type cascade": Case(delete_lead_type, delete_lead_type_setup),
+    "delete field cascade": Case(delete_field, delete_field_setup),
+}
+
+
+def audited(world, case: Case, act: Callable[[], Any]) -> list[str]:
+    """Run `act` refused any history (nothing may change), then for real; the gaps."""
+    admin = world.session("admin")
+    before = history_audit.read_rows()
+    lift = history_audit.refuse_history()
+    try:
+        act()
+    except Exception:  # noqa: BLE001  (any refusal will do; what was written is checked)
+        pass
+    finally:
+        lift()
+    after = history_audit.read_rows()
+    changed = sorted(t for t in before if before[t] != after[t])
+    if changed:
+        return [f"wrote {', '.join(changed)} without its history (not one transaction)"]
+    audit = history_audit.start(admin)
+    act()
+    login, face = case.who
+    return history_audit.finish(audit, admin, login=login, face=face,
+                                       secrets=case.secrets)
+
+
+#: Gaps known and not closed here, with why.
+KNOWN_GAPS = {
+    # crm_tui/services/imports.py records each created record with no field values; that
+    # module is being split into smaller ones, where the history of a batch belongs.
+    "import": "an import's history rows carry no field values",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_GAPS[name], strict=True))
+    if name in KNOWN_GAPS else name for name in CASES])
+def test_every_write_has_its_history(any_world, name: str) -> None:
+    case = CASES[name]
+    context = case.setup(any_world) if case.setup else None
+    gaps = audited(any_world, case, lambda: case.act(any_world, context))
+    assert gaps == [], f"{name}:\n" + "\n".join(gaps)
+
+
+def test_crm_set_and_delete_have_their_history(any_db, any_world, run_crm) -> None:
+    cid = any_world.cid("Customer #B")
+    case = Case(lambda *_: None)
+
+    def crm(*args: str) -> None:
+        done = run_crm(*args, db=any_db)
+        assert done.returncode == 0 or "history refused" in done.stderr, done.stderr
+
+    assert audited(any_world, case, lambda: crm(
+        "set", "company", str(cid), "country=Chile", "custom.Office Phone=555 04")) == []
+    lead = _tagged_lead(any_world, "Cli Delete")
+    assert audited(any_world, case, lambda: crm("delete", "lead", str(lead))) == []
