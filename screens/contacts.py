@@ -14,3 +14,10 @@ class ContactsScreen(RecordListScreen):
     FILTER_HINT = "name, email or phone, or company=… position=…"
     EMPTY_TEXT = "No contacts"
     AUTO_FOCUS = "#records"
+
+    def open_record(self, record_id: int) -> None:
+        """Show the contact's detail screen (e edits it from the list)."""
+        from screens.contact_detail import ContactDetailScreen
+
+        self.app.push_screen(
+            ContactDetailScreen(self.session, record_id, on_change=self.records_changed))

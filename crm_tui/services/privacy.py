@@ -255,7 +255,8 @@ def _scrub_history(kind: str, record_id: int, fields: tuple[str, ...]) -> int:
         changes = row.change_data
         hit = False
         for name, pair in changes.items():
-            if name in personal or name.startswith("custom."):
+            # A timeline entry's first words (a note, a mail) are personal too.
+            if name in personal or name.startswith("custom.") or name in ("activity", "files"):
                 changes[name] = [None if v is None else ERASED for v in pair]
                 hit = True
         if hit:

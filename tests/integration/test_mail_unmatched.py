@@ -209,8 +209,11 @@ def test_create_leads_makes_one_lead_per_unknown_sender(any_world, mailbox) -> N
         "Carla Client", "sales1", None, "email")
     [entry] = _incoming(lead.id)
     assert "Please send a price list." in entry.text
-    [created] = History.select().where(History.kind == "lead", History.record_id == lead.id)
+    created, filed = History.select().where(History.kind == "lead",
+                                            History.record_id == lead.id).order_by(History.id)
     assert (created.action, created.face, created.login) == ("create", "mail", "mail")
+    assert (filed.action, filed.face, filed.login) == ("change", "mail", "mail")
+    assert "Do you sell widgets?" in filed.change_data["activity"][1]
     assert FILED_KEYWORD in mailbox.flags()[first]
     assert _incoming(known) == []
     assert Lead.select().where(Lead.email == "away@elsewhere.example").count() == 0

@@ -35,11 +35,12 @@ async def test_contacts_list_search_and_edit(world, admin):
         # Bo works for Customer #B, which user1 sees read-only: no edit, no delete.
         keys = footer_keys(app)
         assert keys["e"] is False and keys["d"] is False
-        await press(pilot, "enter")
-        modal = app.screen
-        assert type(modal).__name__ == "RecordFormModal"
-        assert modal.read_only and modal.form.disabled  # shown, not editable
-        await press(pilot, "escape", "slash", "ctrl+u", "enter")
+        await press(pilot, "enter")  # his detail: shown, not editable
+        assert type(app.screen).__name__ == "ContactDetailScreen"
+        assert "Bo Berg" in app.screen.screen_title()
+        keys = footer_keys(app)
+        assert keys["e"] is False and keys["d"] is False and keys["M"] is False
+        await press(pilot, "q", "slash", "ctrl+u", "enter")
         assert table.row_count == 2
         assert footer_keys(app)["e"] is True  # Ana's company is his own
         await press(pilot, "e", "tab")
