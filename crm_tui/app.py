@@ -354,8 +354,11 @@ class CrmApp(App[None]):
             await self.pop_screen()
         return self.screen
 
-    async def open_record(self, kind: str, record_id: int) -> None:
-        """Show a record the way its list opens it (the company detail, a contact's form)."""
+    async def open_record(self, kind: str, record_id: int, note: str = "") -> None:
+        """Show a record the way its list opens it (its detail screen); `note` is said
+        first (which record an id merged away led to)."""
+        if note:
+            self.notify(note)
         screen = await self._show_kind(kind)
         if screen is not None and hasattr(screen, "open_record"):
             screen.open_record(record_id)

@@ -28,6 +28,8 @@ IMPORT_KINDS = ("companies", "contacts", "contracts", "leads")
 #: Kinds "Go to …" searches, with how many hits each may add. Each search goes through
 #: the kind's own query, so only records the user may see are ever offered.
 GOTO_KINDS: tuple[tuple[str, int], ...] = (("company", 12), ("contact", 8), ("lead", 8))
+#: Kinds "Go to …" opens by id (`#42` or `42`): an id merged away leads to the kept record.
+ID_KINDS = ("company", "contact", "contract", "invoice", "lead")
 
 
 class _CrmProvider(Provider):
@@ -142,9 +144,13 @@ class GoToProvider(_CrmProvider):
         if score > 0:
             yield Hit(score, matcher.highlight(opener), partial(app.find_records, "company"),
                       opener, "Filter the company list")
+        session = app.session
+        number = text.removeprefix("#")
+        if number.isdigit():
+            async for hit in self._by_id(int(number), matcher):
+                yield hit
         if len(text) < 2:
             return
-        session = app.session
         for kind, limit in GOTO_KINDS:
             try:
                 found = await asyncio.to_thread(find_titles, session, kind, text, limit)
@@ -157,3 +163,26 @@ class GoToProvider(_CrmProvider):
                 yield Hit(score, matcher.highlight(label), partial(app.open_record, kind,
                                                                    record_id),
                           label, f"Open {kind} #{record_id}")
+
+    async def _by_id(self, number: int, matcher: Any) -> Hits:
+        """"Go to KIND #ID" for each kind where the user may see a record of that id (or
+        the record it was merged into, said in the hit and when it opens)."""
+        from crm_tui.services import merging
+
+        app = self.crm
+        for kind in ID_KINDS:
+            try:
+                found = await asyncio.to_thread(merging.by_id, app.session, kind, number)
+            except Exception:  # noqa: BLE001 - a palette search never breaks the palette
+                continue
+            if found is None:
+                continue
+            record_id, title, merged_from = found
+            label = f"Go to {kind} #{record_id}: {title}"
+            note = ""
+            if merged_from is not None:
+                note = f"{kind} #{merged_from} was merged into {kind} #{record_id}"
+                label += f" (#{merged_from} was merged into it)"
+            yield Hit(1.0, matcher.highlight(label),
+                      partial(app.open_record, kind, record_id, note), label,
+                      f"Open {kind} #{record_id}")

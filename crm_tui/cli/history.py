@@ -35,7 +35,10 @@ def history_command(state: CliState, kind, record_id, login, since, as_json) -> 
             raise click.UsageError("give KIND ID, or --user LOGIN [--since DATE]")
         if since is not None:
             raise click.UsageError("--since goes with --user")
-        entries = history.of_record(state.session(), kind, record_id)
+        from crm_tui.cli.records import followed
+
+        session = state.session()
+        entries = history.of_record(session, kind, followed(session, kind, record_id))
     if as_json:
         print_json(entries)
         return

@@ -19,7 +19,10 @@ def note_group() -> None:
 @pass_state
 def add_command(state: CliState, kind, record_id, text) -> None:
     """Add TEXT as a note to the activity of a company or lead; prints the note's id."""
+    from crm_tui.cli.records import followed
+
     session = state.session()
+    record_id = followed(session, kind, record_id)
     if kind == "company":
         from crm_tui.services.companies import add_note
     else:

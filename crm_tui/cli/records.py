@@ -148,6 +148,20 @@ def _record_ref(kind: str, record_id: str | None, bill_id: str | None):
     return record_id
 
 
+def followed(session, kind: str, record_id):
+    """The record a KIND ID names, following a merge: an id merged away names the record it
+    was merged into (said on stderr, so a script's output stays the same)."""
+    from crm_tui.services.merging import MERGEABLE, follow
+
+    if kind not in MERGEABLE:
+        return record_id
+    found, merged_from = follow(session, kind, record_id)
+    if merged_from is not None:
+        click.echo(f"crm: {kind} {merged_from} was merged into {kind} {found}; "
+                   f"using {kind} {found}", err=True)
+    return found
+
+
 bill_id_option = click.option(
     "--bill-id", "bill_id", metavar="BILL_ID",
     help="Invoices: name it by bill ID, even one that is all digits (an integer RECORD_ID "
@@ -260,6 +274,7 @@ def set_command(state: CliState, kind, record_id, assignments, bill_id, json_sou
         raise ValidationFailed.one(f"{kind} {record_id}", "--if-unchanged-since", since,
                                    str(error)) from None
     session = state.session()
+    record_id = followed(session, kind, record_id)
     get_kind(kind).update(session, record_id, values, unchanged_since=unchanged_since)
 
 
@@ -285,6 +300,7 @@ def delete_command(state: CliState, kind, record_id, bill_id, force) -> None:
     if force and not isinstance(target, CatalogueKind):
         raise click.UsageError(f"--force applies to catalogue entries, not to {kind}")
     session = state.session()
+    record_id = followed(session, kind, record_id)
     if isinstance(target, CatalogueKind):
         target.delete(session, record_id, force=force)
     else:

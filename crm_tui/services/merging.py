@@ -143,6 +143,22 @@ def follow(session: Session, kind_name: str, ref: int | str) -> tuple[int, int |
         raise not_found(kind_name, ref) from None
 
 
+def by_id(session: Session, kind_name: str, ref: int | str) -> tuple[int, str, int | None] | None:
+    """The record an id names for a user, following a merge (go-to by id): (id, title, the
+    merged-away id it came from, or None); None when the user may see no such record."""
+    kind = get_kind(kind_name)
+    try:
+        if kind_name in MERGEABLE:
+            found, merged_from = follow(session, kind_name, ref)
+        else:
+            found, merged_from = kind.load(session, ref).id, None
+    except NotFound:
+        return None
+    obj = kind.model.get_by_id(found)
+    title = getattr(obj, kind.title_attr, None) or f"#{found}"
+    return found, str(title), merged_from
+
+
 def merged_into(kind_name: str, record_id: int) -> int | None:
     """The record an archived (merged, yet kept) record was merged into, or None."""
     moved = Redirect.get_or_none(Redirect.kind == kind_name, Redirect.old_id == record_id)
