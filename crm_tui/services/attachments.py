@@ -15,6 +15,7 @@ from crm_tui import paths
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound, ValidationFailed
 from crm_tui.models import ATTACHMENT_OWNERS, Attachment, LeadActivity
+from crm_tui.services import history
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind, not_found
@@ -141,6 +142,8 @@ def add(
             content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
             size=len(data), author=author or session.login, created=session.clock.now(),
         )
+        if owner_kind != "lead_activity":  # a timeline entry's files are in its lead's
+            history.record(session, owner_kind, owner_id, "change", {"files": [None, [name]]})
     return att.id
 
 

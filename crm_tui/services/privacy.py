@@ -189,6 +189,7 @@ def erase(session: Session, kind: str, record_id: int | str) -> dict[str, int]:
     stored: list[str] = []
     with write_transaction():
         obj = record_kind._locked(obj)
+        before = record_kind._snapshot(session, obj.id)
         fields = PERSONAL_FIELDS[kind]
         blank = {name: "" for name in fields}
         blank["full_name"] = f"{ERASED} {kind} {obj.id}"
@@ -209,8 +210,12 @@ def erase(session: Session, kind: str, record_id: int | str) -> dict[str, int]:
                             .where(FiledMessage.id.in_([m.id for m in _unmatched_from(
                                 _address(kind, obj))])).execute())
         counts["history"] = _scrub_history(kind, obj.id, fields)
-        history.record(session, kind, obj.id, "erase",
-                       {name: [history.SECRET, ERASED] for name in fields})
+        # What changed, its personal values forgotten as the older rows' are.
+        changes = history.diff(before, record_kind._snapshot(session, obj.id))
+        for name, pair in changes.items():
+            if name in fields or name.startswith("custom."):
+                pair[0] = None if pair[0] is None else ERASED
+        history.record(session, kind, obj.id, "erase", changes)
         if kind in search.FIELDS:
             search.reindex(kind, [obj.id])
     attachments.remove_files(stored)

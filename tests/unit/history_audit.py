@@ -162,9 +162,13 @@ def _net(entries: list[History]) -> dict[str, list]:
     return {name: pair for name, pair in out.items() if pair[0] != pair[1]}
 
 
-def finish(audit: Audit, session, *, login: str, face: str,
-           secrets: tuple[str, ...] = ()) -> list[str]:
-    """Compare the state now with `audit`'s; returns every gap found, in words."""
+def finish(audit: Audit, session, *, login: str, face: str, secrets: tuple[str, ...] = (),
+           forgotten: tuple[str, ...] = ()) -> list[str]:
+    """Compare the state now with `audit`'s; returns every gap found, in words.
+
+    `forgotten` names fields whose old values must be gone from the history altogether (a
+    personal-data erase): only their new values are compared.
+    """
     from crm_tui.services import history
 
     kinds = _kind_models()
@@ -208,6 +212,14 @@ def finish(audit: Audit, session, *, login: str, face: str,
             continue
         expected = history.diff(old, new)
         recorded = _net(by_record.get(name, []))
+        for key in [k for k in expected if k in forgotten or
+                    (forgotten and k.startswith("custom."))]:
+            value = expected[key][0]
+            kept = History.select().where(History.kind == name[0],
+                                          History.record_id == name[1])
+            if value not in (None, "") and any(str(value) in row.changes for row in kept):
+                problems.append(f"{name[0]} #{name[1]}: history still holds {key}'s old value")
+            expected[key] = [recorded.get(key, [None])[0], expected[key][1]]
         compared = set(expected) | (set(recorded) & (set(old) | set(new)))
         wrong = {k: (recorded.get(k), expected.get(k)) for k in sorted(compared)
                  if recorded.get(k) != expected.get(k)}

@@ -250,12 +250,94 @@ def delete_field(world, field):
     get_kind("field").delete(world.session("admin"), field, force=True)
 
 
+def attach_company_file(world, _):
+    from crm_tui.services import attachments
+
+    attachments.add(world.session("admin"), "company", world.cid("Customer #A"), "plan.txt",
+                    b"the plan")
+
+
+def new_lead_with_note(world, _):
+    _lead(world, "Olga First")
+    leads.create_lead(world.session("admin"), {"full_name": "Olga First",
+                                                "email": "olga@leads.example"},
+                      note="from the fair")
+
+
+def merge_values_setup(world):
+    return _lead(world, "Vic Values"), _contact(world, "Val Values")
+
+
+def merge_values(world, ids):
+    admin = world.session("admin")
+    leads.merge_values(admin, ids[0], {"full_name": "Vic Values", "phone": "+1 200",
+                                       "country": "Peru"})
+    merging.merge_values(admin, "contact", ids[1], {"full_name": "Val V.",
+                                                   "position": "Buyer"})
+
+
+def erase_setup(world):
+    lead = _tagged_lead(world, "Eve Erase")
+    get_kind("lead").update(world.session("admin"), lead, {"phone": "+1 300"})
+    return lead
+
+
+def erase(world, lead):
+    from crm_tui.services import privacy
+
+    privacy.erase(world.session("admin"), "lead", lead)
+
+
+def unmatched_setup(world):
+    from tests.unit.lead_world import grant_lead_bits
+
+    grant_lead_bits(world)
+    mail_filing.file_incoming([_mail("From: Una <una@u.example>\nSubject: hello\n"
+                                     "Message-ID: <u1@u.example>\n\nHi.\n")],
+                              clock=world.clock)
+    from crm_tui.models import FiledMessage
+
+    row = FiledMessage.get(FiledMessage.key == "u1@u.example")
+    return row.id, _lead(world, "Una Known", owner="user1")
+
+
+def unmatched_assign(world, ids):
+    from crm_tui.services import mail_unmatched
+
+    mail_unmatched.assign(world.session("user1"), *ids)
+
+
+def billing_setup(world):
+    return get_kind("contract").create(world.session("admin"), {
+        "name": "Care plan", "company": str(world.cid("Customer #A"))})
+
+
+def billing_lines(world, contract):
+    from crm_tui.services import contract_billing
+
+    contract_billing.set_lines(world.session("admin"), contract, [
+        {"description": "Monthly care", "amount": "100.00"}])
+
+
+def issue_setup(world):
+    return get_kind("invoice").create(world.session("admin"), {
+        "company": str(world.cid("Customer #A")),
+        "lines": '[{"description": "Consulting", "amount": "250.00"}]'})
+
+
+def issue(world, invoice):
+    from crm_tui.services import invoice_issue
+
+    invoice_issue.issue(world.session("admin"), invoice)
+
+
 @dataclass
 class Case:
     act: Callable[[Any, Any], None]
     setup: Callable[[Any], Any] | None = None
     who: tuple[str, str] = ADMIN
     secrets: tuple[str, ...] = ()
+    forgotten: tuple[str, ...] = ()
 
 
 CASES = {
@@ -278,6 +360,14 @@ CASES = {
     "delete lead cascade": Case(delete_lead, delete_lead_setup),
     "delete lead type cascade": Case(delete_lead_type, delete_lead_type_setup),
     "delete field cascade": Case(delete_field, delete_field_setup),
+    "attach a file": Case(attach_company_file),
+    "new lead with a note": Case(new_lead_with_note),
+    "merge values of a form": Case(merge_values, merge_values_setup),
+    "privacy erase": Case(erase, erase_setup, forgotten=(
+        "full_name", "email", "phone", "position", "description", "company_name")),
+    "assign unmatched mail": Case(unmatched_assign, unmatched_setup, ("user1", "cli")),
+    "contract billing lines": Case(billing_lines, billing_setup),
+    "invoice issue": Case(issue, issue_setup),
 }
 
 
@@ -300,7 +390,7 @@ def audited(world, case: Case, act: Callable[[], Any]) -> list[str]:
     act()
     login, face = case.who
     return history_audit.finish(audit, admin, login=login, face=face,
-                                       secrets=case.secrets)
+                                secrets=case.secrets, forgotten=case.forgotten)
 
 
 #: Gaps known and not closed here, with why.
