@@ -18,7 +18,8 @@ from crm_tui.errors import ValidationFailed
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
 def history_command(state: CliState, kind, record_id, login, since, as_json) -> None:
-    """Show the history of a record, or (superadmins) every change a user made."""
+    """Show the history of a record, or every change a user made (an audit: of the records
+    you may view; a superadmin sees them all, deleted ones included)."""
     from crm_tui.services import history
     from crm_tui.services import values as V
 

@@ -98,3 +98,31 @@ def test_crm_history_and_if_unchanged_since(crm_db, run_crm):
     assert {e["action"] for e in audit} >= {"create", "change"}
     bad = run_crm("history", "--user", "admin", "--since", "yesterday", db=crm_db)
     assert bad.returncode == 1 and "--since" in bad.stderr
+
+
+def test_an_audit_shows_only_the_records_the_auditor_may_view(any_db, any_world, run_crm):
+    admin = any_world.session("admin")
+    at_a, at_b = any_world.cid("Customer #A"), any_world.cid("Customer #B")
+    company = get_kind("company")
+    company.update(any_world.session("manager1"), at_b, {"country": "Chile"})
+    contact = get_kind("contact").create(admin, {"full_name": "Al", "email": "al@a.example",
+                                                 "company": str(at_a)})
+    get_kind("contact").update(any_world.session("manager1"), contact, {"phone": "+1 5"})
+    gone = company.create(any_world.session("manager1"), {
+        "name": "Short-lived", "parent": str(at_b), "manager": "manager1"})
+    company.delete(admin, gone)
+
+    def audit(login: str | None) -> list[tuple[str, int]]:
+        args = ("--user", login) if login else ()
+        env = {"CRM_PASSWORD": f"{login}-pw"} if login else None
+        done = run_crm(*args, "history", "--user", "manager1", "--since", "2000-01-01",
+                       "--json", db=any_db, env=env)
+        assert done.returncode == 0, done.stderr
+        return sorted({(e["kind"], e["id"]) for e in json.loads(done.stdout)})
+
+    # The superadmin sees every change, the deleted company's too.
+    assert audit(None) == sorted([("company", at_b), ("contact", contact), ("company", gone)])
+    # user1 views Customer #A and #B and their contacts, not a deleted company; user2 (a
+    # support operator without CRM rights) none of them: his audit is empty, not refused.
+    assert audit("user1") == sorted([("company", at_b), ("contact", contact)])
+    assert audit("user2") == []
