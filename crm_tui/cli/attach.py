@@ -24,7 +24,10 @@ def attach_command(state: CliState, kind, record_id, path: Path) -> None:
     except OSError as error:
         raise ValidationFailed.one("attachment", "file", str(path),
                                    error.strerror or str(error)) from None
+    from crm_tui.cli.records import followed
+
     session = state.session()
+    record_id = followed(session, kind, record_id)
     click.echo(attachments.add(session, kind, record_id, path.name, data))
 
 

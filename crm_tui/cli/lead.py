@@ -79,9 +79,11 @@ def duplicates_command(state: CliState, lead_id: int) -> None:
 def convert_command(state: CliState, lead_id: str, as_json: bool) -> None:
     """Turn won lead LEAD_ID into a customer: its company and contact (found by the
     duplicate rule, or created), linked, and the lead closed successfully."""
+    from crm_tui.cli.records import followed
     from crm_tui.services.conversion import convert
 
-    done = convert(state.session(), lead_id)
+    session = state.session()
+    done = convert(session, followed(session, "lead", lead_id))
     if as_json:
         from crm_tui.cli.output import print_json
 

@@ -22,10 +22,12 @@ def privacy_group() -> None:
 @pass_state
 def export_command(state: CliState, kind, record_id, directory) -> None:
     """Write everything held about one contact or lead (data.json plus its files)."""
+    from crm_tui.cli.records import followed
     from crm_tui.services import privacy
 
-    path = privacy.export(state.session(), kind, record_id,
-                          directory or f"privacy-{kind}-{record_id}")
+    session = state.session()
+    record_id = followed(session, kind, record_id)
+    path = privacy.export(session, kind, record_id, directory or f"privacy-{kind}-{record_id}")
     click.echo(str(path))
 
 
@@ -40,12 +42,13 @@ def erase_command(state: CliState, kind, record_id, yes) -> None:
     The record stays (company, status, amounts, dates) and is opted out of mail; issued
     invoices are not touched.
     """
+    from crm_tui.cli.records import followed
     from crm_tui.services import privacy
-    from crm_tui.services.records import get_kind
 
     session = state.session()
-    # A record that does not exist (or is hidden) is said so before anything is asked.
-    get_kind(kind).load(session, record_id)
+    # A record that does not exist (or is hidden) is said so before anything is asked; an
+    # id merged away names the record the person now is.
+    record_id = followed(session, kind, record_id)
     if not yes:
         click.confirm(f"Erase the personal data of {kind} {record_id}? This cannot be undone",
                       abort=True, err=True)

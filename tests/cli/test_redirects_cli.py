@@ -76,3 +76,31 @@ def test_a_merged_id_the_user_may_not_see_reads_as_no_record(any_db, any_world, 
         assert merged.stderr.replace(str(other), "N") == missing.stderr.replace("999999", "N")
         assert str(keep) not in merged.stderr
     assert Contact.get_by_id(keep).phone in (None, "")
+
+
+def test_attach_privacy_and_convert_follow_a_merged_id(any_db, any_world, run_crm, tmp_path):
+    from crm_tui.models import WON_STATUS, Attachment, Lead
+
+    keep, other = _merged(any_world, "lead")
+    said = f"crm: lead {other} was merged into lead {keep}; using lead {keep}"
+    offer = tmp_path / "offer.txt"
+    offer.write_text("an offer")
+    attached = run_crm("attach", "lead", str(other), str(offer), db=any_db)
+    assert attached.returncode == 0, attached.stderr
+    assert said in attached.stderr
+    row = Attachment.get_by_id(int(attached.stdout))
+    assert (row.owner_kind, row.owner_id) == ("lead", keep)
+
+    exported = run_crm("privacy", "export", "lead", str(other), "--out",
+                       str(tmp_path / "out"), db=any_db)
+    assert exported.returncode == 0, exported.stderr
+    assert said in exported.stderr
+    data = json.loads((tmp_path / "out" / "data.json").read_text())
+    assert "leo1@m.example" in json.dumps(data)  # the kept lead's data
+
+    Lead.update(company_name="Leo Ltd").where(Lead.id == keep).execute()
+    converted = run_crm("lead", "convert", str(other), db=any_db)
+    assert converted.returncode == 0, converted.stderr
+    assert said in converted.stderr
+    lead = Lead.get_by_id(keep)
+    assert (lead.status, lead.company.name) == (WON_STATUS, "Leo Ltd")
