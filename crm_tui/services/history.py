@@ -100,10 +100,20 @@ def record_many(session: Session, kind: str,
 
 def snapshots(session: Session, kind_name: str, ids: Iterable[int]) -> dict[int, dict]:
     """The records as history compares them (fields and custom values), by id."""
-    from crm_tui.services.records import get_kind
+    from crm_tui.services.records import Kind, get_kind
 
     kind = get_kind(kind_name)
-    return {record_id: kind._snapshot(session, record_id) for record_id in ids}
+    ids = list(ids)
+    if type(kind)._snapshot is not Kind._snapshot:  # a kind that adds to it (contracts)
+        return {record_id: kind._snapshot(session, record_id) for record_id in ids}
+    # Many records (a mass delete) are read a page at a time, not one by one.
+    out: dict[int, dict] = {record_id: {} for record_id in ids}
+    model = kind.model
+    for start in range(0, len(ids), _BATCH):
+        rows = list(model.select().where(model.id.in_(ids[start:start + _BATCH])).dicts())
+        for row in kind.present(session, rows):
+            out[row["id"]] = kind._snapshot_of(row)
+    return out
 
 
 @contextlib.contextmanager

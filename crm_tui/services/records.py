@@ -647,9 +647,10 @@ class Kind:
         ids; secrets left out: `_changes` marks them)."""
         rows = self.present(session, list(
             self.model.select().where(self.model.id == record_id).dicts()))
-        if not rows:
-            return {}
-        row = rows[0]
+        return self._snapshot_of(rows[0]) if rows else {}
+
+    def _snapshot_of(self, row: dict) -> dict:
+        """A presented row as history compares it."""
         # Derived fields (last update, billing) follow from the others: not history.
         wanted = {f.name for f in self.fields if f.kind != "password" and not f.readonly}
         out = {k: v for k, v in row.items() if k in wanted}
