@@ -27,7 +27,7 @@ from crm_tui.models import (
     MailTemplate,
     SentMail,
 )
-from crm_tui.services import privacy, secrets, settings
+from crm_tui.services import history, privacy, secrets, settings
 from crm_tui.services import values as V
 from crm_tui.services.attachments import MAX_ATTACHMENT_BYTES, display_name
 from crm_tui.services.context import Session
@@ -495,6 +495,8 @@ def _log_queued(
                                   sender=sender, recipients=recipients, subject=subject,
                                   data=data, author=session.login, now=now)
             Lead.update(updated=now).where(Lead.id == lead_id).execute()
+            history.activity(session, "lead", lead_id, "email_out", f"{subject} to "
+                             + ", ".join(recipients), files=[f.name for f in files])
             # The watching mail worker takes this as "sync now": the mail goes out in
             # seconds rather than at the next poll.
             mail_worker.request_sync(session)

@@ -331,6 +331,23 @@ def issue(world, invoice):
     invoice_issue.issue(world.session("admin"), invoice)
 
 
+def reply_setup(world):
+    from crm_tui.services import settings
+
+    for key, value in (("mail.smtp_host", "127.0.0.1"), ("mail.smtp_port", "2525"),
+                       ("mail.smtp_security", "none"), ("mail.from_address", "crm@x.example"),
+                       ("mail.reference_address", "ref@x.example")):
+        settings.set_value(world.session("admin"), key, value)
+    return _lead(world, "Rita Reply")
+
+
+def reply(world, lead):
+    from crm_tui.services import mailing
+
+    mailing.reply(world.session("admin"), lead, subject="Our offer", body="Attached.",
+                  attachments=[mailing.OutgoingFile("offer.txt", b"the offer")])
+
+
 @dataclass
 class Case:
     act: Callable[[Any, Any], None]
@@ -368,6 +385,7 @@ CASES = {
     "assign unmatched mail": Case(unmatched_assign, unmatched_setup, ("user1", "cli")),
     "contract billing lines": Case(billing_lines, billing_setup),
     "invoice issue": Case(issue, issue_setup),
+    "mail reply": Case(reply, reply_setup),
 }
 
 
