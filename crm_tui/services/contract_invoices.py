@@ -3,12 +3,14 @@ lock), and the draft invoice generated from it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from crm_tui.models import Contract, ContractInvoice, Invoice
+from crm_tui.services import history
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
@@ -17,6 +19,18 @@ from crm_tui.services.records import get_kind
 def visible_invoice_ids(session: Session):
     """The ids of the invoices the user may see (a subquery)."""
     return Invoice.select(Invoice.id).where(acl.invoice_view_expr(session.user))
+
+
+def links_of(kind: str, record_id: int, also: Iterable[Any] = ()) -> list[tuple[str, int]]:
+    """The records on the other side of a contract's or an invoice's links, plus `also`
+    (records or ids about to be linked): whose history a change of the links touches."""
+    if kind == "contract":
+        other, mine, theirs = "invoice", ContractInvoice.contract, ContractInvoice.invoice
+    else:
+        other, mine, theirs = "contract", ContractInvoice.invoice, ContractInvoice.contract
+    ids = {i for (i,) in ContractInvoice.select(theirs).where(mine == record_id).tuples()}
+    ids.update(getattr(item, "id", item) for item in also)
+    return [(other, i) for i in sorted(ids)]
 
 
 def link_once(contract_id: int, invoice_id: int) -> bool:
@@ -84,14 +98,16 @@ def add_invoices(session: Session, contract_id: int | str, invoice_refs) -> int:
         NotFound, PermissionDenied, ValidationFailed (an invoice the user cannot see).
     """
     contract, invoices = _invoices_for_link(session, contract_id, invoice_refs)
-    with write_transaction():
+    with write_transaction(), history.cascade(
+            session, [("contract", contract.id), *(("invoice", i.id) for i in invoices)]):
         return sum(link_once(contract.id, invoice.id) for invoice in invoices)
 
 
 def remove_invoices(session: Session, contract_id: int | str, invoice_refs) -> int:
     """Unlink invoices from a contract; returns how many links were removed."""
     contract, invoices = _invoices_for_link(session, contract_id, invoice_refs)
-    with write_transaction():
+    with write_transaction(), history.cascade(
+            session, [("contract", contract.id), *(("invoice", i.id) for i in invoices)]):
         return ContractInvoice.delete().where(
             ContractInvoice.contract == contract.id,
             ContractInvoice.invoice.in_([i.id for i in invoices]),

@@ -35,6 +35,7 @@ from crm_tui.services.contract_invoices import (  # noqa: F401 - re-exported for
     generate_invoice,
     invoice_draft,
     link_once,
+    links_of,
     related_invoices,
     remove_invoices,
     visible_invoice_ids,
@@ -171,16 +172,18 @@ class ContractKind(CompanyOwnedKind):
             for invoice in Invoice.select().where(Invoice.id.in_(sorted(current ^ wanted))):
                 check_relations(session, invoice)
             # Links to invoices the user cannot see are not his to drop.
-            ContractInvoice.delete().where(
-                ContractInvoice.contract == obj.id,
-                ContractInvoice.invoice.in_(visible_invoice_ids(session)),
-            ).execute()
-            for invoice in parsed["invoices"]:
-                link_once(obj.id, invoice.id)
+            with history.cascade(session, links_of("contract", obj.id, parsed["invoices"])):
+                ContractInvoice.delete().where(
+                    ContractInvoice.contract == obj.id,
+                    ContractInvoice.invoice.in_(visible_invoice_ids(session)),
+                ).execute()
+                for invoice in parsed["invoices"]:
+                    link_once(obj.id, invoice.id)
 
     def before_delete(self, session, obj):
         check_locked_links(session, obj)
-        ContractInvoice.delete().where(ContractInvoice.contract == obj.id).execute()
+        with history.cascade(session, links_of("contract", obj.id)):
+            ContractInvoice.delete().where(ContractInvoice.contract == obj.id).execute()
         query = Attachment.select(Attachment.stored_name).where(
             Attachment.owner_kind == "contract", Attachment.owner_id == obj.id)
         _DELETED_FILES.get().extend(name for (name,) in query.tuples())

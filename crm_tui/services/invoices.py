@@ -34,9 +34,10 @@ from crm_tui.models import (
 )
 from crm_tui.models.base import money_sum
 from crm_tui.money import check_currency, sum_by_currency
-from crm_tui.services import settings
+from crm_tui.services import history, settings
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
+from crm_tui.services.contract_invoices import links_of
 from crm_tui.services.invoice_lines import (
     amount_keys,
     amount_row,
@@ -390,15 +391,17 @@ class InvoiceKind(Kind):
             # Links to contracts the user cannot see are not his to drop.
             visible = Contract.select(Contract.id).where(
                 get_kind("contract").view_expr(session))
-            ContractInvoice.delete().where(ContractInvoice.invoice == obj.id,
-                                           ContractInvoice.contract.in_(visible)).execute()
-            for contract in parsed["contracts"]:
-                ContractInvoice.get_or_create(contract=contract.id, invoice=obj.id)
+            with history.cascade(session, links_of("invoice", obj.id, parsed["contracts"])):
+                ContractInvoice.delete().where(ContractInvoice.invoice == obj.id,
+                                               ContractInvoice.contract.in_(visible)).execute()
+                for contract in parsed["contracts"]:
+                    ContractInvoice.get_or_create(contract=contract.id, invoice=obj.id)
         for hook in AFTER_SAVE_HOOKS:
             hook(session, obj, created)
 
     def before_delete(self, session, obj):
-        ContractInvoice.delete().where(ContractInvoice.invoice == obj.id).execute()
+        with history.cascade(session, links_of("invoice", obj.id)):
+            ContractInvoice.delete().where(ContractInvoice.invoice == obj.id).execute()
         # The rows go with the invoice; their files are removed once the delete commits.
         query = Attachment.select(Attachment.stored_name).where(
             Attachment.owner_kind == "invoice", Attachment.owner_id == obj.id)

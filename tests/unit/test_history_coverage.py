@@ -348,6 +348,44 @@ def reply(world, lead):
                   attachments=[mailing.OutgoingFile("offer.txt", b"the offer")])
 
 
+def drafts_setup(world):
+    admin = world.session("admin")
+    contract = get_kind("contract").create(admin, {
+        "name": "Care plan", "company": str(world.cid("Customer #A")),
+        "date_begin": "2025-10-20", "billing_period": "monthly", "billing_start": "2025-12-20"})
+    from crm_tui.services import contract_billing
+
+    contract_billing.set_lines(admin, contract, [{"description": "Care", "amount": "90"}])
+    return contract
+
+
+def drafts(world, _):
+    from crm_tui.services import contract_billing
+
+    assert contract_billing.create_due_drafts(world.clock).created
+
+
+def links_setup(world):
+    admin = world.session("admin")
+    company = str(world.cid("Customer #A"))
+    contracts = [get_kind("contract").create(admin, {"name": f"Plan {n}", "company": company})
+                 for n in (1, 2)]
+    invoice = get_kind("invoice").create(admin, {"company": company,
+                                                 "contracts": str(contracts[0])})
+    return contracts, invoice
+
+
+def links(world, ids):
+    from crm_tui.services import contract_invoices
+
+    (first, second), invoice = ids
+    admin = world.session("admin")
+    get_kind("invoice").update(admin, invoice, {"contracts": str(second)})
+    contract_invoices.add_invoices(admin, first, [invoice])
+    contract_invoices.remove_invoices(admin, second, [invoice])
+    get_kind("contract").delete(admin, first)
+
+
 @dataclass
 class Case:
     act: Callable[[Any, Any], None]
@@ -386,6 +424,8 @@ CASES = {
     "contract billing lines": Case(billing_lines, billing_setup),
     "invoice issue": Case(issue, issue_setup),
     "mail reply": Case(reply, reply_setup),
+    "contract worker drafts": Case(drafts, drafts_setup, ("admin", "worker")),
+    "contract and invoice links": Case(links, links_setup),
 }
 
 
