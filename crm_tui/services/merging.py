@@ -389,10 +389,11 @@ def _move_company(session: Session, keep: Company, other: Company,
     MailTemplate.update(company=keep.id).where(MailTemplate.company == other.id).execute()
     result.archived = Invoice.select().where(Invoice.company == other.id).exists()
     if result.archived:
-        CompanyActivity.create(
-            company=other.id, author=session.login, created=session.clock.now(),
-            text=f"Merged into company #{keep.id} {keep.name!r}; kept archived for the "
-                 "invoices issued to it")
+        text = (f"Merged into company #{keep.id} {keep.name!r}; kept archived for the "
+                "invoices issued to it")
+        CompanyActivity.create(company=other.id, author=session.login,
+                               created=session.clock.now(), text=text)
+        history.activity(session, "company", other.id, "note", text)
     return []
 
 

@@ -386,6 +386,35 @@ def links(world, ids):
     get_kind("contract").delete(admin, first)
 
 
+def new_user(world, _):
+    get_kind("user").create(world.session("admin"), {
+        "login": "sam", "real_name": "Sam", "profiles": "Sales,Standard user",
+        "company": str(world.cid("Customer #A")), "password": "Sam-s3cret-1"})
+
+
+def credit_setup(world):
+    invoice = issue_setup(world)
+    issue(world, invoice)
+    return invoice
+
+
+def credit_and_lock(world, invoice):
+    from crm_tui.services import invoice_issue, invoice_lock
+
+    admin = world.session("admin")
+    invoice_issue.credit(admin, invoice)
+    invoice_lock.toggle_lock(admin, invoice)
+
+
+def merge_archived_setup(world):
+    keep, other = merge_companies_setup(world)
+    credit_setup_invoice = get_kind("invoice").create(world.session("admin"), {
+        "company": str(other), "lines": '[{"description": "Work", "amount": "10.00"}]'})
+    issue(world, credit_setup_invoice)
+    get_kind("invoice").create(world.session("admin"), {"company": str(other)})  # a draft
+    return keep, other
+
+
 @dataclass
 class Case:
     act: Callable[[Any, Any], None]
@@ -426,6 +455,9 @@ CASES = {
     "mail reply": Case(reply, reply_setup),
     "contract worker drafts": Case(drafts, drafts_setup, ("admin", "worker")),
     "contract and invoice links": Case(links, links_setup),
+    "new user with profiles": Case(new_user, secrets=("Sam-s3cret-1",)),
+    "credit note and lock": Case(credit_and_lock, credit_setup),
+    "merge companies, one kept archived": Case(merge_companies, merge_archived_setup),
 }
 
 
