@@ -41,6 +41,7 @@ NOT_AUDITED = {
     "import_batch": "the import's own record (its rows carry the batch)",
     "redirect": "where merged ids lead; the merge is in the history",
     "search_word": "the search index, derived from the records",
+    "lead_tally": "lead counts and sums for the statistics, kept by triggers",
     "lead_unseen_mail": "a per-user marker of unread mail",
     "mail_worker_state": "the mail worker's bookkeeping",
     "filed_message": "the mail ledger; a filed message is a timeline entry",
