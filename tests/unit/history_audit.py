@@ -253,3 +253,24 @@ def refuse_history() -> Callable[[], None]:
             " ON history" if db.is_postgres() else ""))
 
     return lift
+
+
+def audited(admin, act: Callable[[], Any], *, login: str, face: str,
+            secrets: tuple[str, ...] = (), forgotten: tuple[str, ...] = ()) -> list[str]:
+    """Run `act` with history refused (it must then write nothing), then for real; returns
+    every gap `finish` finds (`admin`: a superadmin's session, to read the records)."""
+    before = read_rows()
+    lift = refuse_history()
+    try:
+        act()
+    except Exception:  # noqa: BLE001  (any refusal will do; what was written is checked)
+        pass
+    finally:
+        lift()
+    after = read_rows()
+    changed = sorted(t for t in before if before[t] != after[t])
+    if changed:
+        return [f"wrote {', '.join(changed)} without its history (not one transaction)"]
+    audit = start(admin)
+    act()
+    return finish(audit, admin, login=login, face=face, secrets=secrets, forgotten=forgotten)

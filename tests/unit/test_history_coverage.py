@@ -463,24 +463,9 @@ CASES = {
 
 def audited(world, case: Case, act: Callable[[], Any]) -> list[str]:
     """Run `act` refused any history (nothing may change), then for real; the gaps."""
-    admin = world.session("admin")
-    before = history_audit.read_rows()
-    lift = history_audit.refuse_history()
-    try:
-        act()
-    except Exception:  # noqa: BLE001  (any refusal will do; what was written is checked)
-        pass
-    finally:
-        lift()
-    after = history_audit.read_rows()
-    changed = sorted(t for t in before if before[t] != after[t])
-    if changed:
-        return [f"wrote {', '.join(changed)} without its history (not one transaction)"]
-    audit = history_audit.start(admin)
-    act()
     login, face = case.who
-    return history_audit.finish(audit, admin, login=login, face=face,
-                                secrets=case.secrets, forgotten=case.forgotten)
+    return history_audit.audited(world.session("admin"), act, login=login, face=face,
+                                 secrets=case.secrets, forgotten=case.forgotten)
 
 
 #: Gaps known and not closed here, with why.
