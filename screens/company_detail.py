@@ -82,13 +82,13 @@ class CompanyDetailScreen(DetailScreen):
         Binding("w", "save_file", "Save file", id="company.save_file",
                 tooltip="Save a copy of one of the company's files on this machine"),
         Binding("enter", "open_contact", "Open", priority=True, id="record.open",
-                tooltip="Edit the contact under the cursor"),
+                tooltip="Open the contact under the cursor"),
         Binding("right_square_bracket", "next_tab", "Next tab", id="tabs.next",
                 tooltip="Show the next tab (left/right also work on the tab row)"),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
                 id="tabs.previous", tooltip="Show the previous tab"),
     ]
-    """Edit, delete, notes, files; enter edits a contact; ] and [ change tabs."""
+    """Edit, delete, notes, files; enter opens a contact; ] and [ change tabs."""
 
     DEFAULT_CSS = """
     CompanyDetailScreen .note-head {
@@ -286,23 +286,18 @@ class CompanyDetailScreen(DetailScreen):
             self.reload()
 
     def action_open_contact(self) -> None:
-        """Edit the contact under the cursor of the contacts list."""
+        """Open the contact under the cursor of the contacts list."""
         table = self.query_one("#contacts", LazyTable)
         table.action_select_row()
 
     @on(LazyTable.RowSelected, "#contacts")
     def _contact_selected(self, event: LazyTable.RowSelected) -> None:
-        from screens.modals.record_form import RecordFormModal
+        from screens.contact_detail import ContactDetailScreen
 
-        def saved(result: int | None) -> None:
-            if result is not None:
-                self.notify(f"Saved contact #{result}")
-                reload_table(event.table)
-
-        # Contacts inherit their company's access: read-only here means read-only there.
-        read_only = not (self.permissions or {}).get("edit", False)
-        self.app.push_screen(
-            RecordFormModal(self.session, "contact", event.row_id, read_only=read_only), saved)
+        # Its own screen, as from the contact list: edit, merge and history are there (and
+        # greyed as the company's access says: contacts inherit it).
+        self.app.push_screen(ContactDetailScreen(
+            self.session, event.row_id, on_change=lambda: reload_table(event.table)))
 
     def action_attach_file(self) -> None:
         """Attach a local file to this company."""

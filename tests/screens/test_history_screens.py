@@ -90,3 +90,21 @@ async def test_history_of_a_hidden_record_reads_as_one_that_does_not_exist(any_w
     assert "does not exist" in hidden and "Hal" not in hidden and "phone" not in hidden
     assert hidden.replace(str(record_id), "N") == missing.replace("999999", "N")
     assert "phone" in await _shown(any_world.session("manager1"), record_id)
+
+
+async def test_a_contact_opens_from_its_company_with_its_history(any_world) -> None:
+    contact, field, value = _record(any_world, "contact")
+    session = any_world.session("manager1")
+    app = LeadHarness(lambda: CompanyDetailScreen(session, any_world.cid("Customer #B")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("right_square_bracket")  # the Contacts tab, its list focused
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactDetailScreen)
+        assert app.screen.contact_id == contact
+        await pilot.press("H")
+        await settle(pilot)
+        text = str(app.screen.query_one("#history-lines", Static).render())
+        assert f"{field}: " in text and value in text
