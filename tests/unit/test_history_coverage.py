@@ -207,6 +207,12 @@ def import_companies(world, _):
     imports.run(world.session("admin"), "companies", data, dry_run=False)
 
 
+def import_update(world, _):
+    data = b"name,country,website\nCustomer #B,Chile,b.example\n"
+    imports.run(world.session("admin"), "companies", data, dry_run=False,
+                on_duplicate="update")
+
+
 def import_undo_setup(world):
     data = f"name,country,id_parent\nUndo One,Spain,{world.cid('My company')}\n".encode()
     imports.run(world.session("admin"), "companies", data, dry_run=False)
@@ -440,6 +446,7 @@ CASES = {
     "lead convert": Case(convert, convert_setup),
     "notes and files": Case(notes, notes_setup),
     "import": Case(import_companies, who=("admin", "import")),
+    "import update": Case(import_update, who=("admin", "import")),
     "import undo": Case(import_undo, import_undo_setup, ("admin", "import")),
     "delete lead cascade": Case(delete_lead, delete_lead_setup),
     "delete lead type cascade": Case(delete_lead_type, delete_lead_type_setup),
