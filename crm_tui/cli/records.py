@@ -300,11 +300,25 @@ def delete_command(state: CliState, kind, record_id, bill_id, force) -> None:
     if force and not isinstance(target, CatalogueKind):
         raise click.UsageError(f"--force applies to catalogue entries, not to {kind}")
     session = state.session()
-    record_id = followed(session, kind, record_id)
+    _refuse_merged_away(session, kind, record_id)
     if isinstance(target, CatalogueKind):
         target.delete(session, record_id, force=force)
     else:
         target.delete(session, record_id)
+
+
+def _refuse_merged_away(session, kind: str, record_id) -> None:
+    """A delete never follows a merge: the id a script holds may be one merged away, and the
+    record kept from that merge is not the one it meant to delete."""
+    from crm_tui.errors import Conflict
+    from crm_tui.services.merging import MERGEABLE, follow
+
+    if kind not in MERGEABLE:
+        return
+    found, merged_from = follow(session, kind, record_id)
+    if merged_from is not None:
+        raise Conflict(f"{kind} {merged_from} was merged into {kind} {found}; nothing was "
+                       f"deleted (delete {kind} {found} itself if that is what you mean)")
 
 
 @click.command("init")

@@ -1,6 +1,7 @@
 """An id merged away still names the record it was merged into wherever a command takes a
-KIND ID (`crm set`, `crm delete`, `crm history`, `crm note add`), saying on stderr which
-record it used; one the user may not see reads as no record at all (both backends)."""
+KIND ID (`crm set`, `crm history`, `crm note add`, ...), saying on stderr which record it used,
+except `crm delete`, which refuses it; one the user may not see reads as no record at all
+(both backends)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _merged(world, kind: str) -> tuple[int, int]:
     return keep, other
 
 
-def test_set_history_note_and_delete_follow_a_merged_id(any_db, any_world, run_crm):
+def test_set_history_and_note_follow_a_merged_id_and_delete_refuses_it(any_db, any_world, run_crm):
     keep, other = _merged(any_world, "contact")
     said = f"crm: contact {other} was merged into contact {keep}; using contact {keep}"
 
@@ -46,10 +47,13 @@ def test_set_history_note_and_delete_follow_a_merged_id(any_db, any_world, run_c
     assert {e["id"] for e in entries} == {keep}
     assert [e["action"] for e in entries][-2:] == ["merge", "change"]
 
-    deleted = run_crm("delete", "contact", str(other), db=any_db)
-    assert deleted.returncode == 0, deleted.stderr
-    assert said in deleted.stderr
-    assert Contact.get_or_none(Contact.id == keep) is None
+    # A delete never follows the merge: the kept record is not the one the id named.
+    refused = run_crm("delete", "contact", str(other), db=any_db)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        f"crm: error: contact {other} was merged into contact {keep}; nothing was deleted "
+        f"(delete contact {keep} itself if that is what you mean)")
+    assert Contact.get_or_none(Contact.id == keep) is not None
 
 
 def test_notes_follow_merged_companies_and_leads(any_db, any_world, run_crm):
