@@ -14,8 +14,11 @@ from functools import partial
 
 import click
 
+import crm_tui.i18n as i18n
+
 # First: peewee loads without psycopg, which only PostgreSQL runs need (crm_tui.pg_driver).
 from crm_tui import pg_driver  # noqa: F401  # isort: split
+from crm_tui.cli import translation
 from crm_tui.cli.exit_codes import ExitCode, error_lines, exit_code_for
 from crm_tui.cli.state import CliState
 from crm_tui.errors import CrmError, ServerUnreachable
@@ -135,6 +138,9 @@ def _first_line(error: BaseException) -> str:
               help="Log to stderr: -v what happens, -vv every detail (SQL included).")
 @click.option("--log-file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append the log to FILE (rotating); --sync and intake log by default.")
+@click.option("--lang", metavar="LANG", is_eager=True, expose_value=False,
+              callback=lambda ctx, param, value: _choose_language(ctx, value),
+              help="Speak LANG (en, es) for this run, whatever the user's language.")
 @click.version_option(package_name="crm-tui", prog_name="crm")
 @click.pass_context
 def cli(ctx: click.Context, db_target, user_login, demo, sync, watch, verbose,
@@ -166,6 +172,25 @@ def cli(ctx: click.Context, db_target, user_login, demo, sync, watch, verbose,
         log.info("sync ended with exit status %d", status)
         ctx.exit(status)
     run_app(ctx.obj)
+
+
+def _choose_language(ctx: click.Context, value: str | None) -> None:
+    """`--lang`: validated before anything else is read, so `--help` speaks it too."""
+    if ctx.resilient_parsing:
+        return
+    if value is None:
+        # Each run starts from the OS locale (one process may run `crm` many times).
+        i18n.clear_override()
+        i18n.use_os_language()
+    else:
+        try:
+            i18n.override_language(value)
+        except i18n.UnknownLanguage:
+            known = ", ".join(i18n.available_languages())
+            click.echo(i18n._("crm: error: unknown language {value!r} for --lang "
+                              "(known: {known})").format(value=value, known=known), err=True)
+            ctx.exit(int(ExitCode.USAGE))
+    translation.translate_help(ctx.command)
 
 
 def _restrict_new_files() -> None:
@@ -248,7 +273,7 @@ def _lazy_command(name: str) -> click.Command | None:
     if name == "lead":
         # The mail commands (reply, forward) join the lead group from their own module.
         importlib.import_module("crm_tui.cli.lead_mail")
-    return getattr(module, attribute)
+    return translation.translate_help(getattr(module, attribute))
 
 
 def _register_commands() -> None:
@@ -260,6 +285,7 @@ def _register_commands() -> None:
 
 
 _register_commands()
+translation.translate_click()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -267,6 +293,9 @@ def main(argv: list[str] | None = None) -> None:
 
     Shell completion is click's: `_CRM_COMPLETE=bash_source crm` (or `crm completion bash`).
     """
+    i18n.clear_override()
+    i18n.use_os_language()
+    translation.translate_help(cli)
     try:
         try:
             cli.main(args=argv, prog_name="crm", complete_var="_CRM_COMPLETE")

@@ -74,6 +74,9 @@ class CliState:
                     self._session = session_for(self.user_login, password)
                 else:
                     raise
+            from crm_tui import i18n
+
+            i18n.use_user_language(self._session.user.language)
         return self._session
 
 

@@ -1,0 +1,151 @@
+"""The language people read: gettext catalogs (compiled by babel) and the choice of language.
+
+Strings a person reads go through `_()` when they are made, or `lazy_gettext()` (alias `_l`)
+when they are made at import time (Binding descriptions, click help), so that the language can
+be chosen after the modules are imported. The language is, in this order: `crm --lang`, the
+CRM user's `language`, the OS locale (`LC_ALL`, `LC_MESSAGES`, `LANG`), English.
+
+Field names in `--json`, CLI field names, settings keys, exit codes and CSV headers are the
+scripting contract and stay English: never mark them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from babel.support import LazyProxy, NullTranslations, Translations
+
+DOMAIN = "crm_tui"
+"""The gettext domain: crm_tui/locale/LANG/LC_MESSAGES/crm_tui.mo."""
+
+SOURCE_LANGUAGE = "en"
+"""The language the messages are written in (no catalog needed)."""
+
+LOCALE_DIRS: list[Path] = [Path(__file__).with_name("locale")]
+"""Where catalogs are looked for, first match wins (tests add a pseudo-locale's)."""
+
+_state: dict[str, object] = {
+    "language": SOURCE_LANGUAGE,
+    "translations": NullTranslations(),
+    "override": None,
+}
+
+
+class UnknownLanguage(ValueError):
+    """A language asked for that has no catalog."""
+
+
+def gettext(message: str) -> str:
+    """`message` in the current language."""
+    return _state["translations"].gettext(message)  # type: ignore[union-attr]
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural of a message for `n`, in the current language."""
+    return _state["translations"].ngettext(singular, plural, n)  # type: ignore[union-attr]
+
+
+_ = gettext
+
+
+def lazy_gettext(message: str) -> LazyProxy:
+    """`message`, translated each time it is read (for strings made at import time)."""
+    return LazyProxy(gettext, message, enable_cache=False)
+
+
+_l = lazy_gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
+    """Mark `message` for extraction only; it is translated where it is shown."""
+    return message
+
+
+def normalize(code: str | None) -> str:
+    """The base language of a code as people and locales write it: "es_ES.UTF-8" is "es"."""
+    code = (code or "").strip()
+    code = code.split(".")[0].split("@")[0]
+    return code.replace("-", "_").split("_")[0].lower()
+
+
+def available_languages() -> list[str]:
+    """The languages with a compiled catalog, and the source language."""
+    found = {SOURCE_LANGUAGE}
+    for directory in LOCALE_DIRS:
+        if directory.is_dir():
+            found.update(path.parent.parent.name for path in
+                         directory.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    return sorted(found)
+
+
+def os_language() -> str | None:
+    """The language of the OS locale (`LC_ALL`, `LC_MESSAGES`, `LANG`), if it has a catalog."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            # The first one set decides, as in POSIX; C and POSIX are the source language.
+            language = normalize(value)
+            if language in ("c", "posix"):
+                return None
+            return language if language in available_languages() else None
+    return None
+
+
+def current_language() -> str:
+    """The language messages are translated into now."""
+    return str(_state["language"])
+
+
+def set_language(code: str) -> str:
+    """Translate into `code` from now on; returns the base language chosen.
+
+    Raises:
+        UnknownLanguage: no catalog for it.
+    """
+    language = normalize(code)
+    if language not in available_languages():
+        raise UnknownLanguage(code)
+    if language == SOURCE_LANGUAGE:
+        translations = NullTranslations()
+    else:
+        directory = next(d for d in LOCALE_DIRS
+                         if (d / language / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file())
+        with open(directory / language / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as catalog:
+            translations = Translations(catalog, domain=DOMAIN)
+    _state["language"] = language
+    _state["translations"] = translations
+    return language
+
+
+def use_os_language() -> str:
+    """At start: the `--lang` override if any, else the OS locale's language, else English."""
+    override = _state["override"]
+    return set_language(str(override) if override else os_language() or SOURCE_LANGUAGE)
+
+
+def override_language(code: str) -> str:
+    """`crm --lang CODE`: this language for the whole run, whatever the user's setting.
+
+    Raises:
+        UnknownLanguage: no catalog for it.
+    """
+    language = set_language(code)
+    _state["override"] = language
+    return language
+
+
+def clear_override() -> None:
+    """Forget `--lang` (each run of `crm` in one process, as tests do, starts afresh)."""
+    _state["override"] = None
+
+
+def use_user_language(language: str | None) -> str:
+    """Once the user is known: their language, unless `--lang` chose one or theirs has no
+    catalog (then the OS locale's, else English)."""
+    if _state["override"]:
+        return current_language()
+    wanted = normalize(language)
+    if wanted in available_languages():
+        return set_language(wanted)
+    return set_language(os_language() or SOURCE_LANGUAGE)
