@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
+from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services.context import Clock, Session
 from crm_tui.worker import failure_text
 
@@ -63,18 +64,19 @@ class CrmApp(App[None]):
     DEFAULT_MODE = "1"
 
     SCREEN_TABLE: ClassVar[dict[str, tuple[str, str, str]]] = {
-        "1": ("screens.companies", "CompaniesScreen", "Companies"),
-        "2": ("screens.contacts", "ContactsScreen", "Contacts"),
-        "3": ("screens.contracts", "ContractsScreen", "Contracts"),
-        "4": ("screens.invoices", "InvoicesScreen", "Invoices"),
-        "5": ("screens.leads", "LeadsScreen", "Leads"),
-        "6": ("screens.pipeline", "PipelineScreen", "Pipeline"),
-        "7": ("screens.statistics", "StatisticsScreen", "Statistics"),
-        "8": ("screens.settings", "SettingsScreen", "Settings"),
-        "9": ("screens.mail", "MailScreen", "Mail"),
+        "1": ("screens.companies", "CompaniesScreen", N_("Companies")),
+        "2": ("screens.contacts", "ContactsScreen", N_("Contacts")),
+        "3": ("screens.contracts", "ContractsScreen", N_("Contracts")),
+        "4": ("screens.invoices", "InvoicesScreen", N_("Invoices")),
+        "5": ("screens.leads", "LeadsScreen", N_("Leads")),
+        "6": ("screens.pipeline", "PipelineScreen", N_("Pipeline")),
+        "7": ("screens.statistics", "StatisticsScreen", N_("Statistics")),
+        "8": ("screens.settings", "SettingsScreen", N_("Settings")),
+        "9": ("screens.mail", "MailScreen", N_("Mail")),
     }
     """Mode (the key that shows it) → (module, screen class, title). Each class takes the
-    session as its only argument; the module is imported when the screen is first shown."""
+    session as its only argument; the module is imported when the screen is first shown.
+    Titles are English (binding ids are made of them); `_()` translates them where shown."""
 
     KIND_MODES: ClassVar[dict[str, str]] = {
         "company": "1", "contact": "2", "contract": "3", "invoice": "4", "lead": "5",
@@ -86,7 +88,7 @@ class CrmApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
             Binding(mode, f"goto('{mode}')", title, show=False, id=f"screen.{title.lower()}",
-                    tooltip=f"Switch to {title}")
+                    tooltip=f"Switch to {title}")  # both translated as a whole where shown
             for mode, (_module, _cls, title) in SCREEN_TABLE.items()
         ),
         Binding("q", "back", "Back", id="app.back", tooltip="Close this screen"),
@@ -100,7 +102,7 @@ class CrmApp(App[None]):
     worker for a sync."""
 
     def __init__(self, session: Session | None, *, open_session: Callable[[], Session] | None = None,
-                 start_message: str = "Opening the database…", live: bool = True) -> None:
+                 start_message: str = "", live: bool = True) -> None:
         """Create the app for the acting user's session, or for one still to be opened.
 
         Args:
@@ -126,10 +128,10 @@ class CrmApp(App[None]):
             session.face = "tui"  # what the history records of changes made here
         self.session: Session = session  # type: ignore[assignment]  # set before any screen
         self.open_session = open_session
-        self.start_message = start_message
+        self.start_message = start_message or _("Opening the database…")
         self.start_error: BaseException | None = None
         """Why the session could not be opened (the app has exited)."""
-        self.status_text = "mail: not synced"
+        self.status_text = _("mail: not synced")
         """The status line (right of every screen's top bar)."""
         self._mail_asked_until = 0.0
         """Until when (monotonic) the status line looks often for the sync `s` asked for."""
@@ -152,7 +154,7 @@ class CrmApp(App[None]):
         from screens.start import StartScreen
 
         _module, _cls, title = self.SCREEN_TABLE[CrmApp.DEFAULT_MODE]
-        return StartScreen(f"{CrmApp.DEFAULT_MODE} {title}", self.start_message)
+        return StartScreen(f"{CrmApp.DEFAULT_MODE} {_(title)}", self.start_message)
 
     def on_mount(self) -> None:
         """Open the session once the first frame is out; then start the mail timer."""
@@ -193,7 +195,8 @@ class CrmApp(App[None]):
             if chosen.theme in self.available_themes:
                 self.theme = chosen.theme
             else:
-                self.notify(f"theme {chosen.theme!r} is not known; using {self.theme}",
+                self.notify(_("theme {chosen!r} is not known; using {theme}").format(
+                                chosen=chosen.theme, theme=self.theme),
                             severity="warning", markup=False)
         for problem in chosen.problems:
             self.notify(problem, severity="warning", markup=False)
@@ -248,13 +251,14 @@ class CrmApp(App[None]):
         try:
             status = mail_worker.status()
             # What waits for this user: his leads with new mail, mail nobody filed.
-            news = [f"new mail on {n} lead{'s' if n != 1 else ''}"
+            news = [ngettext("new mail on {n} lead", "new mail on {n} leads", n).format(n=n)
                     for n in [mail_seen.unseen_count(self.session)] if n]
-            news += [f"{n} unmatched" for n in [mail_unmatched.count_unmatched(self.session)]
-                     if n]
+            news += [_("{n} unmatched").format(n=n)
+                     for n in [mail_unmatched.count_unmatched(self.session)] if n]
         except Exception as error:  # noqa: BLE001 - a status line, not a dialog
             self.call_from_thread(self.set_status,
-                                  f"mail: status unavailable ({failure_text(error)[:40]})")
+                                  _("mail: status unavailable ({reason})").format(
+                                      reason=failure_text(error)[:40]))
         else:
             self.call_from_thread(self._show_mail_status, status,
                                   [*news, self._contracts_soon()])
@@ -276,8 +280,10 @@ class CrmApp(App[None]):
 
         if not status.pending:
             self._stop_mail_asked()
-            self.notify(f"The mail worker synced: {status.result or 'done'}"
-                        if status.ok else f"The mail sync failed: {status.result}",
+            self.notify(_("The mail worker synced: {result}").format(
+                            result=status.result or _("done"))
+                        if status.ok else _("The mail sync failed: {result}").format(
+                            result=status.result),
                         severity="information" if status.ok else "error")
         elif time.monotonic() > self._mail_asked_until:
             self._stop_mail_asked()
@@ -322,18 +328,20 @@ class CrmApp(App[None]):
 
     def action_help(self) -> None:
         """List every key of the current screen, built from its bindings."""
+        from screens.base import translate_bindings
         from screens.help import HelpScreen, KeyHelp
 
         screen = self.screen
+        translate_bindings(screen)
         keys: list[KeyHelp] = []
         for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description:
                 continue
             if active.node is self:
-                scope = "Everywhere"
+                scope = N_("Everywhere")
             else:
-                scope = "This screen" if binding.show else "Moving around"
+                scope = N_("This screen") if binding.show else N_("Moving around")
             keys.append(KeyHelp(self.get_key_display(binding), binding.description,
                                 binding.tooltip or active.tooltip or "", active.enabled,
                                 scope))
@@ -414,7 +422,7 @@ class CrmApp(App[None]):
         import time
 
         self.set_status(status.text())
-        self.notify("Asked the mail worker to sync now")
+        self.notify(_("Asked the mail worker to sync now"))
         self._mail_asked_until = time.monotonic() + MAIL_ASKED_FOR
         if self._mail_asked_timer is None:
             self._mail_asked_timer = self.set_interval(MAIL_ASKED_SECONDS,

@@ -62,6 +62,24 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
     return message
 
 
+KIND_NAMES = {
+    "company": N_("company"), "contact": N_("contact"), "contract": N_("contract"),
+    "invoice": N_("invoice"), "lead": N_("lead"), "user": N_("user"), "profile": N_("profile"),
+    "role": N_("role"), "field": N_("custom field"), "section": N_("section"),
+    "contract-type": N_("contract type"), "lead-type": N_("lead type"), "tag": N_("tag"),
+    "template": N_("contract template"), "mail-template": N_("mail template"),
+    "companies": N_("companies"), "contacts": N_("contacts"), "contracts": N_("contracts"),
+    "invoices": N_("invoices"), "leads": N_("leads"),
+}
+"""The record kinds (and CSV kinds) as a sentence names them; the kind itself (`crm list
+company`) is the scripting word and stays English."""
+
+
+def kind_name(kind: str) -> str:
+    """A record kind as people read it in the current language ("company" is "empresa")."""
+    return gettext(KIND_NAMES.get(kind, kind))
+
+
 def normalize(code: str | None) -> str:
     """The base language of a code as people and locales write it: "es_ES.UTF-8" is "es"."""
     code = (code or "").strip()
@@ -149,3 +167,18 @@ def use_user_language(language: str | None) -> str:
     if wanted in available_languages():
         return set_language(wanted)
     return set_language(os_language() or SOURCE_LANGUAGE)
+
+
+def retranslate(owner: object, *attributes: str) -> None:
+    """Put text attributes of an object made at import time (a key binding's description and
+    tooltip) in the current language, in place; the English source is kept on the object,
+    so a later call after the language changed translates afresh."""
+    sources = owner.__dict__.setdefault("_i18n_sources", {})
+    for attribute in attributes:
+        if attribute not in sources:
+            text = getattr(owner, attribute, None)
+            if not isinstance(text, str) or not text:
+                continue
+            sources[attribute] = text
+        # object.__setattr__: key bindings are frozen dataclasses
+        object.__setattr__(owner, attribute, gettext(sources[attribute]))

@@ -1,9 +1,10 @@
-"""Babel extractor for the command line: gettext calls, plus click help and command docstrings.
+"""Babel extractors: gettext calls, plus the texts written plain for a library to show.
 
-click help stays plain English in the source (`help="..."`, a command's docstring) and is
-translated lazily when `crm` shows it (`crm_tui.cli.translation.lazy_help`); this extractor
-puts those texts in the catalog, as click will ask for them (docstrings cleaned like click
-cleans them). babel.cfg maps crm_tui/cli/*.py to it.
+click help (`help="..."`, a command's docstring) and key bindings' descriptions and
+tooltips stay plain English in the source and are translated once the language is chosen
+(`crm_tui.cli.translation`, `crm_tui.i18n.retranslate`); these extractors put them in the
+catalog as they will be asked for (docstrings cleaned as click cleans them). babel.cfg maps
+crm_tui/cli/ to `extract_click`, the rest to `extract_crm`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from babel.messages.extract import extract_python
@@ -34,6 +36,32 @@ def _decorator_name(node: ast.AST) -> str:
     if isinstance(target, ast.Attribute):
         return target.attr
     return getattr(target, "id", "")
+
+
+def _string(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
+        return node.value
+    return None
+
+
+def _bindings(tree: ast.AST) -> Iterator[tuple]:
+    """Key bindings' descriptions and tooltips: `Binding("e", "edit", "Edit", tooltip=...)`
+    (translated where they are shown, `crm_tui.i18n.retranslate`)."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _decorator_name(node) == "Binding"):
+            continue
+        texts = [node.args[2]] if len(node.args) > 2 else []
+        texts += [k.value for k in node.keywords if k.arg in ("description", "tooltip")]
+        for text in texts:
+            if (value := _string(text)) is not None:
+                yield (text.lineno, "", value, [])
+
+
+def extract_crm(fileobj, keywords, comment_tags, options: dict[str, Any]) -> Iterator[tuple]:
+    """Everything `extract_python` finds, then the key bindings' texts."""
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    fileobj.seek(0)
+    yield from _bindings(ast.parse(fileobj.read().decode(options.get("encoding", "utf-8"))))
 
 
 def extract_click(fileobj, keywords, comment_tags, options: dict[str, Any]) -> Iterator[tuple]:
@@ -75,6 +103,23 @@ def pybabel_steps(root: str = ".") -> list[list[str]]:
          "--no-wrap", "--ignore-obsolete"],
         ["compile", "-d", locale, "-D", "crm_tui", "--statistics"],
     ]
+
+
+def extract_messages(root: str | Path) -> dict[str | tuple[str, ...], list[str]]:
+    """The messages marked in the source under `root` (as `pybabel extract` finds them with
+    babel.cfg): msgid (a tuple for plurals) -> where it is, "path:line"."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_keywords, parse_mapping_cfg
+
+    root = Path(root)
+    with open(root / "babel.cfg", encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    keywords = {**DEFAULT_KEYWORDS, **parse_keywords(list(KEYWORDS))}
+    found: dict[str | tuple[str, ...], list[str]] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            root, method_map, options_map, keywords=keywords):
+        found.setdefault(message, []).append(f"{filename}:{lineno}")
+    return found
 
 
 def main() -> None:

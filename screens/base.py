@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,7 +43,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
+from crm_tui import i18n
 from crm_tui.errors import NotFound, ValidationFailed, error_text
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
@@ -116,6 +118,13 @@ REBUILD_DELAY = 0.03
 """Seconds the footer waits for more binding changes before it rebuilds."""
 
 
+def translate_bindings(screen: Screen[Any]) -> None:
+    """The descriptions and tooltips of the keys active on `screen`, in the current language
+    (written in English at import time; the catalog has them, `crm_tui.i18n_extract`)."""
+    for active in screen.active_bindings.values():
+        i18n.retranslate(active.binding, "description", "tooltip")
+
+
 class KeyFooter(Footer):
     """The footer, rebuilt only when the keys it shows change.
 
@@ -130,7 +139,13 @@ class KeyFooter(Footer):
         self._shown: tuple[Any, ...] | None = None
         self._pending = False
 
+    def compose(self) -> ComposeResult:
+        """Textual's footer, its keys' descriptions in the user's language."""
+        translate_bindings(self.screen)
+        yield from super().compose()
+
     def _signature(self) -> tuple[Any, ...]:
+        translate_bindings(self.screen)
         keys = tuple(
             (key, binding.action, binding.description, enabled)
             for key, (_node, binding, enabled, _tip) in self.screen.active_bindings.items()
@@ -192,7 +207,7 @@ class CrmScreen(Screen[None]):
 
     def screen_title(self) -> str:
         """The top bar's title (override for dynamic titles)."""
-        return self.SCREEN_TITLE
+        return _(self.SCREEN_TITLE) if self.SCREEN_TITLE else ""
 
     def _status_text(self) -> str:
         status = str(getattr(self.app, "status_text", "") or "")
@@ -251,6 +266,12 @@ class SourceFailed(Message):
     error: BaseException
 
 
+def translated_columns(columns: Iterable[Any]) -> list[Any]:
+    """List columns with their headers in the current language (written in English beside
+    the fields they show, marked for the catalog)."""
+    return [replace(column, label=_(column.label)) for column in columns]
+
+
 class _GuardedSource:
     """Wraps a row source so its errors reach the screen instead of a silent worker."""
 
@@ -264,7 +285,8 @@ class _GuardedSource:
                 setattr(self, hook, function)
 
     def columns(self) -> list[Any]:
-        return list(self.source.columns())
+        # Headers are written in English beside the fields they show; translated here.
+        return translated_columns(self.source.columns())
 
     def count(self) -> int:
         try:
@@ -315,9 +337,9 @@ class RecordListScreen(CrmScreen):
     """False for kinds that export but do not import (invoices)."""
     COLUMNS: ClassVar[Sequence[Column] | None] = None
     """Columns of the list; None takes the service's default for the kind."""
-    FILTER_HINT: ClassVar[str] = "text, or FIELD=VALUE…"
+    FILTER_HINT: ClassVar[str] = N_("text, or FIELD=VALUE…")
     """Placeholder of the filter input."""
-    EMPTY_TEXT: ClassVar[str] = "Nothing to show"
+    EMPTY_TEXT: ClassVar[str] = N_("Nothing to show")
     """What an empty list says."""
     FOOTER_PALETTE = False
     """Lists have many keys: ctrl+p is listed by `?` instead of the footer."""
@@ -393,7 +415,7 @@ class RecordListScreen(CrmScreen):
     def make_table(self) -> LazyTable:
         """The list widget, over the current source."""
         self._source = self.make_source(self.current_filters())
-        return LazyTable(self._guard(self._source), id="records", empty_text=self.EMPTY_TEXT)
+        return LazyTable(self._guard(self._source), id="records", empty_text=_(self.EMPTY_TEXT))
 
     def _settle_count(self) -> None:
         """If the list was counted only up to the probe, count it exactly on a thread once
@@ -425,12 +447,12 @@ class RecordListScreen(CrmScreen):
 
     def compose_body(self) -> ComposeResult:
         """The filter bar and the table (override to add widgets)."""
-        yield FilterBar(placeholder=self.FILTER_HINT)
+        yield FilterBar(placeholder=_(self.FILTER_HINT))
         yield self.make_table()
 
     def screen_title(self) -> str:
         """The title, with the filter in force."""
-        return self.SCREEN_TITLE + self.filter_suffix()
+        return _(self.SCREEN_TITLE) + self.filter_suffix()
 
     def filter_suffix(self) -> str:
         """" · /TEXT" while a filter is in force, else ""."""
@@ -688,8 +710,10 @@ class RecordListScreen(CrmScreen):
 
         title = self.current_record_title() if record_id == self.current_record_id() else ""
         read_only = self.permission("edit", record_id) is False
-        verb = "View" if read_only else "Edit"
-        heading = f"{verb} {self.KIND} {title!r}" if title else None
+        heading = None
+        if title:
+            heading = (_("View {kind} {title!r}") if read_only else _("Edit {kind} {title!r}")
+                       ).format(kind=kind_name(self.KIND), title=title)
         self.app.push_screen(
             RecordFormModal(self.session, self.KIND, record_id, title=heading,
                             read_only=read_only),
@@ -698,7 +722,7 @@ class RecordListScreen(CrmScreen):
 
     def _saved(self, record_id: int | None) -> None:
         if record_id is not None:
-            self.notify(f"Saved {self.KIND} #{record_id}")
+            self.notify(_("Saved {kind} #{id}").format(kind=kind_name(self.KIND), id=record_id))
             self.records_changed()
 
     def action_delete_record(self) -> None:
@@ -716,12 +740,14 @@ class RecordListScreen(CrmScreen):
                                   done=lambda _: self._deleted(record_id, title))
 
         self.app.push_screen(
-            ConfirmModal(f"Delete {self.KIND} {title!r}?", "This cannot be undone."),
+            ConfirmModal(_("Delete {kind} {title!r}?").format(kind=kind_name(self.KIND),
+                                                                title=title),
+                         _("This cannot be undone.")),
             confirmed,
         )
 
     def _deleted(self, record_id: int, title: str) -> None:
-        self.notify(f"Deleted {self.KIND} {title!r}")
+        self.notify(_("Deleted {kind} {title!r}").format(kind=kind_name(self.KIND), title=title))
         self._row_permissions.pop(record_id, None)
         self.records_changed()
 
@@ -765,7 +791,8 @@ class RecordListScreen(CrmScreen):
         assert kind is not None
 
         def written(count: int) -> None:
-            self.notify(f"Exported {count} {kind} to {request.path}")
+            self.notify(_("Exported {count} {kind} to {path}").format(
+                count=count, kind=kind_name(kind), path=request.path))
 
         self.call_service(write_export, self.session, kind, request.path, filters,
                           done=written, group="export")
@@ -788,9 +815,10 @@ def detail_block(title: str, rows: Iterable[tuple[str, str]]) -> Vertical:
 
 def files_block(files: Iterable[dict[str, Any]]) -> Vertical:
     """A record's files (as `attachments.files_of` lists them) as a detail block."""
-    rows = [(f["name"], f"{f['size']:,} bytes, {f['author']}, "
-             f"{cell_text(f.get('created'), 'datetime')}") for f in files]
-    return detail_block("Files", rows or [("", "No files yet. Press f to attach one.")])
+    rows = [(f["name"], _("{size} bytes, {author}, {created}").format(
+                size=f"{f['size']:,}", author=f["author"],
+                created=cell_text(f.get("created"), "datetime"))) for f in files]
+    return detail_block(_("Files"), rows or [("", _("No files yet. Press f to attach one."))])
 
 
 class DetailScreen(CrmScreen):
@@ -907,7 +935,8 @@ class DetailScreen(CrmScreen):
     def _live_failed(self, error: BaseException) -> None:
         if isinstance(error, NotFound):
             # Deleted (or no longer visible) meanwhile: say so once, and leave when on top.
-            self.notify(f"This {self.record_kind} was deleted or is no longer visible to you",
+            self.notify(_("This {kind} was deleted or is no longer visible to you").format(
+                            kind=kind_name(self.record_kind)),
                         severity="warning", timeout=8)
             if self.is_current:
                 self.app.pop_screen()

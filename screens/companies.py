@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import ContentSwitcher
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import companies
 from crm_tui.services.context import Session
 from screens.base import RecordListScreen
@@ -16,7 +17,7 @@ from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.lazy_tree import LazyTree, TreeItem
 
-READ_ONLY_MARK = "  (read-only)"
+READ_ONLY_MARK = N_("  (read-only)")
 """Appended to the tree label of a company the user may view but not change."""
 TREE_LIMIT = 10_000
 """Children shown under one node; the rest are reached through the list (v, then /)."""
@@ -30,9 +31,9 @@ class CompaniesScreen(RecordListScreen):
 
     KIND = "company"
     CSV_KIND = "companies"
-    SCREEN_TITLE = "1 Companies"
-    FILTER_HINT = "name or country, role=… manager=LOGIN country=…"
-    EMPTY_TEXT = "No companies"
+    SCREEN_TITLE = N_("1 Companies")
+    FILTER_HINT = N_("name or country, role=… manager=LOGIN country=…")
+    EMPTY_TEXT = N_("No companies")
     AUTO_FOCUS = "#tree"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -60,14 +61,14 @@ class CompaniesScreen(RecordListScreen):
         # startup close to a bare Textual app's.
         if self.table is not None:
             return
-        await self.mount(FilterBar(placeholder=self.FILTER_HINT), before="#views")
+        await self.mount(FilterBar(placeholder=_(self.FILTER_HINT)), before="#views")
         await self.query_one("#views", ContentSwitcher).mount(self.make_table())
         self._settle_count()
 
     def screen_title(self) -> str:
         """The title says which view shows."""
-        view = "tree" if self.view == "tree" else "list" + self.filter_suffix()
-        return f"{self.SCREEN_TITLE} · {view}"
+        view = _("tree") if self.view == "tree" else _("list") + self.filter_suffix()
+        return f"{_(self.SCREEN_TITLE)} · {view}"
 
     # -- the tree ---------------------------------------------------------------------------
 
@@ -76,12 +77,13 @@ class CompaniesScreen(RecordListScreen):
         nodes = companies.children(self.session, parent_id, limit=TREE_LIMIT + 1)
         items: list[TreeItem[Any]] = []
         for node in nodes[:TREE_LIMIT]:
-            label = node.name if node.modifiable else node.name + READ_ONLY_MARK
+            label = node.name if node.modifiable else node.name + _(READ_ONLY_MARK)
             items.append(TreeItem(node.id, label, node.has_children,
                                   None if node.modifiable else "dim"))
         if len(nodes) > TREE_LIMIT:
             items.append(TreeItem((MORE, parent_id),
-                                  f"… more than {TREE_LIMIT:,}: enter lists them all",
+                                  _("… more than {limit}: enter lists them all").format(
+                                      limit=f"{TREE_LIMIT:,}"),
                                   style="italic dim"))
         return items
 

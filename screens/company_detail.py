@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from crm_tui.errors import CrmError
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import attachments, companies, forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
@@ -26,26 +27,27 @@ from screens.base import (
     files_block,
     reload_table,
     run_service,
+    translated_columns,
 )
 from widgets.field_form import FieldForm, FieldSpec
 from widgets.lazy_table import LazyTable
 
 #: The related lists: tab id, record kind, tab label, and the columns shown.
 RELATED: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
-    ("contacts", "contact", "Contacts", (
-        Column("full_name", "Full name", 24), Column("email", "Email", 26),
-        Column("phone", "Phone", 12), Column("position", "Position", 10))),
-    ("contracts", "contract", "Contracts", (
-        Column("name", "Name", 24), Column("contract_number", "Number", 12),
-        Column("date_begin", "Begins", 10), Column("date_end", "Ends", 10),
-        Column("status_name", "Status", 8))),
-    ("invoices", "invoice", "Invoices", (
-        Column("bill_id", "Bill ID", 14), Column("type", "Type", 10),
-        Column("status", "Status", 10), Column("created", "Created", 10),
-        Column("total", "Total", 14, "right"), Column("currency", "Cur", 3))),
-    ("leads", "lead", "Leads", (
-        Column("full_name", "Name", 22), Column("status_name", "Status", 20),
-        Column("owner", "Owner", 10), Column("estimated_sale", "Est. sale", 12, "right"))),
+    ("contacts", "contact", N_("Contacts"), (
+        Column("full_name", N_("Full name"), 24), Column("email", N_("Email"), 26),
+        Column("phone", N_("Phone"), 12), Column("position", N_("Position"), 10))),
+    ("contracts", "contract", N_("Contracts"), (
+        Column("name", N_("Name"), 24), Column("contract_number", N_("Number"), 12),
+        Column("date_begin", N_("Begins"), 10), Column("date_end", N_("Ends"), 10),
+        Column("status_name", N_("Status"), 8))),
+    ("invoices", "invoice", N_("Invoices"), (
+        Column("bill_id", N_("Bill ID"), 14), Column("type", N_("Type"), 10),
+        Column("status", N_("Status"), 10), Column("created", N_("Created"), 10),
+        Column("total", N_("Total"), 14, "right"), Column("currency", N_("Cur"), 3))),
+    ("leads", "lead", N_("Leads"), (
+        Column("full_name", N_("Name"), 22), Column("status_name", N_("Status"), 20),
+        Column("owner", N_("Owner"), 10), Column("estimated_sale", N_("Est. sale"), 12, "right"))),
 )
 
 
@@ -63,7 +65,7 @@ def load_company(session: Session, company_id: int) -> dict[str, Any]:
 class CompanyDetailScreen(DetailScreen):
     """A company's detail: tabs for its fields, related records and notes."""
 
-    SCREEN_TITLE = "Company"
+    SCREEN_TITLE = N_("Company")
     FOOTER_PALETTE = False  # ctrl+p still works (and `?` lists it): 80 columns hold the keys
 
     record_kind = "company"
@@ -122,24 +124,26 @@ class CompanyDetailScreen(DetailScreen):
     def compose_body(self) -> ComposeResult:
         """Tabs: details, the related lists, notes, files."""
         with TabbedContent(initial="tab-details"):
-            with TabPane("Details", id="tab-details"):
+            with TabPane(_("Details"), id="tab-details"):
                 with VerticalScroll(id="details"):
-                    yield Label("Loading…", classes="placeholder")
+                    yield Label(_("Loading…"), classes="placeholder")
             for tab_id, kind, label, columns in RELATED:
-                with TabPane(label, id=f"tab-{tab_id}"):
+                with TabPane(_(label), id=f"tab-{tab_id}"):
                     source = RecordRows(self.session, kind, {"company": str(self.company_id)},
-                                        columns, mark_readonly=False)
-                    yield LazyTable(source, id=tab_id, empty_text=f"No {tab_id}")
-            with TabPane("Notes", id="tab-notes"):
+                                        translated_columns(columns), mark_readonly=False)
+                    yield LazyTable(source, id=tab_id,
+                                    empty_text=_("No {kinds}").format(kinds=kind_name(tab_id)))
+            with TabPane(_("Notes"), id="tab-notes"):
                 with VerticalScroll(id="notes"):
-                    yield Label("Loading…", classes="placeholder")
-            with TabPane("Files", id="tab-files"):
+                    yield Label(_("Loading…"), classes="placeholder")
+            with TabPane(_("Files"), id="tab-files"):
                 with VerticalScroll(id="files"):
-                    yield Label("Loading…", classes="placeholder")
+                    yield Label(_("Loading…"), classes="placeholder")
 
     def screen_title(self) -> str:
         """The company's name once known."""
-        return f"1 Company · {self.company_name}" if self.company_name else "1 Company"
+        return (_("1 Company · {name}").format(name=self.company_name) if self.company_name
+                else _("1 Company"))
 
     def on_mount(self) -> None:
         """Read the company."""
@@ -156,7 +160,7 @@ class CompanyDetailScreen(DetailScreen):
         self.permissions = data["permissions"]
         summary = data["summary"]
         if not summary.get("modifiable"):
-            self.company_name += "  (read-only)"
+            self.company_name += _("  (read-only)")
         self.set_title(self.screen_title())
         self._show_fields(fields, summary)
         self._show_notes(data["activity"])
@@ -164,9 +168,9 @@ class CompanyDetailScreen(DetailScreen):
         self._show_files(self.files)
         tabs = self.query_one(TabbedContent)
         for tab_id, _kind, label, _columns in RELATED:
-            tabs.get_tab(f"tab-{tab_id}").label = f"{label} {summary.get(tab_id, 0)}"
-        tabs.get_tab("tab-notes").label = f"Notes {len(data['activity'])}"
-        tabs.get_tab("tab-files").label = f"Files {len(self.files)}"
+            tabs.get_tab(f"tab-{tab_id}").label = f"{_(label)} {summary.get(tab_id, 0)}"
+        tabs.get_tab("tab-notes").label = _("Notes {count}").format(count=len(data["activity"]))
+        tabs.get_tab("tab-files").label = _("Files {count}").format(count=len(self.files))
         self.refresh_bindings()
 
     def _show_fields(self, fields: list[dict[str, str]], summary: dict[str, Any]) -> None:
@@ -174,16 +178,18 @@ class CompanyDetailScreen(DetailScreen):
         box.remove_children()
         sections: dict[str, list[dict[str, str]]] = {}
         for field in fields:
-            sections.setdefault(field["section"] or "Company", []).append(field)
+            sections.setdefault(field["section"] or _("Company"), []).append(field)
         children = []
         for title, items in sections.items():
-            children.append(detail_block(title, [(i["label"], i["text"]) for i in items]))
+            children.append(detail_block(title, [(_(i["label"]), i["text"]) for i in items]))
         counts = ", ".join(
-            f"{summary.get(key, 0)} {key}"
-            for key in ("children", "contacts", "contracts", "invoices", "leads")
+            f"{summary.get(key, 0)} {_(noun)}"
+            for key, noun in (("children", N_("children")), ("contacts", N_("contacts")),
+                              ("contracts", N_("contracts")), ("invoices", N_("invoices")),
+                              ("leads", N_("leads")))
         )
         related = Vertical(Static(counts, markup=False), classes="detail-section")
-        related.border_title = "Related"
+        related.border_title = _("Related")
         children.append(related)
         box.mount_all(children)
 
@@ -191,7 +197,7 @@ class CompanyDetailScreen(DetailScreen):
         box = self.query_one("#notes", VerticalScroll)
         box.remove_children()
         if not activity:
-            box.mount(Label("No notes yet. Press a to add one.", classes="placeholder"))
+            box.mount(Label(_("No notes yet. Press a to add one."), classes="placeholder"))
             return
         widgets = []
         for note in activity:
@@ -232,7 +238,7 @@ class CompanyDetailScreen(DetailScreen):
     def _changed(self, result: Any) -> None:
         if result is None or result is False:
             return
-        self.notify(f"Saved {self.company_name or 'company'}")
+        self.notify(_("Saved {name}").format(name=self.company_name or kind_name("company")))
         self.reload()
         for table in self.query(LazyTable).results(LazyTable):
             reload_table(table)
@@ -243,10 +249,10 @@ class CompanyDetailScreen(DetailScreen):
         """Ask, then delete this company and go back."""
         from screens.modals.confirm import ConfirmModal
 
-        name = self.company_name.removesuffix("  (read-only)")
+        name = self.company_name.removesuffix(_("  (read-only)"))
 
         def deleted(_: Any) -> None:
-            self.notify(f"Deleted company {name!r}")
+            self.notify(_("Deleted company {name!r}").format(name=name))
             if self.on_change is not None:
                 self.on_change()
             self.app.pop_screen()
@@ -257,13 +263,13 @@ class CompanyDetailScreen(DetailScreen):
                                   done=deleted)
 
         self.app.push_screen(
-            ConfirmModal(f"Delete company {name!r}?", "This cannot be undone."), confirmed)
+            ConfirmModal(_("Delete company {name!r}?").format(name=name), _("This cannot be undone.")), confirmed)
 
     def action_merge_company(self) -> None:
         """Pick a duplicate company and merge it into this one (asks first)."""
         from screens.modals.merge_picker import pick_and_merge
 
-        name = self.company_name.removesuffix("  (read-only)")
+        name = self.company_name.removesuffix(_("  (read-only)"))
 
         def merged(result: Any) -> None:
             self.notify(result.summary())
@@ -274,7 +280,7 @@ class CompanyDetailScreen(DetailScreen):
                 self.on_change()
 
         pick_and_merge(self, "company", self.company_id,
-                       f"company #{self.company_id} {name!r}", merged)
+                       _("company #{company_id} {name!r}").format(company_id=self.company_id, name=name), merged)
 
     def action_add_note(self) -> None:
         """Write a note into the company's activity."""
@@ -282,7 +288,7 @@ class CompanyDetailScreen(DetailScreen):
 
     def _noted(self, note_id: int | None) -> None:
         if note_id is not None:
-            self.notify("Note added")
+            self.notify(_("Note added"))
             self.reload()
 
     def action_open_contact(self) -> None:
@@ -305,15 +311,15 @@ class CompanyDetailScreen(DetailScreen):
 
         session, company_id = self.session, self.company_id
         self.app.push_screen(ServiceFormModal(
-            "Attach a file", [field("file", "File", required=True,
-                                    help="path of a file on this computer")],
+            _("Attach a file"), [field("file", _("File"), required=True,
+                                    help=_("path of a file on this computer"))],
             lambda values: attachments.attach_local_file(session, "company", company_id,
                                                          values["file"])),
             self._attached)
 
     def _attached(self, attachment_id: int | None) -> None:
         if attachment_id is not None:
-            self.notify("File attached")
+            self.notify(_("File attached"))
             self.reload()
 
     def action_save_file(self) -> None:
@@ -322,7 +328,7 @@ class CompanyDetailScreen(DetailScreen):
 
         name = self.company_name or f"#{self.company_id}"
         self.app.push_screen(SaveAttachmentModal(self.session, "company", self.company_id,
-                                                 f"Save a file of {name}"))
+                                                 _("Save a file of {name}").format(name=name)))
 
 
 class NoteModal(ModalScreen[int | None]):
@@ -364,8 +370,8 @@ class NoteModal(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         """A one-field form."""
         with Vertical(id="dialog"):
-            yield Label("Add a note (ctrl+s saves)", id="note-title")
-            yield FieldForm([FieldSpec("text", "Note", "textarea", required=True)], id="form")
+            yield Label(_("Add a note (ctrl+s saves)"), id="note-title")
+            yield FieldForm([FieldSpec("text", _("Note"), "textarea", required=True)], id="form")
         yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm_tui.i18n import N_
 from screens.base import RecordListScreen
 
 
@@ -10,9 +11,9 @@ class ContactsScreen(RecordListScreen):
 
     KIND = "contact"
     CSV_KIND = "contacts"
-    SCREEN_TITLE = "2 Contacts"
-    FILTER_HINT = "name, email or phone, or company=… position=…"
-    EMPTY_TEXT = "No contacts"
+    SCREEN_TITLE = N_("2 Contacts")
+    FILTER_HINT = N_("name, email or phone, or company=… position=…")
+    EMPTY_TEXT = N_("No contacts")
     AUTO_FOCUS = "#records"
 
     def open_record(self, record_id: int) -> None:

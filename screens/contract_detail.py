@@ -11,18 +11,19 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Label, TabbedContent, TabPane
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import contracts
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
-from screens.base import DetailScreen, detail_block, files_block
+from screens.base import DetailScreen, detail_block, files_block, translated_columns
 from screens.contracts import edit_billing_lines, generate_invoice, pdf_from_template, renew
 from widgets.lazy_table import LazyTable
 
 INVOICE_COLUMNS = (
-    Column("bill_id", "Bill ID", 14), Column("type", "Type", 10), Column("status", "Status", 10),
-    Column("created", "Created", 10), Column("total", "Total", 14, "right"),
-    Column("currency", "Cur", 3), Column("locked", "Lock", 4),
+    Column("bill_id", N_("Bill ID"), 14), Column("type", N_("Type"), 10), Column("status", N_("Status"), 10),
+    Column("created", N_("Created"), 10), Column("total", N_("Total"), 14, "right"),
+    Column("currency", N_("Cur"), 3), Column("locked", N_("Lock"), 4),
 )
 """The related invoices' columns."""
 
@@ -30,7 +31,7 @@ INVOICE_COLUMNS = (
 class ContractDetailScreen(DetailScreen):
     """A contract's detail in tabs: details, related invoices, files."""
 
-    SCREEN_TITLE = "3 Contract"
+    SCREEN_TITLE = N_("3 Contract")
 
     record_kind = "contract"
     record_id_attr = "contract_id"
@@ -82,20 +83,22 @@ class ContractDetailScreen(DetailScreen):
     def compose_body(self) -> ComposeResult:
         """Tabs: details, related invoices, files."""
         with TabbedContent(initial="tab-details"):
-            with TabPane("Details", id="tab-details"):
+            with TabPane(_("Details"), id="tab-details"):
                 with VerticalScroll(id="details"):
-                    yield Label("Loading…", classes="placeholder")
-            with TabPane("Invoices", id="tab-invoices"):
+                    yield Label(_("Loading…"), classes="placeholder")
+            with TabPane(_("Invoices"), id="tab-invoices"):
                 source = RecordRows(self.session, "invoice",
-                                    {"contract_id": str(self.contract_id)}, INVOICE_COLUMNS)
-                yield LazyTable(source, id="invoices", empty_text="No related invoices")
-            with TabPane("Files", id="tab-files"):
+                                    {"contract_id": str(self.contract_id)},
+                                    translated_columns(INVOICE_COLUMNS))
+                yield LazyTable(source, id="invoices", empty_text=_("No related invoices"))
+            with TabPane(_("Files"), id="tab-files"):
                 with VerticalScroll(id="files"):
-                    yield Label("Loading…", classes="placeholder")
+                    yield Label(_("Loading…"), classes="placeholder")
 
     def screen_title(self) -> str:
         """The contract's name once known."""
-        return f"3 Contract · {self.data['name']}" if self.data else self.SCREEN_TITLE
+        return (_("3 Contract · {name}").format(name=self.data["name"]) if self.data
+                else _(self.SCREEN_TITLE))
 
     def on_mount(self) -> None:
         """Read the contract."""
@@ -115,21 +118,23 @@ class ContractDetailScreen(DetailScreen):
         for item in data["fields"]:
             if item["key"] == "invoices":
                 continue  # the Invoices tab lists them
-            sections.setdefault(item["section"] or "Contract", []).append(item)
-        blocks = [detail_block(title, [(i["label"], i["text"]) for i in items])
+            sections.setdefault(item["section"] or _("Contract"), []).append(item)
+        blocks = [detail_block(title, [(_(i["label"]), i["text"]) for i in items])
                   for title, items in sections.items()]
         if data.get("billing_lines"):
-            blocks.append(detail_block("Recurring invoice lines", [
-                (line["description"], f"{line['amount']}  tax "
-                 + (f"{line['tax_rate']}%" if line["tax_rate"] != "" else "default"))
+            blocks.append(detail_block(_("Recurring invoice lines"), [
+                (line["description"], _("{amount}  tax {rate}").format(
+                    amount=line["amount"],
+                    rate=f"{line['tax_rate']}%" if line["tax_rate"] != "" else _("default")))
                 for line in data["billing_lines"]]))
         box.mount_all(blocks)
         files = self.query_one("#files", VerticalScroll)
         files.remove_children()
         files.mount(files_block(data["files"]))
         tabs = self.query_one(TabbedContent)
-        tabs.get_tab("tab-invoices").label = f"Invoices {data['invoice_count']}"
-        tabs.get_tab("tab-files").label = f"Files {len(data['files'])}"
+        tabs.get_tab("tab-invoices").label = _("Invoices {count}").format(
+            count=data["invoice_count"])
+        tabs.get_tab("tab-files").label = _("Files {count}").format(count=len(data["files"]))
         self.refresh_bindings()
 
     # -- keys -------------------------------------------------------------------------------
@@ -189,7 +194,7 @@ class ContractDetailScreen(DetailScreen):
         name = (self.data or {}).get("name", f"#{self.contract_id}")
 
         def deleted(_: Any) -> None:
-            self.notify(f"Deleted contract {name!r}")
+            self.notify(_("Deleted contract {name!r}").format(name=name))
             if self.on_change is not None:
                 self.on_change()
             self.app.pop_screen()
@@ -199,8 +204,8 @@ class ContractDetailScreen(DetailScreen):
                 self.call_service(get_kind("contract").delete, self.session, self.contract_id,
                                   done=deleted)
 
-        self.app.push_screen(ConfirmModal(f"Delete contract {name!r}?",
-                                          "Its files go too; invoices stay."), confirmed)
+        self.app.push_screen(ConfirmModal(_("Delete contract {name!r}?").format(name=name),
+                                          _("Its files go too; invoices stay.")), confirmed)
 
     def action_renew(self) -> None:
         """Copy this contract for a new period."""
@@ -224,8 +229,8 @@ class ContractDetailScreen(DetailScreen):
 
         session, contract_id = self.session, self.contract_id
         self.app.push_screen(ServiceFormModal(
-            "Attach a file", [field("file", "File", required=True,
-                                    help="path of a file on this computer")],
+            _("Attach a file"), [field("file", _("File"), required=True,
+                                    help=_("path of a file on this computer"))],
             lambda values: contracts.attach_file(session, contract_id, values["file"])),
             self._changed)
 
@@ -235,7 +240,7 @@ class ContractDetailScreen(DetailScreen):
 
         name = (self.data or {}).get("name") or f"#{self.contract_id}"
         self.app.push_screen(SaveAttachmentModal(self.session, "contract", self.contract_id,
-                                                 f"Save a file of contract {name}"))
+                                                 _("Save a file of contract {name}").format(name=name)))
 
     def action_link_invoices(self) -> None:
         """Relate invoices to this contract by bill ID."""
@@ -245,12 +250,12 @@ class ContractDetailScreen(DetailScreen):
 
         def linked(count: int | None) -> None:
             if count is not None:
-                self.notify(f"{count} invoice(s) added")
+                self.notify(_("{count} invoice(s) added").format(count=count))
                 self._changed(count)
 
         self.app.push_screen(ServiceFormModal(
-            "Add related invoices", [field("invoices", "Bill IDs", required=True,
-                                           help="comma-separated, e.g. 15/1000, 15/1001")],
+            _("Add related invoices"), [field("invoices", _("Bill IDs"), required=True,
+                                           help=_("comma-separated, e.g. 15/1000, 15/1001"))],
             lambda values: contracts.add_invoices(session, contract_id, values["invoices"])),
             linked)
 
@@ -269,8 +274,8 @@ class ContractDetailScreen(DetailScreen):
                 self.call_service(contracts.remove_invoices, self.session, self.contract_id,
                                   [str(invoice_id)], done=self._changed)
 
-        self.app.push_screen(ConfirmModal(f"Remove invoice {bill} from this contract?",
-                                          "The invoice itself stays."), confirmed)
+        self.app.push_screen(ConfirmModal(_("Remove invoice {bill} from this contract?").format(bill=bill),
+                                          _("The invoice itself stays.")), confirmed)
 
     def action_open_invoice(self) -> None:
         """Open the invoice under the cursor."""

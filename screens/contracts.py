@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import (
     contract_billing,
     contract_reminders,
@@ -21,9 +22,9 @@ from screens.base import CrmScreen, RecordListScreen
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (
-    Column("name", "Name", 20), Column("contract_number", "Number", 10),
-    Column("company", "Company", 16), Column("date_begin", "Begins", 10),
-    Column("date_end", "Ends", 10), Column("status_name", "Status", 8),
+    Column("name", N_("Name"), 20), Column("contract_number", N_("Number"), 10),
+    Column("company", N_("Company"), 16), Column("date_begin", N_("Begins"), 10),
+    Column("date_end", N_("Ends"), 10), Column("status_name", N_("Status"), 8),
 )
 """The contract list's columns (79 cells with their separators)."""
 
@@ -39,9 +40,9 @@ def renew(screen: CrmScreen, contract_id: int, done: Any) -> None:
 
     def describe() -> list[dict[str, Any]]:
         start = contracts.renewal_defaults(session, contract_id)
-        return [field("date_begin", "Starts", start["date_begin"], kind="date", required=True),
-                field("date_end", "Ends", start["date_end"], kind="date", required=True),
-                field("name", "Name", start["name"], required=True)]
+        return [field("date_begin", _("Starts"), start["date_begin"], kind="date", required=True),
+                field("date_end", _("Ends"), start["date_end"], kind="date", required=True),
+                field("name", _("Name"), start["name"], required=True)]
 
     def submit(values: dict[str, str]) -> int:
         return contracts.copy(session, contract_id, values["date_begin"], values["date_end"],
@@ -49,12 +50,12 @@ def renew(screen: CrmScreen, contract_id: int, done: Any) -> None:
 
     def copied(new_id: int | None) -> None:
         if new_id is not None:
-            screen.notify(f"Renewed as contract #{new_id}")
+            screen.notify(_("Renewed as contract #{new_id}").format(new_id=new_id))
             done(new_id)
 
     screen.app.push_screen(ServiceFormModal(
-        "Renew contract", describe, submit,
-        note="A copy with the same terms and custom values, for a new period."), copied)
+        _("Renew contract"), describe, submit,
+        note=_("A copy with the same terms and custom values, for a new period.")), copied)
 
 
 def edit_billing_lines(screen: CrmScreen, contract_id: int, done: Any) -> None:
@@ -65,9 +66,9 @@ def edit_billing_lines(screen: CrmScreen, contract_id: int, done: Any) -> None:
 
     def describe() -> list[dict[str, Any]]:
         current = contract_billing.lines_text(contract_billing.lines(session, contract_id))
-        return [field("billing_lines", "Lines", current, kind="textarea",
-                      help="one per line: DESCRIPTION=AMOUNT, or DESCRIPTION=AMOUNT@RATE "
-                           "(without a rate, the default tax rate)")]
+        return [field("billing_lines", _("Lines"), current, kind="textarea",
+                      help=_("one per line: DESCRIPTION=AMOUNT, or DESCRIPTION=AMOUNT@RATE "
+                           "(without a rate, the default tax rate)"))]
 
     def submit(values: dict[str, str]) -> int:
         items = contract_billing.lines_from_texts(contract_id,
@@ -76,12 +77,12 @@ def edit_billing_lines(screen: CrmScreen, contract_id: int, done: Any) -> None:
 
     def saved(count: int | None) -> None:
         if count is not None:
-            screen.notify(f"{count} recurring lines")
+            screen.notify(_("{count} recurring lines").format(count=count))
             done(contract_id)
 
     screen.app.push_screen(ServiceFormModal(
-        "Recurring invoice lines", describe, submit,
-        note="The worker makes a draft invoice of these lines each billing period."), saved)
+        _("Recurring invoice lines"), describe, submit,
+        note=_("The worker makes a draft invoice of these lines each billing period.")), saved)
 
 
 def generate_invoice(screen: CrmScreen, contract_id: int, done: Any) -> None:
@@ -95,12 +96,12 @@ def generate_invoice(screen: CrmScreen, contract_id: int, done: Any) -> None:
 
     def made(invoice_id: int | None) -> None:
         if invoice_id is not None:
-            screen.notify(f"Draft invoice #{invoice_id} created from the contract")
+            screen.notify(_("Draft invoice #{invoice_id} created from the contract").format(invoice_id=invoice_id))
             done(invoice_id)
 
     screen.app.push_screen(ServiceFormModal(
-        "Invoice from contract", describe, partial(invoice_forms.submit_form, session, None),
-        note="Set the concept's amount; the invoice is related to the contract.", tall=True),
+        _("Invoice from contract"), describe, partial(invoice_forms.submit_form, session, None),
+        note=_("Set the concept's amount; the invoice is related to the contract."), tall=True),
         made)
 
 
@@ -113,7 +114,7 @@ def pdf_from_template(screen: CrmScreen, contract_id: int, done: Any) -> None:
     def describe() -> list[dict[str, Any]]:
         choices = [(t["name"], str(t["id"])) for t in contracts.templates(session)]
         first = choices[0][1] if choices else ""
-        return [field("template", "Template", first, kind="combo", options=choices,
+        return [field("template", _("Template"), first, kind="combo", options=choices,
                       required=True)]
 
     def submit(values: dict[str, str]) -> dict[str, Any]:
@@ -121,14 +122,14 @@ def pdf_from_template(screen: CrmScreen, contract_id: int, done: Any) -> None:
 
     def attached(result: dict[str, Any] | None) -> None:
         if result is not None:
-            screen.notify(f"Attached {result['name']}")
+            screen.notify(_("Attached {name}").format(name=result['name']))
             for warning in result.get("warnings") or ():
                 screen.notify(warning, severity="warning", timeout=12)
             done(result)
 
     screen.app.push_screen(ServiceFormModal(
-        "Generate PDF from template", describe, submit,
-        note="The PDF is attached to the contract's files."), attached)
+        _("Generate PDF from template"), describe, submit,
+        note=_("The PDF is attached to the contract's files.")), attached)
 
 
 # -- the list ----------------------------------------------------------------------------
@@ -139,11 +140,11 @@ class ContractsScreen(RecordListScreen):
 
     KIND = "contract"
     CSV_KIND = "contracts"
-    SCREEN_TITLE = "3 Contracts"
-    EMPTY_TEXT = "No contracts"
+    SCREEN_TITLE = N_("3 Contracts")
+    EMPTY_TEXT = N_("No contracts")
     AUTO_FOCUS = "#records"
     COLUMNS = COLUMNS
-    FILTER_HINT = "words, company=ID contract_type=ID status=0|1 expiring=DAYS expired=1"
+    FILTER_HINT = N_("words, company=ID contract_type=ID status=0|1 expiring=DAYS expired=1")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "renew", "Renew", id="contract.copy",
@@ -171,11 +172,11 @@ class ContractsScreen(RecordListScreen):
     def screen_title(self) -> str:
         """The title, with how many contracts end within 30 days, and saying when only
         expiring contracts show."""
-        title = self.SCREEN_TITLE
+        title = _(self.SCREEN_TITLE)
         if self.soon_count:
-            title += f" ({self.soon_count} end within {contract_reminders.SOON_DAYS} days)"
+            title += _(" ({soon_count} end within {SOON_DAYS} days)").format(soon_count=self.soon_count, SOON_DAYS=contract_reminders.SOON_DAYS)
         if self.expiring_days is not None:
-            title += f" · ending within {self.expiring_days} days"
+            title += _(" · ending within {expiring_days} days").format(expiring_days=self.expiring_days)
         return title
 
     def _count_soon(self) -> None:
@@ -265,8 +266,8 @@ class ContractsScreen(RecordListScreen):
             return
 
         self.app.push_screen(ServiceFormModal(
-            "Contracts ending soon",
-            [field("days", "Within days", "30", kind="numeric", required=True)],
+            _("Contracts ending soon"),
+            [field("days", _("Within days"), "30", kind="numeric", required=True)],
             lambda values: contracts.expiry_days(values["days"])), self._show_expiring)
 
     def _show_expiring(self, days: int | None) -> None:

@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from crm_tui.i18n import _
 from screens.base import KeyFooter
 
 
@@ -28,7 +29,7 @@ class KeyHelp:
     enabled: bool = True
     """False for a key that exists here but does not apply right now (greyed)."""
     scope: str = "This screen"
-    """Which group it is listed under."""
+    """Which group it is listed under (in English; translated where shown)."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -76,13 +77,14 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """One block of keys per scope."""
         with Vertical(id="dialog"):
-            yield Label(f"Keys: {self.title_text}", id="help-title", markup=False)
+            yield Label(_("Keys: {title}").format(title=self.title_text), id="help-title",
+                        markup=False)
             with VerticalScroll(id="help-keys"):
                 scopes: dict[str, list[KeyHelp]] = {}
                 for item in self.keys:
                     scopes.setdefault(item.scope, []).append(item)
                 for scope, items in scopes.items():
-                    yield Label(scope, classes="help-scope", markup=False)
+                    yield Label(_(scope), classes="help-scope", markup=False)
                     yield Static(self._lines(items))
         yield KeyFooter(show_command_palette=False)
 
@@ -100,7 +102,7 @@ class HelpScreen(ModalScreen[None]):
             if item.tooltip and item.tooltip != item.description:
                 text.append(f"  {item.tooltip}", style="dim")
             if not item.enabled:
-                text.append("  (not here now)", style="dim italic")
+                text.append("  " + _("(not here now)"), style="dim italic")
         return text
 
     def action_close(self) -> None:

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import invoice_forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
@@ -23,22 +24,22 @@ from screens.invoices import (
 )
 
 # The fields shown in the Invoice block, in order, with their labels.
-FACTS = (("bill_id", "Bill ID"), ("state", "State"), ("credit_of_bill_id", "Credit note of"),
-         ("company_name", "Company"), ("type", "Type"),
-         ("status", "Status"), ("reference", "Reference"), ("created", "Created"),
-         ("issued", "Issued"),
-         ("expires", "Expires"), ("paid_on", "Paid on"), ("currency", "Currency"),
-         ("language", "Language"), ("description", "Description"),
-         ("internal_note", "Internal note"))
-TOTALS = (("tax_base", "Tax base"), ("discount_total", "Discounts"),
-          ("subtotal", "Subtotal"), ("total_tax", "Tax"), ("withholding", "Withholding"),
-          ("total", "Total"))
+FACTS = (("bill_id", N_("Bill ID")), ("state", N_("State")), ("credit_of_bill_id", N_("Credit note of")),
+         ("company_name", N_("Company")), ("type", N_("Type")),
+         ("status", N_("Status")), ("reference", N_("Reference")), ("created", N_("Created")),
+         ("issued", N_("Issued")),
+         ("expires", N_("Expires")), ("paid_on", N_("Paid on")), ("currency", N_("Currency")),
+         ("language", N_("Language")), ("description", N_("Description")),
+         ("internal_note", N_("Internal note")))
+TOTALS = (("tax_base", N_("Tax base")), ("discount_total", N_("Discounts")),
+          ("subtotal", N_("Subtotal")), ("total_tax", N_("Tax")), ("withholding", N_("Withholding")),
+          ("total", N_("Total")))
 
 
 class InvoiceDetailScreen(DetailScreen):
     """An invoice's detail; e, d, I, C, L, p and w act on it as the services allow."""
 
-    SCREEN_TITLE = "4 Invoice"
+    SCREEN_TITLE = N_("4 Invoice")
 
     record_kind = "invoice"
     record_id_attr = "invoice_id"
@@ -89,16 +90,17 @@ class InvoiceDetailScreen(DetailScreen):
     def compose_body(self) -> ComposeResult:
         """The blocks, filled once the invoice is read."""
         with VerticalScroll(id="details"):
-            yield Label("Loading…", classes="placeholder")
+            yield Label(_("Loading…"), classes="placeholder")
 
     def screen_title(self) -> str:
         """The bill ID and lock state once known."""
         if not self.data:
-            return self.SCREEN_TITLE
+            return _(self.SCREEN_TITLE)
         lock = ""
         if self.data["locked"]:
-            lock = f"  [locked by {self.data['locked_by'] or '?'}]"
-        return f"4 Invoice · {self.data['bill_id'] or 'draft #' + str(self.data['id'])}{lock}"
+            lock = _("  [locked by {login}]").format(login=self.data["locked_by"] or "?")
+        bill = self.data["bill_id"] or _("draft #{id}").format(id=self.data["id"])
+        return _("4 Invoice · {bill}").format(bill=bill) + lock
 
     def on_mount(self) -> None:
         """Read the invoice."""
@@ -115,23 +117,25 @@ class InvoiceDetailScreen(DetailScreen):
         box = self.query_one("#details", VerticalScroll)
         box.remove_children()
         blocks = [
-            detail_block("Invoice", [(label, str(data.get(key) or ""))
-                                    for key, label in FACTS if data.get(key)]),
-            self._amounts("Concepts", data["lines"], data["currency"]),
+            detail_block(_("Invoice"), [(_(label), str(data.get(key) or ""))
+                                       for key, label in FACTS if data.get(key)]),
+            self._amounts(_("Concepts"), data["lines"], data["currency"]),
         ]
         if data["discounts"]:
-            blocks.append(self._amounts("Discounts", data["discounts"], data["currency"]))
-        rates = [(f"Tax {part['rate']} %", f"{part['tax']} {data['currency']} on "
-                  f"{part['base']}") for part in data.get("tax_rates", [])]
-        rates.append(("Withholding rate", f"{data['withholding_rate']} %"))
-        blocks.append(detail_block("Totals", rates + [
-            (label, f"{data[key]} {data['currency']}") for key, label in TOTALS
+            blocks.append(self._amounts(_("Discounts"), data["discounts"], data["currency"]))
+        rates = [(_("Tax {rate} %").format(rate=part["rate"]),
+                  _("{tax} {currency} on {base}").format(tax=part["tax"], currency=data["currency"],
+                                                        base=part["base"]))
+                 for part in data.get("tax_rates", [])]
+        rates.append((_("Withholding rate"), f"{data['withholding_rate']} %"))
+        blocks.append(detail_block(_("Totals"), rates + [
+            (_(label), f"{data[key]} {data['currency']}") for key, label in TOTALS
             if key in ("tax_base", "total", "total_tax") or data[key] not in ("0.00", "0")]))
-        files = [(f["name"], f"{f['size']:,} bytes" + ("  (generated)" if f["generated"]
-                                                       else "")) for f in data["files"]]
-        blocks.append(detail_block("Files", files or [("", "none")]))
+        files = [(f["name"], _("{size} bytes").format(size=f"{f['size']:,}")
+                  + (_("  (generated)") if f["generated"] else "")) for f in data["files"]]
+        blocks.append(detail_block(_("Files"), files or [("", _("none"))]))
         contracts = [(f"#{cid}", name) for cid, name in data["contract_names"]]
-        blocks.append(detail_block("Related contracts", contracts or [("", "none")]))
+        blocks.append(detail_block(_("Related contracts"), contracts or [("", _("none"))]))
         box.mount_all(blocks)
         self.refresh_bindings()
 
@@ -141,7 +145,7 @@ class InvoiceDetailScreen(DetailScreen):
                                   classes="detail-value", markup=False),
                            Static(f"{item['amount']} {currency}", classes="amount",
                                   markup=False), classes="detail-row") for item in items]
-        block = Vertical(*(rows or [Label("none", classes="detail-value")]),
+        block = Vertical(*(rows or [Label(_("none"), classes="detail-value")]),
                          classes="detail-section")
         block.border_title = title
         return block
@@ -200,7 +204,7 @@ class InvoiceDetailScreen(DetailScreen):
 
         bill = (self.data or {}).get("bill_id") or f"#{self.invoice_id}"
         self.app.push_screen(SaveAttachmentModal(self.session, "invoice", self.invoice_id,
-                                                 f"Save a file of invoice {bill}"))
+                                                 _("Save a file of invoice {bill}").format(bill=bill)))
 
     def action_delete_invoice(self) -> None:
         """Ask, then delete this invoice and go back."""
@@ -209,7 +213,7 @@ class InvoiceDetailScreen(DetailScreen):
         bill = (self.data or {}).get("bill_id") or f"#{self.invoice_id}"
 
         def deleted(_: Any) -> None:
-            self.notify(f"Deleted invoice {bill}")
+            self.notify(_("Deleted invoice {bill}").format(bill=bill))
             if self.on_change is not None:
                 self.on_change()
             self.app.pop_screen()
@@ -219,5 +223,5 @@ class InvoiceDetailScreen(DetailScreen):
                 self.call_service(get_kind("invoice").delete, self.session, self.invoice_id,
                                   done=deleted)
 
-        self.app.push_screen(ConfirmModal(f"Delete invoice {bill}?",
-                                          "Its PDF and attachments go too."), confirmed)
+        self.app.push_screen(ConfirmModal(_("Delete invoice {bill}?").format(bill=bill),
+                                          _("Its PDF and attachments go too.")), confirmed)

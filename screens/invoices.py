@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import documents_service, invoice_forms, invoice_issue, invoices
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
@@ -17,10 +18,10 @@ from screens.base import CrmScreen, RecordListScreen
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (
-    Column("bill_id", "Bill ID", 12), Column("company", "Company", 12),
-    Column("state", "State", 9), Column("status", "Status", 9), Column("created", "Created", 10),
-    Column("total", "Total", 12, "right"), Column("currency", "Cur", 3),
-    Column("locked", "Lock", 4),
+    Column("bill_id", N_("Bill ID"), 12), Column("company", N_("Company"), 12),
+    Column("state", N_("State"), 9), Column("status", N_("Status"), 9), Column("created", N_("Created"), 10),
+    Column("total", N_("Total"), 12, "right"), Column("currency", N_("Cur"), 3),
+    Column("locked", N_("Lock"), 4),
 )
 """The invoice list's columns (78 cells with their separators)."""
 
@@ -36,13 +37,13 @@ def open_invoice_form(screen: CrmScreen, invoice_id: int | None, done: Any,
     session = screen.session
     if invoice_id is None:
         modal = ServiceFormModal(
-            "New invoice", partial(invoice_forms.form_fields, session, None, initial),
+            _("New invoice"), partial(invoice_forms.form_fields, session, None, initial),
             partial(invoice_forms.submit_form, session, None), tall=True,
-            note="A Submitted invoice is a draft until issued (I): then it gets its bill ID, "
-                 "a lock and a PDF.")
+            note=_("A Submitted invoice is a draft until issued (I): then it gets its bill ID, "
+                 "a lock and a PDF."))
     else:
         modal = ServiceFormModal(
-            f"Edit invoice #{invoice_id}",
+            _("Edit invoice #{invoice_id}").format(invoice_id=invoice_id),
             partial(invoice_forms.form_fields, session, invoice_id),
             partial(_submit_edit, screen, invoice_id),
             confirm=partial(documents_service.replace_warning, session, invoice_id), tall=True)
@@ -63,7 +64,7 @@ def toggle_lock(screen: CrmScreen, invoice_id: int, done: Any) -> None:
     """Lock or unlock an invoice on a thread; `done(locked)` gets the new state."""
 
     def finished(locked: bool) -> None:
-        screen.notify("Invoice locked" if locked else "Invoice unlocked")
+        screen.notify(_("Invoice locked") if locked else _("Invoice unlocked"))
         done(locked)
 
     screen.call_service(invoices.toggle_lock, screen.session, invoice_id, done=finished)
@@ -80,7 +81,7 @@ def issue_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
     from screens.modals.confirm import ConfirmModal
 
     def issued(result: invoice_issue.Issued) -> None:
-        screen.notify(f"Issued invoice {result.bill_id}")
+        screen.notify(_("Issued invoice {bill_id}").format(bill_id=result.bill_id))
         notify_warnings(screen, result.warnings)
         done(result.bill_id)
 
@@ -89,9 +90,9 @@ def issue_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
             screen.call_service(invoice_issue.issue, screen.session, invoice_id, done=issued)
 
     screen.app.push_screen(ConfirmModal(
-        f"Issue invoice #{invoice_id}?",
-        "It takes the next number and today's date, is locked, and can then only be "
-        "cancelled by a credit note."), confirmed)
+        _("Issue invoice #{invoice_id}?").format(invoice_id=invoice_id),
+        _("It takes the next number and today's date, is locked, and can then only be "
+        "cancelled by a credit note.")), confirmed)
 
 
 def credit_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
@@ -99,8 +100,8 @@ def credit_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
     from screens.modals.service_form import ServiceFormModal, field
 
     session = screen.session
-    fields = [field("lines", "Lines to credit", "",
-                    help="line numbers such as 1,3; empty: the whole invoice")]
+    fields = [field("lines", _("Lines to credit"), "",
+                    help=_("line numbers such as 1,3; empty: the whole invoice"))]
 
     def submit(values: dict[str, str]) -> invoice_issue.Issued:
         from crm_tui.errors import ValidationFailed
@@ -111,19 +112,19 @@ def credit_invoice(screen: CrmScreen, invoice_id: int, done: Any) -> None:
             words = [w.strip() for w in text.split(",") if w.strip()]
             if not all(w.isdigit() for w in words):
                 raise ValidationFailed.one("credit note", "lines", text,
-                                           "line numbers separated by commas, e.g. 1,3")
+                                           _("line numbers separated by commas, e.g. 1,3"))
             numbers = [int(w) for w in words]
         return invoice_issue.credit(session, invoice_id, numbers)
 
     def credited(result: invoice_issue.Issued | None) -> None:
         if result is not None:
-            screen.notify(f"Issued credit note {result.bill_id}")
+            screen.notify(_("Issued credit note {bill_id}").format(bill_id=result.bill_id))
             notify_warnings(screen, result.warnings)
             done(result.bill_id)
 
     screen.app.push_screen(ServiceFormModal(
-        f"Credit note for invoice #{invoice_id}", fields, submit,
-        note="The credit note is issued at once in the credit-note series."), credited)
+        _("Credit note for invoice #{invoice_id}").format(invoice_id=invoice_id), fields, submit,
+        note=_("The credit note is issued at once in the credit-note series.")), credited)
 
 
 def save_pdf(screen: CrmScreen, invoice_id: int) -> None:
@@ -134,17 +135,17 @@ def save_pdf(screen: CrmScreen, invoice_id: int) -> None:
 
     def describe() -> list[dict[str, Any]]:
         name = documents_service.download_name(session, invoice_id)
-        return [field("file", "Save as", str(Path.cwd() / name), required=True,
-                      help="a name ending in .zip gets the PDF and the attachments")]
+        return [field("file", _("Save as"), str(Path.cwd() / name), required=True,
+                      help=_("a name ending in .zip gets the PDF and the attachments"))]
 
     def submit(values: dict[str, str]) -> Path:
         return documents_service.save_invoice_download(session, invoice_id, values["file"])
 
     def saved(path: Path | None) -> None:
         if path is not None:
-            screen.notify(f"Saved {path}")
+            screen.notify(_("Saved {path}").format(path=path))
 
-    screen.app.push_screen(ServiceFormModal("Download invoice", describe, submit), saved)
+    screen.app.push_screen(ServiceFormModal(_("Download invoice"), describe, submit), saved)
 
 
 def start_pdf_batch(screen: CrmScreen) -> None:
@@ -155,10 +156,10 @@ def start_pdf_batch(screen: CrmScreen) -> None:
     session = screen.session
     month = session.clock.today().strftime("%Y-%m")
     fields = [
-        field("month", "Month", month, required=True, help="YYYY-MM: invoices created then"),
+        field("month", _("Month"), month, required=True, help=_("YYYY-MM: invoices created then")),
         field("directory", "Folder", str(Path.cwd() / f"invoices-{month}"), required=True),
-        field("store", "Replace stored PDFs", "0", kind="checkbox",
-              help="also renew each invoice's own PDF (IM)"),
+        field("store", _("Replace stored PDFs"), "0", kind="checkbox",
+              help=_("also renew each invoice's own PDF (IM)")),
     ]
 
     def check(values: dict[str, str]) -> dict[str, str]:
@@ -184,11 +185,11 @@ def start_pdf_batch(screen: CrmScreen) -> None:
             severity = "warning" if report.failed or report.cancelled else "information"
             screen.notify(documents_service.describe(report), severity=severity, timeout=8)
 
-        screen.app.push_screen(ProgressModal(f"Invoice PDFs of {values['month']}", job,
+        screen.app.push_screen(ProgressModal(_("Invoice PDFs of {month}").format(month=values['month']), job,
                                              unit="invoices"), finished)
 
-    screen.app.push_screen(ServiceFormModal("PDF batch", fields, check,
-                                            note="One PDF per issued invoice of the month."),
+    screen.app.push_screen(ServiceFormModal(_("PDF batch"), fields, check,
+                                            note=_("One PDF per issued invoice of the month.")),
                            chosen)
 
 
@@ -200,12 +201,12 @@ class InvoicesScreen(RecordListScreen):
 
     KIND = "invoice"
     CSV_KIND = "invoices"
-    SCREEN_TITLE = "4 Invoices"
+    SCREEN_TITLE = N_("4 Invoices")
     IMPORTABLE = False
-    EMPTY_TEXT = "No invoices"
+    EMPTY_TEXT = N_("No invoices")
     AUTO_FOCUS = "#records"
     COLUMNS = COLUMNS
-    FILTER_HINT = "bill ID/company words, type= status= created_from= total_min= contract="
+    FILTER_HINT = N_("bill ID/company words, type= status= created_from= total_min= contract=")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("I", "issue_invoice", "Issue", id="invoice.issue",

@@ -16,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from crm_tui.errors import NotFound
+from crm_tui.i18n import N_, _
 from crm_tui.services import attachments, leads
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
@@ -46,6 +47,14 @@ def tag_chip(name: str, colour: str) -> Text:
     return Text(f" {name} ", style=f"{text_colour} on {known}")
 
 
+#: How the timeline names its entries' kinds and an outgoing mail's state (stored in English).
+ACTIVITY_KINDS = {"note": N_("note"), "email_in": N_("email in"), "email_out": N_("email out"),
+                  "status": N_("status"), "change": N_("change"), "created": N_("created"),
+                  "lead_activity": N_("lead activity")}
+MAIL_STATES = {"queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed"),
+               "cancelled": N_("cancelled"), "waiting": N_("waiting")}
+
+
 def size_text(size: int) -> str:
     """A file size in bytes, KB or MB."""
     if size < 1024:
@@ -59,12 +68,12 @@ def render_header(detail: dict) -> Text:
     """Name, status and tags on one line."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(detail["full_name"], style="bold")
-    text.append(f"  · {detail['status_name']}", style="bold")
+    text.append(f"  · {_(detail['status_name'])}", style="bold")
     for name, colour in detail["tag_chips"]:
         text.append(" ")
         text.append_text(tag_chip(name, colour))
     if not detail["modifiable"]:
-        text.append("  (read-only)", style="dim")
+        text.append(_("  (read-only)"), style="dim")
     return text
 
 
@@ -89,29 +98,30 @@ def render_description(detail: dict) -> Text:
     """The description block (or a dim placeholder)."""
     description = (detail.get("description") or "").strip()
     if not description:
-        return Text("No description", style="dim")
+        return Text(_("No description"), style="dim")
     return Text(description)
 
 
 def render_timeline(entries: list[dict[str, Any]], files: list[dict[str, Any]]) -> Text:
     """The activity entries, newest first, each with its attachments."""
     text = Text()
-    text.append("Activity", style="bold underline")
+    text.append(_("Activity"), style="bold underline")
     if files:
-        text.append("\nFiles: ", style="bold")
+        text.append("\n" + _("Files: "), style="bold")
         text.append(", ".join(f"{f['name']} ({size_text(f['size'])})" for f in files))
     if not entries:
-        text.append("\nNo activity yet", style="dim")
+        text.append("\n" + _("No activity yet"), style="dim")
     for entry in entries:
         text.append("\n")
         text.append(cell_text(entry["created"], "datetime"), style="dim")
         text.append(f"  {entry['author']}", style="bold")
-        text.append(f"  {entry['kind'].replace('_', ' ')}", style="italic")
+        text.append(f"  {_(ACTIVITY_KINDS.get(entry['kind'], entry['kind'].replace('_', ' ')))}",
+                    style="italic")
         mail = entry.get("mail")
         if mail:
             # Outgoing mail: queued, sent or failed, and what the server last answered.
             style = {"sent": "green", "failed": "bold red"}.get(mail["status"], "yellow")
-            text.append(f"  [{mail['status']}]", style=style)
+            text.append(f"  [{_(MAIL_STATES.get(mail['status'], mail['status']))}]", style=style)
             if mail["answer"]:
                 text.append(f" {mail['answer']}", style="dim")
         for line in (entry["text"] or "").splitlines() or [""]:
@@ -126,7 +136,7 @@ class LeadDetailScreen(CrmScreen):
     """One lead: fields, tags, timeline; e edits, a adds a note, t attaches a file, w saves
     a copy of one, > and < move it to the next or previous status."""
 
-    SCREEN_TITLE = "5 Leads"
+    SCREEN_TITLE = N_("5 Leads")
     AUTO_FOCUS = "#lead-body"
     FOOTER_PALETTE = False
     """Eight keys fill 80 columns: ctrl+p is listed by `?` instead of the footer."""
@@ -182,7 +192,7 @@ class LeadDetailScreen(CrmScreen):
     def compose_body(self) -> ComposeResult:
         """Header, fields, description and timeline in one scrolling column."""
         with VerticalScroll(id="lead-body"):
-            yield Static("Loading…", id="lead-header")
+            yield Static(_("Loading…"), id="lead-header")
             yield Static("", id="lead-fields")
             yield Static("", id="lead-description")
             yield Static("", id="lead-timeline")
@@ -190,8 +200,8 @@ class LeadDetailScreen(CrmScreen):
     def screen_title(self) -> str:
         """The list's title, then the lead."""
         if self.detail is None:
-            return f"{self.SCREEN_TITLE} › #{self.lead_id}"
-        return f"{self.SCREEN_TITLE} › #{self.lead_id} {self.detail['full_name']}"
+            return f"{_(self.SCREEN_TITLE)} › #{self.lead_id}"
+        return f"{_(self.SCREEN_TITLE)} › #{self.lead_id} {self.detail['full_name']}"
 
     def on_mount(self) -> None:
         """Read the lead."""
@@ -213,7 +223,7 @@ class LeadDetailScreen(CrmScreen):
 
     def _live_failed(self, error: BaseException) -> None:
         if isinstance(error, NotFound):
-            self.notify("This lead was deleted or is no longer visible to you",
+            self.notify(_("This lead was deleted or is no longer visible to you"),
                         severity="warning", timeout=8)
             if self.is_current:
                 self.dismiss()
@@ -267,7 +277,7 @@ class LeadDetailScreen(CrmScreen):
         from screens.modals.merge_picker import pick_and_merge
 
         name = self.detail["full_name"] if self.detail else ""
-        pick_and_merge(self, "lead", self.lead_id, f"lead #{self.lead_id} {name!r}",
+        pick_and_merge(self, "lead", self.lead_id, _("lead #{lead_id} {name!r}").format(lead_id=self.lead_id, name=name),
                        lambda result: self._changed(result.summary()))
 
     def action_convert_lead(self) -> None:
@@ -281,9 +291,9 @@ class LeadDetailScreen(CrmScreen):
                                   done=lambda done: self._changed(done.summary()))
 
         self.app.push_screen(ConfirmModal(
-            f"Convert lead #{self.lead_id} into a customer?",
-            "Its company and contact are found or created, and the lead is closed "
-            "successfully."), confirmed)
+            _("Convert lead #{lead_id} into a customer?").format(lead_id=self.lead_id),
+            _("Its company and contact are found or created, and the lead is closed "
+            "successfully.")), confirmed)
 
     def action_edit_lead(self) -> None:
         """Edit the lead in the record form."""
@@ -291,7 +301,7 @@ class LeadDetailScreen(CrmScreen):
 
         def saved(record_id: int | None) -> None:
             if record_id is not None:
-                self.notify("Lead saved", timeout=3)
+                self.notify(_("Lead saved"), timeout=3)
                 self.load()
 
         self.app.push_screen(RecordFormModal(self.session, "lead", self.lead_id), saved)
@@ -303,9 +313,9 @@ class LeadDetailScreen(CrmScreen):
         def written(text: str | None) -> None:
             if text is not None:
                 self.call_service(leads.add_note, self.session, self.lead_id, text,
-                                  done=lambda _: self._changed("Note added"))
+                                  done=lambda _: self._changed(_("Note added")))
 
-        self.app.push_screen(LeadNoteModal(f"Note on lead #{self.lead_id}"), written)
+        self.app.push_screen(LeadNoteModal(_("Note on lead #{lead_id}").format(lead_id=self.lead_id)), written)
 
     def action_attach_file(self) -> None:
         """Attach a file from this machine (it shows in the timeline)."""
@@ -314,16 +324,16 @@ class LeadDetailScreen(CrmScreen):
         def chosen(path: str | None) -> None:
             if path:
                 self.call_service(leads.attach_local_file, self.session, self.lead_id, path,
-                                  done=lambda _: self._changed("File attached"))
+                                  done=lambda _: self._changed(_("File attached")))
 
-        self.app.push_screen(AttachPathModal(f"Attach a file to lead #{self.lead_id}"), chosen)
+        self.app.push_screen(AttachPathModal(_("Attach a file to lead #{lead_id}").format(lead_id=self.lead_id)), chosen)
 
     def action_save_file(self) -> None:
         """Save a copy of one of the lead's files (its timeline's included)."""
         from screens.modals.save_attachment import SaveAttachmentModal
 
         self.app.push_screen(SaveAttachmentModal(self.session, "lead", self.lead_id,
-                                                 f"Save a file of lead #{self.lead_id}"))
+                                                 _("Save a file of lead #{lead_id}").format(lead_id=self.lead_id)))
 
     def action_step_status(self, step: int) -> None:
         """Move the lead to the next (1) or previous (-1) status."""
@@ -332,7 +342,7 @@ class LeadDetailScreen(CrmScreen):
         target = self.detail["status"] + step
         if 0 <= target <= 8:
             self.call_service(leads.set_status, self.session, self.lead_id, target,
-                              done=lambda _: self._changed("Status changed"))
+                              done=lambda _: self._changed(_("Status changed")))
 
     def action_email_reply(self) -> None:
         """Write an email to the lead (logged in its timeline)."""
@@ -348,7 +358,8 @@ class LeadDetailScreen(CrmScreen):
 
     def _mailed(self, result: Any) -> None:
         if result is not None:
-            self._changed("Mail queued for " + ", ".join(result.recipients))
+            self._changed(_("Mail queued for {recipients}").format(
+                recipients=", ".join(result.recipients)))
 
     def _changed(self, message: str) -> None:
         self.notify(message, timeout=3)

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Select
 
+from crm_tui.i18n import _, ngettext
 from crm_tui.services import lead_stats, saved_searches
 from crm_tui.services.context import Session
 from screens.base import run_service
@@ -27,11 +28,13 @@ def money(value: Number) -> str:
 def conversion_text(stats: lead_stats.LeadStatistics) -> str:
     """The summary line: how many leads, and the conversion rate."""
     conversion = stats.conversion
-    noun = "lead" if stats.total == 1 else "leads"
+    leads = ngettext("{count} lead", "{count} leads", stats.total).format(
+        count=f"{stats.total:,}")
     if conversion.rate is None:
-        return f"{stats.total:,} {noun} · conversion: nothing closed yet"
-    return (f"{stats.total:,} {noun} · conversion {conversion.rate}% "
-            f"({conversion.won:,} won of {conversion.closed:,} closed)")
+        return _("{leads} · conversion: nothing closed yet").format(leads=leads)
+    return _("{leads} · conversion {rate}% ({won} won of {closed} closed)").format(
+        leads=leads, rate=conversion.rate, won=f"{conversion.won:,}",
+        closed=f"{conversion.closed:,}")
 
 
 class LeadStatisticsSection(Vertical):
@@ -69,16 +72,16 @@ class LeadStatisticsSection(Vertical):
 
     def compose(self) -> ComposeResult:
         """Title, filter choice, summary line and the charts (empty until counted)."""
-        yield Label("Leads", id="lead-stats-title")
-        yield Select([("All leads I may see", ALL_LEADS)], value=ALL_LEADS, compact=True,
+        yield Label(_("Leads"), id="lead-stats-title")
+        yield Select([(_("All leads I may see"), ALL_LEADS)], value=ALL_LEADS, compact=True,
                      allow_blank=False, id="lead-stats-filter")
-        yield Label("Counting…", id="lead-stats-summary", markup=False)
-        yield BarChart(title="By channel", empty_text="Counting…", id="lead-by-channel")
-        yield BarChart(title="By country", empty_text="Counting…", id="lead-by-country")
-        yield BarChart(title="Per user", empty_text="Counting…", id="lead-per-user")
-        yield BarChart(title="Top 10 estimated sales", value_format=money,
-                       empty_text="Counting…", id="lead-top-sales")
-        yield BarChart(title="New leads per week", empty_text="Counting…",
+        yield Label(_("Counting…"), id="lead-stats-summary", markup=False)
+        yield BarChart(title=_("By channel"), empty_text=_("Counting…"), id="lead-by-channel")
+        yield BarChart(title=_("By country"), empty_text=_("Counting…"), id="lead-by-country")
+        yield BarChart(title=_("Per user"), empty_text=_("Counting…"), id="lead-per-user")
+        yield BarChart(title=_("Top 10 estimated sales"), value_format=money,
+                       empty_text=_("Counting…"), id="lead-top-sales")
+        yield BarChart(title=_("New leads per week"), empty_text=_("Counting…"),
                        id="lead-per-week")
 
     def on_mount(self) -> None:
@@ -89,7 +92,7 @@ class LeadStatisticsSection(Vertical):
 
     def _got_searches(self, names: list[str]) -> None:
         select = self.query_one("#lead-stats-filter", Select)
-        select.set_options([("All leads I may see", ALL_LEADS), *((n, n) for n in names)])
+        select.set_options([(_("All leads I may see"), ALL_LEADS), *((n, n) for n in names)])
         select.value = ALL_LEADS
 
     @on(Select.Changed, "#lead-stats-filter")
@@ -119,11 +122,11 @@ class LeadStatisticsSection(Vertical):
                                  ("#lead-by-country", stats.by_country),
                                  ("#lead-per-user", stats.per_user)):
             chart = self.query_one(chart_id, BarChart)
-            chart.empty_text = "No leads"
+            chart.empty_text = _("No leads")
             chart.set_data([(g.label, g.count) for g in groups])
         top = self.query_one("#lead-top-sales", BarChart)
-        top.empty_text = "No leads"
+        top.empty_text = _("No leads")
         top.set_data([(t.full_name, t.estimated_sale) for t in stats.top_sales])
         weeks = self.query_one("#lead-per-week", BarChart)
-        weeks.empty_text = "No weeks"
+        weeks.empty_text = _("No weeks")
         weeks.set_data([(f"{day:%Y-%m-%d}", count) for day, count in stats.new_per_week])

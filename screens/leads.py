@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 
+from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import leads
 from crm_tui.services.context import Session
 from crm_tui.services.lead_rows import LEAD_COLUMNS, LeadRows, lead_list_columns
@@ -49,9 +50,9 @@ class LeadsScreen(RecordListScreen):
 
     KIND = "lead"
     CSV_KIND = "leads"
-    SCREEN_TITLE = "5 Leads"
-    FILTER_HINT = "name, email or company; owner=LOGIN status=N country=… tag=…"
-    EMPTY_TEXT = "No leads"
+    SCREEN_TITLE = N_("5 Leads")
+    FILTER_HINT = N_("name, email or company; owner=LOGIN status=N country=… tag=…")
+    EMPTY_TEXT = N_("No leads")
     AUTO_FOCUS = "#records"
     COLUMNS = LEAD_COLUMNS
 
@@ -99,11 +100,11 @@ class LeadsScreen(RecordListScreen):
 
     def screen_title(self) -> str:
         """The title says which search applies."""
-        parts = [self.SCREEN_TITLE]
+        parts = [_(self.SCREEN_TITLE)]
         if self.search.keys() - {"closed"}:
-            parts.append("search")
+            parts.append(_("search"))
         if self.show_closed:
-            parts.append("with closed")
+            parts.append(_("with closed"))
         return " · ".join(parts)
 
     def on_mount(self) -> None:
@@ -206,16 +207,18 @@ class LeadsScreen(RecordListScreen):
     def _confirm_mass(self, request: Any, lead_ids: list[int]) -> None:
         from screens.modals.confirm import ConfirmModal
 
-        noun = "lead" if len(lead_ids) == 1 else "leads"
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._run_mass(request, lead_ids, partial=False)
 
-        detail = "This cannot be undone." if request.action == "delete" else (
+        detail = _("This cannot be undone.") if request.action == "delete" else _(
             "Each lead is checked against your rights; nothing changes if one is refused.")
+        question = ngettext("{action} on {count} lead?", "{action} on {count} leads?",
+                            len(lead_ids)).format(action=request.label.capitalize(),
+                                                  count=len(lead_ids))
         self.app.push_screen(
-            ConfirmModal(f"{request.label.capitalize()} on {len(lead_ids)} {noun}?", detail),
+            ConfirmModal(question, detail),
             confirmed)
 
     def _run_mass(self, request: Any, lead_ids: list[int], partial: bool) -> None:
@@ -247,8 +250,9 @@ class LeadsScreen(RecordListScreen):
 
         first = result.refused[0][1]
         self.app.push_screen(ConfirmModal(
-            f"{len(result.refused)} of {len(lead_ids)} leads may not be changed. "
-            f"Apply to the other {allowed}?", f"For example: {first}"), confirmed)
+            _("{refused} of {count} leads may not be changed. Apply to the other {allowed}?")
+            .format(refused=len(result.refused), count=len(lead_ids), allowed=allowed),
+            _("For example: {first}").format(first=first)), confirmed)
 
     def _mass_done(self, result: leads.MassResult) -> None:
         severity = "warning" if result.refused else "information"

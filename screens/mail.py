@@ -10,23 +10,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import TabbedContent, TabPane
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import mail_unmatched
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column, ListRows
-from screens.base import CrmScreen
+from screens.base import CrmScreen, translated_columns
 from widgets.lazy_table import LazyTable
 
 UNMATCHED_COLUMNS = (
-    Column("arrived", "Arrived", 16),
-    Column("sender", "From", 22),
-    Column("subject", "Subject", 20),
-    Column("reason", "Why", 60),
+    Column("arrived", N_("Arrived"), 16),
+    Column("sender", N_("From"), 22),
+    Column("subject", N_("Subject"), 20),
+    Column("reason", N_("Why"), 60),
 )
 QUARANTINE_COLUMNS = (
-    Column("kept", "Kept", 16),
-    Column("subject", "Subject", 22),
-    Column("size", "Bytes", 9, "right"),
-    Column("reason", "Why", 60),
+    Column("kept", N_("Kept"), 16),
+    Column("subject", N_("Subject"), 22),
+    Column("size", N_("Bytes"), 9, "right"),
+    Column("reason", N_("Why"), 60),
 )
 
 
@@ -44,7 +45,7 @@ class MailScreen(CrmScreen):
     """Unmatched and quarantined mail: enter reads, A assigns, n makes a lead, d discards,
     R replays; `[`/`]` switch between the two lists."""
 
-    SCREEN_TITLE = "9 Mail"
+    SCREEN_TITLE = N_("9 Mail")
     AUTO_FOCUS = "#unmatched"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -91,12 +92,12 @@ class MailScreen(CrmScreen):
     def compose_body(self) -> ComposeResult:
         """Two tabs, a list each."""
         with TabbedContent(initial="unmatched-tab"):
-            with TabPane("Unmatched", id="unmatched-tab"):
-                yield LazyTable(ListRows(UNMATCHED_COLUMNS, []), id="unmatched",
-                                empty_text="No unmatched mail")
-            with TabPane("Quarantined", id="quarantine-tab"):
-                yield LazyTable(ListRows(QUARANTINE_COLUMNS, []), id="quarantine",
-                                empty_text="No quarantined mail")
+            with TabPane(_("Unmatched"), id="unmatched-tab"):
+                yield LazyTable(ListRows(translated_columns(UNMATCHED_COLUMNS), []), id="unmatched",
+                                empty_text=_("No unmatched mail"))
+            with TabPane(_("Quarantined"), id="quarantine-tab"):
+                yield LazyTable(ListRows(translated_columns(QUARANTINE_COLUMNS), []), id="quarantine",
+                                empty_text=_("No quarantined mail"))
 
     def on_mount(self) -> None:
         """Read the lists (on a thread)."""
@@ -119,13 +120,13 @@ class MailScreen(CrmScreen):
         self._unmatched = {row["id"]: row for row in loaded["unmatched"]}
         self._kept = {index: row for index, row in enumerate(loaded["kept"], start=1)}
         unmatched = self.query_one("#unmatched", LazyTable)
-        unmatched.set_source(ListRows(UNMATCHED_COLUMNS, [
+        unmatched.set_source(ListRows(translated_columns(UNMATCHED_COLUMNS), [
             (row_id, _cells(row, UNMATCHED_COLUMNS)) for row_id, row in self._unmatched.items()]))
         quarantine = self.query_one("#quarantine", LazyTable)
-        quarantine.set_source(ListRows(QUARANTINE_COLUMNS, [
+        quarantine.set_source(ListRows(translated_columns(QUARANTINE_COLUMNS), [
             (index, _cells(row, QUARANTINE_COLUMNS)) for index, row in self._kept.items()]))
-        self.set_title(f"{self.SCREEN_TITLE}  ({len(self._unmatched)} unmatched, "
-                       f"{len(self._kept)} quarantined)")
+        self.set_title(_("{title}  ({unmatched} unmatched, {kept} quarantined)").format(
+            title=_(self.SCREEN_TITLE), unmatched=len(self._unmatched), kept=len(self._kept)))
         self.refresh_bindings()
 
     # -- where the cursor is ------------------------------------------------------------------
@@ -193,7 +194,8 @@ class MailScreen(CrmScreen):
         mail = self._current_mail()
         if mail is not None:
             def shown(item: dict[str, Any]) -> None:
-                title = f"Mail {item['id']} from {item['sender'] or '?'}: {item['subject']}"
+                title = _("Mail {id} from {sender}: {subject}").format(
+                    id=item["id"], sender=item["sender"] or "?", subject=item["subject"])
                 self.app.push_screen(MailTextModal(title, item["reason"], item["text"]))
 
             self.call_service(mail_unmatched.show, self.session, mail["id"], done=shown,
@@ -201,9 +203,8 @@ class MailScreen(CrmScreen):
             return
         kept = self._current_kept()
         if kept is not None:
-            text = (f"From: {kept['sender']}\nSubject: {kept['subject']}\n"
-                    f"Size: {kept['size']} bytes\n\nReplay it (R) to read it in full.")
-            self.app.push_screen(MailTextModal(f"Quarantined {kept['id']}", kept["reason"],
+            text = (_("From: {sender}\nSubject: {subject}\nSize: {size} bytes\n\nReplay it (R) to read it in full.").format(sender=kept['sender'], subject=kept['subject'], size=kept['size']))
+            self.app.push_screen(MailTextModal(_("Quarantined {id}").format(id=kept['id']), kept["reason"],
                                                text))
 
     def action_assign(self) -> None:
@@ -218,10 +219,10 @@ class MailScreen(CrmScreen):
             if lead_id is not None:
                 self.call_service(mail_unmatched.assign, self.session, mail["id"], lead_id,
                                   done=lambda done: self._done(
-                                      f"Mail {done['id']} filed on lead {done['lead']}"),
+                                      _("Mail {id} filed on lead {lead}").format(id=done['id'], lead=done['lead'])),
                                   group="mail.change")
 
-        self.app.push_screen(LeadPickModal(self.session, f"File mail {mail['id']} on lead…"),
+        self.app.push_screen(LeadPickModal(self.session, _("File mail {id} on lead…").format(id=mail['id'])),
                              picked)
 
     def action_new_lead(self) -> None:
@@ -230,7 +231,7 @@ class MailScreen(CrmScreen):
         if mail is not None:
             self.call_service(mail_unmatched.new_lead, self.session, mail["id"],
                               done=lambda done: self._done(
-                                  f"Mail {done['id']} filed on new lead {done['lead']}"),
+                                  _("Mail {id} filed on new lead {lead}").format(id=done['id'], lead=done['lead'])),
                               group="mail.change")
 
     def action_discard(self) -> None:
@@ -244,10 +245,10 @@ class MailScreen(CrmScreen):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.call_service(mail_unmatched.discard, self.session, mail["id"],
-                                  done=lambda done: self._done(f"Mail {done['id']} discarded"),
+                                  done=lambda done: self._done(_("Mail {id} discarded").format(id=done['id'])),
                                   group="mail.change")
 
-        self.app.push_screen(ConfirmModal(f"Discard mail {mail['id']}?",
+        self.app.push_screen(ConfirmModal(_("Discard mail {id}?").format(id=mail['id']),
                                           f"{mail['sender']}: {mail['subject']}"), confirmed)
 
     def action_replay(self) -> None:
@@ -258,7 +259,7 @@ class MailScreen(CrmScreen):
 
         def replayed(done: dict[str, Any]) -> None:
             where = f" on lead {done['lead']}" if done.get("lead") else ""
-            self._done(f"Quarantined {done['id']}: {done['outcome']}{where}")
+            self._done(_("Quarantined {id}: {outcome}{where}").format(id=done['id'], outcome=done['outcome'], where=where))
 
         self.call_service(mail_unmatched.replay, self.session, kept["id"], done=replayed,
                           group="mail.change")

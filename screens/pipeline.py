@@ -24,6 +24,7 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Label
 
+from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import leads, pipeline
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
@@ -44,7 +45,8 @@ def short_money(amount: Decimal) -> str:
 
 def column_subtitle(count: int, total: Decimal) -> str:
     """The second header line: how many leads and the sum of their estimated sales."""
-    text = f"{count:,} {'lead' if count == 1 else 'leads'} · {short_money(total)}"
+    text = ngettext("{count} lead · {total}", "{count} leads · {total}", count).format(
+        count=f"{count:,}", total=short_money(total))
     return text if len(text) <= CARD_WIDTH else f"{count:,} · {short_money(total)}"
 
 
@@ -57,9 +59,9 @@ def card_data(card: pipeline.Card, order: str) -> CardData:
     lines.append(f"{where}{card.estimated_sale:,.2f}")
     lines.append(f"owner {card.owner}" if card.owner else "no owner")
     if order == "estimated_close" and card.estimated_close is not None:
-        lines.append(f"close {card.estimated_close.isoformat()}")
+        lines.append(_("close {date}").format(date=card.estimated_close.isoformat()))
     elif order == "updated":
-        lines.append(f"changed {card.updated:%Y-%m-%d}")
+        lines.append(_("changed {updated:%Y-%m-%d}").format(updated=card.updated))
     return CardData(card.id, title, lines, list(card.tags))
 
 
@@ -90,7 +92,7 @@ class PipelineScreen(CrmScreen):
     the card to the next/previous status, g to a status chosen by name, W closes it as won,
     X as lost (asking why), enter opens the lead, o orders, c shows closed, m my leads."""
 
-    SCREEN_TITLE = "6 Pipeline"
+    SCREEN_TITLE = N_("6 Pipeline")
     AUTO_FOCUS = "#board"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -161,8 +163,9 @@ class PipelineScreen(CrmScreen):
 
     def screen_title(self) -> str:
         """Title with the ordering and whether closed statuses show."""
-        closed = " · with closed" if self.show_closed else ""
-        return f"{self.SCREEN_TITLE} · by {pipeline.ORDER_LABELS[self.order]}{closed}"
+        closed = _(" · with closed") if self.show_closed else ""
+        return _("{title} · by {order}{closed}").format(
+            title=_(self.SCREEN_TITLE), order=_(pipeline.ORDER_LABELS[self.order]), closed=closed)
 
     @property
     def board(self) -> KanbanBoard:
@@ -349,9 +352,9 @@ class PipelineScreen(CrmScreen):
         self._saving = False
         later = [m for m in self._moves if m.lead_id == move.lead_id]
         self._moves = deque(m for m in self._moves if m.lead_id != move.lead_id)
-        # Back to its column (also when a later move took it off the board).
-        self.board.insert_card_locally(move.card, move.from_status, index=move.index)
-        self.notify(f"Not moved: {error_text(error)}", severity="warning", timeout=8)
+        board = self.board
+        board.move_card_locally(move.lead_id, move.from_status, index=move.index)
+        self.notify(_("Not moved: {reason}").format(reason=error_text(error)), severity="warning", timeout=8)
         if later:
             # Later moves of the same card assumed this one: show what is really stored.
             self._reload_after_moves = True
@@ -435,11 +438,8 @@ class PipelineScreen(CrmScreen):
         """Order the cards by the next criterion (estimated sale, last change, close date)."""
         self.order = pipeline.next_order(self.order)
         self.set_title(self.screen_title())
-        if self.busy:
-            self._reload_after_moves = True
-        else:
-            self.board.reload()
-        self.notify(f"Ordered by {pipeline.ORDER_LABELS[self.order]}", timeout=2)
+        self.board.reload()
+        self.notify(_("Ordered by {order}").format(order=_(pipeline.ORDER_LABELS[self.order])), timeout=2)
 
     def action_toggle_closed(self) -> None:
         """Show or hide the columns of the closed statuses."""

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, TabbedContent, TabPane
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import forms
 from crm_tui.services.context import Session
 from screens.base import CrmScreen, error_text, specs_from
@@ -28,7 +29,7 @@ class SettingsScreen(CrmScreen):
     """The settings keys of `crm config`, a tab per area: ctrl+s saves the tab, escape
     reverts it. A tab's form is built when the tab is first shown."""
 
-    SCREEN_TITLE = "8 Settings"
+    SCREEN_TITLE = N_("8 Settings")
 
     DEFAULT_CSS = """
     SettingsScreen {
@@ -61,7 +62,7 @@ class SettingsScreen(CrmScreen):
     def compose_body(self) -> ComposeResult:
         """A note and a tab per area (filled once the settings are read)."""
         with Vertical(id="settings"):
-            yield Label("Loading…", id="settings-note")
+            yield Label(_("Loading…"), id="settings-note")
             with TabbedContent(id="settings-tabs"):
                 for _prefix, title in forms.SETTING_SECTIONS:
                     yield TabPane(title, id=_pane_id(title))
@@ -79,9 +80,9 @@ class SettingsScreen(CrmScreen):
         descriptions, self.may_change = loaded
         note = self.query_one("#settings-note", Label)
         if self.may_change:
-            note.update("ctrl+s saves this tab's changed keys (all or none) · escape reverts")
+            note.update(_("ctrl+s saves this tab's changed keys (all or none) · escape reverts"))
         else:
-            note.update("Read only: only superadmins change settings.")
+            note.update(_("Read only: only superadmins change settings."))
         note.set_class(not self.may_change, "-readonly")
         self.sections = {}
         for description in descriptions:
@@ -121,9 +122,10 @@ class SettingsScreen(CrmScreen):
 
     def _saved(self, form: FieldForm, keys: list[str]) -> None:
         if keys:
-            self.notify(f"Saved {len(keys)} setting(s): {', '.join(keys)}")
+            self.notify(_("Saved {count} setting(s): {keys}").format(
+                count=len(keys), keys=", ".join(keys)))
         else:
-            self.notify("Nothing changed")
+            self.notify(_("Nothing changed"))
         form.clear_errors()
         # What was saved is what the next comparison starts from.
         self.call_service(load_settings, self.session, done=self._remember,
@@ -147,4 +149,4 @@ class SettingsScreen(CrmScreen):
     def _revert(self, event: FieldForm.Cancelled) -> None:
         event.stop()
         self.reload()
-        self.notify("Changes discarded")
+        self.notify(_("Changes discarded"))

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import ContentSwitcher, Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import N_, _
 from crm_tui.services import stats
 from crm_tui.services.context import Session
 from screens.base import CrmScreen
@@ -38,7 +39,7 @@ def money(value: Number) -> str:
 class StatisticsScreen(CrmScreen):
     """Pick a statistic on the left; its bars show on the right."""
 
-    SCREEN_TITLE = "7 Statistics"
+    SCREEN_TITLE = N_("7 Statistics")
     AUTO_FOCUS = "#charts"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -84,14 +85,14 @@ class StatisticsScreen(CrmScreen):
         """The list of statistics and the chart (or the leads' charts)."""
         options: list[Option | None] = [Option(title, id=key) for key, title, *_ in stats.CHARTS]
         if _lead_section() is not None:
-            options += [None, Option("Leads", id=LEADS)]
+            options += [None, Option(_("Leads"), id=LEADS)]
         with Horizontal(id="stats"):
             yield OptionList(*options, id="charts")
             with ContentSwitcher(initial="chart-pane", id="panes"):
                 with VerticalScroll(id="chart-pane"):
-                    yield BarChart(title=stats.CHARTS[0][1], empty_text="Counting…",
+                    yield BarChart(title=stats.CHARTS[0][1], empty_text=_("Counting…"),
                                    id="chart")
-                    yield Label("Only the companies you may see are counted.",
+                    yield Label(_("Only the companies you may see are counted."),
                                 id="chart-note")
                 yield VerticalScroll(id="lead-pane")
 
@@ -137,9 +138,9 @@ class StatisticsScreen(CrmScreen):
         chart = self.charts.get(self.selected)
         title = next(title for key, title, *_ in stats.CHARTS if key == self.selected)
         if chart is None:
-            chart_widget.empty_text = "Counting…"
+            chart_widget.empty_text = _("Counting…")
             chart_widget.set_data([], title=title)
             return
-        chart_widget.empty_text = chart.note or "Nothing to count"
+        chart_widget.empty_text = chart.note or _("Nothing to count")
         chart_widget.value_format = money if chart.money else default_format
         chart_widget.set_data(chart.bars, title=chart.title)

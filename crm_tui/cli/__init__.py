@@ -33,6 +33,14 @@ EXIT_BROKEN_PIPE = 141
 class CrmGroup(click.Group):
     """A click group that turns domain errors into one line and an exit code."""
 
+    def main(self, *args, **kwargs):
+        """Each run starts in the OS locale's language (help included); `--lang` and the
+        user's language may change it once known."""
+        i18n.clear_override()
+        i18n.use_os_language()
+        translation.translate_help(self)
+        return super().main(*args, **kwargs)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
@@ -58,7 +66,7 @@ class CrmGroup(click.Group):
             _output_closed()
             ctx.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
-            click.echo("crm: interrupted", err=True)
+            click.echo(i18n._("crm: interrupted"), err=True)
             ctx.exit(130)
         except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
             import peewee
@@ -67,7 +75,8 @@ class CrmGroup(click.Group):
                 # Row-level security or a missing privilege (crm_tui.rls): the server is
                 # the last guard behind the services' own checks.
                 log.info("refused by the database: %s", _first_line(error))
-                click.echo(f"crm: error: the database refused: {_first_line(error)}", err=True)
+                click.echo(i18n._("crm: error: the database refused: {reason}").format(
+                    reason=_first_line(error)), err=True)
                 ctx.exit(int(ExitCode.DENIED))
             # The whole story (traceback included) goes to the log, if there is one; never
             # to the terminal through Python's last-resort handler.
@@ -75,11 +84,12 @@ class CrmGroup(click.Group):
                 log.error("failed: %s: %s", type(error).__name__, _first_line(error),
                           exc_info=True)
             if isinstance(error, peewee.OperationalError | peewee.InterfaceError):
-                message = str(ServerUnreachable(f"database error: {_first_line(error)}"))
-                click.echo(f"crm: error: {message}", err=True)
+                message = str(ServerUnreachable(i18n._("database error: {reason}").format(
+                    reason=_first_line(error))))
+                click.echo(i18n._("crm: error: {message}").format(message=message), err=True)
                 ctx.exit(int(ExitCode.UNREACHABLE))
-            click.echo(f"crm: error: unexpected {type(error).__name__}: {_first_line(error)}",
-                       err=True)
+            click.echo(i18n._("crm: error: unexpected {name}: {reason}").format(
+                name=type(error).__name__, reason=_first_line(error)), err=True)
             ctx.exit(int(ExitCode.REJECTED))
 
 
@@ -94,7 +104,7 @@ def _document_warnings():
             yield
         finally:
             for warning in warnings:
-                click.echo(f"crm: warning: {warning}", err=True)
+                click.echo(i18n._("crm: warning: {message}").format(message=warning), err=True)
 
 
 def _output_closed() -> None:
@@ -157,14 +167,14 @@ def cli(ctx: click.Context, db_target, user_login, demo, sync, watch, verbose,
     ctx.obj.skip_unused_drivers()
     if ctx.invoked_subcommand is not None:
         if sync or watch:
-            raise click.UsageError("--sync cannot be combined with a command")
+            raise click.UsageError(i18n._("--sync cannot be combined with a command"))
         if ctx.invoked_subcommand in COMMAND_EXTRAS:
             from crm_tui.extras import require_extra
 
             require_extra(COMMAND_EXTRAS[ctx.invoked_subcommand])
         return
     if watch and not sync:
-        raise click.UsageError("--watch goes with --sync")
+        raise click.UsageError(i18n._("--watch goes with --sync"))
     if sync:
         from crm_tui.cli.sync import run_sync
 
@@ -215,9 +225,10 @@ def run_app(state: CliState) -> None:
     try:
         from crm_tui.app import make_app
     except ImportError as error:
-        raise click.ClickException(f"the full-screen app is not available: {error}") from None
-    start_message = ("Opening the demo database (filled on first use)…" if state.demo
-                     else "Opening the database…")
+        raise click.ClickException(i18n._("the full-screen app is not available: {reason}")
+                                   .format(reason=error)) from None
+    start_message = (i18n._("Opening the demo database (filled on first use)…") if state.demo
+                     else i18n._("Opening the database…"))
     app = make_app(session, open_session=partial(_open_session, state),
                    start_message=start_message)
     app.run()
@@ -293,9 +304,6 @@ def main(argv: list[str] | None = None) -> None:
 
     Shell completion is click's: `_CRM_COMPLETE=bash_source crm` (or `crm completion bash`).
     """
-    i18n.clear_override()
-    i18n.use_os_language()
-    translation.translate_help(cli)
     try:
         try:
             cli.main(args=argv, prog_name="crm", complete_var="_CRM_COMPLETE")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 
 @click.command("backup")
@@ -21,9 +22,10 @@ def backup_command(state: CliState, file: Path) -> None:
     from crm_tui.services.backup import backup
 
     report = backup(paths.database_target(state.db_target, state.demo), file)
-    click.echo(f"backup {report.summary()}")
+    click.echo(_("backup {summary}").format(summary=report.summary()))
     for name in report.missing:
-        click.echo(f"crm: warning: file {name} is named by a row but missing", err=True)
+        click.echo(_("crm: warning: file {name} is named by a row but missing").format(name=name),
+                   err=True)
 
 
 @click.command("restore")
@@ -35,4 +37,4 @@ def restore_command(state: CliState, file: Path) -> None:
     from crm_tui.services.backup import restore
 
     report = restore(paths.database_target(state.db_target, state.demo), file)
-    click.echo(f"restored {report.summary()}")
+    click.echo(_("restored {summary}").format(summary=report.summary()))

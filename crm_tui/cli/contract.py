@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 
 @click.group("contract")
@@ -106,7 +107,7 @@ def lines_command(state: CliState, contract_id, lines, clear, as_json) -> None:
     from crm_tui.services import contract_billing
 
     if clear and lines:
-        raise click.UsageError("give LINEs or --clear, not both")
+        raise click.UsageError(_("give LINEs or --clear, not both"))
     session = state.session()
     if lines or clear:
         items = contract_billing.lines_from_texts(contract_id, list(lines))

@@ -9,6 +9,7 @@ import sys
 import click
 
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 
 @click.group("db")
@@ -39,13 +40,13 @@ def grant_command(state: CliState, login: str, role: str | None, peer: bool) -> 
     if not peer:
         password = os.environ.get("CRM_ROLE_PASSWORD")
         if password is None and sys.stdin.isatty():
-            password = click.prompt(f"Password of the database role for {login}",
-                                    hide_input=True, err=True,
-                                    confirmation_prompt="Repeat the password")
+            password = click.prompt(_("Password of the database role for {login}")
+                                    .format(login=login), hide_input=True, err=True,
+                                    confirmation_prompt=_("Repeat the password"))
         if password is None:
             raise ValidationFailed.one(f"user {login!r}", "password", "",
-                                       "no password: set CRM_ROLE_PASSWORD, run on a "
-                                       "terminal, or use --peer")
+                                       _("no password: set CRM_ROLE_PASSWORD, run on a "
+                                         "terminal, or use --peer"))
     grant = grant_role(session, login, role=role, password=password)
     click.echo(grant.role)
     for note in grant.notes:

@@ -6,6 +6,7 @@ import click
 
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import PermissionDenied
+from crm_tui.i18n import _
 
 
 @click.command("demo-data")
@@ -25,9 +26,11 @@ def demo_data_command(state: CliState, companies, contacts, contracts, invoices,
 
     session = state.session()
     if not session.user.superadmin:
-        raise PermissionDenied(f"{session.login} may not fill the database with demo data")
+        raise PermissionDenied(_("{login} may not fill the database with demo data")
+                               .format(login=session.login))
     counts = generate(DemoSizes(companies, contacts, contracts, invoices, leads, seed),
-                      progress=lambda what: click.echo(f"creating {what}…", err=True))
+                      progress=lambda what: click.echo(_("creating {what}…").format(what=what),
+                                                       err=True))
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
 
 

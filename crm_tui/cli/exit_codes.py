@@ -12,6 +12,7 @@ from crm_tui.errors import (
     ServerUnreachable,
     ValidationFailed,
 )
+from crm_tui.i18n import _
 
 
 class ExitCode(IntEnum):
@@ -40,5 +41,6 @@ def error_lines(error: CrmError) -> list[str]:
     from crm_tui.cli.output import visible
 
     if isinstance(error, ValidationFailed) and error.problems:
-        return [visible(f"crm: error: {problem}") for problem in error.problems]
-    return [visible(f"crm: error: {error}")]
+        return [visible(_("crm: error: {message}").format(message=problem))
+                for problem in error.problems]
+    return [visible(_("crm: error: {message}").format(message=error))]

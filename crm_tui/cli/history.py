@@ -8,6 +8,7 @@ from crm_tui.cli.output import print_json, visible
 from crm_tui.cli.records import KIND_NAMES
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 
 
 @click.command("history")
@@ -25,7 +26,7 @@ def history_command(state: CliState, kind, record_id, login, since, as_json) -> 
 
     if login is not None:
         if kind is not None or record_id is not None:
-            raise click.UsageError("give KIND ID, or --user LOGIN, not both")
+            raise click.UsageError(_("give KIND ID, or --user LOGIN, not both"))
         try:
             when = V.parse_datetime(since) if since else None
         except V.BadValue as error:
@@ -33,9 +34,9 @@ def history_command(state: CliState, kind, record_id, login, since, as_json) -> 
         entries = history.of_user(state.session(), login, when)
     else:
         if kind is None or record_id is None:
-            raise click.UsageError("give KIND ID, or --user LOGIN [--since DATE]")
+            raise click.UsageError(_("give KIND ID, or --user LOGIN [--since DATE]"))
         if since is not None:
-            raise click.UsageError("--since goes with --user")
+            raise click.UsageError(_("--since goes with --user"))
         from crm_tui.cli.records import followed
 
         session = state.session()
@@ -44,7 +45,7 @@ def history_command(state: CliState, kind, record_id, login, since, as_json) -> 
         print_json(entries)
         return
     if not entries:
-        click.echo("(none)")
+        click.echo(_("(none)"))
     for entry in entries:
         head = f"{entry['at']}  {entry['user']} ({entry['face']})  {entry['action']}"
         if login is not None:

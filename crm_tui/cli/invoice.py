@@ -10,6 +10,7 @@ import click
 
 from crm_tui.cli.output import print_json
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _, ngettext
 
 
 @click.group("invoice")
@@ -22,8 +23,8 @@ def invoice_ref(ref: str | None, bill_id: str | None):
     from crm_tui.services.invoices import BillId
 
     if (ref is None) == (bill_id is None):
-        raise click.UsageError("name the invoice by ID (a record id or a bill ID such as "
-                               "15/1000) or by --bill-id, one of the two")
+        raise click.UsageError(_("name the invoice by ID (a record id or a bill ID such as "
+                                 "15/1000) or by --bill-id, one of the two"))
     return BillId(bill_id) if bill_id is not None else ref
 
 
@@ -74,7 +75,7 @@ def credit_command(state: CliState, ref, bill_id, lines, day) -> None:
         words = [w.strip() for w in lines.split(",") if w.strip()]
         if not words or not all(w.isdigit() for w in words):
             raise ValidationFailed.one("invoice credit", "--lines", lines,
-                                       "line numbers separated by commas, e.g. 1,3")
+                                       _("line numbers separated by commas, e.g. 1,3"))
         numbers = [int(w) for w in words]
     done = invoice_issue.credit(state.session(), invoice_ref(ref, bill_id), numbers, _day(day))
     click.echo(done.bill_id)
@@ -94,21 +95,24 @@ def gaps_command(state: CliState, pattern, as_json) -> None:
         print_json([r.as_dict() for r in reports])
         return
     if not reports:
-        click.echo("no numbered invoices issued yet")
+        click.echo(_("no numbered invoices issued yet"))
     for report in reports:
         if not report.count:
-            click.echo(f"series {report.series}: no invoices issued")
+            click.echo(_("series {series}: no invoices issued").format(series=report.series))
             continue
         gaps = sum(n for _a, _b, n in report.gaps)
-        click.echo(f"series {report.series}: first {report.first}, last {report.last}, "
-                   f"{report.count} invoice{'s' if report.count != 1 else ''}, "
-                   f"{gaps or 'no'} missing, "
-                   f"{len(report.duplicates) or 'no'} duplicated")
+        invoices = ngettext("{count} invoice", "{count} invoices", report.count).format(
+            count=report.count)
+        click.echo(_("series {series}: first {first}, last {last}, {invoices}, {missing} "
+                     "missing, {duplicated} duplicated").format(
+                         series=report.series, first=report.first, last=report.last,
+                         invoices=invoices, missing=gaps or _("no"),
+                         duplicated=len(report.duplicates) or _("no")))
         for first, last, missing in report.gaps:
             span = first if first == last else f"{first} … {last}"
-            click.echo(f"  gap: {span} ({missing} missing)")
+            click.echo(_("  gap: {span} ({missing} missing)").format(span=span, missing=missing))
         for bill, times in report.duplicates:
-            click.echo(f"  duplicate: {bill} ({times} times)")
+            click.echo(_("  duplicate: {bill} ({times} times)").format(bill=bill, times=times))
 
 
 @invoice_group.command("verify")
@@ -127,11 +131,13 @@ def verify_command(state: CliState, pattern, as_json) -> None:
         for report in reports:
             name = report.series or "(hand-made bill IDs)"
             if report.ok:
-                click.echo(f"series {name}: {report.records} records, chain intact")
+                click.echo(_("series {name}: {records} records, chain intact").format(
+                    name=name, records=report.records))
     broken = [r for r in reports if not r.ok]
     for report in broken:
-        click.echo(f"crm: error: series {report.series or '(hand-made bill IDs)'}: chain "
-                   f"broken: {report.first_break}", err=True)
+        click.echo(_("crm: error: series {series}: chain broken: {first_break}").format(
+            series=report.series or _("(hand-made bill IDs)"), first_break=report.first_break),
+            err=True)
     if broken:
         raise click.exceptions.Exit(1)
 
@@ -195,7 +201,8 @@ def pdf_batch_command(state: CliState, month, output, store, quiet) -> None:
     click.echo(documents_service.describe(report), err=True)
     if report.failed:
         for bill_id, reason in report.failed:
-            click.echo(f"crm: error: invoice {bill_id!r}: {reason}", err=True)
+            click.echo(_("crm: error: invoice {bill_id!r}: {reason}").format(
+                bill_id=bill_id, reason=reason), err=True)
         raise click.exceptions.Exit(1)
 
 

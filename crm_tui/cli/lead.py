@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 
 @click.group("lead")
@@ -42,7 +43,8 @@ def create_command(state: CliState, no_duplicates: bool, **fields: str) -> None:
     session = state.session()
     created = create_lead(session, raw, on_duplicate="refuse" if no_duplicates else "create")
     for duplicate in created.duplicates:
-        click.echo(f"crm: warning: the new lead resembles {duplicate.describe()}", err=True)
+        click.echo(_("crm: warning: the new lead resembles {duplicate}").format(
+            duplicate=duplicate.describe()), err=True)
     click.echo(created.id)
 
 
@@ -55,7 +57,8 @@ def merge_command(state: CliState, keep_id: int, other_id: int) -> None:
     from crm_tui.services.leads import merge
 
     merge(state.session(), keep_id, other_id)
-    click.echo(f"lead {other_id} merged into lead {keep_id}", err=True)
+    click.echo(_("lead {other_id} merged into lead {keep_id}").format(
+        other_id=other_id, keep_id=keep_id), err=True)
 
 
 @lead_group.command("duplicates")

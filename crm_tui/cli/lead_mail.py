@@ -9,6 +9,7 @@ import click
 from crm_tui.cli.lead import lead_group
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 
 
 @lead_group.command("reply")
@@ -56,7 +57,8 @@ def _read_body(name: str) -> str:
     try:
         return Path(name).read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ValidationFailed.one("lead email", "body-file", name, "not UTF-8 text") from None
+        raise ValidationFailed.one("lead email", "body-file", name,
+                                   _("not UTF-8 text")) from None
     except OSError as exc:
         raise ValidationFailed.one("lead email", "body-file", name,
                                    exc.strerror or str(exc)) from None
@@ -65,8 +67,8 @@ def _read_body(name: str) -> str:
 def _report(result) -> None:
     click.echo(f"<{result.message_id}>")
     # The mail worker (`crm --sync`, `--watch`, the app) sends it; `crm outbox list` follows it.
-    click.echo(f"crm: queued as outbox mail {result.mail_id}; the mail worker sends it",
-               err=True)
+    click.echo(_("crm: queued as outbox mail {mail_id}; the mail worker sends it").format(
+        mail_id=result.mail_id), err=True)
 
 
 # The commands live in the `lead` group of crm_tui.cli.lead, registered there.

@@ -9,6 +9,7 @@ import click
 from crm_tui.cli.output import print_json, print_record
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import CrmError
+from crm_tui.i18n import _
 
 UNMATCHED_COLUMNS = ["id", "arrived", "sender", "subject"]
 QUARANTINE_COLUMNS = ["id", "kept", "size", "subject"]
@@ -68,7 +69,8 @@ def unmatched_show(state: CliState, unmatched_id: str, as_json: bool) -> None:
     text = row.pop("text")
     print_record({k: v for k, v in row.items() if k != "attachments"})
     for attachment in row["attachments"]:
-        click.echo(f"attachment: {attachment['name']} ({attachment['size']} bytes)")
+        click.echo(_("attachment: {name} ({size} bytes)").format(
+            name=attachment["name"], size=attachment["size"]))
     click.echo("")
     click.echo(text)
 
@@ -82,7 +84,7 @@ def unmatched_assign(state: CliState, unmatched_id: str, lead_id: str) -> None:
     from crm_tui.services import mail_unmatched
 
     done = mail_unmatched.assign(state.session(), unmatched_id, lead_id)
-    click.echo(f"mail {done['id']}: filed on lead {done['lead']}")
+    click.echo(_("mail {id}: filed on lead {lead}").format(id=done["id"], lead=done["lead"]))
 
 
 @unmatched_group.command("new-lead")
@@ -93,7 +95,7 @@ def unmatched_new_lead(state: CliState, unmatched_id: str) -> None:
     from crm_tui.services import mail_unmatched
 
     done = mail_unmatched.new_lead(state.session(), unmatched_id)
-    click.echo(f"mail {done['id']}: filed on new lead {done['lead']}")
+    click.echo(_("mail {id}: filed on new lead {lead}").format(id=done["id"], lead=done["lead"]))
 
 
 @unmatched_group.command("discard")
@@ -104,7 +106,7 @@ def unmatched_discard(state: CliState, unmatched_id: str) -> None:
     from crm_tui.services import mail_unmatched
 
     done = mail_unmatched.discard(state.session(), unmatched_id)
-    click.echo(f"mail {done['id']}: discarded")
+    click.echo(_("mail {id}: discarded").format(id=done["id"]))
 
 
 @mail_group.group("quarantine")
@@ -141,7 +143,7 @@ def quarantine_replay(state: CliState, kept_id: str | None, replay_all: bool) ->
     from crm_tui.services import mail_unmatched
 
     if bool(kept_id) == replay_all:
-        raise click.UsageError("give one quarantined mail ID, or --all")
+        raise click.UsageError(_("give one quarantined mail ID, or --all"))
     if not replay_all:
         click.echo(_replayed(mail_unmatched.replay(state.session(), kept_id)))
         return
@@ -149,11 +151,11 @@ def quarantine_replay(state: CliState, kept_id: str | None, replay_all: bool) ->
     for row in mail_unmatched.replay_all(state.session()):
         if row.get("error"):
             failed += 1
-            click.echo(f"crm: error: {row['error']}", err=True)
+            click.echo(_("crm: error: {message}").format(message=row["error"]), err=True)
         else:
             click.echo(_replayed(row))
     if failed:
-        raise _Partly(f"{failed} quarantined mail(s) stayed")
+        raise _Partly(_("{failed} quarantined mail(s) stayed").format(failed=failed))
 
 
 class _Partly(CrmError):

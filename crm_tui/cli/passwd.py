@@ -9,6 +9,7 @@ import click
 
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import _
 
 
 @click.command("passwd")
@@ -27,21 +28,21 @@ def passwd_command(state: CliState) -> None:
     if has_password(session):
         current = os.environ.get("CRM_PASSWORD")
         if current is None and interactive:
-            current = click.prompt("Current password", hide_input=True, err=True)
+            current = click.prompt(_("Current password"), hide_input=True, err=True)
         if current is None:
-            raise PermissionDenied("the current password is needed: set CRM_PASSWORD or run "
-                                   "crm passwd on a terminal")
+            raise PermissionDenied(_("the current password is needed: set CRM_PASSWORD or "
+                                     "run crm passwd on a terminal"))
     new = os.environ.get("CRM_NEW_PASSWORD")
     if new is None and interactive:
-        new = click.prompt(f"New password (at least {MIN_PASSWORD_LENGTH} characters)",
-                           hide_input=True, err=True,
-                           confirmation_prompt="Repeat the new password")
+        new = click.prompt(_("New password (at least {count} characters)").format(
+                               count=MIN_PASSWORD_LENGTH), hide_input=True, err=True,
+                           confirmation_prompt=_("Repeat the new password"))
     if new is None:
         raise ValidationFailed.one(f"user {session.login!r}", "password", "",
-                                   "no new password: set CRM_NEW_PASSWORD or run crm passwd "
-                                   "on a terminal")
+                                   _("no new password: set CRM_NEW_PASSWORD or run crm "
+                                     "passwd on a terminal"))
     change_own_password(session, current, new)
-    click.echo(f"password changed for {session.login}", err=True)
+    click.echo(_("password changed for {login}").format(login=session.login), err=True)
 
 
 COMMANDS = [passwd_command]

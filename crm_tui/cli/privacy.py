@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 kind_choice = click.Choice(("contact", "lead"))
 
@@ -50,7 +51,7 @@ def erase_command(state: CliState, kind, record_id, yes) -> None:
     # id merged away names the record the person now is.
     record_id = followed(session, kind, record_id)
     if not yes:
-        click.confirm(f"Erase the personal data of {kind} {record_id}? This cannot be undone",
-                      abort=True, err=True)
+        click.confirm(_("Erase the personal data of {kind} {id}? This cannot be undone")
+                      .format(kind=kind, id=record_id), abort=True, err=True)
     counts = privacy.erase(session, kind, record_id)
     click.echo(", ".join(f"{name} {count}" for name, count in counts.items()))

@@ -19,6 +19,7 @@ from crm_tui.cli.output import (
 )
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 
 KIND_NAMES = ("company", "contact", "contract", "invoice", "lead", "user", "profile", "role",
               "field", "section", "contract-type", "lead-type", "tag", "template",
@@ -48,7 +49,7 @@ def parse_assignments(pairs: tuple[str, ...], what: str = "FIELD=VALUE") -> dict
     out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise click.UsageError(f"expected {what}, got {pair!r}")
+            raise click.UsageError(_("expected {what}, got {pair!r}").format(what=what, pair=pair))
         key, value = pair.split("=", 1)
         out[key.strip()] = value
     return out
@@ -68,16 +69,17 @@ def read_json_input(source: str) -> dict:
     try:
         data = json.loads(text)
     except ValueError as error:
-        raise ValidationFailed.one("input", "--json", source, f"not JSON: {error}") from None
+        raise ValidationFailed.one("input", "--json", source,
+                                   _("not JSON: {reason}").format(reason=error)) from None
     if not isinstance(data, dict):
-        raise ValidationFailed.one("input", "--json", source, "must be a JSON object")
+        raise ValidationFailed.one("input", "--json", source, _("must be a JSON object"))
     data.pop("id", None)
     return data
 
 
 def _values(pairs: tuple[str, ...], json_source: str | None) -> dict:
     if json_source and pairs:
-        raise click.UsageError("give FIELD=VALUE pairs or --json, not both")
+        raise click.UsageError(_("give FIELD=VALUE pairs or --json, not both"))
     if json_source:
         return read_json_input(json_source)
     return parse_assignments(pairs)
@@ -101,7 +103,7 @@ def list_command(state: CliState, kind, as_json, as_jsonl, filters, limit, offse
     from crm_tui.services.records import get_kind
 
     if as_json and as_jsonl:
-        raise click.UsageError("give --json or --jsonl, not both")
+        raise click.UsageError(_("give --json or --jsonl, not both"))
     session = state.session()
     columns = TABLE_COLUMNS.get(kind, ["id", "name"])
     wanted = parse_assignments(filters)
@@ -139,12 +141,12 @@ def _record_ref(kind: str, record_id: str | None, bill_id: str | None):
     all digits; a plain integer is always the record id)."""
     if bill_id is not None:
         if kind != "invoice":
-            raise click.UsageError("--bill-id names invoices only")
+            raise click.UsageError(_("--bill-id names invoices only"))
         from crm_tui.cli.invoice import invoice_ref
 
         return invoice_ref(record_id, bill_id)
     if record_id is None:
-        raise click.UsageError("missing RECORD_ID")
+        raise click.UsageError(_("missing RECORD_ID"))
     return record_id
 
 
@@ -207,11 +209,13 @@ def _merged_aware(session, kind: str, record_id: str) -> dict:
 
     found, merged_from = follow(session, kind, record_id)
     if merged_from is not None:
-        click.echo(f"crm: {kind} {merged_from} was merged into {kind} {found}; "
-                   f"showing {kind} {found}", err=True)
+        click.echo(_("crm: {kind} {merged_from} was merged into {kind} {found}; "
+                     "showing {kind} {found}").format(kind=kind, merged_from=merged_from,
+                                                      found=found), err=True)
     elif (target := merged_into(kind, found)) is not None:
-        click.echo(f"crm: {kind} {found} was merged into {kind} {target}; it is kept "
-                   "archived with the invoices issued to it", err=True)
+        click.echo(_("crm: {kind} {found} was merged into {kind} {target}; it is kept "
+                     "archived with the invoices issued to it").format(
+                         kind=kind, found=found, target=target), err=True)
     return get_kind(kind).get(session, found)
 
 
@@ -237,12 +241,14 @@ def add_command(state: CliState, kind, assignments, json_source, no_duplicates) 
     session = state.session()
     if kind not in duplicates.KINDS:
         if no_duplicates:
-            raise click.UsageError(f"--no-duplicates applies to {', '.join(duplicates.KINDS)}")
+            raise click.UsageError(_("--no-duplicates applies to {kinds}").format(
+                kinds=", ".join(duplicates.KINDS)))
         click.echo(get_kind(kind).create(session, values))
         return
     new_id, found = duplicates.create(session, kind, values, refuse=no_duplicates)
     for duplicate in found:
-        click.echo(f"crm: warning: the new {kind} resembles {duplicate.describe()}", err=True)
+        click.echo(_("crm: warning: the new {kind} resembles {duplicate}").format(
+            kind=kind, duplicate=duplicate.describe()), err=True)
     click.echo(new_id)
 
 
@@ -267,7 +273,7 @@ def set_command(state: CliState, kind, record_id, assignments, bill_id, json_sou
     record_id = _record_ref(kind, record_id, bill_id)
     values = _values(assignments, json_source)
     if not values:
-        raise click.UsageError("nothing to change: give FIELD=VALUE pairs or --json")
+        raise click.UsageError(_("nothing to change: give FIELD=VALUE pairs or --json"))
     try:
         unchanged_since = V.parse_datetime(since) if since else None
     except V.BadValue as error:
@@ -298,7 +304,8 @@ def delete_command(state: CliState, kind, record_id, bill_id, force) -> None:
     record_id = _record_ref(kind, record_id, bill_id)
     target = get_kind(kind)
     if force and not isinstance(target, CatalogueKind):
-        raise click.UsageError(f"--force applies to catalogue entries, not to {kind}")
+        raise click.UsageError(_("--force applies to catalogue entries, not to {kind}").format(
+            kind=kind))
     session = state.session()
     _refuse_merged_away(session, kind, record_id)
     if isinstance(target, CatalogueKind):
@@ -343,24 +350,26 @@ def init_command(state: CliState, superadmin, link_os_login) -> None:
     from crm_tui.services.database import open_and_prepare, target_for
 
     if link_os_login and not superadmin:
-        raise click.UsageError("--os-login goes with --superadmin")
+        raise click.UsageError(_("--os-login goes with --superadmin"))
     target = target_for(state.db_target, state.demo)
     applied = open_and_prepare(target, admin=superadmin is None)
     for name in applied:
-        click.echo(f"applied {name}", err=True)
+        click.echo(_("applied {name}").format(name=name), err=True)
     if superadmin is not None:
         from crm_tui.services.users import may_recover_superadmin, recover_superadmin
 
         password = os.environ.get("CRM_NEW_PASSWORD")
         if password is None and sys.stdin.isatty() and may_recover_superadmin():
-            password = click.prompt(f"Password for {superadmin} (empty: none)",
+            password = click.prompt(_("Password for {login} (empty: none)").format(
+                                        login=superadmin),
                                     hide_input=True, default="", show_default=False,
-                                    err=True, confirmation_prompt="Repeat the password") or None
+                                    err=True, confirmation_prompt=_("Repeat the password")
+                                    ) or None
         _user, notes = recover_superadmin(superadmin, password=password or None,
                                           link_os_login=link_os_login)
         for note in notes:
             click.echo(note, err=True)
-    click.echo(f"database ready: {db.redact(target)}", err=True)
+    click.echo(_("database ready: {target}").format(target=db.redact(target)), err=True)
 
 
 COMMANDS = [list_command, show_command, add_command, set_command, delete_command, init_command]

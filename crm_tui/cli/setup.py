@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 
 @click.group("setup")
@@ -26,7 +27,10 @@ def shared_command(state: CliState, group: str, data_dir: Path | None) -> None:
     from crm_tui.services.shared_setup import setup_shared
 
     done = setup_shared(group, data_dir, database=state.db_target)
-    click.echo(f"data dir {done.data_dir} (group {done.group}, 2770; files 0660)")
-    click.echo(f"database {done.database}"
-               + (f" (applied {len(done.migrations)} migrations)" if done.migrations else ""))
-    click.echo(f"config {done.config_file}: every operator's crm uses this data dir")
+    click.echo(_("data dir {data_dir} (group {group}, 2770; files 0660)").format(
+        data_dir=done.data_dir, group=done.group))
+    click.echo(_("database {database}").format(database=done.database)
+               + (_(" (applied {count} migrations)").format(count=len(done.migrations))
+                  if done.migrations else ""))
+    click.echo(_("config {file}: every operator's crm uses this data dir").format(
+        file=done.config_file))

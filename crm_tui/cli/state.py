@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import click
 
+from crm_tui.i18n import _
 from crm_tui.services.context import Session
 
 
@@ -69,7 +70,8 @@ class CliState:
                 # Ask for the password only where someone can answer.
                 if (isinstance(first, PermissionDenied) and self.user_login and password is None
                         and sys.stdin.isatty()):
-                    password = click.prompt(f"Password for {self.user_login}", hide_input=True,
+                    password = click.prompt(_("Password for {login}").format(login=self.user_login),
+                                            hide_input=True,
                                             err=True)
                     self._session = session_for(self.user_login, password)
                 else:

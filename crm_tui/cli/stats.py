@@ -10,6 +10,7 @@ import click
 from crm_tui.cli.output import print_json, visible
 from crm_tui.cli.records import parse_assignments
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 
 @click.command("stats")
@@ -22,7 +23,7 @@ def stats_command(state: CliState, what, as_json, filters) -> None:
     """Company or lead statistics over what the acting user may see."""
     if what == "companies":
         if filters:
-            raise click.UsageError("company statistics take no --filter")
+            raise click.UsageError(_("company statistics take no --filter"))
         from crm_tui.services.stats import company_statistics
 
         charts = [_plain(dataclasses.asdict(c)) for c in company_statistics(state.session())]
@@ -57,25 +58,26 @@ def _print_charts(charts: list[dict]) -> None:
         click.echo(visible(chart["title"]))
         if not chart["bars"]:
             # An invoiced-amount chart says why it is empty for a user without an invoice bit.
-            click.echo("  " + (chart.get("note") or "(none)"))
+            click.echo("  " + (chart.get("note") or _("(none)")))
         for bar in chart["bars"]:
             click.echo(visible(f"  {str(bar['label'])[:40]:<40}  {bar['value']}"))
 
 
 def _print_leads(data: dict) -> None:
-    click.echo(f"Leads: {data['total']}")
+    click.echo(_("Leads: {total}").format(total=data["total"]))
     conversion = data["conversion"]
-    click.echo(f"Conversion: {conversion['won']} won of {conversion['closed']} closed")
-    for key, title in (("by_channel", "By channel"), ("by_country", "By country"),
-                       ("per_user", "Per user")):
+    click.echo(_("Conversion: {won} won of {closed} closed").format(
+        won=conversion["won"], closed=conversion["closed"]))
+    for key, title in (("by_channel", _("By channel")), ("by_country", _("By country")),
+                       ("per_user", _("Per user"))):
         click.echo(title)
         for group in data[key] or []:
             click.echo(visible(f"  {group['label'][:40]:<40}  {group['count']:>7}  "
                                f"{group['total']}"))
-    click.echo("Top estimated sales")
+    click.echo(_("Top estimated sales"))
     for lead in data["top_sales"] or []:
         click.echo(visible(f"  #{lead['id']:<8} {lead['full_name'][:40]:<40}  "
                            f"{lead['estimated_sale']}"))
-    click.echo("New leads per week")
+    click.echo(_("New leads per week"))
     for week, count in data["new_per_week"] or []:
         click.echo(f"  {week}  {count}")

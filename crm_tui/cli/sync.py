@@ -14,6 +14,7 @@ import click
 from crm_tui.cli.exit_codes import ExitCode
 from crm_tui.cli.state import CliState
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 
 #: While the outbox-only loop waits, how often it asks whether a pass was requested.
 WAKE_CHECK_SECONDS = 2.0
@@ -58,8 +59,8 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
                 if config.smtp is None:
                     # No mail server at all: recurring drafts and reminders (queued for the
                     # day one is set) still fall due.
-                    click.echo("sync: no mail server is set (mail.imap_host, "
-                               "mail.smtp_host): contract duties only")
+                    click.echo(_("sync: no mail server is set (mail.imap_host, "
+                                 "mail.smtp_host): contract duties only"))
                 return _outbox_only(load_config, send, stop, watch)
             if not watch:
                 _duties(config)
@@ -69,9 +70,10 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
                 _print_report(report)
                 _print_outbox(sent)
                 if report.cancelled:
-                    click.echo("sync: stopped before the end; the next pass goes on")
+                    click.echo(_("sync: stopped before the end; the next pass goes on"))
                 return int(ExitCode.OK)
-            click.echo(f"sync: watching {config.imap.folder} on {config.imap.where}")
+            click.echo(_("sync: watching {folder} on {where}").format(
+                folder=config.imap.folder, where=config.imap.where))
 
             def on_report(report) -> None:
                 _record(report.started or _now(), True, report.status_text())
@@ -80,23 +82,23 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
 
             def on_error(exc: Exception) -> None:
                 _record(_now(), False, str(exc))
-                click.echo(f"crm: warning: {exc}; retrying", err=True)
+                click.echo(_("crm: warning: {message}; retrying").format(message=exc), err=True)
 
             totals = ingest.watch(load_config, stop, on_report=on_report, on_error=on_error,
                                   wake=_requested,
                                   each_pass=lambda config: send(config, stamp=True))
-            click.echo(f"sync: stopped; in total: {totals.summary()}")
+            click.echo(_("sync: stopped; in total: {summary}").format(summary=totals.summary()))
             return int(ExitCode.OK)
     except MailConfigError as exc:
         _record(started, False, str(exc))
         raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value, exc.reason) from None
     except MailServerUnreachable as exc:
         _record(started, False, str(exc))
-        click.echo(f"crm: error: {exc}", err=True)
+        click.echo(_("crm: error: {message}").format(message=exc), err=True)
         return int(ExitCode.UNREACHABLE)
     except MailError as exc:  # the server refused a command: nothing more this pass
         _record(started, False, str(exc))
-        click.echo(f"crm: error: {exc}", err=True)
+        click.echo(_("crm: error: {message}").format(message=exc), err=True)
         return int(ExitCode.REJECTED)
 
 
@@ -124,7 +126,8 @@ def _record(started: datetime, ok: bool, text: str) -> None:
     try:
         mail_worker.record_pass(started, _now(), ok, text)
     except Exception as exc:  # noqa: BLE001 - the sync's own result is what counts
-        click.echo(f"crm: warning: the last sync could not be recorded: {exc}", err=True)
+        click.echo(_("crm: warning: the last sync could not be recorded: {reason}").format(
+            reason=exc), err=True)
 
 
 def _requested() -> bool:

@@ -13,6 +13,7 @@ import click
 from crm_tui.cli.records import parse_assignments
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 
 IMPORT_KINDS = ("companies", "contacts", "contracts", "leads")
 EXPORT_KINDS = ("companies", "contacts", "contracts", "leads", "invoices")
@@ -76,21 +77,25 @@ def import_file_command(state: CliState, kind: str, file: str, dry_run: bool,
     report = imports.run(session, kind, data, dry_run=dry_run, file_name=name,
                          on_duplicate=on_duplicate, keep_going=rejects is not None)
     for warning in report.problems:
-        click.echo(f"crm: warning: {warning}", err=True)
+        click.echo(_("crm: warning: {message}").format(message=warning), err=True)
     if rejects is not None:
         for problem in report.refused:
-            click.echo(f"crm: refused: {problem}", err=True)
+            click.echo(_("crm: refused: {problem}").format(problem=problem), err=True)
         count = _write_rejects(kind, data, report.refused, rejects)
-        click.echo(f"crm: {count} rows refused, written to {rejects}", err=True)
+        click.echo(_("crm: {count} rows refused, written to {path}").format(count=count,
+                                                                             path=rejects),
+                   err=True)
     if dry_run:
         for line, label in report.preview:
-            click.echo(f"line {line}: would create {label}")
+            click.echo(_("line {line}: would create {label}").format(line=line, label=label))
         for update in report.updates:
             if update.changes:
                 fields = ", ".join(sorted(update.changes))
-                click.echo(f"line {update.line}: would update {update.described}: {fields}")
+                click.echo(_("line {line}: would update {described}: {fields}").format(
+                    line=update.line, described=update.described, fields=fields))
             else:
-                click.echo(f"line {update.line}: {update.described} unchanged")
+                click.echo(_("line {line}: {described} unchanged").format(
+                    line=update.line, described=update.described))
     click.echo(report.summary())
 
 
@@ -103,8 +108,10 @@ def import_undo_command(state: CliState, batch: str) -> None:
     from crm_tui.services.import_batches import take_back
 
     removed, restored = take_back(state.session(), batch)
-    restored_text = f", {restored} records restored" if restored else ""
-    click.echo(f"batch {batch}: {removed} records removed{restored_text}", err=True)
+    restored_text = _(", {restored} records restored").format(restored=restored) if restored \
+        else ""
+    click.echo(_("batch {batch}: {removed} records removed").format(batch=batch, removed=removed)
+               + restored_text, err=True)
 
 
 @import_command.command("list")
@@ -171,7 +178,7 @@ def export_command(state: CliState, kind: str, output: str, filters: tuple[str, 
         count = _export_to_file(session, kind, output, wanted, progress)
     if progress is not None:
         sys.stderr.write("\r\033[K")
-    click.echo(f"{kind}: {count} rows exported", err=True)
+    click.echo(_("{kind}: {count} rows exported").format(kind=kind, count=count), err=True)
 
 
 def _progress(kind: str):

@@ -1,0 +1,107 @@
+"""The command line speaks the user's language: `--lang`, the user's `language`, the OS locale,
+English; scripts' words (field names, --json, exit codes) stay English."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from crm_tui import i18n
+
+NO_LOCALE = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": None, "LANGUAGE": None}
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    i18n.clear_override()
+    i18n.set_language(i18n.SOURCE_LANGUAGE)
+
+
+def crm(*args: str, db: str | None = None, **env: str | None):
+    from crm_tui.cli import cli
+
+    head = ["--db", db] if db else []
+    return CliRunner().invoke(cli, [*head, *args], env={**NO_LOCALE, **env}, prog_name="crm")
+
+
+def test_lang_es_translates_help_and_click_s_own_words():
+    result = crm("--lang", "es", "list", "--help")
+    assert result.exit_code == 0
+    assert result.output.startswith("Uso: crm list [OPTIONS]")
+    assert "Lista los registros de KIND que el usuario que actúa puede ver." in result.output
+    assert "Imprimir un objeto JSON por línea." in result.output  # an option's help
+    assert "Muestra este mensaje y sale." in result.output  # click's own --help
+    # the option names and kinds are the scripting contract: never translated
+    assert "--jsonl" in result.output and "contract-type" in result.output
+
+
+def test_help_goes_back_to_english_in_the_next_run():
+    assert "Uso:" in crm("--lang", "es", "--help").output
+    english = crm("--help").output
+    assert english.startswith("Usage: crm [OPTIONS]")
+    assert "Show this message and exit." in english
+
+
+def test_lazily_loaded_commands_speak_the_language_too():
+    result = crm("--lang", "es", "invoice", "--help")
+    assert "Emite, rectifica y comprueba facturas" in result.output
+
+
+def test_an_unknown_language_is_one_line_and_usage_status(sqlite_url):
+    result = crm("--lang", "fr", "list", "company", db=sqlite_url)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "crm: error: unknown language 'fr' for --lang (known: en, es)"]
+    import os
+
+    assert not os.path.exists(sqlite_url)  # nothing opened, nothing written
+
+
+@pytest.mark.parametrize(("env", "spanish"), [
+    ({"LANG": "es_ES.UTF-8"}, True),
+    ({"LC_MESSAGES": "es_ES.UTF-8", "LANG": "en_GB.UTF-8"}, True),
+    ({"LC_ALL": "C", "LANG": "es_ES.UTF-8"}, False),  # LC_ALL decides when set
+    ({"LANG": "fr_FR.UTF-8"}, False),  # no catalog: English
+    ({}, False),
+])
+def test_the_os_locale_chooses_when_nothing_else_does(env, spanish):
+    output = crm("--help", **env).output
+    assert output.startswith("Uso:" if spanish else "Usage:")
+
+
+def test_a_usage_error_speaks_the_language():
+    result = crm("--lang", "es", "list", "company", "--json", "--jsonl")
+    assert result.exit_code == 2
+    assert "Error: indique --json o --jsonl, no ambos" in result.output
+
+
+def test_the_user_s_language_then_lang_overrides_it(crm_db):
+    assert crm("set", "user", "1", "language=es", db=crm_db).exit_code == 0
+    spanish = crm("stats", "leads", db=crm_db)
+    assert spanish.exit_code == 0
+    assert "Conversión: 0 ganados de 0 cerrados" in spanish.output
+    # the OS locale does not outvote the user's language ...
+    assert "Conversión:" in crm("stats", "leads", db=crm_db, LANG="en_US.UTF-8").output
+    # ... and --lang outvotes both, for this run only
+    english = crm("--lang", "en", "stats", "leads", db=crm_db)
+    assert "Conversion: 0 won of 0 closed" in english.output
+    # JSON keys and exit codes are the same in every language
+    shown = crm("show", "user", "1", "--json", db=crm_db)
+    assert json.loads(shown.stdout)["language"] == "es"
+    missing = crm("show", "company", "999", db=crm_db)
+    assert missing.exit_code == 1
+
+
+def test_a_user_language_without_catalog_falls_back_to_the_os_locale(monkeypatch):
+    monkeypatch.setenv("LANG", "es_ES.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    assert i18n.use_user_language("de") == "es"
+    assert i18n.use_user_language("en") == "en"
+    assert i18n.use_user_language("es-ES") == "es"
+    i18n.override_language("en")
+    assert i18n.use_user_language("es") == "en"  # --lang wins over the user

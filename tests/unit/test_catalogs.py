@@ -1,0 +1,82 @@
+"""The gettext catalogs: every message marked in the source is in each catalog, translated,
+with the same placeholders, and the compiled .mo that ships says what the .po says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from crm_tui import i18n
+from crm_tui.i18n_extract import extract_messages
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALE = ROOT / "crm_tui" / "locale"
+LANGUAGES = ["es"]
+
+PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([^)]*\)[sdrif]|%[sdrif]")
+
+
+@pytest.fixture(scope="module")
+def extracted() -> dict:
+    return extract_messages(ROOT)
+
+
+def _po(language: str):
+    with open(LOCALE / language / "LC_MESSAGES" / "crm_tui.po", "rb") as po:
+        return read_po(po, locale=language)
+
+
+def _texts(string) -> tuple[str, ...]:
+    return tuple(string) if isinstance(string, list | tuple) else (string,)
+
+
+def test_the_source_marks_messages(extracted):
+    # The extraction itself works: a message of each kind of marking is found.
+    assert "Show this message and exit." in extracted  # N_ (click's own)
+    assert "Print JSON." in extracted  # a click option's help=
+    assert any(str(m).startswith("crm: a customer-relationship manager") for m in extracted)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_extracted_message_is_translated(extracted, language):
+    catalog = _po(language)
+    problems = []
+    for msgid, where in extracted.items():
+        message = catalog.get(msgid)
+        if message is None:
+            problems.append(f"missing: {msgid!r} ({where[0]})")
+        elif message.fuzzy or not all(_texts(message.string)):
+            problems.append(f"untranslated: {msgid!r} ({where[0]})")
+        else:
+            wanted = sorted(PLACEHOLDER.findall(_texts(msgid)[0]))
+            for text in _texts(message.string):
+                if sorted(PLACEHOLDER.findall(text)) != wanted:
+                    problems.append(f"placeholders differ: {msgid!r} -> {text!r}")
+    assert not problems, f"{len(problems)} problems in {language}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_compiled_catalog_matches_the_po(language):
+    catalog = _po(language)
+    with open(LOCALE / language / "LC_MESSAGES" / "crm_tui.mo", "rb") as mo:
+        compiled = read_mo(mo)
+    # pybabel compile leaves out what is untranslated (the test above names it) and fuzzy
+    po_pairs = {_texts(m.id): _texts(m.string) for m in catalog
+                if m.id and not m.fuzzy and all(_texts(m.string))}
+    mo_pairs = {_texts(m.id): _texts(m.string) for m in compiled if m.id}
+    assert po_pairs == mo_pairs, "run `python -m crm_tui.i18n_extract` to compile the catalog"
+
+
+def test_a_catalog_holds_no_message_the_source_dropped(extracted):
+    # Obsolete entries would ship strings nothing asks for; `update --ignore-obsolete` drops them.
+    stale = [m.id for m in _po("es") if m.id and m.id not in extracted]
+    assert not stale
+
+
+def test_languages_are_those_with_a_catalog():
+    assert i18n.available_languages() == ["en", "es"]
+    assert i18n.normalize("es_ES.UTF-8") == "es" and i18n.normalize("pt-BR") == "pt"
