@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +18,17 @@ from textual.worker import Worker, WorkerState
 from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services.context import Clock, Session
 from crm_tui.worker import failure_text
+
+#: Textual's own command palette entries (`get_system_commands` translates them).
+TEXTUAL_COMMANDS = (
+    N_("Theme"), N_("Change the current theme"), N_("Quit"),
+    N_("Quit the application as soon as possible"), N_("Keys"),
+    N_("Hide the keys and widget help panel"),
+    N_("Show help for the focused widget and a summary of available keys"),
+    N_("Minimize"), N_("Minimize the widget and restore to normal size"), N_("Maximize"),
+    N_("Maximize the focused widget"), N_("Screenshot"),
+    N_("Save an SVG 'screenshot' of the current screen"), N_("Bell"), N_("Ring the bell"),
+)
 
 START_MODE = "start"
 """The mode of the start screen, shown until the session is open (then removed)."""
@@ -325,6 +336,11 @@ class CrmApp(App[None]):
         """Close the screen on top (a detail view)."""
         if len(self.screen_stack) > 1:
             self.pop_screen()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[Any]:
+        """Textual's own palette commands (theme, quit, keys...), in the user's language."""
+        for command in super().get_system_commands(screen):
+            yield command._replace(title=_(command.title), help=_(command.help))
 
     def action_help(self) -> None:
         """List every key of the current screen, built from its bindings."""

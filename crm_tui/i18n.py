@@ -37,7 +37,9 @@ class UnknownLanguage(ValueError):
 
 
 def gettext(message: str) -> str:
-    """`message` in the current language."""
+    """`message` in the current language ("" stays "", not the catalog's header)."""
+    if not message:
+        return message
     return _state["translations"].gettext(message)  # type: ignore[union-attr]
 
 

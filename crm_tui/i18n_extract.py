@@ -57,11 +57,26 @@ def _bindings(tree: ast.AST) -> Iterator[tuple]:
                 yield (text.lineno, "", value, [])
 
 
+def _fields(tree: ast.AST) -> Iterator[tuple]:
+    """Record fields' titles: `Field("full_name", ...)` is shown as "Full name" (its `label=`
+    when given), as `crm_tui.services.records.Field.title` makes it."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _decorator_name(node) == "Field" and node.args):
+            continue
+        name = _string(node.args[0])
+        if name is None:
+            continue
+        label = next((_string(k.value) for k in node.keywords if k.arg == "label"), None)
+        yield (node.lineno, "", label or name.replace("_", " ").capitalize(), [])
+
+
 def extract_crm(fileobj, keywords, comment_tags, options: dict[str, Any]) -> Iterator[tuple]:
-    """Everything `extract_python` finds, then the key bindings' texts."""
+    """Everything `extract_python` finds, then key bindings' texts and fields' titles."""
     yield from extract_python(fileobj, keywords, comment_tags, options)
     fileobj.seek(0)
-    yield from _bindings(ast.parse(fileobj.read().decode(options.get("encoding", "utf-8"))))
+    tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
+    yield from _bindings(tree)
+    yield from _fields(tree)
 
 
 def extract_click(fileobj, keywords, comment_tags, options: dict[str, Any]) -> Iterator[tuple]:

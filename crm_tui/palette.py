@@ -12,6 +12,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from crm_tui.i18n import _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.rows import find_titles
 
@@ -55,7 +56,7 @@ class ScreensProvider(_CrmProvider):
 
     def _items(self) -> list[tuple[str, Any, str]]:
         return [
-            (f"Switch to {title}", partial(self.crm.action_goto, mode), f"Screen {mode} (key {mode})")
+            (_("Switch to {title}").format(title=_(title)), partial(self.crm.action_goto, mode), _("Screen {mode} (key {mode})").format(mode=mode))
             for mode, (_module, _cls, title) in self.crm.SCREEN_TABLE.items()
         ]
 
@@ -92,19 +93,19 @@ class ActionsProvider(_CrmProvider):
         items: list[tuple[str, Any, str]] = []
         for kind, _csv_kind in KINDS:
             if kind in self._creatable:
-                items.append((f"New {kind}…", partial(app.new_record, kind),
-                              f"Create a {kind}"))
+                items.append((_("New {kind}…").format(kind=kind_name(kind)), partial(app.new_record, kind),
+                              _("Create a {kind}").format(kind=kind_name(kind))))
         for kind, csv_kind in KINDS:
             if csv_kind in IMPORT_KINDS and kind in self._creatable:
-                items.append((f"Import CSV… ({csv_kind})", partial(app.import_csv, kind),
-                              f"Import {csv_kind} from a CSV file, after a dry run"))
+                items.append((_("Import CSV… ({csv_kind})").format(csv_kind=kind_name(csv_kind)), partial(app.import_csv, kind),
+                              _("Import {csv_kind} from a CSV file, after a dry run").format(csv_kind=kind_name(csv_kind))))
         for kind, csv_kind in KINDS:
-            items.append((f"Export CSV… ({csv_kind})", partial(app.export_csv, kind),
-                          f"Export the {csv_kind} you may see"))
-        items.append(("Help: keys of this screen", app.action_help, "The ? key"))
-        items.append(("Ask the mail worker to sync now", app.action_sync_mail, "The s key"))
-        items.append(("Change password…", partial(change_password, app),
-                      "Change your own password"))
+            items.append((_("Export CSV… ({csv_kind})").format(csv_kind=kind_name(csv_kind)), partial(app.export_csv, kind),
+                          _("Export the {csv_kind} you may see").format(csv_kind=kind_name(csv_kind))))
+        items.append((_("Help: keys of this screen"), app.action_help, _("The ? key")))
+        items.append((_("Ask the mail worker to sync now"), app.action_sync_mail, _("The s key")))
+        items.append((_("Change password…"), partial(change_password, app),
+                      _("Change your own password")))
         return items
 
     async def discover(self) -> Hits:
@@ -131,19 +132,19 @@ class GoToProvider(_CrmProvider):
     async def discover(self) -> Hits:
         """A pointer to the search (type a name)."""
         app = self.crm
-        yield DiscoveryHit("Go to company…", partial(app.find_records, "company"),
-                           "Go to company…", "Type part of a name here, or filter the list")
+        yield DiscoveryHit(_("Go to company…"), partial(app.find_records, "company"),
+                           _("Go to company…"), _("Type part of a name here, or filter the list"))
 
     async def search(self, query: str) -> Hits:
         """Up to a few visible records per kind whose name matches (queried on a thread)."""
         text = query.strip()
         app = self.crm
         matcher = self.matcher(text)
-        opener = "Go to company…"
+        opener = _("Go to company…")
         score = matcher.match(opener)
         if score > 0:
             yield Hit(score, matcher.highlight(opener), partial(app.find_records, "company"),
-                      opener, "Filter the company list")
+                      opener, _("Filter the company list"))
         session = app.session
         number = text.removeprefix("#")
         if number.isdigit():
@@ -157,12 +158,13 @@ class GoToProvider(_CrmProvider):
             except Exception:  # noqa: BLE001 - a palette search never breaks the palette
                 continue
             for record_id, title in found:
-                label = f"Go to {kind}: {title}"
+                label = _("Go to {kind}: {title}").format(kind=kind_name(kind), title=title)
                 # The database matched already (name, country…); rank name matches first.
                 score = max(matcher.match(title), 0.05)
                 yield Hit(score, matcher.highlight(label), partial(app.open_record, kind,
                                                                    record_id),
-                          label, f"Open {kind} #{record_id}")
+                          label, _("Open {kind} #{record_id}").format(kind=kind_name(kind),
+                                                                    record_id=record_id))
 
     async def _by_id(self, number: int, matcher: Any) -> Hits:
         """"Go to KIND #ID" for each kind where the user may see a record of that id (or

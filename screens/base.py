@@ -809,7 +809,7 @@ def detail_block(title: str, rows: Iterable[tuple[str, str]]) -> Vertical:
                    classes="detail-row")
         for label, text in rows
     ], classes="detail-section")
-    block.border_title = title
+    block.border_title = _(title)
     return block
 
 
@@ -982,7 +982,8 @@ def reload_table(table: LazyTable) -> None:
 
 
 def specs_from(descriptions: Iterable[dict[str, Any]]) -> list[Any]:
-    """FieldSpecs for a FieldForm from the services' plain form descriptions."""
+    """FieldSpecs for a FieldForm from the services' plain form descriptions (their labels,
+    help and sections written in English, shown in the user's language)."""
     from widgets.field_form import FieldSpec
 
     specs = []
@@ -991,9 +992,9 @@ def specs_from(descriptions: Iterable[dict[str, Any]]) -> list[Any]:
         if isinstance(options, list):
             options = [tuple(o) if isinstance(o, list | tuple) else o for o in options]
         specs.append(FieldSpec(
-            key=d["key"], label=d.get("label", d["key"]), kind=d.get("kind", "text"),
+            key=d["key"], label=_(d.get("label", d["key"])), kind=d.get("kind", "text"),
             required=bool(d.get("required")), options=options, value=d.get("value") or "",
-            help=d.get("help", ""), section=d.get("section", ""),
+            help=_(d.get("help", "")), section=_(d.get("section", "")),
         ))
     return specs
 

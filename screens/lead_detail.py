@@ -86,7 +86,7 @@ def render_fields(fields: list[dict[str, str]]) -> RenderableType:
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(style="dim", width=15, no_wrap=True)
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-    pairs = [(f["label"], cell_text(f["text"], f.get("kind", "text"))) for f in shown + custom]
+    pairs = [(_(f["label"]), cell_text(f["text"], f.get("kind", "text"))) for f in shown + custom]
     for start in range(0, len(pairs), 2):
         left = pairs[start]
         right = pairs[start + 1] if start + 1 < len(pairs) else ("", "")

@@ -65,7 +65,7 @@ class SettingsScreen(CrmScreen):
             yield Label(_("Loading…"), id="settings-note")
             with TabbedContent(id="settings-tabs"):
                 for _prefix, title in forms.SETTING_SECTIONS:
-                    yield TabPane(title, id=_pane_id(title))
+                    yield TabPane(_(title), id=_pane_id(title))
 
     def on_mount(self) -> None:
         """Read the settings."""

@@ -83,14 +83,14 @@ class StatisticsScreen(CrmScreen):
 
     def compose_body(self) -> ComposeResult:
         """The list of statistics and the chart (or the leads' charts)."""
-        options: list[Option | None] = [Option(title, id=key) for key, title, *_ in stats.CHARTS]
+        options: list[Option | None] = [Option(_(title), id=key) for key, title, *_rest in stats.CHARTS]
         if _lead_section() is not None:
             options += [None, Option(_("Leads"), id=LEADS)]
         with Horizontal(id="stats"):
             yield OptionList(*options, id="charts")
             with ContentSwitcher(initial="chart-pane", id="panes"):
                 with VerticalScroll(id="chart-pane"):
-                    yield BarChart(title=stats.CHARTS[0][1], empty_text=_("Counting…"),
+                    yield BarChart(title=_(stats.CHARTS[0][1]), empty_text=_("Counting…"),
                                    id="chart")
                     yield Label(_("Only the companies you may see are counted."),
                                 id="chart-note")
@@ -136,7 +136,7 @@ class StatisticsScreen(CrmScreen):
     def _draw(self) -> None:
         chart_widget = self.query_one("#chart", BarChart)
         chart = self.charts.get(self.selected)
-        title = next(title for key, title, *_ in stats.CHARTS if key == self.selected)
+        title = _(next(title for key, title, *_rest in stats.CHARTS if key == self.selected))
         if chart is None:
             chart_widget.empty_text = _("Counting…")
             chart_widget.set_data([], title=title)

@@ -44,6 +44,9 @@ def translate_help(command: click.Command) -> click.Command:
         _translate_attribute(command, attribute, clean=True)
     for param in command.params:
         _translate_attribute(param, "help", clean=False)
+    if getattr(command, "_help_option", None) is not None:
+        # click keeps the --help option it made, its text in the language of that moment
+        command._help_option = None
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             translate_help(sub)

@@ -18,6 +18,7 @@ import peewee
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _, ngettext
 from crm_tui.models import Company, Contract, ContractReminder, User
 from crm_tui.services import settings
 from crm_tui.services import values as V
@@ -107,8 +108,9 @@ def soon_text(session: Session) -> str:
     count = expiring_count(session)
     if not count:
         return ""
-    return f"{count} contract{'' if count == 1 else 's'} end{'s' if count == 1 else ''} " \
-           f"within {SOON_DAYS} days"
+    return ngettext("{count} contract ends within {days} days",
+                    "{count} contracts end within {days} days", count).format(
+                        count=count, days=SOON_DAYS)
 
 
 # --- the worker's part --------------------------------------------------------------------
@@ -123,7 +125,7 @@ class ReminderReport:
 
     def summary(self) -> str:
         """One line: the count."""
-        return f"contract reminders: {self.queued} queued"
+        return _("contract reminders: {queued} queued").format(queued=self.queued)
 
 
 def _recipient(contract: Contract) -> User | None:

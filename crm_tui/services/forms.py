@@ -19,6 +19,7 @@ from crm_tui.errors import (
     Problem,
     ValidationFailed,
 )
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.models import User
 from crm_tui.services import references, secrets
 from crm_tui.services import settings as settings_service
@@ -31,7 +32,7 @@ from crm_tui.services.rows import cell_text, find_titles
 #: bigger ones (companies by the thousand) take an id or exact name as text.
 PICK_LIST_LIMIT = 50
 #: The section of custom fields that belong to none.
-CUSTOM_SECTION = "Custom fields"
+CUSTOM_SECTION = N_("Custom fields")
 #: What forms use between the halves of a linked value (the services use "/").
 LINKED_SEPARATOR = "|"
 
@@ -162,13 +163,13 @@ def _describe_field(session: Session, field: Field, value: str) -> dict[str, Any
                 options.append((references.title(session, field.ref, int(value)), value))
         else:
             form_kind = "text"
-            help_text = f"{field.ref} id or exact name"
+            help_text = _("{ref} id or exact name").format(ref=kind_name(field.ref))
             if value:
                 value = _ref_text(session, field.ref, value)
     elif field.kind == "refs":
-        help_text = "comma-separated ids"
+        help_text = N_("comma-separated ids")
     elif field.kind == "datetime":
-        help_text = "YYYY-MM-DD HH:MM:SS"
+        help_text = N_("YYYY-MM-DD HH:MM:SS")
     return {
         "key": field.name,
         "label": field.title,
@@ -413,13 +414,13 @@ def permissions(session: Session, kind: str, record_id: int | None = None) -> di
 
 #: The settings' areas: key prefix and title (a tab each on the settings screen).
 SETTING_SECTIONS = (
-    ("invoice.", "Invoices"),
-    ("lead.status.", "Lead statuses"),
-    ("mail.", "Mail"),
-    ("intake.", "Lead intake"),
-    ("contract.", "Contracts"),
-    ("seller.", "Seller"),
-    ("documents.", "Documents"),
+    ("invoice.", N_("Invoices")),
+    ("lead.status.", N_("Lead statuses")),
+    ("mail.", N_("Mail")),
+    ("intake.", N_("Lead intake")),
+    ("contract.", N_("Contracts")),
+    ("seller.", N_("Seller")),
+    ("documents.", N_("Documents")),
 )
 _SETTING_TEXTAREAS = {"invoice.header", "invoice.payment_methods", "invoice.footer"}
 _SETTING_COMBOS = {
@@ -427,20 +428,20 @@ _SETTING_COMBOS = {
     "mail.imap_security": ["none", "starttls", "tls"],
 }
 _SETTING_HELP = {
-    "invoice.id_pattern": "fixed text and the first number in brackets, e.g. 15/[1000]",
+    "invoice.id_pattern": N_("fixed text and the first number in brackets, e.g. 15/[1000]"),
     "invoice.tax_rate": "percent",
-    "invoice.currency": "ISO code, e.g. EUR",
-    "contract.reminder_days": "days before a contract ends to remind its manager, e.g. 30,7",
+    "invoice.currency": N_("ISO code, e.g. EUR"),
+    "contract.reminder_days": N_("days before a contract ends to remind its manager, e.g. 30,7"),
     "mail.max_message_bytes": "bytes",
     "mail.poll_seconds": "seconds",
-    "mail.max_parts": "MIME parts per message (over it: a note, raw copy kept)",
-    "mail.max_attachments": "attachments per message (over it: a note, raw copy kept)",
-    "mail.max_depth": "MIME nesting levels (over it: a note, raw copy kept)",
-    "mail.max_header_bytes": "bytes of header per message (over it: a note, raw copy kept)",
-    "mail.max_subject_chars": "characters (over it: a note, raw copy kept)",
-    "mail.max_per_hour": "mails filed per sender and per lead within an hour (0: no limit)",
-    "mail.create_leads": "mail from an unknown sender that names no lead makes a new lead",
-    "mail.lead_owner": "login owning leads made from mail (empty: no owner)",
+    "mail.max_parts": N_("MIME parts per message (over it: a note, raw copy kept)"),
+    "mail.max_attachments": N_("attachments per message (over it: a note, raw copy kept)"),
+    "mail.max_depth": N_("MIME nesting levels (over it: a note, raw copy kept)"),
+    "mail.max_header_bytes": N_("bytes of header per message (over it: a note, raw copy kept)"),
+    "mail.max_subject_chars": N_("characters (over it: a note, raw copy kept)"),
+    "mail.max_per_hour": N_("mails filed per sender and per lead within an hour (0: no limit)"),
+    "mail.create_leads": N_("mail from an unknown sender that names no lead makes a new lead"),
+    "mail.lead_owner": N_("login owning leads made from mail (empty: no owner)"),
 }
 
 
@@ -459,7 +460,7 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for key in settings_service.KEYS:
         section = next((title for prefix, title in SETTING_SECTIONS if key.startswith(prefix)),
-                       "Other")
+                       N_("Other"))
         kind = "text"
         options: Any = ()
         if key in _SETTING_CHECKBOXES:
@@ -472,7 +473,7 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
             kind = "password"
         label = key.split(".", 1)[1]
         if key.startswith("lead.status."):
-            label = f"status {key.rsplit('.', 1)[1]}"
+            label = _("status {number}").format(number=key.rsplit(".", 1)[1])
         out.append({
             "key": key,
             "label": label,
@@ -499,7 +500,7 @@ def submit_settings(session: Session, values: dict[str, str]) -> list[str]:
     if not changed:
         return []
     if not can_change_settings(session):
-        raise PermissionDenied(f"{session.login} may not change settings")
+        raise PermissionDenied(_("{login} may not change settings").format(login=session.login))
     problems: list[Problem] = []
     for key, value in changed.items():
         try:
@@ -547,6 +548,6 @@ def _secrets_note() -> str:
     """The hint under a secret: where it is kept, and whether it can be replaced here."""
     path = secrets.secrets_path()
     if secrets.writable():
-        return f"kept in {path} (0600), not in the database"
-    return f"read only here: {path} is not writable by this account"
+        return _("kept in {path} (0600), not in the database").format(path=path)
+    return _("read only here: {path} is not writable by this account").format(path=path)
 

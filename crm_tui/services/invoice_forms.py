@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from crm_tui.errors import Problem, ValidationFailed
+from crm_tui.i18n import N_, _
 from crm_tui.models import Attachment, Invoice
 from crm_tui.services import settings
 from crm_tui.services import values as V
@@ -42,11 +43,11 @@ def parse_lines_text(text: str, key: str = "lines") -> list[dict]:
             amount = V.parse_decimal(amount_text)
         except V.BadValue as exc:
             problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
-                                    f"start with the amount, then the description: {exc}"))
+                                    _("start with the amount, then the description: {exc}").format(exc=exc)))
             continue
         if not description.strip():
             problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
-                                    "a description must follow the amount"))
+                                    _("a description must follow the amount")))
             continue
         item = {"description": description.strip(), "amount": format(amount, "f")}
         if rate is not None:
@@ -80,8 +81,8 @@ def form_defaults(session: Session) -> dict[str, str]:
 
 # --- the invoice form (fields, concepts and discounts as text) --------------------------
 
-_LINES_HELP = ("one per line: AMOUNT [@RATE] DESCRIPTION, e.g. 2400 @21 Annual support "
-               "(no @RATE: the invoice's tax rate)")
+_LINES_HELP = (N_("one per line: AMOUNT [@RATE] DESCRIPTION, e.g. 2400 @21 Annual support "
+               "(no @RATE: the invoice's tax rate)"))
 
 
 def form_fields(session: Session, invoice_id: int | None = None,
@@ -107,14 +108,14 @@ def form_fields(session: Session, invoice_id: int | None = None,
     preview = preview_bill_id() if invoice_id is None else None
     for field in out:
         if field["key"] == "bill_id" and preview:
-            field["help"] = f"empty: numbered when issued (next: {preview})"
+            field["help"] = _("empty: numbered when issued (next: {preview})").format(preview=preview)
     out += [
-        {"key": "lines", "label": "Concepts", "kind": "textarea", "required": False,
+        {"key": "lines", "label": N_("Concepts"), "kind": "textarea", "required": False,
          "options": (), "value": lines_text(lines or []), "help": _LINES_HELP,
-         "section": "Concepts and discounts"},
-        {"key": "discounts", "label": "Discounts", "kind": "textarea", "required": False,
+         "section": N_("Concepts and discounts")},
+        {"key": "discounts", "label": N_("Discounts"), "kind": "textarea", "required": False,
          "options": (), "value": lines_text(discounts or []), "help": _LINES_HELP,
-         "section": "Concepts and discounts"},
+         "section": N_("Concepts and discounts")},
     ]
     return out
 

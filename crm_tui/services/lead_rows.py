@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from crm_tui.i18n import N_
 from crm_tui.services import mail_seen
 from crm_tui.services.context import Session
 from crm_tui.services.leads import list_columns, tag_chips_of
@@ -17,14 +18,14 @@ NEW_MAIL_MARK = "✉ "
 
 #: The lead list's own columns; with the marks prefix they fit an 80-cell terminal.
 LEAD_COLUMNS = (
-    Column("full_name", "Name", 16),
-    Column("company_name", "Company", 13),
-    Column("status_name", "Status", 12),
-    Column("owner", "Owner", 8),
-    Column("estimated_sale", "Est. sale", 10, "right"),
-    Column("tags", "Tags", 10),
-    Column("country", "Country", 10),
-    Column("channel", "Channel", 10),
+    Column("full_name", N_("Name"), 16),
+    Column("company_name", N_("Company"), 13),
+    Column("status_name", N_("Status"), 12),
+    Column("owner", N_("Owner"), 8),
+    Column("estimated_sale", N_("Est. sale"), 10, "right"),
+    Column("tags", N_("Tags"), 10),
+    Column("country", N_("Country"), 10),
+    Column("channel", N_("Channel"), 10),
 )
 
 

@@ -15,6 +15,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
 from crm_tui.errors import Conflict, PermissionDenied, Problem, ValidationFailed
+from crm_tui.i18n import N_
 from crm_tui.models import (
     CLOSED_STATUSES,
     LOST_STATUS,
@@ -778,11 +779,11 @@ def merge_values(session: Session, lead_id: int, raw: Mapping[str, object]) -> N
 
 #: The mass operations on selected leads, with the words the screens show.
 MASS_ACTIONS = {
-    "owner": "assign owner",
-    "status": "change status",
-    "add_tag": "add tag",
-    "remove_tag": "remove tag",
-    "delete": "delete",
+    "owner": N_("assign owner"),
+    "status": N_("change status"),
+    "add_tag": N_("add tag"),
+    "remove_tag": N_("remove tag"),
+    "delete": N_("delete"),
 }
 
 

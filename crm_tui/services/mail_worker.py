@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from crm_tui.db import write_transaction
+from crm_tui.i18n import _
 from crm_tui.models import MailWorkerState
 from crm_tui.services.context import Clock, Session
 
@@ -39,14 +40,14 @@ class WorkerStatus:
     def text(self) -> str:
         """A status line: when the worker last synced, and how it went."""
         if self.finished_at is None:
-            line = "mail: not synced"  # the worker has not run yet
+            line = _("mail: not synced")  # the worker has not run yet
         else:
-            outcome = "synced" if self.ok else "failed"
-            line = f"mail: {outcome} {self.finished_at:%Y-%m-%d %H:%M} UTC"
+            line = (_("mail: synced {at} UTC") if self.ok else _("mail: failed {at} UTC")).format(
+                at=f"{self.finished_at:%Y-%m-%d %H:%M}")
             if self.result:
                 line += f" · {self.result[:60]}"
         if self.pending:
-            line += f" · sync asked {self.requested_at:%H:%M}"
+            line += _(" · sync asked {at}").format(at=f"{self.requested_at:%H:%M}")
         return line
 
 

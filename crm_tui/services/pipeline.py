@@ -10,6 +10,7 @@ from decimal import Decimal
 import peewee
 
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import N_
 from crm_tui.models import CLOSED_STATUSES, LOST_STATUS, OPEN_STATUSES, WON_STATUS, Lead, User
 from crm_tui.models.base import money_sum
 from crm_tui.services import lead_tally, settings
@@ -21,9 +22,9 @@ from crm_tui.services.records import get_kind
 #: Card orders, cycled by the board's `o` key.
 ORDERS = ("estimated_sale", "updated", "estimated_close")
 ORDER_LABELS = {
-    "estimated_sale": "estimated sale",
-    "updated": "last change",
-    "estimated_close": "estimated close date",
+    "estimated_sale": N_("estimated sale"),
+    "updated": N_("last change"),
+    "estimated_close": N_("estimated close date"),
 }
 MAX_PAGE = 500
 #: The statuses the board's one-key moves close a lead with: won (W) and lost (X).

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import peewee
 
 from crm_tui.db import is_sqlite
+from crm_tui.i18n import N_
 from crm_tui.services import references
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -50,19 +51,19 @@ def _c(key: str, label: str, width: int, justify: Literal["left", "right"] = "le
 
 #: The columns each kind's list shows unless a screen asks for others; every set fits 80 cells.
 DEFAULT_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "company": (_c("name", "Name", 27), _c("role", "Role", 10), _c("manager", "Manager", 10),
-                _c("country", "Country", 12), _c("billing", "Billing", 13, "right")),
-    "contact": (_c("full_name", "Full name", 20), _c("email", "Email", 26),
-                _c("company", "Company", 16), _c("phone", "Phone", 13)),
-    "contract": (_c("name", "Name", 20), _c("contract_number", "Number", 10),
-                 _c("company", "Company", 16), _c("date_begin", "Begins", 10),
-                 _c("date_end", "Ends", 10), _c("status_name", "Status", 6)),
-    "invoice": (_c("bill_id", "Bill ID", 12), _c("company", "Company", 14),
-                _c("type", "Type", 9), _c("status", "Status", 9), _c("created", "Created", 10),
-                _c("total", "Total", 12, "right"), _c("currency", "Cur", 3)),
-    "lead": (_c("full_name", "Name", 18), _c("company_name", "Company", 14),
-             _c("country", "Country", 10), _c("owner", "Owner", 8),
-             _c("status_name", "Status", 12), _c("estimated_sale", "Est. sale", 10, "right")),
+    "company": (_c("name", N_("Name"), 27), _c("role", N_("Role"), 10), _c("manager", N_("Manager"), 10),
+                _c("country", N_("Country"), 12), _c("billing", N_("Billing"), 13, "right")),
+    "contact": (_c("full_name", N_("Full name"), 20), _c("email", N_("Email"), 26),
+                _c("company", N_("Company"), 16), _c("phone", N_("Phone"), 13)),
+    "contract": (_c("name", N_("Name"), 20), _c("contract_number", N_("Number"), 10),
+                 _c("company", N_("Company"), 16), _c("date_begin", N_("Begins"), 10),
+                 _c("date_end", N_("Ends"), 10), _c("status_name", N_("Status"), 6)),
+    "invoice": (_c("bill_id", N_("Bill ID"), 12), _c("company", N_("Company"), 14),
+                _c("type", N_("Type"), 9), _c("status", N_("Status"), 9), _c("created", N_("Created"), 10),
+                _c("total", N_("Total"), 12, "right"), _c("currency", N_("Cur"), 3)),
+    "lead": (_c("full_name", N_("Name"), 18), _c("company_name", N_("Company"), 14),
+             _c("country", N_("Country"), 10), _c("owner", N_("Owner"), 8),
+             _c("status_name", N_("Status"), 12), _c("estimated_sale", N_("Est. sale"), 10, "right")),
 }
 
 _PAGE_CACHE = 64

@@ -11,6 +11,7 @@ from decimal import Decimal
 import peewee
 
 from crm_tui import acl
+from crm_tui.i18n import N_, _
 from crm_tui.models import (
     Company,
     CompanyActivity,
@@ -81,7 +82,7 @@ def companies_per_manager(session: Session, limit: int = TOP) -> list[Bar]:
     """Visible companies per manager (login)."""
     rows, total = _breakdown(session, Company.manager, limit)
     logins = user_logins()
-    named = [(logins.get(manager, f"#{manager}") if manager else "(no manager)", n)
+    named = [(logins.get(manager, f"#{manager}") if manager else _("(no manager)"), n)
              for manager, n in rows]
     return _with_others(named, total, limit)
 
@@ -90,14 +91,14 @@ def companies_per_role(session: Session, limit: int = TOP) -> list[Bar]:
     """Visible companies per company role."""
     rows, total = _breakdown(session, Company.role, limit)
     names = dict(CompanyRole.select(CompanyRole.id, CompanyRole.name).tuples())
-    named = [(names.get(role, f"#{role}") if role else "(no role)", n) for role, n in rows]
+    named = [(names.get(role, f"#{role}") if role else _("(no role)"), n) for role, n in rows]
     return _with_others(named, total, limit)
 
 
 def companies_per_country(session: Session, limit: int = TOP) -> list[Bar]:
     """Visible companies per country."""
     rows, total = _breakdown(session, Company.country, limit)
-    named = [(country or "(no country)", n) for country, n in rows]
+    named = [(country or _("(no country)"), n) for country, n in rows]
     return _with_others(named, total, limit)
 
 
@@ -116,7 +117,7 @@ def _top(session: Session, model: type[peewee.Model], value: peewee.Node,
     return list(query)
 
 
-INVOICES_NOT_VISIBLE = "(not visible): invoice amounts need an invoice profile (IR, IW or IM)"
+INVOICES_NOT_VISIBLE = N_("(not visible): invoice amounts need an invoice profile (IR, IW or IM)")
 
 
 def top_by_invoiced(session: Session, limit: int = TOP) -> list[Bar]:
@@ -166,13 +167,13 @@ def top_by_activity(session: Session, limit: int = TOP) -> list[Bar]:
 
 #: Every company chart, in the order the statistics screen lists them.
 CHARTS = (
-    ("per_manager", "Companies per manager", companies_per_manager, False),
-    ("per_role", "Companies per role", companies_per_role, False),
-    ("per_country", "Companies per country", companies_per_country, False),
-    ("top_invoiced", "Top 10 by invoiced amount", top_by_invoiced, True),
-    ("top_contracts", "Top 10 by contracts", top_by_contracts, False),
-    ("top_leads", "Top 10 by leads", top_by_leads, False),
-    ("top_activity", "Top 10 by activity", top_by_activity, False),
+    ("per_manager", N_("Companies per manager"), companies_per_manager, False),
+    ("per_role", N_("Companies per role"), companies_per_role, False),
+    ("per_country", N_("Companies per country"), companies_per_country, False),
+    ("top_invoiced", N_("Top 10 by invoiced amount"), top_by_invoiced, True),
+    ("top_contracts", N_("Top 10 by contracts"), top_by_contracts, False),
+    ("top_leads", N_("Top 10 by leads"), top_by_leads, False),
+    ("top_activity", N_("Top 10 by activity"), top_by_activity, False),
 )
 
 
@@ -190,7 +191,7 @@ def chart(session: Session, key: str) -> Chart:
 
 def _chart(session: Session, key: str, title: str, compute, money: bool) -> Chart:
     note = INVOICES_NOT_VISIBLE if money and not sees_invoice_amounts(session) else ""
-    return Chart(key, title, compute(session), money, note)
+    return Chart(key, _(title), compute(session), money, _(note))
 
 
 def company_statistics(session: Session) -> list[Chart]:

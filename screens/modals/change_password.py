@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from crm_tui.i18n import _
 from crm_tui.services import users
 from crm_tui.services.context import Session
 from screens.base import KeyFooter, error_text, run_service
@@ -82,10 +83,10 @@ class ChangePasswordModal(ModalScreen[bool | None]):
     def compose(self) -> ComposeResult:
         """Title, the three password fields and a note."""
         with Vertical(id="dialog"):
-            yield Label(f"Change the password of {self.session.login}", id="password-title",
+            yield Label(_("Change the password of {login}").format(login=self.session.login), id="password-title",
                         markup=False)
-            for name, text in zip(FIELDS, ("Current password", "New password",
-                                           "Repeat the new one"), strict=True):
+            for name, text in zip(FIELDS, (_("Current password"), _("New password"),
+                                           _("Repeat the new one")), strict=True):
                 with Horizontal(classes="password-row", id=f"row-{name}"):
                     yield Label(text)
                     yield Input(id=name, password=True, compact=True)
@@ -103,8 +104,7 @@ class ChangePasswordModal(ModalScreen[bool | None]):
         self.query_one("#row-current").display = has_one
         if has_one:
             self.query_one("#current", Input).focus()
-        self._note(f"At least {users.MIN_PASSWORD_LENGTH} characters. "
-                   "Enter moves on, ctrl+s changes it.")
+        self._note(_("At least {MIN_PASSWORD_LENGTH} characters. Enter moves on, ctrl+s changes it.").format(MIN_PASSWORD_LENGTH=users.MIN_PASSWORD_LENGTH))
 
     def _note(self, text: str, *, error: bool = False) -> None:
         note = self.query_one("#password-note", Label)
@@ -127,19 +127,19 @@ class ChangePasswordModal(ModalScreen[bool | None]):
             return
         values = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
         if values["new"] != values["repeat"]:
-            self._note("The two new passwords differ.", error=True)
+            self._note(_("The two new passwords differ."), error=True)
             self.query_one("#repeat", Input).value = ""
             self.query_one("#repeat", Input).focus()
             return
         self._busy = True
         current = values["current"] if self.query_one("#row-current").display else None
-        self._note("Changing…")
+        self._note(_("Changing…"))
         run_service(self, users.change_own_password, self.session, current, values["new"],
                     done=self._changed, failed=self._refused, group="password.save")
 
     def _changed(self, _result: object) -> None:
         self._busy = False
-        self.notify("Password changed.", timeout=5)
+        self.notify(_("Password changed."), timeout=5)
         self.dismiss(True)
 
     def _refused(self, error: BaseException) -> None:

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from crm_tui.i18n import _
 from screens.base import KeyFooter
 
 
@@ -60,7 +61,7 @@ class ConfirmModal(ModalScreen[bool]):
             yield Label(self.question, id="question", markup=False)
             if self.detail:
                 yield Label(self.detail, id="detail", markup=False)
-            yield Label("y yes · n no", id="keys")
+            yield Label(_("y yes · n no"), id="keys")
         yield KeyFooter(show_command_palette=False)
 
     def action_answer(self, yes: bool) -> None:

@@ -9,15 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList, Static, TextArea
+from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from crm_tui.errors import CrmError
+from crm_tui.i18n import N_, _
 from crm_tui.services import contracts, forms
 from crm_tui.services.context import Session
-from screens.base import error_text, run_service
+from screens.base import KeyFooter, error_text, run_service
 
-MACRO_HELP = ("Macros: _name_contract_ _contract_number_ _date_begin_ _date_end_ "
+MACRO_HELP = N_("Macros: _name_contract_ _contract_number_ _date_begin_ _date_end_ "
               "_company_name_ _company_fiscal_id_ … _custom_ID_ (see y: types)")
 
 
@@ -67,9 +68,9 @@ class ContractTemplatesModal(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """The list of templates."""
         with Vertical(id="dialog"):
-            yield Label("Contract templates", id="templates-title")
+            yield Label(_("Contract templates"), id="templates-title")
             yield OptionList(id="templates")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Read the templates and whether the user may change them."""
@@ -135,7 +136,7 @@ class ContractTemplatesModal(ModalScreen[None]):
 
     def _saved(self, template_id: int | None) -> None:
         if template_id is not None:
-            self.notify("Template saved")
+            self.notify(_("Template saved"))
             self.reload()
 
     def action_delete_template(self) -> None:
@@ -225,19 +226,19 @@ class TemplateEditorModal(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         """Name, description, body, a line of help and the error line."""
-        title = "New template" if self.template_id is None else f"Template #{self.template_id}"
+        title = _("New template") if self.template_id is None else _("Template #{template_id}").format(template_id=self.template_id)
         with Vertical(id="dialog"):
             yield Label(title, id="editor-title", markup=False)
             with Horizontal(classes="editor-row"):
-                yield Label("Name")
+                yield Label(_("Name"))
                 yield Input(id="name")
             with Horizontal(classes="editor-row"):
-                yield Label("Description")
+                yield Label(_("Description"))
                 yield Input(id="description")
             yield TextArea(id="body", language="html", soft_wrap=True, show_line_numbers=False)
-            yield Static(MACRO_HELP, id="editor-help", markup=False)
+            yield Static(_(MACRO_HELP), id="editor-help", markup=False)
             yield Static("", id="editor-error", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Read the template."""

@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import _
 from crm_tui.services import catalogue, contracts, forms
 from crm_tui.services.context import Session
-from screens.base import run_service
+from screens.base import KeyFooter, run_service
 
 FIELD_KINDS = ["text", "textarea", "numeric", "date", "checkbox", "combo", "linked"]
 
@@ -68,11 +69,11 @@ class ContractTypesModal(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """The type list and the highlighted type's fields."""
         with Vertical(id="dialog"):
-            yield Label("Contract types", id="types-title")
+            yield Label(_("Contract types"), id="types-title")
             yield OptionList(id="types")
             with VerticalScroll(id="fields"):
-                yield Static("Loading…", id="fields-text", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+                yield Static(_("Loading…"), id="fields-text", markup=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Read the types and whether the user may change them."""
@@ -93,7 +94,7 @@ class ContractTypesModal(ModalScreen[None]):
         self.types = types
         options = self.query_one("#types", OptionList)
         options.clear_options()
-        options.add_options([Option(f"{t['name']}  (#{t['id']}, {len(t['fields'])} fields)",
+        options.add_options([Option(_("{name}  (#{id}, {count} fields)").format(name=t["name"], id=t["id"], count=len(t["fields"])),
                                     id=str(t["id"])) for t in types])
         index = next((n for n, t in enumerate(types) if t["id"] == select), 0)
         if types:
@@ -109,13 +110,13 @@ class ContractTypesModal(ModalScreen[None]):
         if not 0 <= index < len(self.types):
             return
         ctype = self.types[index]
-        lines = [ctype["description"] or "(no description)", ""]
+        lines = [ctype["description"] or _("(no description)"), ""]
         if ctype["fields"]:
-            lines.append("Id   Macro            Field (kind)")
+            lines.append(_("Id   Macro            Field (kind)"))
             lines += [f"{f['id']:<4} {f['macro']:<16} {f['name']} ({f['kind']})"
                       for f in ctype["fields"]]
         else:
-            lines.append("No custom fields. Press f to add one.")
+            lines.append(_("No custom fields. Press f to add one."))
         self.query_one("#fields-text", Static).update("\n".join(lines))
 
     def _current(self) -> dict[str, Any] | None:
@@ -150,13 +151,13 @@ class ContractTypesModal(ModalScreen[None]):
         if ctype is None:
             return
         session, type_id = self.session, ctype["id"]
-        fields = [field("name", "Name", required=True),
-                  field("kind", "Kind", "text", kind="combo", options=FIELD_KINDS,
+        fields = [field("name", _("Name"), required=True),
+                  field("kind", _("Kind"), "text", kind="combo", options=FIELD_KINDS,
                         required=True),
-                  field("options", "Options", kind="textarea",
-                        help='combo: a, b, c; linked: {"parent": ["child"]}')]
+                  field("options", _("Options"), kind="textarea",
+                        help=_('combo: a, b, c; linked: {"parent": ["child"]}'))]
         self.app.push_screen(ServiceFormModal(
-            f"New field of {ctype['name']}", fields,
+            _("New field of {name}").format(name=ctype['name']), fields,
             lambda values: contracts.add_type_field(session, type_id, values)),
             lambda new_id: self.reload(type_id) if new_id else None)
 
@@ -187,7 +188,7 @@ def confirm_catalogue_delete(node: Any, kind: str, record_id: int, title: str, n
             run_service(node, _delete_entry, get_kind(kind), node.session, record_id,
                         done=lambda _: deleted(), group=f"{kind}.delete")
 
-    node.app.push_screen(ConfirmModal(f"Delete {title}?", note), confirmed)
+    node.app.push_screen(ConfirmModal(_("Delete {title}?").format(title=title), note), confirmed)
 
 
 def _delete_entry(target: Any, session: Session, record_id: int) -> None:

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
+from crm_tui.i18n import _, kind_name
 from crm_tui.services.context import Session
 from screens.base import ExportRequest, KeyFooter
 
@@ -104,14 +105,14 @@ class ExportCsvModal(ModalScreen[ExportRequest | None]):
     def compose(self) -> ComposeResult:
         """File name, the filter choice, and a note."""
         with Vertical(id="dialog"):
-            yield Label(f"Export {self.kind} to CSV", id="export-title")
+            yield Label(_("Export {kind} to CSV").format(kind=kind_name(self.kind)), id="export-title")
             with Horizontal(id="path-row"):
-                yield Label("File")
+                yield Label(_("File"))
                 yield Input(str(self.default), id="path", compact=True)
             if self.has_filter:
-                yield Checkbox("Only the rows the list shows (its filter)", True,
+                yield Checkbox(_("Only the rows the list shows (its filter)"), True,
                                id="use-filter", compact=True)
-            yield Static("Everything you may see, with a header line. Enter writes the file.",
+            yield Static(_("Everything you may see, with a header line. Enter writes the file."),
                          id="export-note", markup=False)
         yield KeyFooter(show_command_palette=False)
 
@@ -137,18 +138,18 @@ class ExportCsvModal(ModalScreen[ExportRequest | None]):
         """Check the name, ask once before replacing a file, then close with the request."""
         text = self.query_one("#path", Input).value.strip()
         if not text:
-            self._note("Give a file name.", True)
+            self._note(_("Give a file name."), True)
             return
         path = Path(text).expanduser()
         if path.is_dir():
-            self._note(f"{path} is a folder: give a file name.", True)
+            self._note(_("{path} is a folder: give a file name.").format(path=path), True)
             return
         if not path.parent.is_dir():
-            self._note(f"The folder {path.parent} does not exist.", True)
+            self._note(_("The folder {parent} does not exist.").format(parent=path.parent), True)
             return
         if path.exists() and self._replace_ok != path:
             self._replace_ok = path
-            self._note(f"{path.name} exists: press enter again to replace it.", True)
+            self._note(_("{name} exists: press enter again to replace it.").format(name=path.name), True)
             return
         use_filter = False
         if self.has_filter:

@@ -10,6 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from crm_tui.i18n import _
 from crm_tui.services import history
 from crm_tui.services.context import Session
 from screens.base import KeyFooter, error_text, run_service
@@ -23,7 +24,7 @@ def history_lines(entries: list[dict[str, Any]]) -> list[str]:
                      f" ({entry['face']})  {entry['action']}")
         for field, (old, new) in entry["changes"].items():
             lines.append(f"    {field}: {_shown(old)} → {_shown(new)}")
-    return lines or ["No changes recorded."]
+    return lines or [_("No changes recorded.")]
 
 
 def _shown(value: Any) -> str:
@@ -72,14 +73,14 @@ class HistoryModal(ModalScreen[None]):
         self.session = session
         self.kind = kind
         self.record_id = record_id
-        self.title_text = f"History of {title}"
+        self.title_text = _("History of {title}").format(title=title)
 
     def compose(self) -> ComposeResult:
         """The heading and the lines (loaded on a thread)."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="history-title", markup=False)
             with VerticalScroll(id="history"):
-                yield Static("Loading…", id="history-lines", markup=False)
+                yield Static(_("Loading…"), id="history-lines", markup=False)
         yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:

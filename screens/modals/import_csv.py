@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
 from crm_tui.errors import CrmError, ValidationFailed
+from crm_tui.i18n import N_, _, kind_name, ngettext
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column, ListRows
 from screens.base import KeyFooter, error_text, run_service
@@ -29,16 +30,16 @@ from widgets.lazy_table import LazyTable
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 
 PROBLEM_COLUMNS = (
-    Column("line", "Line", 5, "right"),
-    Column("column", "Column", 14),
-    Column("value", "Value", 14),
-    Column("reason", "Reason", 38),
+    Column("line", N_("Line"), 5, "right"),
+    Column("column", N_("Column"), 14),
+    Column("value", N_("Value"), 14),
+    Column("reason", N_("Reason"), 38),
 )
 """How the dry run's problems are listed."""
 
 PREVIEW_COLUMNS = (
-    Column("line", "Line", 5, "right"),
-    Column("what", "What the import would do", 68),
+    Column("line", N_("Line"), 5, "right"),
+    Column("what", N_("What the import would do"), 68),
 )
 """How the dry run's plan is listed."""
 
@@ -66,7 +67,7 @@ def read_and_check(session: Session, kind: str, path: Path) -> tuple[bytes, Any]
     size = path.stat().st_size
     if size > MAX_IMPORT_BYTES:
         raise ValidationFailed.one(f"file {path.name}", "size", size,
-                                   f"bigger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+                                   _("bigger than {size} MB").format(size=MAX_IMPORT_BYTES // (1024 * 1024)))
     data = path.read_bytes()
     return data, imports.run(session, kind, data, dry_run=True)
 
@@ -196,22 +197,22 @@ class ImportCsvModal(ModalScreen[ImportRequest | None]):
     def compose(self) -> ComposeResult:
         """File name, file tree, the dry run's summary and problems, and the buttons."""
         with Vertical(id="dialog"):
-            yield Label(f"Import {self.kind} from CSV", id="import-title")
+            yield Label(_("Import {kind} from CSV").format(kind=kind_name(self.kind)), id="import-title")
             with Horizontal(id="path-row"):
-                yield Label("File")
-                yield Input(placeholder="path/to/file.csv (enter: dry run)", id="path",
+                yield Label(_("File"))
+                yield Input(placeholder=_("path/to/file.csv (enter: dry run)"), id="path",
                             compact=True)
             yield CsvTree(self.start, id="files")
-            yield Static("Pick a file: the dry run shows what would be imported.",
+            yield Static(_("Pick a file: the dry run shows what would be imported."),
                          id="summary", markup=False)
             yield LazyTable(ListRows(PROBLEM_COLUMNS, []), id="problems",
-                            empty_text="No problems")
+                            empty_text=_("No problems"))
             yield Static("", id="problem-detail", markup=False)
             with Horizontal(id="buttons"):
-                yield Button("Dry run", id="dry-run", compact=True)
-                yield Button("Import", id="confirm", compact=True, variant="primary",
+                yield Button(_("Dry run"), id="dry-run", compact=True)
+                yield Button(_("Import"), id="confirm", compact=True, variant="primary",
                              disabled=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
         yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -253,7 +254,7 @@ class ImportCsvModal(ModalScreen[ImportRequest | None]):
             return
         self._checking = True
         self._checked = None
-        self._set_summary(f"Checking {path.name}…", "")
+        self._set_summary(_("Checking {name}…").format(name=path.name), "")
         self._update_buttons()
         run_service(self, read_and_check, self.session, self.kind, path,
                     done=lambda result: self._checked_ok(path, result),
@@ -267,12 +268,11 @@ class ImportCsvModal(ModalScreen[ImportRequest | None]):
         self.problems = []
         self._checked = (path, data)
         count = self.would_create
-        header = "with a header" if getattr(report, "header", False) else "no header (by position)"
+        header = _("with a header") if getattr(report, "header", False) else _("no header (by position)")
         delimiter = getattr(report, "delimiter", ",")
         encoding = getattr(report, "encoding", "")
         self._set_summary(
-            f"Dry run: {count} {self.kind} would be created from {path.name} "
-            f"({encoding}, {delimiter!r}, {header}). Nothing written yet: ctrl+s imports.",
+            _("Dry run: {count} {kind} would be created from {name} ({encoding}, {delimiter!r}, {header}). Nothing written yet: ctrl+s imports.").format(count=count, kind=kind_name(self.kind), name=path.name, encoding=encoding, delimiter=delimiter, header=header),
             "-ok",
         )
         preview = list(getattr(report, "preview", []) or [])
@@ -290,11 +290,13 @@ class ImportCsvModal(ModalScreen[ImportRequest | None]):
             self.problems = list(error.problems)
             count = len(self.problems)
             self._set_summary(
-                f"{count} problem{'s' if count != 1 else ''} in {path.name}: "
-                "nothing can be imported until the file is fixed.", "-bad")
+                ngettext("{count} problem in {name}: nothing can be imported until the file "
+                         "is fixed.", "{count} problems in {name}: nothing can be imported "
+                         "until the file is fixed.", count).format(count=count, name=path.name),
+                "-bad")
             self._show_problems(self.problems)
         elif isinstance(error, OSError):
-            self._set_summary(f"Cannot read {path}: {error.strerror or error}", "-bad")
+            self._set_summary(_("Cannot read {path}: {reason}").format(path=path, reason=error.strerror or error), "-bad")
             self._show_problems([])
         else:
             message = str(error) if isinstance(error, CrmError) else error_text(error)
@@ -334,7 +336,7 @@ class ImportCsvModal(ModalScreen[ImportRequest | None]):
     def _update_buttons(self) -> None:
         confirm = self.query_one("#confirm", Button)
         confirm.disabled = not self.ready
-        confirm.label = f"Import {self.would_create}" if self.ready else "Import"
+        confirm.label = _("Import {would_create}").format(would_create=self.would_create) if self.ready else _("Import")
         self.query_one("#dry-run", Button).disabled = self._checking
         self.refresh_bindings()
 
@@ -395,23 +397,23 @@ def run_import(
         if outcome is None:
             return
         if outcome.cancelled:
-            node.notify(f"Import cancelled: no {request.kind} were written", severity="warning")
+            node.notify(_("Import cancelled: no {kind} were written").format(kind=kind_name(request.kind)), severity="warning")
             return
         if outcome.error is not None:
             error = outcome.error
             if isinstance(error, ValidationFailed):
-                node.notify(f"Import refused, nothing written: {len(error.problems)} "
-                            f"problem(s); first: {error.problems[0]}", severity="error",
+                node.notify(_("Import refused, nothing written: {count} problem(s); first: {first}").format(
+                    count=len(error.problems), first=error.problems[0]), severity="error",
                             timeout=10)
             else:
                 node.notify(error_text(error), severity="error", timeout=10)
             return
         created = int(getattr(outcome.value, "created", 0) or 0)
-        node.notify(f"Imported {created} {request.kind} from {request.path.name}")
+        node.notify(_("Imported {created} {kind} from {name}").format(created=created, kind=kind_name(request.kind), name=request.path.name))
         if done is not None:
             done(created)
 
     node.app.push_screen(
-        ProgressModal(f"Importing {request.rows} {request.kind} from {request.path.name}", job),
+        ProgressModal(_("Importing {rows} {kind} from {name}").format(rows=request.rows, kind=kind_name(request.kind), name=request.path.name), job),
         finished,
     )

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, OptionList
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import _, kind_name
 from crm_tui.services import duplicates, merging
 from crm_tui.services.context import Session
-from screens.base import run_service
+from screens.base import KeyFooter, run_service
 from screens.modals.record_form import RecordFormModal
 from widgets.field_form import FieldForm
 
@@ -67,18 +68,17 @@ class DuplicateChoiceModal(ModalScreen[Choice | None]):
         """A warning line and the choices."""
         options = []
         for duplicate in self.duplicates:
-            options.append(Option(f"Open {duplicate.describe()}", id=f"open:{duplicate.id}"))
+            options.append(Option(_("Open {duplicate}").format(duplicate=duplicate.describe()), id=f"open:{duplicate.id}"))
         for duplicate in self.duplicates:
             # Only a record the user may change can take the new one's values.
             if duplicate.modifiable:
-                options.append(Option(f"Merge into {self.kind} #{duplicate.id} "
-                                      f"{duplicate.title!r}", id=f"merge:{duplicate.id}"))
-        options.append(Option(f"Create a new {self.kind} anyway", id="create:"))
+                options.append(Option(_("Merge into {kind} #{id} {title!r}").format(kind=kind_name(self.kind), id=duplicate.id, title=duplicate.title), id=f"merge:{duplicate.id}"))
+        options.append(Option(_("Create a new {kind} anyway").format(kind=kind_name(self.kind)), id="create:"))
         with Vertical(id="dialog"):
-            yield Label(f"This {self.kind} looks like one that exists already:",
+            yield Label(_("This {kind} looks like one that exists already:").format(kind=kind_name(self.kind)),
                         id="duplicates-title")
             yield OptionList(*options, id="duplicate-options", compact=True, markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Focus the choices."""
@@ -104,7 +104,7 @@ class NewRecordModal(RecordFormModal):
                  initial: dict[str, str] | None = None, title: str | None = None) -> None:
         """Create the form for a new record of `kind`."""
         super().__init__(session, kind, None, initial=initial,
-                         title=title or f"New {kind}")
+                         title=title or _("New {kind}").format(kind=kind))
         #: What the user chose when duplicates were found: "open", "merge" or "create".
         self.chosen = "create"
 
@@ -152,4 +152,4 @@ class NewLeadModal(NewRecordModal):
 
     def __init__(self, session: Session, *, initial: dict[str, str] | None = None) -> None:
         """Create the form for a new lead."""
-        super().__init__(session, "lead", initial=initial, title="New lead")
+        super().__init__(session, "lead", initial=initial, title=_("New lead"))

@@ -8,7 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, TextArea
+from textual.widgets import Input, Label, TextArea
+
+from crm_tui.i18n import _
+from screens.base import KeyFooter
 
 
 class LeadNoteModal(ModalScreen[str | None]):
@@ -50,7 +53,7 @@ class LeadNoteModal(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="note-title", markup=False)
             yield TextArea(id="note", soft_wrap=True, compact=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Start typing at once."""
@@ -102,10 +105,10 @@ class AttachPathModal(ModalScreen[str | None]):
         """The title, the path input and a hint."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="attach-title", markup=False)
-            yield Input(placeholder="path of the file, e.g. ~/offer.pdf", id="path",
+            yield Input(placeholder=_("path of the file, e.g. ~/offer.pdf"), id="path",
                         compact=True)
-            yield Label("enter attaches · escape cancels", id="attach-hint")
-        yield Footer(compact=True, show_command_palette=False)
+            yield Label(_("enter attaches · escape cancels"), id="attach-hint")
+        yield KeyFooter(show_command_palette=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter: close with the path."""

@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import _
 from crm_tui.services import mail_unmatched
 from crm_tui.services.context import Session
-from screens.base import run_service
+from screens.base import KeyFooter, run_service
 
 
 class LeadPickModal(ModalScreen[int | None]):
@@ -57,9 +58,9 @@ class LeadPickModal(ModalScreen[int | None]):
         """The title, the search field and the matching leads."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="pick-title", markup=False)
-            yield Input(placeholder="name, email or company", id="pick-search")
+            yield Input(placeholder=_("name, email or company"), id="pick-search")
             yield OptionList(id="pick-leads")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Start typing at once; list the first leads meanwhile."""

@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Footer, Input, Label, Select
+from textual.widgets import Checkbox, Input, Label, Select
 from textual.widgets.select import InvalidSelectValueError
 
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.services import leads, saved_searches
 from crm_tui.services.context import Session
-from screens.base import error_text, run_service
+from screens.base import KeyFooter, error_text, run_service
 from widgets.field_form import FieldForm, FieldSpec
 
 #: Filters with a form field of the same name, in form order.
@@ -54,30 +55,30 @@ def search_specs(choices: dict[str, list], filters: dict[str, str]) -> list[Fiel
     values = form_values(filters)
     statuses = [(name, str(number)) for number, name in choices["statuses"]]
     return [
-        FieldSpec("saved", "Saved search", "combo", options=choices["saved"],
-                  help="pick one to load it; ctrl+d deletes it"),
-        FieldSpec("q", "Text", value=values["q"], help="part of the name, email or company"),
-        FieldSpec("owner", "Owner", "combo", options=[login for login, _ in choices["owners"]],
+        FieldSpec("saved", _("Saved search"), "combo", options=choices["saved"],
+                  help=_("pick one to load it; ctrl+d deletes it")),
+        FieldSpec("q", _("Text"), value=values["q"], help=_("part of the name, email or company")),
+        FieldSpec("owner", _("Owner"), "combo", options=[login for login, _ in choices["owners"]],
                   value=values["owner"]),
-        FieldSpec("status", "Status", "combo", options=statuses, value=values["status"]),
-        FieldSpec("country", "Country", value=values["country"]),
-        FieldSpec("language", "Language", value=values["language"]),
-        FieldSpec("lead_type", "Lead type", "combo",
+        FieldSpec("status", _("Status"), "combo", options=statuses, value=values["status"]),
+        FieldSpec("country", _("Country"), value=values["country"]),
+        FieldSpec("language", _("Language"), value=values["language"]),
+        FieldSpec("lead_type", _("Lead type"), "combo",
                   options=[(name, str(type_id)) for type_id, name in choices["lead_types"]],
                   value=values["lead_type"]),
-        FieldSpec("custom_field", "Type field", "combo", options=choices["custom_fields"],
+        FieldSpec("custom_field", _("Type field"), "combo", options=choices["custom_fields"],
                   value=values["custom_field"]),
-        FieldSpec("custom_value", "Field value", value=values["custom_value"]),
-        FieldSpec("tag", "Tag", "combo", options=[name for name, _ in choices["tags"]],
+        FieldSpec("custom_value", _("Field value"), value=values["custom_value"]),
+        FieldSpec("tag", _("Tag"), "combo", options=[name for name, _ in choices["tags"]],
                   value=values["tag"]),
-        FieldSpec("created_from", "Created from", "date", value=values["created_from"]),
-        FieldSpec("created_to", "Created to", "date", value=values["created_to"]),
-        FieldSpec("close_from", "Closing from", "date", value=values["close_from"]),
-        FieldSpec("close_to", "Closing to", "date", value=values["close_to"]),
-        FieldSpec("closed", "Show closed leads", "checkbox", value=values["closed"]),
-        FieldSpec("without_owner", "Only leads without owner", "checkbox",
+        FieldSpec("created_from", _("Created from"), "date", value=values["created_from"]),
+        FieldSpec("created_to", _("Created to"), "date", value=values["created_to"]),
+        FieldSpec("close_from", _("Closing from"), "date", value=values["close_from"]),
+        FieldSpec("close_to", _("Closing to"), "date", value=values["close_to"]),
+        FieldSpec("closed", _("Show closed leads"), "checkbox", value=values["closed"]),
+        FieldSpec("without_owner", _("Only leads without owner"), "checkbox",
                   value=values["without_owner"]),
-        FieldSpec("save_as", "Save as", help="a name saves this search for later"),
+        FieldSpec("save_as", _("Save as"), help=_("a name saves this search for later")),
     ]
 
 
@@ -131,9 +132,9 @@ class LeadSearchModal(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         """Title and a placeholder until the choices arrive."""
         with Vertical(id="dialog"):
-            yield Label("Search leads · ctrl+s search", id="search-title")
-            yield Label("Loading…", id="search-loading")
-        yield Footer(compact=True, show_command_palette=False)
+            yield Label(_("Search leads · ctrl+s search"), id="search-title")
+            yield Label(_("Loading…"), id="search-loading")
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Read the owners, statuses, types, tags, fields and saved searches."""
@@ -192,7 +193,7 @@ class LeadSearchModal(ModalScreen[dict[str, str] | None]):
             save_as = form.input_for("save_as")
             if isinstance(save_as, Input):
                 save_as.value = ""
-        self.notify(f"Loaded search {name!r}", timeout=2)
+        self.notify(_("Loaded search {name!r}").format(name=name), timeout=2)
 
     def action_delete_saved(self) -> None:
         """Delete the saved search picked in the first field."""
@@ -201,7 +202,7 @@ class LeadSearchModal(ModalScreen[dict[str, str] | None]):
             return
         name = form.values().get("saved", "")
         if not name:
-            self.notify("Pick a saved search first", severity="warning", timeout=3)
+            self.notify(_("Pick a saved search first"), severity="warning", timeout=3)
             return
         run_service(self, saved_searches.delete, self.session, name,
                     done=lambda _: self._deleted(name), group="lead_search.delete")
@@ -213,7 +214,7 @@ class LeadSearchModal(ModalScreen[dict[str, str] | None]):
             select = form.input_for("saved")
             if isinstance(select, Select):
                 select.set_options((n, n) for n in self.choices["saved"])
-        self.notify(f"Deleted search {name!r}", timeout=3)
+        self.notify(_("Deleted search {name!r}").format(name=name), timeout=3)
 
     def action_clear(self) -> None:
         """Empty every field."""

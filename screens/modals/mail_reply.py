@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, TextArea
 
+from crm_tui.i18n import _
 from crm_tui.services import mailing
 from crm_tui.services.context import Session
 from screens.base import KeyFooter, error_text, run_service
@@ -125,7 +126,7 @@ class MailDialog(ModalScreen["mailing.SentResult | None"]):
         if self._sending:
             return
         self._sending = True
-        self.show_error("Queuing…")
+        self.show_error(_("Queuing…"))
         run_service(self, send_request, self.session, self.request(), done=self._sent,
                     failed=self._refused, group="mail.send")
 
@@ -152,21 +153,21 @@ class MailReplyModal(MailDialog):
     def compose(self) -> ComposeResult:
         """Recipients, template, subject, body, files, and the error line."""
         with Vertical(id="dialog"):
-            yield Label(f"Email lead #{self.lead_id}", id="mail-title", markup=False)
+            yield Label(_("Email lead #{lead_id}").format(lead_id=self.lead_id), id="mail-title", markup=False)
             with Horizontal(classes="row"):
-                yield Label("To")
+                yield Label(_("To"))
                 yield Label("…", id="mail-to", classes="fixed", markup=False)
             with Horizontal(classes="row"):
-                yield Label("Template")
+                yield Label(_("Template"))
                 yield Select([], prompt="(none)", id="mail-template", compact=True)
             with Horizontal(classes="row"):
-                yield Label("Subject")
+                yield Label(_("Subject"))
                 yield Input(id="mail-subject", compact=True)
-            yield TextArea(id="mail-body", placeholder="Message")
+            yield TextArea(id="mail-body", placeholder=_("Message"))
             with Horizontal(classes="row"):
-                yield Label("Attach")
+                yield Label(_("Attach"))
                 yield Input(id="mail-attach", compact=True,
-                            placeholder="files to attach, separated by ;")
+                            placeholder=_("files to attach, separated by ;"))
             yield Label("", id="mail-error", markup=False)
         yield KeyFooter(show_command_palette=False)
 
@@ -176,9 +177,9 @@ class MailReplyModal(MailDialog):
                     done=self._fill, failed=self._cannot_open, group="mail.defaults")
 
     def _fill(self, defaults: dict[str, Any]) -> None:
-        to = defaults["to"] or "(the lead has no email address)"
+        to = defaults["to"] or _("(the lead has no email address)")
         if defaults["cc"]:
-            to += f"   Cc: {defaults['cc']}"
+            to += _("   Cc: {cc}").format(cc=defaults['cc'])
         self.query_one("#mail-to", Label).update(to)
         self.query_one("#mail-subject", Input).value = defaults["subject"]
         options = [(f"{t['name']} ({t['language']})", t["name"]) for t in defaults["templates"]
@@ -217,11 +218,11 @@ class ForwardLeadModal(MailDialog):
     def compose(self) -> ComposeResult:
         """Recipient, note and the error line."""
         with Vertical(id="dialog"):
-            yield Label(f"Forward lead #{self.lead_id}", id="mail-title", markup=False)
+            yield Label(_("Forward lead #{lead_id}").format(lead_id=self.lead_id), id="mail-title", markup=False)
             with Horizontal(classes="row"):
-                yield Label("To")
+                yield Label(_("To"))
                 yield Input(id="mail-to", compact=True, placeholder="name@example.org")
-            yield TextArea(id="mail-note", placeholder="A note above the lead's data")
+            yield TextArea(id="mail-note", placeholder=_("A note above the lead's data"))
             yield Label("", id="mail-error", markup=False)
         yield KeyFooter(show_command_palette=False)
 

@@ -8,7 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
+
+from crm_tui.i18n import _
+from screens.base import KeyFooter
 
 
 class MailTextModal(ModalScreen[None]):
@@ -47,10 +50,10 @@ class MailTextModal(ModalScreen[None]):
         """Title, reason, and the message text (scrolls)."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="mail-title", markup=False)
-            yield Label(f"Why: {self.reason}", id="mail-reason", markup=False)
+            yield Label(_("Why: {reason}").format(reason=self.reason), id="mail-reason", markup=False)
             with VerticalScroll(id="mail-body"):
                 yield Static(self.text, markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Scroll with the keys at once."""

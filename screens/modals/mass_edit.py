@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, OptionList
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import _, ngettext
 from crm_tui.services import leads
 from crm_tui.services.context import Session
-from screens.base import run_service
+from screens.base import KeyFooter, run_service
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,14 @@ class MassEditModal(ModalScreen[MassRequest | None]):
     def compose(self) -> ComposeResult:
         """The title, what to pick, and the list."""
         with Vertical(id="dialog"):
-            noun = "lead" if self.count == 1 else "leads"
-            yield Label(f"Mass edit of {self.count} selected {noun}", id="mass-title")
-            yield Label("Operation:", id="mass-step")
-            yield OptionList(*[Option(label, id=action)
+            yield Label(ngettext("Mass edit of {count} selected lead",
+                                 "Mass edit of {count} selected leads", self.count).format(
+                                     count=self.count), id="mass-title")
+            yield Label(_("Operation:"), id="mass-step")
+            yield OptionList(*[Option(_(label), id=action)
                                for action, label in leads.MASS_ACTIONS.items()],
                              id="mass-options", compact=True, markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Focus the list and read the owners, statuses and tags."""
@@ -127,8 +129,8 @@ class MassEditModal(ModalScreen[MassRequest | None]):
             self._show_values(option_id)
             return
         value = option_id.removeprefix("value:")
-        words = {"owner": "assign owner", "status": "change status to",
-                 "add_tag": "add tag", "remove_tag": "remove tag"}[self.action]
+        words = {"owner": _("assign owner"), "status": _("change status to"),
+                 "add_tag": _("add tag"), "remove_tag": _("remove tag")}[self.action]
         label = str(event.option.prompt).split(" · ")[0]
         self.dismiss(MassRequest(self.action, value, f"{words} {label}"))
 

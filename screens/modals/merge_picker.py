@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import _, kind_name
 from crm_tui.services import merging
 from crm_tui.services.context import Session
 from screens.base import KeyFooter, run_service
@@ -61,7 +62,7 @@ class MergePickerModal(ModalScreen[int | None]):
         """A title, a search line and the candidates."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="merge-title", markup=False)
-            yield Input(placeholder="words of the name or email", id="merge-search")
+            yield Input(placeholder=_("words of the name or email"), id="merge-search")
             yield OptionList(id="merge-options", compact=True, markup=False)
         yield KeyFooter(show_command_palette=False)
 
@@ -119,9 +120,12 @@ def pick_and_merge(screen, kind: str, record_id: int, label: str, done) -> None:
                             done=done, group="merge")
 
         screen.app.push_screen(ConfirmModal(
-            f"Merge {kind} #{other} into {label}?",
-            f"Its activity, files and links move here, differing values become a note, "
-            f"and #{other} then names this {kind}."), confirmed)
+            _("Merge {kind} #{other} into {label}?").format(kind=kind_name(kind), other=other,
+                                                             label=label),
+            _("Its activity, files and links move here, differing values become a note, "
+              "and #{other} then names this {kind}.").format(other=other, kind=kind_name(kind))),
+        confirmed)
 
     screen.app.push_screen(
-        MergePickerModal(screen.session, kind, record_id, f"Merge into {label}"), picked)
+        MergePickerModal(screen.session, kind, record_id,
+                         _("Merge into {label}").format(label=label)), picked)

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar
 
+from crm_tui.i18n import N_, _
 from screens.base import KeyFooter
 
 Job = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
@@ -83,7 +84,7 @@ class ProgressModal(ModalScreen[ProgressOutcome]):
     class _Finished(Message, bubble=False):
         outcome: ProgressOutcome
 
-    def __init__(self, title: str, job: Job, *, unit: str = "rows") -> None:
+    def __init__(self, title: str, job: Job, *, unit: str = N_("rows")) -> None:
         """Create the dialog.
 
         Args:
@@ -102,7 +103,7 @@ class ProgressModal(ModalScreen[ProgressOutcome]):
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="progress-title", markup=False)
             yield ProgressBar(total=None, show_eta=False, id="bar")
-            yield Label("Starting…", id="progress-text")
+            yield Label(_("Starting…"), id="progress-text")
         yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -136,7 +137,7 @@ class ProgressModal(ModalScreen[ProgressOutcome]):
         if not self._cancel.is_set():
             share = message.done * 100 // max(1, message.total)
             self.query_one("#progress-text", Label).update(
-                f"{share}% of the {self.unit} · escape cancels")
+                _("{share}% of the {unit} · escape cancels").format(share=share, unit=_(self.unit)))
 
     @on(_Finished)
     def _finish(self, message: _Finished) -> None:
@@ -145,4 +146,4 @@ class ProgressModal(ModalScreen[ProgressOutcome]):
     def action_cancel(self) -> None:
         """Ask the job to stop; the dialog closes when it has."""
         self._cancel.set()
-        self.query_one("#progress-text", Label).update("Cancelling…")
+        self.query_one("#progress-text", Label).update(_("Cancelling…"))

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Select
 
 from crm_tui.errors import Conflict, CrmError
+from crm_tui.i18n import _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.context import Session
 from screens.base import KeyFooter, error_text, run_service, specs_from
@@ -83,12 +84,14 @@ class RecordFormModal(ModalScreen[int | None]):
         self.record_id = record_id
         self.initial = dict(initial or {})
         self.title_text = title or (
-            f"New {kind}" if record_id is None else f"Edit {kind} #{record_id}"
+            _("New {kind}").format(kind=kind_name(kind)) if record_id is None
+            else _("Edit {kind} #{id}").format(kind=kind_name(kind), id=record_id)
         )
         self.read_only = read_only
         if read_only:
-            self.title_text = title or f"View {kind} #{record_id}"
-            self.title_text += "  (read-only)"
+            self.title_text = title or _("View {kind} #{id}").format(kind=kind_name(kind),
+                                                                     id=record_id)
+            self.title_text += _("  (read-only)")
         self._saving = False
         self._initial_values: dict[str, str] | None = None
         # Fields whose choice changes the form (a contract's type brings its own fields),
@@ -99,7 +102,7 @@ class RecordFormModal(ModalScreen[int | None]):
         """The title and a placeholder until the fields arrive."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="form-title", markup=False)
-            yield Label("Loading…", id="form-loading")
+            yield Label(_("Loading…"), id="form-loading")
         yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -120,7 +123,7 @@ class RecordFormModal(ModalScreen[int | None]):
         form = self.form
         if form is not None:
             await form.remove()
-        await self.query_one("#dialog").mount(Label("Loading…", id="form-loading"))
+        await self.query_one("#dialog").mount(Label(_("Loading…"), id="form-loading"))
         self._load()
 
     async def _show_form(self, descriptions: list[dict]) -> None:
@@ -197,7 +200,7 @@ class RecordFormModal(ModalScreen[int | None]):
         if isinstance(error, forms.FormRejected):
             form.show_errors(error.errors)
         elif isinstance(error, Conflict):
-            form.show_errors({"": f"{error} (ctrl+r reloads)"})
+            form.show_errors({"": _("{error} (ctrl+r reloads)").format(error=error)})
         elif isinstance(error, CrmError):
             form.show_errors({"": str(error)})
         else:

@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.errors import Conflict
+from crm_tui.i18n import _
 from crm_tui.services import attachments
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
@@ -114,7 +115,7 @@ class SaveAttachmentModal(ModalScreen[Path | None]):
         self.session = session
         self.kind = kind
         self.record_id = record_id
-        self.title_text = title or f"Save a file of {kind} #{record_id}"
+        self.title_text = title or _("Save a file of {kind} #{record_id}").format(kind=kind, record_id=record_id)
         self.files: list[dict[str, Any]] = []
         self._busy = False
 
@@ -124,9 +125,9 @@ class SaveAttachmentModal(ModalScreen[Path | None]):
             yield Label(self.title_text, id="save-title", markup=False)
             yield OptionList(id="files", compact=True, markup=False)
             with Horizontal(id="path-row"):
-                yield Label("Save to")
+                yield Label(_("Save to"))
                 yield Input(str(Path.home()), id="path", compact=True)
-            yield Label("Loading…", id="save-note", markup=False)
+            yield Label(_("Loading…"), id="save-note", markup=False)
         yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -140,11 +141,11 @@ class SaveAttachmentModal(ModalScreen[Path | None]):
         options.add_options([Option(file_line(item, self.kind), id=str(item["id"]))
                              for item in files])
         if not files:
-            self._note("This record has no files.", error=True)
+            self._note(_("This record has no files."), error=True)
             return
         options.highlighted = 0
         options.focus()
-        self._note("Enter picks the file, enter again saves; in a folder it keeps its name.")
+        self._note(_("Enter picks the file, enter again saves; in a folder it keeps its name."))
 
     def _cannot_open(self, error: BaseException) -> None:
         self.notify(error_text(error), severity="error", timeout=8)
@@ -179,14 +180,14 @@ class SaveAttachmentModal(ModalScreen[Path | None]):
             return
         self._busy = True
         target = self.query_one("#path", Input).value
-        self._note("Saving…")
+        self._note(_("Saving…"))
         run_service(self, partial(attachments.save_copy, overwrite=overwrite), self.session,
                     attachment_id, target, done=self._saved, failed=self._refused,
                     group="save_file.save")
 
     def _saved(self, path: Path) -> None:
         self._busy = False
-        self.notify(f"Saved {path}", timeout=5)
+        self.notify(_("Saved {path}").format(path=path), timeout=5)
         self.dismiss(path)
 
     def _refused(self, error: BaseException) -> None:
@@ -206,7 +207,7 @@ class SaveAttachmentModal(ModalScreen[Path | None]):
             else:
                 self.query_one("#path", Input).focus()
 
-        self.app.push_screen(ConfirmModal("Replace the existing file?", detail), answered)
+        self.app.push_screen(ConfirmModal(_("Replace the existing file?"), detail), answered)
 
     def action_cancel(self) -> None:
         """Close without saving."""

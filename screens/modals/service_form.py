@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from crm_tui.errors import CrmError, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.services import forms
-from screens.base import error_text, run_service, specs_from
+from screens.base import KeyFooter, error_text, run_service, specs_from
 from widgets.field_form import FieldForm
 
 Describe = Callable[[], list[dict[str, Any]]]
@@ -111,8 +112,8 @@ class ServiceFormModal(ModalScreen[Any]):
             yield Label(self.title_text, id="form-title", markup=False)
             if self.note:
                 yield Label(self.note, id="form-note", markup=False)
-            yield Label("Loading…", id="form-loading")
-        yield Footer(compact=True, show_command_palette=False)
+            yield Label(_("Loading…"), id="form-loading")
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Ask for the fields (on a thread when they come from a service)."""
@@ -168,7 +169,7 @@ class ServiceFormModal(ModalScreen[Any]):
             else:
                 self._busy = False
 
-        self.app.push_screen(ConfirmModal(question, "y goes ahead, n returns to the form"),
+        self.app.push_screen(ConfirmModal(question, _("y goes ahead, n returns to the form")),
                              answered)
 
     def _run(self, values: dict[str, str]) -> None:

@@ -45,6 +45,13 @@ def test_help_goes_back_to_english_in_the_next_run():
     assert "Show this message and exit." in english
 
 
+def test_click_s_help_option_follows_the_language_of_each_run():
+    # click keeps the --help option it made for a command; an English run comes first here
+    assert "Show this message and exit." in crm("list", "--help").output
+    assert "Muestra este mensaje y sale." in crm("--lang", "es", "list", "--help").output
+    assert "Show this message and exit." in crm("list", "--help").output
+
+
 def test_lazily_loaded_commands_speak_the_language_too():
     result = crm("--lang", "es", "invoice", "--help")
     assert "Emite, rectifica y comprueba facturas" in result.output

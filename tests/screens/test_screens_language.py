@@ -3,6 +3,8 @@ no text left unmarked (data from the database aside), no label cut off."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crm_tui import i18n
@@ -28,12 +30,26 @@ ROUTES = [
     ("mail", ("9",)),
     ("help", ("question_mark",)),
     ("new contact", ("2", "n")),
+    ("new company", ("n",)),
+    ("import companies", ("i",)),
+    ("export companies", ("x",)),
+    ("lead search", ("5", "s")),
+    ("palette", ("ctrl+p",)),
 ]
 
-#: Screens that still show English from the service layer (field labels, status names,
-#: chart titles): strict, so finishing one fails its entry until it leaves this list.
-NOT_YET_MARKED = {"invoices", "invoice detail", "leads", "lead detail", "pipeline",
-                  "statistics", "settings", "mail", "new contact"}
+#: (screen, language) walks that still fail: English from the service layer (status names,
+#: some labels), Textual's own words, Spanish too long for 80 columns (detail screens'
+#: footers, wide lists' last columns), and in the pseudo-locale (2 cells longer per string)
+#: the top bar with the status line. Strict: a walk that passes fails its entry until it
+#: leaves this set.
+NOT_YET_DONE = {
+    *((name, language) for language in ("es", "xx") for name in (
+        "company detail", "contract detail", "contracts", "invoice detail", "invoices",
+        "lead detail", "lead search", "leads", "mail", "new company", "new contact", "palette",
+        "pipeline", "settings", "statistics")),
+    *((name, "xx") for name in ("companies", "companies list", "contacts", "export companies",
+                                "help", "import companies")),
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +72,10 @@ def data_words() -> set[str]:
 
     database = db.database
     words: set[str] = set()
+    # The file pickers show the working directory: names on disk are data too.
+    for path in Path.cwd().iterdir():
+        words.update(i18n_pseudo.WORD.findall(path.name))
+    words.update(i18n_pseudo.WORD.findall(str(Path.cwd())))
     for table in database.get_tables():
         cursor = database.execute_sql(f'SELECT * FROM "{table}"')
         for row in cursor.fetchall():
@@ -65,31 +85,47 @@ def data_words() -> set[str]:
     return words
 
 
+def contract_words() -> set[str]:
+    """Settings keys and CLI field names: the scripting contract, English in every language
+    (the settings screen labels its fields with their keys)."""
+    from crm_tui.services import settings
+
+    words: set[str] = set()
+    for key in settings.KEYS:
+        words.update(i18n_pseudo.WORD.findall(key))
+    return words
+
+
 def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def _routes():
-    for name, keys in ROUTES:
-        marks = [pytest.mark.xfail(strict=True, reason="strings not marked yet")] \
-            if name in NOT_YET_MARKED else []
-        yield pytest.param(name, keys, marks=marks, id=name)
+def _walks():
+    for language in ("es", i18n_pseudo.PSEUDO):
+        for name, keys in ROUTES:
+            marks = [pytest.mark.xfail(strict=True, reason="not done yet")] \
+                if (name, language) in NOT_YET_DONE else []
+            yield pytest.param(language, name, keys, marks=marks, id=f"{name}-{language}")
 
 
-@pytest.mark.parametrize("language", ["es", i18n_pseudo.PSEUDO])
-@pytest.mark.parametrize(("name", "keys"), list(_routes()))
+@pytest.mark.parametrize(("language", "name", "keys"), list(_walks()))
 async def test_screen_speaks_the_language(demo, pseudo_dir, clock, language, name, keys):
     i18n.override_language(language)
     try:
         app = RecordingApp(demo)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
+            # The status line at its longest (mail worker, contracts ending) from the start,
+            # not whenever its timer first fires.
+            app.refresh_mail_status()
+            await settle(pilot)
             for key in keys:
                 await press(pilot, key)
             text = screen_text(app)
             known = set() if language == i18n_pseudo.PSEUDO else i18n_pseudo.catalog_words(
                 language)
-            problems = i18n_pseudo.screen_problems(text, language, data_words(), known)
+            problems = i18n_pseudo.screen_problems(text, language,
+                                                   data_words() | contract_words(), known)
             assert not problems, f"{name} in {language}:\n{text}\n" + "\n".join(problems)
             assert not app.said("", "error")
     finally:
