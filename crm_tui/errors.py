@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crm_tui.i18n import _
+
 
 class CrmError(Exception):
     """Base of every error a user may see; its str() is one clear line."""
@@ -20,9 +22,9 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line is not None else ""
-        value = shorten(self.value)
-        return f"{where}{self.record}: field {self.field}: value {value!r}: {self.reason}"
+        where = _("line {line}: ").format(line=self.line) if self.line is not None else ""
+        return where + _("{record}: field {field}: value {value!r}: {reason}").format(
+            record=self.record, field=self.field, value=shorten(self.value), reason=self.reason)
 
 
 #: How many characters of a value an error line shows.
@@ -71,5 +73,7 @@ def error_text(error: BaseException) -> str:
     first = text.splitlines()[0] if text else ""
     name = type(error).__name__
     if name in ("OperationalError", "InterfaceError", "DatabaseError"):
-        return f"database error: {first or name}"
-    return f"unexpected {name}: {first}" if first else f"unexpected {name}"
+        return _("database error: {reason}").format(reason=first or name)
+    if first:
+        return _("unexpected {name}: {reason}").format(name=name, reason=first)
+    return _("unexpected {name}").format(name=name)

@@ -14,6 +14,7 @@ from pathlib import Path
 from crm_tui import paths
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import ATTACHMENT_OWNERS, Attachment, LeadActivity
 from crm_tui.services import history
 from crm_tui.services import values as V
@@ -278,7 +279,7 @@ def _visible(session: Session, attachment_id: int | str) -> Attachment:
     except V.BadValue as error:
         raise ValidationFailed.one("attachment", "id", attachment_id, str(error)) from None
     if number is None:
-        raise ValidationFailed.one("attachment", "id", "", "required")
+        raise ValidationFailed.one("attachment", "id", "", _("required"))
     return _attachment_check(session, Attachment.get_or_none(Attachment.id == number), number)
 
 
@@ -339,7 +340,7 @@ def _target_path(record: str, target: str | Path, name: str, overwrite: bool) ->
     """The file a copy goes to: `target`, or `name` inside it when it is a directory."""
     text = str(target).strip()
     if not text:
-        raise ValidationFailed.one(record, "file", "", "required")
+        raise ValidationFailed.one(record, "file", "", _("required"))
     try:
         path = Path(text).expanduser().absolute()
         if path.is_dir():

@@ -11,6 +11,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import (
     Company,
     CompanyActivity,
@@ -87,7 +88,7 @@ class CompanyKind(Kind):
 
     def validate(self, session, obj, parsed, problems):
         if "name" in parsed and not obj.name.strip():
-            problems.append(Problem(self.label(obj), "name", obj.name, "required"))
+            problems.append(Problem(self.label(obj), "name", obj.name, _("required")))
         if obj.payment_conditions is not None and obj.payment_conditions < 0:
             problems.append(Problem(self.label(obj), "payment_conditions",
                                     str(obj.payment_conditions), "cannot be negative"))
@@ -115,7 +116,7 @@ class CompanyKind(Kind):
         names = records.column("name")
         # Each rule looks at every record only when some record breaks it.
         if records.given("name") and not all(map(str.strip, names)):
-            problems += [(n, Problem(self._new_label(name), "name", name, "required"))
+            problems += [(n, Problem(self._new_label(name), "name", name, _("required")))
                          for n, name in enumerate(names) if not name.strip()]
         terms = records.column("payment_conditions")
         if any(value is not None and value < 0 for value in set(terms)):
@@ -293,7 +294,7 @@ def add_note(session: Session, company_id: int, text: str) -> int:
     kind = get_kind("company")
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed.one("company activity", "text", "", "required")
+        raise ValidationFailed.one("company activity", "text", "", _("required"))
     with write_transaction():
         company = kind.load(session, company_id)
         kind.check_modify(session, company)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from crm_tui.errors import Problem
+from crm_tui.i18n import _
 from crm_tui.models import Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.money import compute_rated_totals, plain_rate, quantize
 from crm_tui.services import values as V
@@ -54,9 +55,9 @@ def parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
                                     "a percentage from 0 to 100"))
             continue
         if not description:
-            problems.append(Problem(label, f"{key}[{n}].description", "", "required"))
+            problems.append(Problem(label, f"{key}[{n}].description", "", _("required")))
         if amount is None:
-            problems.append(Problem(label, f"{key}[{n}].amount", "", "required"))
+            problems.append(Problem(label, f"{key}[{n}].amount", "", _("required")))
             continue
         model = InvoiceDiscount if key == "discounts" else InvoiceLine
         refused = False

@@ -15,7 +15,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
 from crm_tui.errors import Conflict, PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import N_
+from crm_tui.i18n import N_, _
 from crm_tui.models import (
     CLOSED_STATUSES,
     LOST_STATUS,
@@ -402,7 +402,7 @@ def add_activity(
         raise ValidationFailed.one(f"lead {lead_id} activity", "kind", kind, "unknown kind")
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed.one(f"lead {lead_id} activity", "text", "", "required")
+        raise ValidationFailed.one(f"lead {lead_id} activity", "text", "", _("required"))
     lead_kind = get_kind("lead")
     with write_transaction():
         lead = lead_kind.load(session, lead_id)

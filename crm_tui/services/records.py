@@ -17,6 +17,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database, is_postgres, write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed, shorten
+from crm_tui.i18n import _
 from crm_tui.models import BaseModel, CustomField, CustomValue, User
 from crm_tui.services import history, search
 from crm_tui.services import values as V
@@ -84,7 +85,7 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
         def parse(raw: Any) -> Any:
             text = parse_text(raw, max_length, single_line)
             if required and not text.strip():
-                raise V.BadValue("required")
+                raise V.BadValue(_("required"))
             return text
         return parse
     if kind == "email":
@@ -108,7 +109,7 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
         def parse(raw: Any) -> Any:
             value = convert(raw)
             if value is None and required:
-                raise V.BadValue("required")
+                raise V.BadValue(_("required"))
             return fits(value)
         return parse
     if kind == "datetime":
@@ -208,7 +209,7 @@ def _given_text(raw: Any, required: bool) -> str | None:
     if text:
         return text
     if required:
-        raise V.BadValue("required")
+        raise V.BadValue(_("required"))
     return None
 
 
@@ -498,7 +499,7 @@ class Kind:
         if creating:
             for field in self.fields:
                 if field.required and field.name not in raw and not field.readonly:
-                    problems.append(Problem(label, field.name, "", "required"))
+                    problems.append(Problem(label, field.name, "", _("required")))
         for key, value in parsed.items():
             field = self.field(key)
             if field.kind != "refs" and field.kind != "password":
@@ -897,7 +898,7 @@ def not_found(kind: str, ref: object) -> NotFound:
     Both read the same (SPEC 1, "Nothing leaks"): the kind and the reference as given,
     nothing else about the record.
     """
-    return NotFound(f"{kind} {ref} does not exist")
+    return NotFound(_("{kind} {ref} does not exist").format(kind=kind, ref=ref))
 
 
 def _money_text(value: Any) -> str:

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 import peewee
 
+from crm_tui.i18n import _
 from crm_tui.models.base import column_refusal
 
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "si", "sí", "x"}
@@ -36,8 +37,8 @@ def _refuse_controls(text: str, single_line: bool) -> None:
     if found is None:
         return
     if single_line and _LINE_BREAK.match(found.group()):
-        raise BadValue("line breaks are not allowed here")
-    raise BadValue(f"control character U+{ord(found.group()):04X} is not allowed")
+        raise BadValue(_("line breaks are not allowed here"))
+    raise BadValue(_("control character U+{code:04X} is not allowed").format(code=ord(found.group())))
 
 
 def collapse_spaces(text: str) -> str:
@@ -57,7 +58,7 @@ def parse_text(raw: object, max_length: int | None = None, single_line: bool = T
     if single_line:
         text = collapse_spaces(text)
     if max_length is not None and len(text) > max_length:
-        raise BadValue(f"longer than {max_length} characters")
+        raise BadValue(_("longer than {max_length} characters").format(max_length=max_length))
     return text
 
 
@@ -71,7 +72,7 @@ def parse_secret(raw: object, max_length: int = 200) -> str:
     text = "" if raw is None else str(raw)
     _refuse_controls(text, single_line=True)
     if len(text) > max_length:
-        raise BadValue(f"longer than {max_length} characters")
+        raise BadValue(_("longer than {max_length} characters").format(max_length=max_length))
     return text
 
 
@@ -106,12 +107,12 @@ def parse_int(raw: object) -> int | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
-        raise BadValue("not a whole number")
+        raise BadValue(_("not a whole number"))
     if isinstance(raw, int):
         return raw
     text = str(raw).strip()
     if not re.fullmatch(r"[+-]?\d{1,18}", text):
-        raise BadValue("not a whole number")
+        raise BadValue(_("not a whole number"))
     return int(text)
 
 
@@ -125,14 +126,14 @@ def parse_decimal(raw: object, places: int = 2) -> Decimal | None:
     if not re.fullmatch(r"[+-]?(\d{1,14}(\.\d*)?|\.\d+)", text):
         if re.fullmatch(r"[+-]?\d+(\.\d*)?", text):
             # No column holds more (money is NUMERIC(16, 2)); a longer number is a typo.
-            raise BadValue("too large: at most 14 digits before the decimal point")
-        raise BadValue("not a number (use digits and a dot, e.g. 2400.50)")
+            raise BadValue(_("too large: at most 14 digits before the decimal point"))
+        raise BadValue(_("not a number (use digits and a dot, e.g. 2400.50)"))
     try:
         value = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guards
-        raise BadValue("not a number") from exc
+        raise BadValue(_("not a number")) from exc
     if value.as_tuple().exponent < -places and value != value.quantize(Decimal(1).scaleb(-places)):
-        raise BadValue(f"more than {places} decimal places")
+        raise BadValue(_("more than {places} decimal places").format(places=places))
     return value
 
 
@@ -152,7 +153,7 @@ def parse_date(raw: object) -> dt.date | None:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise BadValue("not a date (use YYYY-MM-DD)")
+    raise BadValue(_("not a date (use YYYY-MM-DD)"))
 
 
 def parse_datetime(raw: object) -> dt.datetime | None:
@@ -168,7 +169,7 @@ def parse_datetime(raw: object) -> dt.datetime | None:
         try:
             value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:
-            raise BadValue("not a date and time (use YYYY-MM-DD HH:MM:SS)") from exc
+            raise BadValue(_("not a date and time (use YYYY-MM-DD HH:MM:SS)")) from exc
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
@@ -183,7 +184,7 @@ def parse_bool(raw: object) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise BadValue("not a yes/no value (use 1 or 0)")
+    raise BadValue(_("not a yes/no value (use 1 or 0)"))
 
 
 def parse_email(raw: object, required: bool = False, max_length: int = 200) -> str:
@@ -194,7 +195,7 @@ def parse_email(raw: object, required: bool = False, max_length: int = 200) -> s
             raise BadValue("required")
         return ""
     if not _EMAIL.match(text):
-        raise BadValue("not an email address")
+        raise BadValue(_("not an email address"))
     return text
 
 

@@ -112,3 +112,14 @@ def test_a_user_language_without_catalog_falls_back_to_the_os_locale(monkeypatch
     assert i18n.use_user_language("es-ES") == "es"
     i18n.override_language("en")
     assert i18n.use_user_language("es") == "en"  # --lang wins over the user
+
+
+def test_a_rejected_value_is_named_in_spanish_with_english_field_names(crm_db):
+    result = crm("--lang", "es", "add", "contact", "full_name=Ana", "email=nope", db=crm_db)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert "crm: error: contact 'Ana': campo email: valor 'nope': no es una dirección de correo" in lines
+    assert "crm: error: contact 'Ana': campo company: valor '': obligatorio" in lines
+    english = crm("add", "contact", "full_name=Ana", "email=nope", db=crm_db)
+    assert "crm: error: contact 'Ana': field email: value 'nope': not an email address" in (
+        english.stderr.splitlines())
