@@ -34,9 +34,9 @@ def parse_lines_text(text: str, key: str = "lines") -> list[dict]:
     for number, line in enumerate((text or "").splitlines(), 1):
         if not line.strip():
             continue
-        amount_text, _, description = line.strip().partition(" ")
+        amount_text, _sep, description = line.strip().partition(" ")
         rate = None
-        first, _, rest = description.strip().partition(" ")
+        first, _sep, rest = description.strip().partition(" ")
         if _RATE_WORD.fullmatch(first):
             rate, description = _RATE_WORD.fullmatch(first).group(1), rest
         try:

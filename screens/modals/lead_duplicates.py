@@ -104,7 +104,7 @@ class NewRecordModal(RecordFormModal):
                  initial: dict[str, str] | None = None, title: str | None = None) -> None:
         """Create the form for a new record of `kind`."""
         super().__init__(session, kind, None, initial=initial,
-                         title=title or _("New {kind}").format(kind=kind))
+                         title=title or _("New {kind}").format(kind=kind_name(kind)))
         #: What the user chose when duplicates were found: "open", "merge" or "create".
         self.chosen = "create"
 

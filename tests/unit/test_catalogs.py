@@ -3,6 +3,7 @@ with the same placeholders, and the compiled .mo that ships says what the .po sa
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -80,3 +81,34 @@ def test_a_catalog_holds_no_message_the_source_dropped(extracted):
 def test_languages_are_those_with_a_catalog():
     assert i18n.available_languages() == ["en", "es"]
     assert i18n.normalize("es_ES.UTF-8") == "es" and i18n.normalize("pt-BR") == "pt"
+
+
+def _own_nodes(function: ast.AST):
+    """The nodes of a function's own scope (nested functions, lambdas, comprehensions aside)."""
+    todo = list(ast.iter_child_nodes(function))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+                          | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def test_no_function_hides_the_translation_function():
+    # `amount, _, rest = text.partition(" ")` in a function that also calls `_("...")` makes
+    # that call fail at run time ("'str' object is not callable").
+    problems = []
+    for folder in ("crm_tui", "screens", "widgets"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                nodes = list(_own_nodes(function))
+                binds = any(isinstance(n, ast.Name) and n.id == "_"
+                            and isinstance(n.ctx, ast.Store) for n in nodes)
+                calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                            and n.func.id == "_" for n in nodes)
+                if binds and calls:
+                    problems.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}")
+    assert not problems
