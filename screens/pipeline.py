@@ -352,9 +352,10 @@ class PipelineScreen(CrmScreen):
         self._saving = False
         later = [m for m in self._moves if m.lead_id == move.lead_id]
         self._moves = deque(m for m in self._moves if m.lead_id != move.lead_id)
-        board = self.board
-        board.move_card_locally(move.lead_id, move.from_status, index=move.index)
-        self.notify(_("Not moved: {reason}").format(reason=error_text(error)), severity="warning", timeout=8)
+        # Back to its column (also when a later move took it off the board).
+        self.board.insert_card_locally(move.card, move.from_status, index=move.index)
+        self.notify(_("Not moved: {reason}").format(reason=error_text(error)), severity="warning",
+                    timeout=8)
         if later:
             # Later moves of the same card assumed this one: show what is really stored.
             self._reload_after_moves = True
@@ -438,8 +439,12 @@ class PipelineScreen(CrmScreen):
         """Order the cards by the next criterion (estimated sale, last change, close date)."""
         self.order = pipeline.next_order(self.order)
         self.set_title(self.screen_title())
-        self.board.reload()
-        self.notify(_("Ordered by {order}").format(order=_(pipeline.ORDER_LABELS[self.order])), timeout=2)
+        if self.busy:
+            self._reload_after_moves = True
+        else:
+            self.board.reload()
+        self.notify(_("Ordered by {order}").format(order=_(pipeline.ORDER_LABELS[self.order])),
+                    timeout=2)
 
     def action_toggle_closed(self) -> None:
         """Show or hide the columns of the closed statuses."""

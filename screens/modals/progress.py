@@ -137,7 +137,8 @@ class ProgressModal(ModalScreen[ProgressOutcome]):
         if not self._cancel.is_set():
             share = message.done * 100 // max(1, message.total)
             self.query_one("#progress-text", Label).update(
-                _("{share}% of the {unit} · escape cancels").format(share=share, unit=_(self.unit)))
+                _("{percent} of the {unit} · escape cancels").format(percent=f"{share}%",
+                                                                   unit=_(self.unit)))
 
     @on(_Finished)
     def _finish(self, message: _Finished) -> None:
