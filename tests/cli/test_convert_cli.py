@@ -5,26 +5,11 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
 from crm_tui.models import WON_STATUS, Company, Contact, Lead, LeadActivity
 from crm_tui.services import history
 from crm_tui.services.records import get_kind
+from tests.cli.in_process import crm
 from tests.unit.lead_world import seed_leads
-
-PASSWORDS = {"user1": "user1-pw", "user2": "user2-pw"}
-
-
-def crm(db: str, *args: str, user: str | None = None):
-    from crm_tui import db as connection
-    from crm_tui.cli import cli
-
-    head = ["--db", db] + (["--user", user] if user else [])
-    env = {"CRM_PASSWORD": PASSWORDS[user]} if user else {}
-    try:
-        return CliRunner().invoke(cli, [*head, *args], env=env)
-    finally:
-        connection.close_database()
 
 
 def test_a_lead_becomes_a_company_and_a_contact(any_world, any_db):

@@ -5,26 +5,12 @@ both backends."""
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
 from crm_tui.db import database, is_postgres
 from crm_tui.models import Company, Contact, Lead
 from crm_tui.services import duplicates
 from crm_tui.services.records import get_kind
-
-PASSWORDS = {"user1": "user1-pw"}
-
-
-def crm(db: str, *args: str, user: str | None = None):
-    from crm_tui import db as connection
-    from crm_tui.cli import cli
-
-    head = ["--db", db] + (["--user", user] if user else [])
-    env = {"CRM_PASSWORD": PASSWORDS[user]} if user else {}
-    try:
-        return CliRunner().invoke(cli, [*head, *args], env=env)
-    finally:
-        connection.close_database()
+from tests.cli.in_process import crm
 
 
 def test_companies_by_name_or_fiscal_id(any_world, any_db):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
 from crm_tui.mail.message import parse_message
 from crm_tui.models import (
     Company,
@@ -21,23 +19,9 @@ from crm_tui.models import (
 )
 from crm_tui.services import history, invoice_issue, mail_filing
 from crm_tui.services.records import get_kind
+from tests.cli.in_process import crm
 from tests.integration.mail_helpers import raw_mail
 from tests.unit.lead_world import seed_leads
-
-PASSWORDS = {"user1": "user1-pw", "manager1": "manager1-pw", "user2": "user2-pw"}
-
-
-def crm(db: str, *args: str, user: str | None = None):
-    """`crm` in process on the test database, as admin (the OS login's user) or `user`."""
-    from crm_tui import db as database
-    from crm_tui.cli import cli
-
-    head = ["--db", db] + (["--user", user] if user else [])
-    env = {"CRM_PASSWORD": PASSWORDS[user]} if user else {}
-    try:
-        return CliRunner().invoke(cli, [*head, *args], env=env)
-    finally:
-        database.close_database()
 
 
 def _two_companies(world):
