@@ -98,59 +98,45 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
     """
 
     @dataclass
-    class CardMoved(Message):
-        """The user asked to move a card to a neighbouring column (nothing has moved yet)."""
+    class _BoardMessage(Message):
+        """A message of the board: `control` is the board that posted it."""
 
         board: KanbanBoard
+
+        @property
+        def control(self) -> KanbanBoard:
+            return self.board
+
+    @dataclass
+    class CardMoved(_BoardMessage):
+        """The user asked to move a card to a neighbouring column (nothing has moved yet)."""
+
         card_key: Hashable
         from_column: Hashable
         to_column: Hashable
 
-        @property
-        def control(self) -> KanbanBoard:
-            """The board that posted the message."""
-            return self.board
-
     @dataclass
-    class CardOpened(Message):
+    class CardOpened(_BoardMessage):
         """Enter on a card."""
 
-        board: KanbanBoard
         card_key: Hashable
         column_key: Hashable
 
-        @property
-        def control(self) -> KanbanBoard:
-            """The board that posted the message."""
-            return self.board
-
     @dataclass
-    class ColumnsInView(Message):
+    class ColumnsInView(_BoardMessage):
         """Other columns are wholly in view (scrolled, resized, replaced): `first` to `last`
         of `total`, numbered from 1."""
 
-        board: KanbanBoard
         first: int
         last: int
         total: int
 
-        @property
-        def control(self) -> KanbanBoard:
-            """The board that posted the message."""
-            return self.board
-
     @dataclass
-    class CardHighlighted(Message):
+    class CardHighlighted(_BoardMessage):
         """The cursor rests on another card."""
 
-        board: KanbanBoard
         card_key: Hashable
         column_key: Hashable
-
-        @property
-        def control(self) -> KanbanBoard:
-            """The board that posted the message."""
-            return self.board
 
         def can_replace(self, message: Message) -> bool:
             """Collapse a burst of highlights (a held key) into the latest one."""
