@@ -33,9 +33,10 @@ def grant_command(state: CliState, login: str, role: str | None, peer: bool) -> 
     row-level security enforces the access rules in the server.
     """
     from crm_tui.errors import ValidationFailed
-    from crm_tui.services.db_roles import grant_role
+    from crm_tui.services.db_roles import grant_role, role_target
 
     session = state.session()
+    role_target(session, login, "grant")  # refused (SQLite, rights, no user) before a prompt
     password = None
     if not peer:
         password = os.environ.get("CRM_ROLE_PASSWORD")

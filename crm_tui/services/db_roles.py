@@ -44,7 +44,7 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
         ValidationFailed: not PostgreSQL, a bad role name, or a role taken by another user
             or owning the database.
     """
-    user = _target(session, login, "grant")
+    user = role_target(session, login, "grant")
     label = f"user {login!r}"
     role = role or user.os_login or user.login
     if not rls.ROLE_NAME.match(role):
@@ -80,7 +80,7 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
     return Grant(role, created, notes)
 
 
-def _target(session: Session, login: str, verb: str) -> User:
+def role_target(session: Session, login: str, verb: str) -> User:
     """The user whose role `crm db grant` / `crm db revoke` changes, once the acting user
     and the connection may change roles.
 
@@ -125,9 +125,9 @@ def revoke_role(session: Session, login: str) -> list[str]:
         ValidationFailed: not PostgreSQL, the user has no role, or it is a role with
             powers beyond an operator's (the owner's, a superuser's).
     """
+    user = role_target(session, login, "revoke")  # refuses SQLite before the driver is needed
     from psycopg import sql
 
-    user = _target(session, login, "revoke")
     label = f"user {login!r}"
     role = user.db_role
     if not role:
