@@ -260,3 +260,24 @@ def test_contacts_and_companies_are_known_by_id_and_creation_date(any_world, any
     assert done.exit_code == 0, done.output
     assert Company.get_by_id(any_world.cid("Customer #B")).name == "Customer #B (renamed)"
     assert Company.select().count() == 3
+
+
+def test_an_update_by_the_id_of_a_hidden_record_reads_as_a_missing_one(any_world, any_db,
+                                                                        tmp_path):
+    admin = any_world.session("admin")
+    # user1 changes Customer #A's contacts but never sees the root company's.
+    hidden = get_kind("contact").create(admin, {
+        "full_name": "Hidden Hugo", "email": "hugo@example.com",
+        "company": str(any_world.cid("My company"))})
+    answers = []
+    for record_id, email in ((hidden, "hugo@example.com"), (999999, "nobody@example.com")):
+        source = tmp_path / f"contacts-{record_id}.csv"
+        _write(source, [{"id": str(record_id), "full_name": "Hugo Changed", "email": email,
+                         "company": "Customer #A"}])
+        result = crm(any_db, "--user", "user1", "import", "contacts", str(source),
+                     "--on-duplicate", "update", env={"CRM_PASSWORD": "user1-pw"})
+        answers.append((result.exit_code, re.sub(r"\d+", "N", result.output)))
+    # Both rows are new records: the hidden id is not linked, nor named.
+    assert answers[0] == answers[1], answers
+    assert answers[0][0] == 0 and answers[0][1].startswith("created N contact from N rows")
+    assert Contact.get_by_id(hidden).full_name == "Hidden Hugo"
