@@ -250,8 +250,9 @@ async def test_detail_screen_shows_totals_and_greys_keys(clerks, clock):
 
 
 async def test_issuing_warns_of_characters_no_font_draws(world, clock):
-    from crm_tui.app import make_app
     from crm_tui.services import settings
+    from crm_tui.services.context import Session
+    from tests.screens.crm_app_helpers import RecordingApp
 
     admin = world.session("admin")
     settings.set_value(admin, "documents.fallback_font", "none")
@@ -259,16 +260,17 @@ async def test_issuing_warns_of_characters_no_font_draws(world, clock):
                                                  "parent": str(world.cid("My company"))})
     with invoices.deferred_pdfs():
         get_kind("invoice").create(admin, {"company": str(company), **MANUAL})
-    app = make_app(admin, clock=clock)
+    # Recorded, not read from the toasts: on a loaded machine the first toast may have
+    # timed out before the second is shown.
+    app = RecordingApp(Session(admin.user, clock))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_invoices(app, pilot)
         await pilot.press("I")
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot, 6)
-        messages = [(n.message, n.severity) for n in app._notifications]
-        assert ("Issued invoice 15/1000", "information") in messages
-        warned = [m for m, severity in messages if severity == "warning"]
+        assert app.said("Issued invoice 15/1000", "information")
+        warned = [m for severity, m in app.notes if severity == "warning"]
         assert len(warned) == 1 and "no installed font can draw" in warned[0]
         assert all(char in warned[0] for char in "株式会社")
         # Marking it paid in the form makes the PAID version: its warning shows too.
@@ -279,6 +281,6 @@ async def test_issuing_warns_of_characters_no_font_draws(world, clock):
         modal.form.input_for("status").value = "paid"
         await pilot.press("ctrl+s")
         await settle(pilot, 6)
-        warned = [n.message for n in app._notifications if n.severity == "warning"]
+        warned = [m for severity, m in app.notes if severity == "warning"]
         assert len(warned) == 2 and all(char in warned[1] for char in "株式会社"), warned
     assert invoices.find(admin, "15/1000")["status"] == "paid"
