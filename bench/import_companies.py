@@ -6,8 +6,11 @@ Both runs write into a fresh, fully migrated database file (same tables, indexes
 pragmas): `imports.run` reads, decodes, checks and writes the CSV file (company rows and
 their two custom values each, parents mapped within the file); the baseline inserts the
 already prepared tuples of the same rows with sqlite3's executemany in one transaction.
-The ratio is baseline time / import time (1.0 = as fast as the raw insert; target >= 0.5),
-the median over the pairs of runs, in wall-clock time and in this process's CPU time.
+The import also checks the duplicate rule against the database and within the file, and
+writes each new record's history row (its field values) and search words, which the
+baseline does not: history doubles the writes. The ratio is baseline time / import time
+(1.0 = as fast as the raw insert; goal >= 0.35), the median over the pairs of runs, in
+wall-clock time and in this process's CPU time.
 After the first import (untimed) its stored rows are compared with the baseline's: every
 field, parent (by name), manager, role, stamp and custom value must be the same.
 """
@@ -28,6 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 NOW = dt.datetime(2026, 1, 15, 9, 30)
+#: The import's rate against the raw insert, history and the duplicate rule on.
+GOAL = 0.35
 
 
 def build_rows(count: int) -> list[dict]:
@@ -81,7 +86,7 @@ def time_import(folder: str, data: bytes, expected: int, run_number: int,
     With `rows`, the stored rows are then compared with the raw baseline's (untimed).
     """
     from crm_tui import db
-    from crm_tui.models import Company, CustomValue, User
+    from crm_tui.models import Company, CustomValue, History, User
     from crm_tui.services import imports
     from crm_tui.services.context import FrozenClock, Session
 
@@ -93,6 +98,11 @@ def time_import(folder: str, data: bytes, expected: int, run_number: int,
     assert report.created == expected, report
     assert Company.select().count() == expected
     assert CustomValue.select().count() == 2 * expected
+    # Every new company's history row holds its values (name and custom ones included).
+    created = History.select().where(History.action == "create", History.face == "import")
+    assert created.count() == expected
+    assert all("name" in row.change_data and "custom.Office Phone" in row.change_data
+               for row in created.limit(100))
     db.close_database()
     if rows is not None:
         check_contents(path, rows)
@@ -187,7 +197,7 @@ def main() -> None:
             print(f"{what:4s} time: raw sqlite3 executemany {raw_s:.2f} s "
                   f"({args.rows / raw_s:,.0f} rows/s); imports.run (parse, check, write) "
                   f"{import_s:.2f} s ({args.rows / import_s:,.0f} rows/s); "
-                  f"ratio {ratio:.2f} (target >= 0.5)")
+                  f"ratio {ratio:.2f} (goal >= {GOAL}: {'met' if ratio >= GOAL else 'not met'})")
             pairs = ", ".join(f"{r[index] / i[index]:.2f}"
                               for r, i in zip(raw, imported, strict=True))
             print(f"     each pair's ratio: {pairs}")

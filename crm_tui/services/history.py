@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_tui import acl
 from crm_tui.db import database
@@ -16,6 +17,9 @@ from crm_tui.errors import Conflict
 from crm_tui.models import History
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
+
+if TYPE_CHECKING:
+    from crm_tui.services.records import Kind
 
 #: What a secret's old and new values are recorded as: only that it changed.
 SECRET = "(secret)"
@@ -81,21 +85,22 @@ def record_many(session: Session, kind: str,
         face = face or current[1]
     face = face or session.face
     login = session.login
-    dumps = json.dumps
-    rows = [(kind, record_id, action, dumps(changes, ensure_ascii=False, default=str),
-             login, face, now, batch) for record_id, action, changes in entries]
-    if not rows:
-        return 0
-    # A batch (an import of many thousand records) goes through the driver's executemany:
-    # building a peewee INSERT per row costs several times the write itself.
+    # One encoder for the batch: json.dumps with options builds a new one per call.
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    at = History.at.db_value(now)
+    # A batch (an import of many thousand records) goes through the driver's executemany,
+    # _BATCH rows at a time as the entries come (a million-row import never holds them
+    # all): building a peewee INSERT per row costs several times the write itself.
     param = database.param
     sql = (f'INSERT INTO "{History._meta.table_name}" (kind, record_id, action, changes, '
            f"login, face, at, batch) VALUES ({', '.join([param] * 8)})")
-    values = [(*row[:6], History.at.db_value(row[6]), row[7]) for row in rows]
-    cursor = database.cursor()
-    for start in range(0, len(values), _BATCH):
-        cursor.executemany(sql, values[start:start + _BATCH])
-    return len(rows)
+    entries = iter(entries)
+    written = 0
+    while rows := [(kind, record_id, action, dumps(changes), login, face, at, batch)
+                   for record_id, action, changes in itertools.islice(entries, _BATCH)]:
+        database.cursor().executemany(sql, rows)
+        written += len(rows)
+    return written
 
 
 def snapshots(session: Session, kind_name: str, ids: Iterable[int]) -> dict[int, dict]:
@@ -114,6 +119,48 @@ def snapshots(session: Session, kind_name: str, ids: Iterable[int]) -> dict[int,
         for row in kind.present(session, rows):
             out[row["id"]] = kind._snapshot_of(row)
     return out
+
+
+def created(session: Session, kind: Kind, rows: Iterable[dict[str, Any]],
+            custom: dict[int, dict[str, str]]) -> Iterator[tuple[int, str, dict[str, list]]]:
+    """The history entries of new records from their rows as written (model field ->
+    value, ids included) and their custom values: each field's new value, as `snapshots`
+    would read it back.
+
+    Reading a big import's rows back costs as much as writing them; the rows are at hand.
+    Of what `decorate` derives, only references (a lead's tags) are fields history keeps:
+    a kind with such fields is presented and decorated a page at a time; the others have
+    their fields converted as `present` converts them, and nothing else.
+    """
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    rows = itertools.chain((first,), rows)
+    plain = (str, int, list)
+    if any(field.kind == "refs" and not field.readonly for field in kind.fields):
+        while page := list(itertools.islice(rows, _BATCH)):
+            for row in kind.present(session, page, custom=custom):
+                yield row["id"], "create", {
+                    name: [None, value if type(value) in plain else text_of(value)]
+                    for name, value in kind._snapshot_of(row).items()
+                    if value is not None and value != ""}
+        return
+    columns = kind.converters(first, kind._history_fields())
+    for row in rows:
+        record_id = row["id"]
+        changes: dict[str, list] = {}
+        for name, column, convert in columns:
+            value = row[column]
+            if value is not None and convert is not None:
+                value = convert(value)
+            if value is None or value == "":
+                continue
+            changes[name] = [None, value if type(value) in plain else text_of(value)]
+        for name, value in custom.get(record_id, {}).items():
+            if value != "":
+                changes[f"custom.{name}"] = [None, value]
+        yield record_id, "create", changes
 
 
 @contextlib.contextmanager

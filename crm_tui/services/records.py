@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol
 
@@ -652,11 +652,19 @@ class Kind:
 
     def _snapshot_of(self, row: dict) -> dict:
         """A presented row as history compares it."""
-        # Derived fields (last update, billing) follow from the others: not history.
-        wanted = {f.name for f in self.fields if f.kind != "password" and not f.readonly}
+        wanted = self._history_fields()
         out = {k: v for k, v in row.items() if k in wanted}
         out.update({f"custom.{k}": v for k, v in (row.get("custom") or {}).items()})
         return out
+
+    def _history_fields(self) -> frozenset[str]:
+        """The fields history keeps (an import asks once per record: worked out once)."""
+        wanted = self.__dict__.get("_history_field_names")
+        if wanted is None:
+            # Derived fields (last update, billing) follow from the others: not history.
+            wanted = self.__dict__["_history_field_names"] = frozenset(
+                f.name for f in self.fields if f.kind != "password" and not f.readonly)
+        return wanted
 
     def _changes(self, before: dict, after: dict, parsed: dict) -> dict[str, list]:
         """What history records of a write: each changed field's old and new value, and a
@@ -796,18 +804,32 @@ class Kind:
         raw_rows = list(query.dicts())
         return self.present(session, raw_rows)
 
-    def present(self, session: Session, raw_rows: list[dict]) -> list[dict]:
-        """Turn `.dicts()` rows into the --json shape, in bulk."""
+    def converters(self, sample: dict, wanted: Collection[str] | None = None
+                   ) -> list[tuple[str, str, Callable[[Any], Any] | None]]:
+        """How `present` turns each column of rows like `sample` into its --json value:
+        (field name, column, conversion or None), for the `wanted` fields (default all)."""
         logins = user_logins() if any(f.kind == "user" for f in self.fields) else {}
-        # Work out once per list how each column converts; lists can be long.
-        sample = raw_rows[0] if raw_rows else {}
         columns = []
         for field in self.fields:
             if field.kind in ("password", "refs") or field.column not in sample:
                 continue
+            if wanted is not None and field.name not in wanted:
+                continue
             convert = {"user": logins.get, "decimal": _money_text, "rate": V.render,
                        "date": V.render, "datetime": V.render}.get(field.kind)
             columns.append((field.name, field.column, convert))
+        return columns
+
+    def present(self, session: Session, raw_rows: list[dict], *,
+                custom: dict[int, dict[str, str]] | None = None,
+                decorated: bool = True) -> list[dict]:
+        """Turn `.dicts()` rows into the --json shape, in bulk.
+
+        `custom`: the rows' custom values when the caller has them (else they are read);
+        `decorated=False` leaves out what `decorate` derives.
+        """
+        # Work out once per list how each column converts; lists can be long.
+        columns = self.converters(raw_rows[0] if raw_rows else {})
         out = []
         for raw in raw_rows:
             row: dict[str, Any] = {"id": raw["id"]}
@@ -816,10 +838,12 @@ class Kind:
                 row[name] = value if convert is None or value is None else convert(value)
             out.append(row)
         if self.custom_entity is not None:
-            custom = self.custom_values([r["id"] for r in out])
+            if custom is None:
+                custom = self.custom_values([r["id"] for r in out])
             for row in out:
                 row["custom"] = custom.get(row["id"], {})
-        self.decorate(session, out)
+        if decorated:
+            self.decorate(session, out)
         return out
 
     def list(

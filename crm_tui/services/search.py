@@ -38,7 +38,12 @@ _COMMON = 2000
 
 def normalise(text: str) -> str:
     """`text` without accents (NFKD, combining marks dropped), casefolded."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    text = text or ""
+    if text.isascii():
+        # ASCII has nothing to decompose, and casefold is lower there: the usual case of
+        # an import's millions of names, at a fraction of the cost.
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 

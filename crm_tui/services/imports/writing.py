@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import peewee
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict
-from crm_tui.models import CustomValue, ImportBatch
+from crm_tui.models import CustomField, CustomValue, ImportBatch
 from crm_tui.services import history, search
 from crm_tui.services.context import Session
 from crm_tui.services.imports.bulk import Insert, Same, allocate_ids, driver_value, insert_dicts
@@ -62,10 +62,12 @@ class Writer:
                 before_save_many = batch_form(kind, "before_save", "before_save_many")
                 sets = before_save_many(session, records) if before_save_many else None
                 per_record = sets is None or type(kind).after_save is not Kind.after_save
+                # Each row as written (model field -> value): what the history of the new
+                # records is made from, without reading them back.
                 if per_record:
-                    later = self._insert_objects(batch, order, ids, done)
+                    later, written = self._insert_objects(batch, order, ids, done)
                 else:
-                    later = self._insert_columns(batch, order, ids, sets, done)
+                    later, written = self._insert_columns(batch, order, ids, sets, done)
                 # In index order (field, then record: `order` has increasing ids), as the
                 # unique (field, record) index is built fastest.
                 insert = Insert(CustomValue, [CustomValue.field, CustomValue.record_id,
@@ -100,8 +102,12 @@ class Writer:
                 import_batch = ImportBatch.create(
                     kind=self.layout.kind, login=session.login, at=session.clock.now(),
                     file=self.file_name[-300:], created=count)
-                history.record_many(session, kind.name, ((i, "create", {}) for i in ids),
-                                    face="import", batch=import_batch.id)
+                if later:
+                    written = with_targets(written, self.layout.self_ref, later)
+                history.record_many(
+                    session, kind.name,
+                    history.created(session, kind, written, custom_by_record(batch, ids)),
+                    face="import", batch=import_batch.id)
                 if kind.name in search.FIELDS:
                     # The search index of the new rows, from their columns (file order).
                     search.index_new(kind.name, ids, {
@@ -114,10 +120,11 @@ class Writer:
         return ids, import_batch.id
 
     def _insert_objects(self, batch: Batch, order: list[int], ids: list[int],
-                        done: int) -> list[tuple[int, int]]:
+                        done: int) -> tuple[list[tuple[int, int]], list[dict[str, Any]]]:
         """Insert the rows as model objects, `before_save` called on each.
 
-        Returns the self references to set once every row is in: (target id, row id).
+        Returns the self references to set once every row is in (target id, row id), and
+        each row's values as inserted.
         """
         session, layout, model = self.session, self.layout, self.model
         objects = batch.records.objects()
@@ -125,7 +132,7 @@ class Writer:
         later: list[tuple[int, int]] = []
         self_refs, self_ref = batch.self_refs, layout.self_ref
         before_save = self.kind.before_save
-        written = 0
+        written: list[dict[str, Any]] = []
         for positions in in_batches(order, STEP):
             rows: list[dict[str, Any]] = []
             for position in positions:
@@ -142,12 +149,13 @@ class Writer:
                 before_save(session, obj, True)
                 rows.append(data)
             insert_dicts(model, rows)
-            written += len(positions)
-            self._tick(done + written // 2)
-        return later
+            written.extend(rows)
+            self._tick(done + len(written) // 2)
+        return later, written
 
     def _insert_columns(self, batch: Batch, order: list[int], ids: list[int],
-                        sets: dict[str, Any], done: int) -> list[tuple[int, int]]:
+                        sets: dict[str, Any], done: int
+                        ) -> tuple[list[tuple[int, int]], Iterator[dict[str, Any]]]:
         """Insert the rows straight from the columns, with what `before_save_many` sets.
 
         Returns the self references to set once every row is in: (target id, row id).
@@ -163,6 +171,9 @@ class Writer:
         # Columns before_save derives per record (search keys…), in file order.
         derived = self.kind.derived_many(self.session, records)
         columns: list[Sequence[Any] | Same] = []
+        # The values shared by every row as the model holds them (`columns` has them as the
+        # driver takes them), for the history.
+        shared: dict[int, Any] = {}
         for model_field in fields:
             name = model_field.name
             if name == key:
@@ -170,6 +181,7 @@ class Writer:
             elif name in derived:
                 column = derived[name]
             elif name in sets:
+                shared[len(columns)] = sets[name]
                 columns.append(Same(driver_value(sets[name])))
                 continue
             elif name == self_ref and self_refs:
@@ -184,6 +196,7 @@ class Writer:
             else:
                 same, value = records.constant(name)
                 if same:
+                    shared[len(columns)] = value
                     columns.append(Same(driver_value(value)))
                     continue
                 column = records.column(name)
@@ -192,7 +205,36 @@ class Writer:
         for start in range(0, count, STEP):
             insert.columns(columns, start, min(start + STEP, count))
             self._tick(done + min(start + STEP, count) // 2)
-        return later
+        # Each row's values as inserted, made one at a time as the history asks for them.
+        names = [model_field.name for model_field in fields]
+        values = [itertools.repeat(shared[n], count) if n in shared else column
+                  for n, column in enumerate(columns)]
+        return later, (dict(zip(names, row, strict=True)) for row in zip(*values, strict=True))
+
+
+def custom_by_record(batch: Batch, ids: list[int]) -> dict[int, dict[str, str]]:
+    """The custom values the import writes, by record id and field name (records without
+    any are left out)."""
+    names = dict(CustomField.select(CustomField.id, CustomField.name)
+                 .where(CustomField.id.in_(list(batch.custom))).tuples()) if batch.custom else {}
+    out: dict[int, dict[str, str]] = {}
+    for field_id, texts in batch.custom.items():
+        name = names[field_id]
+        for record_id, text in zip(ids, texts, strict=True):
+            if text is not None:
+                out.setdefault(record_id, {})[name] = text
+    return out
+
+
+def with_targets(rows: Iterable[dict[str, Any]], self_ref: str,
+                 later: list[tuple[int, int]]) -> Iterator[dict[str, Any]]:
+    """The rows with the self references set after the inserts (target id, row id)."""
+    targets = {row_id: target for target, row_id in later}
+    for row in rows:
+        target = targets.get(row["id"])
+        if target is not None:
+            row = {**row, self_ref: target}
+        yield row
 
 
 def in_batches(items: Sequence, size: int) -> Iterator[Sequence]:
