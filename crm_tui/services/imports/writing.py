@@ -158,7 +158,8 @@ class Writer:
                         ) -> tuple[list[tuple[int, int]], Iterator[dict[str, Any]]]:
         """Insert the rows straight from the columns, with what `before_save_many` sets.
 
-        Returns the self references to set once every row is in: (target id, row id).
+        Returns the self references to set once every row is in (target id, row id), and
+        each row's values as inserted (made as they are read).
         """
         layout, model, records = self.layout, self.model, batch.records
         count = records.count
