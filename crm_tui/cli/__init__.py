@@ -41,6 +41,12 @@ class CrmGroup(click.Group):
         translation.translate_help(self)
         return super().main(*args, **kwargs)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """`--lang` acts before crm's other options wherever it is among them, so
+        `crm --help --lang es` speaks Spanish too (click runs eager options in the order
+        they are typed)."""
+        return super().parse_args(ctx, _language_first(self, args))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
@@ -182,6 +188,24 @@ def cli(ctx: click.Context, db_target, user_login, demo, sync, watch, verbose,
         log.info("sync ended with exit status %d", status)
         ctx.exit(status)
     run_app(ctx.obj)
+
+
+def _language_first(command: click.Command, args: list[str]) -> list[str]:
+    """`args` with a `--lang` among the command's own options (those before the
+    subcommand) moved to the front."""
+    takes_value = {name for param in command.params if isinstance(param, click.Option)
+                   and not param.is_flag and not param.count for name in param.opts}
+    position = 0
+    while position < len(args):
+        token = args[position]
+        if token == "--lang" and position + 1 < len(args):
+            return [*args[position:position + 2], *args[:position], *args[position + 2:]]
+        if token.startswith("--lang="):
+            return [token, *args[:position], *args[position + 1:]]
+        if token == "--" or not token.startswith("-"):
+            break  # the subcommand (or operands): its options are its own
+        position += 2 if token in takes_value else 1
+    return args
 
 
 def _choose_language(ctx: click.Context, value: str | None) -> None:

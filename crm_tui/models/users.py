@@ -30,7 +30,8 @@ class User(BaseModel):
     email = peewee.CharField(max_length=200, default="")
     phone = peewee.CharField(max_length=60, default="")
     employee_number = peewee.CharField(max_length=60, default="")
-    language = peewee.CharField(max_length=10, default="en")
+    # Empty: the language of the OS locale (SPEC 11), until the user chooses one.
+    language = peewee.CharField(max_length=10, default="")
     # The company the user belongs to; deferred because companies point back at users.
     company = peewee.DeferredForeignKey(
         "Company", null=True, on_delete="SET NULL", deferrable=None, backref="members"

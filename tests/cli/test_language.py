@@ -45,6 +45,18 @@ def test_help_goes_back_to_english_in_the_next_run():
     assert "Show this message and exit." in english
 
 
+def test_lang_after_help_still_chooses_the_language(tmp_path):
+    # click runs eager options in the order they are typed; --lang goes first wherever it
+    # is among crm's own options (an option's value is not taken for one).
+    assert crm("--help", "--lang", "es").output.startswith("Uso: crm")
+    assert crm("--db", str(tmp_path / "x.sqlite3"), "--help", "--lang=es").output.startswith(
+        "Uso: crm")
+    assert crm("--db", "--lang", "--help").output.startswith("Usage: crm")
+    # After the command name --lang is not crm's: the command refuses it, in English.
+    refused = crm("list", "--help", "--lang", "es")
+    assert refused.output.startswith("Usage: crm list")
+
+
 def test_click_s_help_option_follows_the_language_of_each_run():
     # click keeps the --help option it made for a command; an English run comes first here
     assert "Show this message and exit." in crm("list", "--help").output
@@ -101,6 +113,14 @@ def test_the_user_s_language_then_lang_overrides_it(crm_db):
     assert json.loads(shown.stdout)["language"] == "es"
     missing = crm("show", "company", "999", db=crm_db)
     assert missing.exit_code == 1
+
+
+def test_a_user_who_chose_no_language_reads_the_os_locale_s(crm_db):
+    # The first superadmin, made by `crm init`, has chosen none yet.
+    assert json.loads(crm("show", "user", "1", "--json", db=crm_db).stdout)["language"] == ""
+    assert "Conversión: 0 ganados" in crm("stats", "leads", db=crm_db,
+                                            LANG="es_ES.UTF-8").output
+    assert "Conversion: 0 won" in crm("stats", "leads", db=crm_db, LANG="C.UTF-8").output
 
 
 def test_a_user_language_without_catalog_falls_back_to_the_os_locale(monkeypatch):
