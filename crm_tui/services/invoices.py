@@ -20,7 +20,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import N_
+from crm_tui.i18n import N_, _
 from crm_tui.models import (
     INVOICE_LANGUAGES,
     INVOICE_STATUSES,
@@ -166,7 +166,8 @@ class InvoiceKind(Kind):
 
     def check_view(self, session, obj):
         if not acl.can_view_invoice(session.user, obj):
-            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not view {record}").format(
+                login=session.login, record=self.label(obj)))
 
     def check_write_any(self, session):
         user = session.user
