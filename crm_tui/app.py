@@ -28,6 +28,8 @@ TEXTUAL_COMMANDS = (
     N_("Minimize"), N_("Minimize the widget and restore to normal size"), N_("Maximize"),
     N_("Maximize the focused widget"), N_("Screenshot"),
     N_("Save an SVG 'screenshot' of the current screen"), N_("Bell"), N_("Ring the bell"),
+    # The palette key's own binding (the footers translate it with the screen's keys).
+    N_("palette"), N_("Open the command palette"),
 )
 
 START_MODE = "start"
@@ -341,6 +343,14 @@ class CrmApp(App[None]):
         """Textual's own palette commands (theme, quit, keys...), in the user's language."""
         for command in super().get_system_commands(screen):
             yield command._replace(title=_(command.title), help=_(command.help))
+
+    def action_command_palette(self) -> None:
+        """Textual's command palette, its search prompt in the user's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder=_("Search for commands…"),
+                                            id="--command-palette"))
 
     def action_help(self) -> None:
         """List every key of the current screen, built from its bindings."""

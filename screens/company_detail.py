@@ -38,9 +38,9 @@ RELATED: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
         Column("full_name", N_("Full name"), 24), Column("email", N_("Email"), 26),
         Column("phone", N_("Phone"), 12), Column("position", N_("Position"), 10))),
     ("contracts", "contract", N_("Contracts"), (
-        Column("name", N_("Name"), 24), Column("contract_number", N_("Number"), 12),
+        Column("name", N_("Name"), 22), Column("contract_number", N_("Number"), 12),
         Column("date_begin", N_("Begins"), 10), Column("date_end", N_("Ends"), 10),
-        Column("status_name", N_("Status"), 8))),
+        Column("status_name", N_("Status"), 10, translated=True))),
     ("invoices", "invoice", N_("Invoices"), (
         Column("bill_id", N_("Bill ID"), 14), Column("type", N_("Type"), 10),
         Column("status", N_("Status"), 10), Column("created", N_("Created"), 10),

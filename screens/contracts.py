@@ -22,9 +22,9 @@ from screens.base import CrmScreen, RecordListScreen
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (
-    Column("name", N_("Name"), 20), Column("contract_number", N_("Number"), 10),
+    Column("name", N_("Name"), 18), Column("contract_number", N_("Number"), 10),
     Column("company", N_("Company"), 16), Column("date_begin", N_("Begins"), 10),
-    Column("date_end", N_("Ends"), 10), Column("status_name", N_("Status"), 8),
+    Column("date_end", N_("Ends"), 10), Column("status_name", N_("Status"), 10, translated=True),
 )
 """The contract list's columns (79 cells with their separators)."""
 

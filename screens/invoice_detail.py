@@ -31,6 +31,8 @@ FACTS = (("bill_id", N_("Bill ID")), ("state", N_("State")), ("credit_of_bill_id
          ("expires", N_("Expires")), ("paid_on", N_("Paid on")), ("currency", N_("Currency")),
          ("language", N_("Language")), ("description", N_("Description")),
          ("internal_note", N_("Internal note")))
+TRANSLATED = {"state"}
+"""Facts whose values are the services' words (draft, issued), shown in the user's language."""
 TOTALS = (("tax_base", N_("Tax base")), ("discount_total", N_("Discounts")),
           ("subtotal", N_("Subtotal")), ("total_tax", N_("Tax")), ("withholding", N_("Withholding")),
           ("total", N_("Total")))
@@ -117,7 +119,8 @@ class InvoiceDetailScreen(DetailScreen):
         box = self.query_one("#details", VerticalScroll)
         box.remove_children()
         blocks = [
-            detail_block(_("Invoice"), [(_(label), str(data.get(key) or ""))
+            detail_block(_("Invoice"), [(_(label), _(data[key]) if key in TRANSLATED
+                                        else str(data.get(key) or ""))
                                        for key, label in FACTS if data.get(key)]),
             self._amounts(_("Concepts"), data["lines"], data["currency"]),
         ]

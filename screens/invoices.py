@@ -18,12 +18,13 @@ from screens.base import CrmScreen, RecordListScreen
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (
-    Column("bill_id", N_("Bill ID"), 12), Column("company", N_("Company"), 12),
-    Column("state", N_("State"), 9), Column("status", N_("Status"), 9), Column("created", N_("Created"), 10),
-    Column("total", N_("Total"), 12, "right"), Column("currency", N_("Cur"), 3),
-    Column("locked", N_("Lock"), 4),
+    Column("bill_id", N_("Bill ID"), 12), Column("company", N_("Company"), 10),
+    Column("state", N_("State"), 9, translated=True), Column("status", N_("Status"), 9),
+    Column("created", N_("Created"), 10), Column("total", N_("Total"), 10, "right"),
+    Column("currency", N_("Cur"), 5), Column("locked", N_("Lock"), 6),
 )
-"""The invoice list's columns (78 cells with their separators)."""
+"""The invoice list's columns (78 cells with their separators; short headers such as "Cur"
+get room for other languages' longer ones)."""
 
 
 # -- what the invoice keys do, shared by the list and the detail screen ---------------------

@@ -82,9 +82,10 @@ def render_fields(fields: list[dict[str, str]]) -> RenderableType:
     shown = [f for f in fields if f["key"] not in _NOT_IN_GRID and f["section"] == ""]
     custom = [f for f in fields if f["section"] != ""]
     grid = Table.grid(padding=(0, 1), expand=True)
-    grid.add_column(style="dim", width=15, no_wrap=True)
+    # Labels as wide as the longest (other languages' are longer); the values take the rest.
+    grid.add_column(style="dim", min_width=15, no_wrap=True)
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-    grid.add_column(style="dim", width=15, no_wrap=True)
+    grid.add_column(style="dim", min_width=15, no_wrap=True)
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     pairs = [(_(f["label"]), cell_text(f["text"], f.get("kind", "text"))) for f in shown + custom]
     for start in range(0, len(pairs), 2):

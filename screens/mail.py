@@ -125,7 +125,7 @@ class MailScreen(CrmScreen):
         quarantine = self.query_one("#quarantine", LazyTable)
         quarantine.set_source(ListRows(translated_columns(QUARANTINE_COLUMNS), [
             (index, _cells(row, QUARANTINE_COLUMNS)) for index, row in self._kept.items()]))
-        self.set_title(_("{title}  ({unmatched} unmatched, {kept} quarantined)").format(
+        self.set_title(_("{title} · {unmatched} unmatched, {kept} quarantined").format(
             title=_(self.SCREEN_TITLE), unmatched=len(self._unmatched), kept=len(self._kept)))
         self.refresh_bindings()
 

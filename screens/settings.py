@@ -108,7 +108,7 @@ class SettingsScreen(CrmScreen):
         if section is None:
             return
         form = FieldForm(specs_from(self.sections[section]), classes="settings-form",
-                         disabled=not self.may_change)
+                         disabled=not self.may_change, prompt=_("Select"))
         pane.mount(form)
 
     @on(FieldForm.Submitted, ".settings-form")

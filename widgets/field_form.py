@@ -96,8 +96,10 @@ class _LinkedSelect(Horizontal):
     }
     """
 
-    def __init__(self, options: Mapping[str, Sequence[str]], value: str) -> None:
+    def __init__(self, options: Mapping[str, Sequence[str]], value: str,
+                 prompt: str = "Select") -> None:
         super().__init__()
+        self.prompt = prompt
         self.choices = {
             str(parent): [str(child) for child in children] for parent, children in options.items()
         }
@@ -110,6 +112,7 @@ class _LinkedSelect(Horizontal):
         yield Select(
             [(parent, parent) for parent in self.choices],
             value=parent_value,
+            prompt=self.prompt,
             compact=True,
             classes="linked-parent",
         )
@@ -118,6 +121,7 @@ class _LinkedSelect(Horizontal):
         yield Select(
             [(child, child) for child in children],
             value=child_value,
+            prompt=self.prompt,
             compact=True,
             classes="linked-child",
         )
@@ -242,9 +246,12 @@ class FieldForm(VerticalScroll, can_focus=False):
         id: str | None = None,
         classes: str | None = None,
         disabled: bool = False,
+        prompt: str = "Select",
     ) -> None:
-        """Create the form; widgets are built from `specs`, sections keep first-seen order."""
+        """Create the form; widgets are built from `specs`, sections keep first-seen order.
+        `prompt` is what a choice shows while nothing is chosen (the owner's language)."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.prompt = prompt
         self.specs = list(specs)
         for spec in self.specs:
             # Fail where the form is built, not later inside compose.
@@ -295,10 +302,10 @@ class FieldForm(VerticalScroll, can_focus=False):
             choices = _choices(spec.options)
             known = {choice for _, choice in choices}
             initial: Any = value if value in known else Select.NULL
-            return Select(choices, value=initial, compact=True)
+            return Select(choices, value=initial, prompt=self.prompt, compact=True)
         if kind == "linked":
             options = spec.options if isinstance(spec.options, Mapping) else {}
-            return _LinkedSelect(options, value)
+            return _LinkedSelect(options, value, self.prompt)
         if kind == "textarea":
             return TextArea(value, compact=True, soft_wrap=True)
         if kind == "date":

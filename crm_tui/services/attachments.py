@@ -183,13 +183,13 @@ def read_local_file(path: str | Path) -> tuple[str, bytes]:
     source = Path(text).expanduser()
     try:
         if source.stat().st_size > MAX_ATTACHMENT_BYTES:
-            raise ValidationFailed.one("attachment", "file", text, "larger than "
-                                       f"{MAX_ATTACHMENT_BYTES // 2 ** 20} MB")
+            raise ValidationFailed.one("attachment", "file", text, _("larger than {size} MB")
+                                       .format(size=MAX_ATTACHMENT_BYTES // 2 ** 20))
         with open(source, "rb") as handle:
             data = handle.read(MAX_ATTACHMENT_BYTES + 1)
     except OSError as error:
         raise ValidationFailed.one("attachment", "file", text,
-                                   error.strerror or "cannot be read") from None
+                                   error.strerror or _("cannot be read")) from None
     return source.name, data
 
 
@@ -315,7 +315,7 @@ def save_copy(session: Session, attachment_id: int | str, target: str | Path, *,
     try:
         source = open(path_of(att.stored_name), "rb")
     except OSError:
-        raise NotFound(f"{record}: its stored file is missing") from None
+        raise NotFound(_("{record}: its stored file is missing").format(record=record)) from None
     with source:
         try:
             handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".crm-", suffix=".part")
@@ -327,7 +327,7 @@ def save_copy(session: Session, attachment_id: int | str, target: str | Path, *,
                 shutil.copyfileobj(source, out)
             _move_into_place(temp, path, overwrite)
         except FileExistsError:
-            raise Conflict(f"file {path} already exists") from None
+            raise Conflict(_("file {path} already exists").format(path=path)) from None
         except OSError as error:
             raise ValidationFailed.one(record, "file", path,
                                        error.strerror or str(error)) from None
@@ -346,17 +346,18 @@ def _target_path(record: str, target: str | Path, name: str, overwrite: bool) ->
         if path.is_dir():
             path = path / name
         if path.is_dir():
-            raise ValidationFailed.one(record, "file", path, "is a directory")
+            raise ValidationFailed.one(record, "file", path, _("is a directory"))
         if not path.parent.is_dir():
             raise ValidationFailed.one(record, "file", path,
-                                       f"directory {path.parent} does not exist")
+                                       _("directory {path} does not exist").format(
+                                           path=path.parent))
         exists = path.exists() or path.is_symlink()
     except (OSError, RuntimeError) as error:
         # A name too long, a path through a file, an unknown ~user.
         reason = getattr(error, "strerror", None) or str(error)
         raise ValidationFailed.one(record, "file", text, reason) from None
     if exists and not overwrite:
-        raise Conflict(f"file {path} already exists")
+        raise Conflict(_("file {path} already exists").format(path=path))
     return path
 
 

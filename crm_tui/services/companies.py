@@ -73,15 +73,18 @@ class CompanyKind(Kind):
 
     def check_view(self, session, obj):
         if not acl.can_view_company(session.user, obj):
-            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not view {record}").format(
+                login=session.login, record=self.label(obj)))
 
     def check_write_any(self, session):
         if not acl.can_create_company(session.user):
-            raise PermissionDenied(f"{session.login} may not change companies")
+            raise PermissionDenied(_("{login} may not change companies").format(
+                login=session.login))
 
     def check_modify(self, session, obj):
         if not acl.can_modify_company(session.user, obj):
-            raise PermissionDenied(f"{session.login} may not modify {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not modify {record}").format(
+                login=session.login, record=self.label(obj)))
 
     def defaults(self, session, obj):
         obj.manager = session.user
@@ -91,11 +94,11 @@ class CompanyKind(Kind):
             problems.append(Problem(self.label(obj), "name", obj.name, _("required")))
         if obj.payment_conditions is not None and obj.payment_conditions < 0:
             problems.append(Problem(self.label(obj), "payment_conditions",
-                                    str(obj.payment_conditions), "cannot be negative"))
+                                    str(obj.payment_conditions), _("cannot be negative")))
         if "parent" in parsed and parsed["parent"] is not None and obj.id is not None:
             if creates_cycle(obj.id, parsed["parent"].id):
                 problems.append(Problem(self.label(obj), "parent", str(parsed["parent"].id),
-                                        "would make the company its own ancestor"))
+                                        _("would make the company its own ancestor")))
 
     def before_save(self, session, obj, created):
         obj.last_update = session.clock.now()
@@ -121,7 +124,7 @@ class CompanyKind(Kind):
         terms = records.column("payment_conditions")
         if any(value is not None and value < 0 for value in set(terms)):
             problems += [(n, Problem(self._new_label(names[n]), "payment_conditions", str(value),
-                                     "cannot be negative"))
+                                     _("cannot be negative")))
                          for n, value in enumerate(terms) if value is not None and value < 0]
         # A new record has no id yet, so it cannot become its own ancestor.
         problems.sort(key=lambda found: found[0])  # stable: each record's in validate's order

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from crm_tui.errors import Problem, ValidationFailed
+from crm_tui.i18n import N_, _
 from crm_tui.models import (
     Attachment,
     Contract,
@@ -43,7 +44,8 @@ from crm_tui.services.contract_invoices import (  # noqa: F401 - re-exported for
 from crm_tui.services.inherited import CompanyOwnedKind
 from crm_tui.services.records import Field, get_kind, register
 
-CONTRACT_STATUSES = {0: "Inactive", 1: "Active"}
+CONTRACT_STATUSES = {0: N_("Inactive"), 1: N_("Active")}
+"""Status names (--json `status_name` stays English; screens show them translated)."""
 
 
 @register
@@ -500,7 +502,7 @@ def detail(session: Session, contract_id: int | str) -> dict[str, Any]:
     fields = forms.display(session, "contract", contract.id)
     for item in fields:
         if item["key"] == "status":
-            item["text"] = CONTRACT_STATUSES.get(contract.status, item["text"])
+            item["text"] = _(CONTRACT_STATUSES.get(contract.status, item["text"]))
     return {
         "id": contract.id,
         "name": contract.name,

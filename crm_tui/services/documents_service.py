@@ -16,6 +16,7 @@ from crm_tui import acl
 from crm_tui.db import database, write_transaction
 from crm_tui.documents import collect_warnings  # noqa: F401 - the faces show these warnings
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import Attachment, Company, Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.services import attachments, settings
 from crm_tui.services.context import Session
@@ -336,8 +337,9 @@ def invoice_pdf(session: Session, bill_id_or_id: str | int) -> tuple[str, bytes]
     if invoice.type == "received":
         return _supplier_document(invoice, label)
     if invoice.issued is None:
-        raise ValidationFailed.one(label, "issued", "", "is a draft and has no PDF yet; "
-                                   f"issue it first (crm invoice issue {invoice.id})")
+        raise ValidationFailed.one(label, "issued", "", _(
+            "is a draft and has no PDF yet; issue it first (crm invoice issue {id})").format(
+                id=invoice.id))
     for att in reversed(_generated(invoice.id)):
         try:
             return att.original_name, attachments.path_of(att.stored_name).read_bytes()
@@ -359,9 +361,9 @@ def _supplier_document(invoice: Invoice, label: str) -> tuple[str, bytes]:
             return att.original_name, attachments.path_of(att.stored_name).read_bytes()
         except OSError:
             log.warning("attachment %s of %s is missing from files/", att.id, label)
-    raise ValidationFailed.one(label, "attachments", "", "is a Received invoice: the CRM "
-                               "makes no PDF of it, and no supplier document is attached "
-                               f"(crm attach invoice {invoice.id} FILE)")
+    raise ValidationFailed.one(label, "attachments", "", _(
+        "is a Received invoice: the CRM makes no PDF of it, and no supplier document is "
+        "attached (crm attach invoice {id} FILE)").format(id=invoice.id))
 
 
 def invoice_attachments(session: Session, bill_id_or_id: str | int) -> list[dict]:
@@ -435,7 +437,7 @@ def save_invoice_download(session: Session, bill_id_or_id: str | int, target: st
         NotFound, PermissionDenied, ValidationFailed (the target cannot be written).
     """
     path = Path(target).expanduser()
-    _, data = invoice_download(session, bill_id_or_id, path.suffix.lower() == ".zip")
+    _name, data = invoice_download(session, bill_id_or_id, path.suffix.lower() == ".zip")
     try:
         write_atomically(path, data)
     except OSError as exc:
@@ -468,7 +470,8 @@ def month_range(month: str) -> tuple[str, str]:
 
     match = re.fullmatch(r"(\d{4})-(\d{2})", (month or "").strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValidationFailed.one("invoice batch", "month", month, "use YYYY-MM, e.g. 2026-01")
+        raise ValidationFailed.one("invoice batch", "month", month,
+                                   _("use YYYY-MM, e.g. 2026-01"))
     year, number = int(match.group(1)), int(match.group(2))
     last = calendar.monthrange(year, number)[1]
     return f"{year:04d}-{number:02d}-01", f"{year:04d}-{number:02d}-{last:02d}"
@@ -519,7 +522,8 @@ def pdf_batch(
     from crm_tui.documents.fonts import shared_font_cache
 
     if store and not (acl.is_admin(session.user) or acl.has(session.user, "IM")):
-        raise PermissionDenied(f"{session.login} may not regenerate stored invoice PDFs")
+        raise PermissionDenied(_("{login} may not regenerate stored invoice PDFs").format(
+            login=session.login))
     target = Path(out_dir).expanduser() if out_dir is not None else None
     if target is not None:
         try:

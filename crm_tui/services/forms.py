@@ -429,11 +429,11 @@ _SETTING_COMBOS = {
 }
 _SETTING_HELP = {
     "invoice.id_pattern": N_("fixed text and the first number in brackets, e.g. 15/[1000]"),
-    "invoice.tax_rate": "percent",
+    "invoice.tax_rate": N_("percent"),
     "invoice.currency": N_("ISO code, e.g. EUR"),
     "contract.reminder_days": N_("days before a contract ends to remind its manager, e.g. 30,7"),
-    "mail.max_message_bytes": "bytes",
-    "mail.poll_seconds": "seconds",
+    "mail.max_message_bytes": N_("bytes"),
+    "mail.poll_seconds": N_("seconds"),
     "mail.max_parts": N_("MIME parts per message (over it: a note, raw copy kept)"),
     "mail.max_attachments": N_("attachments per message (over it: a note, raw copy kept)"),
     "mail.max_depth": N_("MIME nesting levels (over it: a note, raw copy kept)"),

@@ -6,6 +6,7 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.errors import PermissionDenied
+from crm_tui.i18n import _
 from crm_tui.models import Company
 from crm_tui.services.records import Kind
 
@@ -29,7 +30,8 @@ class CompanyOwnedKind(Kind):
 
     def check_view(self, session, obj):
         if obj.company_id is None or not acl.can_view_company(session.user, obj.company):
-            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not view {record}").format(
+                login=session.login, record=self.label(obj)))
 
     def check_write_any(self, session):
         if not acl.can_create_company(session.user):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from crm_tui.db import database, write_transaction
 from crm_tui.documents import collect_warnings
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.money import quantize
 from crm_tui.services import history, invoice_chain, invoice_series, settings
@@ -46,8 +47,8 @@ def _pattern(key: str) -> invoice_series.Pattern:
     if not text:
         example = "R15/[1]" if key == CREDIT_PATTERN_KEY else "15/[1000]"
         raise ValidationFailed.one(f"setting {key}", "value", "",
-                                   f"is not set; configure it first, e.g. crm config set "
-                                   f"{key} '{example}'")
+                                   _("is not set; configure it first, e.g. crm config set "
+                                     "{key} '{example}'").format(key=key, example=example))
     try:
         return invoice_series.parse_pattern(text)
     except V.BadValue as exc:
@@ -69,7 +70,7 @@ def _issue_in_transaction(session: Session, invoice: Invoice, day: dt.date,
     before = {} if created else kind._snapshot(session, invoice.id)
     if day > session.clock.today():
         raise ValidationFailed.one(label, "issued", day.isoformat(),
-                                   "an invoice cannot be issued in the future")
+                                   _("an invoice cannot be issued in the future"))
     series = pattern.series if pattern else invoice_series.MANUAL_SERIES
     invoice_series.lock_series(series)
     last = invoice_chain.chain_end(database, series)
@@ -78,9 +79,10 @@ def _issue_in_transaction(session: Session, invoice: Invoice, day: dt.date,
         if last_day is not None and day < last_day:
             raise ValidationFailed.one(
                 label, "issued", day.isoformat(),
-                f"is before {last_day.isoformat()}, the issue date of invoice "
-                f"{last['bill_id']}, the last issued in series {series or '(hand-made IDs)'}: "
-                "numbers follow dates")
+                _("is before {day}, the issue date of invoice {bill_id}, the last issued in "
+                  "series {series}: numbers follow dates").format(
+                    day=last_day.isoformat(), bill_id=last["bill_id"],
+                    series=series or _("(hand-made IDs)")))
     if pattern is not None:
         invoice.bill_id, invoice.bill_number = invoice_series.allocate(pattern, reserve=False)
     else:
@@ -89,7 +91,7 @@ def _issue_in_transaction(session: Session, invoice: Invoice, day: dt.date,
             Invoice.id != invoice.id).exists()
         if taken:
             raise ValidationFailed.one(label, "bill_id", invoice.bill_id,
-                                       "another Submitted invoice already has it")
+                                       _("another Submitted invoice already has it"))
         invoice.bill_number = None
     invoice.bill_series = series
     invoice.issued = day
@@ -106,17 +108,19 @@ def _check_issuable(session: Session, invoice: Invoice) -> None:
     label = _label(invoice)
     if invoice.type != "submitted":
         raise ValidationFailed.one(label, "type", invoice.type,
-                                   "only Submitted invoices are issued; a Received invoice "
-                                   "carries its supplier's number")
+                                   _("only Submitted invoices are issued; a Received invoice "
+                                     "carries its supplier's number"))
     if invoice.issued is not None:
         raise ValidationFailed.one(label, "issued", invoice.issued.isoformat(),
-                                   f"is already issued as {invoice.bill_id}")
+                                   _("is already issued as {bill_id}").format(
+                                       bill_id=invoice.bill_id))
     reason = may_issue(session, invoice)
     if reason:
-        raise PermissionDenied(f"{session.login} may not issue {label}: {reason}")
+        raise PermissionDenied(_("{login} may not issue {record}: {reason}").format(
+            login=session.login, record=label, reason=reason))
     if not InvoiceLine.select().where(InvoiceLine.invoice == invoice.id).exists():
-        raise ValidationFailed.one(label, "lines", "", "an invoice without concepts cannot "
-                                   "be issued")
+        raise ValidationFailed.one(label, "lines", "",
+                                   _("an invoice without concepts cannot be issued"))
 
 
 def issue(session: Session, ref: str | int, on: dt.date | None = None) -> Issued:
@@ -139,8 +143,8 @@ def issue(session: Session, ref: str | int, on: dt.date | None = None) -> Issued
             pattern = _pattern("invoice.id_pattern")
         else:
             raise ValidationFailed.one(_label(invoice), "bill_id", "",
-                                       "required: automatic bill IDs are off "
-                                       "(invoice.auto_id), so give it one before issuing")
+                                       _("required: automatic bill IDs are off "
+                                         "(invoice.auto_id), so give it one before issuing"))
         done = _issue_in_transaction(session, invoice, day, pattern)
     with collect_warnings() as warnings:
         make_pdf(session, done.id)
@@ -167,16 +171,17 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
         label = _label(original)
         if original.type != "submitted" or original.issued is None:
             raise ValidationFailed.one(label, "issued", "",
-                                       "only an issued Submitted invoice is cancelled by a "
-                                       "credit note (a draft is edited or deleted)")
+                                       _("only an issued Submitted invoice is cancelled by a "
+                                         "credit note (a draft is edited or deleted)"))
         if original.credit_of_id is not None:
             raise ValidationFailed.one(label, "credit_of", str(original.credit_of_id),
-                                       "is itself a credit note")
+                                       _("is itself a credit note"))
         from crm_tui import acl
 
         if not acl.can_create_invoice(session.user, original.company, "submitted"):
-            raise PermissionDenied(f"{session.login} may not credit {label}: issuing "
-                                   "invoices takes IW or IM on their company")
+            raise PermissionDenied(_("{login} may not credit {record}: issuing invoices takes "
+                                     "IW or IM on their company").format(
+                                         login=session.login, record=label))
         pattern = _pattern(CREDIT_PATTERN_KEY)
         own_lines = list(InvoiceLine.select().where(InvoiceLine.invoice == original.id)
                          .order_by(InvoiceLine.position, InvoiceLine.id))
@@ -187,11 +192,12 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
             chosen, discounts = own_lines, own_discounts
         else:
             problems = [Problem(label, "--lines", str(n),
-                                f"no such line (it has {len(own_lines)})")
+                                _("no such line (it has {count})").format(
+                                    count=len(own_lines)))
                         for n in lines if not 1 <= n <= len(own_lines)]
             if len(set(lines)) != len(lines):
                 problems.append(Problem(label, "--lines", ",".join(map(str, lines)),
-                                        "a line is named twice"))
+                                        _("a line is named twice")))
             if problems:
                 raise ValidationFailed(problems)
             chosen, discounts = [own_lines[n - 1] for n in lines], []
@@ -209,8 +215,9 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
         if -(before + total) > original_total:
             raise ValidationFailed.one(
                 label, "--lines", ",".join(map(str, lines or [])) or "all",
-                f"would credit {-(before + total)} of a total of {original_total} "
-                f"({-before} credited already)")
+                _("would credit {amount} of a total of {total} ({before} credited "
+                  "already)").format(amount=-(before + total), total=original_total,
+                                     before=-before))
         note = Invoice.create(
             company=original.company_id, type="submitted", reference=original.bill_id,
             status="pending", created=day, currency=original.currency,

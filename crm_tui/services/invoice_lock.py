@@ -6,6 +6,7 @@ from __future__ import annotations
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import Invoice
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
@@ -47,9 +48,10 @@ def lock(session: Session, ref: str | int) -> None:
     with write_transaction():
         invoice = _find(session, ref)
         if invoice.locked:
-            raise ValidationFailed.one(_label(invoice), "locked", "1", "is already locked")
+            raise ValidationFailed.one(_label(invoice), "locked", "1", _("is already locked"))
         if not acl.can_lock_invoice(session.user, invoice):
-            raise PermissionDenied(f"{session.login} may not lock {_label(invoice)}")
+            raise PermissionDenied(_("{login} may not lock {record}").format(
+                login=session.login, record=_label(invoice)))
         invoice.locked, invoice.locked_by = True, session.user.id
         invoice.save(only=[Invoice.locked, Invoice.locked_by])
 
@@ -63,9 +65,10 @@ def unlock(session: Session, ref: str | int) -> None:
     with write_transaction():
         invoice = _find(session, ref)
         if not invoice.locked:
-            raise ValidationFailed.one(_label(invoice), "locked", "0", "is not locked")
+            raise ValidationFailed.one(_label(invoice), "locked", "0", _("is not locked"))
         if not acl.can_unlock_invoice(session.user, invoice):
-            raise PermissionDenied(f"{session.login} may not unlock {_label(invoice)}")
+            raise PermissionDenied(_("{login} may not unlock {record}").format(
+                login=session.login, record=_label(invoice)))
         invoice.locked, invoice.locked_by = False, None
         invoice.save(only=[Invoice.locked, Invoice.locked_by])
 
@@ -74,9 +77,9 @@ def check_relations(session: Session, invoice: Invoice) -> None:
     """Raise PermissionDenied unless the user may link or unlink the invoice's contracts:
     the lock covers them as it covers the invoice (only its holder changes them)."""
     if invoice.locked and invoice.locked_by_id != session.user.id:
-        raise PermissionDenied(f"{session.login} may not change the contracts of "
-                               f"{_label(invoice)}: it is locked by another user: unlock "
-                               "it first")
+        raise PermissionDenied(_("{login} may not change the contracts of {record}: it is "
+                                 "locked by another user: unlock it first").format(
+                                     login=session.login, record=_label(invoice)))
 
 
 def may_issue(session: Session, invoice: Invoice) -> str | None:

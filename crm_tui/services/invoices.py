@@ -20,6 +20,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
+from crm_tui.i18n import N_, _
 from crm_tui.models import (
     INVOICE_LANGUAGES,
     INVOICE_STATUSES,
@@ -75,9 +76,10 @@ class BillId(str):
 
 def state_of(invoice_type: str, issued: Any) -> str:
     """How lists name an invoice's state: "draft", "issued" or "received"."""
+    # Marked for the catalog: screens show the state in the user's language.
     if invoice_type == "received":
-        return "received"
-    return "draft" if issued is None else "issued"
+        return N_("received")
+    return N_("draft") if issued is None else N_("issued")
 
 
 def default_language(session: Session) -> str:
@@ -164,7 +166,8 @@ class InvoiceKind(Kind):
 
     def check_view(self, session, obj):
         if not acl.can_view_invoice(session.user, obj):
-            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not view {record}").format(
+                login=session.login, record=self.label(obj)))
 
     def check_write_any(self, session):
         user = session.user

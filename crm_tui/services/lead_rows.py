@@ -16,14 +16,16 @@ from crm_tui.services.rows import Column, RecordRows, Row
 #: Put before the name of a lead of the user's with mail he has not seen yet.
 NEW_MAIL_MARK = "✉ "
 
-#: The lead list's own columns; with the marks prefix they fit an 80-cell terminal.
+#: The lead list's own columns. With the marks prefix the first six fill an 80-cell terminal
+#: exactly (the rest scroll in whole, never a header cut at the edge); the widths leave
+#: room for the longer headers of other languages.
 LEAD_COLUMNS = (
-    Column("full_name", N_("Name"), 16),
+    Column("full_name", N_("Name"), 17),
     Column("company_name", N_("Company"), 13),
     Column("status_name", N_("Status"), 12),
     Column("owner", N_("Owner"), 8),
-    Column("estimated_sale", N_("Est. sale"), 10, "right"),
-    Column("tags", N_("Tags"), 10),
+    Column("estimated_sale", N_("Est. sale"), 12, "right"),
+    Column("tags", N_("Tags"), 11),
     Column("country", N_("Country"), 10),
     Column("channel", N_("Channel"), 10),
 )

@@ -121,7 +121,8 @@ class LeadKind(Kind):
 
     def check_view(self, session, obj):
         if not acl.can_view_lead(session.user, obj):
-            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not view {record}").format(
+                login=session.login, record=self.label(obj)))
 
     def check_write_any(self, session):
         user = session.user

@@ -17,7 +17,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database, is_postgres, write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed, shorten
-from crm_tui.i18n import _
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import BaseModel, CustomField, CustomValue, User
 from crm_tui.services import history, search
 from crm_tui.services import values as V
@@ -122,7 +122,8 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
         def parse(raw: Any) -> Any:
             text = "" if raw is None else str(raw).strip().lower()
             if text not in choices:
-                raise V.BadValue("must be one of " + ", ".join(choices))
+                raise V.BadValue(_("must be one of {choices}").format(
+                    choices=", ".join(choices)))
             return text
         return parse
     if kind == "user":
@@ -132,7 +133,7 @@ def field_parser(session: Session, field: Field) -> Callable[[Any], Any]:
                 return None
             user = User.get_or_none(User.login == text)
             if user is None:
-                raise V.BadValue("no such user")
+                raise V.BadValue(_("no such user"))
             return user
         return parse
     if kind == "ref":
@@ -407,7 +408,7 @@ class Kind:
         for obj in candidates:
             if self.can_view(session, obj):
                 return obj
-        raise V.BadValue(f"no such {self.name}")
+        raise V.BadValue(_("no such {kind}").format(kind=kind_name(self.name)))
 
     def load(self, session: Session, record_id: int | str) -> BaseModel:
         """Fetch a record the user may see, by id or by a unique title.

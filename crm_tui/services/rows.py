@@ -21,7 +21,7 @@ from typing import Any, Literal
 import peewee
 
 from crm_tui.db import is_sqlite
-from crm_tui.i18n import N_
+from crm_tui.i18n import N_, gettext
 from crm_tui.services import references
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -43,6 +43,9 @@ class Column:
     """Width in terminal cells."""
     justify: Literal["left", "right"] = "left"
     """"right" for numbers and money."""
+    translated: bool = False
+    """The cells are words the services name (an invoice's state), shown in the user's
+    language; stored values (data) never are."""
 
 
 def _c(key: str, label: str, width: int, justify: Literal["left", "right"] = "left") -> Column:
@@ -127,7 +130,7 @@ def cell_text(value: Any, kind: str = "text") -> str:
     if kind == "datetime" and isinstance(value, str) and value:
         return _local_time(value)
     if isinstance(value, bool):
-        return "yes" if value else ""
+        return gettext("yes") if value else ""
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value)
     if kind == "decimal" and value != "":
@@ -407,7 +410,8 @@ class RecordRows:
                     value = titles.get(column.key, {}).get(value, value)
                 elif value is None and column.key in withheld:
                     value = references.NOT_VISIBLE
-                cells.append(cell_text(value, field.kind if field else "text"))
+                text = cell_text(value, field.kind if field else "text")
+                cells.append(gettext(text) if column.translated else text)
             rows.append((row["id"], tuple(cells)))
         if readonly:
             with self._lock:

@@ -144,7 +144,8 @@ class LeadSearchModal(ModalScreen[dict[str, str] | None]):
     def _show_form(self, choices: dict[str, list]) -> None:
         self.choices = choices
         self.query_one("#search-loading").remove()
-        form = FieldForm(search_specs(choices, self.filters), id="search-form")
+        form = FieldForm(search_specs(choices, self.filters), id="search-form",
+                         prompt=_("Select"))
         self.query_one("#dialog").mount(form)
         self.call_after_refresh(lambda: form.focus_field("q"))
 

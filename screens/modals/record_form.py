@@ -38,7 +38,9 @@ class RecordFormModal(ModalScreen[int | None]):
     RecordFormModal {
         align: center middle;
         & > #dialog {
-            width: 76;
+            /* The whole width of an 80-column terminal: no sliver of the list behind (a
+               header cut at the dialog's edge) shows beside it. */
+            width: 80;
             max-width: 100%;
             height: 90%;
             border: thick $primary 60%;
@@ -134,7 +136,8 @@ class RecordFormModal(ModalScreen[int | None]):
             form.focus_field(form.specs[0].key)
 
     async def _mount_form(self, descriptions: list[dict]) -> FieldForm:
-        form = FieldForm(specs_from(descriptions), id="form", disabled=self.read_only)
+        form = FieldForm(specs_from(descriptions), id="form", disabled=self.read_only,
+                         prompt=_("Select"))
         self._reshaping = {d["key"]: str(d.get("value") or "") for d in descriptions
                            if d.get("reshapes")}
         await self.query_one("#dialog").mount(form)

@@ -125,7 +125,7 @@ class ServiceFormModal(ModalScreen[Any]):
 
     def _show_form(self, descriptions: list[dict[str, Any]]) -> None:
         self.query_one("#form-loading").remove()
-        form = FieldForm(specs_from(descriptions), id="form")
+        form = FieldForm(specs_from(descriptions), id="form", prompt=_("Select"))
         self.query_one("#dialog").mount(form)
         self.call_after_refresh(self._focus_first)
 

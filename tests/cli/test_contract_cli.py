@@ -62,7 +62,7 @@ def test_pdf_attaches_and_prints_the_path(world, crm, contract):
     assert [f["name"] for f in contracts.files(world.session("admin"), contract)] == [
         "Support Ωmega-Default.pdf"]
     missing = crm("contract", "pdf", str(contract), "--template", "Nope")
-    assert missing.exit_code == 1 and "no such template" in missing.stderr
+    assert missing.exit_code == 1 and "no such contract template" in missing.stderr
     # Reading is not enough to attach a file to a contract.
     get_kind("contract").update(world.session("admin"), contract,
                                 {"company": str(world.cid("Customer #B"))})

@@ -37,18 +37,15 @@ ROUTES = [
     ("palette", ("ctrl+p",)),
 ]
 
-#: (screen, language) walks that still fail: English from the service layer (status names,
-#: some labels), Textual's own words, Spanish too long for 80 columns (detail screens'
-#: footers, wide lists' last columns), and in the pseudo-locale (2 cells longer per string)
-#: the top bar with the status line. Strict: a walk that passes fails its entry until it
-#: leaves this set.
+#: (screen, language) walks that still fail: footers longer than 80 columns (the detail
+#: screens', the contract, invoice and lead lists'); the company detail's seven tabs in the
+#: pseudo-locale (2 cells longer per string); the board; the export dialog's suggested file
+#: name. Strict: a walk that passes fails its entry until it leaves this set.
 NOT_YET_DONE = {
     *((name, language) for language in ("es", "xx") for name in (
-        "company detail", "contract detail", "contracts", "invoice detail", "invoices",
-        "lead detail", "lead search", "leads", "mail", "new company", "new contact", "palette",
-        "pipeline", "settings", "statistics")),
-    *((name, "xx") for name in ("companies", "companies list", "contacts", "export companies",
-                                "help", "import companies")),
+        "company detail", "contract detail", "contracts", "lead detail", "pipeline")),
+    ("invoice detail", "es"),
+    *((name, "xx") for name in ("export companies", "invoices", "lead search", "leads")),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,23 @@ def test_bad_places_are_refused_with_one_line(world, tmp_path):
         attachments.save_copy(admin, att, tmp_path / ("x" * 300))
     assert not (tmp_path / "nowhere").exists()
     assert sorted(os.listdir(tmp_path)) == ["a.txt", "data"]
+
+
+def test_the_refusals_speak_the_users_language(world, tmp_path):
+    from crm_tui import i18n
+
+    admin = world.session("admin")
+    att = attachments.add(admin, "company", world.cid("Customer #A"), "b.txt", b"b")
+    (tmp_path / "b.txt").write_bytes(b"old")
+    i18n.set_language("es")
+    try:
+        with pytest.raises(Conflict, match=re.escape(f"el fichero {tmp_path / 'b.txt'} ya existe")):
+            attachments.save_copy(admin, att, tmp_path)
+        with pytest.raises(ValidationFailed, match="la carpeta .*nowhere no existe"):
+            attachments.save_copy(admin, att, tmp_path / "nowhere" / "b.txt")
+    finally:
+        i18n.set_language(i18n.SOURCE_LANGUAGE)
+    assert (tmp_path / "b.txt").read_bytes() == b"old"
 
 
 def test_an_unwritable_directory_is_refused(world, tmp_path):

@@ -263,7 +263,7 @@ def test_broken_template_in_the_database_is_a_clear_error(world):
     contract = add(admin, name="K", company=world.cid("Customer #A"))
     with pytest.raises(ValidationFailed, match="_unknown_macro_"):
         contracts.attach_pdf(admin, contract, "Legacy")
-    with pytest.raises(ValidationFailed, match="no such template"):
+    with pytest.raises(ValidationFailed, match="no such contract template"):
         contracts.render_pdf(admin, contract, "Missing")
     assert contracts.files(admin, contract) == []
 

@@ -164,3 +164,17 @@ def test_a_contract_value_that_cannot_be_printed_names_its_field(any_world):
     assert "field company_fiscal_id (_company_fiscal_id_)" in message
     assert "template" not in message.split(":")[0] and len(message.splitlines()) == 1
     assert contracts.files(admin, contract) == []
+
+
+def test_a_bad_month_is_refused_in_the_users_language():
+    from crm_tui import i18n
+
+    assert documents_service.month_range("2026-01")
+    i18n.set_language("es")
+    try:
+        with pytest.raises(ValidationFailed, match="use AAAA-MM, p. ej. 2026-01"):
+            documents_service.month_range("2026-13")
+    finally:
+        i18n.set_language(i18n.SOURCE_LANGUAGE)
+    with pytest.raises(ValidationFailed, match="use YYYY-MM, e.g. 2026-01"):
+        documents_service.month_range("enero")

@@ -229,3 +229,28 @@ def test_no_crm_bits_no_invoices(world):
         get_kind("invoice").create(admin, {"company": str(world.cid("Customer #A"))})
     for login in ("user1", "user2"):
         assert get_kind("invoice").list(world.session(login)) == []
+
+
+def test_the_refusals_speak_the_users_language(world, actors):
+    # The reasons come from the service layer; the faces show them as they are.
+    from crm_tui import i18n
+
+    iw = next(a for a in actors if a.bits == {"IW"})
+    clerk = world.session(iw.login)
+    kind = get_kind("invoice")
+    i18n.set_language("es")
+    try:
+        with invoices.deferred_pdfs():
+            received = kind.create(clerk, {"company": str(iw.company_id), "type": "received",
+                                           "bill_id": "R-ES"})
+            invoices.lock(clerk, received)
+            with pytest.raises(ValidationFailed, match="ya está bloqueada"):
+                invoices.lock(clerk, received)
+            with pytest.raises(PermissionDenied, match=f"{iw.login} no puede desbloquear"):
+                invoices.unlock(clerk, received)  # IM's, not IW's
+            draft = kind.create(clerk, {"company": str(iw.company_id)})
+            with pytest.raises(ValidationFailed,
+                               match="una factura sin conceptos no se puede emitir"):
+                invoice_issue.issue(clerk, draft)
+    finally:
+        i18n.set_language(i18n.SOURCE_LANGUAGE)
