@@ -15,7 +15,7 @@ import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import peewee
 
@@ -69,9 +69,11 @@ def word_rows(kind: str, record_id: int, texts: Iterable[tuple[str, str]]) -> li
     return rows
 
 
-def insert_words(rows: Sequence[tuple]) -> None:
+def insert_words(rows: Sequence[tuple],
+                 progress: Callable[[float], None] | None = None) -> None:
     """Insert `search_word` rows (kind, field, word, record_id) with the driver's
-    executemany (an import or the demo writes millions of them)."""
+    executemany (an import or the demo writes millions of them); `progress` is told the
+    part done (0 to 1) as they go."""
     if not rows:
         return
     param = database.obj.param
@@ -80,11 +82,15 @@ def insert_words(rows: Sequence[tuple]) -> None:
     cursor = database.cursor()
     for start in range(0, len(rows), 20 * _CHUNK):
         cursor.executemany(sql, rows[start:start + 20 * _CHUNK])
+        if progress is not None:
+            progress(min(start + 20 * _CHUNK, len(rows)) / len(rows))
 
 
-def index_new(kind: str, ids: Sequence[int], texts: dict[str, Sequence[str]]) -> None:
+def index_new(kind: str, ids: Sequence[int], texts: dict[str, Sequence[str]],
+              progress: Callable[[float], None] | None = None) -> None:
     """Index records just inserted with fresh ids (an import): `texts` holds each indexed
-    column's values by position. Words left by deleted records under those ids go first."""
+    column's values by position. Words left by deleted records under those ids go first.
+    `progress` is told the part done (0 to 1) as the words are made and written."""
     if not ids:
         return
     SearchWord.delete().where(SearchWord.kind == kind, SearchWord.record_id >= min(ids),
@@ -94,7 +100,10 @@ def index_new(kind: str, ids: Sequence[int], texts: dict[str, Sequence[str]]) ->
     for position, record_id in enumerate(ids):
         rows += word_rows(kind, record_id, ((code, values[position] if values else "")
                                             for code, values in codes))
-    insert_words(rows)
+        if progress is not None and position % 2000 == 1999:
+            progress(0.3 * position / len(ids))
+    # Writing the words takes most of the time: the last 70 %.
+    insert_words(rows, None if progress is None else lambda part: progress(0.3 + 0.7 * part))
 
 
 def forget(kind: str, ids: Iterable[int]) -> None:

@@ -479,6 +479,27 @@ def test_cancelling_while_writing_rolls_everything_back(admin) -> None:
     assert imports.run(admin, "companies", _many_companies(10), dry_run=False).created == 10
 
 
+def test_progress_moves_while_history_and_search_words_are_written(admin) -> None:
+    # The writing half (5000 to 10000): rows, then history (from 7750), then search words
+    # (from 9000): no long silence at the end of a big import, and a cancel there too.
+    seen: list[int] = []
+    imports.run(admin, "companies", _many_companies(5000), dry_run=False,
+                progress=lambda done, total: seen.append(done))
+    assert any(7750 < done < 9000 for done in seen), seen
+    assert any(9000 < done < 10000 for done in seen), seen
+
+    def cancelled() -> bool:
+        return bool(seen) and seen[-1] > 9000
+
+    seen.clear()
+    before = _count(Company)
+    with pytest.raises(imports.ImportCancelled):
+        imports.run(admin, "companies", _many_companies(5000).replace(b"Company", b"Other"),
+                    dry_run=False, progress=lambda done, total: seen.append(done),
+                    cancelled=cancelled)
+    assert _count(Company) == before
+
+
 def test_a_row_taken_by_someone_else_while_writing_rolls_everything_back(
         any_db, any_world) -> None:
     admin = any_world.session("admin")

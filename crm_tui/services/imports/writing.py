@@ -27,6 +27,10 @@ from crm_tui.services.imports.layouts import Layout
 from crm_tui.services.imports.report import STEP, Progress
 from crm_tui.services.records import Kind, get_kind
 
+#: How far the writing has come (0 to 1) once the rows are in, once the kind's after-save
+#: work is done and once the history is written; the search index takes the rest.
+INSERTED, SAVED, RECORDED = 0.4, 0.55, 0.8
+
 
 class Writer:
     """Writes the checked rows of one file: every row, its custom values, history, search."""
@@ -48,6 +52,7 @@ class Writer:
         records = batch.records
         count = records.count
         in_file_order = order == list(range(count))
+        self._done, self._count = done, count
         try:
             with write_transaction():
                 # Ids follow the writing order: rows go in at the end of the table's b-tree,
@@ -83,19 +88,20 @@ class Writer:
                     for start in range(0, len(texts), STEP * 5):
                         insert.columns((Same(field_id), record_ids, texts), start,
                                        min(start + STEP * 5, len(texts)))
-                        self._tick(done + count // 2)
+                        self._at(INSERTED)
                 after_save_many = batch_form(kind, "after_save", "after_save_many")
                 if after_save_many is not None:
                     # The kind's after_save of many new records at once (leads: their tags
                     # and timeline entries in bulk).
                     after_save_many(session, records, ids)
+                    self._at(SAVED)
                 elif per_record and type(kind).after_save is not Kind.after_save:
                     after_save, parsed = kind.after_save, records.parsed()
                     objects = records.objects()
                     for n, position in enumerate(order, 1):
                         after_save(session, objects[position], parsed[position], True)
                         if n % STEP == 0:
-                            self._tick(done + (count + n) // 2)
+                            self._at(INSERTED + (SAVED - INSERTED) * n / count)
                 column = getattr(model, self.layout.self_ref) if later else None
                 for target, row_id in later:
                     model.update({column: target}).where(model.id == row_id).execute()
@@ -106,18 +112,31 @@ class Writer:
                     written = with_targets(written, self.layout.self_ref, later)
                 history.record_many(
                     session, kind.name,
-                    history.created(session, kind, written, custom_by_record(batch, ids)),
+                    history.created(session, kind, self._counted(written),
+                                    custom_by_record(batch, ids)),
                     face="import", batch=import_batch.id)
                 if kind.name in search.FIELDS:
                     # The search index of the new rows, from their columns (file order).
                     search.index_new(kind.name, ids, {
-                        name: records.column(name) for _, name in search.FIELDS[kind.name]})
+                        name: records.column(name) for _, name in search.FIELDS[kind.name]},
+                        progress=lambda part: self._at(RECORDED + (1 - RECORDED) * part))
                 self._tick(done + count)
         except peewee.IntegrityError as exc:
             raise Conflict(
                 f"the database changed during the import and refused a row ({first_line(exc)});"
                 " nothing was written: run the import again") from None
         return ids, import_batch.id
+
+    def _at(self, part: float) -> None:
+        """This much (0 to 1) of the writing is done: progress, and stop if cancelled."""
+        self._tick(self._done + int(self._count * part))
+
+    def _counted(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The rows, the history's part of the progress moving as they are taken."""
+        for n, row in enumerate(rows, 1):
+            if n % STEP == 0:
+                self._at(SAVED + (RECORDED - SAVED) * n / self._count)
+            yield row
 
     def _insert_objects(self, batch: Batch, order: list[int], ids: list[int],
                         done: int) -> tuple[list[tuple[int, int]], list[dict[str, Any]]]:
@@ -150,7 +169,7 @@ class Writer:
                 rows.append(data)
             insert_dicts(model, rows)
             written.extend(rows)
-            self._tick(done + len(written) // 2)
+            self._at(INSERTED * len(written) / len(order))
         return later, written
 
     def _insert_columns(self, batch: Batch, order: list[int], ids: list[int],
@@ -205,7 +224,7 @@ class Writer:
         insert = Insert(model, fields)
         for start in range(0, count, STEP):
             insert.columns(columns, start, min(start + STEP, count))
-            self._tick(done + min(start + STEP, count) // 2)
+            self._at(INSERTED * min(start + STEP, count) / count)
         # Each row's values as inserted, made one at a time as the history asks for them.
         names = [model_field.name for model_field in fields]
         values = [itertools.repeat(shared[n], count) if n in shared else column
