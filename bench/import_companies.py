@@ -158,6 +158,8 @@ def time_raw(folder: str, rows: list[dict], run_number: int | str) -> tuple[floa
     connection = sqlite3.connect(path, isolation_level=None)
     for pragma, value in db.SQLITE_PRAGMAS.items():
         connection.execute(f"PRAGMA {pragma}={value}")
+    # The page cache the import's write has (crm_tui.db.bulk_cache), the same for both.
+    connection.execute(f"PRAGMA cache_size=-{db.BULK_CACHE_KIB}")
     started, cpu = time.perf_counter(), time.process_time()
     connection.execute("BEGIN IMMEDIATE")
     connection.executemany(

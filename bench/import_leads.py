@@ -176,6 +176,8 @@ def run_raw(folder: str, rows: list[tuple]) -> float:
     connection = sqlite3.connect(path, isolation_level=None)
     for pragma, value in db.SQLITE_PRAGMAS.items():
         connection.execute(f"PRAGMA {pragma}={value}")
+    # The page cache the import's write has (crm_tui.db.bulk_cache), the same for both.
+    connection.execute(f"PRAGMA cache_size=-{db.BULK_CACHE_KIB}")
     started = time.perf_counter()
     connection.execute("BEGIN IMMEDIATE")
     connection.executemany(

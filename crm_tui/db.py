@@ -130,6 +130,26 @@ def write_transaction() -> Iterator[None]:
             yield
 
 
+#: The page cache of a bulk write (an import) on SQLite, in KiB: its indexes (search words,
+#: history) take pages all over the file, and the connection's usual few MB would write and
+#: read the same pages again and again at a million rows. SQLite takes the memory as it
+#: needs it, so a small import costs nothing more.
+BULK_CACHE_KIB = 256 * 1024
+
+
+@contextlib.contextmanager
+def bulk_cache() -> Iterator[None]:
+    """A large page cache for the block (SQLite; PostgreSQL's is the server's)."""
+    if not is_sqlite():
+        yield
+        return
+    database.execute_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA cache_size={SQLITE_PRAGMAS['cache_size']}")
+
+
 @contextlib.contextmanager
 def streamed(sql: str, params: list) -> Iterator[Any]:
     """A cursor over one query's rows that are read as they are fetched (`fetchmany`), in

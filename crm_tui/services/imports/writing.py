@@ -15,7 +15,7 @@ from typing import Any
 
 import peewee
 
-from crm_tui.db import write_transaction
+from crm_tui.db import bulk_cache, write_transaction
 from crm_tui.errors import Conflict
 from crm_tui.models import CustomField, CustomValue, ImportBatch
 from crm_tui.services import history, search
@@ -54,7 +54,7 @@ class Writer:
         in_file_order = order == list(range(count))
         self._done, self._count = done, count
         try:
-            with write_transaction():
+            with bulk_cache(), write_transaction():
                 # Ids follow the writing order: rows go in at the end of the table's b-tree,
                 # and a parent within the file always has a smaller id than its children.
                 written_ids = allocate_ids(model, count)
