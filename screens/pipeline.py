@@ -173,8 +173,10 @@ class PipelineScreen(CrmScreen):
         return self.query_one("#board", KanbanBoard)
 
     def on_mount(self) -> None:
-        """Read the columns (counts and sums) from the services."""
-        self.load_columns()
+        """Read the columns' titles and first cards in one go (their counts and sums come
+        after, see `load_columns`)."""
+        self.call_service(self._first_board, done=self._show_first_board,
+                          group="pipeline.titles", exclusive=True)
 
     @on(KanbanBoard.ColumnsInView)
     def _show_position(self, event: KanbanBoard.ColumnsInView) -> None:
@@ -234,9 +236,27 @@ class PipelineScreen(CrmScreen):
                 if self._figures_timer is not None:
                     self._figures_timer.stop()
                     self._figures_timer = None
-                self.call_after_refresh(self._load_figures)
+                # Not after the next refresh: with the cards drawn, none may come.
+                self._load_figures()
 
         self._figures_timer = self.set_interval(0.02, check)
+
+    def _first_board(self) -> tuple[list[tuple[int, str]], dict[int, list[CardData]]]:
+        """The titles and every column's first page: what the first paint shows."""
+        titles = pipeline.titles(self.show_closed)
+        return titles, {status: self.fetch_cards(status, 0, self.page_size)
+                        for status, _title in titles}
+
+    def _show_first_board(
+        self, board: tuple[list[tuple[int, str]], dict[int, list[CardData]]]
+    ) -> None:
+        if self.busy or self.board.kanban_columns:
+            self.load_columns()  # something came first: read it all as usual
+            return
+        titles, pages = board
+        self.board.set_columns([ColumnData(status, title, "counting…", 0)
+                                for status, title in titles], pages=pages)
+        self._figures_after_cards()
 
     def _columns(self) -> list[ColumnData]:
         return [ColumnData(c.status, c.name, column_subtitle(c.count, c.total), c.count)
@@ -269,8 +289,7 @@ class PipelineScreen(CrmScreen):
             if data is not None:
                 # The count also lets the column page further down.
                 column.data = data
-                if column.is_mounted:
-                    column.refresh_header()
+                column.refresh_header()
 
     # -- moving cards -------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ and card widgets are in widgets.kanban_column)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 from widgets.kanban_column import (
     CardData,
     ColumnData,
+    ColumnResized,
     KanbanCard,
     KanbanColumn,
     shows_whole,
@@ -43,6 +44,13 @@ class _CardsLoaded(Message, bubble=False):
     offset: int
     limit: int
     cards: list[CardData]
+
+
+@dataclass
+class _PagesLoaded(Message, bubble=False):
+    """A worker has fetched the first page of several columns (shown in one go)."""
+
+    pages: list[_CardsLoaded]
 
 
 class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
@@ -164,18 +172,19 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._column_data = list(columns)
-        self._columns = [KanbanColumn(data) for data in self._column_data]
+        self._columns = [KanbanColumn(data, built=False) for data in self._column_data]
         self._fetch = fetch
         self.page_size = max(1, page_size)
         self.prefetch_margin = max(0, prefetch_margin)
         self._active = 0
         self._next_token = 0
-        self._jobs: dict[Worker[None], tuple[Hashable, int]] = {}
+        self._jobs: dict[Worker[None], list[tuple[Hashable, int]]] = {}
         self._highlighted: Hashable | None = None
         self._span: tuple[int, int, int] | None = None
 
     def compose(self) -> ComposeResult:
-        """One KanbanColumn per ColumnData."""
+        """One KanbanColumn per ColumnData (only those in view are built)."""
+        self._mark_in_view(self._columns)
         yield from self._columns
 
     def on_mount(self) -> None:
@@ -184,12 +193,41 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, _event: events.Resize) -> None:
         """A new size, or columns laid out (the scrollable width changed): say what shows."""
+        self._build_in_view()
+        self._report_span()
+
+    @on(ColumnResized)
+    def _column_resized(self, event: ColumnResized) -> None:
+        """A column has its size (after being mounted): say what shows."""
+        event.stop()
         self._report_span()
 
     def watch_scroll_x(self, old_value: float, new_value: float) -> None:
-        """Scrolled sideways: say which columns show now."""
+        """Scrolled sideways: build the columns that come into view, say which show now."""
         super().watch_scroll_x(old_value, new_value)
+        self._build_in_view()
         self._report_span()
+
+    def _in_view(self, count: int) -> range:
+        """Positions of the columns at least partly in view (before the first layout, a
+        guess from the screen's width)."""
+        columns = self._columns
+        width = (columns[0].outer_size.width if columns else 0) or KanbanColumn.WIDTH
+        shown = self.scrollable_content_region.width or self.app.size.width
+        left = max(0, round(self.scroll_x))
+        return range(min(count, left // width), min(count, -(-(left + shown) // width)))
+
+    def _mark_in_view(self, columns: Sequence[KanbanColumn]) -> None:
+        """Before mounting `columns`: those in view (and the cursor's) build at once."""
+        for position in [*self._in_view(len(columns)), self._active]:
+            if 0 <= position < len(columns):
+                columns[position].built = True
+
+    def _build_in_view(self) -> None:
+        """Build the columns that have come into view."""
+        columns = self._columns
+        for position in self._in_view(len(columns)):
+            columns[position].build()
 
     def _report_span(self) -> None:
         columns = self.kanban_columns
@@ -245,22 +283,43 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
                     return True
         return False
 
-    def set_columns(self, columns: Sequence[ColumnData], fetch: Fetch | None = None) -> None:
-        """Replace every column (and optionally the fetch callable) and load them afresh."""
+    def set_columns(self, columns: Sequence[ColumnData], fetch: Fetch | None = None, *,
+                    pages: Mapping[Hashable, Sequence[CardData]] | None = None) -> None:
+        """Replace every column (and optionally the fetch callable) and load them afresh.
+
+        `pages` holds the first page (up to `page_size` cards) of columns the owner has
+        already read, by column key: those show as they are built, without a fetch.
+        """
         if fetch is not None:
             self._fetch = fetch
         self._column_data = list(columns)
         self._jobs.clear()
         self.remove_children(self._columns)
-        self._columns = [KanbanColumn(data) for data in self._column_data]
-        self.mount_all(self._columns)
+        self._columns = [KanbanColumn(data, built=False) for data in self._column_data]
         self._active = min(self._active, max(0, len(self._columns) - 1))
-        # Fetch once the new columns have composed their children.
-        self.call_after_refresh(self._load_first_pages)
+        pages = pages or {}
+        for column in self._columns:
+            cards = pages.get(column.data.key)
+            if cards is not None:
+                # Read with the titles: shown as the column is built, nothing to fetch.
+                self._next_token += 1
+                column.token = self._next_token
+                column.exhausted = len(cards) < self.page_size
+                column.show_cards(cards)
+        self._mark_in_view(self._columns)
+        if self._columns:
+            # The cursor shows in the first frame (the column marks its card as it builds).
+            self._columns[self._active].add_class("-active")
+        self.mount_all(self._columns)
+        if len(pages) < len(self._columns):
+            # Fetch once the new columns are in the DOM.
+            self.call_after_refresh(self._load_first_pages)
+        else:
+            self._paint()
 
     def _load_first_pages(self) -> None:
-        for column in self._columns:
-            self._fetch_page(column, 0, self.page_size)
+        """Fetch the first page of every column not read yet, in one go."""
+        self._fetch_pages([column for column in self._columns if not column.token])
         self._paint()
 
     def reload(self, columns: Sequence[ColumnData] | None = None) -> None:
@@ -458,6 +517,7 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
     def _activate(self, position: int) -> None:
         if 0 <= position < len(self.kanban_columns):
             self._active = position
+            self._columns[position].build()
             self._paint()
 
     def _move_cursor(self, step: int) -> None:
@@ -520,19 +580,44 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
             column.loading = False
             column.stale = True
 
-    def _fetch_page(self, column: KanbanColumn, offset: int, limit: int) -> None:
-        if self._fetch is None:
-            return
+    def _start_fetch(self, column: KanbanColumn, offset: int) -> None:
+        """Mark `column` as loading, under a new token."""
         self._next_token += 1
         column.token = self._next_token
         column.loading = True
         column.failed = False
         if offset == 0:
             column.stale = False
-        if column.is_mounted:
-            column.refresh_header()
+        column.refresh_header()
+
+    def _fetch_page(self, column: KanbanColumn, offset: int, limit: int) -> None:
+        if self._fetch is None:
+            return
+        self._start_fetch(column, offset)
         worker = self._load_cards(self._fetch, column.data.key, column.token, offset, limit)
-        self._jobs[worker] = (column.data.key, column.token)
+        self._jobs[worker] = [(column.data.key, column.token)]
+
+    def _fetch_pages(self, columns: Sequence[KanbanColumn]) -> None:
+        """The first page of each of `columns`, read by one worker and shown in one go."""
+        if self._fetch is None or not columns:
+            return
+        for column in columns:
+            self._start_fetch(column, 0)
+        jobs = [(column.data.key, column.token) for column in columns]
+        worker = self._load_first(self._fetch, jobs, self.page_size)
+        self._jobs[worker] = jobs
+
+    @work(thread=True, group=CARDS_GROUP, exit_on_error=False,
+          description="Fetch kanban first pages")
+    def _load_first(self, fetch: Fetch, jobs: list[tuple[Hashable, int]], limit: int) -> None:
+        pages = [_CardsLoaded(key, token, 0, limit, list(fetch(key, 0, limit)))
+                 for key, token in jobs]
+        self.post_message(_PagesLoaded(pages))
+
+    @on(_PagesLoaded)
+    def _show_pages(self, message: _PagesLoaded) -> None:
+        for page in message.pages:
+            self._show_page(page)
 
     @work(thread=True, group=CARDS_GROUP, exit_on_error=False, description="Fetch kanban cards")
     def _load_cards(
@@ -564,16 +649,16 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Mark a column whose fetch failed; the app-wide handler reports the error."""
-        job = self._jobs.get(event.worker)
-        if job is None:
+        jobs = self._jobs.get(event.worker)
+        if jobs is None:
             return
-        column_key, token = job
         if event.state == WorkerState.ERROR:
-            column = self.column(column_key)
-            if column is not None and column.token == token:
-                column.loading = False
-                column.failed = True
-                column.refresh_header()
+            for column_key, token in jobs:
+                column = self.column(column_key)
+                if column is not None and column.token == token:
+                    column.loading = False
+                    column.failed = True
+                    column.refresh_header()
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             del self._jobs[event.worker]
 
