@@ -30,7 +30,7 @@ from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from screens.base import CrmScreen, error_text
 from screens.modals.pipeline_moves import LostReasonModal, StatusPickModal
-from widgets.kanban import CardData, ColumnData, KanbanBoard
+from widgets.kanban import BoardTexts, CardData, ColumnData, KanbanBoard
 
 #: Inner width of a card (the column is 26 cells: border and padding take the rest).
 CARD_WIDTH = 22
@@ -57,7 +57,7 @@ def card_data(card: pipeline.Card, order: str) -> CardData:
     lines = [card.full_name] if card.company_name else []
     where = f"{card.country} · " if card.country else ""
     lines.append(f"{where}{card.estimated_sale:,.2f}")
-    lines.append(f"owner {card.owner}" if card.owner else "no owner")
+    lines.append(_("owner {login}").format(login=card.owner) if card.owner else _("no owner"))
     if order == "estimated_close" and card.estimated_close is not None:
         lines.append(_("close {date}").format(date=card.estimated_close.isoformat()))
     elif order == "updated":
@@ -84,7 +84,15 @@ def position_text(first: int, last: int, total: int) -> str:
     if not total:
         return ""
     shown = f"{first}" if first == last else f"{first}-{last}"
-    return f"columns {shown} of {total}"
+    return _("columns {shown} of {total}").format(shown=shown, total=total)
+
+
+def board_texts() -> BoardTexts:
+    """The board's own words in the user's language."""
+    return BoardTexts(
+        loading=_("loading…"), failed=_("⚠ could not load"),
+        more=lambda n: ngettext("{n} more ↓", "{n} more ↓", n).format(n=f"{n:,}"),
+        cards=lambda n: ngettext("{n} card", "{n} cards", n).format(n=f"{n:,}"))
 
 
 class PipelineScreen(CrmScreen):
@@ -155,11 +163,12 @@ class PipelineScreen(CrmScreen):
         with Horizontal(id="board-line"):
             yield Label(self.filter_text(), id="board-filter", markup=False)
             yield Label("", id="board-position", markup=False)
-        yield KanbanBoard([], self.fetch_cards, page_size=self.page_size, id="board")
+        yield KanbanBoard([], self.fetch_cards, page_size=self.page_size, texts=board_texts(),
+                          id="board")
 
     def filter_text(self) -> str:
         """The filter line: whose leads the board shows."""
-        return "Filter: my leads (m: everyone's)" if self.mine else "All leads"
+        return _("Filter: my leads (m: everyone's)") if self.mine else _("All leads")
 
     def screen_title(self) -> str:
         """Title with the ordering and whether closed statuses show."""
@@ -254,7 +263,7 @@ class PipelineScreen(CrmScreen):
             self.load_columns()  # something came first: read it all as usual
             return
         titles, pages = board
-        self.board.set_columns([ColumnData(status, title, "counting…", 0)
+        self.board.set_columns([ColumnData(status, title, _("counting…"), 0)
                                 for status, title in titles], pages=pages)
         self._figures_after_cards()
 
@@ -275,7 +284,7 @@ class PipelineScreen(CrmScreen):
             known = shown.get(status)
             # Keep the figures already shown until the new ones arrive.
             columns.append(ColumnData(status, title, known.subtitle, known.count) if known
-                           else ColumnData(status, title, "counting…", 0))
+                           else ColumnData(status, title, _("counting…"), 0))
         board.reload(columns)
         self._figures_after_cards()
 
@@ -312,8 +321,9 @@ class PipelineScreen(CrmScreen):
         card, from_status, index = found
         if from_status == to_status:
             column = board.column(to_status)
-            where = column.data.title if column is not None else "that status"
-            self.notify(f"{card.title} is already in {where}", timeout=3)
+            where = column.data.title if column is not None else _("that status")
+            self.notify(_("{card} is already in {status}").format(card=card.title, status=where),
+                        timeout=3)
             return True
         if board.column(to_status) is not None:
             board.move_card_locally(card.key, to_status)
@@ -417,7 +427,8 @@ class PipelineScreen(CrmScreen):
             ask(card)
 
         def refused(error: BaseException) -> None:
-            self.notify(f"Not moved: {error_text(error)}", severity="warning", timeout=8)
+            self.notify(_("Not moved: {reason}").format(reason=error_text(error)),
+                        severity="warning", timeout=8)
 
         self.call_service(pipeline.check_move, self.session, int(card.key), done=allowed,
                           failed=refused, group="pipeline.check")
@@ -434,15 +445,15 @@ class PipelineScreen(CrmScreen):
             elif status is not None:
                 self.queue_move(card.key, status)
 
-        self.app.push_screen(StatusPickModal(f"Move {card.title} to", pipeline.move_choices(),
-                                             current), picked)
+        self.app.push_screen(StatusPickModal(_("Move {card} to").format(card=card.title),
+                                             pipeline.move_choices(), current), picked)
 
     def _ask_reason(self, card: CardData) -> None:
         def given(reason: str | None) -> None:
             if reason:
                 self.queue_move(card.key, pipeline.LOST, reason)
 
-        self.app.push_screen(LostReasonModal(f"Lost: {card.title}"), given)
+        self.app.push_screen(LostReasonModal(_("Lost: {card}").format(card=card.title)), given)
 
     # -- other keys ---------------------------------------------------------------------
 

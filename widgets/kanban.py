@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from widgets.kanban_column import (
+    BoardTexts,
     CardData,
     ColumnData,
     ColumnResized,
@@ -24,7 +25,7 @@ from widgets.kanban_column import (
     shows_whole,
 )
 
-__all__ = ["CARDS_GROUP", "CardData", "ColumnData", "Fetch", "KanbanBoard", "KanbanCard",
+__all__ = ["CARDS_GROUP", "BoardTexts", "CardData", "ColumnData", "Fetch", "KanbanBoard", "KanbanCard",
            "KanbanColumn"]
 
 CARDS_GROUP = "kanban.cards"
@@ -157,6 +158,7 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         *,
         page_size: int = 20,
         prefetch_margin: int = 3,
+        texts: BoardTexts | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -169,10 +171,13 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
             fetch: `fetch(column_key, offset, limit)`, called on a thread.
             page_size: Cards fetched per request.
             prefetch_margin: Fetch the next page when the cursor is this close to the end.
+            texts: The words the board writes (loading, n more…), in the user's language.
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.texts = texts or BoardTexts()
         self._column_data = list(columns)
-        self._columns = [KanbanColumn(data, built=False) for data in self._column_data]
+        self._columns = [KanbanColumn(data, built=False, texts=self.texts)
+                         for data in self._column_data]
         self._fetch = fetch
         self.page_size = max(1, page_size)
         self.prefetch_margin = max(0, prefetch_margin)
@@ -295,7 +300,8 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         self._column_data = list(columns)
         self._jobs.clear()
         self.remove_children(self._columns)
-        self._columns = [KanbanColumn(data, built=False) for data in self._column_data]
+        self._columns = [KanbanColumn(data, built=False, texts=self.texts)
+                         for data in self._column_data]
         self._active = min(self._active, max(0, len(self._columns) - 1))
         pages = pages or {}
         for column in self._columns:

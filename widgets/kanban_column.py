@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 from rich.console import RenderableType
@@ -40,6 +40,26 @@ class CardData:
     tags: list[tuple[str, str]] = field(default_factory=list)
     """(name, colour) pairs; colour is any Rich colour ("red", "#aa3300")."""
 
+
+
+def _more(count: int) -> str:
+    return f"{count:,} more ↓"
+
+
+def _cards(count: int) -> str:
+    return f"{count:,} cards"
+
+
+@dataclass(frozen=True)
+class BoardTexts:
+    """The words the board writes itself, for its owner to give in the user's language."""
+
+    loading: str = "loading…"
+    failed: str = "⚠ could not load"
+    more: Callable[[int], str] = _more
+    """The status line under a column's loaded cards: how many more there are."""
+    cards: Callable[[int], str] = _cards
+    """A header's second line when the column has no subtitle."""
 
 
 def card_lines(card: CardData) -> int:
@@ -186,11 +206,13 @@ class KanbanColumn(Vertical):
     WIDTH = 26
     """The width DEFAULT_CSS gives a column: what the board guesses before any layout."""
 
-    def __init__(self, data: ColumnData, *, built: bool = True) -> None:
+    def __init__(self, data: ColumnData, *, built: bool = True,
+                 texts: BoardTexts | None = None) -> None:
         """Create an empty column for `data`; the board fills it. Unless `built`, its
         parts wait for `build` (the column is out of view)."""
         super().__init__()
         self.data = data
+        self.texts = texts or BoardTexts()
         self.cards: list[CardData] = []
         """Cards loaded so far, in board order."""
         self.cursor = 0
@@ -251,16 +273,16 @@ class KanbanColumn(Vertical):
         header = Text(no_wrap=True, overflow="ellipsis")
         header.append(data.title, style="bold")
         header.append("\n")
-        header.append(data.subtitle or f"{data.count:,} cards", style="dim")
+        header.append(data.subtitle or self.texts.cards(data.count), style="dim")
         return header
 
     def _status_text(self) -> str:
         if self.failed:
-            return "⚠ could not load"
+            return self.texts.failed
         if self.loading:
-            return "loading…"
+            return self.texts.loading
         if self.has_more:
-            return f"{self.data.count - len(self.cards):,} more ↓"
+            return self.texts.more(self.data.count - len(self.cards))
         return ""
 
     def refresh_header(self) -> None:

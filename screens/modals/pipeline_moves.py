@@ -10,8 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from crm_tui.i18n import _
+from screens.base import KeyFooter
 
 
 def match_key(text: str) -> str:
@@ -66,9 +69,9 @@ class StatusPickModal(ModalScreen[int | None]):
         """Title, the search field and the statuses that match it."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="status-pick-title", markup=False)
-            yield Input(placeholder="type part of a status name", id="status-pick-search")
+            yield Input(placeholder=_("type part of a status name"), id="status-pick-search")
             yield OptionList(id="status-pick-list")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Every status, the first one chosen; typing starts at once."""
@@ -106,7 +109,7 @@ class StatusPickModal(ModalScreen[int | None]):
         if found.highlighted is not None:
             self.dismiss(int(found.get_option_at_index(found.highlighted).id or 0))
         else:
-            self.notify("No status matches what you typed", severity="warning", timeout=3)
+            self.notify(_("No status matches what you typed"), severity="warning", timeout=3)
 
     @on(OptionList.OptionSelected, "#status-pick-list")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -160,11 +163,11 @@ class LostReasonModal(ModalScreen[str | None]):
         """Title, the reason field and what enter does."""
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="lost-title", markup=False)
-            yield Input(placeholder="why was it lost?", max_length=self.MAX_LENGTH,
+            yield Input(placeholder=_("why was it lost?"), max_length=self.MAX_LENGTH,
                         id="lost-reason")
-            yield Label("enter: close as lost, with this reason in its activity",
+            yield Label(_("enter: close as lost, with this reason in its activity"),
                         id="lost-hint")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Typing starts at once."""
@@ -175,7 +178,7 @@ class LostReasonModal(ModalScreen[str | None]):
         reason = event.value.strip()
         if not reason:
             hint = self.query_one("#lost-hint", Label)
-            hint.update("A reason is needed to close the lead as lost (escape: keep it open)")
+            hint.update(_("A reason is needed to close the lead as lost (escape: keep it open)"))
             return
         self.dismiss(reason)
 
