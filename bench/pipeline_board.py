@@ -114,10 +114,17 @@ def _session(target: Path, login: str = "admin"):
 
 
 def _board(app):
+    """The board once it has columns (found once per app: the waits below ask every ms,
+    and a query of the whole screen each time would slow the app they measure)."""
     from widgets.kanban import KanbanBoard
 
-    boards = list(app.screen.query("#board").results(KanbanBoard))
-    return boards[0] if boards and boards[0].kanban_columns else None
+    board = getattr(app, "_bench_board", None)
+    if board is None:
+        boards = list(app.screen.query("#board").results(KanbanBoard))
+        if not boards:
+            return None
+        board = app._bench_board = boards[0]
+    return board if board.kanban_columns else None
 
 
 def _cards_shown(app) -> bool:

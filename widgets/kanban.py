@@ -159,6 +159,7 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         page_size: int = 20,
         prefetch_margin: int = 3,
         texts: BoardTexts | None = None,
+        pages: Mapping[Hashable, Sequence[CardData]] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -172,6 +173,7 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
             page_size: Cards fetched per request.
             prefetch_margin: Fetch the next page when the cursor is this close to the end.
             texts: The words the board writes (loading, n more…), in the user's language.
+            pages: First pages already read, by column key (see `set_columns`).
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.texts = texts or BoardTexts()
@@ -186,10 +188,14 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         self._jobs: dict[Worker[None], list[tuple[Hashable, int]]] = {}
         self._highlighted: Hashable | None = None
         self._span: tuple[int, int, int] | None = None
+        self._prefill(pages or {})
 
     def compose(self) -> ComposeResult:
         """One KanbanColumn per ColumnData (only those in view are built)."""
         self._mark_in_view(self._columns)
+        if self._columns:
+            # The cursor shows in the first frame (the column marks its card as it builds).
+            self._columns[self._active].add_class("-active")
         yield from self._columns
 
     def on_mount(self) -> None:
@@ -304,14 +310,7 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
                          for data in self._column_data]
         self._active = min(self._active, max(0, len(self._columns) - 1))
         pages = pages or {}
-        for column in self._columns:
-            cards = pages.get(column.data.key)
-            if cards is not None:
-                # Read with the titles: shown as the column is built, nothing to fetch.
-                self._next_token += 1
-                column.token = self._next_token
-                column.exhausted = len(cards) < self.page_size
-                column.show_cards(cards)
+        self._prefill(pages)
         self._mark_in_view(self._columns)
         if self._columns:
             # The cursor shows in the first frame (the column marks its card as it builds).
@@ -322,6 +321,17 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
             self.call_after_refresh(self._load_first_pages)
         else:
             self._paint()
+
+    def _prefill(self, pages: Mapping[Hashable, Sequence[CardData]]) -> None:
+        """Give columns not mounted yet the first pages their owner read: they show them as
+        they are built, with nothing to fetch."""
+        for column in self._columns:
+            cards = pages.get(column.data.key)
+            if cards is not None:
+                self._next_token += 1
+                column.token = self._next_token
+                column.exhausted = len(cards) < self.page_size
+                column.show_cards(cards)
 
     def _load_first_pages(self) -> None:
         """Fetch the first page of every column not read yet, in one go."""

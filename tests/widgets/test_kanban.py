@@ -309,3 +309,51 @@ async def test_a_page_read_before_a_local_move_does_not_undo_it() -> None:
         assert not board.column("won").stale
         assert [c.key for c in board.column("won").cards] == ["won-0", "won-1"]
         assert [c.key for c in board.column("new").cards] == ["new-0"]
+
+
+async def test_only_what_is_in_view_is_built() -> None:
+    # 80 columns hold three whole columns and the edge of a fourth: the fifth stays an
+    # empty frame, and each column has widgets only for the cards its list shows.
+    app = big_board()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        board = app.query_one(KanbanBoard)
+        built = [column.built for column in board.kanban_columns]
+        assert built == [True, True, True, True, False]
+        last = board.column("accepted")
+        assert not last.children and len(last.cards) == board.page_size  # read, not built
+        new = board.column("new")
+        widgets = new.card_widgets()
+        assert 0 < len(widgets) < len(new.cards)
+        card_list = new.query_one("_CardList")
+        bottom = card_list.scrollable_content_region.bottom
+        assert widgets[-1].region.bottom >= bottom - 1  # down to the bottom of the list
+        # The list scrolls as if every loaded card were there (4 lines and a margin each).
+        assert card_list.virtual_size.height == 5 * len(new.cards)
+        # Moving to the last column builds it, with its cards.
+        await pilot.press("l", "l", "l", "l")
+        await settle(pilot)
+        assert last.built and last.card_widgets()
+        assert last.card_widgets()[0].has_class("-cursor")
+
+
+async def test_cards_mount_as_the_cursor_or_the_wheel_goes_down() -> None:
+    app = big_board()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        board = app.query_one(KanbanBoard)
+        new = board.column("new")
+        shown = len(new.card_widgets())
+        await pilot.press(*["down"] * shown)
+        await settle(pilot)
+        widgets = new.card_widgets()
+        assert len(widgets) > shown and widgets[shown].has_class("-cursor")
+        card_list = new.query_one("_CardList")
+        assert card_list.scrollable_content_region.contains_region(widgets[shown].region)
+        # The wheel (no cursor move) in another column mounts what comes into view.
+        meeting = board.column("meeting")
+        before = len(meeting.card_widgets())
+        meeting.query_one("_CardList").scroll_to(y=30, animate=False)
+        await settle(pilot)
+        assert len(meeting.card_widgets()) > before
+        assert board.cursor_card is not None and board.cursor_card.key == f"new-{shown}"
