@@ -1,5 +1,6 @@
-"""A kanban board whose columns page their cards from a blocking fetch callable (its column
-and card widgets are in widgets.kanban_column)."""
+"""A kanban board whose columns page their cards from a blocking fetch callable, building
+only the columns and cards in view (its column and card widgets are in
+widgets.kanban_column, its local moves in widgets.kanban_moves)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from widgets.kanban_column import (
     KanbanColumn,
     shows_whole,
 )
+from widgets.kanban_moves import LocalMoves
 
 __all__ = ["CARDS_GROUP", "BoardTexts", "CardData", "ColumnData", "Fetch", "KanbanBoard", "KanbanCard",
            "KanbanColumn"]
@@ -54,7 +56,7 @@ class _PagesLoaded(Message, bubble=False):
     pages: list[_CardsLoaded]
 
 
-class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
+class KanbanBoard(LocalMoves, HorizontalScroll, can_focus=True, inherit_bindings=False):
     """Columns side by side with a card cursor; it reports intents and never changes data.
 
     Moving a card only posts `CardMoved`: the owner decides, then calls `move_card_locally`
@@ -356,88 +358,6 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
             depth = max(self.page_size, len(column.cards), column.cursor + 1)
             self._fetch_page(column, 0, depth)
 
-    def move_card_locally(
-        self, card_key: Hashable, to_column: Hashable, *, index: int = 0, follow: bool = True
-    ) -> bool:
-        """Move a loaded card to another column without fetching, e.g. once a move is saved.
-
-        Counts are adjusted by one; the cursor follows the card unless `follow` is False.
-        Returns whether the card and the column were found.
-        """
-        target = self.column(to_column)
-        if target is None:
-            return False
-        for source in self.kanban_columns:
-            for position, card in enumerate(source.cards):
-                if card.key != card_key:
-                    continue
-                if source is target:
-                    return True
-                self._transfer(source, position, target, index)
-                if follow:
-                    self._active = self.kanban_columns.index(target)
-                    target.cursor = max(0, min(index, len(target.cards) - 1))
-                self._paint()
-                return True
-        return False
-
-    def remove_card_locally(self, card_key: Hashable) -> tuple[CardData, Hashable, int] | None:
-        """Take a loaded card off the board (moved to a column not shown), without fetching.
-
-        The column's count drops by one and its cursor stays at the same place. Returns the
-        card, its column key and its index (to put it back with `insert_card_locally`), or
-        None when the card is not loaded.
-        """
-        for source in self.kanban_columns:
-            for position, card in enumerate(source.cards):
-                if card.key == card_key:
-                    self._drop_stale_pages(source)
-                    cards = list(source.cards)
-                    cards.pop(position)
-                    source.data = _with_count(source.data, source.data.count - 1)
-                    source.show_cards(cards)
-                    source.refresh_header()
-                    self._paint()
-                    return card, source.data.key, position
-        return None
-
-    def insert_card_locally(
-        self, card: CardData, column_key: Hashable, *, index: int = 0, follow: bool = True
-    ) -> bool:
-        """Put a card (back) into a column without fetching; the count grows by one.
-
-        Returns whether the column was found; a card already on the board is moved instead.
-        """
-        if self.move_card_locally(card.key, column_key, index=index, follow=follow):
-            return True
-        target = self.column(column_key)
-        if target is None:
-            return False
-        self._drop_stale_pages(target)
-        cards = list(target.cards)
-        index = max(0, min(index, len(cards)))
-        cards.insert(index, card)
-        target.data = _with_count(target.data, target.data.count + 1)
-        target.show_cards(cards)
-        target.refresh_header()
-        if follow:
-            self._active = self.kanban_columns.index(target)
-            target.cursor = index
-        self._paint()
-        return True
-
-    def fetch_stale(self) -> None:
-        """Fetch again the columns whose page fetches a local move made stale.
-
-        Call it once the moves are stored: a page read before then would show the card
-        where it was.
-        """
-        for column in self.kanban_columns:
-            if column.stale:
-                column.stale = False
-                depth = max(self.page_size, len(column.cards), column.cursor + 1)
-                self._fetch_page(column, 0, depth)
-
     def visible_span(self) -> tuple[int, int, int]:
         """(first, last, total): the columns wholly in view, numbered from 1.
 
@@ -569,33 +489,6 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
         self._highlighted = key
         self._report_span()
 
-    def _transfer(
-        self, source: KanbanColumn, position: int, target: KanbanColumn, index: int
-    ) -> None:
-        self._drop_stale_pages(source)
-        self._drop_stale_pages(target)
-        cards = list(source.cards)
-        card = cards.pop(position)
-        moved = list(target.cards)
-        moved.insert(max(0, min(index, len(moved))), card)
-        source.data = _with_count(source.data, source.data.count - 1)
-        target.data = _with_count(target.data, target.data.count + 1)
-        # Widgets are reused in place, so both columns update in the same refresh.
-        source.show_cards(cards)
-        target.show_cards(moved)
-        source.refresh_header()
-        target.refresh_header()
-
-    def _drop_stale_pages(self, column: KanbanColumn) -> None:
-        """A card moves in or out of `column`: a page being fetched predates the move and
-        would undo it on screen (or shift its offsets), so it is dropped and marked for
-        `fetch_stale`."""
-        if column.loading:
-            self._next_token += 1
-            column.token = self._next_token
-            column.loading = False
-            column.stale = True
-
     def _start_fetch(self, column: KanbanColumn, offset: int) -> None:
         """Mark `column` as loading, under a new token."""
         self._next_token += 1
@@ -677,8 +570,3 @@ class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
                     column.refresh_header()
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             del self._jobs[event.worker]
-
-
-def _with_count(data: ColumnData, count: int) -> ColumnData:
-    """A copy of `data` with another card count (the subtitle is the owner's to update)."""
-    return ColumnData(data.key, data.title, data.subtitle, max(0, count))
