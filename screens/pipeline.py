@@ -265,10 +265,12 @@ class PipelineScreen(CrmScreen):
         five columns), and the board then mounts with the screen and shows in its first
         frame. On a thread, each row read waited for the drawing of the empty screen to let
         go of the interpreter, and the cards came several frames later: the first paint
-        took twice as long. The counts and sums stay on a thread (`_load_figures`). When
-        this read fails, the board starts empty and is read the usual way, on a thread,
-        which says why.
+        took twice as long. The counts and sums stay on a thread (`_load_figures`). On
+        PostgreSQL (a server, maybe a distant one) and when this read fails, the board
+        starts empty and is read the usual way, on a thread (which says why it failed).
         """
+        if not pipeline.reads_are_local():
+            return [], {}
         try:
             titles = pipeline.titles(self.show_closed)
             return titles, {status: self.fetch_cards(status, 0, self.page_size)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import peewee
 
+from crm_tui.db import is_postgres
 from crm_tui.errors import ValidationFailed
 from crm_tui.i18n import N_
 from crm_tui.models import CLOSED_STATUSES, LOST_STATUS, OPEN_STATUSES, WON_STATUS, Lead, User
@@ -80,6 +81,12 @@ def titles(show_closed: bool = False) -> list[tuple[int, str]]:
     """
     names = settings.status_names()
     return [(status, names[status]) for status in statuses(show_closed)]
+
+
+def reads_are_local() -> bool:
+    """Whether a few indexed rows are read without a network round trip (the embedded
+    SQLite file), so that a screen may read them while it is composed."""
+    return not is_postgres()
 
 
 def board_filters(session: Session, filters: dict[str, str] | None = None, *,
