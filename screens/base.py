@@ -51,6 +51,7 @@ from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text, parse_filter_text
+from screens import keymap
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.top_bar import TopBar
@@ -818,7 +819,7 @@ def files_block(files: Iterable[dict[str, Any]]) -> Vertical:
     rows = [(f["name"], _("{size} bytes, {author}, {created}").format(
                 size=f"{f['size']:,}", author=f["author"],
                 created=cell_text(f.get("created"), "datetime"))) for f in files]
-    return detail_block(_("Files"), rows or [("", _("No files yet. Press f to attach one."))])
+    return detail_block(_("Files"), rows or [("", _("No files yet. Press t to attach one."))])
 
 
 class DetailScreen(CrmScreen):
@@ -868,10 +869,16 @@ class DetailScreen(CrmScreen):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keymap.BACK, "back", "Back", id="detail.back", show=False,
+                tooltip="Back to where you came from"),
         Binding("H", "show_history", "History", id="record.history", show=False,
                 tooltip="Who changed what, and when"),
     ]
-    """H shows the record's history (every detail screen)."""
+    """escape goes back, H shows the record's history (every detail screen)."""
+
+    def action_back(self) -> None:
+        """Back to where the screen was opened from."""
+        self.dismiss()
 
     #: The kind and the attribute holding the record's id, for the history (`H`).
     record_kind: ClassVar[str] = ""

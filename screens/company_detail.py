@@ -19,6 +19,7 @@ from crm_tui.services import attachments, companies, forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
+from screens import keymap
 from screens.base import (
     DetailScreen,
     KeyFooter,
@@ -79,7 +80,7 @@ class CompanyDetailScreen(DetailScreen):
                 tooltip="Merge a duplicate company into this one"),
         Binding("a", "add_note", "Add note", id="company.note",
                 tooltip="Add a note to the company's activity"),
-        Binding("f", "attach_file", "Attach", id="company.attach",
+        Binding(keymap.ATTACH, "attach_file", "Attach", id="company.attach",
                 tooltip="Attach a file from this machine to the company"),
         Binding("w", "save_file", "Save file", id="company.save_file",
                 tooltip="Save a copy of one of the company's files on this machine"),

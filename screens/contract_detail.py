@@ -16,6 +16,7 @@ from crm_tui.services import contracts
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
+from screens import keymap
 from screens.base import DetailScreen, detail_block, files_block, translated_columns
 from screens.contracts import edit_billing_lines, generate_invoice, pdf_from_template, renew
 from widgets.lazy_table import LazyTable
@@ -52,7 +53,7 @@ class ContractDetailScreen(DetailScreen):
                 tooltip="Relate invoices (by bill ID) to this contract"),
         Binding("r", "unlink_invoice", "Remove", id="contract.unlink",
                 tooltip="Remove the invoice under the cursor from the related invoices"),
-        Binding("f", "attach_file", "Attach", id="contract.attach",
+        Binding(keymap.ATTACH, "attach_file", "Attach", id="contract.attach",
                 tooltip="Attach a file to this contract"),
         Binding("w", "save_file", "Save file", id="contract.save_file",
                 tooltip="Save a copy of one of the contract's files on this machine"),

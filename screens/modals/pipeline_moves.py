@@ -26,9 +26,9 @@ class StatusPickModal(ModalScreen[int | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="status_pick.cancel",
                 tooltip="Leave the card where it is"),
-        Binding("down", "cursor(1)", "Next", id="status_pick.down", show=False,
+        Binding("down", "cursor(1)", "Next", id="status_pick.down", show=False, priority=True,
                 tooltip="Choose the next status"),
-        Binding("up", "cursor(-1)", "Previous", id="status_pick.up", show=False,
+        Binding("up", "cursor(-1)", "Previous", id="status_pick.up", show=False, priority=True,
                 tooltip="Choose the previous status"),
     ]
     """Typing goes to the search field; the arrows move the choice in the list below it."""
