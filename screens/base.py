@@ -40,10 +40,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
-from crm_tui import i18n
 from crm_tui.errors import NotFound, ValidationFailed, error_text
 from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import forms
@@ -52,6 +51,7 @@ from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text, parse_filter_text
 from screens import keymap
+from screens.footer import KeyFooter, translate_bindings
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.top_bar import TopBar
@@ -113,65 +113,6 @@ def run_service(
 def notify_error(node: Any, error: BaseException) -> None:
     """Tell the user what went wrong, in one line."""
     node.notify(error_text(error), severity="error", timeout=8)
-
-
-REBUILD_DELAY = 0.03
-"""Seconds the footer waits for more binding changes before it rebuilds."""
-
-
-def translate_bindings(screen: Screen[Any]) -> None:
-    """The descriptions and tooltips of the keys active on `screen`, in the current language
-    (written in English at import time; the catalog has them, `crm_tui.i18n_extract`)."""
-    for active in screen.active_bindings.values():
-        i18n.retranslate(active.binding, "description", "tooltip")
-
-
-class KeyFooter(Footer):
-    """The footer, rebuilt only when the keys it shows change.
-
-    Textual rebuilds the footer on every binding refresh (focus moves, screen switches,
-    permission answers), and a rebuild costs tens of milliseconds of widget mounting;
-    skipping the ones that would draw the same keys keeps screen switches snappy.
-    """
-
-    def __init__(self, *, compact: bool = True, show_command_palette: bool = True) -> None:
-        """Create the footer (compact by default: 80 columns hold more keys)."""
-        super().__init__(compact=compact, show_command_palette=show_command_palette)
-        self._shown: tuple[Any, ...] | None = None
-        self._pending = False
-
-    def compose(self) -> ComposeResult:
-        """Textual's footer, its keys' descriptions in the user's language."""
-        translate_bindings(self.screen)
-        yield from super().compose()
-
-    def _signature(self) -> tuple[Any, ...]:
-        translate_bindings(self.screen)
-        keys = tuple(
-            (key, binding.action, binding.description, enabled)
-            for key, (_node, binding, enabled, _tip) in self.screen.active_bindings.items()
-            if binding.show or key == self.app.COMMAND_PALETTE_BINDING
-        )
-        return (*keys, self.show_command_palette)
-
-    def bindings_changed(self, screen: Screen[Any]) -> None:
-        """Schedule one rebuild for a burst of refreshes (a screen opening makes several)."""
-        self._bindings_ready = True
-        if not screen.app.app_focus:
-            return
-        if self.is_attached and screen is self.screen and not self._pending:
-            self._pending = True
-            self.set_timer(REBUILD_DELAY, self._rebuild_if_changed)
-
-    async def _rebuild_if_changed(self) -> None:
-        self._pending = False
-        if not self.is_attached:
-            return
-        signature = self._signature()
-        if signature == self._shown:
-            return
-        self._shown = signature
-        await self.recompose()
 
 
 class CrmScreen(Screen[None]):
@@ -1008,6 +949,7 @@ def specs_from(descriptions: Iterable[dict[str, Any]]) -> list[Any]:
 
 __all__ = [
     "CrmScreen",
+    "KeyFooter",
     "DetailScreen",
     "ExportRequest",
     "RecordListScreen",
@@ -1020,4 +962,5 @@ __all__ = [
     "run_service",
     "show_history",
     "specs_from",
+    "translate_bindings",
 ]

@@ -10,8 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from screens.footer import KeyFooter
 
 
 def match_key(text: str) -> str:
@@ -68,7 +70,7 @@ class StatusPickModal(ModalScreen[int | None]):
             yield Label(self.title_text, id="status-pick-title", markup=False)
             yield Input(placeholder="type part of a status name", id="status-pick-search")
             yield OptionList(id="status-pick-list")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Every status, the first one chosen; typing starts at once."""
@@ -164,7 +166,7 @@ class LostReasonModal(ModalScreen[str | None]):
                         id="lost-reason")
             yield Label("enter: close as lost, with this reason in its activity",
                         id="lost-hint")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Typing starts at once."""

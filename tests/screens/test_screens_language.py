@@ -43,9 +43,10 @@ ROUTES = [
 #: name. Strict: a walk that passes fails its entry until it leaves this set.
 NOT_YET_DONE = {
     *((name, language) for language in ("es", "xx") for name in (
-        "company detail", "contract detail", "contracts", "lead detail", "pipeline")),
+        "contract detail", "contracts", "lead detail", "pipeline")),
     ("invoice detail", "es"),
-    *((name, "xx") for name in ("export companies", "invoices", "lead search", "leads")),
+    *((name, "xx") for name in ("company detail", "export companies", "invoices", "lead search",
+                                "leads")),
 }
 
 
