@@ -330,6 +330,20 @@ class CrmApp(App[None]):
             return len(self.screen_stack) <= 1
         return True
 
+    async def run_action(self, action: Any, default_namespace: Any = None,
+                         namespaces: Any = None) -> bool:
+        """Run an action; a key greyed because the user may not do it says why instead
+        (the screen's `refusal`), and counts as handled."""
+        target, name, parameters = self._parse_action(
+            action, self if default_namespace is None else default_namespace, namespaces)
+        if target.check_action(name, parameters) is None:
+            refusal = getattr(target, "refusal", None)
+            text = refusal(name, parameters) if refusal is not None else None
+            if text:
+                self.notify(text, severity="warning", timeout=5, markup=False)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     def action_goto(self, mode: str) -> None:
         """Show screen `mode` ("1"…"9")."""
         self.switch_mode(mode)

@@ -115,6 +115,28 @@ def notify_error(node: Any, error: BaseException) -> None:
     node.notify(error_text(error), severity="error", timeout=8)
 
 
+def refusal_text(what: str, name: str) -> str:
+    """Why a greyed key does nothing: the user may not `what` ("edit", "delete") the record
+    called `name` (one the user sees; nothing else is named)."""
+    if what == "delete":
+        return _("you may not delete {name}").format(name=name)
+    return _("read-only: you may not modify {name}").format(name=name)
+
+
+def permission_refusal(permissions: dict[str, bool] | None, action: str, name: str,
+                       modify: Iterable[str], delete: Iterable[str]) -> str | None:
+    """The refusal for `action` where the services' `permissions` of a record say no: an
+    action of `modify` needs "edit", one of `delete` needs "delete". None while the
+    permissions are not known yet, or where they allow it (greyed for another reason)."""
+    if permissions is None:
+        return None
+    if action in delete and not permissions.get("delete"):
+        return refusal_text("delete", name)
+    if action in modify and not permissions.get("edit"):
+        return refusal_text("edit", name)
+    return None
+
+
 class CrmScreen(Screen[None]):
     """A full screen of the CRM: gets the session by constructor, runs services on threads."""
 
@@ -196,6 +218,11 @@ class CrmScreen(Screen[None]):
     def show_error(self, error: BaseException) -> None:
         """Tell the user what went wrong, in one line."""
         notify_error(self, error)
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Why the greyed key of `action` does nothing, when it is greyed because the user
+        may not do it (the app says it when the key is pressed); None otherwise (override)."""
+        return None
 
 
 # -- a guarded row source ----------------------------------------------------------------
@@ -551,6 +578,18 @@ class RecordListScreen(CrmScreen):
         if action == "export_csv":
             return self.CSV_KIND is not None and self.extra_check(action, record_id) is not False
         return self.extra_check(action, record_id)
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Edit and delete on a row the services said the user may not change."""
+        if action not in ("edit_record", "delete_record"):
+            return None
+        record_id = self.current_record_id()
+        if record_id is None:
+            return None
+        what = "edit" if action == "edit_record" else "delete"
+        if self.permission(what, record_id) is not False:
+            return None  # allowed, or not known yet
+        return refusal_text(what, self.current_record_title() or f"#{record_id}")
 
     def _state(self, allowed: bool | None, action: str, record_id: int | None) -> bool | None:
         if allowed is False:
@@ -958,6 +997,8 @@ __all__ = [
     "error_text",
     "files_block",
     "notify_error",
+    "permission_refusal",
+    "refusal_text",
     "reload_table",
     "run_service",
     "show_history",

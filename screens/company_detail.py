@@ -26,6 +26,7 @@ from screens.base import (
     detail_block,
     error_text,
     files_block,
+    permission_refusal,
     reload_table,
     run_service,
     translated_columns,
@@ -228,6 +229,13 @@ class CompanyDetailScreen(DetailScreen):
             focused = self.focused
             return isinstance(focused, LazyTable) and focused.id == "contacts"
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Edit, notes, files, merge and delete on a company the user may not change."""
+        return permission_refusal(
+            self.permissions, action,
+            self.company_name.removesuffix(_("  (read-only)")) or f"#{self.company_id}",
+            ("edit_company", "add_note", "attach_file", "merge_company"), ("delete_company",))
 
     def action_edit_company(self) -> None:
         """Edit this company."""

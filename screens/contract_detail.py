@@ -17,7 +17,13 @@ from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
 from screens import keymap
-from screens.base import DetailScreen, detail_block, files_block, translated_columns
+from screens.base import (
+    DetailScreen,
+    detail_block,
+    files_block,
+    permission_refusal,
+    translated_columns,
+)
 from screens.contracts import edit_billing_lines, generate_invoice, pdf_from_template, renew
 from widgets.lazy_table import LazyTable
 
@@ -172,6 +178,15 @@ class ContractDetailScreen(DetailScreen):
         if action == "open_invoice":
             return self._on_invoices()
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """The changing keys on a contract the user may not change."""
+        if self.data is None:
+            return None
+        return permission_refusal(
+            self.data.get("permissions") or {}, action, self.data["name"],
+            ("edit_contract", "contract_pdf", "link_invoices", "attach_file", "billing_lines",
+             "unlink_invoice"), ("delete_contract",))
 
     def _changed(self, result: Any = None) -> None:
         if result is None or result is False:
