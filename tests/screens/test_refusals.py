@@ -69,3 +69,22 @@ async def test_a_read_only_contact_says_why_in_spanish(world):
     finally:
         i18n.clear_override()
         i18n.set_language(i18n.SOURCE_LANGUAGE)
+
+
+async def test_a_read_only_lead_says_why_on_the_list_and_its_detail(world):
+    from tests.unit.lead_world import seed_leads
+
+    seed_leads(world)  # Ben Beta belongs to Customer #B: user1 sees it, may not change it
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "5", "down")
+        assert app.screen.current_record_title() == "Ben Beta"
+        await press(pilot, "e")
+        assert warnings(app) == ["read-only: you may not modify Ben Beta"]
+        await press(pilot, "enter")
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        app.notes.clear()
+        await press(pilot, "e", "a", "t")
+        assert warnings(app) == ["read-only: you may not modify Ben Beta"] * 3
+        assert type(app.screen).__name__ == "LeadDetailScreen"
