@@ -330,6 +330,20 @@ class CrmApp(App[None]):
             return len(self.screen_stack) <= 1
         return True
 
+    async def run_action(self, action: Any, default_namespace: Any = None,
+                         namespaces: Any = None) -> bool:
+        """Run an action; a key greyed because the user may not do it says why instead
+        (the screen's `refusal`), and counts as handled."""
+        target, name, parameters = self._parse_action(
+            action, self if default_namespace is None else default_namespace, namespaces)
+        if target.check_action(name, parameters) is None:
+            refusal = getattr(target, "refusal", None)
+            text = refusal(name, parameters) if refusal is not None else None
+            if text:
+                self.notify(text, severity="warning", timeout=5, markup=False)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     def action_goto(self, mode: str) -> None:
         """Show screen `mode` ("1"…"9")."""
         self.switch_mode(mode)
@@ -360,9 +374,9 @@ class CrmApp(App[None]):
         screen = self.screen
         translate_bindings(screen)
         keys: list[KeyHelp] = []
-        for active in screen.active_bindings.values():
+        for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description:
+            if not binding.description or is_internal(key, binding):
                 continue
             if active.node is self:
                 scope = N_("Everywhere")
@@ -458,6 +472,17 @@ class CrmApp(App[None]):
         """The app's own workers: a failure is told, never lost."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.notify(failure_text(event.worker.error), severity="error", timeout=10)
+
+
+INTERNAL_ACTIONS = frozenset({"copy", "screen.copy_text", "help_quit"})
+"""Textual's own keys that the help leaves out: copying a selection, ctrl+c's hint."""
+
+
+def is_internal(key: str, binding: Binding) -> bool:
+    """Whether a key is Textual's plumbing rather than one of the CRM's keys (`?` leaves it
+    out): system keys, the copy keys, `super+` keys (a Mac's command key)."""
+    return (binding.system or binding.action in INTERNAL_ACTIONS
+            or key.startswith("super+"))
 
 
 def make_app(session: Session | None, clock: Clock | None = None, **options: Any) -> CrmApp:

@@ -40,10 +40,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
-from crm_tui import i18n
 from crm_tui.errors import NotFound, ValidationFailed, error_text
 from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import forms
@@ -51,6 +50,8 @@ from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text, parse_filter_text
+from screens import keymap
+from screens.footer import KeyFooter, translate_bindings
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.top_bar import TopBar
@@ -114,63 +115,26 @@ def notify_error(node: Any, error: BaseException) -> None:
     node.notify(error_text(error), severity="error", timeout=8)
 
 
-REBUILD_DELAY = 0.03
-"""Seconds the footer waits for more binding changes before it rebuilds."""
+def refusal_text(what: str, name: str) -> str:
+    """Why a greyed key does nothing: the user may not `what` ("edit", "delete") the record
+    called `name` (one the user sees; nothing else is named)."""
+    if what == "delete":
+        return _("you may not delete {name}").format(name=name)
+    return _("read-only: you may not modify {name}").format(name=name)
 
 
-def translate_bindings(screen: Screen[Any]) -> None:
-    """The descriptions and tooltips of the keys active on `screen`, in the current language
-    (written in English at import time; the catalog has them, `crm_tui.i18n_extract`)."""
-    for active in screen.active_bindings.values():
-        i18n.retranslate(active.binding, "description", "tooltip")
-
-
-class KeyFooter(Footer):
-    """The footer, rebuilt only when the keys it shows change.
-
-    Textual rebuilds the footer on every binding refresh (focus moves, screen switches,
-    permission answers), and a rebuild costs tens of milliseconds of widget mounting;
-    skipping the ones that would draw the same keys keeps screen switches snappy.
-    """
-
-    def __init__(self, *, compact: bool = True, show_command_palette: bool = True) -> None:
-        """Create the footer (compact by default: 80 columns hold more keys)."""
-        super().__init__(compact=compact, show_command_palette=show_command_palette)
-        self._shown: tuple[Any, ...] | None = None
-        self._pending = False
-
-    def compose(self) -> ComposeResult:
-        """Textual's footer, its keys' descriptions in the user's language."""
-        translate_bindings(self.screen)
-        yield from super().compose()
-
-    def _signature(self) -> tuple[Any, ...]:
-        translate_bindings(self.screen)
-        keys = tuple(
-            (key, binding.action, binding.description, enabled)
-            for key, (_node, binding, enabled, _tip) in self.screen.active_bindings.items()
-            if binding.show or key == self.app.COMMAND_PALETTE_BINDING
-        )
-        return (*keys, self.show_command_palette)
-
-    def bindings_changed(self, screen: Screen[Any]) -> None:
-        """Schedule one rebuild for a burst of refreshes (a screen opening makes several)."""
-        self._bindings_ready = True
-        if not screen.app.app_focus:
-            return
-        if self.is_attached and screen is self.screen and not self._pending:
-            self._pending = True
-            self.set_timer(REBUILD_DELAY, self._rebuild_if_changed)
-
-    async def _rebuild_if_changed(self) -> None:
-        self._pending = False
-        if not self.is_attached:
-            return
-        signature = self._signature()
-        if signature == self._shown:
-            return
-        self._shown = signature
-        await self.recompose()
+def permission_refusal(permissions: dict[str, bool] | None, action: str, name: str,
+                       modify: Iterable[str], delete: Iterable[str]) -> str | None:
+    """The refusal for `action` where the services' `permissions` of a record say no: an
+    action of `modify` needs "edit", one of `delete` needs "delete". None while the
+    permissions are not known yet, or where they allow it (greyed for another reason)."""
+    if permissions is None:
+        return None
+    if action in delete and not permissions.get("delete"):
+        return refusal_text("delete", name)
+    if action in modify and not permissions.get("edit"):
+        return refusal_text("edit", name)
+    return None
 
 
 class CrmScreen(Screen[None]):
@@ -254,6 +218,11 @@ class CrmScreen(Screen[None]):
     def show_error(self, error: BaseException) -> None:
         """Tell the user what went wrong, in one line."""
         notify_error(self, error)
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Why the greyed key of `action` does nothing, when it is greyed because the user
+        may not do it (the app says it when the key is pressed); None otherwise (override)."""
+        return None
 
 
 # -- a guarded row source ----------------------------------------------------------------
@@ -610,6 +579,18 @@ class RecordListScreen(CrmScreen):
             return self.CSV_KIND is not None and self.extra_check(action, record_id) is not False
         return self.extra_check(action, record_id)
 
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Edit and delete on a row the services said the user may not change."""
+        if action not in ("edit_record", "delete_record"):
+            return None
+        record_id = self.current_record_id()
+        if record_id is None:
+            return None
+        what = "edit" if action == "edit_record" else "delete"
+        if self.permission(what, record_id) is not False:
+            return None  # allowed, or not known yet
+        return refusal_text(what, self.current_record_title() or f"#{record_id}")
+
     def _state(self, allowed: bool | None, action: str, record_id: int | None) -> bool | None:
         if allowed is False:
             return False
@@ -818,7 +799,7 @@ def files_block(files: Iterable[dict[str, Any]]) -> Vertical:
     rows = [(f["name"], _("{size} bytes, {author}, {created}").format(
                 size=f"{f['size']:,}", author=f["author"],
                 created=cell_text(f.get("created"), "datetime"))) for f in files]
-    return detail_block(_("Files"), rows or [("", _("No files yet. Press f to attach one."))])
+    return detail_block(_("Files"), rows or [("", _("No files yet. Press t to attach one."))])
 
 
 class DetailScreen(CrmScreen):
@@ -868,10 +849,16 @@ class DetailScreen(CrmScreen):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keymap.BACK, "back", "Back", id="detail.back", show=False,
+                tooltip="Back to where you came from"),
         Binding("H", "show_history", "History", id="record.history", show=False,
                 tooltip="Who changed what, and when"),
     ]
-    """H shows the record's history (every detail screen)."""
+    """escape goes back, H shows the record's history (every detail screen)."""
+
+    def action_back(self) -> None:
+        """Back to where the screen was opened from."""
+        self.dismiss()
 
     #: The kind and the attribute holding the record's id, for the history (`H`).
     record_kind: ClassVar[str] = ""
@@ -1001,6 +988,7 @@ def specs_from(descriptions: Iterable[dict[str, Any]]) -> list[Any]:
 
 __all__ = [
     "CrmScreen",
+    "KeyFooter",
     "DetailScreen",
     "ExportRequest",
     "RecordListScreen",
@@ -1009,8 +997,11 @@ __all__ = [
     "error_text",
     "files_block",
     "notify_error",
+    "permission_refusal",
+    "refusal_text",
     "reload_table",
     "run_service",
     "show_history",
     "specs_from",
+    "translate_bindings",
 ]

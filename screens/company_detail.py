@@ -19,12 +19,14 @@ from crm_tui.services import attachments, companies, forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
+from screens import keymap
 from screens.base import (
     DetailScreen,
     KeyFooter,
     detail_block,
     error_text,
     files_block,
+    permission_refusal,
     reload_table,
     run_service,
     translated_columns,
@@ -79,7 +81,7 @@ class CompanyDetailScreen(DetailScreen):
                 tooltip="Merge a duplicate company into this one"),
         Binding("a", "add_note", "Add note", id="company.note",
                 tooltip="Add a note to the company's activity"),
-        Binding("f", "attach_file", "Attach", id="company.attach",
+        Binding(keymap.ATTACH, "attach_file", "Attach", id="company.attach",
                 tooltip="Attach a file from this machine to the company"),
         Binding("w", "save_file", "Save file", id="company.save_file",
                 tooltip="Save a copy of one of the company's files on this machine"),
@@ -227,6 +229,13 @@ class CompanyDetailScreen(DetailScreen):
             focused = self.focused
             return isinstance(focused, LazyTable) and focused.id == "contacts"
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Edit, notes, files, merge and delete on a company the user may not change."""
+        return permission_refusal(
+            self.permissions, action,
+            self.company_name.removesuffix(_("  (read-only)")) or f"#{self.company_id}",
+            ("edit_company", "add_note", "attach_file", "merge_company"), ("delete_company",))
 
     def action_edit_company(self) -> None:
         """Edit this company."""

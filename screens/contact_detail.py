@@ -14,7 +14,7 @@ from textual.widgets import Label, TabbedContent, TabPane
 from crm_tui.services import forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
-from screens.base import DetailScreen, detail_block
+from screens.base import DetailScreen, detail_block, permission_refusal
 
 
 def load_contact(session: Session, contact_id: int) -> dict[str, Any]:
@@ -103,6 +103,12 @@ class ContactDetailScreen(DetailScreen):
         if action == "delete_contact":
             return None if permissions is None or not permissions.get("delete") else True
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Edit, merge and delete on a contact the user may not change."""
+        return permission_refusal(self.permissions, action,
+                                  self.contact_name or f"#{self.contact_id}",
+                                  ("edit_contact", "merge_contact"), ("delete_contact",))
 
     def _changed(self) -> None:
         self.reload()

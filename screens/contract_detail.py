@@ -16,7 +16,14 @@ from crm_tui.services import contracts
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
-from screens.base import DetailScreen, detail_block, files_block, translated_columns
+from screens import keymap
+from screens.base import (
+    DetailScreen,
+    detail_block,
+    files_block,
+    permission_refusal,
+    translated_columns,
+)
 from screens.contracts import edit_billing_lines, generate_invoice, pdf_from_template, renew
 from widgets.lazy_table import LazyTable
 
@@ -52,7 +59,7 @@ class ContractDetailScreen(DetailScreen):
                 tooltip="Relate invoices (by bill ID) to this contract"),
         Binding("r", "unlink_invoice", "Remove", id="contract.unlink",
                 tooltip="Remove the invoice under the cursor from the related invoices"),
-        Binding("f", "attach_file", "Attach", id="contract.attach",
+        Binding(keymap.ATTACH, "attach_file", "Attach", id="contract.attach",
                 tooltip="Attach a file to this contract"),
         Binding("w", "save_file", "Save file", id="contract.save_file",
                 tooltip="Save a copy of one of the contract's files on this machine"),
@@ -171,6 +178,15 @@ class ContractDetailScreen(DetailScreen):
         if action == "open_invoice":
             return self._on_invoices()
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """The changing keys on a contract the user may not change."""
+        if self.data is None:
+            return None
+        return permission_refusal(
+            self.data.get("permissions") or {}, action, self.data["name"],
+            ("edit_contract", "contract_pdf", "link_invoices", "attach_file", "billing_lines",
+             "unlink_invoice"), ("delete_contract",))
 
     def _changed(self, result: Any = None) -> None:
         if result is None or result is False:

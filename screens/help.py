@@ -36,10 +36,11 @@ class HelpScreen(ModalScreen[None]):
     """A list of keys grouped by scope; escape, q or ? closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close", id="help.close",
+        Binding("escape,q", "close", "Close", id="help.close", tooltip="Close the help"),
+        Binding("question_mark", "toggle", "Close", id="help.toggle", show=False,
                 tooltip="Close the help"),
     ]
-    """Any of escape, q and ? closes."""
+    """Any of escape, q and ? (which opened it) closes."""
 
     DEFAULT_CSS = """
     HelpScreen {
@@ -104,6 +105,10 @@ class HelpScreen(ModalScreen[None]):
             if not item.enabled:
                 text.append("  " + _("(not here now)"), style="dim italic")
         return text
+
+    def action_toggle(self) -> None:
+        """Close the help (? again)."""
+        self.dismiss(None)
 
     def action_close(self) -> None:
         """Close the help."""

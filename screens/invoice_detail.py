@@ -14,7 +14,7 @@ from crm_tui.i18n import N_, _
 from crm_tui.services import invoice_forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
-from screens.base import DetailScreen, detail_block
+from screens.base import DetailScreen, detail_block, permission_refusal
 from screens.invoices import (
     credit_invoice,
     issue_invoice,
@@ -173,6 +173,14 @@ class InvoiceDetailScreen(DetailScreen):
         if action == "save_file":
             return True if self.data and self.data.get("files") else None
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Edit and delete on an invoice the user may not change."""
+        if self.data is None:
+            return None
+        name = self.data["bill_id"] or _("draft #{id}").format(id=self.data["id"])
+        return permission_refusal(self.data.get("permissions") or {}, action, name,
+                                  ("edit_invoice",), ("delete_invoice",))
 
     def _changed(self, result: Any = None) -> None:
         if result is None:

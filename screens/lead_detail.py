@@ -21,7 +21,7 @@ from crm_tui.services import attachments, leads
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
-from screens.base import CrmScreen, show_history
+from screens.base import CrmScreen, refusal_text, show_history
 
 #: Fields shown elsewhere on the view (title line, description block) or not at all.
 _NOT_IN_GRID = {"full_name", "description", "status", "tags"}
@@ -264,6 +264,15 @@ class LeadDetailScreen(CrmScreen):
                 target = self.detail["status"] + (step if isinstance(step, int) else 1)
                 return True if 0 <= target <= 8 else None
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """The changing keys on a lead the user may not change."""
+        if self.detail is None or self.detail["modifiable"]:
+            return None
+        if action in ("edit_lead", "add_note", "attach_file", "step_status", "email_reply",
+                      "forward_lead", "merge_lead", "convert_lead"):
+            return refusal_text("edit", self.detail["full_name"] or f"#{self.lead_id}")
+        return None
 
     def action_back(self) -> None:
         """Close the view."""

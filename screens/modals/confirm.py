@@ -19,9 +19,11 @@ class ConfirmModal(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Go ahead"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Keep things as they are"),
+        Binding("n", "answer(False)", "No", id="confirm.no", tooltip="Keep things as they are"),
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel", show=False,
+                tooltip="Keep things as they are"),
     ]
-    """y answers yes; n and escape answer no."""
+    """y answers yes; n answers no, and escape closes as every dialog does (no)."""
 
     DEFAULT_CSS = """
     ConfirmModal {
@@ -63,6 +65,10 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Label(self.detail, id="detail", markup=False)
             yield Label(_("y yes · n no"), id="keys")
         yield KeyFooter(show_command_palette=False)
+
+    def action_cancel(self) -> None:
+        """Close with no."""
+        self.dismiss(False)
 
     def action_answer(self, yes: bool) -> None:
         """Close with the answer."""

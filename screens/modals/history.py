@@ -40,7 +40,9 @@ class HistoryModal(ModalScreen[None]):
     """The history of one record, newest first; escape closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,H,q", "close", "Close", id="history.close", tooltip="Back to the record"),
+        Binding("escape,q", "close", "Close", id="history.close", tooltip="Back to the record"),
+        Binding("H", "toggle", "Close", id="history.toggle", show=False,
+                tooltip="Back to the record"),
     ]
     """Escape (or H again) closes."""
 
@@ -94,6 +96,10 @@ class HistoryModal(ModalScreen[None]):
 
     def _failed(self, error: BaseException) -> None:
         self.query_one("#history-lines", Static).update(error_text(error))
+
+    def action_toggle(self) -> None:
+        """Back to the record (H again)."""
+        self.dismiss(None)
 
     def action_close(self) -> None:
         """Back to the record."""

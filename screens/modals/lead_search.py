@@ -86,11 +86,11 @@ class LeadSearchModal(ModalScreen[dict[str, str] | None]):
     """Every lead filter in one form; dismisses with the filters (ctrl+s) or None (escape).
 
     Picking a saved search fills the form with it; a name under "Save as" saves the search
-    when it is applied; ctrl+d deletes the picked saved search.
+    when it is applied; ctrl+t deletes the picked saved search.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+d", "delete_saved", "Delete saved", id="lead_search.delete_saved",
+        Binding("ctrl+t", "delete_saved", "Delete saved", id="lead_search.delete_saved",
                 tooltip="Delete the saved search picked above"),
         Binding("ctrl+r", "clear", "Clear", id="lead_search.clear",
                 tooltip="Empty every field"),

@@ -25,7 +25,7 @@ class MergePickerModal(ModalScreen[int | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="merge.cancel", tooltip="Merge nothing"),
-        Binding("down", "to_list", "List", show=False, id="merge.list",
+        Binding("down", "to_list", "List", show=False, id="merge.list", priority=True,
                 tooltip="Move from the search to the list"),
     ]
     """Typing searches, down moves to the list, enter picks, escape cancels."""
@@ -87,6 +87,12 @@ class MergePickerModal(ModalScreen[int | None]):
         options = self.query_one("#merge-options", OptionList)
         options.clear_options()
         options.add_options([Option(label, id=str(record_id)) for record_id, label in found])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`down` moves to the list only from the search field (in the list it moves)."""
+        if action == "to_list":
+            return isinstance(self.focused, Input)
+        return True
 
     def action_to_list(self) -> None:
         """Focus the candidates."""

@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _
-from screens.base import KeyFooter
+from screens.footer import KeyFooter
 
 
 def match_key(text: str) -> str:
@@ -29,9 +29,9 @@ class StatusPickModal(ModalScreen[int | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="status_pick.cancel",
                 tooltip="Leave the card where it is"),
-        Binding("down", "cursor(1)", "Next", id="status_pick.down", show=False,
+        Binding("down", "cursor(1)", "Next", id="status_pick.down", show=False, priority=True,
                 tooltip="Choose the next status"),
-        Binding("up", "cursor(-1)", "Previous", id="status_pick.up", show=False,
+        Binding("up", "cursor(-1)", "Previous", id="status_pick.up", show=False, priority=True,
                 tooltip="Choose the previous status"),
     ]
     """Typing goes to the search field; the arrows move the choice in the list below it."""
@@ -71,7 +71,7 @@ class StatusPickModal(ModalScreen[int | None]):
             yield Label(self.title_text, id="status-pick-title", markup=False)
             yield Input(placeholder=_("type part of a status name"), id="status-pick-search")
             yield OptionList(id="status-pick-list")
-        yield KeyFooter(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Every status, the first one chosen; typing starts at once."""
@@ -167,7 +167,7 @@ class LostReasonModal(ModalScreen[str | None]):
                         id="lost-reason")
             yield Label(_("enter: close as lost, with this reason in its activity"),
                         id="lost-hint")
-        yield KeyFooter(compact=True, show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Typing starts at once."""

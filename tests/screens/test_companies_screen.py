@@ -271,7 +271,7 @@ async def test_files_are_attached_and_saved_from_the_company_detail(world, tmp_p
         screen = app.screen
         assert type(screen).__name__ == "CompanyDetailScreen"
         assert not screen.active_bindings["w"].enabled  # no files yet
-        await press(pilot, "f")
+        await press(pilot, "t")
         await type_text(pilot, str(source))
         await press(pilot, "ctrl+s")
         assert app.said("File attached")
@@ -283,7 +283,7 @@ async def test_files_are_attached_and_saved_from_the_company_detail(world, tmp_p
         assert (home / "terms.txt").read_bytes() == "Términos\n".encode()
         await press(pilot, "q", "down", "enter")  # Customer #B: read-only for user1
         assert "Customer #B" in app.screen.screen_title()
-        assert app.screen.active_bindings["f"].enabled is False
+        assert app.screen.active_bindings["t"].enabled is False
 
 
 async def test_a_form_keeps_others_changes_and_refuses_a_stale_field(world):

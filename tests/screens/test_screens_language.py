@@ -37,15 +37,12 @@ ROUTES = [
     ("palette", ("ctrl+p",)),
 ]
 
-#: (screen, language) walks that still fail: footers longer than 80 columns (the detail
-#: screens', the contract, invoice and lead lists'); the company detail's seven tabs in the
+#: (screen, language) walks that still fail: the company detail's seven tabs in the
 #: pseudo-locale (2 cells longer per string); the board; the export dialog's suggested file
-#: name. Strict: a walk that passes fails its entry until it leaves this set.
+#: name. (The footers fit: they show fewer keys and `? more`.) Strict: a walk that passes
+#: fails its entry until it leaves this set.
 NOT_YET_DONE = {
-    *((name, language) for language in ("es", "xx") for name in (
-        "company detail", "contract detail", "contracts", "lead detail", "pipeline")),
-    ("invoice detail", "es"),
-    *((name, "xx") for name in ("export companies", "invoices", "lead search", "leads")),
+    ("pipeline", "es"), ("pipeline", "xx"), ("company detail", "xx"), ("export companies", "xx"),
 }
 
 

@@ -1,0 +1,90 @@
+"""A key greyed because the user may not do it says why when pressed, naming only the record
+the user sees; a key greyed for another reason stays quiet."""
+
+from __future__ import annotations
+
+from crm_tui import i18n
+from crm_tui.services.records import get_kind
+from tests.screens.crm_app_helpers import SIZE, app_for, press, settle
+
+
+def warnings(app) -> list[str]:
+    return [text for severity, text in app.notes if severity == "warning"]
+
+
+async def test_a_read_only_company_says_why_its_keys_do_nothing(world):
+    # user1 sees Customer #B (its manager is Manager #1) but may not change it.
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "down")  # the tree: Customer #A, then Customer #B
+        assert app.screen.current_record_title() == "Customer #B"
+        assert app.screen.active_bindings["e"].enabled is False
+        await press(pilot, "e")
+        assert warnings(app) == ["read-only: you may not modify Customer #B"]
+        assert type(app.screen).__name__ == "CompaniesScreen"  # nothing opened
+        await press(pilot, "d")
+        assert warnings(app)[-1] == "you may not delete Customer #B"
+
+        await press(pilot, "enter")
+        assert type(app.screen).__name__ == "CompanyDetailScreen"
+        app.notes.clear()
+        for key in ("e", "a", "t"):
+            assert app.screen.active_bindings[key].enabled is False
+            await press(pilot, key)
+        assert warnings(app) == ["read-only: you may not modify Customer #B"] * 3
+        assert type(app.screen).__name__ == "CompanyDetailScreen"  # no dialog opened
+        # w is greyed because the company has no files, not for want of rights: quiet.
+        assert app.screen.active_bindings["w"].enabled is False
+        await press(pilot, "w")
+        assert len(warnings(app)) == 3
+        # Nothing else about the company is named (its manager, say).
+        assert not any("Manager" in text for text in warnings(app))
+
+
+async def test_a_changeable_company_does_what_the_key_says(world):
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.current_record_title() == "Customer #A"  # user1 manages it
+        await press(pilot, "e")
+        assert type(app.screen).__name__ == "RecordFormModal"
+        assert not warnings(app)
+
+
+async def test_a_read_only_contact_says_why_in_spanish(world):
+    get_kind("contact").create(world.session("admin"), {
+        "full_name": "Chen Li", "email": "chen@example.com",
+        "company": str(world.cid("Customer #B"))})
+    i18n.override_language("es")
+    try:
+        app = app_for(world, "user1")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, "2", "enter")
+            assert type(app.screen).__name__ == "ContactDetailScreen"
+            await press(pilot, "e", "d")
+            assert warnings(app) == ["solo lectura: no puede modificar Chen Li",
+                                     "no puede borrar Chen Li"]
+    finally:
+        i18n.clear_override()
+        i18n.set_language(i18n.SOURCE_LANGUAGE)
+
+
+async def test_a_read_only_lead_says_why_on_the_list_and_its_detail(world):
+    from tests.unit.lead_world import seed_leads
+
+    seed_leads(world)  # Ben Beta belongs to Customer #B: user1 sees it, may not change it
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "5", "down")
+        assert app.screen.current_record_title() == "Ben Beta"
+        await press(pilot, "e")
+        assert warnings(app) == ["read-only: you may not modify Ben Beta"]
+        await press(pilot, "enter")
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        app.notes.clear()
+        await press(pilot, "e", "a", "t")
+        assert warnings(app) == ["read-only: you may not modify Ben Beta"] * 3
+        assert type(app.screen).__name__ == "LeadDetailScreen"
