@@ -42,7 +42,7 @@ ROUTES = [
 #: name. (The footers fit: they show fewer keys and `? more`.) Strict: a walk that passes
 #: fails its entry until it leaves this set.
 NOT_YET_DONE = {
-    ("pipeline", "es"), ("pipeline", "xx"), ("company detail", "xx"), ("export companies", "xx"),
+    ("company detail", "xx"), ("export companies", "xx"),
 }
 
 
