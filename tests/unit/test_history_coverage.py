@@ -207,14 +207,19 @@ def import_companies(world, _):
     imports.run(world.session("admin"), "companies", data, dry_run=False)
 
 
-def import_leads_setup(world):
+def _type_with_field(world, kind: str, name: str, field: str) -> int:
+    """A lead or contract type with one text field of its own; its id."""
     admin = world.session("admin")
+    type_id = get_kind(kind).create(admin, {"name": name})
+    get_kind("field").create(admin, {"name": field, "kind": "text",
+                                     "entity": f"{kind.replace('-', '_')}:{type_id}"})
+    return type_id
+
+
+def import_leads_setup(world):
     for tag in ("hot", "cold"):
-        get_kind("tag").create(admin, {"name": tag})
-    lead_type = get_kind("lead-type").create(admin, {"name": "Fair"})
-    get_kind("field").create(admin, {"name": "Stand", "kind": "text",
-                                     "entity": f"lead_type:{lead_type}"})
-    return lead_type
+        get_kind("tag").create(world.session("admin"), {"name": tag})
+    return _type_with_field(world, "lead-type", "Fair", "Stand")
 
 
 def import_leads(world, lead_type):
@@ -234,11 +239,7 @@ def import_contacts(world, _):
 
 
 def import_contracts_setup(world):
-    admin = world.session("admin")
-    contract_type = get_kind("contract-type").create(admin, {"name": "Care"})
-    get_kind("field").create(admin, {"name": "Level", "kind": "text",
-                                     "entity": f"contract_type:{contract_type}"})
-    return contract_type
+    return _type_with_field(world, "contract-type", "Care", "Level")
 
 
 def import_contracts(world, contract_type):
@@ -276,10 +277,7 @@ def delete_lead(world, lead):
 
 
 def delete_lead_type_setup(world):
-    admin = world.session("admin")
-    lead_type = get_kind("lead-type").create(admin, {"name": "Fair"})
-    get_kind("field").create(admin, {"name": "Stand", "kind": "text",
-                                     "entity": f"lead_type:{lead_type}"})
+    lead_type = _type_with_field(world, "lead-type", "Fair", "Stand")
     _lead(world, "Tina Typed", lead_type=str(lead_type), **{"custom.Stand": "B12"})
     return lead_type
 
