@@ -53,7 +53,9 @@ def _crm(*args: str, db: str, data_dir: Path, env: dict | None = None
     full_env = {**os.environ, "CRM_DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT),
                 **(env or {})}
     full_env.pop("CRM_PASSWORD", None)
-    return subprocess.run([sys.executable, "-m", "crm_tui", "--db", db, *args],
+    # The demo's users each have a language (English or Spanish): the messages read here
+    # are the English ones.
+    return subprocess.run([sys.executable, "-m", "crm_tui", "--lang", "en", "--db", db, *args],
                           capture_output=True, text=True, env=full_env, timeout=120)
 
 
