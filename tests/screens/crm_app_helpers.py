@@ -4,6 +4,7 @@ and a wait until every worker (and what it started) has finished."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from textual.keys import _character_to_key
@@ -62,6 +63,17 @@ async def settle(pilot: Pilot, timeout: float = 15.0) -> None:
             return
     raise AssertionError("workers still running: " + ", ".join(
         w.description for w in app.workers if w.state == WorkerState.RUNNING))
+
+
+async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait until `condition()` holds: for what a key starts that `settle` may not see yet
+    (a form's save begins once the form has checked its values, a moment after the key)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not so after {timeout} s")
+        await pilot.pause(0.05)
+    await settle(pilot)
 
 
 async def press(pilot: Pilot, *keys: str) -> None:

@@ -252,7 +252,7 @@ async def test_detail_screen_shows_totals_and_greys_keys(clerks, clock):
 async def test_issuing_warns_of_characters_no_font_draws(world, clock):
     from crm_tui.services import settings
     from crm_tui.services.context import Session
-    from tests.screens.crm_app_helpers import RecordingApp
+    from tests.screens.crm_app_helpers import RecordingApp, until
 
     admin = world.session("admin")
     settings.set_value(admin, "documents.fallback_font", "none")
@@ -268,8 +268,7 @@ async def test_issuing_warns_of_characters_no_font_draws(world, clock):
         await pilot.press("I")
         await settle(pilot)
         await pilot.press("y")
-        await settle(pilot, 6)
-        assert app.said("Issued invoice 15/1000", "information")
+        await until(pilot, lambda: app.said("Issued invoice 15/1000", "information"))
         warned = [m for severity, m in app.notes if severity == "warning"]
         assert len(warned) == 1 and "no installed font can draw" in warned[0]
         assert all(char in warned[0] for char in "株式会社")
@@ -280,7 +279,10 @@ async def test_issuing_warns_of_characters_no_font_draws(world, clock):
         assert type(modal).__name__ == "ServiceFormModal"
         modal.form.input_for("status").value = "paid"
         await pilot.press("ctrl+s")
-        await settle(pilot, 6)
-        warned = [m for severity, m in app.notes if severity == "warning"]
-        assert len(warned) == 2 and all(char in warned[1] for char in "株式会社"), warned
+
+        def warnings() -> list[str]:
+            return [m for severity, m in app.notes if severity == "warning"]
+
+        await until(pilot, lambda: len(warnings()) == 2)
+        assert all(char in warnings()[1] for char in "株式会社"), warnings()
     assert invoices.find(admin, "15/1000")["status"] == "paid"
