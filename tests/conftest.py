@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.mail import mailbox  # noqa: F401
 from tests.fixtures.postgres import fresh_pg_database, postgres_url  # noqa: F401
 
 FROZEN_AT = "2026-01-15 09:30:00"

@@ -15,13 +15,6 @@ from tests.integration.mail_helpers import configure, raw_mail
 pytestmark = pytest.mark.mail
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 def _sales(world) -> None:
     get_kind("user").create(world.session("admin"), {
         "login": "sales1", "real_name": "Sales One", "profiles": "Sales",

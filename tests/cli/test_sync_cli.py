@@ -21,13 +21,6 @@ from tests.integration.mail_helpers import configure, deliver, make_lead, raw_ma
 pytestmark = pytest.mark.mail
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 def _crm(data_dir: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "CRM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "crm_tui", *args], env=env,

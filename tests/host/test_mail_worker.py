@@ -69,13 +69,6 @@ def test_a_pass_answers_the_request(world):
     assert not mail_worker.requested() and not mail_worker.status().pending
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 @pytest.mark.mail
 async def test_watching_worker_runs_when_s_is_pressed(world, mailbox, data_dir):
     configure(world, imap=mailbox)  # poll_seconds stays 60: only a request wakes it sooner

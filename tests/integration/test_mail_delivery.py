@@ -32,13 +32,6 @@ REJECTED = (f"550 5.1.1 <{CLIENT}>: Recipient address rejected: User unknown in 
             "mailbox table")
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 def _timeline(session, lead_id: int) -> list[dict]:
     return get_kind("lead").get(session, lead_id)["activity"]
 

@@ -16,13 +16,6 @@ from tests.unit import history_audit
 pytestmark = pytest.mark.mail
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 def test_a_sync_files_mail_with_its_history(any_world, mailbox) -> None:
     world = any_world
     configure(world, imap=mailbox, **{"mail.create_leads": "yes", "mail.lead_owner": "user1"})

@@ -19,13 +19,6 @@ from tests.integration.mail_helpers import CLIENT, configure, make_lead, raw_mai
 pytestmark = pytest.mark.mail
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 def _sync(world, **kwargs) -> ingest.SyncReport:
     return ingest.run_once(mailing.mail_config(), clock=world.clock, **kwargs)
 

@@ -24,13 +24,6 @@ PLANTED_ID = ("<=?utf-8?q?x=0D=0AReply-To:_evil@attacker.example=0D=0AX-Evil:_1?
               "@customer-a.example>")
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 def _sync(world) -> ingest.SyncReport:
     return ingest.run_once(mailing.mail_config(), clock=world.clock)
 

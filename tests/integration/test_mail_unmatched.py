@@ -21,13 +21,6 @@ pytestmark = pytest.mark.mail
 STRANGER = "someone@elsewhere.example"
 
 
-@pytest.fixture
-def mailbox(dovecot_server):  # noqa: F811 - the imported fixture, used by name
-    dovecot_server.clear()
-    yield dovecot_server
-    dovecot_server.clear()
-
-
 def _sync(world) -> ingest.SyncReport:
     return ingest.run_once(mailing.mail_config(), clock=world.clock)
 
