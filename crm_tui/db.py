@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +148,29 @@ def bulk_cache() -> Iterator[None]:
         yield
     finally:
         database.execute_sql(f"PRAGMA cache_size={SQLITE_PRAGMAS['cache_size']}")
+
+
+def select_in_parts(query_for: Callable[[list], peewee.Query], keys: list,
+                    chunk: int) -> Iterator[tuple]:
+    """The rows of `query_for(part)` for each part of `keys`, `chunk` keys at a time.
+
+    peewee renders a long IN list slowly (an import checks hundreds of thousands of
+    keys): the statement is rendered once per part length and the driver binds the other
+    parts' keys in its place, when the IN list holds its first parameters (else each part
+    is rendered).
+    """
+    rendered: dict[int, tuple[str, list]] = {}
+    for start in range(0, len(keys), chunk):
+        part = keys[start:start + chunk]
+        known = rendered.get(len(part))
+        if known is None:
+            sql, params = query_for(part).sql()
+            if params[:len(part)] == part:
+                rendered[len(part)] = (sql, params[len(part):])
+        else:
+            sql, rest = known
+            params = part + rest
+        yield from database.execute_sql(sql, params).fetchall()
 
 
 @contextlib.contextmanager

@@ -9,12 +9,12 @@ records the acting user may see are ever reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import peewee
 
-from crm_tui.db import database, write_transaction
+from crm_tui.db import select_in_parts, write_transaction
 from crm_tui.errors import Conflict
 from crm_tui.models import Company, Contact, Lead
 from crm_tui.services import values as V
@@ -152,29 +152,6 @@ def within(kind: str, rows: Sequence[Mapping[str, object]]) -> dict[int, tuple[s
     return out
 
 
-def in_parts(query_for: Callable[[list], peewee.Query], keys: list,
-             chunk: int) -> Iterator[tuple]:
-    """The rows of `query_for(part)` for each part of `keys`, `chunk` keys at a time.
-
-    peewee renders a long IN list slowly (an import checks hundreds of thousands of
-    keys): the statement is rendered once per part length and the driver binds the other
-    parts' keys in its place, when the IN list holds its first parameters (else each part
-    is rendered).
-    """
-    rendered: dict[int, tuple[str, list]] = {}
-    for start in range(0, len(keys), chunk):
-        part = keys[start:start + chunk]
-        known = rendered.get(len(part))
-        if known is None:
-            sql, params = query_for(part).sql()
-            if params[:len(part)] == part:
-                rendered[len(part)] = (sql, params[len(part):])
-        else:
-            sql, rest = known
-            params = part + rest
-        yield from database.execute_sql(sql, params).fetchall()
-
-
 def find_many(session: Session, kind_name: str, rows: Sequence[Mapping[str, object]],
               chunk: int = 200) -> dict[int, list[Duplicate]]:
     """`find` for many new records at once (an import): {position: duplicates}, a few
@@ -212,7 +189,7 @@ def find_many(session: Session, kind_name: str, rows: Sequence[Mapping[str, obje
             return model.select(model.id, title, column.alias("key")).where(
                 column.in_(part), visible)
 
-        for record_id, text, key in in_parts(matching, list(wanted), chunk):
+        for record_id, text, key in select_in_parts(matching, list(wanted), chunk):
             for position in wanted.get(key, ()):
                 if reason == "same name" and V.name_key(text or "") != V.name_key(
                         _text(rows[position], "name")):

@@ -9,7 +9,7 @@ from typing import Any
 
 import peewee
 
-from crm_tui.db import database, is_postgres
+from crm_tui.db import database, is_postgres, select_in_parts
 from crm_tui.models import BaseModel
 
 #: Rows per multi-row INSERT statement, and bound values per statement at most (SQLite
@@ -136,15 +136,7 @@ def existing(model: type[BaseModel], column: peewee.Field, values: list) -> Iter
         if stored:
             yield from (value for value in values if value in stored)
         return
-    statements: dict[int, str] = {}
-    for start in range(0, len(values), IN_CHUNK):
-        chunk = values[start:start + IN_CHUNK]
-        # peewee renders a long IN list slowly; render it once per length and reuse the SQL.
-        sql = statements.get(len(chunk))
-        if sql is None:
-            sql = model.select(column).where(column.in_(chunk)).sql()[0]
-            statements[len(chunk)] = sql
-        params = [column.db_value(value) for value in chunk]
-        for (value,) in database.execute_sql(sql, params).fetchall():
-            yield column.python_value(value)
-
+    for (value,) in select_in_parts(
+            lambda part: model.select(column).where(column.in_(part)),
+            [column.db_value(value) for value in values], IN_CHUNK):
+        yield column.python_value(value)
