@@ -39,8 +39,8 @@ SEARCH = "garcia"
 
 
 async def wait_row(table, index: int) -> None:
-    """Until the row at `index` is loaded."""
-    while table.get_row(index) is None:
+    """Until the row at `index` is loaded and the list is counted (both are needed to draw)."""
+    while table.get_row(index) is None or table.row_count is None:
         await asyncio.sleep(0.0005)
 
 

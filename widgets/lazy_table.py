@@ -26,6 +26,8 @@ PAGE_GROUP = "lazy_table.pages"
 """Worker group of the page fetches (exclusive per table: a newer viewport wins)."""
 SHAPE_GROUP = "lazy_table.shape"
 """Worker group of the columns/count fetch."""
+FIRST_PAGE_GROUP = "lazy_table.first_page"
+"""Worker group of the cursor's page read beside the count on a (re)load."""
 
 # Cells are drawn as single segments, so anything that would break a line must go.
 _CONTROL_CHARS = {code: " " for code in (*range(0, 32), 127)}
@@ -286,6 +288,11 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._inflight: set[int] = set()
         self._failed_pages: set[int] = set()
         self._jobs: dict[Worker[None], list[int]] = {}
+        # The cursor's page, read beside the count when the source is (re)loaded, so the
+        # first rows need neither the count first nor a round trip through the event loop;
+        # not requested again meanwhile.
+        self._prefetch: int | None = None
+        self._prefetch_worker: Worker[None] | None = None
         self._generation = 0
         self._cursor = 0
         self._announced_id: int | None = None
@@ -466,12 +473,16 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._inflight.clear()
         self._failed_pages.clear()
         self._jobs.clear()
+        self._prefetch = None
 
     def _start_shape_load(self, *, with_columns: bool) -> None:
         assert self._source is not None
         self._row_style = getattr(self._source, "row_style", None)
         self._cell_spans = getattr(self._source, "cell_spans", None)
         self._load_shape(self._source, self._generation, with_columns)
+        self._prefetch = self._cursor // self.page_size
+        self._prefetch_worker = self._load_first_page(
+            self._source, self._generation, self._prefetch)
 
     @work(
         thread=True,
@@ -484,6 +495,17 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         columns = list(source.columns()) if with_columns else None
         count = source.count()
         self.post_message(_ShapeLoaded(generation, columns, count))
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group=FIRST_PAGE_GROUP,
+        exit_on_error=False,
+        description="Fetch the first table page",
+    )
+    def _load_first_page(self, source: RowSource, generation: int, page: int) -> None:
+        rows = source.page(page * self.page_size, self.page_size)
+        self.post_message(_PageLoaded(generation, page, list(rows)))
 
     @work(
         thread=True,
@@ -520,6 +542,8 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._stale_pages.pop(message.page, None)
         self._failed_pages.discard(message.page)
         self._inflight.discard(message.page)
+        if message.page == self._prefetch:
+            self._prefetch = None
         first = message.page * self.page_size
         self._refresh_rows(first, first + self.page_size)
         self._announce_cursor()
@@ -530,6 +554,16 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Forget a finished page job; on failure stop asking for its pages until reload()."""
+        finished = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+        if event.worker is self._prefetch_worker and event.state in finished:
+            self._prefetch_worker = None
+            if self._prefetch is not None:
+                # Failed: shown as not loaded, like a page job's failure. Cancelled: its
+                # page is asked for the usual way.
+                if event.state == WorkerState.ERROR:
+                    self._failed_pages.add(self._prefetch)
+                self._prefetch = None
+                self.refresh()
         pages = self._jobs.get(event.worker)
         if pages is None:
             return
@@ -555,7 +589,8 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         around = range(max(0, top - body) // size, min(count - 1, top + 2 * body) // size + 1)
         wanted: list[int] = []
         for page in (*visible, *around):
-            if page in wanted or page in self._pages or page in self._failed_pages:
+            if page in wanted or page in self._pages or page in self._failed_pages \
+                    or page == self._prefetch:
                 continue
             wanted.append(page)
         if not wanted or set(wanted) <= self._inflight:
