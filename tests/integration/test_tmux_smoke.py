@@ -129,3 +129,64 @@ def test_crm_reports_an_unreachable_database_after_the_app_closes(tmux, data_dir
         assert "Traceback" not in screen
     finally:
         terminal.close()
+
+
+def footer_line(screen: str) -> str:
+    """The bottom line's keys, without the command palette's entry docked on the right."""
+    lines = screen.rstrip("\n").splitlines()
+    return lines[-1].split("▏")[0].rstrip() if lines else ""
+
+
+def wait_for_whole_footer(terminal: Terminal, title: str, timeout: float = 30.0) -> str:
+    """Wait until `title` shows and the footer ends with `? more`: the footer keeps a key
+    only when it fits whole before `? more`, so a cut key (or a footer wider than the
+    terminal) loses `? more` first."""
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = terminal.screen()
+        footer = footer_line(screen)
+        if title in screen and footer.endswith("? more") and "…" not in footer:
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{title!r} with a whole footer never showed; the screen was:\n{screen}")
+
+
+#: (keys pressed, what the screen then shows): every main screen, and each kind's detail
+#: opened from its list (the first row).
+WALK = (
+    (("1",), "1 Companies · tree"),
+    (("v",), "1 Companies · list"),
+    (("Enter",), "1 Company · "),
+    (("Escape", "2"), "2 Contacts"),
+    (("Enter",), "2 Contact · "),
+    (("Escape", "3"), "3 Contracts"),
+    (("Enter",), "3 Contract · "),
+    (("Escape", "4"), "4 Invoices"),
+    (("Enter",), "4 Invoice · "),
+    (("Escape", "5"), "5 Leads"),
+    (("Enter",), "5 Leads › #"),
+    (("Escape", "6"), "6 Pipeline"),
+    (("7",), "7 Statistics"),
+    (("8",), "8 Settings"),
+    (("9",), "9 Mail"),
+)
+
+
+def test_every_screen_shows_whole_footer_keys_at_80x24(tmux, data_dir):
+    env = {"CRM_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), "TERM": "xterm-256color",
+           "LANG": "C.UTF-8"}
+    terminal = Terminal(tmux, f"{shlex.quote(sys.executable)} -m crm_tui --demo --lang en",
+                        env)
+    try:
+        terminal.wait_for("My company", timeout=60)
+        for keys, title in WALK:
+            if keys[-1] == "Enter":
+                # The list's rows come from a worker: open a row only once one is drawn.
+                time.sleep(0.5)
+            terminal.send(*keys)
+            screen = wait_for_whole_footer(terminal, title)
+            footer = footer_line(screen)
+            assert len(footer) <= 80 and footer.count("? more") == 1, (title, footer)
+    finally:
+        terminal.close()
