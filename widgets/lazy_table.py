@@ -25,9 +25,7 @@ Row = tuple[int, tuple[str, ...]]
 PAGE_GROUP = "lazy_table.pages"
 """Worker group of the page fetches (exclusive per table: a newer viewport wins)."""
 SHAPE_GROUP = "lazy_table.shape"
-"""Worker group of the columns/count fetch."""
-FIRST_PAGE_GROUP = "lazy_table.first_page"
-"""Worker group of the cursor's page read beside the count on a (re)load."""
+"""Worker group of the columns/count fetch (and the cursor's page after it)."""
 
 # Cells are drawn as single segments, so anything that would break a line must go.
 _CONTROL_CHARS = {code: " " for code in (*range(0, 32), 127)}
@@ -288,11 +286,12 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._inflight: set[int] = set()
         self._failed_pages: set[int] = set()
         self._jobs: dict[Worker[None], list[int]] = {}
-        # The cursor's page, read beside the count when the source is (re)loaded, so the
-        # first rows need neither the count first nor a round trip through the event loop;
-        # not requested again meanwhile.
+        # The cursor's page, read by the count's worker right after the count when the
+        # source is (re)loaded, so the first rows need no round trip through the event
+        # loop; not requested again meanwhile. (After the count, not beside it: a source
+        # may choose how to read its pages from what the count found.)
         self._prefetch: int | None = None
-        self._prefetch_worker: Worker[None] | None = None
+        self._shape_worker: Worker[None] | None = None
         self._generation = 0
         self._cursor = 0
         self._announced_id: int | None = None
@@ -479,10 +478,9 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         assert self._source is not None
         self._row_style = getattr(self._source, "row_style", None)
         self._cell_spans = getattr(self._source, "cell_spans", None)
-        self._load_shape(self._source, self._generation, with_columns)
         self._prefetch = self._cursor // self.page_size
-        self._prefetch_worker = self._load_first_page(
-            self._source, self._generation, self._prefetch)
+        self._shape_worker = self._load_shape(
+            self._source, self._generation, with_columns, self._prefetch)
 
     @work(
         thread=True,
@@ -491,21 +489,14 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         exit_on_error=False,
         description="Count table rows",
     )
-    def _load_shape(self, source: RowSource, generation: int, with_columns: bool) -> None:
+    def _load_shape(self, source: RowSource, generation: int, with_columns: bool,
+                    prefetch: int) -> None:
         columns = list(source.columns()) if with_columns else None
         count = source.count()
         self.post_message(_ShapeLoaded(generation, columns, count))
-
-    @work(
-        thread=True,
-        exclusive=True,
-        group=FIRST_PAGE_GROUP,
-        exit_on_error=False,
-        description="Fetch the first table page",
-    )
-    def _load_first_page(self, source: RowSource, generation: int, page: int) -> None:
-        rows = source.page(page * self.page_size, self.page_size)
-        self.post_message(_PageLoaded(generation, page, list(rows)))
+        if prefetch * self.page_size < count and not get_current_worker().is_cancelled:
+            rows = source.page(prefetch * self.page_size, self.page_size)
+            self.post_message(_PageLoaded(generation, prefetch, list(rows)))
 
     @work(
         thread=True,
@@ -555,12 +546,12 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Forget a finished page job; on failure stop asking for its pages until reload()."""
         finished = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
-        if event.worker is self._prefetch_worker and event.state in finished:
-            self._prefetch_worker = None
+        if event.worker is self._shape_worker and event.state in finished:
+            self._shape_worker = None
             if self._prefetch is not None:
-                # Failed: shown as not loaded, like a page job's failure. Cancelled: its
-                # page is asked for the usual way.
-                if event.state == WorkerState.ERROR:
+                # Its page failed: shown as not loaded, like a page job's failure. Cancelled,
+                # failed while counting, or nothing there: asked for the usual way.
+                if event.state == WorkerState.ERROR and self._row_count is not None:
                     self._failed_pages.add(self._prefetch)
                 self._prefetch = None
                 self.refresh()

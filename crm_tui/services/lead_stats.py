@@ -15,7 +15,7 @@ import peewee
 from crm_tui.db import is_postgres
 from crm_tui.models import CLOSED_STATUSES, WON_STATUS, Lead
 from crm_tui.models.base import money_sum
-from crm_tui.services import lead_tally
+from crm_tui.services import lead_tally, search
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind, user_logins
 
@@ -86,7 +86,9 @@ class LeadStatistics:
 
 
 def _leads(session: Session, filters: dict[str, str] | None) -> peewee.Select:
-    return get_kind("lead").query(session, filters)
+    # Every statistic visits every matching lead: a searched word's leads are gathered.
+    with search.for_every_match():
+        return get_kind("lead").query(session, filters)
 
 
 def _tallied(filters: dict[str, str] | None, from_leads: bool) -> bool:

@@ -22,7 +22,7 @@ import peewee
 
 from crm_tui.db import is_sqlite
 from crm_tui.i18n import N_, gettext
-from crm_tui.services import references
+from crm_tui.services import references, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
@@ -250,7 +250,9 @@ class RecordRows:
             total = self.query().select(model.id).limit(self._probe + 1).count()
             estimated = total > self._probe
         else:
-            total = self.query().select(model.id).count()
+            with search.for_every_match():
+                query = self.query()
+            total = query.select(model.id).count()
         dense = True if estimated else self._is_dense(total)
         with self._lock:
             self._pages.clear()
@@ -269,7 +271,9 @@ class RecordRows:
 
     def exact_count(self) -> int:
         """Count every matching row and remember it for `count()` until `invalidate()`."""
-        total = self.query().select(self.kind.model.id).count()
+        with search.for_every_match():
+            query = self.query()
+        total = query.select(self.kind.model.id).count()
         with self._lock:
             self._exact = total
         return total
@@ -437,10 +441,13 @@ class RecordRows:
         if not self._mark_readonly or not ids:
             return set()
         model = self.kind.model
-        writable = (
-            self.kind.query(self.session, {"modifiable": "1"})
-            .select(model.id).where(model.id.in_(ids)).tuples()
-        )
+        query = self.kind.query(self.session, {"modifiable": "1"}).select(model.id)
+        if is_sqlite() and query._where is not None:
+            # Checked on the page's rows, found by id: otherwise SQLite may walk every
+            # record the user owns or manages through their indexes (most of a million).
+            query._where = peewee.NodeList((peewee.SQL("+("), query._where, peewee.SQL(")")),
+                                           glue="")
+        writable = query.where(model.id.in_(ids)).tuples()
         return set(ids) - {row_id for (row_id,) in writable}
 
 

@@ -11,11 +11,13 @@ The services keep the index in step on every write (create, update, merge, impor
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import peewee
 
@@ -34,6 +36,24 @@ _MAX_WORD = 60
 _CHUNK = 500
 #: A word with this many index entries or more is common (see `match`).
 _COMMON = 2000
+#: Whether the queries built now visit every match (see `for_every_match`).
+_EVERY_MATCH: contextvars.ContextVar[bool] = contextvars.ContextVar("search_every_match",
+                                                                    default=False)
+
+
+@contextlib.contextmanager
+def for_every_match() -> Iterator[None]:
+    """Build queries that will visit every match (an exact count, statistics), not a page:
+    each typed word's records are then gathered from the index, common words too.
+
+    A common word is otherwise checked row by row, which lets a page read along a list's
+    order stop early, but makes a count check every row of the table (seconds at a million
+    leads, against a few hundred milliseconds for gathering its records)."""
+    token = _EVERY_MATCH.set(True)
+    try:
+        yield
+    finally:
+        _EVERY_MATCH.reset(token)
 
 
 def normalise(text: str) -> str:
@@ -183,7 +203,8 @@ def match(kind: str, text: str, codes: Sequence[str] | None = None,
         if entries == 0:
             return fallback
         words = SearchWord.select(SearchWord.record_id).where(condition)
-        (common if entries >= _COMMON else rare).append((condition, words))
+        common_word = entries >= _COMMON and not _EVERY_MATCH.get()
+        (common if common_word else rare).append((condition, words))
     conditions: list[peewee.Expression] = []
     if rare:
         # The records of rare words are gathered first and drive the query.

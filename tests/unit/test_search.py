@@ -112,3 +112,34 @@ def test_demo_data_is_indexed(crm_db):
     indexed = {r for (r,) in SearchWord.select(SearchWord.record_id)
                .where(SearchWord.kind == "lead").distinct().tuples()}
     assert indexed == {r for (r,) in Lead.select(Lead.id).tuples()}
+
+
+def test_counts_gather_a_common_words_records_and_agree_with_the_page_walk(any_world,
+                                                                          monkeypatch):
+    """An exact count (and a statistic) gathers a common word's records from the index
+    instead of checking the word row by row; both forms find the same leads."""
+    from crm_tui.services import lead_stats
+    from crm_tui.services.lead_rows import LeadRows
+
+    monkeypatch.setattr(search, "_COMMON", 3)  # "garcia" is common here
+    grant_lead_bits(any_world)
+    admin = any_world.session("admin")
+    kind = get_kind("lead")
+    customer = str(any_world.cid("Customer #A"))
+    for n in range(4):
+        kind.create(admin, {"full_name": f"Ana García {n}", "owner": "user1",
+                            "company": customer})
+    kind.create(admin, {"full_name": "Luis García", "owner": "admin"})
+    kind.create(admin, {"full_name": "Ana Müller", "owner": "user1", "company": customer})
+    for login, seen in (("admin", 5), ("user1", 4), ("user2", 0)):
+        session = any_world.session(login)
+        walked = LeadRows(session, {"q": "garcia"}, probe=2)
+        assert walked.count() == min(seen, 3)  # the probe: stops after 3 rows
+        assert len(walked.page(0, 50)) == seen
+        assert LeadRows(session, {"q": "garcia"}, probe=2).exact_count() == seen, login
+        assert LeadRows(session, {"q": "garcia"}).count() == seen, login
+        assert lead_stats.summary(session, {"q": "ana garcia"}).total == min(seen, 4), login
+    walk_sql = kind.query(admin, {"q": "garcia"}).sql()[0]
+    with search.for_every_match():
+        gather_sql = kind.query(admin, {"q": "garcia"}).sql()[0]
+    assert "EXISTS" in walk_sql and "EXISTS" not in gather_sql
