@@ -167,7 +167,9 @@ class CrmApp(App[None]):
         from screens.start import StartScreen
 
         _module, _cls, title = self.SCREEN_TABLE[CrmApp.DEFAULT_MODE]
-        return StartScreen(f"{CrmApp.DEFAULT_MODE} {_(title)}", self.start_message)
+        # Before the user is known: the language of --lang or the OS locale.
+        return StartScreen(f"{CrmApp.DEFAULT_MODE} {_(title)}", self.start_message,
+                           _("starting…"))
 
     def on_mount(self) -> None:
         """Open the session once the first frame is out; then start the mail timer."""

@@ -12,6 +12,9 @@ scripting contract and stay English: never mark them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from babel.support import LazyProxy, NullTranslations, Translations
@@ -32,20 +35,32 @@ _state: dict[str, object] = {
 }
 
 
+# A document's or a recipient's language, for the code inside `in_language` only: a context
+# variable, so a PDF made on a worker thread does not change what the screens read meanwhile.
+_document: ContextVar[tuple[str, NullTranslations] | None] = ContextVar(
+    "crm_tui_document_language", default=None)
+_loaded: dict[str, NullTranslations] = {}
+
+
 class UnknownLanguage(ValueError):
     """A language asked for that has no catalog."""
+
+
+def _translations() -> NullTranslations:
+    chosen = _document.get()
+    return chosen[1] if chosen else _state["translations"]  # type: ignore[return-value]
 
 
 def gettext(message: str) -> str:
     """`message` in the current language ("" stays "", not the catalog's header)."""
     if not message:
         return message
-    return _state["translations"].gettext(message)  # type: ignore[union-attr]
+    return _translations().gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural of a message for `n`, in the current language."""
-    return _state["translations"].ngettext(singular, plural, n)  # type: ignore[union-attr]
+    return _translations().ngettext(singular, plural, n)
 
 
 _ = gettext
@@ -62,6 +77,11 @@ _l = lazy_gettext
 def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
     """Mark `message` for extraction only; it is translated where it is shown."""
     return message
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - like N_
+    """Mark a singular and plural pair for extraction only; `ngettext` picks one where shown."""
+    return singular, plural
 
 
 KIND_NAMES = {
@@ -114,7 +134,47 @@ def os_language() -> str | None:
 
 def current_language() -> str:
     """The language messages are translated into now."""
-    return str(_state["language"])
+    chosen = _document.get()
+    return chosen[0] if chosen else str(_state["language"])
+
+
+def _load(language: str) -> NullTranslations:
+    """The compiled catalog of a base language (read once), nothing for the source language."""
+    if language == SOURCE_LANGUAGE:
+        return NullTranslations()
+    directory = next(d for d in LOCALE_DIRS
+                     if (d / language / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file())
+    with open(directory / language / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as catalog:
+        return Translations(catalog, domain=DOMAIN)
+
+
+def document_language(code: str | None) -> str:
+    """The language a document or a mail is written in: `code`'s base language when it has a
+    catalog, else English (never the reader's: an invoice in English stays English)."""
+    language = normalize(code)
+    return language if language in available_languages() else SOURCE_LANGUAGE
+
+
+@contextmanager
+def in_language(code: str | None) -> Iterator[str]:
+    """Within the block, `_()` speaks `code` (a document's or a recipient's language, see
+    `document_language`), whatever the user's language; only in this thread or task."""
+    language = document_language(code)
+    key = (language, tuple(LOCALE_DIRS))
+    translations = _loaded.get(str(key))
+    if translations is None:
+        translations = _loaded[str(key)] = _load(language)
+    token = _document.set((language, translations))
+    try:
+        yield language
+    finally:
+        _document.reset(token)
+
+
+def gettext_in(language: str | None, message: str) -> str:
+    """`message` in `language` (see `in_language`), whatever the current language."""
+    with in_language(language):
+        return gettext(message)
 
 
 def set_language(code: str) -> str:
@@ -126,13 +186,7 @@ def set_language(code: str) -> str:
     language = normalize(code)
     if language not in available_languages():
         raise UnknownLanguage(code)
-    if language == SOURCE_LANGUAGE:
-        translations = NullTranslations()
-    else:
-        directory = next(d for d in LOCALE_DIRS
-                         if (d / language / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file())
-        with open(directory / language / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as catalog:
-            translations = Translations(catalog, domain=DOMAIN)
+    translations = _load(language)
     _state["language"] = language
     _state["translations"] = translations
     return language

@@ -102,7 +102,7 @@ def extract_click(fileobj, keywords, comment_tags, options: dict[str, Any]) -> I
                 yield (node.body[0].lineno, "", inspect.cleandoc(docstring), [])
 
 
-KEYWORDS = ("_", "gettext", "ngettext:1,2", "N_", "_l", "lazy_gettext")
+KEYWORDS = ("_", "gettext", "ngettext:1,2", "N_", "N_plural:1,2", "_l", "lazy_gettext")
 """The marking functions of `crm_tui.i18n` (as pybabel's `-k` options)."""
 
 

@@ -25,15 +25,17 @@ class StartScreen(Screen[None]):
     }
     """
 
-    def __init__(self, title: str, message: str) -> None:
-        """Create the screen with the title of the screen to come and a progress message."""
+    def __init__(self, title: str, message: str, status: str = "starting…") -> None:
+        """Create the screen with the title of the screen to come, a progress message and the
+        top bar's status (all in the language known before the user is: --lang, the OS's)."""
         super().__init__()
         self._title = title
         self._message = message
+        self._status = status
 
     def compose(self) -> ComposeResult:
         """Top bar and the message."""
-        yield TopBar(self._title, "starting…")
+        yield TopBar(self._title, self._status)
         yield Static(self._message, id="start-message", markup=False)
 
     def show_message(self, text: str) -> None:

@@ -11,7 +11,7 @@ import inspect
 
 import click
 
-from crm_tui.i18n import N_, gettext, ngettext
+from crm_tui.i18n import N_, N_plural, gettext, ngettext
 
 _CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "types", "termui",
                   "utils", "shell_completion")
@@ -85,4 +85,20 @@ CLICK_MESSAGES = (
     N_("Could not open file {filename!r}: {message}"),
     N_("default: {default}"), N_("env var: {var}"), N_("Choose from:\n\t{choices}"),
     N_("unknown error"),
+)
+
+# click's own singular and plural pairs (its source asks for them with `ngettext`).
+CLICK_PLURALS = (
+    N_plural("Got unexpected extra argument ({args})",
+             "Got unexpected extra arguments ({args})"),
+    N_plural("Takes {nargs} values but 1 was given.",
+             "Takes {nargs} values but {len} were given."),
+    N_plural("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"),
+    N_plural("Option {name!r} requires an argument.",
+             "Option {name!r} requires {nargs} arguments."),
+    N_plural("{value!r} is not {choice}.", "{value!r} is not one of {choices}."),
+    N_plural("{value!r} does not match the format {format}.",
+             "{value!r} does not match the formats {formats}."),
+    N_plural("{len_type} values are required, but {len_value} was given.",
+             "{len_type} values are required, but {len_value} were given."),
 )

@@ -9,13 +9,15 @@ from typing import Any
 from crm_tui.documents import DocumentError, TemplateError
 from crm_tui.documents.fonts import PdfFontCache
 from crm_tui.documents.layout import Page, render_html_pdf, strip_images
+from crm_tui.i18n import N_, gettext, in_language
 
 log = logging.getLogger(__name__)
 
 __all__ = ["contract_document", "render_contract_pdf", "strip_images"]
 
-_LABELS = {"en": ("Fiscal ID", "Page {page} of {pages}"),
-           "es": ("NIF/CIF", "Página {page} de {pages}")}
+# The labels the layout adds, in the contract's language (the catalogs translate them).
+_FISCAL_ID = N_("Fiscal ID")
+_PAGE = N_("Page {page} of {pages}")
 
 
 def render_contract_pdf(
@@ -34,8 +36,8 @@ def render_contract_pdf(
     Raises TemplateError with the reason when the HTML is too large or is something
     fpdf2's HTML renderer cannot lay out, instead of crashing the caller.
     """
-    lang = language if language in _LABELS else "en"
-    fiscal_label, page_label = _LABELS[lang]
+    with in_language(language) as lang:
+        fiscal_label, page_label = gettext(_FISCAL_ID), gettext(_PAGE)
     page = Page(title=title, seller=dict(seller or {}), fiscal_label=fiscal_label, logo=logo,
                 page_label=page_label, language=lang)
     return render_html_pdf(html, page, font_cache=font_cache, fallback=fallback,

@@ -17,71 +17,46 @@ from typing import Any
 from crm_tui.documents import DocumentError
 from crm_tui.documents.fonts import PdfFontCache
 from crm_tui.documents.layout import MAX_LOGO_BYTES, Page, clean, render_html_pdf
+from crm_tui.i18n import N_, document_language, gettext, gettext_in, in_language
 from crm_tui.money import InvoiceTotals, babel_locale, compute_rated_totals, format_money
 
 log = logging.getLogger(__name__)
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "invoice": "Invoice",
-        "credit_note": "Credit note",
-        "credit_of": "Cancels invoice",
-        "bill_id": "Invoice no.",
-        "reference": "Reference",
-        "created": "Date",
-        "expires": "Due date",
-        "paid_on": "Paid on",
-        "status": "Status",
-        "bill_to": "Bill to",
-        "fiscal_id": "Fiscal ID",
-        "concept": "Concept",
-        "amount": "Amount",
-        "discount": "Discount",
-        "tax_base": "Tax base",
-        "base_of": "base",
-        "discount_total": "Discounts",
-        "subtotal": "Subtotal",
-        "withholding": "Withholding",
-        "total": "Total",
-        "payment_methods": "Payment methods",
-        "page": "Page {page} of {pages}",
-        "details": "Details",
-        "rate": "rate",
-        "mark_paid": "PAID",
-        "mark_cancelled": "CANCELLED",
-    },
-    "es": {
-        "invoice": "Factura",
-        "credit_note": "Factura rectificativa",
-        "credit_of": "Rectifica la factura",
-        "bill_id": "Nº de factura",
-        "reference": "Referencia",
-        "created": "Fecha",
-        "expires": "Vencimiento",
-        "paid_on": "Pagada el",
-        "status": "Estado",
-        "bill_to": "Facturar a",
-        "fiscal_id": "NIF/CIF",
-        "concept": "Concepto",
-        "amount": "Importe",
-        "discount": "Descuento",
-        "tax_base": "Base imponible",
-        "base_of": "base",
-        "discount_total": "Descuentos",
-        "subtotal": "Subtotal",
-        "withholding": "Retención",
-        "total": "Total",
-        "payment_methods": "Formas de pago",
-        "page": "Página {page} de {pages}",
-        "details": "Datos de la factura",
-        "rate": "tipo",
-        "mark_paid": "PAGADA",
-        "mark_cancelled": "ANULADA",
-    },
+LABELS: dict[str, str] = {
+    "invoice": N_("Invoice"),
+    "credit_note": N_("Credit note"),
+    "credit_of": N_("Cancels invoice"),
+    "bill_id": N_("Invoice no."),
+    "reference": N_("Reference"),
+    "created": N_("Date"),
+    "expires": N_("Due date"),
+    "paid_on": N_("Paid on"),
+    "status": N_("Status"),
+    "bill_to": N_("Bill to"),
+    "fiscal_id": N_("Fiscal ID"),
+    "concept": N_("Concept"),
+    "amount": N_("Amount"),
+    "discount": N_("Discount"),
+    "tax_base": N_("Tax base"),
+    "base_of": N_("base"),
+    "discount_total": N_("Discounts"),
+    "subtotal": N_("Subtotal"),
+    "withholding": N_("Withholding"),
+    "total": N_("Total"),
+    "payment_methods": N_("Payment methods"),
+    "page": N_("Page {page} of {pages}"),
+    "details": N_("Invoice details"),
+    "rate": N_("rate"),
+    "mark_paid": N_("PAID"),
+    "mark_cancelled": N_("CANCELLED"),
 }
+"""The labels an invoice template reads (`labels.total`), in English; `invoice_labels` gives
+them in the invoice's language (the catalogs hold the translations)."""
 
-DEFAULT_TAX_NAMES = {"en": "VAT", "es": "IVA"}
-__all__ = ["LABELS", "MAX_LOGO_BYTES", "default_invoice_template", "invoice_template_data",
+DEFAULT_TAX_NAME = N_("VAT")
+"""The tax's name when the settings give none (`tax_name`), in the invoice's language."""
+__all__ = ["LABELS", "MAX_LOGO_BYTES", "default_invoice_template", "invoice_labels",
+           "invoice_template_data",
            "render_invoice_pdf", "sample_invoice"]
 TOTAL_KEYS = ("tax_base", "discount_total", "subtotal", "total_tax", "withholding", "total")
 
@@ -90,9 +65,14 @@ _clean = clean  # user text as printable text (controls removed, CRLF normalised
 
 
 def _language(invoice: Mapping[str, Any]) -> str:
-    """The invoice's label language ("es_ES" -> "es"); English when unsupported."""
-    lang = str(invoice.get("language") or "en").replace("-", "_").split("_")[0].lower()
-    return lang if lang in LABELS else "en"
+    """The invoice's label language ("es_ES" -> "es"); English when it has no catalog."""
+    return document_language(str(invoice.get("language") or "en"))
+
+
+def invoice_labels(language: str) -> dict[str, str]:
+    """Every label of `LABELS` in `language` (a document's, not the reader's)."""
+    with in_language(language):
+        return {key: gettext(text) for key, text in LABELS.items()}
 
 
 def _as_date(value: Any) -> date | None:
@@ -170,7 +150,7 @@ def invoice_template_data(
     DocumentError when the lines cannot be totalled or disagree with given totals.
     """
     lang = _language(invoice)
-    labels = LABELS[lang]
+    labels = invoice_labels(lang)
     locale = babel_locale(lang)
     currency = str(invoice.get("currency") or settings.get("currency") or "EUR").upper()
     lines = list(invoice.get("lines") or [])
@@ -197,7 +177,8 @@ def invoice_template_data(
     def money(amount: Any) -> str:
         return format_money(amount, currency, locale)
 
-    tax_name = _per_language(settings, "tax_name", lang) or DEFAULT_TAX_NAMES.get(lang, "VAT")
+    tax_name = (_per_language(settings, "tax_name", lang)
+                or gettext_in(lang, DEFAULT_TAX_NAME))
     facts = [
         (labels["created"], _format_date(invoice.get("issued") or invoice.get("created"),
                                          locale)),

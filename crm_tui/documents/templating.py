@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from crm_tui.documents import TemplateError
+from crm_tui.i18n import N_, gettext_in
 
 __all__ = [
     "CONTRACT_MACROS",
@@ -183,17 +184,9 @@ def render_mail_template(
 
 # --- building the contract macro values from plain dicts -----------------------------
 
-_STATUS_NAMES = {
-    "en": {0: "Inactive", 1: "Active"},
-    "es": {0: "Inactivo", 1: "Activo"},
-}
-_YES_NO = {"en": ("No", "Yes"), "es": ("No", "Sí")}
-
-
-def _lang(locale: str) -> str:
-    """The two-letter language of a locale tag ("es_ES" -> "es"), English if unsupported."""
-    lang = (locale or "en").replace("-", "_").split("_")[0].lower()
-    return lang if lang in _STATUS_NAMES else "en"
+# `_name_status_` and `_private_`, in the contract's language (the catalogs translate them).
+_STATUS_NAMES = {0: N_("Inactive"), 1: N_("Active")}
+_YES_NO = (N_("No"), N_("Yes"))
 
 
 def _text(value: Any) -> str:
@@ -242,8 +235,9 @@ def contract_macro_values(
 
     from crm_tui.money import babel_locale
 
-    lang = _lang(locale)
     status = _flag(contract.get("status"))
+    private = gettext_in(locale, _YES_NO[_flag(contract.get("private"))])
+    status_name = gettext_in(locale, _STATUS_NAMES[status])
     values = {
         "_id_contract_": _text(contract.get("id")),
         "_name_contract_": _text(contract.get("name")),
@@ -252,9 +246,9 @@ def contract_macro_values(
         "_date_begin_": _text(contract.get("date_begin")),
         "_date_end_": _text(contract.get("date_end")),
         "_id_company_": _text(contract.get("id_company", company.get("id"))),
-        "_private_": _YES_NO[lang][_flag(contract.get("private"))],
+        "_private_": private,
         "_id_status_": str(status),
-        "_name_status_": _STATUS_NAMES[lang][status],
+        "_name_status_": status_name,
         "_company_name_": _text(company.get("name")),
         "_company_address_": _text(company.get("address")),
         "_company_fiscal_id_": _text(company.get("fiscal_id")),

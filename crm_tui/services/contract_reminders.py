@@ -18,7 +18,7 @@ import peewee
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import ValidationFailed
-from crm_tui.i18n import _, ngettext
+from crm_tui.i18n import _, in_language, ngettext
 from crm_tui.models import Company, Contract, ContractReminder, User
 from crm_tui.services import settings
 from crm_tui.services import values as V
@@ -28,14 +28,6 @@ from crm_tui.services.records import get_kind
 #: The window the contracts screen's title and the status line count.
 SOON_DAYS = 30
 
-_TEXTS = {
-    "en": ("Contract {name} ends on {end}",
-           "The contract {name}{number} with {company} ends on {end}, in {left} day(s).\n"
-           "\nRenew it or let it end: this is a reminder from the CRM.\n"),
-    "es": ("El contrato {name} vence el {end}",
-           "El contrato {name}{number} con {company} vence el {end}, dentro de {left} "
-           "día(s).\n\nRenuévelo o déjelo vencer: es un recordatorio del CRM.\n"),
-}
 
 
 def parse_days(text: str) -> list[int]:
@@ -136,10 +128,19 @@ def _recipient(contract: Contract) -> User | None:
 
 
 def _mail_text(contract: Contract, user: User, today: dt.date) -> tuple[str, str]:
-    subject, body = _TEXTS.get((user.language or "en")[:2], _TEXTS["en"])
+    """The reminder's subject and body in the recipient's language (the catalogs hold it),
+    whoever runs the worker."""
+    left = (contract.date_end - today).days
+    with in_language(user.language):
+        subject = _("Contract {name} ends on {end}")
+        body = ngettext(
+            "The contract {name}{number} with {company} ends on {end}, in {left} day.\n"
+            "\nRenew it or let it end: this is a reminder from the CRM.\n",
+            "The contract {name}{number} with {company} ends on {end}, in {left} days.\n"
+            "\nRenew it or let it end: this is a reminder from the CRM.\n", left)
     values = {"name": contract.name, "end": contract.date_end.isoformat(),
               "number": f" ({contract.contract_number})" if contract.contract_number else "",
-              "company": contract.company.name, "left": (contract.date_end - today).days}
+              "company": contract.company.name, "left": left}
     # A name is one line in a subject; build_message refuses line breaks anyway.
     one_line = {k: " ".join(str(v).split()) for k, v in values.items()}
     return subject.format(**one_line), body.format(**values)

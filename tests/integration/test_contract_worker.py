@@ -59,7 +59,7 @@ def test_reminders_reach_the_manager_once_per_threshold(any_world, smtp_server):
     assert mail["Subject"] == f"Contract Support A ends on {end.isoformat()}"
     assert mail["Auto-Submitted"] == "auto-generated"
     body = mail.get_payload(decode=True).decode()
-    assert "Support A (21/1001) with Customer #A" in body and "in 20 day(s)" in body
+    assert "Support A (21/1001) with Customer #A" in body and "in 20 days." in body
     assert OutboxMail.get(OutboxMail.recipients == "manager1@example.com").lead_id is None
 
     # Again, and on later days before the next threshold: nothing more.
@@ -136,3 +136,37 @@ def test_parallel_workers_make_each_draft_and_reminder_once(
     assert len(smtp_server.messages) == 1
     assert received.rcpt_tos == ["user1@example.com"]
     assert ContractReminder.select().count() == 2  # both thresholds, one mail
+
+
+def test_each_reminder_speaks_its_recipient_s_language(any_world):
+    from crm_tui import i18n
+    from crm_tui.models import User
+
+    configure(any_world, **{"contract.reminder_days": "30"})
+    User.update(language="es_ES").where(User.login == "manager1").execute()
+    User.update(language="en").where(User.login == "user1").execute()
+    admin = any_world.session("admin")
+    today = dt.date(2026, 1, 15)
+    end = today + dt.timedelta(days=1)
+    contracts = get_kind("contract")
+    for name, manager in (("Spanish", "manager1"), ("English", "user1")):
+        contracts.create(admin, {"name": name, "company": str(any_world.cid("Customer #A")),
+                                 "date_end": end.isoformat(), "manager": manager})
+    # The worker's own language is neither recipient's concern.
+    i18n.set_language("es")
+    try:
+        assert contract_reminders.send_due_reminders(SENDER, at(today)).queued == 2
+    finally:
+        i18n.set_language("en")
+    import email
+
+    mails = {m.recipients: email.message_from_bytes(bytes(m.message))
+             for m in OutboxMail.select()}
+    spanish, english = mails["manager1@example.com"], mails["user1@example.com"]
+    assert spanish["Subject"] == f"El contrato Spanish vence el {end.isoformat()}"
+    body = spanish.get_payload(decode=True).decode()
+    assert "con Customer #A vence el" in body and "dentro de 1 día." in body
+    assert "Renuévelo o déjelo vencer" in body
+    assert english["Subject"] == f"Contract English ends on {end.isoformat()}"
+    body = english.get_payload(decode=True).decode()
+    assert "with Customer #A ends on" in body and "in 1 day." in body

@@ -53,8 +53,11 @@ def test_every_extracted_message_is_translated(extracted, language):
         elif message.fuzzy or not all(_texts(message.string)):
             problems.append(f"untranslated: {msgid!r} ({where[0]})")
         else:
-            wanted = sorted(PLACEHOLDER.findall(_texts(msgid)[0]))
-            for text in _texts(message.string):
+            # a plural's forms after the first say what the English plural says (click's
+            # "Did you mean {possibility}?" / "one of: {possibilities}")
+            sources = _texts(msgid)
+            for index, text in enumerate(_texts(message.string)):
+                wanted = sorted(PLACEHOLDER.findall(sources[min(index, len(sources) - 1)]))
                 if sorted(PLACEHOLDER.findall(text)) != wanted:
                     problems.append(f"placeholders differ: {msgid!r} -> {text!r}")
     assert not problems, f"{len(problems)} problems in {language}:\n" + "\n".join(problems)

@@ -216,3 +216,25 @@ def test_a_value_that_cannot_be_laid_out_names_its_field(cache: PdfFontCache) ->
     with pytest.raises(TemplateError, match="cannot be laid out"):
         contract_document('<table><tr><td colspan="x">_company_name_</td></tr></table>',
                           values, font_cache=cache)
+
+
+@pytest.mark.parametrize("reader", ["en", "es"])
+def test_labels_and_words_follow_the_contract_s_language(cache: PdfFontCache,
+                                                         reader: str) -> None:
+    from crm_tui import i18n
+
+    i18n.set_language(reader)  # whoever prints it: the contract's language decides
+    try:
+        texts = {}
+        for language in ("es", "en"):
+            values = all_values(language)
+            html = render_macros(default_contract_template(), values)
+            texts[language] = text_of(render_contract_pdf(
+                html, title="Contract", font_cache=cache, seller=SELLER, language=language))
+            texts[language + " words"] = (values["_private_"], values["_name_status_"])
+    finally:
+        i18n.set_language("en")
+    assert "NIF/CIF: B-12345678" in texts["es"] and "Página 1 de 1" in texts["es"]
+    assert "Fiscal ID: B-12345678" in texts["en"] and "Page 1 of 1" in texts["en"]
+    assert texts["es words"] == ("Sí", "Inactivo")
+    assert texts["en words"] == ("Yes", "Inactive")

@@ -249,3 +249,27 @@ def test_without_a_fallback_font_the_characters_are_named_in_a_warning(
     for char in "株式会社":
         assert char in warnings[0]
     assert "U+682A" in warnings[0]
+
+
+@pytest.mark.parametrize("reader", ["en", "es"])
+def test_labels_follow_the_invoice_s_language_not_the_reader_s(cache: PdfFontCache,
+                                                               reader: str) -> None:
+    from crm_tui import i18n
+
+    i18n.set_language(reader)
+    try:
+        spanish = text_of(render_invoice_pdf(
+            invoice(status="cancelled"), COMPANY, {}, font_cache=cache))
+        english = text_of(render_invoice_pdf(
+            invoice(language="en", status="cancelled"), COMPANY, {}, font_cache=cache))
+    finally:
+        i18n.set_language("en")
+    for label in ("Factura 15/1000", "Datos de la factura", "Facturar a", "NIF/CIF: EL-998877",
+                  "Concepto", "Importe", "Descuento", "Base imponible", "Fecha", "Vencimiento",
+                  "IVA (21 %)", "ANULADA", "Página 1 de 1"):
+        assert label in spanish, label
+    for label in ("Invoice 15/1000", "Invoice details", "Bill to", "Fiscal ID: EL-998877",
+                  "Concept", "Amount", "Discount", "Tax base", "Date", "Due date", "VAT (21 %)",
+                  "CANCELLED", "Page 1 of 1"):
+        assert label in english, label
+    assert "Factura" not in english and "Invoice" not in spanish
