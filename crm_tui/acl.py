@@ -12,6 +12,7 @@ from __future__ import annotations
 import peewee
 
 from crm_tui.db import is_sqlite
+from crm_tui.i18n import _
 from crm_tui.models import Company, Invoice, Lead, LeadTally, User
 
 CRM_BITS = ("CR", "CW", "CM")
@@ -206,15 +207,15 @@ def can_create_invoice(user: User, company: Company, kind: str) -> bool:
 def invoice_edit_refusal(user: User, invoice: Invoice) -> str | None:
     """Why `user` may not edit this invoice, or None when he may."""
     if invoice.locked and invoice.locked_by_id != user.id:
-        return "it is locked by another user: unlock it first"
+        return _("it is locked by another user: unlock it first")
     if is_admin(user):
         return None
     if not can_modify_company(user, invoice.company):
-        return "you may not modify its company"
+        return _("you may not modify its company")
     if invoice.type == "submitted":
         # IR and IW see Submitted invoices read-only; only IM edits them.
-        return None if has(user, "IM") else "Submitted invoices are edited only with IM"
-    return None if (has(user, "IW") or has(user, "IM")) else "editing invoices takes IW or IM"
+        return None if has(user, "IM") else _("Submitted invoices are edited only with IM")
+    return None if (has(user, "IW") or has(user, "IM")) else _("editing invoices takes IW or IM")
 
 
 def can_lock_invoice(user: User, invoice: Invoice) -> bool:

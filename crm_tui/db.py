@@ -13,6 +13,7 @@ import peewee
 from crm_tui import paths, pg_driver
 from crm_tui.errors import ServerUnreachable
 from crm_tui.extras import require_extra
+from crm_tui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def open_database(target: str) -> peewee.Database:
     except (peewee.OperationalError, peewee.DatabaseError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServerUnreachable(
-            f"database {redact(target)} could not be reached: {first_line}"
+            _("database {database} could not be reached: {first_line}").format(database=redact(target), first_line=first_line)
         ) from None
     log.info("database %s opened", redact(target))
     return db

@@ -92,6 +92,9 @@ KIND_NAMES = {
     "template": N_("contract template"), "mail-template": N_("mail template"),
     "companies": N_("companies"), "contacts": N_("contacts"), "contracts": N_("contracts"),
     "invoices": N_("invoices"), "leads": N_("leads"),
+    "attachment": N_("attachment"), "saved search": N_("saved search"),
+    "import batch": N_("import batch"), "unmatched mail": N_("unmatched mail"),
+    "quarantined mail": N_("quarantined mail"), "lead activity": N_("lead activity"),
 }
 """The record kinds (and CSV kinds) as a sentence names them; the kind itself (`crm list
 company`) is the scripting word and stays English."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -168,12 +169,36 @@ class CompanyDetailScreen(DetailScreen):
         self._show_notes(data["activity"])
         self.files = data["files"]
         self._show_files(self.files)
-        tabs = self.query_one(TabbedContent)
-        for tab_id, _kind, label, _columns in RELATED:
-            tabs.get_tab(f"tab-{tab_id}").label = f"{_(label)} {summary.get(tab_id, 0)}"
-        tabs.get_tab("tab-notes").label = _("Notes {count}").format(count=len(data["activity"]))
-        tabs.get_tab("tab-files").label = _("Files {count}").format(count=len(self.files))
+        self._counts = {tab_id: summary.get(tab_id, 0) for tab_id, *_rest in RELATED}
+        self._counts.update(notes=len(data["activity"]), files=len(self.files))
+        self._label_tabs()
         self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        """Label the tabs for the new width."""
+        self._label_tabs()
+
+    def _label_tabs(self) -> None:
+        """Each tab's label with its count when the tab bar holds them all at this width,
+        else the labels alone (each list shows its rows): a tab is never cut off, whatever
+        the language's words."""
+        counts = getattr(self, "_counts", None)
+        if counts is None or not self.is_mounted:
+            return
+        counted = {"tab-details": _("Details")}
+        plain = dict(counted)
+        for tab_id, _kind, label, _columns in RELATED:
+            counted[f"tab-{tab_id}"] = f"{_(label)} {counts[tab_id]}"
+            plain[f"tab-{tab_id}"] = _(label)
+        counted["tab-notes"] = _("Notes {count}").format(count=counts["notes"])
+        counted["tab-files"] = _("Files {count}").format(count=counts["files"])
+        plain.update({"tab-notes": _("Notes"), "tab-files": _("Files")})
+        # A tab is its label and one cell of padding either side.
+        wanted = sum(cell_len(text) + 2 for text in counted.values())
+        chosen = counted if wanted <= self.size.width else plain
+        tabs = self.query_one(TabbedContent)
+        for tab_id, text in chosen.items():
+            tabs.get_tab(tab_id).label = text
 
     def _show_fields(self, fields: list[dict[str, str]], summary: dict[str, Any]) -> None:
         box = self.query_one("#details", VerticalScroll)

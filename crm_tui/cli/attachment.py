@@ -6,6 +6,7 @@ import click
 
 from crm_tui.cli.output import print_json, print_table
 from crm_tui.cli.state import CliState, pass_state
+from crm_tui.i18n import _
 
 RECORD_KINDS = ("company", "contract", "invoice", "lead")
 """The kinds that have files (the service checks this too)."""
@@ -48,7 +49,7 @@ def save_command(state: CliState, attachment_id: str, target: str, force: bool) 
     try:
         path = attachments.save_copy(state.session(), attachment_id, target, overwrite=force)
     except Conflict as error:
-        raise Conflict(f"{error}; --force replaces it") from None
+        raise Conflict(_("{error}; --force replaces it").format(error=error)) from None
     click.echo(str(path))
 
 

@@ -19,7 +19,7 @@ from crm_tui.cli.output import (
 )
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import ValidationFailed
-from crm_tui.i18n import _
+from crm_tui.i18n import _, kind_name
 
 KIND_NAMES = ("company", "contact", "contract", "invoice", "lead", "user", "profile", "role",
               "field", "section", "contract-type", "lead-type", "tag", "template",
@@ -324,8 +324,8 @@ def _refuse_merged_away(session, kind: str, record_id) -> None:
         return
     found, merged_from = follow(session, kind, record_id)
     if merged_from is not None:
-        raise Conflict(f"{kind} {merged_from} was merged into {kind} {found}; nothing was "
-                       f"deleted (delete {kind} {found} itself if that is what you mean)")
+        raise Conflict(_("{kind} {merged_from} was merged into {kind} {found}; nothing was "
+                         "deleted (delete {kind} {found} itself if that is what you mean)").format(kind=kind_name(kind), merged_from=merged_from, found=found))
 
 
 @click.command("init")

@@ -14,7 +14,7 @@ from pathlib import Path
 from crm_tui import paths
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound, ValidationFailed
-from crm_tui.i18n import _
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import ATTACHMENT_OWNERS, Attachment, LeadActivity
 from crm_tui.services import history
 from crm_tui.services import values as V
@@ -43,8 +43,8 @@ def _owner_check(session: Session, owner_kind: str, owner_id: int | str, modify:
     """Check access to an attachment's owner; returns the owner's record id (an invoice may
     be named by bill ID)."""
     if owner_kind not in ATTACHMENT_OWNERS:
-        raise ValidationFailed.one("attachment", "kind", owner_kind,
-                                   "must be one of " + ", ".join(ATTACHMENT_OWNERS[:4]))
+        raise ValidationFailed.one(kind_name("attachment"), "kind", owner_kind,
+                                   _("must be one of {choices}").format(choices=", ".join(ATTACHMENT_OWNERS[:4])))
     if owner_kind == "lead_activity":
         # An entry of a lead the user may not see answers like a missing entry: the
         # answer names neither that lead nor its id.
@@ -100,9 +100,9 @@ def pending_file(data: bytes, original: str) -> Iterator[str]:
                 os.fchmod(handle.fileno(), paths.file_mode(folder))  # 0600, 0660 when shared
                 handle.write(data)
         except OSError as error:
-            raise ValidationFailed.one("attachment", "file", display_name(original),
-                                       "cannot be stored: "
-                                       + (error.strerror or str(error))) from None
+            raise ValidationFailed.one(kind_name("attachment"), "file", display_name(original),
+                                       _("cannot be stored: {reason}").format(
+                                           reason=error.strerror or str(error))) from None
         yield name
         os.replace(temp, folder / name)
     finally:
@@ -129,8 +129,8 @@ def add(
         NotFound, PermissionDenied, ValidationFailed.
     """
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed.one("attachment", "file", original_name,
-                                   f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
+        raise ValidationFailed.one(kind_name("attachment"), "file", original_name,
+                                   _("larger than {size} MB").format(size=MAX_ATTACHMENT_BYTES // (1024 * 1024)))
     if check_access:
         owner_id = _owner_check(session, owner_kind, owner_id, modify=True)
     elif not isinstance(owner_id, int):
@@ -183,12 +183,12 @@ def read_local_file(path: str | Path) -> tuple[str, bytes]:
     source = Path(text).expanduser()
     try:
         if source.stat().st_size > MAX_ATTACHMENT_BYTES:
-            raise ValidationFailed.one("attachment", "file", text, _("larger than {size} MB")
+            raise ValidationFailed.one(kind_name("attachment"), "file", text, _("larger than {size} MB")
                                        .format(size=MAX_ATTACHMENT_BYTES // 2 ** 20))
         with open(source, "rb") as handle:
             data = handle.read(MAX_ATTACHMENT_BYTES + 1)
     except OSError as error:
-        raise ValidationFailed.one("attachment", "file", text,
+        raise ValidationFailed.one(kind_name("attachment"), "file", text,
                                    error.strerror or _("cannot be read")) from None
     return source.name, data
 
@@ -261,8 +261,8 @@ def files_of(session: Session, kind: str, record_id: int | str) -> list[dict]:
         NotFound, PermissionDenied, ValidationFailed (a kind without files).
     """
     if kind not in RECORD_KINDS:
-        raise ValidationFailed.one("attachment", "kind", kind,
-                                   "must be one of " + ", ".join(RECORD_KINDS))
+        raise ValidationFailed.one(kind_name("attachment"), "kind", kind,
+                                   _("must be one of {choices}").format(choices=", ".join(RECORD_KINDS)))
     owner_id = _record_id(session, kind, record_id)
     _owner_check(session, kind, owner_id, modify=False)
     where = (Attachment.owner_kind == kind) & (Attachment.owner_id == owner_id)
@@ -277,9 +277,9 @@ def _visible(session: Session, attachment_id: int | str) -> Attachment:
     try:
         number = V.parse_int(attachment_id)
     except V.BadValue as error:
-        raise ValidationFailed.one("attachment", "id", attachment_id, str(error)) from None
+        raise ValidationFailed.one(kind_name("attachment"), "id", attachment_id, str(error)) from None
     if number is None:
-        raise ValidationFailed.one("attachment", "id", "", _("required"))
+        raise ValidationFailed.one(kind_name("attachment"), "id", "", _("required"))
     return _attachment_check(session, Attachment.get_or_none(Attachment.id == number), number)
 
 

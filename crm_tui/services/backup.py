@@ -29,6 +29,7 @@ from pathlib import Path
 
 from crm_tui import db, paths
 from crm_tui.errors import CrmError, ServerUnreachable, ValidationFailed
+from crm_tui.i18n import _
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -72,9 +73,9 @@ def backup(target: str, archive: Path) -> BackupReport:
     """
     archive = Path(archive)
     if archive.is_dir():
-        raise ValidationFailed.one("backup", "file", str(archive), "is a directory")
+        raise ValidationFailed.one("backup", "file", str(archive), _("is a directory"))
     if not archive.parent.is_dir():
-        raise ValidationFailed.one("backup", "file", str(archive), "its directory does not exist")
+        raise ValidationFailed.one("backup", "file", str(archive), _("its directory does not exist"))
     files = paths.files_dir()
     with _staging(paths.data_dir(), ".backup-") as staging:
         (staging / FILES).mkdir()
@@ -144,7 +145,7 @@ def _late_files(missing: list[str], staging: Path, files: Path) -> list[str]:
 
 def _sqlite_snapshot(path: str, staging: Path, files: Path) -> tuple[str, list[str], list[str]]:
     if not Path(path).is_file():
-        raise ValidationFailed.one("backup", "database", path, "no such database file")
+        raise ValidationFailed.one("backup", "database", path, _("no such database file"))
     copy = staging / SQLITE_MEMBER
     try:
         # One connection holds the write lock (every writer waits on its busy timeout)
@@ -169,7 +170,7 @@ def _sqlite_snapshot(path: str, staging: Path, files: Path) -> tuple[str, list[s
         finally:
             lock.close()
     except sqlite3.Error as exc:
-        raise ServerUnreachable(f"database {path} could not be backed up: {exc}") from None
+        raise ServerUnreachable(_("database {path} could not be backed up: {exc}").format(path=path, exc=exc)) from None
     return "sqlite", names, missing
 
 
@@ -182,7 +183,7 @@ def _pg_tool(name: str) -> str:
     on_path = shutil.which(name)
     if on_path:
         return on_path
-    raise ServerUnreachable(f"{name} was not found: install the PostgreSQL client tools")
+    raise ServerUnreachable(_("{name} was not found: install the PostgreSQL client tools").format(name=name))
 
 
 def _pg_connect(url: str):
@@ -192,7 +193,7 @@ def _pg_connect(url: str):
         return psycopg.connect(url, connect_timeout=5)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ServerUnreachable(f"database {db.redact(url)} could not be reached: {first}"
+        raise ServerUnreachable(_("database {database} could not be reached: {first}").format(database=db.redact(url), first=first)
                                 ) from None
 
 
@@ -218,10 +219,10 @@ def _pg_snapshot(url: str, staging: Path, files: Path) -> tuple[str, list[str], 
                  f"--snapshot={snapshot}", f"--file={staging / PG_MEMBER}", f"--dbname={url}"],
                 capture_output=True, text=True, check=False)
             if done.returncode != 0:
-                raise ServerUnreachable("pg_dump failed: " + _first_line(done.stderr))
+                raise ServerUnreachable(_("pg_dump failed: {reason}").format(reason=_first_line(done.stderr)))
         conn.rollback()
     except psycopg.Error as exc:
-        raise ServerUnreachable(f"database {db.redact(url)}: {_first_line(str(exc))}") from None
+        raise ServerUnreachable(_("database {database}: {reason}").format(database=db.redact(url), reason=_first_line(str(exc)))) from None
     finally:
         conn.close()
     return "postgresql", names, missing
@@ -269,14 +270,15 @@ def restore(target: str, archive: Path) -> BackupReport:
         tar = tarfile.open(archive, mode="r:gz")
     except (OSError, tarfile.TarError, EOFError):
         raise ValidationFailed.one("restore", "file", str(archive),
-                                   "not a crm backup (not a .tar.gz archive)") from None
+                                   _("not a crm backup (not a .tar.gz archive)")) from None
     with tar, _staging(data, ".restore-") as staging:
         manifest = _read_manifest(tar, archive)
         backend = manifest["backend"]
         wanted = "postgresql" if db.is_url(target) else "sqlite"
         if backend != wanted:
             raise ValidationFailed.one("restore", "file", str(archive),
-                                       f"a {backend} backup cannot go into a {wanted} database")
+                                       _("a {backend} backup cannot go into a {wanted} "
+                                         "database").format(backend=backend, wanted=wanted))
         names = [n for n in manifest.get("files", []) if _STORED_NAME.fullmatch(str(n))]
         _extract(tar, manifest["database"], staging / "database", archive)
         (staging / FILES).mkdir()
@@ -299,7 +301,7 @@ def _check_empty(data: Path) -> None:
 
     for _root, _dirs, found in os.walk(data):
         if found:
-            raise Conflict(f"data dir {data} is not empty: restore goes into an empty one")
+            raise Conflict(_("data dir {data} is not empty: restore goes into an empty one").format(data=data))
 
 
 def _read_manifest(tar: tarfile.TarFile, archive: Path) -> dict:
@@ -314,7 +316,7 @@ def _read_manifest(tar: tarfile.TarFile, archive: Path) -> dict:
             or manifest.get("database") not in (SQLITE_MEMBER, PG_MEMBER)
             or not isinstance(manifest.get("files", []), list)):
         raise ValidationFailed.one("restore", "file", str(archive),
-                                   "not a crm backup (no readable manifest)")
+                                   _("not a crm backup (no readable manifest)"))
     return manifest
 
 
@@ -324,11 +326,11 @@ def _extract(tar: tarfile.TarFile, name: str, target: Path, archive: Path) -> No
         member = tar.getmember(name)
     except KeyError:
         raise ValidationFailed.one("restore", "file", str(archive),
-                                   f"incomplete backup: {name} is missing") from None
+                                   _("incomplete backup: {name} is missing").format(name=name)) from None
     source = tar.extractfile(member) if member.isreg() else None
     if source is None:
         raise ValidationFailed.one("restore", "file", str(archive),
-                                   f"{name} is not a regular file")
+                                   _("{name} is not a regular file").format(name=name))
     import zlib
 
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -337,7 +339,7 @@ def _extract(tar: tarfile.TarFile, name: str, target: Path, archive: Path) -> No
             shutil.copyfileobj(source, out)
     except (tarfile.TarError, EOFError, zlib.error):
         raise ValidationFailed.one("restore", "file", str(archive),
-                                   f"damaged backup: {name} cannot be read") from None
+                                   _("damaged backup: {name} cannot be read").format(name=name)) from None
 
 
 def _restore_sqlite(path: str, copy: Path) -> None:
@@ -346,7 +348,7 @@ def _restore_sqlite(path: str, copy: Path) -> None:
     database = Path(path)
     for suffix in ("", "-wal", "-shm", "-journal"):
         if Path(f"{database}{suffix}").exists():
-            raise Conflict(f"database {database} exists: restore goes into an empty data dir")
+            raise Conflict(_("database {database} exists: restore goes into an empty data dir").format(database=database))
     try:
         check = sqlite3.connect(copy)
         try:
@@ -356,7 +358,7 @@ def _restore_sqlite(path: str, copy: Path) -> None:
     except sqlite3.Error as exc:
         raise ValidationFailed.one("restore", "database", SQLITE_MEMBER, str(exc)) from None
     if result != "ok":
-        raise ValidationFailed.one("restore", "database", SQLITE_MEMBER, f"damaged: {result}")
+        raise ValidationFailed.one("restore", "database", SQLITE_MEMBER, _("damaged: {result}").format(result=result))
     os.chmod(copy, paths.file_mode(database.parent))
     os.replace(copy, database)
 
@@ -374,9 +376,9 @@ def _restore_pg(url: str, dump: Path) -> None:
     finally:
         conn.close()
     if tables:
-        raise Conflict(f"database {db.redact(url)} is not empty: restore goes into an empty one")
+        raise Conflict(_("database {database} is not empty: restore goes into an empty one").format(database=db.redact(url)))
     done = subprocess.run(
         [restore_tool, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
          f"--dbname={url}", str(dump)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise CrmError("pg_restore failed: " + _first_line(done.stderr))
+        raise CrmError(_("pg_restore failed: {reason}").format(reason=_first_line(done.stderr)))

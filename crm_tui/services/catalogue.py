@@ -17,13 +17,14 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.models import BaseModel
 from crm_tui.services import history
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
 
-NOT_SEEN = "in use by records you may not see"
-NOT_CHANGED = "in use by records you may not change"
+NOT_SEEN = N_("in use by records you may not see")
+NOT_CHANGED = N_("in use by records you may not change")
 
 #: Whether the delete under way was confirmed (`force`); read by `CatalogueKind.check_delete`.
 _FORCE: contextvars.ContextVar[bool] = contextvars.ContextVar("catalogue_force", default=False)
@@ -65,11 +66,12 @@ class CatalogueKind(Kind):
             if not _FORCE.get():
                 raise ValidationFailed.one(
                     self.label(obj), "id", obj.id,
-                    f"used by {describe(usage.counts)}: --force deletes it anyway")
+                    _("used by {records}: --force deletes it anyway").format(
+                        records=describe(usage.counts)))
             return
         if usage.hidden or usage.locked:
-            raise PermissionDenied(f"{self.label(obj)} is "
-                                   + (NOT_SEEN if usage.hidden else NOT_CHANGED))
+            raise PermissionDenied(_("{record} is {why}").format(
+                record=self.label(obj), why=_(NOT_SEEN if usage.hidden else NOT_CHANGED)))
 
     def delete(self, session: Session, record_id: int | str, *, force: bool = False) -> None:
         """Delete an entry; `force` confirms deleting one that records use (superadmins).
@@ -132,7 +134,7 @@ _PLURALS = {"company": "companies"}
 
 def describe(counts: dict[str, int]) -> str:
     """`{"contract": 2, "lead": 1}` as "2 contracts, 1 lead"."""
-    return ", ".join(f"{n} {kind if n == 1 else _PLURALS.get(kind, kind + 's')}"
+    return ", ".join(f"{n} {kind_name(kind if n == 1 else _PLURALS.get(kind, kind + 's'))}"
                      for kind, n in counts.items())
 
 
@@ -149,9 +151,10 @@ def usage_note(session: Session, kind: str, record_id: int | str) -> str:
     if not usage.total:
         return ""
     if acl.is_admin(session.user):
-        return f"Used by {describe(usage.counts)}: deleting it takes it off them."
+        return _("Used by {records}: deleting it takes it off them.").format(
+            records=describe(usage.counts))
     if usage.hidden:
-        return f"It is {NOT_SEEN}: it cannot be deleted."
+        return _("It is {why}: it cannot be deleted.").format(why=_(NOT_SEEN))
     if usage.locked:
-        return f"It is {NOT_CHANGED}: it cannot be deleted."
-    return "Records you may change use it: deleting it takes it off them."
+        return _("It is {why}: it cannot be deleted.").format(why=_(NOT_CHANGED))
+    return _("Records you may change use it: deleting it takes it off them.")

@@ -11,7 +11,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import _
+from crm_tui.i18n import N_plural, _, ngettext
 from crm_tui.models import (
     Company,
     CompanyActivity,
@@ -147,20 +147,21 @@ class CompanyKind(Kind):
         # does not say (some may be hidden from him).
         from crm_tui.models import User
 
-        dependants = ((User.company, "user", "users"),
-                      (Company.parent, "child company", "child companies"),
-                      (Contact.company, "contact", "contacts"),
-                      (Contract.company, "contract", "contracts"),
-                      (Invoice.company, "invoice", "invoices"), (Lead.company, "lead", "leads"))
+        dependants = ((User.company, N_plural("{n} user", "{n} users")),
+                      (Company.parent, N_plural("{n} child company", "{n} child companies")),
+                      (Contact.company, N_plural("{n} contact", "{n} contacts")),
+                      (Contract.company, N_plural("{n} contract", "{n} contracts")),
+                      (Invoice.company, N_plural("{n} invoice", "{n} invoices")),
+                      (Lead.company, N_plural("{n} lead", "{n} leads")))
         left = []
-        for column, one, many in dependants:
+        for column, (one, many) in dependants:
             count = column.model.select().where(column == obj.id).count()
             if count:
-                left.append(f"{count} {one if count == 1 else many}")
+                left.append(ngettext(one, many, count).format(n=count))
         if left:
             raise ValidationFailed.one(self.label(obj), "id", obj.id,
-                                       "it still has " + ", ".join(left)
-                                       + ": delete or move them first")
+                                       _("it still has {records}: delete or move them first").format(
+                                           records=", ".join(left)))
         search.forget("company", [obj.id])
 
     def extra_filter(self, session, name, value):

@@ -22,6 +22,7 @@ import peewee
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import CrmError, Problem, ValidationFailed
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import (
     BILLING_PERIODS,
     Contract,
@@ -113,7 +114,7 @@ def parse_line_text(text: str) -> dict[str, str]:
     """
     description, sep, rest = text.rpartition("=")
     if not sep:
-        raise V.BadValue("not DESCRIPTION=AMOUNT[@RATE]")
+        raise V.BadValue(_("not DESCRIPTION=AMOUNT[@RATE]"))
     amount, at, rate = rest.partition("@")
     item = {"description": description, "amount": amount.strip()}
     if at:
@@ -130,11 +131,11 @@ def parse_lines(label: str, raw: Any, problems: list[Problem]) -> list[dict[str,
             raw = json.loads(raw) if raw.strip() else []
         except ValueError:
             problems.append(Problem(label, "billing_lines", raw,
-                                    "not a JSON list of {description, amount}"))
+                                    _("not a JSON list of {description, amount}")))
             return []
     if not isinstance(raw, list):
         problems.append(Problem(label, "billing_lines", str(raw),
-                                "not a list of {description, amount}"))
+                                _("not a list of {description, amount}")))
         return []
     found: list[Problem] = []
     parsed = parse_amount_lines(label, "billing_lines", raw, 0, found)
@@ -175,7 +176,7 @@ def lines_from_texts(contract_id: int | str, texts: list[str]) -> list[dict[str,
         try:
             items.append(parse_line_text(text))
         except V.BadValue as exc:
-            problems.append(Problem(f"contract {contract_id}", f"billing_lines[{n}]", text,
+            problems.append(Problem(f"{kind_name('contract')} {contract_id}", f"billing_lines[{n}]", text,
                                     str(exc)))
     if problems:
         raise ValidationFailed(problems)

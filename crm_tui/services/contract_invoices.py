@@ -9,6 +9,7 @@ from typing import Any
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import Contract, ContractInvoice, Invoice
 from crm_tui.services import history
 from crm_tui.services import values as V
@@ -55,8 +56,8 @@ def check_locked_links(session: Session, contract: Contract) -> None:
     for invoice in locked.where(acl.invoice_view_expr(session.user)):
         check_relations(session, invoice)  # names the invoice
     if locked.exists():
-        raise PermissionDenied(f"{session.login} may not delete contract {contract.name!r}: it "
-                               "is linked to an invoice locked by another user")
+        raise PermissionDenied(_("{login} may not delete contract {name!r}: it is linked to "
+                                 "an invoice locked by another user").format(login=session.login, name=contract.name))
 
 
 def related_invoices(session: Session, contract_id: int | str) -> list[dict]:
@@ -81,7 +82,7 @@ def _invoices_for_link(session: Session, contract_id, invoice_refs) -> tuple[Con
             found.append(invoice_kind.load(session, ref))
         except (NotFound, PermissionDenied):  # the same answer: nothing is revealed
             problems.append(Problem(kind.label(contract), "invoices", str(ref),
-                                    "no such invoice"))
+                                    _("no such invoice")))
     if problems:
         raise ValidationFailed(problems)
     from crm_tui.services.invoices import check_relations

@@ -46,7 +46,7 @@ def parse_days(text: str) -> list[int]:
         except V.BadValue:
             days = None
         if days is None or not 1 <= days <= 3650:
-            raise V.BadValue("a comma-separated list of days from 1 to 3650, e.g. 30,7")
+            raise V.BadValue(_("a comma-separated list of days from 1 to 3650, e.g. 30,7"))
         out.add(days)
     return sorted(out, reverse=True)
 
@@ -58,7 +58,7 @@ def _days(raw: str | int) -> int:
         days = None
     if days is None or days < 0:
         raise ValidationFailed.one("contract expiring", "days", str(raw),
-                                   "a number of days, e.g. 30")
+                                   _("a number of days, e.g. 30"))
     return days
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from crm_tui.errors import Problem, ValidationFailed
-from crm_tui.i18n import N_, _
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.models import (
     Attachment,
     Contract,
@@ -133,17 +133,17 @@ class ContractKind(CompanyOwnedKind):
     def validate(self, session, obj, parsed, problems):
         if obj.status not in CONTRACT_STATUSES:
             problems.append(Problem(self.label(obj), "status", str(obj.status),
-                                    "must be 0 (inactive) or 1 (active)"))
+                                    _("must be 0 (inactive) or 1 (active)")))
         if obj.date_begin and obj.date_end and obj.date_end < obj.date_begin:
             problems.append(Problem(self.label(obj), "date_end", str(obj.date_end),
-                                    "is before date_begin"))
+                                    _("is before date_begin")))
         if obj.billing_period != "none" and obj.billing_start is None:
             # Recurring drafts start with the current period, never with periods long past.
             obj.billing_start = start_for(obj, session.clock.today())
         related = parsed.get("related_contract")
         if related is not None and obj.id is not None and related.id == obj.id:
             problems.append(Problem(self.label(obj), "related_contract", str(related.id),
-                                    "a contract cannot relate to itself"))
+                                    _("a contract cannot relate to itself")))
 
     def _snapshot(self, session, record_id):
         # The recurring lines are part of the contract's history like its fields.
@@ -214,7 +214,7 @@ class ContractKind(CompanyOwnedKind):
         if name == "expiring":
             days = V.parse_int(value)
             if days is None or days < 0:
-                raise V.BadValue("a number of days")
+                raise V.BadValue(_("a number of days"))
             return Contract.date_end.between(today, today + dt.timedelta(days=days))
         if name == "expired":
             return (Contract.date_end < today) if V.parse_bool(value) else (
@@ -342,7 +342,7 @@ def copy(session: Session, contract_id: int | str, date_begin: str, date_end: st
     for key in ("date_begin", "date_end"):
         if not str(raw[key] or "").strip():
             problems.append(Problem(kind.label(None, f"copy of #{original['id']}"), key, "",
-                                    "a renewal needs new dates"))
+                                    _("a renewal needs new dates")))
     if problems:
         raise ValidationFailed(problems)
     return kind.create(session, raw)
@@ -426,10 +426,10 @@ def render_pdf(session: Session, contract_id: int | str,
                                 language=session.user.language or "en",
                                 fallback=documents_service.fallback_fonts())
     except TemplateError as exc:
-        raise ValidationFailed.one(f"template {template.name!r}", "body", _excerpt(template.body),
+        raise ValidationFailed.one(f"{kind_name('template')} {template.name!r}", "body", _excerpt(template.body),
                                    str(exc)) from None
     except DocumentError as exc:  # a value of this contract, named by its field
-        raise ValidationFailed.one(f"contract {contract.name!r}", "PDF", template.name,
+        raise ValidationFailed.one(f"{kind_name('contract')} {contract.name!r}", "PDF", template.name,
                                    str(exc)) from None
     name = safe_archive_name(f"{contract.name}-{template.name}.pdf", default="contract.pdf")
     return name, pdf
@@ -527,7 +527,7 @@ def expiry_days(text: str) -> int:
     except V.BadValue:
         days = None
     if days is None or days < 0:
-        raise ValidationFailed.one("contract filter", "days", text, "a number of days, e.g. 30")
+        raise ValidationFailed.one("contract filter", "days", text, _("a number of days, e.g. 30"))
     return days
 
 

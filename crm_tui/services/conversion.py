@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import WON_STATUS, CompanyActivity, CompanyRole, LeadActivity
 from crm_tui.services import duplicates, history
 from crm_tui.services.context import Session
@@ -67,7 +68,7 @@ def convert(session: Session, lead_id: int | str) -> Converted:
             company_id = lead.company_id
         if company_id is None and not name:
             raise ValidationFailed.one(leads.label(lead), "company_name", "",
-                                       "needed to convert the lead into a customer")
+                                       _("needed to convert the lead into a customer"))
         if company_id is None:
             raw: dict[str, object] = {"name": name, "country": lead.country or ""}
             if session.user.company_id is not None:

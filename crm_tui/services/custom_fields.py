@@ -8,6 +8,7 @@ from typing import Any
 import peewee
 
 from crm_tui.errors import Problem
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import (
     FIELD_ENTITIES,
     FIELD_KINDS,
@@ -44,14 +45,14 @@ def parse_custom_value(field: CustomField, raw: Any) -> str:
     if kind == "combo":
         options = field.option_data or []
         if text not in options:
-            raise V.BadValue("must be one of " + ", ".join(map(str, options)))
+            raise V.BadValue(_("must be one of {choices}").format(choices=", ".join(map(str, options))))
         return text
     if kind == "linked":
         options = field.option_data or {}
         # Forms send "parent|child", people type "parent/child": both store as the latter.
-        parent, _, child = text.replace("|", "/").partition("/")
+        parent, _sep, child = text.replace("|", "/").partition("/")
         if parent not in options or (child and child not in options.get(parent, [])):
-            raise V.BadValue("must be PARENT or PARENT/CHILD from the field's options")
+            raise V.BadValue(_("must be PARENT or PARENT/CHILD from the field's options"))
         return f"{parent}/{child}" if child else parent
     if kind == "text":
         return V.parse_text(text, 1000)
@@ -159,22 +160,21 @@ class FieldKind(CatalogueKind):
         entity = raw.get("entity")
         parsed, custom, problems = super().parse(session, obj, raw, creating)
         if entity is not None:
-            base, _, type_id = str(entity).partition(":")
+            base, _sep, type_id = str(entity).partition(":")
             obj.entity = base
             obj.entity_type_id = None
             if base not in FIELD_ENTITIES:
-                problems.append(Problem(self.label(obj), "entity", str(entity), "must be company, "
-                                        "contact, contract_type:ID or lead_type:ID"))
+                problems.append(Problem(self.label(obj), "entity", str(entity), _("must be company, contact, contract_type:ID or lead_type:ID")))
             elif base in ("contract_type", "lead_type"):
                 model = ContractType if base == "contract_type" else LeadType
                 if not type_id.isdigit() or model.get_or_none(model.id == int(type_id)) is None:
                     problems.append(Problem(self.label(obj), "entity", str(entity),
-                                            f"no such {base.replace('_', ' ')}"))
+                                            _("no such {kind}").format(kind=kind_name(base.replace("_", "-")))))
                 else:
                     obj.entity_type_id = int(type_id)
             elif type_id:
                 problems.append(Problem(self.label(obj), "entity", str(entity),
-                                        f"{base} takes no type id"))
+                                        _("{base} takes no type id").format(base=base)))
         return parsed, custom, problems
 
     def validate(self, session, obj, parsed, problems):
@@ -188,13 +188,14 @@ class FieldKind(CatalogueKind):
                     ok = False
                 if not ok:
                     problems.append(Problem(self.label(obj), "options", text,
-                                            'linked options are JSON: {"parent": ["child", …]}'))
+                                            _('linked options are JSON: {"parent": ["child", '
+                                              "…]}")))
             elif not text.startswith("["):
                 # A comma-separated list is stored as JSON so values may contain commas later.
                 obj.options = json.dumps([o.strip() for o in text.split(",") if o.strip()])
         if obj.kind == "combo" and not obj.option_data:
             problems.append(Problem(self.label(obj), "options", obj.options or "",
-                                    "a combo needs a list of options"))
+                                    _("a combo needs a list of options")))
         self._check_options(obj, problems)
         if obj.name and obj.entity in FIELD_ENTITIES:
             reason = name_taken(obj)
@@ -217,12 +218,12 @@ class FieldKind(CatalogueKind):
                 return
             if not text or text != option:
                 problems.append(Problem(self.label(obj), "options", str(option),
-                                        "each option is a non-empty single line of text"))
+                                        _("each option is a non-empty single line of text")))
                 return
         keys = [V.name_key(o) for o in (data if isinstance(data, list) else list(data))]
         if len(set(keys)) != len(keys):
             problems.append(Problem(self.label(obj), "options", obj.options or "",
-                                    "an option is given twice"))
+                                    _("an option is given twice")))
 
     def before_save(self, session, obj, created):
         if created:

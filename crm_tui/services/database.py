@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crm_tui import db, paths, schema
 from crm_tui.errors import PermissionDenied
+from crm_tui.i18n import _
 from crm_tui.services.context import Clock
 
 
@@ -28,8 +29,8 @@ def open_and_prepare(target: str, clock: Clock | None = None, *, admin: bool = T
         # An operator's role may not change the schema nor make users: the owner does.
         role_user()
         if schema.pending_migrations():
-            raise PermissionDenied("the database schema needs an upgrade: run `crm init` "
-                                   "connected as the database's owner")
+            raise PermissionDenied(_("the database schema needs an upgrade: run `crm init` "
+                                     "connected as the database's owner"))
         return []
     applied = schema.upgrade() if schema.pending_migrations() else []
     if admin:
@@ -42,7 +43,7 @@ def operator_connection() -> bool:
     tables): row-level security applies and the role names the acting user."""
     if not db.is_postgres():
         return False
-    restricted, _, _ = _identity()
+    restricted = _identity()[0]
     return restricted
 
 
@@ -74,6 +75,6 @@ def role_user() -> int | None:
     restricted, uid, role = _identity()
     if uid is None and restricted:
         raise PermissionDenied(
-            f"the database role {role!r} is not linked to an enabled CRM user: a "
-            "superadmin links it with `crm db grant LOGIN`")
+            _("the database role {role!r} is not linked to an enabled CRM user: a superadmin "
+              "links it with `crm db grant LOGIN`").format(role=role))
     return uid

@@ -9,6 +9,7 @@ import peewee
 
 from crm_tui import acl, db, rls
 from crm_tui.errors import NotFound, PermissionDenied, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import User
 from crm_tui.services.context import Session
 
@@ -49,15 +50,15 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
     role = role or user.os_login or user.login
     if not rls.ROLE_NAME.match(role):
         raise ValidationFailed.one(label, "role", role,
-                                   "a role name is letters, digits and _ . @ - (at most 63), "
-                                   "starting with a letter or _")
+                                   _("a role name is letters, digits and _ . @ - (at most "
+                                     "63), starting with a letter or _"))
     if password is not None and len(password) < 8:
         raise ValidationFailed.one(label, "password", "(hidden)",
-                                   "must have at least 8 characters")
+                                   _("must have at least 8 characters"))
     taken = User.get_or_none(User.db_role == role, User.id != user.id)
     if taken is not None:
         raise ValidationFailed.one(label, "role", role,
-                                   f"is already the role of user {taken.login!r}")
+                                   _("is already the role of user {login!r}").format(login=taken.login))
     conn = db.database.connection()
     try:
         with db.write_transaction():
@@ -67,8 +68,8 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
             rls.grant_privileges(db.database.obj, role)
     except peewee.ProgrammingError as error:
         first = str(error).strip().splitlines()[0]
-        raise PermissionDenied(f"the server refused to create or change role {role!r}: "
-                               f"{first}") from None
+        raise PermissionDenied(_("the server refused to create or change role {role!r}: "
+                                 "{first}").format(role=role, first=first)) from None
     notes = [f"{'created' if created else 'updated'} role {role!r} for user {login!r}"]
     if password is None:
         notes.append(f"{login} connects by peer authentication: his OS account must be named "
@@ -88,20 +89,19 @@ def role_target(session: Session, login: str, verb: str) -> User:
         PermissionDenied, ValidationFailed (not PostgreSQL), NotFound.
     """
     if not acl.is_admin(session.user):
-        raise PermissionDenied(f"{session.login} may not {verb} database roles "
-                               "(superadmins only)")
+        raise PermissionDenied(_("{login} may not {verb} database roles (superadmins only)").format(login=session.login, verb=verb))
     if not db.is_postgres():
         raise ValidationFailed.one(f"user {login!r}", "database", "sqlite",
-                                   "database roles exist on PostgreSQL only; on SQLite the "
-                                   "database file's permissions decide who may open it")
+                                   _("database roles exist on PostgreSQL only; on SQLite the "
+                                     "database file's permissions decide who may open it"))
     from crm_tui.services.database import operator_connection
 
     if operator_connection():
-        raise PermissionDenied(f"crm db {verb} needs a connection as the owner of the CRM "
-                               f"tables (it {verb}s their privileges)")
+        raise PermissionDenied(_("crm db {verb} needs a connection as the owner of the CRM "
+                                 "tables (it {verb}s their privileges)").format(verb=verb))
     user = User.get_or_none(User.login == login)
     if user is None:
-        raise NotFound(f"no user {login!r}")
+        raise NotFound(_("no user {login!r}").format(login=login))
     return user
 
 
@@ -131,11 +131,11 @@ def revoke_role(session: Session, login: str) -> list[str]:
     label = f"user {login!r}"
     role = user.db_role
     if not role:
-        raise ValidationFailed.one(label, "role", "", "has no database role to revoke")
+        raise ValidationFailed.one(label, "role", "", _("has no database role to revoke"))
     if _powerful(role):
         raise ValidationFailed.one(label, "role", role,
-                                   "is a superuser, bypasses row-level security or owns the "
-                                   "CRM tables: it is not revoked from here")
+                                   _("is a superuser, bypasses row-level security or owns "
+                                     "the CRM tables: it is not revoked from here"))
     exists = db.database.execute_sql("SELECT 1 FROM pg_roles WHERE rolname = %s",
                                      (role,)).fetchone() is not None
     try:
@@ -147,7 +147,7 @@ def revoke_role(session: Session, login: str) -> list[str]:
                 db.database.execute_sql(statement.as_string(db.database.connection()))
     except peewee.ProgrammingError as error:
         first = str(error).strip().splitlines()[0]
-        raise PermissionDenied(f"the server refused to change role {role!r}: {first}") from None
+        raise PermissionDenied(_("the server refused to change role {role!r}: {first}").format(role=role, first=first)) from None
     notes = [f"revoked role {role!r} of user {login!r}"]
     if exists:
         notes.append(f"role {role!r} may no longer log in; sessions already open see no "
@@ -170,8 +170,8 @@ def _create_or_alter(conn, role: str, password: str | None) -> bool:
 
     if _powerful(role):
         raise ValidationFailed.one(f"role {role!r}", "role", role,
-                                   "is a superuser, bypasses row-level security or owns the "
-                                   "CRM tables: choose another role")
+                                   _("is a superuser, bypasses row-level security or owns "
+                                     "the CRM tables: choose another role"))
     exists = db.database.execute_sql("SELECT 1 FROM pg_roles WHERE rolname = %s",
                                      (role,)).fetchone() is not None
     verb = "ALTER" if exists else "CREATE"

@@ -14,8 +14,10 @@ from dataclasses import dataclass, replace
 
 import peewee
 
+from crm_tui import i18n
 from crm_tui.db import select_in_parts, write_transaction
 from crm_tui.errors import Conflict
+from crm_tui.i18n import N_, _
 from crm_tui.models import Company, Contact, Lead
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -28,6 +30,12 @@ RULE_FIELDS = {"lead": ("email", "company_name", "full_name"), "contact": ("emai
                "company": ("name", "fiscal_id")}
 
 
+REASONS = (N_("same email"), N_("same company and name"), N_("same name"),
+           N_("same fiscal id"))
+"""Why a record resembles another, as stored in `Duplicate.reason` (English, the `--json`
+word); a sentence shows it translated."""
+
+
 @dataclass(frozen=True)
 class Duplicate:
     """An existing record that a new one resembles, and why."""
@@ -36,7 +44,7 @@ class Duplicate:
     id: int
     title: str
     reason: str
-    """"same email", "same company and name", "same name" or "same fiscal id"."""
+    """"same email", "same company and name", "same name" or "same fiscal id" (`REASONS`)."""
     modifiable: bool = False
     """Whether the user may change it (and so merge into it)."""
 
@@ -47,7 +55,7 @@ class Duplicate:
 
     def describe(self) -> str:
         """One line naming the record and the reason."""
-        return f"{self.kind} #{self.id} {self.title!r} ({self.reason})"
+        return f"{i18n.kind_name(self.kind)} #{self.id} {self.title!r} ({i18n.gettext(self.reason)})"
 
 
 def _text(values: Mapping[str, object], name: str) -> str:
@@ -241,7 +249,7 @@ def create(session: Session, kind_name: str, raw: dict[str, object], *,
         # Under the write lock, so two saves of the same record cannot both pass.
         found = find(session, kind_name, raw)
         if found and refuse:
-            raise Conflict(f"the new {kind_name} resembles "
-                           + ", ".join(d.describe() for d in found)
-                           + ": open or merge it instead")
+            raise Conflict(_("the new {kind} resembles {records}: open or merge it instead")
+                           .format(kind=i18n.kind_name(kind_name),
+                                   records=", ".join(d.describe() for d in found)))
         return kind.create(session, raw), found

@@ -19,6 +19,7 @@ import peewee
 
 from crm_tui import acl, csvio, db
 from crm_tui.errors import ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import Company, User
 from crm_tui.services.context import Session
 from crm_tui.services.imports import ID_COLUMN, LAYOUTS, custom_column_names, custom_fields
@@ -88,7 +89,7 @@ def _columns(kind: str) -> list[_Out]:
 
 def _kind_of(kind: str) -> Kind:
     if kind not in KINDS:
-        raise ValidationFailed.one("export", "kind", kind, "must be one of " + ", ".join(KINDS))
+        raise ValidationFailed.one("export", "kind", kind, _("must be one of {choices}").format(choices=", ".join(KINDS)))
     return get_kind("invoice" if kind == "invoices" else LAYOUTS[kind].kind)
 
 

@@ -506,14 +506,14 @@ def submit_settings(session: Session, values: dict[str, str]) -> list[str]:
         try:
             settings_service.KEYS[key](value)
         except V.BadValue as exc:
-            problems.append(Problem(f"setting {key}", key, value, str(exc)))
+            problems.append(Problem(_("setting {key}").format(key=key), key, value, str(exc)))
     if problems:
         error = ValidationFailed(problems)
         raise FormRejected(problems, field_errors(error, values.keys()))
     secret = {k: v for k, v in changed.items() if k in settings_service.SECRET_KEYS}
     if secret and not secrets.writable():
         note = _secrets_note()
-        raise FormRejected([Problem(f"setting {k}", k, "***", note) for k in secret],
+        raise FormRejected([Problem(_("setting {key}").format(key=k), k, "***", note) for k in secret],
                            dict.fromkeys(secret, note))
     with write_transaction():
         for key, value in changed.items():

@@ -11,9 +11,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from crm_tui import acl
+from crm_tui import acl, i18n
 from crm_tui.db import database
 from crm_tui.errors import Conflict
+from crm_tui.i18n import _
 from crm_tui.models import History
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -279,6 +280,6 @@ def refuse_if_changed(kind_name: str, record_id: int, fields: Iterable[str],
         touched = set(row.change_data)
         if row.action == "delete" or touched & wanted:
             when = row.at.replace(microsecond=0).isoformat(sep=" ")
-            raise Conflict(f"{kind_name} #{record_id}: changed by {row.login} at {when} UTC "
-                           "since you opened it: reload it and apply your change again")
+            raise Conflict(_("{kind} #{record_id}: changed by {login} at {when} UTC "
+                             "since you opened it: reload it and apply your change again").format(kind=i18n.kind_name(kind_name), record_id=record_id, login=row.login, when=when))
 

@@ -10,6 +10,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import Problem, ValidationFailed
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import Attachment, CustomField, CustomValue, History, ImportBatch, LeadActivity
 from crm_tui.services import history
 from crm_tui.services import values as V
@@ -67,8 +68,8 @@ def take_back(session: Session, batch_id: int | str) -> tuple[int, int]:
         if batch is None:
             raise not_found("import batch", batch_id)
         if batch.undone_at is not None:
-            raise ValidationFailed.one(f"import batch {batch.id}", "batch", batch.id,
-                                       f"was already undone by {batch.undone_by}")
+            raise ValidationFailed.one(f"{kind_name('import batch')} {batch.id}", "batch", batch.id,
+                                       _("was already undone by {undone_by}").format(undone_by=batch.undone_by))
         kind = get_kind(batch.kind)
         model = kind.model
         ids = [i for (i,) in History.select(History.record_id).where(
@@ -117,8 +118,8 @@ def _changed_since(batch: ImportBatch, kind, updates: list[History]) -> list[Pro
                  .order_by(History.id).first())
         if later is not None:
             problems.append(Problem(f"{kind.name} #{record_id}", "id", str(record_id),
-                                    f"was changed since by {later.login}: the import cannot "
-                                    "be taken back"))
+                                    _("was changed since by {login}: the import cannot be "
+                                      "taken back").format(login=later.login)))
     return problems
 
 
@@ -165,5 +166,5 @@ def _uses(batch: ImportBatch, kind, model, ids: list[int]) -> list[Problem]:
             for (record_id,) in query.tuples():
                 found.setdefault(record_id, f"is used by a {noun}")
     return [Problem(f"{kind.name} #{record_id}", "id", str(record_id),
-                    f"{why}: the import cannot be taken back")
+                    _("{why}: the import cannot be taken back").format(why=why))
             for record_id, why in sorted(found.items())]

@@ -6,7 +6,7 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.errors import PermissionDenied
-from crm_tui.i18n import _
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import Company
 from crm_tui.services.records import Kind
 
@@ -35,7 +35,7 @@ class CompanyOwnedKind(Kind):
 
     def check_write_any(self, session):
         if not acl.can_create_company(session.user):
-            raise PermissionDenied(f"{session.login} may not change {self.name} records")
+            raise PermissionDenied(_("{login} may not change {kind} records").format(login=session.login, kind=kind_name(self.name)))
 
     #: check_modify reads the company alone: an import asks once per distinct company.
     modify_fields = ("company",)
@@ -45,6 +45,5 @@ class CompanyOwnedKind(Kind):
             return  # the missing company is reported as a validation problem
         if not acl.can_modify_company(session.user, obj.company):
             raise PermissionDenied(
-                f"{session.login} may not modify {self.label(obj)} of company "
-                f"{obj.company.name!r}"
+                _("{login} may not modify {record} of company {name!r}").format(login=session.login, record=self.label(obj), name=obj.company.name)
             )

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from crm_tui.errors import Problem, ValidationFailed
-from crm_tui.i18n import N_, _
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.models import Attachment, Invoice
 from crm_tui.services import settings
 from crm_tui.services import values as V
@@ -42,11 +42,11 @@ def parse_lines_text(text: str, key: str = "lines") -> list[dict]:
         try:
             amount = V.parse_decimal(amount_text)
         except V.BadValue as exc:
-            problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
+            problems.append(Problem(f"{kind_name('invoice')} {key}", f"{key}[{number}]", line.strip(),
                                     _("start with the amount, then the description: {exc}").format(exc=exc)))
             continue
         if not description.strip():
-            problems.append(Problem(f"invoice {key}", f"{key}[{number}]", line.strip(),
+            problems.append(Problem(f"{kind_name('invoice')} {key}", f"{key}[{number}]", line.strip(),
                                     _("a description must follow the amount")))
             continue
         item = {"description": description.strip(), "amount": format(amount, "f")}

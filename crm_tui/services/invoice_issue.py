@@ -46,13 +46,13 @@ def _pattern(key: str) -> invoice_series.Pattern:
     text = settings.raw_value(key, "")
     if not text:
         example = "R15/[1]" if key == CREDIT_PATTERN_KEY else "15/[1000]"
-        raise ValidationFailed.one(f"setting {key}", "value", "",
+        raise ValidationFailed.one(_("setting {key}").format(key=key), "value", "",
                                    _("is not set; configure it first, e.g. crm config set "
                                      "{key} '{example}'").format(key=key, example=example))
     try:
         return invoice_series.parse_pattern(text)
     except V.BadValue as exc:
-        raise ValidationFailed.one(f"setting {key}", "value", text, str(exc)) from None
+        raise ValidationFailed.one(_("setting {key}").format(key=key), "value", text, str(exc)) from None
 
 
 def _issue_in_transaction(session: Session, invoice: Invoice, day: dt.date,

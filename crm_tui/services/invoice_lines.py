@@ -20,15 +20,16 @@ def parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
         try:
             raw = json.loads(raw) if raw.strip() else []
         except ValueError:
-            problems.append(Problem(label, key, raw, "not a JSON list of {description, amount}"))
+            problems.append(Problem(label, key, raw, _("not a JSON list of {description, "
+                                                       "amount}")))
             return []
     if not isinstance(raw, list):
-        problems.append(Problem(label, key, str(raw), "not a list of {description, amount}"))
+        problems.append(Problem(label, key, str(raw), _("not a list of {description, amount}")))
         return []
     out = []
     for n, item in enumerate(raw, 1):
         if not isinstance(item, dict):
-            problems.append(Problem(label, f"{key}[{n}]", str(item), "not {description, amount}"))
+            problems.append(Problem(label, f"{key}[{n}]", str(item), _("not {description, amount}")))
             continue
         try:
             # One line of text like every single-line value: trimmed, no control characters.
@@ -52,7 +53,7 @@ def parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
             rate = Decimal(str(default_rate or 0))
         elif not 0 <= rate <= 100:
             problems.append(Problem(label, f"{key}[{n}].tax_rate", str(rate_raw),
-                                    "a percentage from 0 to 100"))
+                                    _("a percentage from 0 to 100")))
             continue
         if not description:
             problems.append(Problem(label, f"{key}[{n}].description", "", _("required")))
@@ -71,7 +72,7 @@ def parse_amount_lines(label: str, key: str, raw: Any, default_rate: Any,
             continue
         if key == "discounts" and amount < 0:
             problems.append(Problem(label, f"{key}[{n}].amount", str(amount),
-                                    "a discount cannot be negative"))
+                                    _("a discount cannot be negative")))
         out.append({"description": description, "amount": amount, "tax_rate": rate})
     return out
 

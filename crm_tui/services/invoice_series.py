@@ -18,6 +18,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database, is_postgres
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import N_, _
 from crm_tui.models import Invoice
 from crm_tui.models.base import integer_range
 from crm_tui.services import values as V
@@ -63,20 +64,20 @@ def parse_pattern(text: str) -> Pattern:
     text = text or ""
     matches = re.findall(r"\[(\d+)\]", text)
     if len(matches) != 1 or text.count("[") != 1 or text.count("]") != 1:
-        raise V.BadValue("needs exactly one bracketed number, e.g. 15/[1000]")
+        raise V.BadValue(_("needs exactly one bracketed number, e.g. 15/[1000]"))
     prefix, rest = text.split("[", 1)
     digits, suffix = rest.split("]", 1)
     fixed = prefix + suffix
     if any(unicodedata.category(ch).startswith("C") or ch in "\u2028\u2029" for ch in fixed):
-        raise V.BadValue("the fixed part must not hold control characters or line breaks")
+        raise V.BadValue(_("the fixed part must not hold control characters or line breaks"))
     if fixed != fixed.strip():
-        raise V.BadValue("the pattern must not start or end with spaces")
+        raise V.BadValue(_("the pattern must not start or end with spaces"))
     first = int(digits)
     if first > MAX_NUMBER:
-        raise V.BadValue(f"the number must not pass {MAX_NUMBER}")
+        raise V.BadValue(_("the number must not pass {most}").format(most=MAX_NUMBER))
     longest = len(fixed) + max(len(digits), len(str(MAX_NUMBER)))
     if longest > BILL_ID_LENGTH or len(fixed) + 2 > SERIES_LENGTH:
-        raise V.BadValue(f"too long: its bill IDs could pass {BILL_ID_LENGTH} characters")
+        raise V.BadValue(_("too long: its bill IDs could pass {length} characters").format(length=BILL_ID_LENGTH))
     return Pattern(text, prefix, first, suffix, len(digits))
 
 
@@ -126,8 +127,8 @@ def allocate(pattern: Pattern, *, reserve: bool = True) -> tuple[str, int]:
         # Refused before anything is written, the same on both backends.
         raise ValidationFailed.one(
             f"series {pattern.series}", "bill_number", number,
-            f"too large: at most {MAX_NUMBER}; the series is full, start a new one "
-            "(crm config set invoice.id_pattern …)")
+            _("too large: at most {most}; the series is full, start a new one (crm "
+              "config set invoice.id_pattern …)").format(most=MAX_NUMBER))
     return pattern.bill_id(number), number
 
 
@@ -184,8 +185,8 @@ class SeriesReport:
 def _check_whole_view(session: Session, what: str) -> None:
     # A series spans every company: its counts would tell of invoices a user may not see.
     if not acl.is_admin(session.user):
-        raise PermissionDenied(f"{session.login} may not {what}: the invoice series span "
-                               "every company (superadmins only)")
+        raise PermissionDenied(_("{login} may not {what}: the invoice series span every "
+                                 "company (superadmins only)").format(login=session.login, what=_(what)))
 
 
 def gaps(session: Session, pattern: str | None = None) -> list[SeriesReport]:
@@ -200,7 +201,7 @@ def gaps(session: Session, pattern: str | None = None) -> list[SeriesReport]:
     """
     from crm_tui.errors import ValidationFailed
 
-    _check_whole_view(session, "report invoice series")
+    _check_whole_view(session, N_("report invoice series"))
     query = (Invoice.select(Invoice.bill_series, Invoice.bill_number, Invoice.bill_id)
              .where(Invoice.issued.is_null(False), Invoice.bill_number.is_null(False)))
     if pattern is not None:
@@ -236,11 +237,11 @@ def gaps(session: Session, pattern: str | None = None) -> list[SeriesReport]:
 
 def _missing(series: str, neighbour: str, number: int) -> str:
     """The bill ID a missing number would have had, as wide as its neighbour's."""
-    prefix, _, suffix = series.partition("[]")
+    prefix, _sep, suffix = series.partition("[]")
     width = len(neighbour) - len(prefix) - len(suffix)
     return f"{prefix}{str(number).zfill(width)}{suffix}"
 
 
 def check_access(session: Session) -> None:
     """Raise PermissionDenied unless the user may report on whole series (verify, gaps)."""
-    _check_whole_view(session, "check the invoice chain")
+    _check_whole_view(session, N_("check the invoice chain"))

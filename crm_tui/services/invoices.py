@@ -20,7 +20,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database
 from crm_tui.errors import NotFound, PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import N_, _
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.models import (
     INVOICE_LANGUAGES,
     INVOICE_STATUSES,
@@ -172,7 +172,7 @@ class InvoiceKind(Kind):
     def check_write_any(self, session):
         user = session.user
         if not (acl.is_admin(user) or acl.has(user, "IW") or acl.has(user, "IM")):
-            raise PermissionDenied(f"{session.login} may not create or change invoices")
+            raise PermissionDenied(_("{login} may not create or change invoices").format(login=session.login))
 
     def check_modify(self, session, obj):
         if obj.id is None:
@@ -180,21 +180,21 @@ class InvoiceKind(Kind):
                 session.user, obj.company, obj.type
             ):
                 raise PermissionDenied(
-                    f"{session.login} may not create invoices for company {obj.company.name!r}"
+                    _("{login} may not create invoices for company {name!r}").format(login=session.login, name=obj.company.name)
                 )
             return
         reason = edit_refusal(session.user, obj)
         if reason:
-            raise PermissionDenied(f"{session.login} may not change {self.label(obj)}: {reason}")
+            raise PermissionDenied(_("{login} may not change {record}: {reason}").format(login=session.login, record=self.label(obj), reason=reason))
 
     def check_delete(self, session, obj):
         if not acl.can_delete_invoice(session.user, obj):
-            raise PermissionDenied(f"{session.login} may not delete {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not delete {record}").format(login=session.login, record=self.label(obj)))
         if obj.issued is not None:
             # Nobody may: the number stays given for good.
             raise PermissionDenied(
-                f"{session.login} may not delete {self.label(obj)}: an issued invoice is "
-                f"never deleted; cancel it with a credit note (crm invoice credit {obj.id})")
+                _("{login} may not delete {record}: an issued invoice is never deleted; "
+                  "cancel it with a credit note (crm invoice credit {id})").format(login=session.login, record=self.label(obj), id=obj.id))
 
     # --- looking invoices up ------------------------------------------------------------
 
@@ -212,9 +212,9 @@ class InvoiceKind(Kind):
         received = list(Invoice.select().where(Invoice.type == "received",
                                                Invoice.bill_id == bill_id, visible).limit(2))
         if len(received) > 1:
-            raise ValidationFailed.one(f"invoice {bill_id!r}", "bill_id", bill_id,
-                                       "several suppliers' invoices have this number; "
-                                       "give the invoice's id instead")
+            raise ValidationFailed.one(f"{kind_name('invoice')} {bill_id!r}", "bill_id", bill_id,
+                                       _("several suppliers' invoices have this number; give "
+                                         "the invoice's id instead"))
         return received[0] if received else None
 
     def load(self, session, record_id):
@@ -233,14 +233,14 @@ class InvoiceKind(Kind):
         text = str(record_id).strip()
         invoice = self._by_bill_id(session, text) if text else None
         if invoice is None:
-            raise NotFound(f"invoice {text} does not exist")
+            raise NotFound(_("invoice {text} does not exist").format(text=text))
         return invoice
 
     def resolve(self, session, text):
         try:
             return self.load(session, text)
         except (NotFound, PermissionDenied, ValidationFailed):
-            raise V.BadValue("no such invoice") from None
+            raise V.BadValue(_("no such invoice")) from None
 
     # --- parsing and saving -------------------------------------------------------------
 
@@ -301,29 +301,29 @@ class InvoiceKind(Kind):
                 if key not in _ISSUED_OPEN:
                     problems.append(Problem(
                         label, key, _shown(parsed[key]),
-                        "cannot change once the invoice is issued (only status, paid_on and "
-                        f"internal_note do); correct it with a credit note (crm invoice credit "
-                        f"{obj.id})"))
+                        _("cannot change once the invoice is issued (only status, paid_on "
+                          "and internal_note do); correct it with a credit note (crm invoice "
+                          "credit {id})").format(id=obj.id)))
             return
         if obj.currency:
             try:
                 obj.currency = check_currency(obj.currency)
             except ValueError:
                 problems.append(Problem(label, "currency", obj.currency,
-                                        "an ISO 4217 code such as EUR or USD"))
+                                        _("an ISO 4217 code such as EUR or USD")))
         # A language code is compared as written in lower case ("ES" is "es"), as a
         # currency code is in upper case.
         obj.language = (obj.language or "").strip().lower()
         if obj.language not in INVOICE_LANGUAGES:
             problems.append(Problem(label, "language", obj.language,
-                                    "documents are translated into "
-                                    + ", ".join(INVOICE_LANGUAGES) + " only"))
+                                    _("documents are translated into {languages} only").format(
+                                        languages=", ".join(INVOICE_LANGUAGES))))
         for key in ("tax_rate", "withholding_rate"):
             rate = getattr(obj, key)
             if rate is not None and not 0 <= rate <= 100:
-                problems.append(Problem(label, key, str(rate), "a percentage from 0 to 100"))
+                problems.append(Problem(label, key, str(rate), _("a percentage from 0 to 100")))
         if obj.expires and obj.created and obj.expires < obj.created:
-            problems.append(Problem(label, "expires", str(obj.expires), "is before created"))
+            problems.append(Problem(label, "expires", str(obj.expires), _("is before created")))
         self._check_bill_id(obj, parsed, problems)
         if problems:
             return  # the stored total is recomputed only from values that passed
@@ -343,7 +343,7 @@ class InvoiceKind(Kind):
             V.check_fits(Invoice.total, total)
         except V.BadValue as exc:
             # Lines that each fit can still add up, with their tax, to more than it holds.
-            problems.append(Problem(label, "total", str(total), f"{exc} (lines plus tax)"))
+            problems.append(Problem(label, "total", str(total), _("{exc} (lines plus tax)").format(exc=exc)))
             return
         obj.total = total
 
@@ -355,8 +355,8 @@ class InvoiceKind(Kind):
             obj.bill_id = obj.bill_id.strip() or None
         if obj.type == "received":
             if not obj.bill_id:
-                problems.append(Problem(label, "bill_id", "", "required: the supplier's "
-                                        "invoice number"))
+                problems.append(Problem(label, "bill_id", "", _("required: the supplier's invoice "
+                                                                "number")))
                 return
             same = Invoice.select(Invoice.id).where(
                 Invoice.type == "received", Invoice.bill_id == obj.bill_id,
@@ -468,7 +468,7 @@ class InvoiceKind(Kind):
             if value in ("draft", "issued"):
                 issued = Invoice.issued.is_null(value == "draft")
                 return (Invoice.type == "submitted") & issued
-            raise V.BadValue("must be one of draft, issued, received")
+            raise V.BadValue(_("must be one of draft, issued, received"))
         if name in ("created_from", "created_to", "expires_from", "expires_to"):
             day = V.parse_date(value)
             column = Invoice.created if name.startswith("created") else Invoice.expires
@@ -486,7 +486,7 @@ class InvoiceKind(Kind):
         if name == "contract_id":
             contract_id = V.parse_int(value)
             if contract_id is None:
-                raise V.BadValue("a contract id")
+                raise V.BadValue(_("a contract id"))
             linked = ContractInvoice.select(ContractInvoice.invoice).where(
                 ContractInvoice.contract == contract_id)
             return Invoice.id.in_(linked)
@@ -569,8 +569,8 @@ def _integrity_problem(label: str, raw: dict, exc: Exception) -> ValidationFaile
     """The database refused a duplicate another operator saved first (the last guard)."""
     if "bill_id" in str(exc):
         return ValidationFailed.one(label, "bill_id", raw.get("bill_id", ""),
-                                    "another invoice already has it")
-    return ValidationFailed.one(label, "id", "", f"the database refused it: {exc}")
+                                    _("another invoice already has it"))
+    return ValidationFailed.one(label, "id", "", _("the database refused it: {exc}").format(exc=exc))
 
 
 def find_invoice(session: Session, ref: str | int) -> Invoice:

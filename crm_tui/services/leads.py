@@ -15,7 +15,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
 from crm_tui.errors import Conflict, PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import N_, _
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.models import (
     CLOSED_STATUSES,
     LOST_STATUS,
@@ -53,7 +53,7 @@ class LeadTypeKind(CatalogueKind):
 
     def check_write_any(self, session):
         if not acl.can_manage_lead_catalogue(session.user):
-            raise PermissionDenied(f"{session.login} may not change lead types")
+            raise PermissionDenied(_("{login} may not change lead types").format(login=session.login))
 
     def used_by(self, obj):
         return [("lead", Lead.select(Lead.id).where(Lead.lead_type == obj.id))]
@@ -75,7 +75,7 @@ class TagKind(CatalogueKind):
 
     def check_write_any(self, session):
         if not acl.can_manage_lead_catalogue(session.user):
-            raise PermissionDenied(f"{session.login} may not change tags")
+            raise PermissionDenied(_("{login} may not change tags").format(login=session.login))
 
     def used_by(self, obj):
         return [("lead", LeadTag.select(LeadTag.lead).where(LeadTag.tag == obj.id))]
@@ -128,26 +128,26 @@ class LeadKind(Kind):
         user = session.user
         if not (acl.is_admin(user) or (acl.has(user, "CR") and (acl.has(user, "LW")
                                                                   or acl.has(user, "LM")))):
-            raise PermissionDenied(f"{session.login} may not create or change leads")
+            raise PermissionDenied(_("{login} may not create or change leads").format(login=session.login))
 
     def check_modify(self, session, obj):
         if obj.id is None:
             company = obj.company if obj.company_id is not None else None
             if not acl.can_create_lead(session.user, company):
-                raise PermissionDenied(f"{session.login} may not create leads for that company")
+                raise PermissionDenied(_("{login} may not create leads for that company").format(login=session.login))
             # The new lead must be one he may change (and see): without a managing company
             # it is his own unless he holds LM (the server's rule too, crm_tui.rls).
             if company is None and not acl.can_modify_lead(session.user, obj):
-                raise PermissionDenied(f"{session.login} may not create a lead without a "
-                                       "managing company for another owner (that takes LM)")
+                raise PermissionDenied(_("{login} may not create a lead without a managing "
+                                         "company for another owner (that takes LM)").format(login=session.login))
             return
         if not acl.can_modify_lead(session.user, obj):
-            raise PermissionDenied(f"{session.login} may not modify {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not modify {record}").format(login=session.login, record=self.label(obj)))
 
     def check_delete(self, session, obj):
         self.check_modify(session, obj)
         if not acl.can_manage_leads(session.user):
-            raise PermissionDenied(f"{session.login} may not delete leads (needs LM)")
+            raise PermissionDenied(_("{login} may not delete leads (needs LM)").format(login=session.login))
 
     def defaults(self, session, obj):
         obj.owner = session.user.id
@@ -157,12 +157,12 @@ class LeadKind(Kind):
     def validate(self, session, obj, parsed, problems):
         if obj.status is None or not 0 <= obj.status <= 8:
             problems.append(Problem(self.label(obj), "status", str(obj.status),
-                                    "must be a status number from 0 to 8"))
+                                    _("must be a status number from 0 to 8")))
         if obj.estimated_sale is None:
             obj.estimated_sale = V.parse_decimal("0")
         elif obj.estimated_sale < 0:
             problems.append(Problem(self.label(obj), "estimated_sale", str(obj.estimated_sale),
-                                    "cannot be negative"))
+                                    _("cannot be negative")))
         obj.email_key = email_key(obj.email)
 
     def before_save(self, session, obj, created):
@@ -238,7 +238,7 @@ class LeadKind(Kind):
         if name in ("created_from", "created_to", "updated_from", "updated_to"):
             day = V.parse_date(value)
             if day is None:
-                raise V.BadValue("not a date")
+                raise V.BadValue(_("not a date"))
             column = Lead.created if name.startswith("created") else Lead.updated
             start = dt.datetime.combine(day, dt.time())
             return (column >= start) if name.endswith("_from") else (
@@ -246,7 +246,7 @@ class LeadKind(Kind):
         if name in ("close_from", "close_to"):
             day = V.parse_date(value)
             if day is None:
-                raise V.BadValue("not a date")
+                raise V.BadValue(_("not a date"))
             return (Lead.estimated_close >= day) if name == "close_from" else (
                 Lead.estimated_close <= day)
         if name == "status_in":
@@ -344,7 +344,7 @@ def _reason(lead_id: int, raw: object) -> str:
     try:
         return V.parse_text(raw, MAX_REASON)
     except V.BadValue as exc:
-        raise ValidationFailed.one(f"lead {lead_id}", "reason", str(raw), str(exc)) from exc
+        raise ValidationFailed.one(f"{kind_name('lead')} {lead_id}", "reason", str(raw), str(exc)) from exc
 
 
 def set_status(session: Session, lead_id: int, status: int, reason: str = "") -> None:
@@ -357,8 +357,8 @@ def set_status(session: Session, lead_id: int, status: int, reason: str = "") ->
         NotFound, PermissionDenied, ValidationFailed.
     """
     if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 8:
-        raise ValidationFailed.one(f"lead {lead_id}", "status", status,
-                                   "must be a status number from 0 to 8")
+        raise ValidationFailed.one(f"{kind_name('lead')} {lead_id}", "status", status,
+                                   _("must be a status number from 0 to 8"))
     reason = _reason(lead_id, reason)
     kind = get_kind("lead")
     with write_transaction():
@@ -391,7 +391,7 @@ def mark_lost(session: Session, lead_id: int, reason: str) -> None:
         NotFound, PermissionDenied.
     """
     if not _reason(lead_id, reason):
-        raise ValidationFailed.one(f"lead {lead_id}", "reason", "", "required to close as lost")
+        raise ValidationFailed.one(f"{kind_name('lead')} {lead_id}", "reason", "", _("required to close as lost"))
     set_status(session, lead_id, LOST_STATUS, reason)
 
 
@@ -400,10 +400,10 @@ def add_activity(
 ) -> int:
     """Add an entry to a lead's timeline (needs modify access); returns its id."""
     if kind not in ACTIVITY_KINDS:
-        raise ValidationFailed.one(f"lead {lead_id} activity", "kind", kind, "unknown kind")
+        raise ValidationFailed.one(f"{kind_name('lead')} {lead_id} activity", "kind", kind, _("unknown kind"))
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed.one(f"lead {lead_id} activity", "text", "", _("required"))
+        raise ValidationFailed.one(f"{kind_name('lead')} {lead_id} activity", "text", "", _("required"))
     lead_kind = get_kind("lead")
     with write_transaction():
         lead = lead_kind.load(session, lead_id)
@@ -711,10 +711,9 @@ def create_lead(
         lead_id = kind.create(session, dict(raw))
         if duplicates and on_duplicate == "refuse":
             # Raising rolls the new row back; validation problems were reported first.
-            raise Conflict(
-                "the lead resembles " + ", ".join(d.describe() for d in duplicates)
-                + ": open or merge it instead"
-            )
+            raise Conflict(_("the new {kind} resembles {records}: open or merge it instead")
+                           .format(kind=kind_name("lead"),
+                                   records=", ".join(d.describe() for d in duplicates)))
         if note.strip():
             LeadActivity.create(lead=lead_id, kind="note", author=session.login,
                                 created=session.clock.now(), text=note.strip())
@@ -821,7 +820,7 @@ class MassRefused(PermissionDenied):
 def _lead_id(value: object) -> int:
     number = V.parse_int(value) if not isinstance(value, int) else value
     if number is None:
-        raise ValidationFailed.one("lead", "id", value, "not a lead id")
+        raise ValidationFailed.one("lead", "id", value, _("not a lead id"))
     return number
 
 
@@ -835,7 +834,7 @@ def _mass_target(session: Session, action: str, value: object) -> object:
             return None
         user = User.get_or_none(User.login == login)
         if user is None:
-            raise ValidationFailed.one(label, "owner", login, "no such user")
+            raise ValidationFailed.one(label, "owner", login, _("no such user"))
         return user
     if action == "status":
         try:
@@ -844,7 +843,7 @@ def _mass_target(session: Session, action: str, value: object) -> object:
             status = None
         if status is None or not 0 <= status <= 8:
             raise ValidationFailed.one(label, "status", value,
-                                       "must be a status number from 0 to 8")
+                                       _("must be a status number from 0 to 8"))
         return status
     if action in ("add_tag", "remove_tag"):
         text = "" if value is None else str(value).strip()
@@ -854,7 +853,7 @@ def _mass_target(session: Session, action: str, value: object) -> object:
         elif text:
             tag = Tag.get_or_none(Tag.name == text)
         if tag is None:
-            raise ValidationFailed.one(label, "tag", text, "no such tag")
+            raise ValidationFailed.one(label, "tag", text, _("no such tag"))
         return tag
     return None
 
@@ -880,10 +879,10 @@ def mass_update(
     """
     if action not in MASS_ACTIONS:
         raise ValidationFailed.one("mass operation", "action", action,
-                                   "must be one of " + ", ".join(MASS_ACTIONS))
+                                   _("must be one of {choices}").format(
+                                       choices=", ".join(MASS_ACTIONS)))
     if not acl.can_manage_leads(session.user):
-        raise PermissionDenied(f"{session.login} may not run mass operations on leads "
-                               "(they take LM)")
+        raise PermissionDenied(_("{login} may not run mass operations on leads (they take LM)").format(login=session.login))
     ids = list(dict.fromkeys(_lead_id(v) for v in lead_ids))
     target = _mass_target(session, action, value)
     result = MassResult(action, [], [], [])

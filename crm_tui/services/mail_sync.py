@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from crm_tui.errors import ServerUnreachable
+from crm_tui.i18n import _
 from crm_tui.mail.config import MailConfig, MailConfigError
 from crm_tui.mail.errors import MailError, MailRejected, MailServerUnreachable
 from crm_tui.mail.imap import ImapMailbox, open_mailbox
@@ -174,7 +175,7 @@ def sync_from_settings(
     try:
         return run_once(mailing.mail_config(), progress=report_progress, cancelled=cancelled)
     except MailConfigError as exc:
-        raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value,
+        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value,
                                    exc.reason) from None
     except MailServerUnreachable as exc:
         raise ServerUnreachable(str(exc)) from None
@@ -346,7 +347,8 @@ def _file(batch, present, clock, report, staged, max_per_hour, new_lead=None):
             mails, present_uids=present, clock=clock, staged=staged,
             max_per_hour=max_per_hour, new_lead=new_lead), strict=True))
     except _db_errors() as exc:
-        raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
+        raise ServerUnreachable(_("database error while filing mail: {reason}").format(
+            reason=_line(exc))) from exc
     except Exception:  # noqa: BLE001 - IntegrityError (a concurrent sync) and the like:
         pass  # sorted out one by one below
     results = []
@@ -356,7 +358,8 @@ def _file(batch, present, clock, report, staged, max_per_hour, new_lead=None):
             [result] = mail_filing.file_incoming([mail], present_uids=present, clock=clock,
                                                  max_per_hour=max_per_hour, new_lead=new_lead)
         except _db_errors() as exc:
-            raise ServerUnreachable(f"database error while filing mail: {_line(exc)}") from exc
+            raise ServerUnreachable(_("database error while filing mail: {reason}").format(
+                reason=_line(exc))) from exc
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the run
             _quarantine_one(raw, mail.uidvalidity, mail.uid, _line(exc), report)
             continue

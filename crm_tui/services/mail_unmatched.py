@@ -25,6 +25,7 @@ import peewee
 from crm_tui import acl, db
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.mail import quarantine
 from crm_tui.mail.message import Limits, parse_message
 from crm_tui.models import FiledMessage, Lead
@@ -63,7 +64,7 @@ def may_replay(session: Session) -> bool:
 
 def _check(allowed: bool, session: Session, what: str) -> None:
     if not allowed:
-        raise PermissionDenied(f"{session.login} may not {what}")
+        raise PermissionDenied(_("{login} may not {what}").format(login=session.login, what=_(what)))
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def _limits() -> Limits:
     try:
         return from_settings(settings.values("mail.")).limits
     except MailConfigError as exc:
-        raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value, exc.reason) from None
+        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value, exc.reason) from None
 
 
 def _ingest_folder() -> str:
@@ -125,7 +126,7 @@ def list_unmatched(session: Session, limit: int = LIST_LIMIT) -> list[dict]:
     Raises:
         PermissionDenied: the user may not handle unmatched mail.
     """
-    _check(may_handle(session), session, "see unmatched mail (needs LW or LM)")
+    _check(may_handle(session), session, N_("see unmatched mail (needs LW or LM)"))
     # The raw copy is not read for a list: its length comes from the database.
     length = peewee.fn.LENGTH(FiledMessage.raw).alias("raw_length")
     rows = list(FiledMessage.select(*_LIST_COLUMNS, length)
@@ -157,7 +158,7 @@ def _load(session: Session, mail_id: int | str) -> FiledMessage:
     """
     text = str(mail_id).strip()
     if not (text.isascii() and text.isdecimal()):
-        raise ValidationFailed.one("unmatched mail", "id", mail_id, "must be a number")
+        raise ValidationFailed.one("unmatched mail", "id", mail_id, _("must be a number"))
     query = FiledMessage.select().where(FiledMessage.id == int(text))
     if db.is_postgres() and db.database.in_transaction():
         query = query.for_update()
@@ -165,19 +166,19 @@ def _load(session: Session, mail_id: int | str) -> FiledMessage:
     if row is None or row.outcome == "auto":
         raise not_found("unmatched mail", text)
     if row.outcome == "discarded":
-        raise Conflict(f"unmatched mail {text} was discarded ({row.reason})")
+        raise Conflict(_("unmatched mail {text} was discarded ({reason})").format(text=text, reason=row.reason))
     if row.outcome != "unmatched":
         if (row.reason or "").startswith(("assigned by", "new lead by")):
-            raise Conflict(f"unmatched mail {text} was already filed ({row.reason})")
-        raise Conflict(f"unmatched mail {text} was already filed (it is no longer unmatched)")
+            raise Conflict(_("unmatched mail {text} was already filed ({reason})").format(text=text, reason=row.reason))
+        raise Conflict(_("unmatched mail {text} was already filed (it is no longer unmatched)").format(text=text))
     return row
 
 
 def _incoming(row: FiledMessage, limits: Limits) -> mail_filing.IncomingMail:
     """The message of a ledger row, parsed again from its raw copy."""
     if row.raw is None:
-        raise Conflict(f"unmatched mail {row.id} has no copy in the CRM (it was read before "
-                       "copies were kept): file it from the mailbox")
+        raise Conflict(_("unmatched mail {id} has no copy in the CRM (it was read before "
+                         "copies were kept): file it from the mailbox").format(id=row.id))
     raw = bytes(row.raw)
     parsed = parse_message(raw, limits=limits)
     headers_only = row.size is not None
@@ -194,7 +195,7 @@ def show(session: Session, mail_id: int | str) -> dict:
     Raises:
         PermissionDenied, NotFound, Conflict (no longer unmatched).
     """
-    _check(may_handle(session), session, "see unmatched mail (needs LW or LM)")
+    _check(may_handle(session), session, N_("see unmatched mail (needs LW or LM)"))
     row = _load(session, mail_id)
     mail = _incoming(row, _limits())
     item = _row(row, _reasons(session, [row])[row.id])
@@ -237,7 +238,7 @@ def assign(session: Session, mail_id: int | str, lead_id: int | str) -> dict:
         (no such message, or a lead that does not exist or is hidden: the same answer),
         Conflict (already assigned, filed or discarded).
     """
-    _check(may_handle(session), session, "assign unmatched mail (needs LW or LM)")
+    _check(may_handle(session), session, N_("assign unmatched mail (needs LW or LM)"))
     limits = _limits()
     kind = get_kind("lead")
     with StagedFiles() as staged:
@@ -261,16 +262,16 @@ def new_lead(session: Session, mail_id: int | str) -> dict:
     """
     from crm_tui.services.mail_leads import lead_values
 
-    _check(may_handle(session), session, "make leads of unmatched mail (needs LW or LM)")
+    _check(may_handle(session), session, N_("make leads of unmatched mail (needs LW or LM)"))
     limits = _limits()
     with StagedFiles() as staged:
         with write_transaction():
             row = _load(session, mail_id)
             mail = _incoming(row, limits)
             if not mail.parsed.from_address:
-                raise ValidationFailed.one(f"unmatched mail {row.id}", "from",
+                raise ValidationFailed.one(f"{kind_name('unmatched mail')} {row.id}", "from",
                                            mail.parsed.sender_problem or "",
-                                           "no single sender address to make a lead of")
+                                           _("no single sender address to make a lead of"))
             values = lead_values(mail, None)
             created = create_lead(session, values,
                                   note=f"Created from mail of {values['email']}")
@@ -290,7 +291,7 @@ def discard(session: Session, mail_id: int | str) -> dict:
     Raises:
         PermissionDenied (needs LM), NotFound, Conflict (no longer unmatched).
     """
-    _check(may_discard(session), session, "discard unmatched mail (needs LM)")
+    _check(may_discard(session), session, N_("discard unmatched mail (needs LM)"))
     with write_transaction():
         row = _load(session, mail_id)
         (FiledMessage.update(outcome="discarded", raw=None,
@@ -313,7 +314,7 @@ def list_quarantine(session: Session) -> list[dict]:
     Raises:
         PermissionDenied: not a superadmin.
     """
-    _check(may_replay(session), session, "see quarantined mail (superadmins only)")
+    _check(may_replay(session), session, N_("see quarantined mail (superadmins only)"))
     return [_kept_row(k) for k in quarantine.kept()]
 
 
@@ -331,15 +332,15 @@ def replay(session: Session, kept_id: str) -> dict:
     Raises:
         PermissionDenied (superadmins only), NotFound, Conflict (still over a limit).
     """
-    _check(may_replay(session), session, "replay quarantined mail (superadmins only)")
+    _check(may_replay(session), session, N_("replay quarantined mail (superadmins only)"))
     kept = quarantine.describe(str(kept_id).strip())
     raw = quarantine.read(kept.id) if kept is not None else None
     if kept is None or raw is None:
         raise not_found("quarantined mail", kept_id)
     parsed = parse_message(raw, limits=_limits())
     if parsed.over_limit is not None:
-        raise Conflict(f"quarantined mail {kept.id} is still over a limit ({parsed.over_limit});"
-                       " raise it with crm config set mail.max_... and replay again")
+        raise Conflict(_("quarantined mail {id} is still over a limit ({over_limit}); raise "
+                         "it with crm config set mail.max_... and replay again").format(id=kept.id, over_limit=parsed.over_limit))
     mail = mail_filing.IncomingMail(parsed, None, None, False, len(raw), _ingest_folder(),
                                     raw=raw)
     key = mail_filing.ledger_key(parsed)
@@ -377,7 +378,7 @@ def replay_all(session: Session) -> list[dict]:
     Raises:
         PermissionDenied: not a superadmin.
     """
-    _check(may_replay(session), session, "replay quarantined mail (superadmins only)")
+    _check(may_replay(session), session, N_("replay quarantined mail (superadmins only)"))
     results = []
     for kept in quarantine.kept():
         try:

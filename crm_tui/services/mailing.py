@@ -16,6 +16,7 @@ from pathlib import Path
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import CrmError, ValidationFailed
+from crm_tui.i18n import _, kind_name
 from crm_tui.mail import headers
 from crm_tui.mail.config import MailConfig, MailConfigError, from_settings
 from crm_tui.mail.tokens import subject_with_token
@@ -50,7 +51,7 @@ def mail_config() -> MailConfig:
         # The passwords come from the secrets file of the account running the worker.
         return from_settings({**settings.values("mail."), **secrets.mail_values()})
     except MailConfigError as exc:
-        raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value, exc.reason) from None
+        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value, exc.reason) from None
     except ValueError as exc:
         raise ValidationFailed.one("settings mail.*", "value", "", str(exc)) from None
 
@@ -67,7 +68,7 @@ def poll_interval() -> int | None:
 def _require_smtp(config: MailConfig):
     if config.smtp is None:
         raise ValidationFailed.one(
-            "setting mail.smtp_host", "value", "", "not set: mail cannot be sent"
+            "setting mail.smtp_host", "value", "", _("not set: mail cannot be sent")
         )
     return config.smtp
 
@@ -134,12 +135,11 @@ def _find_template(session: Session, lead: Lead, name: str) -> MailTemplate:
         if key in by_language:
             return by_language[key]
     if not by_language:
-        raise ValidationFailed.one(f"lead {lead.id} email", "template", name,
-                                   "no such mail template")
+        raise ValidationFailed.one(f"{kind_name('lead')} {lead.id} email", "template", name,
+                                   _("no such mail template"))
     raise ValidationFailed.one(
-        f"lead {lead.id} email", "template", name,
-        f"no version in the lead's language {lead.language!r} "
-        f"(there is: {', '.join(sorted(by_language))})",
+        f"{kind_name('lead')} {lead.id} email", "template", name,
+        _("no version in the lead's language {language!r} (there is: {languages})").format(language=lead.language, languages=', '.join(sorted(by_language))),
     )
 
 
@@ -233,7 +233,7 @@ def files_from_paths(file_paths: Iterable[str | os.PathLike]) -> list[OutgoingFi
     if problems:
         from crm_tui.errors import Problem
 
-        raise ValidationFailed([Problem("attachment", f, v, r) for f, v, r in problems])
+        raise ValidationFailed([Problem(kind_name("attachment"), f, v, r) for f, v, r in problems])
     return files
 
 
@@ -277,8 +277,8 @@ def _domain(address: str) -> str:
 def _check_files(files: Sequence[OutgoingFile]) -> list[OutgoingFile]:
     total = sum(len(f.data) for f in files)
     if total > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed.one("attachment", "files", f"{len(files)} files",
-                                   f"together larger than {MAX_ATTACHMENT_BYTES // 2**20} MB")
+        raise ValidationFailed.one(kind_name("attachment"), "files", f"{len(files)} files",
+                                   _("together larger than {size} MB").format(size=MAX_ATTACHMENT_BYTES // 2 ** 20))
     return [OutgoingFile(display_name(f.name), bytes(f.data)) for f in files]
 
 
@@ -309,15 +309,15 @@ def reply(
     problems_record = f"lead {lead.id} email"
     if not (lead.email or "").strip():
         raise ValidationFailed.one(problems_record, "email", "",
-                                   "the lead has no email address to write to")
+                                   _("the lead has no email address to write to"))
     _require_smtp(config)
     sender = _sender_address(session, config)
     if not sender:
         raise ValidationFailed.one("setting mail.from_address", "value", "",
-                                   "not set, and the user has no email address")
+                                   _("not set, and the user has no email address"))
     if not config.reference_address:
         raise ValidationFailed.one("setting mail.reference_address", "value", "",
-                                   "not set: replies are copied to the reference mailbox")
+                                   _("not set: replies are copied to the reference mailbox"))
     template_subject = template_body = ""
     if template:
         template_subject, template_body = render_template(session, lead.id, template, config)
@@ -368,12 +368,12 @@ def forward(
     try:
         address = V.parse_email(to, required=True)
     except V.BadValue as exc:
-        raise ValidationFailed.one(f"lead {lead.id} forward", "to", to, str(exc)) from None
+        raise ValidationFailed.one(f"{kind_name('lead')} {lead.id} forward", "to", to, str(exc)) from None
     _require_smtp(config)
     sender = _sender_address(session, config)
     if not sender:
         raise ValidationFailed.one("setting mail.from_address", "value", "",
-                                   "not set, and the user has no email address")
+                                   _("not set, and the user has no email address"))
     from crm_tui.services import references
 
     # The managing company may be hidden from the lead's owner: never its name then.

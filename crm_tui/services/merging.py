@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from crm_tui import i18n
 from crm_tui.db import database, write_transaction
 from crm_tui.errors import NotFound, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import (
     Attachment,
     Company,
@@ -85,12 +87,12 @@ def merge(session: Session, kind_name: str, keep_ref: int | str,
         other = kind._locked(kind.load(session, other_ref))
         if keep.id == other.id:
             raise ValidationFailed.one(kind.label(keep), "other", other.id,
-                                       f"cannot merge a {kind_name} into itself")
+                                       _("cannot merge a {kind} into itself").format(kind=i18n.kind_name(kind_name)))
         kind.check_modify(session, keep)
         kind.check_modify(session, other)
         if Redirect.get_or_none(Redirect.kind == kind_name, Redirect.old_id == keep.id):
             raise ValidationFailed.one(kind.label(keep), "keep", keep.id,
-                                       "was itself merged into another record: keep that one")
+                                       _("was itself merged into another record: keep that one"))
         result = MergeResult(kind_name, keep.id, other.id)
         theirs = kind._snapshot(session, other.id)
         fills, differing = _compare(kind, keep, kind._snapshot(session, keep.id), theirs, other)
@@ -110,7 +112,7 @@ def merge(session: Session, kind_name: str, keep_ref: int | str,
         Redirect.create(kind=kind_name, old_id=other.id, new_id=keep.id, login=session.login,
                         at=session.clock.now())
         history.record(session, kind_name, keep.id, "merge",
-                       {"merged": [None, f"#{other.id} {kind.label(other)}"]})
+                       {"merged": [None, f"#{other.id} {kind.stored_label(other)}"]})
     if owns_transaction and stored:
         from crm_tui.services.leads import remove_files
 
@@ -229,7 +231,7 @@ def merge_values(session: Session, kind_name: str, record_id: int,
 def _kind(kind_name: str) -> Kind:
     if kind_name not in MERGEABLE:
         raise ValidationFailed.one("merge", "kind", kind_name,
-                                   "only " + ", ".join(MERGEABLE) + " can be merged")
+                                   _("only {kinds} can be merged").format(kinds=", ".join(MERGEABLE)))
     return get_kind(kind_name)
 
 
@@ -283,8 +285,10 @@ def _applicable_custom(kind: Kind, keep: Any, other: Any) -> set[str]:
     return {f.name for f in kind.custom_fields_for(other)}
 
 
+# The note is kept on the record and read later by people of any language: English, the
+# record named as stored text names it (Kind.stored_label).
 def _note_text(kind: Kind, other: Any, differing: list[tuple[str, Any]]) -> str:
-    lines = [f"Merged {kind.label(other)} (#{other.id}); its differing values:"]
+    lines = [f"Merged {kind.stored_label(other)} (#{other.id}); its differing values:"]
     lines += [f"{name}: {value}" for name, value in differing]
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ import peewee
 from crm_tui import acl, db
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound
+from crm_tui.i18n import _
 from crm_tui.mail.errors import MailError, MailRejected
 from crm_tui.mail.smtp import SmtpConfig, send_bytes
 from crm_tui.models import Lead, OutboxMail
@@ -102,7 +103,7 @@ def send_due(
     if config is None:
         return report
     now = clock.now if clock is not None else _utcnow
-    for _ in range(limit):
+    for _attempt in range(limit):
         if cancelled is not None and cancelled():
             break
         row = _claim(now())
@@ -257,7 +258,7 @@ def _load_for_change(session: Session, mail_id: int) -> OutboxMail:
     kind = get_kind("lead")
     item = OutboxMail.get_or_none(OutboxMail.id == mail_id, _visible(session))
     if item is None:
-        raise NotFound(f"outbox mail {mail_id} does not exist")
+        raise NotFound(_("outbox mail {mail_id} does not exist").format(mail_id=mail_id))
     if item.lead_id is not None:
         kind.check_modify(session, Lead.get_by_id(item.lead_id))
     return item
@@ -273,9 +274,9 @@ def retry(session: Session, mail_id: int) -> dict:
     with write_transaction():
         item = _load_for_change(session, mail_id)
         if item.status == "sent":
-            raise Conflict(f"outbox mail {mail_id} was already sent on {V.render(item.sent)}")
+            raise Conflict(_("outbox mail {mail_id} was already sent on {sent}").format(mail_id=mail_id, sent=V.render(item.sent)))
         if item.status == "sending" and item.next_attempt > session.clock.now():
-            raise Conflict(f"outbox mail {mail_id} is being sent right now")
+            raise Conflict(_("outbox mail {mail_id} is being sent right now").format(mail_id=mail_id))
         item.status, item.attempts, item.next_attempt = "queued", 0, session.clock.now()
         item.save(only=[OutboxMail.status, OutboxMail.attempts, OutboxMail.next_attempt])
     return _row(item)
@@ -290,10 +291,10 @@ def cancel(session: Session, mail_id: int) -> dict:
     with write_transaction():
         item = _load_for_change(session, mail_id)
         if item.status == "sent":
-            raise Conflict(f"outbox mail {mail_id} was already sent on {V.render(item.sent)}"
-                           " and cannot be cancelled")
+            raise Conflict(_("outbox mail {mail_id} was already sent on {sent} and cannot "
+                             "be cancelled").format(mail_id=mail_id, sent=V.render(item.sent)))
         if item.status == "sending" and item.next_attempt > session.clock.now():
-            raise Conflict(f"outbox mail {mail_id} is being sent right now")
+            raise Conflict(_("outbox mail {mail_id} is being sent right now").format(mail_id=mail_id))
         item.status = "cancelled"
         item.save(only=[OutboxMail.status])
     return _row(item)

@@ -11,7 +11,7 @@ import peewee
 
 from crm_tui.db import is_postgres
 from crm_tui.errors import ValidationFailed
-from crm_tui.i18n import N_
+from crm_tui.i18n import N_, _
 from crm_tui.models import CLOSED_STATUSES, LOST_STATUS, OPEN_STATUSES, WON_STATUS, Lead, User
 from crm_tui.models.base import money_sum
 from crm_tui.services import lead_tally, settings
@@ -153,10 +153,10 @@ def column_page(
         ValidationFailed: an unknown order or status, or a filter the lead list refuses.
     """
     if order not in ORDERS:
-        raise ValidationFailed.one("pipeline", "order", order, "must be one of "
-                                   + ", ".join(ORDERS))
+        raise ValidationFailed.one("pipeline", "order", order, _("must be one of {choices}").format(
+                                       choices=", ".join(ORDERS)))
     if not isinstance(status, int) or not 0 <= status <= 8:
-        raise ValidationFailed.one("pipeline", "status", status, "must be 0 to 8")
+        raise ValidationFailed.one("pipeline", "status", status, _("must be 0 to 8"))
     offset, limit = max(0, int(offset)), max(0, min(int(limit), MAX_PAGE))
     if limit == 0:
         return []

@@ -20,6 +20,7 @@ import peewee
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import Problem, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import (
     Attachment,
     Contact,
@@ -74,7 +75,7 @@ def export(session: Session, kind: str, record_id: int | str, directory: str | P
     target = Path(directory)
     if target.exists():
         raise ValidationFailed.one(record_kind.label(obj), "directory", str(target),
-                                   "exists already; name a new one")
+                                   _("exists already; name a new one"))
     address = _address(kind, obj)
     data: dict[str, Any] = {
         "kind": kind,
@@ -295,5 +296,5 @@ def refuse_opted_out(record: str, addresses: list[str]) -> None:
     """
     refused = opted_out(addresses)
     if refused:
-        raise ValidationFailed([Problem(record, "to", a, "has opted out of mail")
+        raise ValidationFailed([Problem(record, "to", a, _("has opted out of mail"))
                                 for a in refused])

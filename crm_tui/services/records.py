@@ -278,12 +278,12 @@ class Kind:
     def check_view(self, session: Session, obj: BaseModel) -> None:
         """Raise PermissionDenied unless the user may see `obj`."""
         if not acl.can_read_catalogue(session.user):
-            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not view {record}").format(login=session.login, record=self.label(obj)))
 
     def check_write_any(self, session: Session) -> None:
         """Raise PermissionDenied unless the user may change records of this kind at all."""
         if not acl.can_manage_catalogue(session.user):
-            raise PermissionDenied(f"{session.login} may not change {self.name} records")
+            raise PermissionDenied(_("{login} may not change {kind} records").format(login=session.login, kind=kind_name(self.name)))
 
     def check_modify(self, session: Session, obj: BaseModel) -> None:
         """Raise PermissionDenied unless the user may change `obj` (before and after edits)."""
@@ -355,11 +355,21 @@ class Kind:
     def label(self, obj: BaseModel | None, fallback: str = "") -> str:
         """How messages name a record: kind plus its title, or its id."""
         if obj is None:
-            return f"{self.name} {fallback}".strip()
+            return f"{kind_name(self.name)} {fallback}".strip()
         title = getattr(obj, self.title_attr, None)
         if isinstance(title, str) and title.strip():
             return titled(self.name, title)
-        return f"{self.name} #{obj.id}" if obj.id else f"new {self.name}"
+        if obj.id:
+            return f"{kind_name(self.name)} #{obj.id}"
+        return _("new {kind}").format(kind=kind_name(self.name))
+
+    def stored_label(self, obj: BaseModel) -> str:
+        """How text kept in the database names a record (history, notes), read later by
+        people of any language: the kind's English word and the title, never translated."""
+        title = getattr(obj, self.title_attr, None)
+        if isinstance(title, str) and title.strip():
+            return f"{self.name} {shorten(V.collapse_spaces(title))!r}"
+        return f"{self.name} #{obj.id}"
 
     def field(self, name: str) -> Field | None:
         """The field of that name, or None."""
@@ -482,10 +492,10 @@ class Kind:
                 continue
             field = self.field(key)
             if field is None:
-                problems.append(Problem(label, key, _show(value), "unknown field"))
+                problems.append(Problem(label, key, _show(value), _("unknown field")))
                 continue
             if field.readonly:
-                problems.append(Problem(label, key, _show(value), "is derived and cannot be set"))
+                problems.append(Problem(label, key, _show(value), _("is derived and cannot be set")))
                 continue
             wrong_type = json_type_refusal(field, value)
             if wrong_type:
@@ -512,7 +522,7 @@ class Kind:
         # Only a text names a record: a JSON object or list given as the title does not.
         if isinstance(title, str) and title.strip():
             return titled(self.name, title)
-        return f"new {self.name}"
+        return _("new {kind}").format(kind=kind_name(self.name))
 
     def check_custom(
         self, obj: BaseModel, custom: dict[str, Any], problems: list[Problem]
@@ -526,7 +536,7 @@ class Kind:
             field = applicable.get(name)
             if field is None:
                 problems.append(Problem(self.label(obj), f"custom.{name}", _show(value),
-                                        "no such custom field here"))
+                                        _("no such custom field here")))
                 continue
             try:
                 out[field] = parse_custom_value(field, value)
@@ -545,7 +555,7 @@ class Kind:
                 continue
             if self._name_taken(model_field, value, obj.id):
                 problems.append(Problem(self.label(obj), field.name, _show(value),
-                                        f"another {self.name} already has it"))
+                                        _("another {kind} already has it").format(kind=kind_name(self.name))))
 
     def _name_taken(self, column: peewee.Field, value: Any, own_id: int | None) -> bool:
         """Does another record hold this unique value, as people compare names?
@@ -690,7 +700,7 @@ class Kind:
         locked = self.model.select().where(self.model.id == obj.id).for_update().get_or_none()
         if locked is None:
             if session is None:
-                raise NotFound(f"no {self.name} {obj.id}")
+                raise NotFound(_("{kind} {ref} does not exist").format(kind=kind_name(self.name), ref=obj.id))
             self.check_modify(session, obj)
             return self.visible_or_missing(session, None, obj.id)
         return locked
@@ -702,7 +712,7 @@ class Kind:
         self.check_unique(obj, problems)
         return ValidationFailed(problems or [Problem(
             self.label(obj), "id", "" if obj.id is None else str(obj.id),
-            "conflicts with a record written at the same moment: try again")])
+            _("conflicts with a record written at the same moment: try again"))])
 
     def delete(self, session: Session, record_id: int | str) -> None:
         """Delete a record.
@@ -736,7 +746,7 @@ class Kind:
                     obj.delete_instance()
             except peewee.IntegrityError:
                 raise ValidationFailed.one(self.label(obj), "id", obj.id,
-                                           "other records still refer to it") from None
+                                           _("other records still refer to it")) from None
         attachments.remove_files(stored)
 
     def _save_custom(self, obj: BaseModel, custom_values: dict[CustomField, str]) -> None:
@@ -764,7 +774,7 @@ class Kind:
                 try:
                     query = query.where(self.extra_filter(session, key, value))
                 except V.BadValue as exc:
-                    problems.append(Problem(f"{self.name} filter", key, value, str(exc)))
+                    problems.append(Problem(_("{kind} filter").format(kind=kind_name(self.name)), key, value, str(exc)))
                 continue
             if key.startswith("custom."):
                 query = query.where(self._custom_filter(key[7:], value))
@@ -772,7 +782,7 @@ class Kind:
             field = self.field(key)
             column = getattr(self.model, field.column, None) if field else None
             if field is None or not isinstance(column, peewee.Field):
-                problems.append(Problem(f"{self.name} filter", key, value, "unknown field"))
+                problems.append(Problem(_("{kind} filter").format(kind=kind_name(self.name)), key, value, _("unknown field")))
                 continue
             if field.kind in TEXT_KINDS:
                 # Names, emails and company names go through the search index: accents and
@@ -784,7 +794,7 @@ class Kind:
             try:
                 parsed = parse_field(session, field, value)
             except V.BadValue as exc:
-                problems.append(Problem(f"{self.name} filter", key, value, str(exc)))
+                problems.append(Problem(_("{kind} filter").format(kind=kind_name(self.name)), key, value, str(exc)))
                 continue
             query = query.where(column.is_null() if parsed is None else column == parsed)
         if problems:
@@ -923,7 +933,7 @@ def not_found(kind: str, ref: object) -> NotFound:
     Both read the same (SPEC 1, "Nothing leaks"): the kind and the reference as given,
     nothing else about the record.
     """
-    return NotFound(_("{kind} {ref} does not exist").format(kind=kind, ref=ref))
+    return NotFound(_("{kind} {ref} does not exist").format(kind=kind_name(kind), ref=ref))
 
 
 def _money_text(value: Any) -> str:
@@ -936,8 +946,9 @@ def user_logins() -> dict[int, str]:
 
 
 def titled(kind: str, title: str) -> str:
-    """How an error line names a record: its kind and its title, shortened to one line."""
-    return f"{kind} {shorten(V.collapse_spaces(title))!r}"
+    """How an error line names a record: its kind (in the user's language) and its title,
+    shortened to one line."""
+    return f"{kind_name(kind)} {shorten(V.collapse_spaces(title))!r}"
 
 
 def _show(value: Any) -> str:

@@ -6,6 +6,7 @@ import json
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import NotFound, ValidationFailed
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import SavedSearch
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -18,9 +19,9 @@ def _name(raw: object) -> str:
     try:
         name = V.parse_text(raw, SavedSearch.name.max_length).strip()
     except V.BadValue as exc:
-        raise ValidationFailed.one("saved search", "name", raw, str(exc)) from None
+        raise ValidationFailed.one(kind_name("saved search"), "name", raw, str(exc)) from None
     if not name:
-        raise ValidationFailed.one("saved search", "name", "", "required")
+        raise ValidationFailed.one(kind_name("saved search"), "name", "", _("required"))
     return name
 
 
@@ -35,8 +36,8 @@ def check_filters(session: Session, filters: dict[str, object]) -> dict[str, str
 
 def _clean(session: Session, filters: dict[str, object]) -> dict[str, str]:
     if not isinstance(filters, dict) or len(filters) > MAX_FILTERS:
-        raise ValidationFailed.one("saved search", "filters", "",
-                                   f"must be at most {MAX_FILTERS} FIELD=VALUE filters")
+        raise ValidationFailed.one(kind_name("saved search"), "filters", "",
+                                   _("must be at most {most} FIELD=VALUE filters").format(most=MAX_FILTERS))
     clean = {str(k): V.render_text(v) for k, v in filters.items() if V.render_text(v) != ""}
     # Building the query parses every filter: an unknown field or a bad value is refused
     # now rather than when the search is loaded.
@@ -73,7 +74,7 @@ def load(session: Session, name: str) -> dict[str, str]:
     row = SavedSearch.get_or_none(SavedSearch.user == session.user.id,
                                   SavedSearch.name == _name(name))
     if row is None:
-        raise NotFound(f"saved search {name!r} does not exist")
+        raise NotFound(_("saved search {name!r} does not exist").format(name=name))
     try:
         data = json.loads(row.query or "{}")
     except ValueError:
@@ -91,7 +92,7 @@ def delete(session: Session, name: str) -> None:
         deleted = SavedSearch.delete().where(SavedSearch.user == session.user.id,
                                              SavedSearch.name == _name(name)).execute()
     if not deleted:
-        raise NotFound(f"saved search {name!r} does not exist")
+        raise NotFound(_("saved search {name!r} does not exist").format(name=name))
 
 
 def names(session: Session) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from crm_tui import config
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import _
 
 SECRET_KEYS = ("mail.smtp_password", "mail.imap_password", "intake.token")
 """The settings keys whose values live in the secrets file."""
@@ -44,7 +45,7 @@ def _read(path: Path) -> dict[str, str]:
     except tomllib.TOMLDecodeError as exc:
         # The decoder names a line and column, never the text: no secret is echoed.
         raise ValidationFailed.one(f"secrets file {path}", "file", str(path),
-                                   f"not valid TOML: {exc}") from None
+                                   _("not valid TOML: {exc}").format(exc=exc)) from None
     found: dict[str, str] = {}
     for section, table in raw.items():
         if not isinstance(table, dict):
@@ -54,7 +55,7 @@ def _read(path: Path) -> dict[str, str]:
             if key in SECRET_KEYS:
                 if not isinstance(value, str):
                     raise ValidationFailed.one(f"secrets file {path}", key, "***",
-                                               "must be a string")
+                                               _("must be a string"))
                 found[key] = value
     return found
 
@@ -70,8 +71,8 @@ def read_all() -> dict[str, str]:
     try:
         return _read(path)
     except PermissionError:
-        raise PermissionDenied(f"secrets file {path} is not readable by this account: run "
-                               "the mail worker as the account that owns it") from None
+        raise PermissionDenied(_("secrets file {path} is not readable by this account: run "
+                                 "the mail worker as the account that owns it").format(path=path)) from None
 
 
 def get(key: str) -> str:
@@ -115,11 +116,11 @@ def put(key: str, value: str) -> None:
         ValidationFailed: unknown key, or the file is not valid TOML.
     """
     if key not in SECRET_KEYS:
-        raise ValidationFailed.one("secret", "key", key, "not a secret setting")
+        raise ValidationFailed.one("secret", "key", key, _("not a secret setting"))
     path = secrets_path()
     if not writable():
-        raise PermissionDenied(f"secrets file {path} is not writable by this account: set "
-                               "secrets as the account that runs the mail worker")
+        raise PermissionDenied(_("secrets file {path} is not writable by this account: set "
+                                 "secrets as the account that runs the mail worker").format(path=path))
     current = read_all()
     if value:
         current[key] = value

@@ -6,6 +6,7 @@ from __future__ import annotations
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import INVOICE_LANGUAGES, LEAD_STATUSES, Setting
 from crm_tui.services import secrets
 from crm_tui.services import values as V
@@ -22,8 +23,8 @@ def _series_apart(value: str, other_key: str) -> str:
     except V.BadValue:
         return value
     if other == series:
-        raise V.BadValue(f"invoices and credit notes need series of their own; {series} "
-                         f"is the series of {other_key}")
+        raise V.BadValue(_("invoices and credit notes need series of their own; {series} is "
+                           "the series of {other_key}").format(series=series, other_key=other_key))
     return value
 
 
@@ -37,35 +38,35 @@ def _credit_pattern(value: str) -> str:
 
 def _security(value: str) -> str:
     if value not in ("none", "starttls", "tls"):
-        raise V.BadValue("must be none, starttls or tls")
+        raise V.BadValue(_("must be none, starttls or tls"))
     return value
 
 
 def _port(value: str) -> str:
     port = V.parse_int(value)
     if port is None or not 0 < port < 65536:
-        raise V.BadValue("not a port number")
+        raise V.BadValue(_("not a port number"))
     return str(port)
 
 
 def _positive(value: str) -> str:
     number = V.parse_int(value)
     if number is None or number <= 0:
-        raise V.BadValue("must be a positive whole number")
+        raise V.BadValue(_("must be a positive whole number"))
     return str(number)
 
 
 def _count(value: str) -> str:
     number = V.parse_int(value)
     if number is None or number < 0:
-        raise V.BadValue("must be a whole number, 0 or more")
+        raise V.BadValue(_("must be a whole number, 0 or more"))
     return str(number)
 
 
 def _rate(value: str) -> str:
     rate = V.parse_decimal(value, 3)
     if rate is None or rate < 0 or rate > 100:
-        raise V.BadValue("must be a percentage from 0 to 100")
+        raise V.BadValue(_("must be a percentage from 0 to 100"))
     return format(rate, "f")
 
 
@@ -79,7 +80,7 @@ def _currency(value: str) -> str:
     try:
         return check_currency(value)
     except ValueError:
-        raise V.BadValue("an ISO 4217 code such as EUR or USD") from None
+        raise V.BadValue(_("an ISO 4217 code such as EUR or USD")) from None
 
 
 def _secret(value: str) -> str:
@@ -113,7 +114,7 @@ def _invoice_template(value: str) -> str:
 def _fallback_font(value: str) -> str:
     choice = value.strip().lower()
     if choice not in ("auto", "none"):
-        raise V.BadValue("auto (a system font found through fontconfig) or none")
+        raise V.BadValue(_("auto (a system font found through fontconfig) or none"))
     return choice
 
 
@@ -186,7 +187,7 @@ def get(session: Session, key: str) -> str:
         ValidationFailed: unknown key.
     """
     if key not in KEYS:
-        raise ValidationFailed.one("setting", "key", key, "unknown setting")
+        raise ValidationFailed.one("setting", "key", key, _("unknown setting"))
     if key in SECRET_KEYS:
         return secrets.state(key)
     return raw_value(key)
@@ -224,15 +225,15 @@ def set_value(session: Session, key: str, value: str) -> None:
         ValidationFailed: unknown key or a bad value.
     """
     if not acl.is_admin(session.user):
-        raise PermissionDenied(f"{session.login} may not change settings")
+        raise PermissionDenied(_("{login} may not change settings").format(login=session.login))
     parser = KEYS.get(key)
     if parser is None:
-        raise ValidationFailed.one("setting", "key", key, "unknown setting")
+        raise ValidationFailed.one("setting", "key", key, _("unknown setting"))
     try:
         stored = parser(value) if value or key not in SECRET_KEYS else ""
     except V.BadValue as exc:
         shown = "***" if key in SECRET_KEYS else value
-        raise ValidationFailed.one(f"setting {key}", "value", shown, str(exc)) from None
+        raise ValidationFailed.one(_("setting {key}").format(key=key), "value", shown, str(exc)) from None
     if key in SECRET_KEYS:
         secrets.put(key, stored)
         return
@@ -250,8 +251,8 @@ def _refuse_taken_status_name(key: str, name: str) -> None:
     wanted = V.name_key(name or LEAD_STATUSES[number])
     for other, taken in enumerate(status_names()):
         if other != number and V.name_key(taken) == wanted:
-            raise ValidationFailed.one(f"setting {key}", "value", name,
-                                       f"status {other} is already called {taken!r}")
+            raise ValidationFailed.one(_("setting {key}").format(key=key), "value", name,
+                                       _("status {other} is already called {taken!r}").format(other=other, taken=taken))
 
 
 def status_names() -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from crm_tui import config, db, paths
 from crm_tui.errors import PermissionDenied, ValidationFailed
+from crm_tui.i18n import _
 
 DEFAULT_SHARED_DATA_DIR = Path("/var/lib/crm_tui")
 """Where the shared data dir goes when neither --data-dir nor the system config names one."""
@@ -40,7 +41,7 @@ def group_id(group: str) -> int:
         return grp.getgrnam(group).gr_gid
     except KeyError:
         raise ValidationFailed.one("setup shared", "group", group,
-                                   "no such group: create it first (groupadd)") from None
+                                   _("no such group: create it first (groupadd)")) from None
 
 
 def setup_shared(group: str, data_dir: Path | None = None,
@@ -56,15 +57,15 @@ def setup_shared(group: str, data_dir: Path | None = None,
         ServerUnreachable: the database cannot be opened.
     """
     if os.geteuid() != 0:
-        raise PermissionDenied("crm setup shared must be run as root "
-                               "(it makes a directory owned by root and the group)")
+        raise PermissionDenied(_("crm setup shared must be run as root (it makes a directory "
+                                 "owned by root and the group)"))
     gid = group_id(group)
     if data_dir is None:
         data_dir = config.load().data_dir or DEFAULT_SHARED_DATA_DIR
     data_dir = Path(os.path.abspath(data_dir))
     if data_dir.exists() and not data_dir.is_dir():
         raise ValidationFailed.one("setup shared", "data-dir", str(data_dir),
-                                   "exists and is not a directory")
+                                   _("exists and is not a directory"))
     _make_reachable(data_dir.parent)
     data_dir.mkdir(exist_ok=True)
     _share(data_dir, gid)

@@ -6,6 +6,7 @@ import peewee
 
 from crm_tui import acl
 from crm_tui.errors import PermissionDenied, Problem
+from crm_tui.i18n import _
 from crm_tui.models import MailTemplate
 from crm_tui.services import values as V
 from crm_tui.services.catalogue import CatalogueKind
@@ -44,11 +45,11 @@ class MailTemplateKind(CatalogueKind):
         if not acl.has(user, "CR") or (
             obj.company_id is not None and obj.company_id != user.company_id
         ):
-            raise PermissionDenied(f"{session.login} may not view {self.label(obj)}")
+            raise PermissionDenied(_("{login} may not view {record}").format(login=session.login, record=self.label(obj)))
 
     def check_write_any(self, session):
         if not acl.can_manage_lead_catalogue(session.user):
-            raise PermissionDenied(f"{session.login} may not change mail templates")
+            raise PermissionDenied(_("{login} may not change mail templates").format(login=session.login))
 
     def defaults(self, session, obj):
         obj.language = "en"
@@ -66,5 +67,5 @@ class MailTemplateKind(CatalogueKind):
         if any(V.name_key(name) == key for _id, name in same_place.tuples()):
             where = "of no company" if obj.company_id is None else "of this company"
             problems.append(Problem(self.label(obj), "name", obj.name,
-                                    f"another mail template {where} in {obj.language!r} "
-                                    "already has it"))
+                                    _("another mail template {where} in {language!r} already "
+                                      "has it").format(where=where, language=obj.language)))

@@ -11,6 +11,7 @@ import secrets
 from crm_tui import acl, db
 from crm_tui.acl import ALL_BITS
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
+from crm_tui.i18n import _
 from crm_tui.models import Company, Profile, User, UserProfile
 from crm_tui.services import values as V
 from crm_tui.services.context import Clock, Session
@@ -128,7 +129,7 @@ def check_new_password(label: str, password: str) -> None:
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed.one(label, "password", "(hidden)",
-                                   f"must have at least {MIN_PASSWORD_LENGTH} characters")
+                                   _("must have at least {length} characters").format(length=MIN_PASSWORD_LENGTH))
 
 
 def os_login() -> str:
@@ -170,7 +171,7 @@ def session_for(
     if login is None:
         if me is None or not me.enabled:
             raise PermissionDenied(
-                f"no CRM user is linked to the OS login {os_login()!r}: use --user LOGIN"
+                _("no CRM user is linked to the OS login {os_login!r}: use --user LOGIN").format(os_login=os_login())
             )
         return Session(me, clock)
     user = User.get_or_none(User.login == login)
@@ -205,8 +206,8 @@ def _role_session(login: str | None, clock: Clock) -> Session | None:
         return Session(me, clock)
     other = User.get_or_none(User.login == login) if me.superadmin else None
     if other is None or not other.enabled:
-        raise PermissionDenied(f"connected as the database role {me.db_role!r}, you act as "
-                               f"{me.login!r}: --user {login} needs that user's role")
+        raise PermissionDenied(_("connected as the database role {db_role!r}, you act as "
+                                 "{login!r}: --user {login2} needs that user's role").format(db_role=me.db_role, login=me.login, login2=login))
     return Session(other, clock)
 
 
@@ -221,7 +222,7 @@ def change_own_password(session: Session, current: str | None, new: str) -> None
     user = User.get_by_id(session.user.id)
     label = f"user {user.login!r}"
     if stored_hash(user.id) and not verify_password(user, current or ""):
-        raise PermissionDenied(f"wrong current password for {user.login!r}")
+        raise PermissionDenied(_("wrong current password for {login!r}").format(login=user.login))
     check_new_password(label, new)
     with db.write_transaction():
         User.update(password_hash=hash_password(new)).where(User.id == user.id).execute()
@@ -243,8 +244,8 @@ def _refuse_on_role_connection() -> None:
     from crm_tui.services.database import operator_connection
 
     if operator_connection():
-        raise PermissionDenied("connected as your own database role, your password is the "
-                               "role's: change it in psql with \\password")
+        raise PermissionDenied(_("connected as your own database role, your password is the "
+                                 "role's: change it in psql with \\password"))
 
 
 def ensure_admin(clock: Clock | None = None) -> User | None:
@@ -306,14 +307,13 @@ def recover_superadmin(login: str, *, password: str | None = None,
         ValidationFailed: an enabled superadmin exists, or a bad login/password/OS login.
     """
     if not may_recover_superadmin():
-        raise PermissionDenied("only root or the owner of the database file may name a "
-                               "superadmin this way" if db.is_sqlite() else
-                               "only root may name a superadmin this way on PostgreSQL")
+        raise PermissionDenied(_("only root or the owner of the database file may name a "
+                                 "superadmin this way") if db.is_sqlite() else
+                               _("only root may name a superadmin this way on PostgreSQL"))
     label = f"user {login!r}"
     login = login.strip()
     if not login or len(login) > 60 or any(ch.isspace() for ch in login):
-        raise ValidationFailed.one(label, "login", login, "must be one word of 1 to 60 "
-                                   "characters")
+        raise ValidationFailed.one(label, "login", login, _("must be one word of 1 to 60 characters"))
     if password is not None:
         check_new_password(label, password)
     if link_os_login:
@@ -321,13 +321,13 @@ def recover_superadmin(login: str, *, password: str | None = None,
             pwd.getpwnam(link_os_login)
         except KeyError:
             raise ValidationFailed.one(label, "os_login", link_os_login,
-                                       "no such OS account on this host") from None
+                                       _("no such OS account on this host")) from None
     wanted = link_os_login or os_login()
     notes: list[str] = []
     with db.write_transaction():
         if enabled_superadmins():
             raise ValidationFailed.one(label, "superadmin", "true",
-                                       "an enabled superadmin exists: ask them to do it")
+                                       _("an enabled superadmin exists: ask them to do it"))
         user = User.get_or_none(User.login == login)
         if user is None:
             user = User.create(login=login, real_name=login, superadmin=True, enabled=True)
@@ -340,7 +340,7 @@ def recover_superadmin(login: str, *, password: str | None = None,
         if holder is not None and holder.id != user.id:
             if link_os_login:
                 raise ValidationFailed.one(label, "os_login", wanted,
-                                           f"already linked to user {holder.login!r}")
+                                           _("already linked to user {login!r}").format(login=holder.login))
             notes.append(f"OS login {wanted!r} stays linked to {holder.login!r}; "
                          f"{login!r} is not linked to it")
         elif user.os_login and user.os_login != wanted and not link_os_login:
@@ -366,7 +366,7 @@ class ProfileKind(Kind):
 
     def check_write_any(self, session):
         if not acl.can_manage_users(session.user):
-            raise PermissionDenied(f"{session.login} may not change profiles")
+            raise PermissionDenied(_("{login} may not change profiles").format(login=session.login))
 
     def validate(self, session, obj, parsed, problems):
         if "bits" in parsed:
@@ -374,8 +374,8 @@ class ProfileKind(Kind):
             bad = [b for b in bits if b.upper() not in ALL_BITS]
             if bad:
                 problems.append(Problem(self.label(obj), "bits", parsed["bits"],
-                                        "unknown bit " + ", ".join(bad) + "; use "
-                                        + " ".join(ALL_BITS)))
+                                        _("unknown bit {bits}; use {known}").format(
+                                            bits=", ".join(bad), known=" ".join(ALL_BITS))))
             obj.bits = ",".join(sorted({b.upper() for b in bits}, key=ALL_BITS.index)
                                 ) if not bad else obj.bits
 
@@ -412,24 +412,24 @@ class UserKind(Kind):
 
     def check_write_any(self, session):
         if not acl.can_manage_users(session.user):
-            raise PermissionDenied(f"{session.login} may not change users")
+            raise PermissionDenied(_("{login} may not change users").format(login=session.login))
 
     def resolve(self, session, text):
         user = User.get_or_none(User.login == text)
         if user is None and str(text).isdigit():
             user = User.get_or_none(User.id == int(text))
         if user is None:
-            raise V.BadValue("no such user")
+            raise V.BadValue(_("no such user"))
         return user
 
     def validate(self, session, obj, parsed, problems):
         if obj.os_login == "":
             obj.os_login = None
         if obj.login and not obj.login.strip():
-            problems.append(Problem(self.label(obj), "login", obj.login, "required"))
+            problems.append(Problem(self.label(obj), "login", obj.login, _("required")))
         if parsed.get("password") and len(parsed["password"]) < MIN_PASSWORD_LENGTH:
             problems.append(Problem(self.label(obj), "password", "(hidden)",
-                                    f"must have at least {MIN_PASSWORD_LENGTH} characters"))
+                                    _("must have at least {length} characters").format(length=MIN_PASSWORD_LENGTH)))
         if obj.id is not None and not (obj.superadmin and obj.enabled):
             self._keep_a_superadmin(obj, problems)
 
@@ -442,7 +442,7 @@ class UserKind(Kind):
             field, value = ("superadmin", "false") if not obj.superadmin else ("enabled",
                                                                                   "false")
             problems.append(Problem(self.label(obj), field, value,
-                                    "is the last enabled superadmin: make another one first"))
+                                    _("is the last enabled superadmin: make another one first")))
 
     def after_save(self, session, obj, parsed, created):
         if "company" in parsed and not created:
@@ -461,13 +461,14 @@ class UserKind(Kind):
     def before_delete(self, session, obj):
         if obj.superadmin and obj.enabled and enabled_superadmins(excluding=obj.id) == 0:
             raise ValidationFailed.one(self.label(obj), "login", obj.login,
-                                       "is the last enabled superadmin: make another one first")
+                                       _("is the last enabled superadmin: make another one "
+                                         "first"))
         if obj.id == session.user.id:
             raise ValidationFailed.one(self.label(obj), "login", obj.login,
-                                       "you cannot delete yourself")
+                                       _("you cannot delete yourself"))
         if Company.select().where(Company.manager == obj.id).exists():
             raise ValidationFailed.one(self.label(obj), "login", obj.login,
-                                       "still manages companies: give them another manager")
+                                       _("still manages companies: give them another manager"))
 
     def decorate(self, session, rows):
         ids = [r["id"] for r in rows]

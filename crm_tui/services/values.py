@@ -192,7 +192,7 @@ def parse_email(raw: object, required: bool = False, max_length: int = 200) -> s
     text = parse_text(raw, max_length).strip()
     if not text:
         if required:
-            raise BadValue("required")
+            raise BadValue(_("required"))
         return ""
     if not _EMAIL.match(text):
         raise BadValue(_("not an email address"))

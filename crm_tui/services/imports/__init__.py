@@ -36,6 +36,7 @@ from typing import Any
 
 from crm_tui.db import database, write_transaction
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
+from crm_tui.i18n import _, ngettext
 from crm_tui.models import ImportBatch
 from crm_tui.services.context import Session
 from crm_tui.services.imports import updating
@@ -121,10 +122,11 @@ def run(
         Conflict: the database changed meanwhile (a duplicate saved by someone else).
     """
     if kind not in LAYOUTS:
-        raise ValidationFailed.one("import", "kind", kind, "must be one of " + ", ".join(KINDS))
+        raise ValidationFailed.one("import", "kind", kind, _("must be one of {choices}").format(choices=", ".join(KINDS)))
     if on_duplicate not in ON_DUPLICATE:
         raise ValidationFailed.one("import", "on_duplicate", on_duplicate,
-                                   "must be one of " + ", ".join(ON_DUPLICATE))
+                                   _("must be one of {choices}").format(
+                                       choices=", ".join(ON_DUPLICATE)))
     with _collector_paused():
         if not keep_going:
             return _run(session, kind, data, dry_run, progress, cancelled, file_name,
@@ -250,8 +252,9 @@ def _import(session: Session, kind_name: str, data: bytes, dry_run: bool,
         problems.sort(key=lambda p: p.line or 0)
         raise ValidationFailed(problems)
     if denied:
-        more = f" (and {len(denied) - 1} more rows)" if len(denied) > 1 else ""
-        raise PermissionDenied(f"line {denied[0].line}: {denied[0].reason}{more}")
+        more = ngettext(" (and {n} more row)", " (and {n} more rows)", len(denied) - 1).format(
+            n=len(denied) - 1) if len(denied) > 1 else ""
+        raise PermissionDenied(_("line {line}: {reason}{more}").format(line=denied[0].line, reason=denied[0].reason, more=more))
     # From here on every row of the file is good: the batch holds them all.
     batch = checked.batch
     report = ImportReport(

@@ -21,6 +21,7 @@ import peewee
 
 from crm_tui import csvio
 from crm_tui.errors import PermissionDenied, Problem
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import Company
 from crm_tui.services import duplicates
 from crm_tui.services import values as V
@@ -126,12 +127,12 @@ class RowChecker:
             if not text:
                 continue
             line = lines[index]
-            label = f"{self.kind.name} on line {line}"
+            label = _("{kind} on line {line}").format(kind=kind_name(self.kind.name), line=line)
             if not text.isdigit():
-                problems.append(Problem(label, ID_COLUMN, text, "not a whole number", line))
+                problems.append(Problem(label, ID_COLUMN, text, _("not a whole number"), line))
             elif text in ids:
                 problems.append(Problem(label, ID_COLUMN, text,
-                                        f"the same id as the row on line {lines[ids[text]]}",
+                                        _("the same id as the row on line {line}").format(line=lines[ids[text]]),
                                         line))
             else:
                 ids[text] = index
@@ -141,11 +142,11 @@ class RowChecker:
         """A company the user may see, by its exact name."""
         company = Company.get_or_none(Company.name == name)
         if company is None:
-            raise V.BadValue("no such company")
+            raise V.BadValue(_("no such company"))
         try:
             get_kind("company").check_view(self.session, company)
         except PermissionDenied:
-            raise V.BadValue("no such company") from None
+            raise V.BadValue(_("no such company")) from None
         return company
 
     def _prepare(self) -> None:
@@ -466,14 +467,14 @@ class RowChecker:
                     if value in first:
                         problems.append(Problem(
                             labels[position], self.layout.column_for(spec.name), str(value),
-                            f"appears twice in the file (also on line {lines[first[value]]})",
+                            _("appears twice in the file (also on line {line})").format(line=lines[first[value]]),
                             lines[position]))
                     else:
                         first[value] = position
             for value in existing(self.model, column, list(first)):
                 position = first[value]
                 problems.append(Problem(labels[position], self.layout.column_for(spec.name),
-                                        str(value), f"another {self.kind.name} already has it",
+                                        str(value), _("another {kind} already has it").format(kind=kind_name(self.kind.name)),
                                         lines[position]))
 
     def _order(self, batch: Batch, problems: list[Problem]) -> list[int]:
@@ -512,7 +513,7 @@ class RowChecker:
                 if n not in placed:
                     problems.append(Problem(batch.labels[n], column,
                                             ids.get(self_refs.get(n), ""),
-                                            "the parents within the file form a loop",
+                                            _("the parents within the file form a loop"),
                                             batch.lines[n]))
         return order
 
@@ -533,10 +534,11 @@ class RowChecker:
         for position, found in sorted(duplicates.find_many(self.session, kind, rows).items()):
             for duplicate in found:
                 warnings.append(Problem(labels[position], column, rows[position][field],
-                                        f"resembles {duplicate.describe()}", lines[position]))
+                                        _("resembles {record}").format(record=duplicate.describe()), lines[position]))
         for position, (reason, earlier) in sorted(duplicates.within(kind, rows).items()):
             warnings.append(Problem(labels[position], column, rows[position][field],
-                                    f"{reason} as the {kind} on line {lines[earlier]}",
+                                    _("{reason} as the {kind} on line {line}").format(
+                                        reason=_(reason), kind=kind_name(kind), line=lines[earlier]),
                                     lines[position]))
         warnings.sort(key=lambda p: p.line or 0)
         return warnings

@@ -17,6 +17,7 @@ import peewee
 
 from crm_tui.db import bulk_cache, write_transaction
 from crm_tui.errors import Conflict
+from crm_tui.i18n import _
 from crm_tui.models import CustomField, CustomValue, ImportBatch
 from crm_tui.services import history, search
 from crm_tui.services.context import Session
@@ -123,8 +124,8 @@ class Writer:
                 self._tick(done + count)
         except peewee.IntegrityError as exc:
             raise Conflict(
-                f"the database changed during the import and refused a row ({first_line(exc)});"
-                " nothing was written: run the import again") from None
+                _("the database changed during the import and refused a row ({reason}); "
+                  "nothing was written: run the import again").format(reason=first_line(exc))) from None
         return ids, import_batch.id
 
     def _at(self, part: float) -> None:
