@@ -138,8 +138,42 @@ def test_a_rejected_value_is_named_in_spanish_with_english_field_names(crm_db):
     result = crm("--lang", "es", "add", "contact", "full_name=Ana", "email=nope", db=crm_db)
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert "crm: error: contact 'Ana': campo email: valor 'nope': no es una dirección de correo" in lines
-    assert "crm: error: contact 'Ana': campo company: valor '': obligatorio" in lines
+    assert "crm: error: contacto 'Ana': campo email: valor 'nope': no es una dirección de correo" in lines
+    assert "crm: error: contacto 'Ana': campo company: valor '': obligatorio" in lines
     english = crm("add", "contact", "full_name=Ana", "email=nope", db=crm_db)
     assert "crm: error: contact 'Ana': field email: value 'nope': not an email address" in (
         english.stderr.splitlines())
+
+
+def test_service_refusals_speak_the_user_s_language(world, crm_db):
+    """A sample of the service layer's refusals and rejections, in Spanish: the kinds read in
+    Spanish, field names and values stay as typed, the exit codes are the same."""
+    customer = str(world.cid("Customer #A"))
+
+    def refused(*args: str, user: str = "admin") -> tuple[int, str]:
+        result = crm("--lang", "es", "--user", user, *args, db=crm_db)
+        return result.exit_code, result.stderr.strip()
+
+    assert refused("add", "user", "login=nuevo", user="user1") == (
+        3, "crm: error: user1 no puede cambiar los usuarios")
+    assert refused("add", "tag", "name=vip", user="user1") == (
+        3, "crm: error: user1 no puede cambiar las etiquetas")
+    assert refused("add", "contract-type", "name=Soporte", user="user1") == (
+        3, "crm: error: user1 no puede cambiar registros de tipo de contrato")
+    assert refused("show", "company", "999") == (1, "crm: error: empresa 999 no existe")
+    assert refused("add", "company", "name=Acme", "colour=red") == (
+        1, "crm: error: nuevo registro de empresa: campo colour: valor 'red': campo desconocido")
+    assert refused("add", "contract", "name=Soporte", f"company={customer}", "status=5") == (
+        1, "crm: error: contrato 'Soporte': campo status: valor '5': "
+           "debe ser 0 (inactivo) o 1 (activo)")
+    assert refused("merge", "company", customer, customer) == (
+        1, f"crm: error: empresa 'Customer #A': campo other: valor '{customer}': "
+           "no se puede fusionar un registro (empresa) consigo mismo")
+    code, line = refused("db", "grant", "user1")
+    assert code == 1 and "los roles de base de datos solo existen en PostgreSQL" in line
+    code, line = refused("outbox", "cancel", "999")
+    assert code == 1 and line == "crm: error: el correo saliente 999 no existe"
+    # The same refusal in English for an English run: the catalogs, not the source, changed.
+    english = crm("--user", "user1", "add", "user", "login=nuevo", db=crm_db)
+    assert (english.exit_code, english.stderr.strip()) == (
+        3, "crm: error: user1 may not change users")

@@ -115,3 +115,44 @@ def test_no_function_hides_the_translation_function():
                 if binds and calls:
                     problems.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}")
     assert not problems
+
+
+# The error types whose text a person reads, and where a reason sits in the calls that take one.
+_REFUSALS = {"PermissionDenied", "NotFound", "Conflict", "ServerUnreachable", "CrmError",
+             "BadValue"}
+_REASON_AT = {"Problem": 3, "one": 3}  # Problem(record, field, value, reason), .one(...)
+
+
+def _plain_english(node: ast.AST) -> bool:
+    """Text written plain in the expression, not passed through `_()` (field names and
+    values are arguments of their own and are not looked at)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and re.search(r"[A-Za-z]{2}", node.value) is not None
+    if isinstance(node, ast.JoinedStr):
+        return any(_plain_english(v) for v in node.values if isinstance(v, ast.Constant))
+    if isinstance(node, ast.BinOp):
+        return _plain_english(node.left) or _plain_english(node.right)
+    if isinstance(node, ast.IfExp):
+        return _plain_english(node.body) or _plain_english(node.orelse)
+    return False
+
+
+def test_service_refusals_go_through_the_catalog():
+    # A refusal or a rejection's reason written as a plain string would reach every user in
+    # English: the service layer (and acl, db) say them with `_()`.
+    sources = [*sorted((ROOT / "crm_tui" / "services").rglob("*.py")),
+               ROOT / "crm_tui" / "acl.py", ROOT / "crm_tui" / "db.py"]
+    plain = []
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            texts = node.args[:1] if name in _REFUSALS else []
+            if name in _REASON_AT and len(node.args) > _REASON_AT[name]:
+                texts.append(node.args[_REASON_AT[name]])
+            plain += [f"{path.relative_to(ROOT)}:{text.lineno}: {ast.unparse(text)[:80]}"
+                      for text in texts if _plain_english(text)]
+    assert not plain, "messages not marked for translation:\n" + "\n".join(plain)
+
