@@ -310,7 +310,7 @@ def save_copy(session: Session, attachment_id: int | str, target: str | Path, *,
         ValidationFailed: the directory is missing or the place cannot be written.
     """
     att = _visible(session, attachment_id)
-    record = f"attachment {att.id}"
+    record = f"{kind_name('attachment')} {att.id}"
     path = _target_path(record, target, file_name(att.original_name), overwrite)
     try:
         source = open(path_of(att.stored_name), "rb")

@@ -223,7 +223,7 @@ class DraftReport:
 
     def summary(self) -> str:
         """One line: the count."""
-        return f"recurring drafts: {self.created} created"
+        return _("recurring drafts: {created} created").format(created=self.created)
 
 
 def worker_session(clock: Clock | None = None) -> Session | None:

@@ -9,7 +9,7 @@ import peewee
 
 from crm_tui import acl, db, rls
 from crm_tui.errors import NotFound, PermissionDenied, ValidationFailed
-from crm_tui.i18n import _
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import User
 from crm_tui.services.context import Session
 
@@ -46,7 +46,7 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
             or owning the database.
     """
     user = role_target(session, login, "grant")
-    label = f"user {login!r}"
+    label = f"{kind_name('user')} {login!r}"
     role = role or user.os_login or user.login
     if not rls.ROLE_NAME.match(role):
         raise ValidationFailed.one(label, "role", role,
@@ -70,14 +70,17 @@ def grant_role(session: Session, login: str, *, role: str | None = None,
         first = str(error).strip().splitlines()[0]
         raise PermissionDenied(_("the server refused to create or change role {role!r}: "
                                  "{first}").format(role=role, first=first)) from None
-    notes = [f"{'created' if created else 'updated'} role {role!r} for user {login!r}"]
+    made = (_("created role {role!r} for user {login!r}") if created
+            else _("updated role {role!r} for user {login!r}"))
+    notes = [made.format(role=role, login=login)]
     if password is None:
-        notes.append(f"{login} connects by peer authentication: his OS account must be named "
-                     f"{role!r} and pg_hba.conf needs a `local DATABASE {role} peer` line; "
-                     f"his CRM_DB is postgresql:///DATABASE (the Unix socket)")
+        notes.append(_("{login} connects by peer authentication: his OS account must be named "
+                       "{role!r} and pg_hba.conf needs a `local DATABASE {role} peer` line; his "
+                       "CRM_DB is postgresql:///DATABASE (the Unix socket)").format(
+                           login=login, role=role))
     else:
-        notes.append(f"{login} connects with CRM_DB=postgresql://{role}@HOST/DATABASE "
-                     "(password in ~/.pgpass or PGPASSWORD)")
+        notes.append(_("{login} connects with CRM_DB=postgresql://{role}@HOST/DATABASE "
+                       "(password in ~/.pgpass or PGPASSWORD)").format(login=login, role=role))
     return Grant(role, created, notes)
 
 
@@ -128,7 +131,7 @@ def revoke_role(session: Session, login: str) -> list[str]:
     user = role_target(session, login, "revoke")  # refuses SQLite before the driver is needed
     from psycopg import sql
 
-    label = f"user {login!r}"
+    label = f"{kind_name('user')} {login!r}"
     role = user.db_role
     if not role:
         raise ValidationFailed.one(label, "role", "", _("has no database role to revoke"))
@@ -148,10 +151,10 @@ def revoke_role(session: Session, login: str) -> list[str]:
     except peewee.ProgrammingError as error:
         first = str(error).strip().splitlines()[0]
         raise PermissionDenied(_("the server refused to change role {role!r}: {first}").format(role=role, first=first)) from None
-    notes = [f"revoked role {role!r} of user {login!r}"]
+    notes = [_("revoked role {role!r} of user {login!r}").format(role=role, login=login)]
     if exists:
-        notes.append(f"role {role!r} may no longer log in; sessions already open see no "
-                     "CRM data (no user is mapped to it)")
+        notes.append(_("role {role!r} may no longer log in; sessions already open see no "
+                       "CRM data (no user is mapped to it)").format(role=role))
     return notes
 
 

@@ -216,8 +216,8 @@ def replace_warning(session: Session, invoice_id: int | str,
     # An issued invoice keeps the PDF it was issued with; a draft has none yet.
     if new_type != "submitted" or invoice.issued is not None or not _generated(invoice.id):
         return None
-    return (f"Saving replaces the PDF of invoice {invoice.bill_id} with a new one. "
-            "Continue?")
+    return _("Saving replaces the PDF of invoice {bill_id} with a new one. Continue?").format(
+        bill_id=invoice.bill_id)
 
 
 def refresh_invoice_pdf(session: Session, invoice_id: int, *, font_cache: Any = None) -> int | None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from crm_tui.db import database, write_transaction
 from crm_tui.documents import collect_warnings
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import _
+from crm_tui.i18n import _, in_language
 from crm_tui.models import Invoice, InvoiceDiscount, InvoiceLine
 from crm_tui.money import quantize
 from crm_tui.services import history, invoice_chain, invoice_series, settings
@@ -243,9 +243,9 @@ def credit(session: Session, ref: str | int, lines: list[int] | None = None,
 
 
 def _credit_description(original: Invoice) -> str:
-    if original.language == "es":
-        return f"Factura rectificativa de la factura {original.bill_id}"
-    return f"Credit note for invoice {original.bill_id}"
+    """The credit note's description, in the invoice's language (it is printed on it)."""
+    with in_language(original.language):
+        return _("Credit note for invoice {bill_id}").format(bill_id=original.bill_id)
 
 
 def make_pdf(session: Session, invoice_id: int) -> None:

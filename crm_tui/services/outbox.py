@@ -54,7 +54,8 @@ class OutboxReport:
 
     def summary(self) -> str:
         """One line: the counts."""
-        return f"outbox: sent {self.sent}, retrying {self.retrying}, failed {self.failed}"
+        return _("outbox: sent {sent}, retrying {retrying}, failed {failed}").format(
+            sent=self.sent, retrying=self.retrying, failed=self.failed)
 
 
 def _utcnow() -> dt.datetime:

@@ -11,7 +11,7 @@ import secrets
 from crm_tui import acl, db
 from crm_tui.acl import ALL_BITS
 from crm_tui.errors import PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import _
+from crm_tui.i18n import _, kind_name
 from crm_tui.models import Company, Profile, User, UserProfile
 from crm_tui.services import values as V
 from crm_tui.services.context import Clock, Session
@@ -220,7 +220,7 @@ def change_own_password(session: Session, current: str | None, new: str) -> None
     """
     _refuse_on_role_connection()
     user = User.get_by_id(session.user.id)
-    label = f"user {user.login!r}"
+    label = f"{kind_name('user')} {user.login!r}"
     if stored_hash(user.id) and not verify_password(user, current or ""):
         raise PermissionDenied(_("wrong current password for {login!r}").format(login=user.login))
     check_new_password(label, new)
@@ -310,7 +310,7 @@ def recover_superadmin(login: str, *, password: str | None = None,
         raise PermissionDenied(_("only root or the owner of the database file may name a "
                                  "superadmin this way") if db.is_sqlite() else
                                _("only root may name a superadmin this way on PostgreSQL"))
-    label = f"user {login!r}"
+    label = f"{kind_name('user')} {login!r}"
     login = login.strip()
     if not login or len(login) > 60 or any(ch.isspace() for ch in login):
         raise ValidationFailed.one(label, "login", login, _("must be one word of 1 to 60 characters"))
@@ -331,24 +331,25 @@ def recover_superadmin(login: str, *, password: str | None = None,
         user = User.get_or_none(User.login == login)
         if user is None:
             user = User.create(login=login, real_name=login, superadmin=True, enabled=True)
-            notes.append(f"created superadmin {login!r}")
+            notes.append(_("created superadmin {login!r}").format(login=login))
         else:
             user.superadmin, user.enabled = True, True
             user.save()
-            notes.append(f"{login!r} is an enabled superadmin now")
+            notes.append(_("{login!r} is an enabled superadmin now").format(login=login))
         holder = User.get_or_none(User.os_login == wanted)
         if holder is not None and holder.id != user.id:
             if link_os_login:
                 raise ValidationFailed.one(label, "os_login", wanted,
                                            _("already linked to user {login!r}").format(login=holder.login))
-            notes.append(f"OS login {wanted!r} stays linked to {holder.login!r}; "
-                         f"{login!r} is not linked to it")
+            notes.append(_("OS login {os_login!r} stays linked to {holder!r}; {login!r} is not "
+                           "linked to it").format(os_login=wanted, holder=holder.login, login=login))
         elif user.os_login and user.os_login != wanted and not link_os_login:
-            notes.append(f"{login!r} stays linked to OS login {user.os_login!r}")
+            notes.append(_("{login!r} stays linked to OS login {os_login!r}").format(
+                login=login, os_login=user.os_login))
         elif user.os_login != wanted:
             user.os_login = wanted
             user.save(only=[User.os_login])
-            notes.append(f"linked to OS login {wanted!r}")
+            notes.append(_("linked to OS login {os_login!r}").format(os_login=wanted))
         if password is not None:
             user.password_hash = hash_password(password)
             user.save(only=[User.password_hash])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crm_tui.i18n import _, ngettext
 from crm_tui.services.context import Clock
 
 
@@ -24,8 +25,11 @@ class DutiesReport:
 
     def summary(self) -> str:
         """One line: the counts."""
-        return (f"contracts: {self.drafts} recurring draft(s), "
-                f"{self.reminders} expiry reminder(s) queued")
+        return _("contracts: {drafts}, {reminders}").format(
+            drafts=ngettext("{n} recurring draft", "{n} recurring drafts", self.drafts).format(
+                n=self.drafts),
+            reminders=ngettext("{n} expiry reminder queued", "{n} expiry reminders queued",
+                               self.reminders).format(n=self.reminders))
 
 
 def run(sender: str, clock: Clock | None = None) -> DutiesReport:

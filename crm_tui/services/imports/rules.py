@@ -439,13 +439,14 @@ class RowChecker:
     def _surplus_reason(self, type_id: int | None, count: int) -> str:
         type_field = self.layout.custom_type_field
         if type_field is None:
-            return "not a custom field"
-        noun = type_field.replace("_", " ")
+            return _("not a custom field")
+        noun = kind_name(type_field.replace("_", "-"))
         if type_id is None:
-            return f"the row has no {noun}, so it has no custom fields"
+            return _("the row has no {kind}, so it has no custom fields").format(kind=noun)
         if self.header:
-            return f"not a custom field of {noun} {type_id}"
-        return f"too many columns: {noun} {type_id} has {count} custom fields"
+            return _("not a custom field of {kind} {id}").format(kind=noun, id=type_id)
+        return _("too many columns: {kind} {id} has {count} custom fields").format(
+            kind=noun, id=type_id, count=count)
 
     def _check_unique(self, batch: Batch, good: list[int], problems: list[Problem]) -> None:
         """Unique columns (a company's name): not twice in the file, not already stored."""
