@@ -177,3 +177,13 @@ def test_service_refusals_speak_the_user_s_language(world, crm_db):
     english = crm("--user", "user1", "add", "user", "login=nuevo", db=crm_db)
     assert (english.exit_code, english.stderr.strip()) == (
         3, "crm: error: user1 may not change users")
+
+
+def test_click_s_singular_and_plural_messages_are_translated():
+    one = crm("--lang", "es", "show", "company", "1", "sobra")
+    assert one.exit_code == 2
+    assert "Error: Argumento adicional inesperado (sobra)" in one.output
+    two = crm("--lang", "es", "show", "company", "1", "sobra", "otra")
+    assert "Error: Argumentos adicionales inesperados (sobra otra)" in two.output
+    assert "Got unexpected extra arguments (sobra otra)" in crm(
+        "show", "company", "1", "sobra", "otra").output

@@ -63,3 +63,30 @@ def test_a_session_given_needs_no_start_screen(world):
     app = make_app(world.session("admin"), open_session=lambda: None)
     assert not app.starting
     assert app.open_session is None
+
+
+async def test_the_start_screen_speaks_the_language_known_before_the_user(world):
+    # Before the user (and their language) is known: --lang, else the OS locale.
+    from crm_tui import i18n
+
+    opened = threading.Event()
+
+    def open_session():
+        assert opened.wait(10), "the test never let the session open"
+        return world.session("admin")
+
+    i18n.override_language("es")
+    try:
+        app = make_app(None, open_session=open_session)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert type(app.screen).__name__ == "StartScreen"
+            status = str(app.screen.query_one("#top-status", Label).content)
+            assert status == "iniciando…"
+            message = str(app.screen.query_one("#start-message", Static).content)
+            assert message == "Abriendo la base de datos…"
+            opened.set()
+            await settle(pilot)
+    finally:
+        i18n.clear_override()
+        i18n.set_language("en")
