@@ -103,7 +103,7 @@ def name_taken(field: CustomField) -> str | None:
     """
     key = V.name_key(field.name)
     if key in fixed_names(field.entity):
-        return "a fixed field of this record already has that name"
+        return _("a fixed field of this record already has that name")
     siblings = CustomField.select(CustomField.name).where(
         CustomField.entity == field.entity,
         (CustomField.entity_type_id == field.entity_type_id)
@@ -112,7 +112,7 @@ def name_taken(field: CustomField) -> str | None:
     if field.id is not None:
         siblings = siblings.where(CustomField.id != field.id)
     if any(V.name_key(name) == key for (name,) in siblings.tuples()):
-        return "that entity already has a field of this name"
+        return _("that entity already has a field of this name")
     return None
 
 

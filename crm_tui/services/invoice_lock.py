@@ -20,14 +20,14 @@ def edit_refusal(user, invoice: Invoice) -> str | None:
     """
     if invoice.type == "submitted" and invoice.issued is not None:
         if invoice.locked and invoice.locked_by_id != user.id:
-            return "it is locked by another user: unlock it first"
+            return _("it is locked by another user: unlock it first")
         if acl.is_admin(user):
             return None
         if not acl.can_modify_company(user, invoice.company):
-            return "you may not modify its company"
+            return _("you may not modify its company")
         if acl.has(user, "IW") or acl.has(user, "IM"):
             return None
-        return "changing invoices takes IW or IM"
+        return _("changing invoices takes IW or IM")
     return acl.invoice_edit_refusal(user, invoice)
 
 
@@ -86,9 +86,9 @@ def may_issue(session: Session, invoice: Invoice) -> str | None:
     """Why the user may not issue (or credit) this invoice, or None when he may."""
     user = session.user
     if invoice.locked and invoice.locked_by_id != user.id:
-        return "it is locked by another user: unlock it first"
+        return _("it is locked by another user: unlock it first")
     if not acl.can_create_invoice(user, invoice.company, invoice.type):
-        return "issuing invoices takes IW or IM on their company"
+        return _("issuing invoices takes IW or IM on their company")
     return None
 
 

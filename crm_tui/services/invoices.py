@@ -361,13 +361,13 @@ class InvoiceKind(Kind):
             same = Invoice.select(Invoice.id).where(
                 Invoice.type == "received", Invoice.bill_id == obj.bill_id,
                 Invoice.company == obj.company_id)
-            message = "this supplier already sent an invoice with this number"
+            message = _("this supplier already sent an invoice with this number")
         else:
             if not obj.bill_id:
                 return
             same = Invoice.select(Invoice.id).where(Invoice.type == "submitted",
                                                     Invoice.bill_id == obj.bill_id)
-            message = "another Submitted invoice already has it"
+            message = _("another Submitted invoice already has it")
         if obj.id is not None:
             same = same.where(Invoice.id != obj.id)
         if same.exists():

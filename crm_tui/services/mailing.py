@@ -222,10 +222,11 @@ def files_from_paths(file_paths: Iterable[str | os.PathLike]) -> list[OutgoingFi
         try:
             size = path.stat().st_size
             if not path.is_file():
-                raise IsADirectoryError(f"{path} is not a file")
+                raise IsADirectoryError(_("{path} is not a file").format(path=path))
             if size > MAX_ATTACHMENT_BYTES:
                 problems.append(("file", str(raw),
-                                 f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB"))
+                                 _("larger than {size} MB").format(
+                                     size=MAX_ATTACHMENT_BYTES // (1024 * 1024))))
                 continue
             files.append(OutgoingFile(display_name(path.name), path.read_bytes()))
         except OSError as exc:

@@ -65,7 +65,8 @@ class MailTemplateKind(CatalogueKind):
             same_place = same_place.where(MailTemplate.id != obj.id)
         key = V.name_key(obj.name or "")
         if any(V.name_key(name) == key for _id, name in same_place.tuples()):
-            where = "of no company" if obj.company_id is None else "of this company"
+            reason = (_("another mail template of no company in {language!r} already has it")
+                      if obj.company_id is None else
+                      _("another mail template of this company in {language!r} already has it"))
             problems.append(Problem(self.label(obj), "name", obj.name,
-                                    _("another mail template {where} in {language!r} already "
-                                      "has it").format(where=where, language=obj.language)))
+                                    reason.format(language=obj.language)))
