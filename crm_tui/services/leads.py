@@ -711,9 +711,8 @@ def create_lead(
         lead_id = kind.create(session, dict(raw))
         if duplicates and on_duplicate == "refuse":
             # Raising rolls the new row back; validation problems were reported first.
-            raise Conflict(_("the new {kind} resembles {records}: open or merge it instead")
-                           .format(kind=kind_name("lead"),
-                                   records=", ".join(d.describe() for d in duplicates)))
+            raise Conflict(_("the lead resembles {records}: open or merge it instead").format(
+                records=", ".join(d.describe() for d in duplicates)))
         if note.strip():
             LeadActivity.create(lead=lead_id, kind="note", author=session.login,
                                 created=session.clock.now(), text=note.strip())
