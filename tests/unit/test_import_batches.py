@@ -167,7 +167,7 @@ def test_rows_the_user_may_not_write_are_each_named(world) -> None:
         imports.run(manager1, "companies", data, dry_run=False)
 
     assert str(excinfo.value) == (
-        "line 5: manager1 may not modify company 'Orphan 0' (and 1 more rows)")
+        "line 5: manager1 may not modify company 'Orphan 0' (and 1 more row)")
     assert not Company.select().where(Company.name.startswith("Child")).exists()
 
 
