@@ -9,7 +9,7 @@ from typing import Any
 from crm_tui.documents import DocumentError, TemplateError
 from crm_tui.documents.fonts import PdfFontCache
 from crm_tui.documents.layout import Page, render_html_pdf, strip_images
-from crm_tui.i18n import N_, gettext, in_language
+from crm_tui.i18n import N_, _, gettext, in_language
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,6 @@ def contract_document(template: str, values: Mapping[str, str], **options: Any) 
         except TemplateError:
             continue
         shown = value if len(value) <= 40 else value[:37] + "..."
-        raise DocumentError(f"field {name.strip('_')} ({name}) value {shown!r} cannot be "
-                            f"printed: {failure}") from None
+        raise DocumentError(_("field {field} ({name}) value {shown!r} cannot be printed: "
+                              "{failure}").format(field=name.strip('_'), name=name, shown=shown, failure=failure)) from None
     raise failure

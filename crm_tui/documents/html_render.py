@@ -24,6 +24,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from crm_tui.documents import TemplateError
+from crm_tui.i18n import N_, _
 
 MAX_OUTPUT = 500_000  # characters of HTML; an invoice or a contract is a few pages
 TIME_LIMIT = 3.0  # seconds of template evaluation
@@ -75,20 +76,20 @@ def _compiled(source: str) -> Any:
     return environment().from_string(source)
 
 
-def check_syntax(source: str, what: str = "template", max_size: int = MAX_OUTPUT) -> Any:
+def check_syntax(source: str, what: str = N_("template"), max_size: int = MAX_OUTPUT) -> Any:
     """The compiled template; TemplateError naming the line of a syntax error."""
     from jinja2 import TemplateSyntaxError
 
     if not isinstance(source, str):
-        raise TemplateError(f"{what} must be text")
+        raise TemplateError(_("{what} must be text").format(what=_(what)))
     if len(source) > max_size:
-        raise TemplateError(f"{what} is {len(source)} characters; the limit is {max_size}")
+        raise TemplateError(_("{what} is {count} characters; the limit is {max_size}").format(what=_(what), count=len(source), max_size=max_size))
     try:
         return _compiled(source)
     except TemplateSyntaxError as exc:
-        raise TemplateError(f"{what}, line {exc.lineno}: {exc.message}") from None
+        raise TemplateError(_("{what}, line {lineno}: {message}").format(what=_(what), lineno=exc.lineno, message=exc.message)) from None
     except RecursionError:
-        raise TemplateError(f"{what} is nested too deeply") from None
+        raise TemplateError(_("{what} is nested too deeply").format(what=_(what))) from None
 
 
 @contextmanager
@@ -99,7 +100,7 @@ def _deadline(seconds: float, what: str) -> Iterator[None]:
 
     def tracer(frame: Any, event: str, arg: Any) -> None:
         if event == "call" and time.monotonic() > end:
-            raise TemplateError(f"{what} took longer than {seconds:g} s to render")
+            raise TemplateError(_("{what} took longer than {seconds:g} s to render").format(what=_(what), seconds=seconds))
         return None  # no per-line tracing: only calls are checked
 
     sys.settrace(tracer)
@@ -109,7 +110,7 @@ def _deadline(seconds: float, what: str) -> Iterator[None]:
         sys.settrace(previous)
 
 
-def render(source: str, data: Mapping[str, Any], *, what: str = "template",
+def render(source: str, data: Mapping[str, Any], *, what: str = N_("template"),
            max_output: int = MAX_OUTPUT, time_limit: float = TIME_LIMIT) -> str:
     """Render a document template with plain data (dicts, lists, strings, numbers).
 
@@ -128,17 +129,17 @@ def render(source: str, data: Mapping[str, Any], *, what: str = "template",
             for piece in template.generate(dict(data)):
                 size += len(piece)
                 if size > max_output:
-                    raise TemplateError(f"{what} renders to more than {max_output} characters")
+                    raise TemplateError(_("{what} renders to more than {max_output} characters").format(what=_(what), max_output=max_output))
                 pieces.append(piece)
     except TemplateError:
         raise
     except UndefinedError as exc:
-        raise TemplateError(f"{what}: {exc.message}") from None
+        raise TemplateError(_("{what}: {message}").format(what=_(what), message=exc.message)) from None
     except SecurityError as exc:
-        raise TemplateError(f"{what}: not allowed: {exc}") from None
+        raise TemplateError(_("{what}: not allowed: {exc}").format(what=_(what), exc=exc)) from None
     except RecursionError:
-        raise TemplateError(f"{what} recurses too deeply") from None
+        raise TemplateError(_("{what} recurses too deeply").format(what=_(what))) from None
     except Exception as exc:  # noqa: BLE001 - a user's template must not crash the caller
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TemplateError(f"{what} cannot be rendered: {reason}") from None
+        raise TemplateError(_("{what} cannot be rendered: {reason}").format(what=_(what), reason=reason)) from None
     return "".join(pieces)

@@ -17,7 +17,7 @@ from typing import Any
 from crm_tui.documents import DocumentError
 from crm_tui.documents.fonts import PdfFontCache
 from crm_tui.documents.layout import MAX_LOGO_BYTES, Page, clean, render_html_pdf
-from crm_tui.i18n import N_, document_language, gettext, gettext_in, in_language
+from crm_tui.i18n import N_, _, document_language, gettext, gettext_in, in_language
 from crm_tui.money import InvoiceTotals, babel_locale, compute_rated_totals, format_money
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def _as_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError as exc:
-        raise DocumentError(f"invoice date {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise DocumentError(_("invoice date {value!r} is not a date (YYYY-MM-DD)").format(value=value)) from exc
 
 
 def _format_date(value: Any, locale: str) -> str:
@@ -120,7 +120,7 @@ def _check_totals(invoice: Mapping[str, Any], computed: InvoiceTotals) -> None:
     for key, value in given.items():
         if key in expected and Decimal(str(value)) != expected[key]:
             raise DocumentError(
-                f"invoice {key} {value} does not match its lines and rates ({expected[key]})"
+                _("invoice {key} {value} does not match its lines and rates ({expected})").format(key=key, value=value, expected=expected[key])
             )
 
 
@@ -171,7 +171,7 @@ def invoice_template_data(
             credit=bool(credit_of),
         )
     except ValueError as exc:
-        raise DocumentError(f"invoice {invoice.get('bill_id')}: {exc}") from exc
+        raise DocumentError(_("invoice {bill_id}: {exc}").format(bill_id=invoice.get('bill_id'), exc=exc)) from exc
     _check_totals(invoice, totals)
 
     def money(amount: Any) -> str:
@@ -286,7 +286,7 @@ def render_invoice_pdf(
     data = invoice_template_data(invoice, company, settings)
     labels = data["labels"]
     html = html_render.render(template or default_invoice_template(), data,
-                              what="invoice template")
+                              what=N_("invoice template"))
     status = data["status"]
     mark = labels["mark_paid"] if status == "paid" else (
         labels["mark_cancelled"] if status == "cancelled" else "")

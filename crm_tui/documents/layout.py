@@ -22,6 +22,7 @@ from typing import Any
 
 from crm_tui.documents import TemplateError
 from crm_tui.documents.fonts import FAMILY, PdfFontCache, shared_font_cache
+from crm_tui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +114,15 @@ def document_pdf_class() -> type:
 
         def image(self, name: Any, *args: Any, **kwargs: Any) -> Any:
             if not self._logo_allowed:
-                raise TemplateError("images are not allowed in document templates")
+                raise TemplateError(_("images are not allowed in document templates"))
             return super().image(name, *args, **kwargs)
 
         def add_page(self, *args: Any, **kwargs: Any) -> None:
             if self.pages_count >= MAX_PAGES:
-                raise TemplateError(f"the document would have more than {MAX_PAGES} pages")
+                raise TemplateError(_("the document would have more than {most} pages").format(most=MAX_PAGES))
             if time.monotonic() > self.deadline:
-                raise TemplateError(f"laying out the document took more than "
-                                    f"{LAYOUT_TIME_LIMIT:g} s")
+                raise TemplateError(_("laying out the document took more than "
+                                      "{seconds:g} s").format(seconds=LAYOUT_TIME_LIMIT))
             super().add_page(*args, **kwargs)
 
         def header(self) -> None:
@@ -222,10 +223,10 @@ def render_html_pdf(html: str, page: Page, *, font_cache: PdfFontCache | None = 
     time) or something fpdf2's HTML renderer cannot lay out, instead of crashing.
     """
     if not isinstance(html, str):
-        raise TemplateError("the document HTML must be text")
+        raise TemplateError(_("the document HTML must be text"))
     if len(html) > MAX_HTML:
-        raise TemplateError(f"the document HTML is {len(html)} characters; the limit is "
-                            f"{MAX_HTML}")
+        raise TemplateError(_("the document HTML is {count} characters; the limit is "
+                              "{most}").format(count=len(html), most=MAX_HTML))
     cleaned = strip_images(html)
     if cleaned != html:
         log.info("document template: <img> tags removed (images come from settings only)")
@@ -254,11 +255,11 @@ def render_html_pdf(html: str, page: Page, *, font_cache: PdfFontCache | None = 
     except TemplateError:
         raise
     except RecursionError as exc:
-        raise TemplateError("the document HTML is nested too deeply to render") from exc
+        raise TemplateError(_("the document HTML is nested too deeply to render")) from exc
     except Exception as exc:  # noqa: BLE001
         # fpdf2 raises FPDFException, ValueError, KeyError, NotImplementedError... for
         # HTML it cannot lay out (e.g. a table cell too narrow for a word); the user who
         # wrote the template needs the reason, not a traceback.
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         reason = lines[0] if lines else type(exc).__name__
-        raise TemplateError(f"the HTML cannot be laid out as PDF: {reason}") from exc
+        raise TemplateError(_("the HTML cannot be laid out as PDF: {reason}").format(reason=reason)) from exc

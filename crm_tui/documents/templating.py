@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from crm_tui.documents import TemplateError
-from crm_tui.i18n import N_, gettext_in
+from crm_tui.i18n import N_, _, gettext_in
 
 __all__ = [
     "CONTRACT_MACROS",
@@ -99,13 +99,13 @@ def _substitute(
 ) -> str:
     """Replace every macro token by its converted value; refuse unknown ones and big output."""
     if not isinstance(template, str):
-        raise TemplateError(f"{what} must be text")
+        raise TemplateError(_("{what} must be text").format(what=what))
     if len(template) > max_output:
-        raise TemplateError(f"{what} is {len(template)} characters; the limit is {max_output}")
+        raise TemplateError(_("{what} is {count} characters; the limit is {max_output}").format(what=what, count=len(template), max_output=max_output))
     unknown = sorted({m.group(0) for m in token.finditer(template)} - values.keys())
     if unknown:
         shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        raise TemplateError(f"{what} uses unknown macro(s): {shown}")
+        raise TemplateError(_("{what} uses unknown macro(s): {shown}").format(what=what, shown=shown))
 
     # Convert each distinct value once and check the size before building the string,
     # so `_company_comments_` repeated 10,000 times fails fast instead of eating memory.
@@ -117,12 +117,12 @@ def _substitute(
         for piece in (template[position : match.start()], converted[match.group(0)]):
             size += len(piece)
             if size > max_output:
-                raise TemplateError(f"{what} renders to more than {max_output} characters")
+                raise TemplateError(_("{what} renders to more than {max_output} characters").format(what=what, max_output=max_output))
             pieces.append(piece)
         position = match.end()
     tail = template[position:]
     if size + len(tail) > max_output:
-        raise TemplateError(f"{what} renders to more than {max_output} characters")
+        raise TemplateError(_("{what} renders to more than {max_output} characters").format(what=what, max_output=max_output))
     pieces.append(tail)
     return "".join(pieces)
 
@@ -146,11 +146,11 @@ def render_macros(
     from crm_tui.documents import html_render
 
     if not isinstance(template, str):
-        raise TemplateError("template must be text")
+        raise TemplateError(_("template must be text"))
     unknown = sorted({m.group(0) for m in _CONTRACT_TOKEN.finditer(template)} - values.keys())
     if unknown:
         shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        raise TemplateError(f"template uses unknown macro(s): {shown}")
+        raise TemplateError(_("template uses unknown macro(s): {shown}").format(shown=shown))
     data = {name[1:-1]: value for name, value in values.items()}
     return html_render.render(macro_source(template), data, max_output=max_output)
 

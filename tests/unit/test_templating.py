@@ -206,3 +206,21 @@ def test_mail_subject_cannot_gain_headers() -> None:
 def test_mail_unknown_macro_is_named() -> None:
     with pytest.raises(TemplateError, match="_DEST_NAM_"):
         render_mail_template("Hi _DEST_NAM_", "", {"_DEST_NAME_": "Ana"})
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("es", "la plantilla usa macros desconocidas: _no_such_macro_"),
+    ("en", "template uses unknown macro(s): _no_such_macro_"),
+])
+def test_a_template_refusal_speaks_the_user_s_language(language, expected):
+    from crm_tui import i18n
+    from crm_tui.documents import TemplateError
+    from crm_tui.documents.templating import render_macros
+
+    i18n.set_language(language)
+    try:
+        with pytest.raises(TemplateError) as refused:
+            render_macros("<p>_no_such_macro_</p>", {})
+    finally:
+        i18n.set_language("en")
+    assert str(refused.value) == expected
