@@ -14,7 +14,7 @@ import click
 from crm_tui.cli.exit_codes import ExitCode
 from crm_tui.cli.state import CliState
 from crm_tui.errors import ValidationFailed
-from crm_tui.i18n import _
+from crm_tui.i18n import SOURCE_LANGUAGE, _, in_language
 
 #: While the outbox-only loop waits, how often it asks whether a pass was requested.
 WAKE_CHECK_SECONDS = 2.0
@@ -49,7 +49,10 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
         _duties(config, stamp)
         report = outbox.send_due(config.smtp, cancelled=stop)
         _print_outbox(report, stamp)
-        return report.summary()
+        # The result kept for every operator's status line is stored text: English, like
+        # the mail sync's status_text, whoever runs the worker.
+        with in_language(SOURCE_LANGUAGE):
+            return report.summary()
 
     try:
         config = load_config()

@@ -211,3 +211,15 @@ def test_sigint_during_watch_also_stops(world, mailbox, data_dir) -> None:
             proc.kill()
     assert proc.returncode == 0, err
     assert "sync: stopped" in out and "Traceback" not in err
+
+
+def test_the_pass_result_kept_for_status_lines_stays_english(world, run_crm) -> None:
+    # Every operator's status line reads the stored result, whatever the worker's language;
+    # the worker's own output speaks its language.
+    from crm_tui.models import MailWorkerState
+
+    done = run_crm("--lang", "es", "--sync")
+    assert done.returncode == 0, done.stderr
+    assert "no hay servidor de correo configurado" in done.stdout
+    [row] = MailWorkerState.select()
+    assert row.result == "outbox: sent 0, retrying 0, failed 0"
