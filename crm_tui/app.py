@@ -106,6 +106,8 @@ class CrmApp(App[None]):
         ),
         Binding("q", "back", "Back", id="app.back", tooltip="Close this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave crm"),
+        Binding("ctrl+q", "quit_anywhere", "Quit", id="app.quit_anywhere", show=False,
+                priority=True, tooltip="Leave crm from any screen or dialog"),
         Binding("question_mark", "help", "Help", id="app.help",
                 tooltip="Every key of this screen"),
         Binding("s", "sync_mail", "Sync mail", show=False, id="mail.sync",
@@ -323,7 +325,7 @@ class CrmApp(App[None]):
         """Screen keys are hidden under a dialog; q is Back on pushed screens, else Quit."""
         if self.starting:
             # Nothing but leaving works before the session is open.
-            return action == "quit"
+            return action in ("quit", "quit_anywhere")
         if action in ("goto", "back", "quit", "help", "sync_mail") and self._modal_open():
             return False
         if action == "back":
@@ -349,6 +351,28 @@ class CrmApp(App[None]):
     def action_goto(self, mode: str) -> None:
         """Show screen `mode` ("1"…"9")."""
         self.switch_mode(mode)
+
+    def action_quit_anywhere(self) -> None:
+        """Leave crm from any screen or dialog; a form's unsaved edits are only dropped once
+        the user says so."""
+        unsaved = any(getattr(screen, "has_unsaved_edits", lambda: False)()
+                      for screen in self.screen_stack)
+        if not unsaved:
+            self.exit()
+            return
+        if getattr(self.screen, "quit_question", False):
+            return  # already asking
+        from screens.modals.confirm import ConfirmModal
+
+        question = ConfirmModal(_("Quit and discard your unsaved changes?"),
+                                _("y quits, n returns to the form"))
+        question.quit_question = True
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self.exit()
+
+        self.push_screen(question, answered)
 
     def action_back(self) -> None:
         """Close the screen on top (a detail view)."""

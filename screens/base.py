@@ -968,9 +968,15 @@ def reload_table(table: LazyTable) -> None:
     table.reload()
 
 
-def specs_from(descriptions: Iterable[dict[str, Any]]) -> list[Any]:
+def specs_from(descriptions: Iterable[dict[str, Any]], session: Any = None) -> list[Any]:
     """FieldSpecs for a FieldForm from the services' plain form descriptions (their labels,
-    help and sections written in English, shown in the user's language)."""
+    help and sections written in English, shown in the user's language).
+
+    A reference field (`picker`) searches through `pickers.choices` as `session`'s user.
+    """
+    from functools import partial
+
+    from crm_tui.services import pickers
     from widgets.field_form import FieldSpec
 
     specs = []
@@ -978,10 +984,13 @@ def specs_from(descriptions: Iterable[dict[str, Any]]) -> list[Any]:
         options = d.get("options") or ()
         if isinstance(options, list):
             options = [tuple(o) if isinstance(o, list | tuple) else o for o in options]
+        search = None
+        if d.get("picker") and session is not None:
+            search = partial(pickers.choices, session, d["picker"], d["key"])
         specs.append(FieldSpec(
             key=d["key"], label=_(d.get("label", d["key"])), kind=d.get("kind", "text"),
             required=bool(d.get("required")), options=options, value=d.get("value") or "",
-            help=_(d.get("help", "")), section=_(d.get("section", "")),
+            help=_(d.get("help", "")), section=_(d.get("section", "")), search=search,
         ))
     return specs
 

@@ -101,7 +101,8 @@ def generate_invoice(screen: CrmScreen, contract_id: int, done: Any) -> None:
 
     screen.app.push_screen(ServiceFormModal(
         _("Invoice from contract"), describe, partial(invoice_forms.submit_form, session, None),
-        note=_("Set the concept's amount; the invoice is related to the contract."), tall=True),
+        note=_("Set the concept's amount; the invoice is related to the contract."), tall=True,
+        session=session),
         made)
 
 

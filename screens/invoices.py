@@ -39,7 +39,7 @@ def open_invoice_form(screen: CrmScreen, invoice_id: int | None, done: Any,
     if invoice_id is None:
         modal = ServiceFormModal(
             _("New invoice"), partial(invoice_forms.form_fields, session, None, initial),
-            partial(invoice_forms.submit_form, session, None), tall=True,
+            partial(invoice_forms.submit_form, session, None), tall=True, session=session,
             note=_("A Submitted invoice is a draft until issued (I): then it gets its bill ID, "
                  "a lock and a PDF."))
     else:
@@ -47,7 +47,8 @@ def open_invoice_form(screen: CrmScreen, invoice_id: int | None, done: Any,
             _("Edit invoice #{invoice_id}").format(invoice_id=invoice_id),
             partial(invoice_forms.form_fields, session, invoice_id),
             partial(_submit_edit, screen, invoice_id),
-            confirm=partial(documents_service.replace_warning, session, invoice_id), tall=True)
+            confirm=partial(documents_service.replace_warning, session, invoice_id), tall=True,
+            session=session)
     screen.app.push_screen(modal, done)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Literal, get_args
 
@@ -17,10 +17,16 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
+from widgets.ref_picker import RefPicker, Search
+from widgets.rows_editor import RowsEditor
+
 FieldKind = Literal[
-    "checkbox", "combo", "linked", "date", "numeric", "text", "textarea", "password"
+    "checkbox", "combo", "linked", "date", "numeric", "text", "textarea", "password",
+    "pick", "picks", "rows",
 ]
-"""The field kinds; "multiline" is accepted as another name for "textarea"."""
+"""The field kinds; "multiline" is accepted as another name for "textarea". "pick" and
+"picks" choose one or several values by typing (a `RefPicker` over the spec's `search`),
+"rows" edits a table of rows (see `RowsEditor`)."""
 
 LINKED_SEPARATOR = "|"
 """Joins the two halves of a linked value: "parent|child" (just "parent" without a child)."""
@@ -54,6 +60,9 @@ class FieldSpec:
     """A dim hint under the field."""
     section: str = ""
     """Fields sharing a section are shown together in a titled block."""
+    search: Search | None = field(default=None, compare=False)
+    """pick/picks: search(text, offset, limit) -> [(title, value)], run on a thread;
+    `options` then hold the (title, value) pairs chosen at first."""
 
 
 class _DateValidator(Validator):
@@ -82,6 +91,11 @@ def _choices(options: Any) -> list[tuple[str, str]]:
         else:
             pairs.append((str(option), str(option)))
     return pairs
+
+
+def _no_search(text: str, offset: int, limit: int) -> list[tuple[str, str]]:
+    """A picker built without a search finds nothing."""
+    return []
 
 
 class _LinkedSelect(Horizontal):
@@ -194,7 +208,8 @@ class FieldForm(VerticalScroll, can_focus=False):
             color: $text-muted;
         }
         & .form-row > Input, & .form-row > Select, & .form-row > _LinkedSelect,
-        & .form-row > TextArea, & .form-row > Checkbox {
+        & .form-row > TextArea, & .form-row > Checkbox, & .form-row > RefPicker,
+        & .form-row > RowsEditor {
             width: 1fr;
         }
         & .form-row > TextArea {
@@ -247,11 +262,14 @@ class FieldForm(VerticalScroll, can_focus=False):
         classes: str | None = None,
         disabled: bool = False,
         prompt: str = "Select",
+        type_hint: str = "type to search",
     ) -> None:
         """Create the form; widgets are built from `specs`, sections keep first-seen order.
-        `prompt` is what a choice shows while nothing is chosen (the owner's language)."""
+        `prompt` is what a choice shows while nothing is chosen, `type_hint` what an
+        empty picker shows (both in the owner's language)."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.prompt = prompt
+        self.type_hint = type_hint
         self.specs = list(specs)
         for spec in self.specs:
             # Fail where the form is built, not later inside compose.
@@ -303,6 +321,11 @@ class FieldForm(VerticalScroll, can_focus=False):
             known = {choice for _, choice in choices}
             initial: Any = value if value in known else Select.NULL
             return Select(choices, value=initial, prompt=self.prompt, compact=True)
+        if kind in ("pick", "picks"):
+            return RefPicker(spec.search or _no_search, _choices(spec.options),
+                             multiple=kind == "picks", placeholder=self.type_hint)
+        if kind == "rows":
+            return RowsEditor([str(label) for label in spec.options], value)
         if kind == "linked":
             options = spec.options if isinstance(spec.options, Mapping) else {}
             return _LinkedSelect(options, value, self.prompt)
@@ -336,7 +359,7 @@ class FieldForm(VerticalScroll, can_focus=False):
                 result[key] = CHECKED if widget.value else UNCHECKED
             elif isinstance(widget, Select):
                 result[key] = "" if widget.value is Select.NULL else str(widget.value)
-            elif isinstance(widget, _LinkedSelect):
+            elif isinstance(widget, _LinkedSelect | RefPicker | RowsEditor):
                 result[key] = widget.value
             elif isinstance(widget, TextArea):
                 result[key] = widget.text
@@ -352,6 +375,10 @@ class FieldForm(VerticalScroll, can_focus=False):
         """Focus field `key` and scroll it into view."""
         widget = self._inputs[key]
         target = widget.query_one(Select) if isinstance(widget, _LinkedSelect) else widget
+        if isinstance(target, RowsEditor | RefPicker):
+            target.focus()
+            widget.scroll_visible(animate=False)
+            return
         target.focus()
         target.scroll_visible(animate=False)
 

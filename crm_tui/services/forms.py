@@ -19,18 +19,15 @@ from crm_tui.errors import (
     Problem,
     ValidationFailed,
 )
-from crm_tui.i18n import N_, _, kind_name
+from crm_tui.i18n import N_, _
 from crm_tui.models import User
-from crm_tui.services import references, secrets
+from crm_tui.services import pickers, references, secrets
 from crm_tui.services import settings as settings_service
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, Kind, get_kind, user_logins
-from crm_tui.services.rows import cell_text, find_titles
+from crm_tui.services.rows import cell_text
 
-#: Reference fields whose target has at most this many visible records become a pick list;
-#: bigger ones (companies by the thousand) take an id or exact name as text.
-PICK_LIST_LIMIT = 50
 #: The section of custom fields that belong to none.
 CUSTOM_SECTION = N_("Custom fields")
 #: What forms use between the halves of a linked value (the services use "/").
@@ -98,7 +95,7 @@ def describe(
     for field in target.fields:
         if field.readonly:
             continue
-        described = _describe_field(session, field, current.get(field.name, ""))
+        described = _describe_field(session, kind, field, current.get(field.name, ""))
         if field.name == target.custom_type_attr:
             # Choosing another type changes the custom fields: the form asks again.
             described["reshapes"] = True
@@ -144,30 +141,24 @@ def _custom_owner(session: Session, target: Kind, obj: Any, current: dict[str, s
     return target.model(**{attr: type_id})
 
 
-def _describe_field(session: Session, field: Field, value: str) -> dict[str, Any]:
+def _describe_field(session: Session, kind: str, field: Field, value: str) -> dict[str, Any]:
     form_kind = _FORM_KINDS.get(field.kind, "text")
     options: Any = ()
     help_text = ""
+    extra: dict[str, Any] = {}
     if field.kind == "choice":
         options = list(field.choices)
-    elif field.kind == "user":
-        options = [(login, login) for login in _user_choices(value)]
-    elif field.kind == "ref" and field.ref is not None:
-        picks = find_titles(session, field.ref, "", limit=PICK_LIST_LIMIT + 1)
-        if len(picks) <= PICK_LIST_LIMIT:
-            form_kind = "combo"
-            options = [(title, str(record_id)) for record_id, title in picks]
-            if value and value not in {str(record_id) for record_id, _ in picks}:
-                # Keep the current reference choosable even if the user cannot see it,
-                # or saving the form would silently clear it (by its id, never its name).
-                options.append((references.title(session, field.ref, int(value)), value))
-        else:
-            form_kind = "text"
-            help_text = _("{ref} id or exact name").format(ref=kind_name(field.ref))
-            if value:
-                value = _ref_text(session, field.ref, value)
-    elif field.kind == "refs":
-        help_text = N_("comma-separated ids")
+    elif field.kind in ("user", "ref", "refs"):
+        # A type-ahead picker: the screen searches through `pickers.choices(kind, key)`;
+        # the options are what it starts with, a record the user may not see included
+        # (by its id, never its name), or saving the form would silently clear it.
+        form_kind = "picks" if field.kind == "refs" else "pick"
+        options = pickers.chosen(session, kind, field.name, value)
+        extra["picker"] = kind
+    elif (kind, field.name) in _STATUS_NAMES:
+        # Statuses are chosen by name (the pipeline's may be renamed in settings).
+        form_kind = "combo"
+        options = [(name, str(number)) for number, name in _STATUS_NAMES[kind, field.name]()]
     elif field.kind == "datetime":
         help_text = N_("YYYY-MM-DD HH:MM:SS")
     return {
@@ -179,26 +170,27 @@ def _describe_field(session: Session, field: Field, value: str) -> dict[str, Any
         "value": value,
         "help": help_text,
         "section": "",
+        **extra,
     }
 
 
-def _user_choices(current: str) -> list[str]:
-    logins = [login for (login,) in User.select(User.login).where(User.enabled)
-              .order_by(User.login).tuples()]
-    if current and current not in logins:
-        logins.append(current)
-    return logins
+def _lead_statuses() -> list[tuple[int, str]]:
+    from crm_tui.services.leads import status_choices
+
+    return status_choices()
 
 
-def _ref_text(session: Session, kind: str, value: str) -> str:
-    """A reference as the text a user would type: the title, or the id when the title
-    would read as an id or names a record the user may not see."""
-    if not value.isdigit():
-        return value
-    title = references.titles(session, kind, [int(value)]).get(int(value))
-    if not title or title == references.NOT_VISIBLE:
-        return value
-    return title if not title.isdigit() and not title.startswith("#") else value
+def _contract_statuses() -> list[tuple[int, str]]:
+    from crm_tui.services.contracts import CONTRACT_STATUSES
+
+    return [(number, _(name)) for number, name in sorted(CONTRACT_STATUSES.items())]
+
+
+#: Number fields chosen by name: (form kind, field) -> the (number, name) pairs.
+_STATUS_NAMES: dict[tuple[str, str], Callable[[], list[tuple[int, str]]]] = {
+    ("lead", "status"): _lead_statuses,
+    ("contract", "status"): _contract_statuses,
+}
 
 
 def current_values(session: Session, kind: str, record_id: int | None) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""The invoice form and detail view: fields, concepts and discounts typed as text lines."""
+"""The invoice form and detail view: fields, and concepts and discounts as rows (description,
+amount, tax rate) or typed as text lines."""
 
 from __future__ import annotations
 
@@ -65,6 +66,64 @@ def lines_text(lines: list[dict]) -> str:
         + line["description"] for line in lines)
 
 
+#: What joins a form row's cells, and the rows (the shape of a `rows` form field).
+ROW_CELLS = "\t"
+ROW_BREAK = "\n"
+#: The columns of the concept and discount rows.
+ROW_COLUMNS = (N_("Description"), N_("Amount"), N_("Tax %"))
+
+
+def rows_text(lines: list[dict]) -> str:
+    """Lines as a form's rows: description, amount and tax rate (empty: the invoice's)."""
+    return ROW_BREAK.join(ROW_CELLS.join((str(line["description"]), str(line["amount"]),
+                                          str(line.get("tax_rate") or "")))
+                          for line in lines)
+
+
+def parse_rows(text: str, key: str = "lines") -> list[dict]:
+    """Concept or discount rows from a form (`rows_text`'s shape), like `parse_lines_text`.
+
+    Raises:
+        ValidationFailed: every row without a description or whose amount or rate is not
+        a number.
+    """
+    problems: list[Problem] = []
+    out: list[dict] = []
+    for number, row in enumerate((text or "").split(ROW_BREAK), 1):
+        cells = [cell.strip() for cell in row.split(ROW_CELLS)] + ["", "", ""]
+        description, amount_text, rate_text = cells[:3]
+        if not (description or amount_text or rate_text):
+            continue
+        where = f"{key}[{number}]"
+        if not description:
+            problems.append(Problem(f"invoice {key}", where, row.replace(ROW_CELLS, " | "),
+                                    _("a description is needed")))
+            continue
+        try:
+            amount = V.parse_decimal(amount_text)
+            if amount is None:
+                raise V.BadValue(_("required"))
+        except V.BadValue as exc:
+            problems.append(Problem(f"invoice {key}", where, amount_text,
+                                    _("the amount: {exc}").format(exc=exc)))
+            continue
+        item = {"description": description, "amount": format(amount, "f")}
+        if rate_text:
+            rate_text = rate_text.removesuffix("%").strip()
+            try:
+                rate = V.parse_decimal(rate_text, 3)
+            except V.BadValue as exc:
+                problems.append(Problem(f"invoice {key}", where, rate_text,
+                                        _("the tax rate: {exc}").format(exc=exc)))
+                continue
+            if rate is not None:
+                item["tax_rate"] = format(rate.normalize(), "f")
+        out.append(item)
+    if problems:
+        raise ValidationFailed(problems)
+    return out
+
+
 def form_defaults(session: Session) -> dict[str, str]:
     """The values a new invoice form starts with, and the bill ID it would get (a preview)."""
     return {
@@ -79,10 +138,11 @@ def form_defaults(session: Session) -> dict[str, str]:
     }
 
 
-# --- the invoice form (fields, concepts and discounts as text) --------------------------
+# --- the invoice form (fields, concepts and discounts as rows) --------------------------
 
-_LINES_HELP = (N_("one per line: AMOUNT [@RATE] DESCRIPTION, e.g. 2400 @21 Annual support "
-               "(no @RATE: the invoice's tax rate)"))
+
+_ROWS_HELP = N_("enter: next cell · ctrl+n: add a row · ctrl+y: remove the row · empty tax "
+                "%: the invoice's rate")
 
 
 def form_fields(session: Session, invoice_id: int | None = None,
@@ -109,12 +169,13 @@ def form_fields(session: Session, invoice_id: int | None = None,
     for field in out:
         if field["key"] == "bill_id" and preview:
             field["help"] = _("empty: numbered when issued (next: {preview})").format(preview=preview)
+    columns = [_(label) for label in ROW_COLUMNS]
     out += [
-        {"key": "lines", "label": N_("Concepts"), "kind": "textarea", "required": False,
-         "options": (), "value": lines_text(lines or []), "help": _LINES_HELP,
+        {"key": "lines", "label": N_("Concepts"), "kind": "rows", "required": False,
+         "options": columns, "value": rows_text(lines or []), "help": _ROWS_HELP,
          "section": N_("Concepts and discounts")},
-        {"key": "discounts", "label": N_("Discounts"), "kind": "textarea", "required": False,
-         "options": (), "value": lines_text(discounts or []), "help": _LINES_HELP,
+        {"key": "discounts", "label": N_("Discounts"), "kind": "rows", "required": False,
+         "options": columns, "value": rows_text(discounts or []), "help": _ROWS_HELP,
          "section": N_("Concepts and discounts")},
     ]
     return out
@@ -140,13 +201,20 @@ def submit_form(session: Session, invoice_id: int | None, values: dict[str, str]
         current = forms.current_values(session, "invoice", invoice_id)
         raw = {k: v for k, v in values.items() if current.get(k, "") != v}
         row = kind.get(session, invoice_id)
-        current_texts = {key: lines_text(row[key]) for key in ("lines", "discounts")}
+        current_texts = {key: rows_text(row[key]) for key in ("lines", "discounts")}
     problems: list[Problem] = []
     for key, text in texts.items():
-        if text is None or text.strip() == current_texts[key].strip():
+        if text is None:
+            continue
+        # Rows from the form hold tabs between their cells; text lines are still read.
+        parse = parse_rows if ROW_CELLS in text else parse_lines_text
+        if parse is parse_lines_text and text.strip() == lines_text(
+                parse_rows(current_texts[key], key)).strip():
+            continue
+        if parse is parse_rows and text.strip() == current_texts[key].strip():
             continue
         try:
-            raw[key] = parse_lines_text(text, key)
+            raw[key] = parse(text, key)
         except ValidationFailed as exc:
             problems.extend(exc.problems)
     try:

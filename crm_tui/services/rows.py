@@ -469,17 +469,28 @@ def ref_titles(kind: str, ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def find_titles(session: Session, kind: str, text: str, limit: int = 20) -> list[tuple[int, str]]:
-    """Up to `limit` visible records whose text matches, as (id, title), for pickers and the
-    command palette."""
+def find_titles(session: Session, kind: str, text: str, limit: int = 20, *, offset: int = 0,
+                filters: dict[str, str] | None = None,
+                title_only: bool = False) -> list[tuple[int, str]]:
+    """Up to `limit` visible records whose text matches, as (id, title) in title order,
+    for pickers and the command palette.
+
+    `offset` skips that many (the next page); `filters` narrow further (the kind's
+    filters, e.g. `modifiable`); `title_only` matches the title alone, not the other
+    fields a kind's `q` filter reads.
+    """
     target = get_kind(kind)
     model = target.model
     title = getattr(model, target.title_attr, None) or model.id
     text = text.strip()
-    filters: dict[str, str] = {}
+    wanted: dict[str, str] = dict(filters or {})
     if text:
-        filters = {"q": text} if "q" in target.extra_filters else {target.title_attr: text}
-    query = target.query(session, filters).select(model.id, title).order_by(title).limit(limit)
+        if "q" in target.extra_filters and not title_only:
+            wanted["q"] = text
+        else:
+            wanted[target.title_attr] = text
+    query = (target.query(session, wanted).select(model.id, title)
+             .order_by(title, model.id).limit(limit).offset(offset))
     return [(record_id, str(name)) for record_id, name in query.tuples()]
 
 

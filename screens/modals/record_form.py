@@ -6,21 +6,19 @@ from functools import partial
 from typing import ClassVar
 
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, Select
 
-from crm_tui.errors import Conflict, CrmError
 from crm_tui.i18n import _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, error_text, run_service, specs_from
+from screens.base import run_service
+from screens.modals.form_modal import FormModal
 from widgets.field_form import FieldForm
+from widgets.ref_picker import RefPicker
 
 
-class RecordFormModal(ModalScreen[int | None]):
+class RecordFormModal(FormModal):
     """A form for one record; dismisses with the saved record's id, or None if cancelled.
 
     The fields come from `forms.describe`, the values go to `forms.submit`, and the
@@ -28,11 +26,10 @@ class RecordFormModal(ModalScreen[int | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
         Binding("ctrl+r", "reload", "Reload", id="form.reload",
                 tooltip="Read the record again (after someone else changed it)"),
     ]
-    """Escape closes (the form's own keys add ctrl+s Save)."""
+    """Escape closes, asking first about unsaved edits (the form's own keys add ctrl+s Save)."""
 
     DEFAULT_CSS = """
     RecordFormModal {
@@ -80,8 +77,7 @@ class RecordFormModal(ModalScreen[int | None]):
             read_only: Show the record without letting it be changed (the user may view
                 but not modify it).
         """
-        super().__init__()
-        self.session = session
+        super().__init__("", session=session)
         self.kind = kind
         self.record_id = record_id
         self.initial = dict(initial or {})
@@ -95,17 +91,9 @@ class RecordFormModal(ModalScreen[int | None]):
                                                                      id=record_id)
             self.title_text += _("  (read-only)")
         self._saving = False
-        self._initial_values: dict[str, str] | None = None
         # Fields whose choice changes the form (a contract's type brings its own fields),
         # with the value the form was last built for.
         self._reshaping: dict[str, str] = {}
-
-    def compose(self) -> ComposeResult:
-        """The title and a placeholder until the fields arrive."""
-        with Vertical(id="dialog"):
-            yield Label(self.title_text, id="form-title", markup=False)
-            yield Label(_("Loading…"), id="form-loading")
-        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Ask the services for the fields."""
@@ -131,27 +119,27 @@ class RecordFormModal(ModalScreen[int | None]):
     async def _show_form(self, descriptions: list[dict]) -> None:
         await self.query_one("#form-loading").remove()
         form = await self._mount_form(descriptions)
-        self._initial_values = form.values()
+        self.remember_values()
         if not self.read_only and form.specs:
             form.focus_field(form.specs[0].key)
 
     async def _mount_form(self, descriptions: list[dict]) -> FieldForm:
-        form = FieldForm(specs_from(descriptions), id="form", disabled=self.read_only,
-                         prompt=_("Select"))
+        form = self.build_form(descriptions)
         self._reshaping = {d["key"]: str(d.get("value") or "") for d in descriptions
                            if d.get("reshapes")}
         await self.query_one("#dialog").mount(form)
         return form
 
     @on(Select.Changed)
-    def _choice_changed(self, event: Select.Changed) -> None:
+    @on(RefPicker.Changed)
+    def _choice_changed(self, event: Select.Changed | RefPicker.Changed) -> None:
         """A new type: ask the services for the form again, keeping what was typed."""
         form = self.form
         if form is None or self.read_only:
             return
         values = form.values()
         for key, built_for in self._reshaping.items():
-            if form.input_for(key) is event.select and values.get(key, "") != built_for:
+            if form.input_for(key) is event.control and values.get(key, "") != built_for:
                 run_service(self, forms.describe, self.session, self.kind, self.record_id,
                             {**self.initial, **values}, done=self._reshape,
                             failed=self._refused, group="form.describe", exclusive=True)
@@ -166,16 +154,6 @@ class RecordFormModal(ModalScreen[int | None]):
         form = await self._mount_form(descriptions)
         if focused is not None:
             form.focus_field(focused)
-
-    def _cannot_open(self, error: BaseException) -> None:
-        self.notify(error_text(error), severity="error", timeout=8)
-        self.dismiss(None)
-
-    @property
-    def form(self) -> FieldForm | None:
-        """The form, once built."""
-        forms_found = list(self.query(FieldForm).results(FieldForm))
-        return forms_found[0] if forms_found else None
 
     @on(FieldForm.Submitted)
     def _save(self, event: FieldForm.Submitted) -> None:
@@ -197,23 +175,4 @@ class RecordFormModal(ModalScreen[int | None]):
 
     def _refused(self, error: BaseException) -> None:
         self._saving = False
-        form = self.form
-        if form is None:
-            return
-        if isinstance(error, forms.FormRejected):
-            form.show_errors(error.errors)
-        elif isinstance(error, Conflict):
-            form.show_errors({"": _("{error} (ctrl+r reloads)").format(error=error)})
-        elif isinstance(error, CrmError):
-            form.show_errors({"": str(error)})
-        else:
-            form.show_errors({"": error_text(error)})
-
-    @on(FieldForm.Cancelled)
-    def _cancelled(self, event: FieldForm.Cancelled) -> None:
-        event.stop()
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without saving."""
-        self.dismiss(None)
+        self.show_problems(error)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Label
 
-from crm_tui.errors import CrmError, ValidationFailed
 from crm_tui.i18n import _
-from crm_tui.services import forms
-from screens.base import KeyFooter, error_text, run_service, specs_from
+from screens.base import run_service
+from screens.modals.form_modal import FormModal
 from widgets.field_form import FieldForm
 
 Describe = Callable[[], list[dict[str, Any]]]
@@ -26,17 +20,12 @@ Confirm = Callable[[dict[str, str]], str | None]
 """Returns a warning to confirm before `Submit` runs, or None; runs on a thread."""
 
 
-class ServiceFormModal(ModalScreen[Any]):
+class ServiceFormModal(FormModal):
     """Collect values, let a service use them; dismisses with its result, or None.
 
     Problems the service raises (ValidationFailed) are shown under the fields they name;
     nothing closes until the service accepts the values or the user cancels.
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
-    ]
-    """Escape closes (the form adds ctrl+s Save)."""
 
     DEFAULT_CSS = """
     ServiceFormModal {
@@ -87,6 +76,7 @@ class ServiceFormModal(ModalScreen[Any]):
         confirm: Confirm | None = None,
         note: str = "",
         tall: bool = False,
+        session: Any = None,
     ) -> None:
         """Create the dialog.
 
@@ -97,23 +87,13 @@ class ServiceFormModal(ModalScreen[Any]):
             confirm: A service call returning a warning to accept first (or None).
             note: A line of explanation under the title.
             tall: Use most of the screen (long forms).
+            session: The acting user, for forms with reference pickers.
         """
-        super().__init__(classes="tall" if tall else None)
-        self.title_text = title
+        super().__init__(title, note=note, session=session, classes="tall" if tall else None)
         self.describe = describe
         self.submit = submit
         self.confirm = confirm
-        self.note = note
         self._busy = False
-
-    def compose(self) -> ComposeResult:
-        """The title, the note, and a placeholder until the fields arrive."""
-        with Vertical(id="dialog"):
-            yield Label(self.title_text, id="form-title", markup=False)
-            if self.note:
-                yield Label(self.note, id="form-note", markup=False)
-            yield Label(_("Loading…"), id="form-loading")
-        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Ask for the fields (on a thread when they come from a service)."""
@@ -125,24 +105,15 @@ class ServiceFormModal(ModalScreen[Any]):
 
     def _show_form(self, descriptions: list[dict[str, Any]]) -> None:
         self.query_one("#form-loading").remove()
-        form = FieldForm(specs_from(descriptions), id="form", prompt=_("Select"))
+        form = self.build_form(descriptions)
         self.query_one("#dialog").mount(form)
         self.call_after_refresh(self._focus_first)
 
     def _focus_first(self) -> None:
         form = self.form
+        self.remember_values()
         if form is not None and form.specs:
             form.focus_field(form.specs[0].key)
-
-    def _cannot_open(self, error: BaseException) -> None:
-        self.notify(error_text(error), severity="error", timeout=8)
-        self.dismiss(None)
-
-    @property
-    def form(self) -> FieldForm | None:
-        """The form, once built."""
-        found = list(self.query(FieldForm).results(FieldForm))
-        return found[0] if found else None
 
     @on(FieldForm.Submitted)
     def _submitted(self, event: FieldForm.Submitted) -> None:
@@ -182,26 +153,7 @@ class ServiceFormModal(ModalScreen[Any]):
 
     def _refused(self, error: BaseException) -> None:
         self._busy = False
-        form = self.form
-        if form is None:
-            return
-        if isinstance(error, forms.FormRejected):
-            form.show_errors(error.errors)
-        elif isinstance(error, ValidationFailed):
-            form.show_errors(forms.field_errors(error, [s.key for s in form.specs]))
-        elif isinstance(error, CrmError):
-            form.show_errors({"": str(error)})
-        else:
-            form.show_errors({"": error_text(error)})
-
-    @on(FieldForm.Cancelled)
-    def _cancelled(self, event: FieldForm.Cancelled) -> None:
-        event.stop()
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without doing anything."""
-        self.dismiss(None)
+        self.show_problems(error)
 
 
 def field(key: str, label: str, value: str = "", *, kind: str = "text", help: str = "",

@@ -156,8 +156,10 @@ def test_describe_lists_every_field_with_current_values_and_custom_sections(worl
     assert fields["name"] == {"key": "name", "label": "Name", "kind": "text", "required": True,
                               "options": (), "value": "Customer #A", "help": "",
                               "section": ""}
-    assert fields["parent"]["kind"] == "combo"
+    assert fields["parent"]["kind"] == "pick"
     assert fields["parent"]["value"] == str(world.cid("My company"))
+    # A picker starts with the chosen record's title; the value stays its id.
+    assert fields["parent"]["options"] == [("My company", str(world.cid("My company")))]
     assert fields["manager"]["value"] == "user1"
     assert ("user1", "user1") in fields["manager"]["options"]
     assert fields["payment_conditions"]["kind"] == "numeric"

@@ -1,0 +1,91 @@
+"""What a form's type-ahead picker offers: the records a reference field may point at, by page.
+
+A picker shows only what the user may see and, where the record being written takes its
+access from the referenced company (contacts, contracts, invoices, leads, templates), only
+the companies he may also modify: the ones the service would accept on save.
+"""
+
+from __future__ import annotations
+
+from crm_tui.i18n import N_
+from crm_tui.models import User
+from crm_tui.services import references, search
+from crm_tui.services.context import Session
+from crm_tui.services.records import Field, get_kind
+from crm_tui.services.rows import find_titles
+
+#: The form kinds whose `company` reference must be a company the user may modify.
+_COMPANY_WRITES = frozenset({"contact", "contract", "invoice", "lead", "template"})
+#: Targets whose pickers match the title alone (their `q` filter also reads other columns
+#: without an index, which a type-ahead over a million rows cannot afford).
+_TITLE_ONLY = frozenset({"company", "contact"})
+#: The most a page may hold.
+MAX_PAGE = 200
+#: The form kind a pick field of users gets (the login is the value).
+USER_TARGET = "user"
+NOT_VISIBLE = references.NOT_VISIBLE
+#: A picker's placeholder in a form.
+TYPE_HINT = N_("type to search")
+
+
+def _field(kind: str, key: str) -> Field:
+    field = get_kind(kind).field(key)
+    if field is None or field.kind not in ("ref", "refs", "user"):
+        raise KeyError(f"{kind} has no reference field {key!r}")
+    return field
+
+
+def choices(session: Session, kind: str, key: str, text: str, offset: int = 0,
+            limit: int = 20) -> list[tuple[str, str]]:
+    """A page of what the `key` field of a `kind` form may point at, matching `text`
+    (accent- and case-insensitive), as (title, value): the value is what the form sends
+    (`forms.submit` then validates it as ever).
+
+    Raises:
+        KeyError: no such reference field.
+    """
+    field = _field(kind, key)
+    limit = max(1, min(int(limit), MAX_PAGE))
+    offset = max(0, int(offset))
+    if field.kind == "user":
+        return user_choices(text, offset, limit)
+    target = field.ref or ""
+    filters: dict[str, str] = {}
+    if target == "company" and key == "company" and kind in _COMPANY_WRITES:
+        filters["modifiable"] = "1"
+    found = find_titles(session, target, text, limit, offset=offset, filters=filters,
+                        title_only=target in _TITLE_ONLY)
+    return [(title, str(record_id)) for record_id, title in found]
+
+
+def user_choices(text: str, offset: int = 0, limit: int = 20) -> list[tuple[str, str]]:
+    """Enabled users whose login or name holds `text` (accents and case aside), by login,
+    as ("login (name)", login)."""
+    wanted = search.normalise(text.strip())
+    out: list[tuple[str, str]] = []
+    skipped = 0
+    query = (User.select(User.login, User.real_name).where(User.enabled)
+             .order_by(User.login).tuples())
+    for login, name in query:
+        if wanted and wanted not in search.normalise(f"{login} {name or ''}"):
+            continue
+        if skipped < offset:
+            skipped += 1
+            continue
+        out.append((f"{login} ({name})" if name and name != login else login, login))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def chosen(session: Session, kind: str, key: str, value: str) -> list[tuple[str, str]]:
+    """The (title, value) pairs a picker starts with for a field's current value: a
+    record the user may not see reads "(not visible)" and keeps its id."""
+    field = _field(kind, key)
+    items = [item.strip() for item in str(value or "").split(",") if item.strip()]
+    if field.kind == "user" or field.ref is None:
+        return [(item, item) for item in items]
+    ids = [int(item) for item in items if item.isdigit()]
+    titles = references.titles(session, field.ref, ids) if ids else {}
+    return [(titles.get(int(item), f"#{item}") if item.isdigit() else item, item)
+            for item in items]
