@@ -26,6 +26,10 @@ DEBOUNCE = 0.1
 """Seconds of quiet typing before the search runs (one query per pause, not per key)."""
 
 
+class _Choices(OptionList, can_focus=False):
+    """The found choices: the cursor stays in the input, which moves this list's highlight."""
+
+
 class RefPicker(Vertical, can_focus=False):
     """Choose one value (or several, `multiple`) by typing part of its title.
 
@@ -103,7 +107,7 @@ class RefPicker(Vertical, can_focus=False):
         if self.multiple:
             yield Static(classes="picker-chips", markup=False)
         yield Input(self._shown_title(), placeholder=self.placeholder, compact=True)
-        yield OptionList(compact=True)
+        yield _Choices(compact=True)
 
     def on_mount(self) -> None:
         """Show the chips of the initial values."""
@@ -302,8 +306,6 @@ class RefPicker(Vertical, can_focus=False):
     @on(Input.Blurred)
     def _left(self, event: Input.Blurred) -> None:
         event.stop()
-        if self.options.has_focus:
-            return
         if not self.multiple and not self.input.value.strip() and self.chosen:
             self.choose(None)  # the title was deleted: the reference is cleared
         elif self.is_open or self.input.value != self._shown_title():

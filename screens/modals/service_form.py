@@ -95,23 +95,23 @@ class ServiceFormModal(FormModal):
         self.confirm = confirm
         self._busy = False
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         """Ask for the fields (on a thread when they come from a service)."""
         if isinstance(self.describe, list):
-            self._show_form(self.describe)
+            await self._show_form(self.describe)
         else:
             run_service(self, self.describe, done=self._show_form, failed=self._cannot_open,
                         group="service_form.describe")
 
-    def _show_form(self, descriptions: list[dict[str, Any]]) -> None:
-        self.query_one("#form-loading").remove()
+    async def _show_form(self, descriptions: list[dict[str, Any]]) -> None:
+        await self.query_one("#form-loading").remove()
         form = self.build_form(descriptions)
-        self.query_one("#dialog").mount(form)
+        await self.query_one("#dialog").mount(form)
+        self.remember_values()
         self.call_after_refresh(self._focus_first)
 
     def _focus_first(self) -> None:
         form = self.form
-        self.remember_values()
         if form is not None and form.specs:
             form.focus_field(form.specs[0].key)
 

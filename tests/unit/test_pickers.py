@@ -1,0 +1,82 @@
+"""What a form's picker offers (services.pickers), on SQLite and PostgreSQL: matches by typed
+words without regard to accents or case, pages in title order, and only what the user may
+see and, for a write that takes its access from the company, modify."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_tui.services import forms, pickers
+from crm_tui.services.records import get_kind
+
+
+def _titles(found):
+    return [title for title, _value in found]
+
+
+def test_typing_narrows_without_regard_to_accents_or_case(any_world):
+    admin = any_world.session("admin")
+    companies = get_kind("company")
+    garcia = companies.create(admin, {"name": "García Hermanos"})
+    companies.create(admin, {"name": "Garcés Logística"})
+    companies.create(admin, {"name": "ENERGÍA Solar"})
+    assert pickers.choices(admin, "contact", "company", "garcia") == [
+        ("García Hermanos", str(garcia))]
+    assert _titles(pickers.choices(admin, "contact", "company", "energia")) == ["ENERGÍA Solar"]
+    assert _titles(pickers.choices(admin, "contact", "company", "GARC")) == [
+        "Garcés Logística", "García Hermanos"]
+    # The value a picker hands the form is the id, which the form's save takes as ever.
+    contact = forms.submit(admin, "contact", None, {"full_name": "Ana", "email": "ana@example.com",
+                                                  "company": str(garcia)})
+    assert get_kind("contact").load(admin, contact).company_id == garcia
+
+
+def test_pages_follow_each_other_in_title_order(any_world):
+    admin = any_world.session("admin")
+    companies = get_kind("company")
+    for number in range(45):
+        companies.create(admin, {"name": f"Acme {number:02d}"})
+    first = pickers.choices(admin, "lead", "company", "acme", 0, 20)
+    second = pickers.choices(admin, "lead", "company", "acme", 20, 20)
+    third = pickers.choices(admin, "lead", "company", "acme", 40, 20)
+    assert _titles(first + second + third) == [f"Acme {n:02d}" for n in range(45)]
+
+
+def test_an_operator_is_offered_only_what_he_may_see_and_for_a_write_modify(any_world):
+    user1 = any_world.session("user1")
+    # user1 manages Customer #A; he may see Customer #B (a colleague's company with a
+    # parent) but not modify it, and may not see My company at all.
+    assert _titles(pickers.choices(user1, "company", "parent", "")) == [
+        "Customer #A", "Customer #B"]
+    assert _titles(pickers.choices(user1, "contact", "company", "")) == ["Customer #A"]
+    assert _titles(pickers.choices(user1, "contract", "company", "customer")) == ["Customer #A"]
+    assert pickers.choices(user1, "company", "parent", "my company") == []
+    # What a user without CRM rights is offered: nothing.
+    assert pickers.choices(any_world.session("user2"), "company", "parent", "") == []
+
+
+def test_users_are_found_by_login_or_name_and_a_hidden_reference_keeps_its_id(any_world):
+    user1 = any_world.session("user1")
+    assert pickers.choices(user1, "company", "manager", "manager #") == [
+        ("manager1 (Manager #1)", "manager1")]
+    hidden = str(any_world.cid("My company"))
+    assert pickers.chosen(user1, "company", "parent", hidden) == [("(not visible)", hidden)]
+    described = {d["key"]: d for d in forms.describe(user1, "company",
+                                                     any_world.cid("Customer #A"))}
+    assert described["parent"]["kind"] == "pick"
+    assert described["parent"]["value"] == hidden
+
+
+def test_statuses_are_chosen_by_their_configured_names(any_world):
+    from crm_tui.services import settings
+
+    admin = any_world.session("admin")
+    settings.set_value(admin, "lead.status.2", "Demo booked")
+    status = {d["key"]: d for d in forms.describe(admin, "lead", None)}["status"]
+    assert status["kind"] == "combo"
+    assert ("Demo booked", "2") in status["options"]
+
+
+def test_a_field_that_is_no_reference_is_refused(world):
+    with pytest.raises(KeyError):
+        pickers.choices(world.session("admin"), "company", "name", "")
