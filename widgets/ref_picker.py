@@ -94,6 +94,8 @@ class RefPicker(Vertical, can_focus=False):
         if not multiple:
             self.chosen = self.chosen[:1]
         self._query = ""
+        self.shown_query: str | None = None
+        """The text whose first page the list shows (None: the list shows nothing yet)."""
         self._found: list[tuple[str, str]] = []
         self._more = False
         self._loading = False
@@ -162,7 +164,11 @@ class RefPicker(Vertical, can_focus=False):
         self._query = event.value
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.set_timer(self.debounce, self._search_first)
+            self._timer = None
+        if self.debounce <= 0:
+            self._search_first()
+        else:
+            self._timer = self.set_timer(self.debounce, self._search_first)
 
     def _search_first(self) -> None:
         self._timer = None
@@ -186,7 +192,7 @@ class RefPicker(Vertical, can_focus=False):
             self.app.call_from_thread(self._failed, error, generation)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_found, found, offset, generation)
+            self.app.call_from_thread(self._show_found, found, text, offset, generation)
 
     def _failed(self, error: BaseException, generation: int) -> None:
         self._loading = False
@@ -195,7 +201,8 @@ class RefPicker(Vertical, can_focus=False):
             self.options.add_option(Option(str(error), disabled=True))
             self.options.add_class("-open")
 
-    def _show_found(self, found: list[tuple[str, str]], offset: int, generation: int) -> None:
+    def _show_found(self, found: list[tuple[str, str]], text: str, offset: int,
+                    generation: int) -> None:
         self._loading = False
         if generation != self._generation:
             return  # an older search: the user has typed since
@@ -206,6 +213,7 @@ class RefPicker(Vertical, can_focus=False):
         highlighted = options.highlighted
         if offset == 0:
             options.clear_options()
+            self.shown_query = text
         chosen = {value for _title, value in self.chosen}
         options.add_options(Option(("✓ " if value in chosen else "") + title, id=None)
                             for title, value in found)
