@@ -126,11 +126,11 @@ async def test_new_invoice_with_concepts_from_the_form(world, clock):
         modal = app.screen
         assert type(modal).__name__ == "ServiceFormModal"
         form = modal.form
-        form.input_for("company").value = str(world.cid("Customer #B"))
+        form.input_for("company").choose(("Customer #B", str(world.cid("Customer #B"))))
         form.focus_field("lines")
-        await pilot.press(*"2400 Annual support")
+        await pilot.press(*"Annual support", "enter", *"2400")
         form.focus_field("discounts")
-        await pilot.press(*"240 promotion")
+        await pilot.press(*"promotion", "enter", *"240")
         await pilot.press("ctrl+s")
         await settle(pilot, 6)
         assert type(app.screen).__name__ == "InvoicesScreen"
@@ -156,9 +156,9 @@ async def test_bad_concept_line_is_shown_in_the_form(world, clock):
         await pilot.press("n")
         await settle(pilot)
         form = app.screen.form
-        form.input_for("company").value = str(world.cid("Customer #B"))
+        form.input_for("company").choose(("Customer #B", str(world.cid("Customer #B"))))
         form.focus_field("lines")
-        await pilot.press(*"Support 2400")
+        await pilot.press(*"Support", "enter", *"24OO")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert type(app.screen).__name__ == "ServiceFormModal"
