@@ -302,6 +302,15 @@ def _scanned(expr: peewee.Expression) -> peewee.Expression:
     return peewee.NodeList((peewee.SQL("+("), expr, peewee.SQL(")")), glue="")
 
 
+def row_checked(expr: peewee.Expression) -> peewee.Expression:
+    """`expr` checked on each row rather than looked up in an index (SQLite; PostgreSQL's
+    planner weighs it by its statistics): for a rule that holds for most rows, so a list
+    walks its sort index and stops after a page."""
+    if expr is _ALWAYS or expr is _NEVER or not is_sqlite():
+        return expr
+    return _scanned(expr)
+
+
 def lead_modify_expr(user: User) -> peewee.Expression:
     """A WHERE expression on Lead selecting the leads `user` may modify."""
     if is_admin(user):

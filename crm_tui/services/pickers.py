@@ -7,8 +7,9 @@ the companies he may also modify: the ones the service would accept on save.
 
 from __future__ import annotations
 
+from crm_tui import acl
 from crm_tui.i18n import N_
-from crm_tui.models import User
+from crm_tui.models import Company, User
 from crm_tui.services import references, search
 from crm_tui.services.context import Session
 from crm_tui.services.records import Field, get_kind
@@ -19,6 +20,8 @@ _COMPANY_WRITES = frozenset({"contact", "contract", "invoice", "lead", "template
 #: Targets whose pickers match the title alone (their `q` filter also reads other columns
 #: without an index, which a type-ahead over a million rows cannot afford).
 _TITLE_ONLY = frozenset({"company", "contact"})
+#: A rule matching at least this many companies is checked per row along the name index.
+_MANY = 2000
 #: The most a page may hold.
 MAX_PAGE = 200
 #: The form kind a pick field of users gets (the login is the value).
@@ -50,12 +53,36 @@ def choices(session: Session, kind: str, key: str, text: str, offset: int = 0,
     if field.kind == "user":
         return user_choices(text, offset, limit)
     target = field.ref or ""
-    filters: dict[str, str] = {}
-    if target == "company" and key == "company" and kind in _COMPANY_WRITES:
-        filters["modifiable"] = "1"
-    found = find_titles(session, target, text, limit, offset=offset, filters=filters,
+    if target == "company":
+        return company_choices(session, text, offset, limit,
+                               modify=key == "company" and kind in _COMPANY_WRITES)
+    found = find_titles(session, target, text, limit, offset=offset,
                         title_only=target in _TITLE_ONLY)
     return [(title, str(record_id)) for record_id, title in found]
+
+
+def company_choices(session: Session, text: str, offset: int = 0, limit: int = 20, *,
+                    modify: bool = False) -> list[tuple[str, str]]:
+    """A page of the companies the user may see (`modify`: and modify) whose name has a
+    word starting with each typed word, by name, as (name, id).
+
+    The access rule is the services' own (`acl`). When it holds for many companies (a
+    member of My company sees nearly all of them) it is checked on each row as the name
+    index is walked, so a page stops after `limit` matches instead of fetching and sorting
+    every company the user may see.
+    """
+    user = session.user
+    rule = acl.company_modify_expr(user) if modify else acl.company_view_expr(user)
+    if not acl.is_admin(user):
+        many = Company.select(Company.id).where(rule).limit(_MANY).count() >= _MANY
+        if many:
+            rule = acl.row_checked(rule)
+    query = Company.select(Company.id, Company.name).where(rule)
+    text = text.strip()
+    if text:
+        query = query.where(search.match("company", text, ("n",), Company.name.contains(text)))
+    query = query.order_by(Company.name, Company.id).limit(limit).offset(offset)
+    return [(str(name), str(record_id)) for record_id, name in query.tuples()]
 
 
 def user_choices(text: str, offset: int = 0, limit: int = 20) -> list[tuple[str, str]]:

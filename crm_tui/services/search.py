@@ -177,7 +177,11 @@ def _after(prefix: str) -> str:
 def _prefix_condition(kind: str, prefix: str, codes: Sequence[str] | None) -> peewee.Expression:
     condition = ((SearchWord.kind == kind) & (SearchWord.word >= prefix)
                  & (SearchWord.word < _after(prefix)))
-    if codes:
+    if codes and not {code for code, _name in FIELDS.get(kind, ())} <= set(codes):
+        # Only some fields: filter on them. Every field (a company's one name): no filter,
+        # so a record's words are read from the (kind, record_id, word) index alone, which
+        # the planner then prefers for a common word checked row by row (a one-letter
+        # prefix at a million companies walked every word with that letter per row).
         condition &= SearchWord.field.in_(list(codes))
     return condition
 
