@@ -16,7 +16,7 @@ from crm_tui.services.records import Field, get_kind
 from crm_tui.services.rows import find_titles
 
 #: The form kinds whose `company` reference must be a company the user may modify.
-_COMPANY_WRITES = frozenset({"contact", "contract", "invoice", "lead", "template"})
+_COMPANY_WRITES = frozenset({"contact", "contract", "invoice", "lead"})
 #: Targets whose pickers match the title alone (their `q` filter also reads other columns
 #: without an index, which a type-ahead over a million rows cannot afford).
 _TITLE_ONLY = frozenset({"company", "contact"})
@@ -55,24 +55,28 @@ def choices(session: Session, kind: str, key: str, text: str, offset: int = 0,
     target = field.ref or ""
     if target == "company":
         return company_choices(session, text, offset, limit,
-                               modify=key == "company" and kind in _COMPANY_WRITES)
+                               modify=key == "company" and kind in _COMPANY_WRITES,
+                               own_only=kind == "mail-template")
     found = find_titles(session, target, text, limit, offset=offset,
                         title_only=target in _TITLE_ONLY)
     return [(title, str(record_id)) for record_id, title in found]
 
 
 def company_choices(session: Session, text: str, offset: int = 0, limit: int = 20, *,
-                    modify: bool = False) -> list[tuple[str, str]]:
+                    modify: bool = False, own_only: bool = False) -> list[tuple[str, str]]:
     """A page of the companies the user may see (`modify`: and modify) whose name has a
     word starting with each typed word, by name, as (name, id).
 
     The access rule is the services' own (`acl`). When it holds for many companies (a
     member of My company sees nearly all of them) it is checked on each row as the name
     index is walked, so a page stops after `limit` matches instead of fetching and sorting
-    every company the user may see.
+    every company the user may see. `own_only`: a superadmin may choose any, anyone else
+    only his own company (a mail template's: he sees the templates of his company alone).
     """
     user = session.user
     rule = acl.company_modify_expr(user) if modify else acl.company_view_expr(user)
+    if own_only and not acl.is_admin(user):
+        rule = Company.id == (user.company_id or 0)
     if not acl.is_admin(user):
         many = Company.select(Company.id).where(rule).limit(_MANY).count() >= _MANY
         if many:
