@@ -263,13 +263,16 @@ class FieldForm(VerticalScroll, can_focus=False):
         disabled: bool = False,
         prompt: str = "Select",
         type_hint: str = "type to search",
+        nothing_found: str = "(no match)",
     ) -> None:
         """Create the form; widgets are built from `specs`, sections keep first-seen order.
         `prompt` is what a choice shows while nothing is chosen, `type_hint` what an
-        empty picker shows (both in the owner's language)."""
+        empty picker shows, `nothing_found` what its list shows when nothing matches (all
+        in the owner's language)."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.prompt = prompt
         self.type_hint = type_hint
+        self.nothing_found = nothing_found
         self.specs = list(specs)
         for spec in self.specs:
             # Fail where the form is built, not later inside compose.
@@ -323,7 +326,8 @@ class FieldForm(VerticalScroll, can_focus=False):
             return Select(choices, value=initial, prompt=self.prompt, compact=True)
         if kind in ("pick", "picks"):
             return RefPicker(spec.search or _no_search, _choices(spec.options),
-                             multiple=kind == "picks", placeholder=self.type_hint)
+                             multiple=kind == "picks", placeholder=self.type_hint,
+                             nothing_found=self.nothing_found)
         if kind == "rows":
             return RowsEditor([str(label) for label in spec.options], value)
         if kind == "linked":

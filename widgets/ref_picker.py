@@ -82,9 +82,13 @@ class RefPicker(Vertical, can_focus=False):
 
     def __init__(self, search: Search, chosen: Sequence[tuple[str, str]] = (), *,
                  multiple: bool = False, placeholder: str = "", page: int = PAGE,
-                 debounce: float = DEBOUNCE, id: str | None = None) -> None:
-        """`chosen`: the initial (title, value) pairs (at most one unless `multiple`)."""
+                 debounce: float = DEBOUNCE, nothing_found: str = "(no match)",
+                 id: str | None = None) -> None:
+        """`chosen`: the initial (title, value) pairs (at most one unless `multiple`);
+        `nothing_found` is what the list shows when the search finds nothing (the owner's
+        language)."""
         super().__init__(id=id)
+        self.nothing_found = nothing_found
         self.search = search
         self.multiple = multiple
         self.placeholder = placeholder
@@ -217,6 +221,8 @@ class RefPicker(Vertical, can_focus=False):
         chosen = {value for _title, value in self.chosen}
         options.add_options(Option(("✓ " if value in chosen else "") + title, id=None)
                             for title, value in found)
+        if not self._found:
+            options.add_option(Option(self.nothing_found, disabled=True))
         options.add_class("-open")
         if self._found:
             options.highlighted = 0 if offset == 0 or highlighted is None else highlighted

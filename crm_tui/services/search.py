@@ -226,6 +226,19 @@ def match(kind: str, text: str, codes: Sequence[str] | None = None,
     return functools.reduce(operator.and_, conditions)
 
 
+def checked_per_row(kind: str, text: str, codes: Sequence[str] | None = None) -> bool:
+    """Whether `match` checks `text` on each row (one typed word, and a common one).
+
+    Its records are then found by walking a list's order; an order that clusters them (a
+    name order, for the word a name starts with) walks far before a page is full, so a
+    caller may prefer one that does not (the primary key)."""
+    typed = list(dict.fromkeys(words_of(text)))
+    if len(typed) != 1:
+        return False
+    condition = _prefix_condition(kind, typed[0], codes)
+    return SearchWord.select(SearchWord.id).where(condition).limit(_COMMON).count() >= _COMMON
+
+
 def search(session, kind: str, text: str, limit: int = 50) -> list[dict]:
     """Up to `limit` visible records of `kind` matching `text` (newest first), in the --json
     shape: the service behind the lists' `/` search."""

@@ -53,7 +53,7 @@ class FormModal(ModalScreen[Any]):
         """The form for the services' field descriptions."""
         return FieldForm(specs_from(descriptions, self.session), id="form",
                          disabled=self.read_only, prompt=_("Select"),
-                         type_hint=_("type to search"))
+                         type_hint=_("type to search"), nothing_found=_("(no match)"))
 
     @property
     def form(self) -> FieldForm | None:
