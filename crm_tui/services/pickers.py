@@ -65,8 +65,8 @@ def choices(session: Session, kind: str, key: str, text: str, offset: int = 0,
 def company_choices(session: Session, text: str, offset: int = 0, limit: int = 20, *,
                     modify: bool = False, own_only: bool = False) -> list[tuple[str, str]]:
     """A page of the companies the user may see (`modify`: and modify) whose name has a
-    word starting with each typed word, as (name, id): by name, or, for a single common
-    word (thousands of companies), oldest first.
+    word starting with each typed word, as (name, id): by name, or, when every typed word
+    is common (thousands of companies each), oldest first.
 
     The access rule is the services' own (`acl`). When it holds for many companies (a
     member of My company sees nearly all of them) it is checked on each row as the name
@@ -84,15 +84,17 @@ def company_choices(session: Session, text: str, offset: int = 0, limit: int = 2
             rule = acl.row_checked(rule)
     query = Company.select(Company.id, Company.name).where(rule)
     order = (Company.name, Company.id)
-    text = text.strip()
-    if text:
+    typed = list(dict.fromkeys(search.words_of(text)))
+    if typed:
         # Words that start with what is typed, through the search index only: a substring
-        # of a word (`gistica`) would read every company on each key.
-        query = query.where(search.match("company", text, ("n",)))
-        if search.checked_per_row("company", text, ("n",)):
-            # A common word ("nimbus") is checked per company: along the name index its
-            # companies sit together (their names start with it), far down a million
-            # names; along the primary key they come at once.
+        # of a word (`gistica`) would read every company on each key. Each word on its own:
+        # a rare one gathers its few companies, a common one is checked per company.
+        for word in typed:
+            query = query.where(search.match("company", word, ("n",)))
+        if all(search.checked_per_row("company", word, ("n",)) for word in typed):
+            # Only common words ("nimbus l"): along the name index their companies sit
+            # together (their names start with them), far down a million names; along
+            # the primary key they come at once.
             order = (Company.id,)
     query = query.order_by(*order).limit(limit).offset(offset)
     return [(str(name), str(record_id)) for record_id, name in query.tuples()]
