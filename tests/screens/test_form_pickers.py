@@ -222,3 +222,38 @@ async def test_ctrl_q_from_an_unchanged_dialog_quits_at_once(world):
         assert type(app.screen).__name__ == "RecordFormModal"
         await press(pilot, "ctrl+q")
         assert app.return_code == 0
+
+
+async def test_tags_are_added_as_chips_and_removed_again(world, admin):
+    from crm_tui.models import Lead, LeadTag, Tag
+
+    for name in ("hot", "cold", "partner"):
+        Tag.create(name=name)
+    lead = get_kind("lead").create(admin, {"full_name": "Lía Tags"})
+    app = app_for(world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "5")
+        await press(pilot, "e")
+        modal = app.screen
+        await until(pilot, lambda: getattr(modal, "form", None) is not None)
+        picker = modal.form.input_for("tags")
+        assert picker.multiple
+        await tab_to(pilot, picker)
+        for typed in ("ho", "par", "co"):
+            await type_text(pilot, typed)
+            await until(pilot, lambda t=typed: picker.shown_query == t and picker.is_open)
+            await press(pilot, "enter")
+        assert [title for title, _v in picker.chosen] == ["hot", "partner", "cold"]
+        await press(pilot, "backspace")  # the empty box: the last chip goes
+        assert [title for title, _v in picker.chosen] == ["hot", "partner"]
+        await type_text(pilot, "h")
+        await until(pilot, lambda: picker.shown_query == "h" and picker.is_open)
+        assert shown(picker) == ["✓ hot"]
+        await press(pilot, "enter")  # a chosen one chosen again: removed
+        assert [title for title, _v in picker.chosen] == ["partner"]
+        await press(pilot, "ctrl+s")
+        await until(pilot, lambda: app.screen is not modal)
+    tags = {t.tag.name for t in LeadTag.select().where(LeadTag.lead == lead)}
+    assert tags == {"partner"}
+    assert Lead.get_by_id(lead).full_name == "Lía Tags"
