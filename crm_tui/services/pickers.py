@@ -8,7 +8,6 @@ the companies he may also modify: the ones the service would accept on save.
 from __future__ import annotations
 
 from crm_tui import acl
-from crm_tui.i18n import N_
 from crm_tui.models import Company, User
 from crm_tui.services import references, search
 from crm_tui.services.context import Session
@@ -24,11 +23,6 @@ _TITLE_ONLY = frozenset({"company", "contact"})
 _MANY = 2000
 #: The most a page may hold.
 MAX_PAGE = 200
-#: The form kind a pick field of users gets (the login is the value).
-USER_TARGET = "user"
-NOT_VISIBLE = references.NOT_VISIBLE
-#: A picker's placeholder in a form.
-TYPE_HINT = N_("type to search")
 
 
 def _field(kind: str, key: str) -> Field:
