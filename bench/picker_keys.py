@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline_board import clock_frames  # noqa: E402 - bench/ is the script's own directory
+
 FRAME = 0.016
 #: (label, the text typed before the timed key, the timed key).
 KEYS = [
@@ -70,26 +72,6 @@ async def until(pilot, condition, timeout: float = 60.0) -> None:
         await asyncio.sleep(0.0005)
 
 
-def _clock_frames() -> None:
-    """Note, on the app being measured, when it first renders a frame in which its
-    `_bench_check()` holds."""
-    from textual.app import App
-
-    if getattr(App, "_bench_clocked", False):
-        return
-    render = App._display
-
-    def display(app, screen, renderable) -> None:
-        render(app, screen, renderable)
-        check = getattr(app, "_bench_check", None)
-        if (renderable is not None and not app._batch_count and check is not None
-                and getattr(app, "_bench_painted", None) is None and check()):
-            app._bench_painted = time.perf_counter()
-
-    App._display = display
-    App._bench_clocked = True
-
-
 async def measure(path: Path, login: str, rounds: int) -> dict[str, list[float]]:
     """Each keystroke's times in the company picker of one database, as `login`."""
     from crm_tui import db
@@ -99,7 +81,7 @@ async def measure(path: Path, login: str, rounds: int) -> dict[str, list[float]]
     from crm_tui.services.database import open_and_prepare
 
     open_and_prepare(str(path))
-    _clock_frames()
+    clock_frames()
     session = Session(User.get(User.login == login))
     figures: dict[str, list[float]] = {label: [] for label, _before, _key in KEYS}
     app = make_app(session)

@@ -147,7 +147,7 @@ def _figures_shown(app) -> bool:
     return board is not None and all(c.data.count for c in board.kanban_columns)
 
 
-def _clock_frames() -> None:
+def clock_frames() -> None:
     """Note, on the app being measured, when it first renders a frame in which its
     `_bench_check()` holds (headless apps render frames without writing them)."""
     from textual.app import App
@@ -225,7 +225,7 @@ def _harness(make_screen, switch: bool):
 async def _time_switch(app, shown, switch: bool, login: str | None = None) -> tuple[float, float]:
     """(first frame where `shown()`, settled), in seconds from the switch or the start; for
     the board (`login`), also waits for the header figures (`app._bench_figures`)."""
-    _clock_frames()
+    clock_frames()
     start = time.perf_counter()
     async with app.run_test(size=(80, 24)) as pilot:
         if switch:
