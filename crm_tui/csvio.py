@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TextIO
 
+from crm_tui.i18n import N_, Said
+
 __all__ = [
     "CsvColumns",
     "CsvFormatError",
@@ -59,10 +61,12 @@ class CsvFormatError(Exception):
     """The file as a whole cannot be read; str() is one line naming what could not be determined.
 
     ``problems`` lists the individual header problems when the header is what is wrong.
+    The message and each problem's reason are `Said`: English as str, `said()` where shown.
     """
 
     def __init__(self, message: str, problems: Sequence[RowProblem] = ()) -> None:
         self.problems = list(problems)
+        self.message = message
         super().__init__(message)
 
 
@@ -137,24 +141,23 @@ def decode(data: bytes) -> tuple[str, str]:
     """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode text" export; named specifically since it would look binary below.
-        raise CsvFormatError(
+        raise CsvFormatError(Said(N_(
             "cannot determine the encoding: the file is UTF-16; save it as CSV UTF-8 or Latin-1"
-        )
+        )))
     nul = data.find(b"\x00")
     if nul != -1:
-        raise CsvFormatError(
-            f"cannot determine the encoding: the file contains a NUL byte at offset {nul} "
-            "(binary data, not a CSV text file)"
-        )
+        raise CsvFormatError(Said(N_(
+            "cannot determine the encoding: the file contains a NUL byte at offset {offset} "
+            "(binary data, not a CSV text file)"), offset=nul))
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
             # A BOM is an explicit claim; falling back to Latin-1 would silently garble text.
-            raise CsvFormatError(
+            raise CsvFormatError(Said(N_(
                 "cannot determine the encoding: the file starts with a UTF-8 byte-order mark "
-                f"but byte 0x{data[exc.start + 3]:02x} at offset {exc.start + 3} is not UTF-8"
-            ) from None
+                "but byte 0x{byte} at offset {offset} is not UTF-8"),
+                byte=f"{data[exc.start + 3]:02x}", offset=exc.start + 3)) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -233,11 +236,12 @@ def sniff_delimiter(text: str) -> str:
     plausible = [d for d in plausible if d != "\t"]
     if len(plausible) == 1:
         return plausible[0]
-    named = " and ".join(DELIMITERS[d] for d in plausible)
-    raise CsvFormatError(
-        f"cannot determine the delimiter: {named} all separate cells in the first lines "
-        f"(tried {', '.join(DELIMITERS.values())}); use one of them consistently"
-    )
+    names = [DELIMITERS[d] for d in plausible]
+    raise CsvFormatError(Said(N_(
+        "cannot determine the delimiter: {named} all separate cells in the first lines "
+        "(tried {tried}); use one of them consistently"),
+        named=Said(N_("{some} and {last}"), some=", ".join(names[:-1]), last=names[-1]),
+        tried=", ".join(DELIMITERS.values())))
 
 
 # --- formula injection ------------------------------------------------------------------------
@@ -449,10 +453,9 @@ def _records(text: str, delimiter: str) -> tuple[list[int], list[list[str]]]:
     except csv.Error as exc:
         # Strict mode, because a stray quote would otherwise swallow the rest of the file
         # into one cell without a word.
-        raise CsvFormatError(
-            f"cannot read the record starting on line {end + 1}: {exc} "
-            "(check the quotes on that line)"
-        ) from None
+        raise CsvFormatError(Said(N_(
+            "cannot read the record starting on line {line}: {error} "
+            "(check the quotes on that line)"), line=end + 1, error=str(exc))) from None
     return lines, records
 
 
@@ -546,20 +549,23 @@ def _header_map(
         elif key in ignored:
             mapping.append(None)
         elif key not in canonical:
-            problems.append(RowProblem(line, cell, cell, "unknown column"))
+            problems.append(RowProblem(line, cell, cell, Said(N_("unknown column"))))
             mapping.append(None)
         elif key in seen:
-            problems.append(RowProblem(line, cell, cell, "column appears twice in the header"))
+            problems.append(RowProblem(line, cell, cell,
+                                       Said(N_("column appears twice in the header"))))
             mapping.append(None)
         else:
             seen.add(key)
             mapping.append(canonical[key])
     for column in required_columns:
         if _key(column) not in seen:
-            problems.append(RowProblem(line, column, "", "required column missing from header"))
+            problems.append(RowProblem(line, column, "",
+                                       Said(N_("required column missing from header"))))
     if problems:
         summary = "; ".join(f"{p.reason}: {p.column!r}" for p in problems)
-        raise CsvFormatError(f"cannot use the header on line {line}: {summary}", problems)
+        raise CsvFormatError(Said(N_("cannot use the header on line {line}: {summary}"),
+                                  line=line, summary=summary), problems)
     return mapping
 
 
@@ -632,7 +638,8 @@ def read_columns(
             if length > width:
                 problems[index] = [RowProblem(
                     line, None, by_position[width][index],
-                    f"too many columns: expected {width}, got {length}")]
+                    Said(N_("too many columns: expected {width}, got {length}"),
+                         width=width, length=length))]
     if 1 in lengths and width > 1:
         # The delimiter is checked on every record: one the file's delimiter does not split
         # at all but another does, uses that one (a line pasted from another file).
@@ -645,8 +652,8 @@ def read_columns(
             if other is not None:
                 problems.setdefault(index, []).insert(0, RowProblem(
                     lines[index], None, cell,
-                    f"the line is separated by {DELIMITERS[other]}, the file by "
-                    f"{DELIMITERS[table.delimiter]}"))
+                    Said(N_("the line is separated by {other}, the file by {delimiter}"),
+                         other=DELIMITERS[other], delimiter=DELIMITERS[table.delimiter])))
     same_length = longest == min(lengths, default=0)
     full: set[str] = set()
     if same_length:
@@ -662,7 +669,8 @@ def read_columns(
             for index, cell in enumerate(cells_here):
                 if cell.strip():
                     problems.setdefault(index, []).append(RowProblem(
-                        lines[index], f"#{position + 1}", cell, "value under an unnamed column"))
+                        lines[index], f"#{position + 1}", cell,
+                        Said(N_("value under an unnamed column"))))
         else:
             out[column] = cells_here
     return CsvColumns(lines, out, problems, full)
@@ -680,7 +688,8 @@ def _positional_records(
                     row.line,
                     None,
                     row.cells[len(columns)],
-                    f"too many columns: expected {len(columns)}, got {len(row.cells)}",
+                    Said(N_("too many columns: expected {width}, got {length}"),
+                         width=len(columns), length=len(row.cells)),
                 )
             )
         values = dict.fromkeys(columns, "")
@@ -708,7 +717,8 @@ def _named_records(
                     row.line,
                     None,
                     row.cells[len(mapping)],
-                    f"too many columns: expected {len(mapping)}, got {len(row.cells)}",
+                    Said(N_("too many columns: expected {width}, got {length}"),
+                         width=len(mapping), length=len(row.cells)),
                 )
             )
         values = blank.copy()
@@ -719,7 +729,8 @@ def _named_records(
                 if cell.strip():
                     problems.append(
                         RowProblem(
-                            row.line, f"#{position + 1}", cell, "value under an unnamed column"
+                            row.line, f"#{position + 1}", cell,
+                            Said(N_("value under an unnamed column")),
                         )
                     )
             for key in placeholders:

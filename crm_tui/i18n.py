@@ -12,6 +12,7 @@ scripting contract and stay English: never mark them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -241,3 +242,68 @@ def retranslate(owner: object, *attributes: str) -> None:
             sources[attribute] = text
         # object.__setattr__: key bindings are frozen dataclasses
         object.__setattr__(owner, attribute, gettext(sources[attribute]))
+
+
+class Said(str):
+    """An English message with its parameters filled in, that can still be read in any language.
+
+    As a `str` it is the English text: what logs and stored texts keep, and what a script
+    compares. `said()` reads it in the current language where a face shows it, so a message
+    made on one user's or the mail worker's behalf is not frozen in their language.
+    """
+
+    message: str
+    params: dict[str, object]
+
+    def __new__(cls, message: str, **params: object) -> Said:
+        self = super().__new__(cls, message.format(**params))
+        self.message, self.params = message, params
+        return self
+
+
+def said(text: object, known: tuple[str, ...] = ()) -> str:
+    """`text` in the current language, where a face shows it to a person.
+
+    A `Said` is translated with its parameters (themselves read with `said`). A plain string
+    that is one of the `known` English messages (with `{name}` parameters), as stored texts
+    are, is matched back and translated; any other text is shown as it is.
+    """
+    if isinstance(text, Said):
+        params = {name: said(value, known) if isinstance(value, str) else value
+                  for name, value in text.params.items()}
+        return gettext(text.message).format(**params)
+    text = str(text)
+    # The message with the most fixed words first: "refused to {action}: {reason}" before
+    # "refused {command}: {answer}".
+    for message in sorted(known, key=lambda m: -len(_FIELD.sub("", m))):
+        found = _pattern(message).fullmatch(text)
+        if found:
+            params = {name: said(value, known) for name, value in found.groupdict().items()}
+            return gettext(message).format(**params)
+    return text
+
+
+def said_error(exc: BaseException, known: tuple[str, ...] = ()) -> str:
+    """An exception's one line in the current language (its `Said` message, or str(exc))."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return said(first if isinstance(first, Said) else str(exc), known)
+
+
+_FIELD = re.compile(r"\{\w+\}")
+
+
+_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(message: str) -> re.Pattern[str]:
+    """A regular expression matching `message` with any text for each `{name}`."""
+    if message not in _patterns:
+        pieces, seen = [], set()
+        for index, part in enumerate(re.split(r"\{(\w+)\}", message)):
+            if index % 2 == 0:
+                pieces.append(re.escape(part))
+            else:
+                pieces.append(f"(?P={part})" if part in seen else f"(?P<{part}>.*?)")
+                seen.add(part)
+        _patterns[message] = re.compile("".join(pieces), re.DOTALL)
+    return _patterns[message]

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from crm_tui.i18n import N_, gettext
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -28,16 +30,36 @@ def quantize(amount: Decimal) -> Decimal:
     return ZERO if result.is_zero() else result
 
 
+class MoneyError(ValueError):
+    """An amount, rate or currency that is not one; read in the language where it is shown.
+
+    The message is an English message id with named parameters (`what` is itself a message
+    id, "amount" or "rate"): `str(exc)` translates it when a face shows it, so a reason kept
+    or logged elsewhere is not frozen in one user's language.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message, params)
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        params = dict(self.params)
+        if "what" in params:
+            params["what"] = gettext(str(params["what"]))
+        return gettext(self.message).format(**params)
+
+
 def _to_decimal(value: object, what: str) -> Decimal:
     """Turn an int, Decimal or plain number string into a finite Decimal, or explain why not."""
     # bool is an int subclass; True as "1.00 EUR" is always a bug in the caller.
     if isinstance(value, bool):
-        raise ValueError(f"{what} must be a number, not a boolean ({value!r})")
+        raise MoneyError(N_("{what} must be a number, not a boolean ({value})"), what=what,
+                         value=repr(value))
     if isinstance(value, float):
         # Floats cannot hold 0.1 exactly; accepting them would let binary noise into totals.
-        raise ValueError(
-            f"{what} must be a Decimal, an int or a string like '1234.56', not a float ({value!r})"
-        )
+        raise MoneyError(N_("{what} must be a Decimal, an int or a string like '1234.56', not a "
+                            "float ({value})"), what=what, value=repr(value))
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -45,21 +67,26 @@ def _to_decimal(value: object, what: str) -> Decimal:
     elif isinstance(value, str):
         text = value.strip()
         if not text:
-            raise ValueError(f"{what} is empty")
+            raise MoneyError(N_("{what} is empty"), what=what)
         if not _AMOUNT_RE.fullmatch(text):
             if "," in text:
-                reason = "use a dot for decimals and no thousands separators, e.g. 1234.56"
+                message = N_("{what} {value} is not a valid number: use a dot for decimals and "
+                             "no thousands separators, e.g. 1234.56")
             else:
-                reason = "expected a plain number like 1234.56"
-            raise ValueError(f"{what} {value!r} is not a valid number: {reason}")
+                message = N_("{what} {value} is not a valid number: expected a plain number "
+                             "like 1234.56")
+            raise MoneyError(message, what=what, value=repr(value))
         try:
             result = Decimal(text)
         except InvalidOperation as exc:  # pragma: no cover - the regex already vetted it
-            raise ValueError(f"{what} {value!r} is not a valid number") from exc
+            raise MoneyError(N_("{what} {value} is not a valid number"), what=what,
+                             value=repr(value)) from exc
     else:
-        raise ValueError(f"{what} must be a number, got {type(value).__name__}")
+        raise MoneyError(N_("{what} must be a number, got {kind}"), what=what,
+                         kind=type(value).__name__)
     if not result.is_finite():
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
+        raise MoneyError(N_("{what} must be a finite number, got {value}"), what=what,
+                         value=repr(value))
     return result
 
 
@@ -70,17 +97,17 @@ def to_money(value: object) -> Decimal:
     separators, and more than two decimals (a sub-cent amount is a typo, not something to
     round away silently).
     """
-    amount = _to_decimal(value, "amount")
+    amount = _to_decimal(value, N_("amount"))
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValueError(f"amount {value!r} has more than 2 decimal places")
+        raise MoneyError(N_("amount {value} has more than 2 decimal places"), value=repr(value))
     return quantize(amount)
 
 
 def to_rate(value: object) -> Decimal:
     """Parse a percentage (tax or withholding rate) between 0 and 100, e.g. "21" or "10.5"."""
-    rate = _to_decimal(value, "rate")
+    rate = _to_decimal(value, N_("rate"))
     if rate < 0 or rate > HUNDRED:
-        raise ValueError(f"rate {value!r} must be between 0 and 100")
+        raise MoneyError(N_("rate {value} must be between 0 and 100"), value=repr(value))
     return rate
 
 
@@ -156,9 +183,10 @@ def compute_rated_totals(
         if (amount > 0) if credit else (amount < 0):
             # A negative discount is a surcharge; it belongs on a concept line, where the
             # customer can read what it is for.
-            raise ValueError(f"discount {amount} must not be "
-                             f"{'positive on a credit note' if credit else 'negative'}; "
-                             "add a concept instead")
+            raise MoneyError(N_("discount {amount} must not be positive on a credit note; add "
+                                "a concept instead") if credit else
+                             N_("discount {amount} must not be negative; add a concept instead"),
+                             amount=amount)
     withholding_pct = to_rate(withholding_rate)
     bases: dict[Decimal, Decimal] = {}
     for amount, rate in rated_lines:
@@ -231,7 +259,8 @@ def check_currency(code: str) -> str:
     """An ISO 4217 code ("eur" -> "EUR"), or ValueError naming the value."""
     text = (code or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", text) or text not in currency_codes():
-        raise ValueError(f"{code!r} is not an ISO 4217 currency code such as EUR or USD")
+        raise MoneyError(N_("{code} is not an ISO 4217 currency code such as EUR or USD"),
+                         code=repr(code))
     return text
 
 

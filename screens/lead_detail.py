@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from crm_tui.errors import NotFound
 from crm_tui.i18n import N_, _
-from crm_tui.services import attachments, leads
+from crm_tui.services import attachments, leads, outbox
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
@@ -124,7 +124,7 @@ def render_timeline(entries: list[dict[str, Any]], files: list[dict[str, Any]]) 
             style = {"sent": "green", "failed": "bold red"}.get(mail["status"], "yellow")
             text.append(f"  [{_(MAIL_STATES.get(mail['status'], mail['status']))}]", style=style)
             if mail["answer"]:
-                text.append(f" {mail['answer']}", style="dim")
+                text.append(f" {outbox.answer_text(mail['answer'])}", style="dim")
         for line in (entry["text"] or "").splitlines() or [""]:
             text.append(f"\n  {line}")
         for attachment in entry["attachments"]:

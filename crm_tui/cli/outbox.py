@@ -30,7 +30,9 @@ def list_command(state: CliState, status, as_json) -> None:
     if as_json:
         print_json(rows)
         return
-    print_table([{**row, "recipients": ", ".join(row["recipients"])} for row in rows], COLUMNS)
+    # JSON keeps the stored answer (English, the scripting contract); the table reads it.
+    print_table([{**row, "recipients": ", ".join(row["recipients"]),
+                  "answer": outbox.answer_text(row["answer"])} for row in rows], COLUMNS)
 
 
 @outbox_group.command("retry")

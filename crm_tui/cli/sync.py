@@ -14,7 +14,8 @@ import click
 from crm_tui.cli.exit_codes import ExitCode
 from crm_tui.cli.state import CliState
 from crm_tui.errors import ValidationFailed
-from crm_tui.i18n import SOURCE_LANGUAGE, _, in_language
+from crm_tui.i18n import SOURCE_LANGUAGE, _, in_language, said, said_error
+from crm_tui.mail.errors import MESSAGES
 
 #: While the outbox-only loop waits, how often it asks whether a pass was requested.
 WAKE_CHECK_SECONDS = 2.0
@@ -85,7 +86,8 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
 
             def on_error(exc: Exception) -> None:
                 _record(_now(), False, str(exc))
-                click.echo(_("crm: warning: {message}; retrying").format(message=exc), err=True)
+                click.echo(_("crm: warning: {message}; retrying").format(
+                    message=said_error(exc, MESSAGES)), err=True)
 
             totals = ingest.watch(load_config, stop, on_report=on_report, on_error=on_error,
                                   wake=_requested,
@@ -94,14 +96,18 @@ def run_sync(state: CliState, *, watch: bool = False) -> int:
             return int(ExitCode.OK)
     except MailConfigError as exc:
         _record(started, False, str(exc))
-        raise ValidationFailed.one(f"setting {exc.key}", "value", exc.value, exc.reason) from None
+        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value,
+                                   said(exc.reason)) from None
     except MailServerUnreachable as exc:
+        # Stored English (every operator's status line reads it), printed in this user's.
         _record(started, False, str(exc))
-        click.echo(_("crm: error: {message}").format(message=exc), err=True)
+        click.echo(_("crm: error: {message}").format(message=said_error(exc, MESSAGES)),
+                   err=True)
         return int(ExitCode.UNREACHABLE)
     except MailError as exc:  # the server refused a command: nothing more this pass
         _record(started, False, str(exc))
-        click.echo(_("crm: error: {message}").format(message=exc), err=True)
+        click.echo(_("crm: error: {message}").format(message=said_error(exc, MESSAGES)),
+                   err=True)
         return int(ExitCode.REJECTED)
 
 
@@ -160,12 +166,14 @@ def _outbox_only(load_config, send, stop, watch: bool) -> int:
 
 
 def _print_outbox(report, stamp: bool = False) -> None:
+    from crm_tui.services.outbox import ANSWERS
+
     if not report.changed:
         return
     prefix = f"sync {datetime.now().strftime('%H:%M:%S')}: " if stamp else ""
     click.echo(prefix + report.summary())
     for line in report.lines:
-        click.echo("  " + line)
+        click.echo("  " + said(line, ANSWERS))
 
 
 def _print_report(report, stamp: bool = False) -> None:

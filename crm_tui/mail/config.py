@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from crm_tui.i18n import N_, Said
 from crm_tui.mail.errors import MailError
 from crm_tui.mail.imap import ImapConfig
 from crm_tui.mail.message import Limits
@@ -24,7 +25,8 @@ class MailConfigError(MailError):
         self.key = key
         self.value = value
         self.reason = reason
-        super().__init__(f"setting {key}: value {value!r}: {reason}")
+        super().__init__(Said(N_("setting {key}: value {value}: {reason}"),
+                              key=key, value=repr(value), reason=reason))
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,15 @@ def _int(values: Mapping[str, str], key: str, default: int, low: int, high: int)
     if not text:
         return default
     if not text.isdigit() or not low <= int(text) <= high:
-        raise MailConfigError(key, text, f"must be a whole number from {low} to {high}")
+        raise MailConfigError(key, text, Said(N_("must be a whole number from {low} to {high}"),
+                                               low=low, high=high))
     return int(text)
 
 
 def _security(values: Mapping[str, str], key: str, default: str) -> str:
     text = (values.get(key) or "").strip() or default
     if text not in ("none", "starttls", "tls"):
-        raise MailConfigError(key, text, "must be none, starttls or tls")
+        raise MailConfigError(key, text, Said(N_("must be none, starttls or tls")))
     return text
 
 
@@ -74,7 +77,7 @@ def _line(values: Mapping[str, str], key: str) -> str:
     # Settings are checked when set, but a value written straight into the database must
     # still not smuggle a line break into an SMTP/IMAP command.
     if any(ch in text for ch in "\r\n\x00"):
-        raise MailConfigError(key, text, "contains a line break")
+        raise MailConfigError(key, text, Said(N_("contains a line break")))
     return text
 
 
@@ -108,7 +111,8 @@ def from_settings(values: Mapping[str, str]) -> MailConfig:
     unmatched = _line(values, "mail.unmatched_folder")
     if imap is not None and unmatched and unmatched.strip("/").lower() == imap.folder.lower():
         # Moving unmatched mail into the folder being read would read it again forever.
-        raise MailConfigError("mail.unmatched_folder", unmatched, "is the folder being read")
+        raise MailConfigError("mail.unmatched_folder", unmatched,
+                              Said(N_("is the folder being read")))
     max_bytes = _int(values, "mail.max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES, 1, 2**40)
     limits = Limits(
         max_bytes=max_bytes,

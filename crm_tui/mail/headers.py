@@ -15,6 +15,8 @@ from email import policy
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.policy import EmailPolicy
 
+from crm_tui.i18n import N_, Said
+
 # Longer ids are not produced by mail clients (RFC 5322 lines stop at 998 characters, and
 # the ledger key column holds 300); such mail is de-duplicated by its content instead.
 MAX_MSG_ID_CHARS = 250
@@ -76,7 +78,8 @@ class _MsgIdListHeader(UnstructuredHeader):
         ids = str(value).split()
         if not ids or not all(i.startswith("<") and i.endswith(">") and is_msg_id(i[1:-1])
                               for i in ids):
-            raise HeaderInjection(f"not a list of message ids: {str(value)[:80]!r}")
+            raise HeaderInjection(Said(N_("not a list of message ids: {value}"),
+                                        value=repr(str(value)[:80])))
         text = " ".join(ids)
         kwds["parse_tree"] = cls.value_parser(text)  # holds no "=?": nothing to decode
         kwds["decoded"] = text
@@ -107,7 +110,7 @@ class _SafePolicy(EmailPolicy):
 def _checked(name: str, folded: str, linesep: str) -> str:
     body = folded[:-len(linesep)] if folded.endswith(linesep) else folded
     if _SPLIT_LINE_RE.search(body):
-        raise HeaderInjection(f"the {name} header would hold a line break")
+        raise HeaderInjection(Said(N_("the {name} header would hold a line break"), name=name))
     return folded
 
 

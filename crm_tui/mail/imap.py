@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_tui.i18n import N_, Said
 from crm_tui.mail.errors import MailAuthFailed, MailRejected, MailServerUnreachable
 
 SECURITY_MODES = ("none", "starttls", "tls")
@@ -92,9 +93,9 @@ def _connect(config: ImapConfig, ssl_context: ssl.SSLContext | None) -> Any:
             return MailBox(config.host, config.port, timeout=config.timeout, ssl_context=context)
         box = MailBoxUnencrypted(config.host, config.port, timeout=config.timeout)
     except (OSError, imaplib.IMAP4.error) as exc:
-        raise MailServerUnreachable(
-            f"IMAP server {config.where} unreachable: {_reason(exc)}"
-        ) from exc
+        raise MailServerUnreachable(Said(
+            N_("IMAP server {where} unreachable: {reason}"),
+            where=config.where, reason=_reason(exc))) from exc
     if config.security == "starttls":
         # STARTTLS by hand rather than imap_tools' MailBoxStartTls, which leaves the socket
         # open when the upgrade fails; never continue in plain text after a failure.
@@ -102,9 +103,9 @@ def _connect(config: ImapConfig, ssl_context: ssl.SSLContext | None) -> Any:
             box.client.starttls(ssl_context=context)
         except (OSError, imaplib.IMAP4.error) as exc:
             _shutdown(box)
-            raise MailServerUnreachable(
-                f"IMAP server {config.where}: STARTTLS failed: {_reason(exc)}"
-            ) from exc
+            raise MailServerUnreachable(Said(
+                N_("IMAP server {where}: STARTTLS failed: {reason}"),
+                where=config.where, reason=_reason(exc))) from exc
     return box
 
 
@@ -121,16 +122,15 @@ def _login(box: Any, config: ImapConfig) -> None:
             box.login_utf8(config.user, config.password, initial_folder=None)
     except (MailboxLoginError, imaplib.IMAP4.error) as exc:
         if isinstance(exc, imaplib.IMAP4.abort):
-            raise MailServerUnreachable(
-                f"IMAP server {config.where} dropped the connection at login"
-            ) from exc
-        raise MailAuthFailed(
-            f"IMAP server {config.where} refused the login of {config.user}"
-        ) from exc
+            raise MailServerUnreachable(Said(
+                N_("IMAP server {where} dropped the connection at login"), where=config.where)) from exc
+        raise MailAuthFailed(Said(
+            N_("IMAP server {where} refused the login of {user}"),
+            where=config.where, user=config.user)) from exc
     except OSError as exc:
-        raise MailServerUnreachable(
-            f"IMAP server {config.where} dropped the connection at login: {_reason(exc)}"
-        ) from exc
+        raise MailServerUnreachable(Said(
+            N_("IMAP server {where} dropped the connection at login: {reason}"),
+            where=config.where, reason=_reason(exc))) from exc
 
 
 class ImapMailbox:
@@ -448,13 +448,13 @@ class ImapMailbox:
         try:
             self._quiet_box.folder.set(self.server_folder_name(folder))
         except MailboxFolderSelectError as exc:
-            raise MailServerUnreachable(
-                f"IMAP folder {folder!r} not found on {self._config.where}"
-            ) from exc
+            raise MailServerUnreachable(Said(
+                N_("IMAP folder {folder} not found on {where}"),
+                folder=repr(folder), where=self._config.where)) from exc
         except OSError as exc:
-            raise MailServerUnreachable(
-                f"IMAP server {self._config.where} dropped the connection: {_reason(exc)}"
-            ) from exc
+            raise MailServerUnreachable(Said(
+                N_("IMAP server {where} dropped the connection: {reason}"),
+                where=self._config.where, reason=_reason(exc))) from exc
         self._folder = folder
         # SELECT reports UIDVALIDITY; keeping it spares a STATUS on the selected folder,
         # which RFC 3501 advises against.
@@ -477,22 +477,23 @@ class ImapMailbox:
         try:
             yield
         except imaplib.IMAP4.abort as exc:
-            raise MailServerUnreachable(
-                f"IMAP server {where} dropped the connection ({action}): {_reason(exc)}"
-            ) from exc
+            raise MailServerUnreachable(Said(
+                N_("IMAP server {where} dropped the connection ({action}): {reason}"),
+                where=where, action=action, reason=_reason(exc))) from exc
         except OSError as exc:
-            raise MailServerUnreachable(
-                f"IMAP server {where} dropped the connection ({action}): {_reason(exc)}"
-            ) from exc
+            raise MailServerUnreachable(Said(
+                N_("IMAP server {where} dropped the connection ({action}): {reason}"),
+                where=where, action=action, reason=_reason(exc))) from exc
         except (imaplib.IMAP4.error, UnexpectedCommandStatusError) as exc:
-            raise MailRejected(f"IMAP server {where} refused to {action}: {_reason(exc)}") from exc
+            raise MailRejected(Said(N_("IMAP server {where} refused to {action}: {reason}"),
+                                    where=where, action=action, reason=_reason(exc))) from exc
 
     def _check(self, typ: str, data: Sequence[Any], command: str) -> None:
         if typ != "OK":
             detail = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
-            raise MailRejected(
-                f"IMAP server {self._config.where} refused {command}: {typ} {detail}".strip()
-            )
+            raise MailRejected(Said(
+                N_("IMAP server {where} refused {command}: {answer}"),
+                where=self._config.where, command=command, answer=f"{typ} {detail}".strip()))
 
 
 def _literals(data: Sequence[Any],

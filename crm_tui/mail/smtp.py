@@ -7,6 +7,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from crm_tui.i18n import N_, Said
 from crm_tui.mail.errors import MailAuthFailed, MailRejected, MailServerUnreachable
 
 SECURITY_MODES = ("none", "starttls", "tls")
@@ -112,9 +113,10 @@ def _mail_options(client: smtplib.SMTP, config: SmtpConfig, sender: str,
     wide = [address for address in (sender, *recipients) if not address.isascii()]
     if wide:
         if not client.has_extn("smtputf8"):
-            raise MailRejected(
-                f"not sent: the SMTP server {config.where} does not offer SMTPUTF8, which "
-                f"the address {', '.join(wide)} (non-ASCII) needs")
+            raise MailRejected(Said(
+                N_("not sent: the SMTP server {where} does not offer SMTPUTF8, which the "
+                   "address {addresses} (non-ASCII) needs"),
+                where=config.where, addresses=", ".join(wide)))
         options.append("SMTPUTF8")
     if not data.isascii() and client.has_extn("8bitmime"):
         options.append("BODY=8BITMIME")
@@ -148,37 +150,41 @@ def _deliver(config: SmtpConfig, ssl_context: ssl.SSLContext | None, transfer):
                 timeout=config.timeout,
             )
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailServerUnreachable(
-            f"SMTP server {config.where} unreachable: {_reason(exc)}"
-        ) from exc
+        raise MailServerUnreachable(Said(
+            N_("SMTP server {where} unreachable: {reason}"),
+            where=config.where, reason=_reason(exc))) from exc
     try:
         _start(client, config, context)
         try:
             refused = transfer(client)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise MailRejected(
-                "SMTP server refused every recipient: " + ", ".join(
+            raise MailRejected(Said(
+                N_("SMTP server refused every recipient: {recipients}"), recipients=", ".join(
                     f"{addr} ({code} {_text(text)})"
-                    for addr, (code, text) in sorted(exc.recipients.items()))
+                    for addr, (code, text) in sorted(exc.recipients.items())))
             ) from exc
         except smtplib.SMTPSenderRefused as exc:
-            raise MailRejected(
-                f"SMTP server refused the sender {exc.sender}: {_reply(exc)}"
-            ) from exc
+            raise MailRejected(Said(
+                N_("SMTP server refused the sender {sender}: {reply}"),
+                sender=exc.sender, reply=_reply(exc))) from exc
         except smtplib.SMTPDataError as exc:
-            raise MailRejected(f"SMTP server refused the message: {_reply(exc)}") from exc
+            raise MailRejected(Said(N_("SMTP server refused the message: {reply}"),
+                                    reply=_reply(exc))) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise MailRejected(f"SMTP server cannot take this message: {exc}") from exc
+            raise MailRejected(Said(N_("SMTP server cannot take this message: {reason}"),
+                                    reason=str(exc))) from exc
         except smtplib.SMTPResponseException as exc:
-            raise MailRejected(f"SMTP server refused the message: {_reply(exc)}") from exc
+            raise MailRejected(Said(N_("SMTP server refused the message: {reply}"),
+                                    reply=_reply(exc))) from exc
         except ValueError as exc:
             # The message's own policy refused to write a header (headers.SMTP's guard).
-            raise MailRejected(f"the message cannot be sent as built: {exc}") from exc
+            raise MailRejected(Said(N_("the message cannot be sent as built: {reason}"),
+                                    reason=exc if isinstance(exc, Said) else str(exc))) from exc
         except OSError as exc:
             # smtplib's own exceptions are OSErrors too; what is left here is a lost link.
-            raise MailServerUnreachable(
-                f"SMTP server {config.where} dropped the connection: {_reason(exc)}"
-            ) from exc
+            raise MailServerUnreachable(Said(
+                N_("SMTP server {where} dropped the connection: {reason}"),
+                where=config.where, reason=_reason(exc))) from exc
     finally:
         _close(client)
     return refused
@@ -193,27 +199,29 @@ def _start(client: smtplib.SMTP, config: SmtpConfig, context: ssl.SSLContext) ->
             client.ehlo()
     except smtplib.SMTPNotSupportedError as exc:
         # Never fall back to plain text: the password would cross the network in clear.
-        raise MailServerUnreachable(f"SMTP server {config.where} does not offer STARTTLS") from exc
+        raise MailServerUnreachable(Said(N_("SMTP server {where} does not offer STARTTLS"),
+                                         where=config.where)) from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailServerUnreachable(
-            f"SMTP server {config.where}: TLS failed: {_reason(exc)}"
-        ) from exc
+        raise MailServerUnreachable(Said(
+            N_("SMTP server {where}: TLS failed: {reason}"),
+            where=config.where, reason=_reason(exc))) from exc
     if not config.user:
         return
     try:
         client.login(config.user, config.password or "")
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailAuthFailed(
-            f"SMTP server {config.where} refused the login of {config.user}"
-        ) from exc
+        raise MailAuthFailed(Said(
+            N_("SMTP server {where} refused the login of {user}"),
+            where=config.where, user=config.user)) from exc
     except smtplib.SMTPNotSupportedError as exc:
-        raise MailAuthFailed(f"SMTP server {config.where} offers no login (AUTH)") from exc
+        raise MailAuthFailed(Said(N_("SMTP server {where} offers no login (AUTH)"),
+                                  where=config.where)) from exc
     except UnicodeEncodeError as exc:
-        raise MailAuthFailed("SMTP user and password must be ASCII for smtplib login") from exc
+        raise MailAuthFailed(Said(N_("SMTP user and password must be ASCII for smtplib login"))) from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailServerUnreachable(
-            f"SMTP server {config.where} failed during login: {_reason(exc)}"
-        ) from exc
+        raise MailServerUnreachable(Said(
+            N_("SMTP server {where} failed during login: {reason}"),
+            where=config.where, reason=_reason(exc))) from exc
 
 
 def _close(client: smtplib.SMTP) -> None:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from crm_tui.errors import ServerUnreachable
-from crm_tui.i18n import _
+from crm_tui.i18n import N_, Said, _, said, said_error
 from crm_tui.mail.config import MailConfig, MailConfigError
-from crm_tui.mail.errors import MailError, MailRejected, MailServerUnreachable
+from crm_tui.mail.errors import MESSAGES, MailError, MailRejected, MailServerUnreachable
 from crm_tui.mail.imap import ImapMailbox, open_mailbox
 from crm_tui.mail.message import parse_message
 from crm_tui.mail.quarantine import quarantine
@@ -176,16 +176,17 @@ def sync_from_settings(
         return run_once(mailing.mail_config(), progress=report_progress, cancelled=cancelled)
     except MailConfigError as exc:
         raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value,
-                                   exc.reason) from None
+                                   said(exc.reason)) from None
     except MailServerUnreachable as exc:
-        raise ServerUnreachable(str(exc)) from None
+        raise ServerUnreachable(said_error(exc, MESSAGES)) from None
     except MailError as exc:
-        raise CrmError(str(exc)) from None
+        raise CrmError(said_error(exc, MESSAGES)) from None
 
 
 def _imap(config: MailConfig):
     if config.imap is None:
-        raise MailConfigError("mail.imap_host", "", "not set: there is no mailbox to read")
+        raise MailConfigError("mail.imap_host", "",
+                              Said(N_("not set: there is no mailbox to read")))
     return config.imap
 
 

@@ -25,7 +25,7 @@ import peewee
 from crm_tui import acl, db
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm_tui.i18n import N_, _, kind_name
+from crm_tui.i18n import N_, _, kind_name, said
 from crm_tui.mail import quarantine
 from crm_tui.mail.message import Limits, parse_message
 from crm_tui.models import FiledMessage, Lead
@@ -77,7 +77,7 @@ def _limits() -> Limits:
     try:
         return from_settings(settings.values("mail.")).limits
     except MailConfigError as exc:
-        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value, exc.reason) from None
+        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value, said(exc.reason)) from None
 
 
 def _ingest_folder() -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from crm_tui.db import write_transaction
 from crm_tui.errors import CrmError, ValidationFailed
-from crm_tui.i18n import _, kind_name
+from crm_tui.i18n import _, kind_name, said, said_error
 from crm_tui.mail import headers
 from crm_tui.mail.config import MailConfig, MailConfigError, from_settings
 from crm_tui.mail.tokens import subject_with_token
@@ -51,9 +51,9 @@ def mail_config() -> MailConfig:
         # The passwords come from the secrets file of the account running the worker.
         return from_settings({**settings.values("mail."), **secrets.mail_values()})
     except MailConfigError as exc:
-        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value, exc.reason) from None
+        raise ValidationFailed.one(_("setting {key}").format(key=exc.key), "value", exc.value, said(exc.reason)) from None
     except ValueError as exc:
-        raise ValidationFailed.one("settings mail.*", "value", "", str(exc)) from None
+        raise ValidationFailed.one("settings mail.*", "value", "", said_error(exc)) from None
 
 
 def poll_interval() -> int | None:
@@ -454,7 +454,7 @@ def _queue_and_log(
         )
         data = message.as_bytes()
     except ValueError as exc:
-        raise ValidationFailed.one(record, "message", subject, str(exc)) from None
+        raise ValidationFailed.one(record, "message", subject, said_error(exc)) from None
     recipients = list(dict.fromkeys(a.lower() for a in [*to, *cc]))
     if log_text is None:
         log_text = f"To: {', '.join(to)}\n"

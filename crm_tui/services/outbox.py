@@ -17,8 +17,8 @@ import peewee
 from crm_tui import acl, db
 from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound
-from crm_tui.i18n import _
-from crm_tui.mail.errors import MailError, MailRejected
+from crm_tui.i18n import N_, Said, _, said
+from crm_tui.mail.errors import MESSAGES, MailError, MailRejected
 from crm_tui.mail.smtp import SmtpConfig, send_bytes
 from crm_tui.models import Lead, OutboxMail
 from crm_tui.services import privacy
@@ -113,10 +113,11 @@ def send_due(
         # Whoever opted out after the mail was queued is still not mailed.
         opted_out = privacy.opted_out(_recipients(row))
         if opted_out:
-            answer = f"not sent: {', '.join(opted_out)} opted out of mail"
+            answer = Said(N_("not sent: {addresses} opted out of mail"),
+                          addresses=", ".join(opted_out))
             _record(row, "failed", answer, now())
             report.failed += 1
-            report.lines.append(f"mail {row.id} (lead {row.lead_id}) failed: {answer}")
+            report.lines.append(_line(row, "failed", answer))
             continue
         try:
             refused, answer = send_bytes(config, row.sender, _recipients(row), bytes(row.message))
@@ -182,16 +183,39 @@ def _failed(row: OutboxMail, exc: MailError, now: dt.datetime, report: OutboxRep
     if _permanent(exc) or row.attempts >= MAX_ATTEMPTS:
         _record(row, "failed", answer, now)
         report.failed += 1
-        report.lines.append(f"mail {row.id}{_whose(row)} failed: {answer}")
+        report.lines.append(_line(row, "failed", answer))
         return
     delay = dt.timedelta(minutes=BACKOFF_MINUTES[min(row.attempts, len(BACKOFF_MINUTES)) - 1])
     _record(row, "queued", answer, now + delay)
     report.retrying += 1
-    report.lines.append(f"mail {row.id}{_whose(row)} queued again: {answer}")
+    report.lines.append(_line(row, "queued", answer))
 
 
 def _whose(row: OutboxMail) -> str:
     return f" (lead {row.lead_id})" if row.lead_id is not None else ""
+
+
+_LINES = {
+    ("failed", True): N_("mail {id} (lead {lead}) failed: {answer}"),
+    ("failed", False): N_("mail {id} failed: {answer}"),
+    ("queued", True): N_("mail {id} (lead {lead}) queued again: {answer}"),
+    ("queued", False): N_("mail {id} queued again: {answer}"),
+}
+
+
+def _line(row: OutboxMail, outcome: str, answer: str) -> Said:
+    """A report line, English as str; `said()` reads it in the reader's language."""
+    return Said(_LINES[outcome, row.lead_id is not None], id=row.id, lead=row.lead_id,
+                answer=answer)
+
+
+ANSWERS: tuple[str, ...] = (*MESSAGES, N_("not sent: {addresses} opted out of mail"))
+"""The outbox answers the CRM itself writes (the SMTP server's own answers are free text)."""
+
+
+def answer_text(answer: str | None) -> str:
+    """A stored outbox answer (English, or the server's words) in the reader's language."""
+    return said(answer or "", ANSWERS)
 
 
 def _record(row: OutboxMail, status: str, answer: str, when: dt.datetime, *,

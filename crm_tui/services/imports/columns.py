@@ -12,6 +12,7 @@ import peewee
 
 from crm_tui import csvio
 from crm_tui.errors import Problem
+from crm_tui.i18n import said
 from crm_tui.models import BaseModel
 
 #: Marks a row whose cell gave its field no value (empty, refused, or pointing into the file).
@@ -51,7 +52,7 @@ class Checking:
         self.blank: Sequence[str] = ("",) * self.count
         #: Row index → problems, in the order they were found.
         self.found: dict[int, list[Problem]] = {
-            index: [Problem(labels[index], p.column or "row", p.value, p.reason,
+            index: [Problem(labels[index], p.column or "row", p.value, said(p.reason),
                             self.lines[index]) for p in problems]
             for index, problems in columns.problems.items()}
         #: Field → each row's parsed value (MISSING: not given, or not parsed).

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from crm_tui import csvio
 from crm_tui.errors import Problem, ValidationFailed
+from crm_tui.i18n import said
 from crm_tui.models import CustomField
 from crm_tui.services.imports.layouts import (
     ID_COLUMN,
@@ -98,6 +99,6 @@ def format_problems(kind: str, exc: csvio.CsvFormatError) -> list[Problem]:
     """A file-level CSV problem (encoding, delimiter, quotes, header) as Problems."""
     record = f"{kind} file"
     if exc.problems:
-        return [Problem(record, p.column or "header", p.value, p.reason, p.line)
+        return [Problem(record, p.column or "header", p.value, said(p.reason), p.line)
                 for p in exc.problems]
-    return [Problem(record, "file", "", str(exc))]
+    return [Problem(record, "file", "", said(exc.message))]
