@@ -187,3 +187,53 @@ def test_click_s_singular_and_plural_messages_are_translated():
     assert "Error: Argumentos adicionales inesperados (sobra otra)" in two.output
     assert "Got unexpected extra arguments (sobra otra)" in crm(
         "show", "company", "1", "sobra", "otra").output
+
+
+def test_csv_and_money_refusals_speak_the_language(crm_db, tmp_path):
+    """An import's file problems and a bad amount read in Spanish; field names, values and
+    the exit code stay as they are."""
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("name,Fax\nAcme,1\n", encoding="utf-8")
+    result = crm("--lang", "es", "import", "companies", str(unknown), db=crm_db)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "crm: error: línea 1: archivo de empresas: campo Fax: valor 'Fax': columna desconocida")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"name\nAc\x00me\n")
+    result = crm("--lang", "es", "import", "companies", str(binary), db=crm_db)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "crm: error: archivo de empresas: campo file: valor '': no se puede determinar la "
+        "codificación: el archivo contiene un byte NUL en la posición 7 (datos binarios, no "
+        "un archivo de texto CSV)")
+    english = crm("import", "companies", str(unknown), db=crm_db)
+    assert english.stderr.strip() == (
+        "crm: error: line 1: companies file: field Fax: value 'Fax': unknown column")
+
+    result = crm("--lang", "es", "add", "lead", "full_name=Ana", "estimated_sale=1.234",
+                 db=crm_db)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "crm: error: lead 'Ana': campo estimated_sale: valor '1.234': más de 2 decimales")
+
+
+def test_a_money_error_is_read_in_the_language_where_it_is_shown():
+    from crm_tui.money import check_currency, compute_rated_totals, to_money
+
+    with pytest.raises(ValueError) as bad_amount:
+        to_money("1.234")
+    with pytest.raises(ValueError) as comma:
+        to_money("1,5")
+    with pytest.raises(ValueError) as discount:
+        compute_rated_totals([("10", "21")], [("-1", "21")], "0")
+    with pytest.raises(ValueError) as currency:
+        check_currency("XX")
+    # Raised in English (a log reads it so), read in Spanish where a Spanish face shows it.
+    assert str(bad_amount.value) == "amount '1.234' has more than 2 decimal places"
+    with i18n.in_language("es"):
+        assert str(bad_amount.value) == "el importe '1.234' tiene más de 2 decimales"
+        assert str(comma.value).startswith("importe '1,5' no es un número válido: use un punto")
+        assert str(discount.value) == (
+            "el descuento -1.00 no puede ser negativo; añada un concepto en su lugar")
+        assert str(currency.value) == "'XX' no es un código de moneda ISO 4217 como EUR o USD"
+    assert str(comma.value).startswith("amount '1,5' is not a valid number: use a dot")

@@ -317,3 +317,55 @@ def test_a_permanent_refusal_fails_at_once_with_the_servers_answer(world, refusi
     assert f"{CLIENT} (550 5.1.1 <{CLIENT}>: mailbox unknown)" in row.answer
     mail = _timeline_mail(admin, lead_id)
     assert mail["status"] == "failed" and "550 5.1.1" in mail["answer"]
+
+
+def test_a_mail_error_reads_in_spanish_while_the_stored_answer_stays_english(
+    world, run_crm
+) -> None:
+    # The outbox answer and the worker's pass result are stored once for every operator:
+    # English. Each face reads a known mail message in its own reader's language.
+    grant_lead_bits(world)
+    closed = _Closed()
+    configure(world, smtp=closed)
+    lead_id = make_lead(world)
+    done = run_crm("--user", "user1", "lead", "reply", str(lead_id), "--subject", "Offer",
+                   "--body-file", "-", input="Dear Carla\n")
+    assert done.returncode == 0, done.stderr
+
+    down = run_crm("--lang", "es", "--sync")
+    assert down.returncode == 0, down.stderr
+    assert (f"(lead {lead_id}) de nuevo en cola: servidor SMTP 127.0.0.1:{closed.port} "
+            "inalcanzable:") in down.stdout
+    assert "unreachable" not in down.stdout
+    [row] = json.loads(run_crm("--user", "user1", "outbox", "list", "--json").stdout)
+    assert row["answer"].startswith(f"SMTP server 127.0.0.1:{closed.port} unreachable: ")
+    assert OutboxMail.get_by_id(row["id"]).answer == row["answer"]
+
+    listed = run_crm("--lang", "es", "--user", "user1", "outbox", "list")
+    assert listed.returncode == 0, listed.stderr
+    # The table shortens a long cell; its start is enough to tell the language.
+    assert f"servidor SMTP 127.0.0.1:{closed.port} inalcanza" in listed.stdout
+    assert "SMTP server" not in listed.stdout
+    english = run_crm("--lang", "en", "--user", "user1", "outbox", "list")
+    assert f"SMTP server 127.0.0.1:{closed.port} unreacha" in english.stdout
+
+
+def test_the_status_line_reads_a_failed_pass_in_the_readers_language(world, run_crm) -> None:
+    from crm_tui.i18n import in_language
+    from crm_tui.services import mail_worker
+
+    closed = _Closed()
+    imap = type("Imap", (), {"host": "127.0.0.1", "port": closed.port, "user": "u",
+                             "password": "p"})
+    configure(world, imap=imap)
+    failed = run_crm("--lang", "es", "--sync")
+    assert failed.returncode == 4
+    assert f"servidor IMAP 127.0.0.1:{closed.port} inalcanzable:" in failed.stderr
+
+    status = mail_worker.status()
+    assert status.ok is False
+    assert status.result.startswith(f"IMAP server 127.0.0.1:{closed.port} unreachable: ")
+    with in_language("es"):
+        line = status.text()
+    assert "servidor IMAP 127.0.0.1" in line and "inalcanzable" in line, line
+    assert f"IMAP server 127.0.0.1:{closed.port} unreachable" in status.text()

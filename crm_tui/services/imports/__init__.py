@@ -50,7 +50,7 @@ from crm_tui.services.imports.layouts import (
     custom_column_names,
     custom_fields,
 )
-from crm_tui.services.imports.reading import read
+from crm_tui.services.imports.reading import file_record, read
 from crm_tui.services.imports.rejects import write_rejects
 from crm_tui.services.imports.report import (
     STEP,
@@ -142,7 +142,7 @@ def run(
             except ValidationFailed as exc:
                 lines = {p.line for p in exc.problems}
                 if None in lines or lines <= set(refused) or any(
-                        p.record == f"{kind} file" for p in exc.problems):
+                        p.record == file_record(kind) for p in exc.problems):
                     raise  # the file itself is bad: nothing to leave out
                 for problem in exc.problems:
                     refused.setdefault(problem.line, []).append(problem)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from crm_tui import csvio
 from crm_tui.errors import Problem, ValidationFailed
-from crm_tui.i18n import said
+from crm_tui.i18n import _, said
+from crm_tui.i18n import kind_name as i18n_kind_name
 from crm_tui.models import CustomField
 from crm_tui.services.imports.layouts import (
     ID_COLUMN,
@@ -95,9 +96,14 @@ def _ids_on(table: csvio.CsvTable, lines: Collection[int]) -> dict[str, int]:
             if line in lines and cells[n].strip()}
 
 
+def file_record(kind: str) -> str:
+    """How a problem of the file as a whole names its record ("companies file")."""
+    return _("{kind} file").format(kind=i18n_kind_name(kind))
+
+
 def format_problems(kind: str, exc: csvio.CsvFormatError) -> list[Problem]:
     """A file-level CSV problem (encoding, delimiter, quotes, header) as Problems."""
-    record = f"{kind} file"
+    record = file_record(kind)
     if exc.problems:
         return [Problem(record, p.column or "header", p.value, said(p.reason), p.line)
                 for p in exc.problems]
