@@ -41,6 +41,21 @@ LIST_LIMIT = 500
 _NAMES_LEAD = re.compile(r"\A(?P<via>.*?) names lead (?P<id>\d+)(?:,.*)?\Z", re.S)
 _LEAD_THROTTLED = re.compile(r"\Athrottled: lead \d+ received more than (?P<n>\d+)")
 
+REASONS: tuple[str, ...] = (
+    N_("{via} names lead {id}, which does not exist"),
+    N_("{via} names lead {id}, but the sender {sender} is not its address, a contact of its "
+       "company, a CRM user or a recipient of its mail"),
+    N_("no [Lead#] token, X-CRM-Lead header or reply to mail the CRM sent"),
+    N_("unknown sender: {problem}"),
+    N_("throttled: {sender} sent more than {limit} mails within an hour"),
+    N_("throttled: lead {id} received more than {limit} mails within an hour"),
+    N_("throttled: its lead received more than {limit} mails within an hour"),
+    N_("not read: {why}"),
+    N_("reply to mail the CRM sent"), N_("subject token"), N_("X-CRM-Lead header"),
+)
+"""The reasons mail filing stores (English, as every reader's list is made from them); a
+reader reads each known one in his language, the rest (a parser's words) as stored."""
+
 
 # -- who may ------------------------------------------------------------------------------------
 
@@ -103,7 +118,7 @@ def _reasons(session: Session, rows: list[FiledMessage]) -> dict[int, str]:
             if throttled and not acl.is_admin(session.user):
                 part = (f"throttled: its lead received more than {throttled['n']} mails "
                         "within an hour")
-            parts.append(part)
+            parts.append(said(part, REASONS))
         out[row.id] = "; ".join(parts)
     return out
 

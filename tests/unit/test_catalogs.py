@@ -216,3 +216,14 @@ def test_a_stored_mail_text_is_read_back_in_the_reader_s_language():
         # Free text (a server's own answer) is shown as it is.
         assert i18n.said("250 2.0.0 Ok: queued", MESSAGES) == "250 2.0.0 Ok: queued"
     assert i18n.said(stored, MESSAGES) == stored
+
+
+def test_a_stored_unmatched_reason_is_read_in_the_reader_s_language():
+    from crm_tui.services.mail_unmatched import REASONS
+
+    stored = "subject token names lead 7, which does not exist"
+    with i18n.in_language("es"):
+        assert i18n.said(stored, REASONS) == "la marca del asunto nombra el lead 7, que no existe"
+        assert i18n.said("throttled: a@b.example sent more than 5 mails within an hour",
+                         REASONS) == "limitado: a@b.example envió más de 5 correos en una hora"
+    assert i18n.said(stored, REASONS) == stored
