@@ -196,7 +196,8 @@ class MailScreen(CrmScreen):
             def shown(item: dict[str, Any]) -> None:
                 title = _("Mail {id} from {sender}: {subject}").format(
                     id=item["id"], sender=item["sender"] or "?", subject=item["subject"])
-                self.app.push_screen(MailTextModal(title, item["reason"], item["text"]))
+                self.app.push_screen(MailTextModal(
+                    title, mail_unmatched.readable_reason(item["reason"]), item["text"]))
 
             self.call_service(mail_unmatched.show, self.session, mail["id"], done=shown,
                               group="mail.read")
@@ -277,8 +278,11 @@ def _load(session: Session) -> dict[str, Any]:
     rights = {"handle": mail_unmatched.may_handle(session),
               "discard": mail_unmatched.may_discard(session),
               "replay": mail_unmatched.may_replay(session)}
+    unmatched = mail_unmatched.list_unmatched(session) if rights["handle"] else []
+    for row in unmatched:
+        row["reason"] = mail_unmatched.readable_reason(row["reason"])
     return {
         "rights": rights,
-        "unmatched": mail_unmatched.list_unmatched(session) if rights["handle"] else [],
+        "unmatched": unmatched,
         "kept": mail_unmatched.list_quarantine(session) if rights["replay"] else [],
     }

@@ -20,13 +20,15 @@ def _table_with_reason(rows: list[dict], columns: list[str]) -> None:
     if not rows:
         sys.stdout.write("(none)\n")
         return
+    from crm_tui.services.mail_unmatched import readable_reason
+
     cells = [[" ".join(str(row.get(c, "")).split()) for c in columns] for row in rows]
     widths = [min(40, max(len(c), *(len(r[i]) for r in cells))) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
              + "  REASON"]
     for row, values in zip(rows, cells, strict=True):
         lines.append("  ".join(v[:w].ljust(w) for v, w in zip(values, widths, strict=True))
-                     + "  " + " ".join(str(row.get("reason", "")).split()))
+                     + "  " + " ".join(readable_reason(str(row.get("reason", ""))).split()))
     sys.stdout.write("\n".join(lines) + "\n")
 
 
@@ -67,6 +69,7 @@ def unmatched_show(state: CliState, unmatched_id: str, as_json: bool) -> None:
         print_json(row)
         return
     text = row.pop("text")
+    row["reason"] = mail_unmatched.readable_reason(row["reason"])
     print_record({k: v for k, v in row.items() if k != "attachments"})
     for attachment in row["attachments"]:
         click.echo(_("attachment: {name} ({size} bytes)").format(

@@ -100,8 +100,8 @@ def _ingest_folder() -> str:
 
 
 def _reasons(session: Session, rows: list[FiledMessage]) -> dict[int, str]:
-    """Each row's reason as the user may read it: a lead he may not see reads like one that
-    does not exist (SPEC 1, "Nothing leaks")."""
+    """Each row's reason as the user may read it (in English: see `readable_reason`): a lead
+    he may not see reads like one that does not exist (SPEC 1, "Nothing leaks")."""
     mentioned = {int(m) for r in rows for m in re.findall(r"\blead (\d+)", r.reason or "")}
     visible: set[int] = set()
     if mentioned:
@@ -118,9 +118,15 @@ def _reasons(session: Session, rows: list[FiledMessage]) -> dict[int, str]:
             if throttled and not acl.is_admin(session.user):
                 part = (f"throttled: its lead received more than {throttled['n']} mails "
                         "within an hour")
-            parts.append(said(part, REASONS))
+            parts.append(part)
         out[row.id] = "; ".join(parts)
     return out
+
+
+def readable_reason(reason: str) -> str:
+    """A reason as a person reads it, in his language, for the faces that show it (it is
+    stored and given in --json in English, the scripting contract); free text stays."""
+    return "; ".join(said(part, REASONS) for part in (reason or "").split("; "))
 
 
 def _row(row: FiledMessage, reason: str) -> dict:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from crm_tui import paths
+from crm_tui import i18n, paths
+from crm_tui.cli import mail as mail_cli
 from crm_tui.errors import Conflict, NotFound, PermissionDenied
 from crm_tui.mail.imap import FILED_KEYWORD
 from crm_tui.models import Attachment, FiledMessage, History, Lead, LeadActivity
@@ -52,7 +53,7 @@ def _stranger_mail(subject: str = "Do you sell widgets?", **kwargs) -> bytes:
     return raw_mail(subject=subject, sender=STRANGER, **kwargs)
 
 
-def test_unmatched_mail_is_listed_and_assigned_exactly_once(any_world, mailbox) -> None:
+def test_unmatched_mail_is_listed_and_assigned_exactly_once(any_world, mailbox, capsys) -> None:
     world = any_world
     _add_sales(world)
     configure(world, imap=mailbox)
@@ -65,6 +66,13 @@ def test_unmatched_mail_is_listed_and_assigned_exactly_once(any_world, mailbox) 
     assert (row["sender"], row["subject"]) == (STRANGER, "Do you sell widgets?")
     assert row["reason"] == "no [Lead#] token, X-CRM-Lead header or reply to mail the CRM sent"
     assert row["size"] > 0
+    # Stored and given (--json) in English; the faces show it in the reader's language.
+    with i18n.in_language("es"):
+        assert mail_unmatched.list_unmatched(sales)[0]["reason"] == row["reason"]
+        assert mail_unmatched.readable_reason(row["reason"]) == (
+            "sin marca [Lead#], cabecera X-CRM-Lead ni respuesta a un correo enviado por el CRM")
+        mail_cli._table_with_reason([row], mail_cli.UNMATCHED_COLUMNS)
+    assert "sin marca [Lead#]" in capsys.readouterr().out
     shown = mail_unmatched.show(sales, row["id"])
     assert "Please send a price list." in shown["text"]
     assert shown["attachments"] == [{"name": "list.pdf", "size": len(b"%PDF-1.4 prices")}]
