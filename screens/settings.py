@@ -107,8 +107,10 @@ class SettingsScreen(CrmScreen):
         section = next((s for s in self.sections if _pane_id(s) == tab.active), None)
         if section is None:
             return
-        form = FieldForm(specs_from(self.sections[section]), classes="settings-form",
-                         disabled=not self.may_change, prompt=_("Select"))
+        form = FieldForm(specs_from(self.sections[section], self.session),
+                         classes="settings-form", disabled=not self.may_change,
+                         prompt=_("Select"), type_hint=_("type to search"),
+                         nothing_found=_("(no match)"))
         pane.mount(form)
 
     @on(FieldForm.Submitted, ".settings-form")

@@ -455,7 +455,13 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
                        N_("Other"))
         kind = "text"
         options: Any = ()
-        if key in _SETTING_CHECKBOXES:
+        extra: dict[str, Any] = {}
+        value = stored.get(key, "")
+        if key in pickers.SETTING_USERS:
+            # A login, chosen by typing part of it (`pickers.choices("settings", key)`).
+            kind, extra["picker"] = "pick", "settings"
+            options = [(value, value)] if value else []
+        elif key in _SETTING_CHECKBOXES:
             kind = "checkbox"
         elif key in _SETTING_TEXTAREAS:
             kind = "textarea"
@@ -472,10 +478,11 @@ def settings_form(session: Session) -> list[dict[str, Any]]:
             "kind": kind,
             "required": False,
             "options": options,
-            "value": stored.get(key, ""),
+            "value": value,
             "help": secrets_note if key in settings_service.SECRET_KEYS
             else _SETTING_HELP.get(key, ""),
             "section": section,
+            **extra,
         })
     return out
 

@@ -23,6 +23,8 @@ _TITLE_ONLY = frozenset({"company", "contact"})
 _MANY = 2000
 #: The most a page may hold.
 MAX_PAGE = 200
+#: Settings that name a user by login: the settings form picks them (kind "settings").
+SETTING_USERS = frozenset({"mail.lead_owner"})
 
 
 def _field(kind: str, key: str) -> Field:
@@ -38,12 +40,18 @@ def choices(session: Session, kind: str, key: str, text: str, offset: int = 0,
     (accent- and case-insensitive), as (title, value): the value is what the form sends
     (`forms.submit` then validates it as ever).
 
+    The `settings` kind has the user settings of `SETTING_USERS` as its fields.
+
     Raises:
         KeyError: no such reference field.
     """
-    field = _field(kind, key)
     limit = max(1, min(int(limit), MAX_PAGE))
     offset = max(0, int(offset))
+    if kind == "settings":
+        if key not in SETTING_USERS:
+            raise KeyError(f"settings have no user field {key!r}")
+        return user_choices(text, offset, limit)
+    field = _field(kind, key)
     if field.kind == "user":
         return user_choices(text, offset, limit)
     target = field.ref or ""

@@ -1,4 +1,4 @@
-"""Mass edit: pick an operation for the selected leads, then its value, with the keys."""
+"""Mass edit: pick an operation for the selected leads, then its value by typing part of it."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _, ngettext
-from crm_tui.services import leads
+from crm_tui.services import leads, search
 from crm_tui.services.context import Session
 from screens.base import KeyFooter, run_service
+from widgets.ref_picker import RefPicker
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class MassRequest:
 
 
 class MassEditModal(ModalScreen[MassRequest | None]):
-    """Two lists: the operation, then its value (owner, status or tag); enter picks,
-    escape goes back a step or closes."""
+    """The operation from a list, then its value (owner, status by name, or tag) from a
+    type-ahead picker; enter picks, escape goes back a step or closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="mass_edit.back",
@@ -72,6 +73,7 @@ class MassEditModal(ModalScreen[MassRequest | None]):
         self.count = count
         self.action: str | None = None
         self.choices: dict[str, list] | None = None
+        self._offered: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
         """The title, what to pick, and the list."""
@@ -83,6 +85,10 @@ class MassEditModal(ModalScreen[MassRequest | None]):
             yield OptionList(*[Option(_(label), id=action)
                                for action, label in leads.MASS_ACTIONS.items()],
                              id="mass-options", compact=True, markup=False)
+            picker = RefPicker(self._matching, id="mass-value", debounce=0,
+                               placeholder=_("type to search"), nothing_found=_("(no match)"))
+            picker.display = False
+            yield picker
         yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -100,7 +106,7 @@ class MassEditModal(ModalScreen[MassRequest | None]):
         """(label, value) pairs offered for an operation."""
         choices = self.choices or {}
         if action == "owner":
-            return [("(no owner)", "")] + [(f"{login} · {name}", login)
+            return [(_("(no owner)"), "")] + [(f"{login} · {name}", login)
                                           for login, name in choices.get("owners", [])]
         if action == "status":
             return [(name, str(number)) for number, name in choices.get("statuses", [])]
@@ -110,12 +116,28 @@ class MassEditModal(ModalScreen[MassRequest | None]):
         options = self.query_one("#mass-options", OptionList)
         options.clear_options()
         if self.choices is None:
-            self.query_one("#mass-step", Label).update("Loading…")
+            self.query_one("#mass-step", Label).update(_("Loading…"))
             return
         values = self._values(action)
-        self.query_one("#mass-step", Label).update(f"{leads.MASS_ACTIONS[action]}:")
-        options.add_options([Option(label, id=f"value:{value}") for label, value in values])
-        options.highlighted = 0 if values else None
+        self.query_one("#mass-step", Label).update(f"{_(leads.MASS_ACTIONS[action])}:")
+        options.display = False
+        self._offered = values
+        picker = self.query_one("#mass-value", RefPicker)
+        picker.chosen = []
+        picker.input.value = ""
+        picker.display = True
+        picker.focus()
+        picker.open_list()
+
+    def _matching(self, text: str, offset: int, limit: int) -> list[tuple[str, str]]:
+        """The offered values with a word starting with each typed word (accents and
+        case aside)."""
+        typed = search.normalise(text).split()
+        found = [(label, value) for label, value in self._offered
+                 if all(any(word.startswith(t) for word in
+                            search.normalise(label).replace("(", " ").split())
+                        for t in typed)]
+        return found[offset:offset + limit]
 
     @on(OptionList.OptionSelected, "#mass-options")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -127,12 +149,16 @@ class MassEditModal(ModalScreen[MassRequest | None]):
                 self.dismiss(MassRequest("delete", "", "delete"))
                 return
             self._show_values(option_id)
+
+    @on(RefPicker.Changed, "#mass-value")
+    def _value_picked(self, event: RefPicker.Changed) -> None:
+        event.stop()
+        if self.action is None or not event.picker.chosen:
             return
-        value = option_id.removeprefix("value:")
+        label, value = event.picker.chosen[0]
         words = {"owner": _("assign owner"), "status": _("change status to"),
                  "add_tag": _("add tag"), "remove_tag": _("remove tag")}[self.action]
-        label = str(event.option.prompt).split(" · ")[0]
-        self.dismiss(MassRequest(self.action, value, f"{words} {label}"))
+        self.dismiss(MassRequest(self.action, value, f"{words} {label.split(' · ')[0]}"))
 
     def action_back(self) -> None:
         """Back to the operations, or close when already there."""
@@ -140,9 +166,12 @@ class MassEditModal(ModalScreen[MassRequest | None]):
             self.dismiss(None)
             return
         self.action = None
+        self.query_one("#mass-value", RefPicker).display = False
         options = self.query_one("#mass-options", OptionList)
+        options.display = True
+        options.focus()
         options.clear_options()
-        options.add_options([Option(label, id=action)
+        options.add_options([Option(_(label), id=action)
                              for action, label in leads.MASS_ACTIONS.items()])
         options.highlighted = 0
-        self.query_one("#mass-step", Label).update("Operation:")
+        self.query_one("#mass-step", Label).update(_("Operation:"))

@@ -122,3 +122,20 @@ async def test_settings_change_only_as_superadmin(world):
         await press(pilot, "ctrl+s")
         assert Setting.get_by_id("invoice.id_pattern").value == "INV-[1]"
         assert app.said("Saved 1 setting(s): invoice.id_pattern")
+
+
+async def test_settings_lead_owner_is_picked_from_the_users(world):
+    from widgets.ref_picker import RefPicker
+
+    app = app_for(world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "8")
+        await press(pilot, "right", "right")  # the tab row: Invoices, Lead statuses, Mail
+        picker = app.screen.query_one(RefPicker)  # the Mail tab's form, built on showing
+        picker.focus()  # far down the Mail tab
+        await type_text(pilot, "user #2")
+        assert [str(o.prompt) for o in picker.options.options] == ["user2 (User #2)"]
+        await press(pilot, "enter")
+        await press(pilot, "ctrl+s")
+        assert Setting.get_by_id("mail.lead_owner").value == "user2"

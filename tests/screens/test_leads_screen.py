@@ -185,3 +185,35 @@ async def test_lead_statistics_section_counts_the_visible_leads(world, ids):
         assert channels.data == [("web", 4), ("phone", 2), ("fair", 1)]
         weeks = app.screen.query_one("#lead-per-week", BarChart)
         assert len(weeks.data) == 12 and sum(n for _, n in weeks.data) == 7
+
+
+async def test_mass_owner_and_status_are_picked_by_typing_part_of_their_names(world, ids):
+    app = LeadHarness(lambda: LeadsScreen(world.session("manager1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space")  # Ann Alpha and Ben Beta
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("enter")  # assign owner
+        await settle(pilot)
+        await pilot.press(*"user #2")  # "user" alone would match user1 as well
+        await settle(pilot)
+        await pilot.press("enter", "y")
+        await settle(pilot)
+    app = LeadHarness(lambda: LeadsScreen(world.session("manager1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "space")  # Ann, Ben and Cid
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # change status
+        await settle(pilot)
+        await pilot.press(*"propos")
+        await settle(pilot)
+        await pilot.press("enter", "y")
+        await settle(pilot)
+    assert [Lead.get_by_id(ids[n]).owner.login for n in ("Ann Alpha", "Ben Beta")] == [
+        "user2", "user2"]
+    assert Lead.get_by_id(ids["Dee Delta"]).owner.login == "manager1"
+    assert {Lead.get_by_id(ids[n]).status for n in ("Ann Alpha", "Ben Beta", "Cid Gamma")} \
+        == {3}

@@ -115,3 +115,13 @@ def test_a_common_word_pages_oldest_first_and_an_operator_still_sees_only_his(an
         everything += page
         offset += len(page)
     assert len(everything) == 2100 and str(hidden) not in {v for _t, v in everything}
+
+
+def test_the_settings_lead_owner_is_a_user_picker(any_world):
+    admin = any_world.session("admin")
+    described = {d["key"]: d for d in forms.settings_form(admin)}["mail.lead_owner"]
+    assert (described["kind"], described["picker"]) == ("pick", "settings")
+    assert pickers.choices(admin, "settings", "mail.lead_owner", "user #2") == [
+        ("user2 (User #2)", "user2")]
+    with pytest.raises(KeyError):
+        pickers.choices(admin, "settings", "mail.smtp_host", "")
