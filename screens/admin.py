@@ -220,6 +220,16 @@ class AdminScreen(RecordListScreen):
             return False
         return True
 
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """A greyed `d` asks the services why the entry may not go, and says their line (an
+        entry in use by records the user may not see or change: no count, no names)."""
+        if action == "delete_record" and self.KIND and self.KIND != STATUSES:
+            record_id = self.current_record_id()
+            if record_id is not None and self.permission("delete", record_id) is False:
+                self.action_delete_record()
+                return None
+        return super().refusal(action, parameters)
+
     # -- the keys -----------------------------------------------------------------------------
 
     def current_record_title(self) -> str:
