@@ -19,7 +19,32 @@ from crm_tui.services.admin import STATUSES, Catalogue
 from crm_tui.services.rows import ListRows, RecordRows
 from screens import keymap
 from screens.base import COUNT_PROBE, RecordListScreen, refusal_text
+from screens.modals.confirm import ConfirmModal
+from screens.modals.service_form import ServiceFormModal
 from widgets.filter_bar import FilterBar
+
+
+class StatusNameModal(ServiceFormModal):
+    """The form that renames a status: the whole width of an 80-column terminal, so no
+    sliver of the catalogues behind shows beside it."""
+
+    DEFAULT_CSS = """
+    StatusNameModal > #dialog {
+        width: 80;
+    }
+    """
+
+
+class DeleteEntryModal(ConfirmModal):
+    """Whether to delete an entry, and what uses it: as wide as the terminal, like the
+    forms, so no sliver of the catalogues behind shows beside it."""
+
+    DEFAULT_CSS = """
+    DeleteEntryModal > #dialog {
+        width: 80;
+        max-width: 100%;
+    }
+    """
 
 
 class AdminScreen(RecordListScreen):
@@ -44,7 +69,7 @@ class AdminScreen(RecordListScreen):
             height: 1fr;
         }
         & #catalogues {
-            width: 22;
+            width: 26;
             height: 1fr;
             border: none;
             border-right: solid $panel-lighten-1;
@@ -250,10 +275,10 @@ class AdminScreen(RecordListScreen):
             self.notify(refusal_text("edit", title), severity="warning", timeout=5,
                         markup=False)
             return
-        from screens.modals.service_form import ServiceFormModal, field
+        from screens.modals.service_form import field
 
         session = self.session
-        self.app.push_screen(ServiceFormModal(
+        self.app.push_screen(StatusNameModal(
             _("Rename status {number} {name!r}").format(number=record_id, name=title),
             [field("name", _("Name"), title, required=True,
                    help=_("the board and lead lists show it; the order is fixed"))],
@@ -279,8 +304,6 @@ class AdminScreen(RecordListScreen):
 
     def _ask_delete(self, kind: str, record_id: int, title: str, check: admin.DeleteCheck,
                     ) -> None:
-        from screens.modals.confirm import ConfirmModal
-
         if not check.allowed:
             self.notify(check.note, severity="warning", timeout=8, markup=False)
             return
@@ -292,7 +315,7 @@ class AdminScreen(RecordListScreen):
                                   group="admin.delete")
 
         self.app.push_screen(
-            ConfirmModal(_("Delete {kind} {title!r}?").format(kind=kind_name(kind), title=title),
+            DeleteEntryModal(_("Delete {kind} {title!r}?").format(kind=kind_name(kind), title=title),
                          check.note or _("This cannot be undone.")),
             confirmed,
         )

@@ -116,7 +116,7 @@ async def test_a_superadmin_creates_edits_and_deletes_a_tag_and_a_lead_type(any_
 
         await to_row(pilot, "Urgent")
         await press(pilot, "d")
-        assert type(app.screen).__name__ == "ConfirmModal"
+        assert type(app.screen).__name__ == "DeleteEntryModal"
         await press(pilot, "y")
         assert Tag.get_or_none(Tag.id == tag.id) is None
         assert "Urgent" not in [cells[0] for cells in rows(app)]
@@ -179,7 +179,7 @@ async def test_a_superadmin_renames_a_status(any_world):
         assert "n" not in app.screen.active_bindings or not app.screen.active_bindings["n"].enabled
         await to_row(pilot, "1")
         await press(pilot, "e")
-        assert type(app.screen).__name__ == "ServiceFormModal"
+        assert type(app.screen).__name__ == "StatusNameModal"
         await press(pilot, "end", *["backspace"] * len("Meeting arranged"))
         await type_text(pilot, "First call")
         await save(pilot)
@@ -276,7 +276,7 @@ async def test_deleting_an_entry_in_use_asks_and_forces_for_a_superadmin(any_wor
         await show(pilot, "Tags")
         await to_row(pilot, "Hot")
         await press(pilot, "d")
-        assert type(app.screen).__name__ == "ConfirmModal"
+        assert type(app.screen).__name__ == "DeleteEntryModal"
         assert app.screen.detail == "Used by 1 lead: deleting it takes it off them."
         await press(pilot, "n")  # no: nothing goes
         assert Tag.get_or_none(Tag.id == tag) is not None
