@@ -53,7 +53,6 @@ class AdminScreen(RecordListScreen):
 
     SCREEN_TITLE = N_("0 Admin")
     EMPTY_TEXT = N_("Nothing here yet")
-    FILTER_HINT = N_("text")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keymap.NEXT_TAB, "next_tab", "Next list", id="admin.next_list",
