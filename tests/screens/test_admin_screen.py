@@ -303,3 +303,28 @@ async def test_an_entry_used_by_records_hidden_from_a_manager_is_refused_without
         assert warnings(app) == ["role 'Internal' is in use by records you may not see"]
         assert not re.search(r"\d", warnings(app)[0])
         assert CompanyRole.get_or_none(CompanyRole.id == role) is not None
+
+
+async def test_slash_filters_the_shown_catalogue_and_a_new_one_starts_unfiltered(world):
+    admin = world.session("admin")
+    for name in ("Urgent", "Later", "Urgent follow-up"):
+        get_kind("tag").create(admin, {"name": name})
+    app = app_for(world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(pilot)
+        await show(pilot, "Tags")
+        await press(pilot, "slash")
+        await type_text(pilot, "urgent")
+        await press(pilot, "enter")
+        await until(pilot, lambda: len(rows(app)) == 2)
+        assert sorted(cells[0] for cells in rows(app)) == ["Urgent", "Urgent follow-up"]
+        assert app.screen.screen_title().endswith("Tags · /urgent")
+        # The next list shows all its entries; the filter went with the list it was for.
+        await press(pilot, "right_square_bracket")
+        assert app.screen.catalogue.title == "Mail templates"
+        assert app.screen.filter_text == ""
+        await press(pilot, "right_square_bracket", "slash")
+        await type_text(pilot, "closed")
+        await press(pilot, "enter")
+        await until(pilot, lambda: len(rows(app)) == 4)
+        assert [cells[0] for cells in rows(app)] == ["5", "6", "7", "8"]
