@@ -33,9 +33,17 @@ def offered(app) -> list[str]:
 
 
 def rows(app) -> list[tuple[str, ...]]:
-    """The cells of every row of the shown list."""
+    """The cells of every row of the shown list (once `all_shown`)."""
     table = app.screen.table
-    return [table.get_row(index)[1] for index in range(table.row_count or 0)]
+    got = [table.get_row(index) for index in range(table.row_count or 0)]
+    return [row[1] for row in got if row is not None]
+
+
+def all_shown(app) -> bool:
+    """Whether the list has counted its rows and read every one of them."""
+    table = app.screen.table
+    return table is not None and table.row_count is not None and all(
+        table.get_row(index) is not None for index in range(table.row_count))
 
 
 async def open_admin(pilot) -> None:
@@ -58,6 +66,7 @@ async def show(pilot, title: str) -> None:
 async def to_row(pilot, text: str) -> None:
     """Move the list's cursor to the row whose first cell is `text`."""
     app = pilot.app
+    await until(pilot, lambda: all_shown(app))
     names = [cells[0] for cells in rows(app)]
     index = names.index(text)
     await press(pilot, "home", *["down"] * index)
@@ -87,8 +96,10 @@ async def pick(pilot, key: str, value: str) -> None:
 
 
 async def save(pilot, screen_name: str = "AdminScreen") -> None:
+    """Save the form, and wait for the list behind it to show its rows again."""
     await press(pilot, "ctrl+s")
     await until(pilot, lambda: type(pilot.app.screen).__name__ == screen_name)
+    await until(pilot, lambda: all_shown(pilot.app))
 
 
 async def test_a_superadmin_creates_edits_and_deletes_a_tag_and_a_lead_type(any_world):
@@ -119,6 +130,7 @@ async def test_a_superadmin_creates_edits_and_deletes_a_tag_and_a_lead_type(any_
         assert type(app.screen).__name__ == "DeleteEntryModal"
         await press(pilot, "y")
         assert Tag.get_or_none(Tag.id == tag.id) is None
+        await until(pilot, lambda: all_shown(app))
         assert "Urgent" not in [cells[0] for cells in rows(app)]
 
         await show(pilot, "Lead types")
@@ -316,7 +328,7 @@ async def test_slash_filters_the_shown_catalogue_and_a_new_one_starts_unfiltered
         await press(pilot, "slash")
         await type_text(pilot, "urgent")
         await press(pilot, "enter")
-        await until(pilot, lambda: len(rows(app)) == 2)
+        await until(pilot, lambda: all_shown(app) and len(rows(app)) == 2)
         assert sorted(cells[0] for cells in rows(app)) == ["Urgent", "Urgent follow-up"]
         assert app.screen.screen_title().endswith("Tags · /urgent")
         # The next list shows all its entries; the filter went with the list it was for.
@@ -326,5 +338,5 @@ async def test_slash_filters_the_shown_catalogue_and_a_new_one_starts_unfiltered
         await press(pilot, "right_square_bracket", "slash")
         await type_text(pilot, "closed")
         await press(pilot, "enter")
-        await until(pilot, lambda: len(rows(app)) == 4)
+        await until(pilot, lambda: all_shown(app) and len(rows(app)) == 4)
         assert [cells[0] for cells in rows(app)] == ["5", "6", "7", "8"]
