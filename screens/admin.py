@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import admin, forms
 from crm_tui.services.admin import STATUSES, Catalogue
+from crm_tui.services.context import Session
 from crm_tui.services.rows import ListRows, RecordRows
 from screens import keymap
 from screens.base import COUNT_PROBE, RecordListScreen, refusal_text
@@ -82,7 +83,7 @@ class AdminScreen(RecordListScreen):
     }
     """
 
-    def __init__(self, session: Any, **kwargs: Any) -> None:
+    def __init__(self, session: Session, **kwargs: Any) -> None:
         """Create the screen; the catalogues the user is offered are read once mounted."""
         super().__init__(session, **kwargs)
         self.KIND = ""  # type: ignore[misc]  # the catalogue shown, once chosen
@@ -310,18 +311,18 @@ class AdminScreen(RecordListScreen):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.call_service(admin.delete_entry, self.session, kind, record_id,
-                                  done=lambda _: self._deleted(record_id, title),
+                                  done=lambda _none: self._entry_deleted(kind, record_id, title),
                                   group="admin.delete")
 
+        question = _("Delete {kind} {title!r}?").format(kind=kind_name(kind), title=title)
         self.app.push_screen(
-            DeleteEntryModal(_("Delete {kind} {title!r}?").format(kind=kind_name(kind), title=title),
-                         check.note or _("This cannot be undone.")),
-            confirmed,
-        )
+            DeleteEntryModal(question, check.note or _("This cannot be undone.")), confirmed)
 
-    def _deleted(self, record_id: int, title: str) -> None:
-        if self.KIND != STATUSES:
-            super()._deleted(record_id, title)
+    def _entry_deleted(self, kind: str, record_id: int, title: str) -> None:
+        self.notify(_("Deleted {kind} {title!r}").format(kind=kind_name(kind), title=title))
+        if kind == self.KIND:
+            self._row_permissions.pop(record_id, None)
+            self.records_changed()
 
 
 __all__ = ["AdminScreen"]
