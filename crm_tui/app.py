@@ -1,4 +1,4 @@
-"""The full-screen app: screens 1-9 as modes, the global keys, the command palette, the
+"""The full-screen app: screens 0-9 as modes, the global keys, the command palette, the
 status line, and `make_app()`."""
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class CrmApp(App[None]):
         "7": ("screens.statistics", "StatisticsScreen", N_("Statistics")),
         "8": ("screens.settings", "SettingsScreen", N_("Settings")),
         "9": ("screens.mail", "MailScreen", N_("Mail")),
+        "0": ("screens.admin", "AdminScreen", N_("Admin")),
     }
     """Mode (the key that shows it) → (module, screen class, title). Each class takes the
     session as its only argument; the module is imported when the screen is first shown.
@@ -113,7 +114,7 @@ class CrmApp(App[None]):
         Binding("s", "sync_mail", "Sync mail", show=False, id="mail.sync",
                 tooltip="Ask the mail worker to sync now (the status line shows its last sync)"),
     ]
-    """1-9 switch screens, q goes back (quits from a main screen), ? helps, s asks the mail
+    """0-9 switch screens, q goes back (quits from a main screen), ? helps, s asks the mail
     worker for a sync."""
 
     def __init__(self, session: Session | None, *, open_session: Callable[[], Session] | None = None,
@@ -349,7 +350,7 @@ class CrmApp(App[None]):
         return await super().run_action(action, default_namespace, namespaces)
 
     def action_goto(self, mode: str) -> None:
-        """Show screen `mode` ("1"…"9")."""
+        """Show screen `mode` ("0"…"9")."""
         self.switch_mode(mode)
 
     def action_quit_anywhere(self) -> None:

@@ -58,20 +58,24 @@ class CatalogueKind(Kind):
         return []
 
     def check_delete(self, session: Session, obj: BaseModel) -> None:
+        usage = self.check_delete_rights(session, obj)
+        if usage.total and acl.is_admin(session.user) and not _FORCE.get():
+            raise ValidationFailed.one(
+                self.label(obj), "id", obj.id,
+                _("used by {records}: --force deletes it anyway").format(
+                    records=describe(usage.counts)))
+
+    def check_delete_rights(self, session: Session, obj: BaseModel) -> Usage:
+        """Raise PermissionDenied unless the user may delete `obj` once confirmed: the right
+        to change the kind, and (but for superadmins) to see and change every record that
+        uses it. Returns who uses it.
+        """
         super().check_delete(session, obj)
         usage = usage_of(session, self, obj)
-        if not usage.total:
-            return
-        if acl.is_admin(session.user):
-            if not _FORCE.get():
-                raise ValidationFailed.one(
-                    self.label(obj), "id", obj.id,
-                    _("used by {records}: --force deletes it anyway").format(
-                        records=describe(usage.counts)))
-            return
-        if usage.hidden or usage.locked:
+        if usage.total and not acl.is_admin(session.user) and (usage.hidden or usage.locked):
             raise PermissionDenied(_("{record} is {why}").format(
                 record=self.label(obj), why=_(NOT_SEEN if usage.hidden else NOT_CHANGED)))
+        return usage
 
     def delete(self, session: Session, record_id: int | str, *, force: bool = False) -> None:
         """Delete an entry; `force` confirms deleting one that records use (superadmins).

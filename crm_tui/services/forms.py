@@ -398,7 +398,9 @@ def permissions(session: Session, kind: str, record_id: int | None = None) -> di
     except (NotFound, PermissionDenied):
         return out
     out["edit"] = target.can_modify(session, obj)
-    out["delete"] = _allowed(lambda: target.check_delete(session, obj))
+    # A catalogue entry in use may still be deleted once confirmed (the dialog says so).
+    check_delete = getattr(target, "check_delete_rights", target.check_delete)
+    out["delete"] = _allowed(lambda: check_delete(session, obj))
     return out
 
 

@@ -285,6 +285,9 @@ class RecordRows:
         """
         with self._lock:
             self._exact = None
+            # The old count no longer bounds the pages: a table reads its first page beside
+            # the new count, and a list that had no rows must not answer "none" again.
+            self._count = None
             self._pages.clear()
             self._after.clear()
             self._first.clear()

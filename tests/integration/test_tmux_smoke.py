@@ -170,6 +170,8 @@ WALK = (
     (("7",), "7 Statistics"),
     (("8",), "8 Settings"),
     (("9",), "9 Mail"),
+    (("0",), "0 Admin · Users"),
+    (("[",), "0 Admin · Status names"),
 )
 
 

@@ -49,6 +49,12 @@ ROUTES = [
     ("statistics", ("7",), "StatisticsScreen"),
     ("settings", ("8",), "SettingsScreen"),
     ("mail", ("9",), "MailScreen"),
+    ("admin", ("0",), "AdminScreen"),
+    ("admin status names", ("0", "left_square_bracket"), "AdminScreen"),
+    ("admin new user", ("0", "n"), "RecordFormModal"),
+    ("admin edit user", ("0", "e"), "RecordFormModal"),
+    ("admin delete user", ("0", "d"), "DeleteEntryModal"),
+    ("admin rename status", ("0", "left_square_bracket", "e"), "StatusNameModal"),
     ("help", ("question_mark",), "HelpScreen"),
 ]
 

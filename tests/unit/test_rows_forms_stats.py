@@ -81,6 +81,18 @@ def test_invoices_list_newest_first_by_key_and_by_offset(any_world):
     assert sequential.page(10, 5) == pages[2]  # paging up from a page read by key
 
 
+def test_after_invalidate_a_page_read_before_the_count_shows_new_rows(any_world):
+    # A table reads its cursor's page beside the count when it reloads: the old count (none)
+    # must not bound that page.
+    admin = any_world.session("admin")
+    source = RecordRows(admin, "tag")
+    assert source.count() == 0 and source.page(0, 50) == []
+    get_kind("tag").create(admin, {"name": "Priority", "colour": "red"})
+    source.invalidate()
+    assert [cells for _id, cells in source.page(0, 50)] == [("Priority", "red")]
+    assert source.count() == 1
+
+
 def test_a_page_costs_the_same_queries_whatever_its_size(world):
     add_companies(world, 40)
     admin = world.session("admin")
