@@ -131,5 +131,24 @@ def chosen(session: Session, kind: str, key: str, value: str) -> list[tuple[str,
         return [(item, item) for item in items]
     ids = [int(item) for item in items if item.isdigit()]
     titles = references.titles(session, field.ref, ids) if ids else {}
-    return [(titles.get(int(item), f"#{item}") if item.isdigit() else item, item)
-            for item in items]
+    # A value given by name (a user's profiles) starts as the id the list gives for it,
+    # so choosing it again in the list removes it instead of adding it twice.
+    named = _ids_by_title(session, field.ref, [item for item in items if not item.isdigit()])
+    return [(titles.get(int(item), f"#{item}"), item) if item.isdigit()
+            else (item, str(named.get(item, item))) for item in items]
+
+
+def _ids_by_title(session: Session, kind: str, names: list[str]) -> dict[str, int]:
+    """The ids of visible records of `kind` by their exact titles (the first of a name)."""
+    if not names:
+        return {}
+    target = get_kind(kind)
+    model = target.model
+    attr = getattr(model, target.title_attr, None)
+    if attr is None:
+        return {}
+    found: dict[str, int] = {}
+    for record_id, title in (target.query(session).select(model.id, attr)
+                             .where(attr.in_(names)).order_by(model.id).tuples()):
+        found.setdefault(str(title), record_id)
+    return found
