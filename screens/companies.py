@@ -12,7 +12,9 @@ from textual.widgets import ContentSwitcher
 from crm_tui.i18n import N_, _
 from crm_tui.services import companies
 from crm_tui.services.context import Session
-from screens.base import RecordListScreen
+from crm_tui.services.rows import RecordRows
+from screens.base import COUNT_PROBE, RecordListScreen
+from screens.list_sort import SORT_BINDING, SortedList
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.lazy_tree import LazyTree, TreeItem
@@ -25,9 +27,9 @@ MORE = "more"
 """First part of the key of the "more…" item that ends a node cut at TREE_LIMIT."""
 
 
-class CompaniesScreen(RecordListScreen):
+class CompaniesScreen(SortedList, RecordListScreen):
     """Companies as a parent/child tree, or as a flat list searchable by name, role,
-    manager and country (`v` switches); enter opens a company."""
+    manager and country (`v` switches, `o` sorts the list); enter opens a company."""
 
     KIND = "company"
     CSV_KIND = "companies"
@@ -41,6 +43,7 @@ class CompaniesScreen(RecordListScreen):
                 tooltip="Show the companies as a flat, filterable list"),
         Binding("v", "show_view('tree')", "Tree", id="companies.tree",
                 tooltip="Show the companies as a parent/child tree"),
+        SORT_BINDING,
     ]
     """`v` toggles between the tree and the list (only the applicable one shows)."""
 
@@ -67,8 +70,16 @@ class CompaniesScreen(RecordListScreen):
 
     def screen_title(self) -> str:
         """The title says which view shows."""
-        view = _("tree") if self.view == "tree" else _("list") + self.filter_suffix()
+        if self.view == "tree":
+            view = _("tree")
+        else:
+            view = _("list") + self.filter_suffix() + self.sort_title()
         return f"{_(self.SCREEN_TITLE)} · {view}"
+
+    def make_source(self, filters: dict[str, str]) -> Any:
+        """The company rows in the order chosen with `o`."""
+        return RecordRows(self.session, self.KIND, filters, self.COLUMNS, probe=COUNT_PROBE,
+                          sort=self.sort)
 
     # -- the tree ---------------------------------------------------------------------------
 
@@ -188,6 +199,9 @@ class CompaniesScreen(RecordListScreen):
         """Offer `v` for the view that is not showing."""
         if action == "show_view":
             return parameters[0] != self.view
+        if action == "cycle_sort":
+            # The tree keeps its parent/child order: `o` sorts the list.
+            return False if self.view == "tree" else self.sort_check(action)
         return super().check_action(action, parameters)
 
     # -- records ----------------------------------------------------------------------------

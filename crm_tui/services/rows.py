@@ -22,7 +22,7 @@ import peewee
 
 from crm_tui.db import is_sqlite
 from crm_tui.i18n import N_, gettext
-from crm_tui.services import references, search
+from crm_tui.services import list_sorts, references, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
@@ -186,6 +186,7 @@ class RecordRows:
         *,
         mark_readonly: bool = True,
         probe: int | None = None,
+        sort: str | None = None,
     ) -> None:
         """Create the source (no query runs until `count()` or `page()`).
 
@@ -198,6 +199,10 @@ class RecordRows:
                 `modifiable` filter only).
             probe: Let `count()` stop at this many rows (then `estimated` is True) until
                 `exact_count()` has run, so a huge list paints at once; None counts all.
+            sort: One of the kind's orders (`list_sorts.SORTS`); None: its default order.
+
+        Raises:
+            ValidationFailed: `sort` is not one of the kind's orders.
         """
         self.session = session
         self.kind_name = kind
@@ -206,10 +211,15 @@ class RecordRows:
         self._columns = tuple(columns) if columns is not None else default_columns(kind)
         self._mark_readonly = mark_readonly and "modifiable" in self.kind.extra_filters
         model = self.kind.model
-        self._sort: peewee.Field = getattr(model, self.kind.order_attr)
+        chosen = list_sorts.sort_of(kind, sort)
+        self.sort = chosen.key if chosen is not None else None
+        """The order asked for (None: the kind's default)."""
+        self._sort: peewee.Field = getattr(
+            model, chosen.attr if chosen is not None else self.kind.order_attr)
         self._by_id = self._sort is model.id
-        # Display order runs against the key order for kinds shown newest first.
-        self._reverse = self.kind.newest_first
+        # Display order runs against the key order for kinds shown newest first and for
+        # orders that put the largest first.
+        self._reverse = chosen.descending if chosen is not None else self.kind.newest_first
         # Keyset needs a total order without NULLs; otherwise fall back to OFFSET.
         self._keyset = self._by_id or not self._sort.null
         self._lock = threading.Lock()
