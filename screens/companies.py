@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import ContentSwitcher
 
+from crm_tui import formatting
 from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import companies, company_mass
 from crm_tui.services.context import Session
@@ -115,7 +116,7 @@ class CompaniesScreen(SortedList, RecordListScreen):
         if len(nodes) > TREE_LIMIT:
             items.append(TreeItem((MORE, parent_id),
                                   _("… more than {limit}: enter lists them all").format(
-                                      limit=f"{TREE_LIMIT:,}"),
+                                      limit=formatting.count_text(TREE_LIMIT)),
                                   style="italic dim"))
         return items
 

@@ -15,11 +15,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 import peewee
 
+from crm_tui import formatting
 from crm_tui.db import is_sqlite
 from crm_tui.i18n import N_, gettext
 from crm_tui.services import list_sorts, references, search
@@ -112,33 +113,22 @@ def parse_filter_text(kind: str, text: str) -> dict[str, str]:
     return filters
 
 
-def _local_time(text: str) -> str:
-    """A stored UTC time ("…Z") as local time to the minute, as screens show times."""
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    if value.tzinfo is not None:
-        value = value.astimezone()
-    return value.strftime("%Y-%m-%d %H:%M")
-
-
 def cell_text(value: Any, kind: str = "text") -> str:
-    """A --json value as one table cell."""
+    """A --json value as one table cell, numbers and dates as the user reads them
+    (`crm_tui.formatting`: babel, the user's language, times in the local zone)."""
     if value is None:
         return ""
     if kind == "datetime" and isinstance(value, str) and value:
-        return _local_time(value)
+        return formatting.datetime_text(value)
+    if kind == "date" and isinstance(value, str | dt.date) and value:
+        return formatting.date_text(value)
     if isinstance(value, bool):
         return gettext("yes") if value else ""
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value)
     if kind == "decimal" and value != "":
-        try:
-            # Sums come back from the database as "423.5": money shows two places.
-            return format(Decimal(str(value)).quantize(_CENTS), "f")
-        except InvalidOperation:
-            pass
+        # Sums come back from the database as "423.5": money shows two places.
+        return formatting.amount_text(value)
     text = V.render_text(value)
     # Cells are one line; the table cuts the rest.
     return text.replace("\r", " ").replace("\n", " ")
