@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_tui.errors import ValidationFailed
-from crm_tui.i18n import N_
+from crm_tui.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,9 @@ def sort_of(kind: str, key: str | None) -> Sort | None:
     for sort in sorts_of(kind):
         if sort.key == key:
             return sort
-    choices = ", ".join(s.key for s in sorts_of(kind)) or "none"
-    raise ValidationFailed.one(f"{kind} list", "sort", key, f"must be one of {choices}")
+    choices = ", ".join(s.key for s in sorts_of(kind)) or "-"
+    raise ValidationFailed.one(kind, "sort", key,
+                               _("must be one of {choices}").format(choices=choices))
 
 
 def next_sort(kind: str, key: str | None) -> str | None:
