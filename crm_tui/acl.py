@@ -148,6 +148,12 @@ def can_modify_company(user: User, company: Company) -> bool:
     )
 
 
+def can_manage_companies(user: User) -> bool:
+    """Mass operations on companies (a mass edit, giving a manager's companies to another)
+    take CM; each company is still checked with `can_modify_company`."""
+    return is_admin(user) or (has(user, "CR") and has(user, "CW") and has(user, "CM"))
+
+
 def can_create_company(user: User) -> bool:
     """May `user` create companies at all (the new one must also end up modifiable)?"""
     return is_admin(user) or (has(user, "CR") and has(user, "CW"))

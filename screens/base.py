@@ -43,6 +43,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
+from crm_tui import formatting
 from crm_tui.errors import NotFound, ValidationFailed, error_text
 from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import forms
@@ -797,7 +798,7 @@ def detail_block(title: str, rows: Iterable[tuple[str, str]]) -> Vertical:
 def files_block(files: Iterable[dict[str, Any]]) -> Vertical:
     """A record's files (as `attachments.files_of` lists them) as a detail block."""
     rows = [(f["name"], _("{size} bytes, {author}, {created}").format(
-                size=f"{f['size']:,}", author=f["author"],
+                size=formatting.count_text(f["size"]), author=f["author"],
                 created=cell_text(f.get("created"), "datetime"))) for f in files]
     return detail_block(_("Files"), rows or [("", _("No files yet. Press t to attach one."))])
 

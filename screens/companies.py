@@ -9,10 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import ContentSwitcher
 
-from crm_tui.i18n import N_, _
-from crm_tui.services import companies
+from crm_tui import formatting
+from crm_tui.i18n import N_, _, ngettext
+from crm_tui.services import companies, company_mass
 from crm_tui.services.context import Session
-from screens.base import RecordListScreen
+from crm_tui.services.rows import RecordRows
+from screens.base import COUNT_PROBE, RecordListScreen
+from screens.list_sort import SORT_BINDING, SortedList
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.lazy_tree import LazyTree, TreeItem
@@ -25,9 +28,9 @@ MORE = "more"
 """First part of the key of the "more…" item that ends a node cut at TREE_LIMIT."""
 
 
-class CompaniesScreen(RecordListScreen):
+class CompaniesScreen(SortedList, RecordListScreen):
     """Companies as a parent/child tree, or as a flat list searchable by name, role,
-    manager and country (`v` switches); enter opens a company."""
+    manager and country (`v` switches, `o` sorts the list); enter opens a company."""
 
     KIND = "company"
     CSV_KIND = "companies"
@@ -41,8 +44,13 @@ class CompaniesScreen(RecordListScreen):
                 tooltip="Show the companies as a flat, filterable list"),
         Binding("v", "show_view('tree')", "Tree", id="companies.tree",
                 tooltip="Show the companies as a parent/child tree"),
+        SORT_BINDING,
+        Binding("m", "mass_edit", "Mass edit", id="companies.mass_edit",
+                tooltip="Manager, role, country or payment conditions of the marked "
+                        "companies (space marks); every company of a manager to another"),
     ]
-    """`v` toggles between the tree and the list (only the applicable one shows)."""
+    """`v` toggles between the tree and the list (only the applicable one shows); `o`
+    sorts the list; `m` changes many companies at once."""
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
         """Create the screen for the acting user's session."""
@@ -50,6 +58,7 @@ class CompaniesScreen(RecordListScreen):
         self._opened_single_root = False
         self._tree: LazyTree | None = None
         self._views: ContentSwitcher | None = None
+        self._may_mass_edit: bool | None = None
 
     def compose_body(self) -> ComposeResult:
         """The tree; the list and its filter bar are built when first asked for."""
@@ -67,8 +76,32 @@ class CompaniesScreen(RecordListScreen):
 
     def screen_title(self) -> str:
         """The title says which view shows."""
-        view = _("tree") if self.view == "tree" else _("list") + self.filter_suffix()
+        if self.view == "tree":
+            view = _("tree")
+        else:
+            view = _("list") + self.filter_suffix() + self.sort_title()
         return f"{_(self.SCREEN_TITLE)} · {view}"
+
+    def make_table(self) -> LazyTable:
+        """The list, with space marking rows for mass edits."""
+        table = super().make_table()
+        table.multi_select = True
+        return table
+
+    def on_mount(self) -> None:
+        """Ask whether the user may run mass operations (RecordListScreen's own mount
+        handler asks for the other permissions)."""
+        self.call_service(company_mass.can_mass_edit, self.session, done=self._got_mass_right,
+                          group="companies.mass_right")
+
+    def _got_mass_right(self, allowed: bool) -> None:
+        self._may_mass_edit = allowed
+        self.refresh_bindings()
+
+    def make_source(self, filters: dict[str, str]) -> Any:
+        """The company rows in the order chosen with `o`."""
+        return RecordRows(self.session, self.KIND, filters, self.COLUMNS, probe=COUNT_PROBE,
+                          sort=self.sort)
 
     # -- the tree ---------------------------------------------------------------------------
 
@@ -83,7 +116,7 @@ class CompaniesScreen(RecordListScreen):
         if len(nodes) > TREE_LIMIT:
             items.append(TreeItem((MORE, parent_id),
                                   _("… more than {limit}: enter lists them all").format(
-                                      limit=f"{TREE_LIMIT:,}"),
+                                      limit=formatting.count_text(TREE_LIMIT)),
                                   style="italic dim"))
         return items
 
@@ -188,6 +221,13 @@ class CompaniesScreen(RecordListScreen):
         """Offer `v` for the view that is not showing."""
         if action == "show_view":
             return parameters[0] != self.view
+        if action == "cycle_sort":
+            # The tree keeps its parent/child order: `o` sorts the list.
+            return False if self.view == "tree" else self.sort_check(action)
+        if action == "mass_edit":
+            if self._may_mass_edit is False or self.sort_check(action) is False:
+                return False
+            return True if (self._may_mass_edit and self.selected_companies()) else None
         return super().check_action(action, parameters)
 
     # -- records ----------------------------------------------------------------------------
@@ -211,3 +251,90 @@ class CompaniesScreen(RecordListScreen):
         """Reload the list and the tree (keeping open branches and the cursor)."""
         super().records_changed()
         self.tree.reload()
+
+    # -- mass edit ------------------------------------------------------------------------
+
+    def selected_companies(self) -> list[int]:
+        """The marked companies of the list, or the one under the cursor when none is."""
+        table = self.table
+        if self.view == "list" and table is not None and table.selected_ids:
+            return sorted(table.selected_ids)
+        record_id = self.current_record_id()
+        return [record_id] if record_id is not None else []
+
+    def action_mass_edit(self) -> None:
+        """Pick an operation and its value, confirm, and apply it."""
+        from screens.modals.company_mass import CompanyMassModal, CompanyMassRequest
+
+        chosen_ids = self.selected_companies()
+
+        def picked(request: CompanyMassRequest | None) -> None:
+            if request is not None:
+                self._confirm_mass(request, chosen_ids)
+
+        self.app.push_screen(CompanyMassModal(self.session, len(chosen_ids)), picked)
+
+    def _confirm_mass(self, request: Any, company_ids: list[int]) -> None:
+        from screens.modals.company_mass import REASSIGN
+        from screens.modals.confirm import ConfirmModal
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run_mass(request, company_ids, partial=False)
+
+        if request.action == REASSIGN:
+            question = _("{action}?").format(action=request.label.capitalize())
+        else:
+            question = ngettext("{action} on {count} company?", "{action} on {count} companies?",
+                                len(company_ids)).format(action=request.label.capitalize(),
+                                                         count=len(company_ids))
+        self.app.push_screen(ConfirmModal(question, _(
+            "Each company is checked against your rights; nothing changes if one is refused.")),
+            confirmed)
+
+    def _run_mass(self, request: Any, company_ids: list[int], partial: bool) -> None:
+        def failed(error: BaseException) -> None:
+            if isinstance(error, company_mass.CompanyMassRefused) and not partial:
+                self._offer_partial(request, company_ids, error)
+            else:
+                self.show_error(error)
+
+        self.call_service(self._mass, request, company_ids, partial, done=self._mass_done,
+                          failed=failed, group="companies.mass")
+
+    def _mass(self, request: Any, company_ids: list[int],
+              partial: bool) -> company_mass.CompanyMassResult:
+        from screens.modals.company_mass import REASSIGN
+
+        if request.action == REASSIGN:
+            return company_mass.reassign_manager(self.session, request.from_login,
+                                                 request.value, partial=partial)
+        return company_mass.mass_set(self.session, company_ids, request.action, request.value,
+                                     partial=partial)
+
+    def _offer_partial(self, request: Any, company_ids: list[int], error: Any) -> None:
+        from screens.modals.confirm import ConfirmModal
+
+        result = error.result
+        allowed = len(result.changed) + len(result.unchanged)
+        if not allowed:
+            self.show_error(error)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run_mass(request, company_ids, partial=True)
+
+        total = allowed + len(result.refused)
+        self.app.push_screen(ConfirmModal(
+            _("{refused} of {count} companies may not be changed. Apply to the other "
+              "{allowed}?").format(refused=len(result.refused), count=total, allowed=allowed),
+            _("For example: {first}").format(first=result.refused[0][1])), confirmed)
+
+    def _mass_done(self, result: company_mass.CompanyMassResult) -> None:
+        severity = "warning" if result.refused else "information"
+        self.notify(result.summary(), severity=severity, timeout=5)
+        table = self.table
+        if table is not None:
+            table.clear_marks()
+        self.records_changed()

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Label, TabbedContent, TabPane
 
+from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import contracts
 from crm_tui.services.context import Session
@@ -131,8 +132,9 @@ class ContractDetailScreen(DetailScreen):
         if data.get("billing_lines"):
             blocks.append(detail_block(_("Recurring invoice lines"), [
                 (line["description"], _("{amount}  tax {rate}").format(
-                    amount=line["amount"],
-                    rate=f"{line['tax_rate']}%" if line["tax_rate"] != "" else _("default")))
+                    amount=formatting.amount_text(line["amount"]),
+                    rate=(f"{formatting.number_text(line['tax_rate'])}%" if line["tax_rate"] != ""
+                          else _("default"))))
                 for line in data["billing_lines"]]))
         box.mount_all(blocks)
         files = self.query_one("#files", VerticalScroll)

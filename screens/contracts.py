@@ -18,7 +18,7 @@ from crm_tui.services import (
 )
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
-from screens.base import CrmScreen, RecordListScreen
+from screens.base import CrmScreen, RecordListScreen, refusal_text
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (
@@ -228,6 +228,19 @@ class ContractsScreen(RecordListScreen):
         if action == "contract_pdf":
             return None if record_id is None or not self.permission("edit", record_id) else True
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Renew and PDF keys greyed for want of a right say why when pressed (the invoice
+        key is hidden, not greyed, from a user who may not make invoices)."""
+        record_id = self.current_record_id()
+        if record_id is not None:
+            name = self.current_record_title() or f"#{record_id}"
+            if action == "renew" and self.permission("create") is False:
+                return _("you may not create contracts, so you may not renew {name}").format(
+                    name=name)
+            if action == "contract_pdf" and self.permission("edit", record_id) is False:
+                return refusal_text("edit", name)
+        return super().refusal(action, parameters)
 
     # -- records ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import invoice_forms
 from crm_tui.services.context import Session
@@ -24,6 +25,8 @@ from screens.invoices import (
 )
 
 # The fields shown in the Invoice block, in order, with their labels.
+#: Facts shown as dates in the user's language.
+DATES = ("created", "issued", "expires", "paid_on")
 FACTS = (("bill_id", N_("Bill ID")), ("state", N_("State")), ("credit_of_bill_id", N_("Credit note of")),
          ("company_name", N_("Company")), ("type", N_("Type")),
          ("status", N_("Status")), ("reference", N_("Reference")), ("created", N_("Created")),
@@ -120,21 +123,24 @@ class InvoiceDetailScreen(DetailScreen):
         box.remove_children()
         blocks = [
             detail_block(_("Invoice"), [(_(label), _(data[key]) if key in TRANSLATED
+                                        else formatting.date_text(data[key]) if key in DATES
                                         else str(data.get(key) or ""))
                                        for key, label in FACTS if data.get(key)]),
             self._amounts(_("Concepts"), data["lines"], data["currency"]),
         ]
         if data["discounts"]:
             blocks.append(self._amounts(_("Discounts"), data["discounts"], data["currency"]))
-        rates = [(_("Tax {rate} %").format(rate=part["rate"]),
-                  _("{tax} {currency} on {base}").format(tax=part["tax"], currency=data["currency"],
-                                                        base=part["base"]))
+        currency = data["currency"]
+        rates = [(_("Tax {rate} %").format(rate=formatting.number_text(part["rate"])),
+                  _("{tax} on {base}").format(tax=formatting.money_text(part["tax"], currency),
+                                              base=formatting.amount_text(part["base"])))
                  for part in data.get("tax_rates", [])]
-        rates.append((_("Withholding rate"), f"{data['withholding_rate']} %"))
+        rates.append((_("Withholding rate"),
+                      f"{formatting.number_text(data['withholding_rate'])} %"))
         blocks.append(detail_block(_("Totals"), rates + [
-            (_(label), f"{data[key]} {data['currency']}") for key, label in TOTALS
+            (_(label), formatting.money_text(data[key], currency)) for key, label in TOTALS
             if key in ("tax_base", "total", "total_tax") or data[key] not in ("0.00", "0")]))
-        files = [(f["name"], _("{size} bytes").format(size=f"{f['size']:,}")
+        files = [(f["name"], _("{size} bytes").format(size=formatting.count_text(f["size"]))
                   + (_("  (generated)") if f["generated"] else "")) for f in data["files"]]
         blocks.append(detail_block(_("Files"), files or [("", _("none"))]))
         contracts = [(f"#{cid}", name) for cid, name in data["contract_names"]]
@@ -144,9 +150,10 @@ class InvoiceDetailScreen(DetailScreen):
 
     @staticmethod
     def _amounts(title: str, items: list[dict[str, str]], currency: str) -> Vertical:
-        rows = [Horizontal(Static(f"{item['description']}  ({item.get('tax_rate', '0')} %)",
+        rows = [Horizontal(Static(f"{item['description']}  "
+                                  f"({formatting.number_text(item.get('tax_rate', '0'))} %)",
                                   classes="detail-value", markup=False),
-                           Static(f"{item['amount']} {currency}", classes="amount",
+                           Static(formatting.money_text(item["amount"], currency), classes="amount",
                                   markup=False), classes="detail-row") for item in items]
         block = Vertical(*(rows or [Label(_("none"), classes="detail-value")]),
                          classes="detail-section")

@@ -30,6 +30,11 @@ get room for other languages' longer ones)."""
 # -- what the invoice keys do, shared by the list and the detail screen ---------------------
 
 
+def _key_states(session: Session, invoice_id: int) -> tuple[dict[str, bool], dict[str, str]]:
+    """What the user may do with an invoice, and why not where a right is missing."""
+    return invoices.permissions(session, invoice_id), invoices.refusals(session, invoice_id)
+
+
 def open_invoice_form(screen: CrmScreen, invoice_id: int | None, done: Any,
                       initial: dict[str, Any] | None = None) -> None:
     """The invoice form (fields, concepts, discounts); an edit that replaces the PDF asks."""
@@ -228,6 +233,7 @@ class InvoicesScreen(RecordListScreen):
         """Create the list for the acting user's session."""
         super().__init__(session, **kwargs)
         self._lock_states: dict[int, dict[str, bool]] = {}
+        self._lock_refusals: dict[int, dict[str, str]] = {}
         self._lock_pending: set[int] = set()
 
     # -- key states from the services ---------------------------------------------------
@@ -262,23 +268,33 @@ class InvoicesScreen(RecordListScreen):
             return
         self._lock_pending.add(record_id)
 
-        def loaded(state: dict[str, bool]) -> None:
+        def loaded(answer: tuple[dict[str, bool], dict[str, str]]) -> None:
             self._lock_pending.discard(record_id)
-            self._lock_states[record_id] = state
+            self._lock_states[record_id], self._lock_refusals[record_id] = answer
             self.refresh_bindings()
 
         def failed(error: BaseException) -> None:
             self._lock_pending.discard(record_id)
             self._lock_states[record_id] = {}
 
-        self.call_service(invoices.permissions, self.session, record_id, done=loaded,
+        self.call_service(_key_states, self.session, record_id, done=loaded,
                           failed=failed, group="permissions.lock")
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Issue, credit and lock keys greyed for want of a right say why when pressed."""
+        key = {"issue_invoice": "issue", "credit_invoice": "credit",
+               "toggle_lock": "lock"}.get(action)
+        record_id = self.current_record_id()
+        if key is not None and record_id is not None:
+            return self._lock_refusals.get(record_id, {}).get(key)
+        return super().refusal(action, parameters)
 
     def reload(self) -> None:
         """Read the list and the lock states again."""
         # The table forgets its rows while it reloads: ask for the row we are on now.
         record_id = self.current_record_id()
         self._lock_states.clear()
+        self._lock_refusals.clear()
         super().reload()
         if record_id is not None:
             self._load_lock_state(record_id)

@@ -3,13 +3,12 @@ and new leads per week, over all visible leads or a saved search (counted by the
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Select
 
+from crm_tui import formatting
 from crm_tui.i18n import _, ngettext
 from crm_tui.services import lead_stats, saved_searches
 from crm_tui.services.context import Session
@@ -21,20 +20,20 @@ ALL_LEADS = "__all__"
 
 
 def money(value: Number) -> str:
-    """An amount with thousands separators and two decimals."""
-    return f"{Decimal(str(value)):,.2f}"
+    """An amount in the user's language (babel): en 1,234.56, es 1.234,56."""
+    return formatting.amount_text(value)
 
 
 def conversion_text(stats: lead_stats.LeadStatistics) -> str:
     """The summary line: how many leads, and the conversion rate."""
     conversion = stats.conversion
     leads = ngettext("{count} lead", "{count} leads", stats.total).format(
-        count=f"{stats.total:,}")
+        count=formatting.count_text(stats.total))
     if conversion.rate is None:
         return _("{leads} · conversion: nothing closed yet").format(leads=leads)
     return _("{leads} · conversion {rate}% ({won} won of {closed} closed)").format(
-        leads=leads, rate=conversion.rate, won=f"{conversion.won:,}",
-        closed=f"{conversion.closed:,}")
+        leads=leads, rate=formatting.number_text(conversion.rate),
+        won=formatting.count_text(conversion.won), closed=formatting.count_text(conversion.closed))
 
 
 class LeadStatisticsSection(Vertical):
@@ -76,13 +75,16 @@ class LeadStatisticsSection(Vertical):
         yield Select([(_("All leads I may see"), ALL_LEADS)], value=ALL_LEADS, compact=True,
                      allow_blank=False, id="lead-stats-filter")
         yield Label(_("Counting…"), id="lead-stats-summary", markup=False)
-        yield BarChart(title=_("By channel"), empty_text=_("Counting…"), id="lead-by-channel")
-        yield BarChart(title=_("By country"), empty_text=_("Counting…"), id="lead-by-country")
-        yield BarChart(title=_("Per user"), empty_text=_("Counting…"), id="lead-per-user")
+        yield BarChart(title=_("By channel"), empty_text=_("Counting…"), id="lead-by-channel",
+                       value_format=formatting.value_text)
+        yield BarChart(title=_("By country"), empty_text=_("Counting…"), id="lead-by-country",
+                       value_format=formatting.value_text)
+        yield BarChart(title=_("Per user"), empty_text=_("Counting…"), id="lead-per-user",
+                       value_format=formatting.value_text)
         yield BarChart(title=_("Top 10 estimated sales"), value_format=money,
                        empty_text=_("Counting…"), id="lead-top-sales")
         yield BarChart(title=_("New leads per week"), empty_text=_("Counting…"),
-                       id="lead-per-week")
+                       id="lead-per-week", value_format=formatting.value_text)
 
     def on_mount(self) -> None:
         """Count, and offer the user's saved searches as filters."""

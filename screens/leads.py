@@ -14,6 +14,7 @@ from crm_tui.services.lead_rows import LEAD_COLUMNS, LeadRows, lead_list_columns
 from crm_tui.services.rows import Column
 from screens.base import RecordListScreen
 from screens.lead_detail import safe_colour
+from screens.list_sort import SORT_BINDING, SortedList
 from widgets.lazy_table import LazyTable
 
 #: The lead list counts this many rows before painting (a few screenfuls); the exact
@@ -44,9 +45,9 @@ class _TintedRows(LeadRows):
         return {position: spans} if spans else {}
 
 
-class LeadsScreen(RecordListScreen):
+class LeadsScreen(SortedList, RecordListScreen):
     """Leads: `/` quick search, `f` advanced search and saved searches, `c` closed leads,
-    space marks rows, `m` edits the marked leads at once, enter opens a lead."""
+    `o` sorts, space marks rows, `m` edits the marked leads at once, enter opens a lead."""
 
     KIND = "lead"
     CSV_KIND = "leads"
@@ -64,6 +65,7 @@ class LeadsScreen(RecordListScreen):
                 tooltip="Show or hide closed leads"),
         Binding("m", "mass_edit", "Mass edit", id="leads.mass_edit",
                 tooltip="Owner, status, tags or delete for the marked leads (space marks)"),
+        SORT_BINDING,
     ]
     """Lead keys beside the list's n, enter, e, d, i, x and /."""
 
@@ -90,7 +92,8 @@ class LeadsScreen(RecordListScreen):
     def make_source(self, filters: dict[str, str]) -> Any:
         """Lead rows (with tag colours) over the current columns; counted up to a probe
         first, so a million leads paint as fast as a hundred (the exact count follows)."""
-        return _TintedRows(self.session, filters, self.columns, probe=LEAD_COUNT_PROBE)
+        return _TintedRows(self.session, filters, self.columns, probe=LEAD_COUNT_PROBE,
+                           sort=self.sort)
 
     def make_table(self) -> LazyTable:
         """The list, with space marking rows for mass edits."""
@@ -105,7 +108,7 @@ class LeadsScreen(RecordListScreen):
             parts.append(_("search"))
         if self.show_closed:
             parts.append(_("with closed"))
-        return " · ".join(parts)
+        return " · ".join(parts) + self.sort_title()
 
     def on_mount(self) -> None:
         """Add the lead types' visible custom fields as columns (RecordListScreen's own
@@ -155,6 +158,8 @@ class LeadsScreen(RecordListScreen):
             if table is None:
                 return None
             return True if (table.selected_ids or record_id is not None) else None
+        if action == "cycle_sort":
+            return self.sort_check(action)
         return True
 
     # -- search ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Label
 
+from crm_tui import formatting
 from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import leads, pipeline
 from crm_tui.services.changes import Change
@@ -37,17 +38,17 @@ CARD_WIDTH = 22
 
 
 def short_money(amount: Decimal) -> str:
-    """An amount that fits a column header: 1,234.50 below a million, then 12.35M."""
-    if abs(amount) >= 1_000_000:
-        return f"{amount / 1_000_000:,.2f}M"
-    return f"{amount:,.2f}"
+    """An amount that fits a column header, in the user's language: en 1,234.50 below a
+    million, then 12.35M; es 1.234,50 and 12,35M."""
+    return formatting.short_amount_text(amount)
 
 
 def column_subtitle(count: int, total: Decimal) -> str:
     """The second header line: how many leads and the sum of their estimated sales."""
     text = ngettext("{count} lead · {total}", "{count} leads · {total}", count).format(
-        count=f"{count:,}", total=short_money(total))
-    return text if len(text) <= CARD_WIDTH else f"{count:,} · {short_money(total)}"
+        count=formatting.count_text(count), total=short_money(total))
+    return (text if len(text) <= CARD_WIDTH
+            else f"{formatting.count_text(count)} · {short_money(total)}")
 
 
 def card_data(card: pipeline.Card, order: str) -> CardData:
@@ -56,12 +57,14 @@ def card_data(card: pipeline.Card, order: str) -> CardData:
     title = card.company_name or card.full_name
     lines = [card.full_name] if card.company_name else []
     where = f"{card.country} · " if card.country else ""
-    lines.append(f"{where}{card.estimated_sale:,.2f}")
+    lines.append(f"{where}{formatting.amount_text(card.estimated_sale)}")
     lines.append(_("owner {login}").format(login=card.owner) if card.owner else _("no owner"))
     if order == "estimated_close" and card.estimated_close is not None:
-        lines.append(_("close {date}").format(date=card.estimated_close.isoformat()))
+        lines.append(_("close {date}").format(
+            date=formatting.date_text(card.estimated_close)))
     elif order == "updated":
-        lines.append(_("changed {updated:%Y-%m-%d}").format(updated=card.updated))
+        lines.append(_("changed {updated}").format(
+            updated=formatting.date_text(formatting.local_time(card.updated))))
     return CardData(card.id, title, lines, list(card.tags))
 
 
@@ -91,8 +94,9 @@ def board_texts() -> BoardTexts:
     """The board's own words in the user's language."""
     return BoardTexts(
         loading=_("loading…"), failed=_("⚠ could not load"),
-        more=lambda n: ngettext("{n} more ↓", "{n} more ↓", n).format(n=f"{n:,}"),
-        cards=lambda n: ngettext("{n} card", "{n} cards", n).format(n=f"{n:,}"))
+        more=lambda n: ngettext("{n} more ↓", "{n} more ↓", n).format(n=formatting.count_text(n)),
+        cards=lambda n: ngettext("{n} card", "{n} cards", n).format(
+            n=formatting.count_text(n)))
 
 
 class PipelineScreen(CrmScreen):

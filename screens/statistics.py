@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from textual import on
@@ -12,11 +11,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import ContentSwitcher, Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import stats
 from crm_tui.services.context import Session
 from screens.base import CrmScreen
-from widgets.bar_chart import BarChart, Number, default_format
+from widgets.bar_chart import BarChart, Number
 
 LEADS = "leads"
 """The option that shows the leads' statistics."""
@@ -32,8 +32,8 @@ def _lead_section() -> Any:
 
 
 def money(value: Number) -> str:
-    """An amount with thousands separators and two decimals."""
-    return f"{Decimal(str(value)):,.2f}"
+    """An amount in the user's language (babel): en 1,234.56, es 1.234,56."""
+    return formatting.amount_text(value)
 
 
 class StatisticsScreen(CrmScreen):
@@ -91,7 +91,7 @@ class StatisticsScreen(CrmScreen):
             with ContentSwitcher(initial="chart-pane", id="panes"):
                 with VerticalScroll(id="chart-pane"):
                     yield BarChart(title=_(stats.CHARTS[0][1]), empty_text=_("Counting…"),
-                                   id="chart")
+                                   id="chart", value_format=formatting.value_text)
                     yield Label(_("Only the companies you may see are counted."),
                                 id="chart-note")
                 yield VerticalScroll(id="lead-pane")
@@ -142,5 +142,5 @@ class StatisticsScreen(CrmScreen):
             chart_widget.set_data([], title=title)
             return
         chart_widget.empty_text = chart.note or _("Nothing to count")
-        chart_widget.value_format = money if chart.money else default_format
+        chart_widget.value_format = money if chart.money else formatting.value_text
         chart_widget.set_data(chart.bars, title=chart.title)

@@ -124,7 +124,7 @@ def list_command(state: CliState, kind, as_json, as_jsonl, filters, limit, offse
     else:
         from crm_tui.services.references import text_rows
 
-        print_table(text_rows(session, kind, rows), columns)
+        print_table(readable(kind, text_rows(session, kind, rows)), columns)
 
 
 def _text_pages(session, kind: str, rows: Iterator[dict], page: int = 500) -> Iterator[dict]:
@@ -133,7 +133,23 @@ def _text_pages(session, kind: str, rows: Iterator[dict], page: int = 500) -> It
     from crm_tui.services.references import text_rows
 
     while chunk := list(itertools.islice(rows, page)):
-        yield from text_rows(session, kind, chunk)
+        yield from readable(kind, text_rows(session, kind, chunk))
+
+
+def readable(kind: str, rows: list[dict]) -> list[dict]:
+    """Rows for a table: amounts, dates and times as the user reads them (his language,
+    the local time zone), as the screens show them; --json and CSV keep the plain forms."""
+    from crm_tui.services.records import get_kind
+    from crm_tui.services.rows import cell_text
+
+    kinds = {f.name: f.kind for f in get_kind(kind).fields
+             if f.kind in ("decimal", "date", "datetime")}
+    for row in rows:
+        for name, field_kind in kinds.items():
+            value = row.get(name)
+            if value not in (None, "") and not isinstance(value, list | dict):
+                row[name] = cell_text(value, field_kind)
+    return rows
 
 
 def _record_ref(kind: str, record_id: str | None, bill_id: str | None):
@@ -199,7 +215,7 @@ def show_command(state: CliState, kind, record_id, bill_id, as_json) -> None:
     else:
         from crm_tui.services.references import text_rows
 
-        print_record(text_rows(session, kind, [row])[0])
+        print_record(readable(kind, text_rows(session, kind, [row]))[0])
 
 
 def _merged_aware(session, kind: str, record_id: str) -> dict:

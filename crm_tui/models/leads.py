@@ -89,6 +89,11 @@ class Lead(BaseModel):
             (("estimated_sale", "owner", "company"), False),
             (("full_name",), False),
             (("mail_opt_out", "email_key"), False),
+            # The lead list sorted by these walks them (migration 0084).
+            (("company_name", "id"), False),
+            (("status", "id"), False),
+            (("estimated_sale", "id"), False),
+            (("country", "id"), False),
         )
 
 

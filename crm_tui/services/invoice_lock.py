@@ -110,6 +110,30 @@ def permissions(session: Session, invoice_id: int | str) -> dict[str, bool]:
     }
 
 
+def refusals(session: Session, invoice_id: int | str) -> dict[str, str]:
+    """Why the keys `permissions` greys for want of a right do nothing, by key ("issue",
+    "credit", "lock"), naming only the invoice the user sees. An action that does not apply
+    (issuing an issued invoice) has no entry: its key stays quiet."""
+    invoice = get_kind("invoice").load(session, invoice_id)
+    user = session.user
+    name = _label(invoice)
+    submitted, issued = invoice.type == "submitted", invoice.issued is not None
+    locked_by_other = invoice.locked and invoice.locked_by_id != user.id
+    out: dict[str, str] = {}
+    if submitted and not issued and may_issue(session, invoice) is not None:
+        out["issue"] = (_("{record} is locked by another user: unlock it first").format(
+            record=name) if locked_by_other else
+            _("you may not issue {record}").format(record=name))
+    if (submitted and issued and invoice.credit_of_id is None
+            and not acl.can_create_invoice(user, invoice.company, "submitted")):
+        out["credit"] = _("you may not issue a credit note for {record}").format(record=name)
+    if invoice.locked and not acl.can_unlock_invoice(user, invoice):
+        out["lock"] = _("you may not unlock {record}").format(record=name)
+    elif not invoice.locked and not acl.can_lock_invoice(user, invoice):
+        out["lock"] = _("you may not lock {record}").format(record=name)
+    return out
+
+
 def toggle_lock(session: Session, ref: str | int) -> bool:
     """Lock an unlocked invoice or unlock a locked one; returns the new locked state.
 

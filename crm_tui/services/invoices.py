@@ -57,6 +57,7 @@ from crm_tui.services.invoice_lock import (  # noqa: F401
     lock,
     may_issue,
     permissions,
+    refusals,
     toggle_lock,
     unlock,
 )

@@ -43,10 +43,13 @@ class LeadRows(RecordRows):
     """Leads counted and paged like any kind, remembering each row's tags and colours."""
 
     def __init__(self, session: Session, filters: dict[str, str] | None = None,
-                 columns: Sequence[Column] | None = None, *, probe: int | None = None) -> None:
+                 columns: Sequence[Column] | None = None, *, probe: int | None = None,
+                 sort: str | None = None) -> None:
         """Create the source (no query runs until `count()` or `page()`); with `probe`,
-        `count()` stops there so the first rows paint at once (see `RecordRows`)."""
-        super().__init__(session, "lead", filters, columns or LEAD_COLUMNS, probe=probe)
+        `count()` stops there so the first rows paint at once; `sort` is one of the list's
+        orders (see `RecordRows`)."""
+        super().__init__(session, "lead", filters, columns or LEAD_COLUMNS, probe=probe,
+                         sort=sort)
         self._chips_lock = threading.Lock()
         self._chips: dict[int, list[tuple[str, str]]] = {}
 

@@ -15,14 +15,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 import peewee
 
+from crm_tui import formatting
 from crm_tui.db import is_sqlite
 from crm_tui.i18n import N_, gettext
-from crm_tui.services import references, search
+from crm_tui.services import list_sorts, references, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
@@ -112,33 +113,22 @@ def parse_filter_text(kind: str, text: str) -> dict[str, str]:
     return filters
 
 
-def _local_time(text: str) -> str:
-    """A stored UTC time ("…Z") as local time to the minute, as screens show times."""
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    if value.tzinfo is not None:
-        value = value.astimezone()
-    return value.strftime("%Y-%m-%d %H:%M")
-
-
 def cell_text(value: Any, kind: str = "text") -> str:
-    """A --json value as one table cell."""
+    """A --json value as one table cell, numbers and dates as the user reads them
+    (`crm_tui.formatting`: babel, the user's language, times in the local zone)."""
     if value is None:
         return ""
     if kind == "datetime" and isinstance(value, str) and value:
-        return _local_time(value)
+        return formatting.datetime_text(value)
+    if kind == "date" and isinstance(value, str | dt.date) and value:
+        return formatting.date_text(value)
     if isinstance(value, bool):
         return gettext("yes") if value else ""
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value)
     if kind == "decimal" and value != "":
-        try:
-            # Sums come back from the database as "423.5": money shows two places.
-            return format(Decimal(str(value)).quantize(_CENTS), "f")
-        except InvalidOperation:
-            pass
+        # Sums come back from the database as "423.5": money shows two places.
+        return formatting.amount_text(value)
     text = V.render_text(value)
     # Cells are one line; the table cuts the rest.
     return text.replace("\r", " ").replace("\n", " ")
@@ -186,6 +176,7 @@ class RecordRows:
         *,
         mark_readonly: bool = True,
         probe: int | None = None,
+        sort: str | None = None,
     ) -> None:
         """Create the source (no query runs until `count()` or `page()`).
 
@@ -198,6 +189,10 @@ class RecordRows:
                 `modifiable` filter only).
             probe: Let `count()` stop at this many rows (then `estimated` is True) until
                 `exact_count()` has run, so a huge list paints at once; None counts all.
+            sort: One of the kind's orders (`list_sorts.SORTS`); None: its default order.
+
+        Raises:
+            ValidationFailed: `sort` is not one of the kind's orders.
         """
         self.session = session
         self.kind_name = kind
@@ -206,10 +201,15 @@ class RecordRows:
         self._columns = tuple(columns) if columns is not None else default_columns(kind)
         self._mark_readonly = mark_readonly and "modifiable" in self.kind.extra_filters
         model = self.kind.model
-        self._sort: peewee.Field = getattr(model, self.kind.order_attr)
+        chosen = list_sorts.sort_of(kind, sort)
+        self.sort = chosen.key if chosen is not None else None
+        """The order asked for (None: the kind's default)."""
+        self._sort: peewee.Field = getattr(
+            model, chosen.attr if chosen is not None else self.kind.order_attr)
         self._by_id = self._sort is model.id
-        # Display order runs against the key order for kinds shown newest first.
-        self._reverse = self.kind.newest_first
+        # Display order runs against the key order for kinds shown newest first and for
+        # orders that put the largest first.
+        self._reverse = chosen.descending if chosen is not None else self.kind.newest_first
         # Keyset needs a total order without NULLs; otherwise fall back to OFFSET.
         self._keyset = self._by_id or not self._sort.null
         self._lock = threading.Lock()

@@ -233,7 +233,8 @@ async def test_title_and_status_line_count_contracts_ending_soon(world, clock):
         assert type(detail).__name__ == "ContractDetailScreen"
         shown = " ".join(str(w.render()) for w in detail.query(".detail-value"))
         labels = " ".join(str(w.render()) for w in detail.query(".detail-label"))
-        assert "monthly" in shown and "2026-01-15" in shown  # period, its first start (today)
+        # The period and its first start (today, as English reads it).
+        assert "monthly" in shown and "1/15/2026" in shown
         assert "100.00  tax default" in shown and "20.00  tax 10%" in shown
         assert "Support" in labels and "Hosting" in labels
 

@@ -227,7 +227,7 @@ async def test_detail_screen_shows_totals_and_greys_keys(clerks, clock):
         screen = app.screen
         assert type(screen).__name__ == "InvoiceDetailScreen"
         text = " ".join(str(w.render()) for w in screen.query("Static"))
-        assert "2613.60 EUR" in text and "453.60 EUR" in text and "Annual support" in text
+        assert "€2,613.60" in text and "€453.60" in text and "Annual support" in text
         assert "Tax 21 %" in text and "issued" in text
         assert "15/1000" in screen.screen_title() and "locked by user1" in screen.screen_title()
         for key in ("d", "L", "I"):

@@ -88,3 +88,65 @@ async def test_a_read_only_lead_says_why_on_the_list_and_its_detail(world):
         await press(pilot, "e", "a", "t")
         assert warnings(app) == ["read-only: you may not modify Ben Beta"] * 3
         assert type(app.screen).__name__ == "LeadDetailScreen"
+
+
+async def test_invoice_keys_he_may_not_use_say_why_on_the_invoice_list(world):
+    from crm_tui.services import invoice_issue, invoices
+    from tests.screens.test_invoices_screen import MANUAL
+
+    admin = world.session("admin")
+    # user1 reads invoices (IR) of the companies he may change, and writes none.
+    get_kind("profile").create(admin, {"name": "Invoice reader", "bits": "CR,CW,IR"})
+    get_kind("user").update(admin, "user1", {"profiles": "Invoice reader"})
+    company = str(world.cid("Customer #A"))
+    with invoices.deferred_pdfs():
+        issued = get_kind("invoice").create(admin, {"company": company, **MANUAL})
+        invoice_issue.issue(admin, issued)
+        draft = get_kind("invoice").create(admin, {"company": company, **MANUAL})
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "4")
+        app.screen.query_one("#records").focus()
+        await settle(pilot)
+        rows = {}
+        for _ in range(2):
+            rows[app.screen.current_record_id()] = app.screen.current_record_title()
+            if app.screen.current_record_id() == draft:
+                for key in ("I", "L"):
+                    assert app.screen.active_bindings[key].enabled is False
+                await press(pilot, "I", "L")
+                assert warnings(app)[-2:] == [f"you may not issue invoice #{draft}",
+                                              f"you may not lock invoice #{draft}"]
+            else:
+                app.notes.clear()
+                await press(pilot, "I")  # already issued: greyed for that, and quiet
+                assert warnings(app) == []
+                await press(pilot, "C", "L")
+                bill = rows[issued]
+                assert warnings(app) == [f"you may not issue a credit note for invoice '{bill}'",
+                                         f"you may not unlock invoice '{bill}'"]
+            await press(pilot, "down")
+        assert set(rows) == {issued, draft}
+        assert type(app.screen).__name__ == "InvoicesScreen"  # no dialog opened
+
+
+async def test_a_contract_he_may_not_renew_says_why(world):
+    admin = world.session("admin")
+    get_kind("contract").create(admin, {"name": "Support 2026", "company": str(
+        world.cid("Customer #A")), "date_begin": "2026-01-01", "date_end": "2026-12-31"})
+    # user1 only reads (CR): he sees the contract, and renewing makes a new one.
+    get_kind("profile").create(admin, {"name": "Reader", "bits": "CR"})
+    get_kind("user").update(admin, "user1", {"profiles": "Reader"})
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "3")
+        app.screen.query_one("#records").focus()
+        await settle(pilot)
+        assert app.screen.current_record_title() == "Support 2026"
+        assert app.screen.active_bindings["c"].enabled is False
+        await press(pilot, "c")
+        assert warnings(app) == [
+            "you may not create contracts, so you may not renew Support 2026"]
+        assert type(app.screen).__name__ == "ContractsScreen"
