@@ -126,6 +126,8 @@ def render_timeline(entries: list[dict[str, Any]], files: list[dict[str, Any]]) 
             if mail["answer"]:
                 text.append(f" {outbox.answer_text(mail['answer'])}", style="dim")
         for line in (entry["text"] or "").splitlines() or [""]:
+            if entry["kind"] != "note":  # a note is the user's own words
+                line = leads.activity_line(line)
             text.append(f"\n  {line}")
         for attachment in entry["attachments"]:
             text.append(f"\n  + {attachment['name']} ({size_text(attachment['size'])})",

@@ -234,6 +234,26 @@ def test_renamed_statuses_show_in_the_timeline(any_world, ids):
     assert activity_texts(ids["Ann Alpha"])[-1] == "status New -> Call booked"
 
 
+def test_the_timeline_s_own_lines_are_stored_in_english_and_read_in_each_language(
+        any_world, ids):
+    from crm_tui import i18n
+    from screens.lead_detail import render_timeline
+
+    admin = any_world.session("admin")
+    leads.set_status(admin, ids["Ann Alpha"], 8, reason="Price")
+    leads.add_note(admin, ids["Ann Alpha"], "status New -> Lost")  # a note is as written
+    stored = activity_texts(ids["Ann Alpha"])[-2:]
+    assert stored[0].startswith("status New -> ") and stored[0].endswith("\nReason: Price")
+    shown = [leads.activity_line(line) for line in stored[0].splitlines()]
+    assert shown == stored[0].splitlines()
+    with i18n.in_language("es"):
+        spanish = [leads.activity_line(line) for line in stored[0].splitlines()]
+        timeline = render_timeline(leads.activity(admin, ids["Ann Alpha"]), []).plain
+    assert spanish[0].startswith("estado New → ") and spanish[1] == "Motivo: Price"
+    assert "Motivo: Price" in timeline and "status New -> Lost" in timeline
+    assert activity_texts(ids["Ann Alpha"])[-2:] == stored  # the record stays English
+
+
 def test_detail_has_every_field_the_timeline_and_rights(any_world, ids):
     user1 = any_world.session("user1")
     entry = leads.attach_file(user1, ids["Cid Gamma"], "../../etc/offer.pdf", b"1234")
