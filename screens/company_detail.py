@@ -69,6 +69,7 @@ class CompanyDetailScreen(DetailScreen):
     """A company's detail: tabs for its fields, related records and notes."""
 
     SCREEN_TITLE = N_("Company")
+    AUTO_FOCUS = "#details"  # arrows and page keys scroll the Details tab at once
     FOOTER_PALETTE = False  # ctrl+p still works (and `?` lists it): 80 columns hold the keys
 
     record_kind = "company"

@@ -347,3 +347,23 @@ async def test_h_shows_who_changed_what_on_the_company_detail(world):
         assert "country: (empty) → Chile" in text
         await press(pilot, "escape")
         assert type(app.screen).__name__ == "CompanyDetailScreen"
+
+
+async def test_the_details_tab_scrolls_with_the_keyboard(world):
+    app = app_for(world, "admin")
+    async with app.run_test(size=(80, 14)) as pilot:  # short: the details overflow
+        await settle(pilot)
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CompanyDetailScreen"
+        box = app.screen.query_one("#details")
+        assert box.max_scroll_y > 0 and box.scroll_y == 0
+        await press(pilot, "pagedown")
+        await settle(pilot)
+        assert box.scroll_y > 0
+        await press(pilot, "home")
+        await settle(pilot)
+        assert box.scroll_y == 0
+        await press(pilot, "down")
+        await settle(pilot)
+        assert box.scroll_y == 1
