@@ -179,8 +179,10 @@ def _print_outbox(report, stamp: bool = False) -> None:
 def _print_report(report, stamp: bool = False) -> None:
     prefix = f"sync {datetime.now().strftime('%H:%M:%S')}: " if stamp else "sync: "
     click.echo(prefix + report.summary())
+    from crm_tui.services.mail_sync import readable
+
     for line in report.details():
-        click.echo("  " + line)
+        click.echo("  " + readable(line))
 
 
 @contextlib.contextmanager

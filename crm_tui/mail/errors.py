@@ -38,6 +38,14 @@ MESSAGES: tuple[str, ...] = (
     N_("SMTP server cannot take this message: {reason}"),
     N_("the message cannot be sent as built: {reason}"),
     N_("SMTP server {where} dropped the connection: {reason}"),
+    # The limits a message may break (the parser's reasons, as stored and printed).
+    N_("its subject is {n} characters, over the limit of {limit}"),
+    N_("its MIME parts nest deeper than the limit of {limit}"),
+    N_("it has more than {limit} attachments, the limit"),
+    N_("it is {size} bytes, over the limit of {limit}"),
+    N_("its header is {n} bytes, over the limit of {limit}"),
+    N_("it has {n} MIME parts, over the limit of {limit}"),
+    N_("its MIME parts nest {n} deep, over the limit of {limit}"),
 )
 """The mail layer's messages (English message ids). They are raised, logged and stored in
 English (the worker's pass result is read by every operator); a face shows them with

@@ -29,6 +29,35 @@ from crm_tui.mail.quarantine import quarantine
 from crm_tui.services import mail_filing, mail_leads, mailing
 from crm_tui.services.staged_files import StagedFiles, sweep_pending
 
+#: What a pass stores for the operators' status lines: English, read by `readable`.
+STATUS_PARTS = (N_("{n} filed"), N_("{n} unmatched"), N_("{n} quarantined"), N_("{n} errors"))
+#: The lines a pass reports about single messages: English in the report (it is logged),
+#: printed in the reader's language by `readable`.
+NOTES = (
+    N_("... and {n} more"),
+    N_("{size} bytes, over the size limit"),
+    N_("{where} ({subject}): {why}: filed as a note on lead {lead}"),
+    N_("{where} ({subject}): unmatched: {reason}"),
+    N_("{where} ({subject}): not filed: {reason}"),
+    N_("could not flag {n} filed message(s): {reason}"),
+    N_("could not move {n} message(s) to {folder}: {reason}"),
+    N_("uid {uid}: could not be processed ({reason}) nor quarantined ({error}); "
+       "left in the mailbox"),
+    N_("uid {uid}: quarantined as {name}: {reason}"),
+)
+
+
+def readable(line: str) -> str:
+    """A stored or reported line of the sync (a note, a status, a mail error) in the
+    reader's language, where it is one the CRM writes; other text stays as it is."""
+    from crm_tui.services.mail_unmatched import REASONS
+
+    known = (*NOTES, *MESSAGES, *REASONS)
+    shown = said(line, known)
+    if shown == line and ", " in line:
+        shown = ", ".join(said(part, STATUS_PARTS) for part in line.split(", "))
+    return shown
+
 # Messages per FETCH and per transaction, and a cap on their bytes: big enough that round
 # trips, commits and flag updates do not dominate, small enough that the write lock is held
 # for a few dozen milliseconds and a batch of big messages stays well within memory.
@@ -81,27 +110,28 @@ class SyncReport:
         return bool(self.examined or self.errors or self.quarantined)
 
     def summary(self) -> str:
-        """One line: the counts."""
-        return (
-            f"filed {self.filed}, duplicates {self.duplicates}, unmatched {self.unmatched}, "
-            f"auto {self.auto}, quarantined {self.quarantined}, errors {self.errors}"
-        )
+        """One line: the counts, in the reader's language."""
+        return _("filed {filed}, duplicates {duplicates}, unmatched {unmatched}, auto {auto}, "
+                 "quarantined {quarantined}, errors {errors}").format(
+            filed=self.filed, duplicates=self.duplicates, unmatched=self.unmatched,
+            auto=self.auto, quarantined=self.quarantined, errors=self.errors)
 
     def status_text(self) -> str:
-        """A few words for a status line: what was filed and what went wrong."""
-        parts = [f"{self.filed} filed"]
+        """A few words for a status line: what was filed and what went wrong (stored, in
+        English; `readable` reads it in each operator's language)."""
+        parts = [STATUS_PARTS[0].format(n=self.filed)]
         if self.unmatched:
-            parts.append(f"{self.unmatched} unmatched")
+            parts.append(STATUS_PARTS[1].format(n=self.unmatched))
         if self.quarantined:
-            parts.append(f"{self.quarantined} quarantined")
-        parts.append(f"{self.errors} errors")
+            parts.append(STATUS_PARTS[2].format(n=self.quarantined))
+        parts.append(STATUS_PARTS[3].format(n=self.errors))
         return ", ".join(parts)
 
     def details(self) -> list[str]:
-        """The reason lines, with a count of those left out."""
+        """The reason lines (English, see `readable`), with a count of those left out."""
         lines = list(self.reasons)
         if self.more_reasons:
-            lines.append(f"... and {self.more_reasons} more")
+            lines.append(NOTES[0].format(n=self.more_reasons))
         return lines
 
     def merge(self, other: SyncReport) -> None:
@@ -374,17 +404,17 @@ def _count(report: SyncReport, mail, result) -> None:
     if result.outcome in ("filed", "oversized"):
         report.filed += 1
         if result.outcome == "oversized":
-            why = mail.parsed.over_limit or f"{mail.size} bytes, over the size limit"
-            report.note(f"{where} ({subject!r}): {why}: filed as a note on lead "
-                        f"{result.lead_id}")
+            why = mail.parsed.over_limit or NOTES[1].format(size=mail.size)
+            report.note(NOTES[2].format(where=where, subject=repr(subject), why=why,
+                                        lead=result.lead_id))
     elif result.outcome == "duplicate":
         report.duplicates += 1
     elif result.outcome == "unmatched":
         report.unmatched += 1
-        report.note(f"{where} ({subject!r}): unmatched: {result.reason}")
+        report.note(NOTES[3].format(where=where, subject=repr(subject), reason=result.reason))
     elif result.outcome == "auto":
         report.auto += 1
-        report.note(f"{where} ({subject!r}): not filed: {result.reason}")
+        report.note(NOTES[4].format(where=where, subject=repr(subject), reason=result.reason))
 
 
 def _apply(box: ImapMailbox, config: MailConfig, report: SyncReport, flag, move) -> None:
@@ -394,14 +424,13 @@ def _apply(box: ImapMailbox, config: MailConfig, report: SyncReport, flag, move)
             box.flag_processed(flag)
         except MailRejected as exc:
             report.errors += 1
-            report.note(f"could not flag {len(flag)} filed message(s): {exc}")
+            report.note(NOTES[5].format(n=len(flag), reason=exc))
     if move and config.unmatched_folder:
         try:
             box.move(move, config.unmatched_folder)
         except MailRejected as exc:
             report.errors += 1
-            report.note(f"could not move {len(move)} message(s) to "
-                        f"{config.unmatched_folder}: {exc}")
+            report.note(NOTES[6].format(n=len(move), folder=config.unmatched_folder, reason=exc))
 
 
 def _line(exc: BaseException) -> str:
@@ -416,11 +445,10 @@ def _quarantine_one(raw: bytes, validity, uid, reason: str, report: SyncReport):
         path = quarantine(raw, validity, uid, reason)
     except OSError as exc:
         report.errors += 1
-        report.note(f"uid {uid}: could not be processed ({reason}) nor quarantined ({exc}); "
-                    "left in the mailbox")
+        report.note(NOTES[7].format(uid=uid, reason=reason, error=exc))
         return None
     report.quarantined += 1
-    report.note(f"uid {uid}: quarantined as {path.name}: {reason}")
+    report.note(NOTES[8].format(uid=uid, name=path.name, reason=reason))
     return path
 
 

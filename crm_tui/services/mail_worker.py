@@ -11,8 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from crm_tui.db import write_transaction
-from crm_tui.i18n import _, said
-from crm_tui.mail.errors import MESSAGES
+from crm_tui.i18n import _
 from crm_tui.models import MailWorkerState
 from crm_tui.services.context import Clock, Session
 
@@ -47,7 +46,9 @@ class WorkerStatus:
                 at=f"{self.finished_at:%Y-%m-%d %H:%M}")
             if self.result:
                 # Stored English; a known mail message is read in this user's language.
-                line += f" · {said(self.result, MESSAGES)[:60]}"
+                from crm_tui.services.mail_sync import readable
+
+                line += f" · {readable(self.result)[:60]}"
         if self.pending:
             line += _(" · sync asked {at}").format(at=f"{self.requested_at:%H:%M}")
         return line

@@ -227,3 +227,31 @@ def test_a_stored_unmatched_reason_is_read_in_the_reader_s_language():
         assert i18n.said("throttled: a@b.example sent more than 5 mails within an hour",
                          REASONS) == "limitado: a@b.example envió más de 5 correos en una hora"
     assert i18n.said(stored, REASONS) == stored
+
+
+def test_a_sync_pass_s_lines_are_kept_in_english_and_read_in_each_language():
+    from crm_tui.services import mail_sync
+    from crm_tui.services.mail_sync import NOTES, SyncReport, readable
+
+    report = SyncReport(filed=3, unmatched=1, errors=0)
+    over = "its subject is 2000 characters, over the limit of 998"
+    report.note(NOTES[2].format(where="uid 7", subject=repr("Hola"), why=over, lead=12))
+    report.note(NOTES[3].format(where="uid 8", subject=repr("Precio"),
+                                reason="no [Lead#] token, X-CRM-Lead header or reply to "
+                                       "mail the CRM sent"))
+    with i18n.in_language("es"):
+        stored = report.status_text()
+        lines = [readable(line) for line in report.details()]
+        status = readable(stored)
+        summary = report.summary()
+        free = readable("uid 9: something the server said")
+    assert stored == "3 filed, 1 unmatched, 0 errors"  # what every operator's line reads
+    assert status == "3 archivados, 1 sin asignar, 0 errores"
+    assert lines == [
+        "uid 7 ('Hola'): su asunto tiene 2000 caracteres, más que el límite de 998: "
+        "archivado como nota en el lead 12",
+        "uid 8 ('Precio'): sin asignar: sin marca [Lead#], cabecera X-CRM-Lead ni respuesta "
+        "a un correo enviado por el CRM"]
+    assert summary.startswith("archivados 3, duplicados 0, sin asignar 1")
+    assert free == "uid 9: something the server said"
+    assert readable(stored) == stored and mail_sync.STATUS_PARTS[0] == "{n} filed"
