@@ -348,7 +348,7 @@ def display(session: Session, kind: str, record_id: int) -> list[dict[str, str]]
             text = ", ".join(titles.get(v, f"#{v}") if isinstance(v, int) else str(v)
                              for v in value)
         elif value is None and field.name in getattr(target, "withheld_fields", ()):
-            text = references.NOT_VISIBLE
+            text = references.not_visible()
         elif field.kind == "bool":
             text = "yes" if value else "no"
         else:
