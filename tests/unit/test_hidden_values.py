@@ -105,6 +105,12 @@ def test_not_visible_reads_in_the_user_s_language_and_json_stays_the_same(any_wo
         assert "visible" not in as_json[0]
     assert record_lines(run_crm("--user", "user1", "--lang", "es", "show", "company", a,
                                 db=any_db).stdout)["parent"] == "(no visible)"
+    # So is a CSV export: the same in every language, no marker.
+    exported = [run_crm("--user", "user1", *lang, "export", "companies", db=any_db)
+                for lang in ((), ("--lang", "es"))]
+    assert exported[0].returncode == 0, exported[0].stderr
+    assert "Customer #A" in exported[0].stdout and exported[0].stdout == exported[1].stdout
+    assert "visible" not in exported[0].stdout
 
 
 def test_a_leads_hidden_company_is_never_named(any_world):
