@@ -973,12 +973,14 @@ def specs_from(descriptions: Iterable[dict[str, Any]], session: Any = None) -> l
     """FieldSpecs for a FieldForm from the services' plain form descriptions (their labels,
     help and sections written in English, shown in the user's language).
 
-    A reference field (`picker`) searches through `pickers.choices` as `session`'s user.
+    A reference field (`picker`) searches through `pickers.choices` as `session`'s user; a
+    field with fixed `choices` (a lead's status) narrows them as the user types.
     """
     from functools import partial
 
     from crm_tui.services import pickers
     from widgets.field_form import FieldSpec
+    from widgets.ref_picker import fixed_search
 
     specs = []
     for d in descriptions:
@@ -988,6 +990,8 @@ def specs_from(descriptions: Iterable[dict[str, Any]], session: Any = None) -> l
         search = None
         if d.get("picker") and session is not None:
             search = partial(pickers.choices, session, d["picker"], d["key"])
+        elif d.get("choices"):
+            search = fixed_search([tuple(c) for c in d["choices"]])
         specs.append(FieldSpec(
             key=d["key"], label=_(d.get("label", d["key"])), kind=d.get("kind", "text"),
             required=bool(d.get("required")), options=options, value=d.get("value") or "",

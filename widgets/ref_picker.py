@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -24,6 +25,26 @@ PAGE = 20
 """Choices asked for at a time; the next page comes when the cursor reaches the end."""
 DEBOUNCE = 0.1
 """Seconds of quiet typing before the search runs (one query per pause, not per key)."""
+
+
+def _folded(text: str) -> str:
+    """`text` without case or accents, for matching what is typed."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fixed_search(choices: Sequence[tuple[str, str]]) -> Search:
+    """A search over a fixed list of (title, value): the titles with a word starting with
+    each typed word (case and accents aside), in the list's order."""
+    words = [(pair, _folded(pair[0]).replace("(", " ").split()) for pair in choices]
+
+    def search(text: str, offset: int, limit: int) -> list[tuple[str, str]]:
+        typed = _folded(text).split()
+        found = [pair for pair, title in words
+                 if all(any(word.startswith(t) for word in title) for t in typed)]
+        return found[offset:offset + limit]
+
+    return search
 
 
 class _Choices(OptionList, can_focus=False):

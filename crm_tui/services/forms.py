@@ -157,8 +157,16 @@ def _describe_field(session: Session, kind: str, field: Field, value: str) -> di
         extra["picker"] = kind
     elif (kind, field.name) in _STATUS_NAMES:
         # Statuses are chosen by name (the pipeline's may be renamed in settings).
-        form_kind = "combo"
-        options = [(name, str(number)) for number, name in _STATUS_NAMES[kind, field.name]()]
+        pairs = [(name, str(number)) for number, name in _STATUS_NAMES[kind, field.name]()]
+        if (kind, field.name) in _TYPED_CHOICES:
+            # Picked by typing part of a name: the options are what the picker starts with,
+            # `choices` the fixed list it narrows.
+            form_kind = "pick"
+            options = [pair for pair in pairs if pair[1] == value]
+            extra["choices"] = pairs
+        else:
+            form_kind = "combo"
+            options = pairs
     elif field.kind == "datetime":
         help_text = N_("YYYY-MM-DD HH:MM:SS")
     return {
@@ -191,6 +199,9 @@ _STATUS_NAMES: dict[tuple[str, str], Callable[[], list[tuple[int, str]]]] = {
     ("lead", "status"): _lead_statuses,
     ("contract", "status"): _contract_statuses,
 }
+
+#: Of those, the fields picked by typing part of a name (a "pick" over a fixed `choices`).
+_TYPED_CHOICES = {("lead", "status")}
 
 
 def current_values(session: Session, kind: str, record_id: int | None) -> dict[str, str]:
@@ -348,7 +359,7 @@ def display(session: Session, kind: str, record_id: int) -> list[dict[str, str]]
             text = ", ".join(titles.get(v, f"#{v}") if isinstance(v, int) else str(v)
                              for v in value)
         elif value is None and field.name in getattr(target, "withheld_fields", ()):
-            text = references.NOT_VISIBLE
+            text = references.not_visible()
         elif field.kind == "bool":
             text = "yes" if value else "no"
         else:

@@ -256,7 +256,7 @@ def detail(session: Session, invoice_id: int | str) -> dict[str, Any]:
     # A related contract the user may not see is listed, but never by name.
     names = references.titles(session, "contract", row["contracts"])
     row["contract_names"] = sorted(names.items(), key=lambda item: (
-        item[1] == references.NOT_VISIBLE, item[1], item[0]))
+        item[1] == references.not_visible(), item[1], item[0]))
     row["files"] = [
         {"id": a.id, "name": a.original_name, "size": a.size, "generated": a.generated}
         for a in Attachment.select().where(Attachment.owner_kind == "invoice",

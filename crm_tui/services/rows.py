@@ -416,7 +416,7 @@ class RecordRows:
                 if field is not None and field.kind == "ref" and value is not None:
                     value = titles.get(column.key, {}).get(value, value)
                 elif value is None and column.key in withheld:
-                    value = references.NOT_VISIBLE
+                    value = references.not_visible()
                 text = cell_text(value, field.kind if field else "text")
                 cells.append(gettext(text) if column.translated else text)
             rows.append((row["id"], tuple(cells)))
@@ -427,7 +427,7 @@ class RecordRows:
 
     def _ref_titles(self, shaped: list[dict]) -> dict[str, dict[int, str]]:
         """Titles of referenced records, one query per reference column (a record the user
-        may not see reads NOT_VISIBLE: a visible lead may belong to a hidden company)."""
+        may not see reads `references.not_visible()`: a visible lead may belong to a hidden company)."""
         out: dict[str, dict[int, str]] = {}
         for column in self._columns:
             field = self._fields.get(column.key)

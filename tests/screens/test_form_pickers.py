@@ -257,3 +257,39 @@ async def test_tags_are_added_as_chips_and_removed_again(world, admin):
     tags = {t.tag.name for t in LeadTag.select().where(LeadTag.lead == lead)}
     assert tags == {"partner"}
     assert Lead.get_by_id(lead).full_name == "Lía Tags"
+
+
+async def test_a_lead_s_status_is_picked_by_typing_part_of_its_name(world):
+    from crm_tui.models import Lead
+    from crm_tui.services import settings
+    from tests.unit.lead_world import seed_leads
+
+    seed_leads(world)
+    admin = world.session("admin")
+    settings.set_value(admin, "lead.status.2", "Démo booked")
+    app = app_for(world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "5", "n")
+        modal = app.screen
+        assert type(modal).__name__ == "NewLeadModal"
+        await type_text(pilot, "Zoe Zed")
+        await tab_to(pilot, modal.form.input_for("email"))
+        await type_text(pilot, "zoe@example.com")
+        picker = modal.form.input_for("status")
+        assert isinstance(picker, RefPicker)
+        assert picker.input.value == "New"  # a new lead's default, by name
+        await tab_to(pilot, picker)
+        await press(pilot, "ctrl+u")
+        await type_text(pilot, "pro")
+        await until(pilot, lambda: picker.is_open and shown(picker) == ["Proposal delivered"])
+        # Each typed word narrows, accents and case aside; the renamed status is found.
+        await press(pilot, "ctrl+u")
+        await type_text(pilot, "demo b")
+        await until(pilot, lambda: picker.is_open and shown(picker) == ["Démo booked"])
+        await press(pilot, "enter")
+        assert picker.input.value == "Démo booked"
+        assert modal.form.values()["status"] == "2"
+        await press(pilot, "ctrl+s")
+        await until(pilot, lambda: type(app.screen).__name__ != "NewLeadModal")
+    assert Lead.get(Lead.full_name == "Zoe Zed").status == 2

@@ -41,6 +41,25 @@ async def test_user1_sees_no_hidden_parent_and_no_billing(world):
         assert details.count("(not visible)") >= 2  # parent and billing
 
 
+async def test_a_spanish_user_reads_no_visible(world):
+    from crm_tui import i18n
+
+    i18n.override_language("es")
+    try:
+        app = app_for(world, "user1")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, "v")
+            shown = screen_text(app)
+            assert "(no visible)" in shown and "(not visible)" not in shown  # billing
+            await press(pilot, "enter")
+            details = detail_text(app.screen)
+            assert details.count("(no visible)") >= 2 and "(not visible)" not in details
+    finally:
+        i18n.clear_override()
+        i18n.set_language(i18n.SOURCE_LANGUAGE)
+
+
 async def test_admin_sees_the_parent_by_name(world):
     app = app_for(world, "admin")
     async with app.run_test(size=SIZE) as pilot:

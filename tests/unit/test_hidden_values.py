@@ -89,6 +89,30 @@ def test_a_hidden_parent_is_never_named_on_the_command_line(any_world, any_db, r
     assert lines["parent"] == str(my)
 
 
+def test_not_visible_reads_in_the_user_s_language_and_json_stays_the_same(any_world, any_db,
+                                                                          run_crm):
+    a = str(any_world.cid("Customer #A"))
+    for command in (("list", "company"), ("show", "company", a)):
+        english = run_crm("--user", "user1", *command, db=any_db)
+        spanish = run_crm("--user", "user1", "--lang", "es", *command, db=any_db)
+        assert english.returncode == spanish.returncode == 0, spanish.stderr
+        assert "(not visible)" in english.stdout and "(no visible)" not in english.stdout
+        assert "(no visible)" in spanish.stdout and "(not visible)" not in spanish.stdout
+        # --json is the scripting contract: the same bytes in every language, no marker.
+        as_json = [run_crm("--user", "user1", *lang, *command, "--json", db=any_db).stdout
+                   for lang in ((), ("--lang", "es"))]
+        assert as_json[0] == as_json[1]
+        assert "visible" not in as_json[0]
+    assert record_lines(run_crm("--user", "user1", "--lang", "es", "show", "company", a,
+                                db=any_db).stdout)["parent"] == "(no visible)"
+    # So is a CSV export: the same in every language, no marker.
+    exported = [run_crm("--user", "user1", *lang, "export", "companies", db=any_db)
+                for lang in ((), ("--lang", "es"))]
+    assert exported[0].returncode == 0, exported[0].stderr
+    assert "Customer #A" in exported[0].stdout and exported[0].stdout == exported[1].stdout
+    assert "visible" not in exported[0].stdout
+
+
 def test_a_leads_hidden_company_is_never_named(any_world):
     grant_lead_bits(any_world)
     admin = any_world.session("admin")

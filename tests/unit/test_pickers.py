@@ -73,8 +73,11 @@ def test_statuses_are_chosen_by_their_configured_names(any_world):
     admin = any_world.session("admin")
     settings.set_value(admin, "lead.status.2", "Demo booked")
     status = {d["key"]: d for d in forms.describe(admin, "lead", None)}["status"]
-    assert status["kind"] == "combo"
-    assert ("Demo booked", "2") in status["options"]
+    assert status["kind"] == "pick"
+    assert ("Demo booked", "2") in status["choices"]
+    # The picker starts with the current status (a new lead's default), by name.
+    assert status["options"] == [pair for pair in status["choices"]
+                                 if pair[1] == status["value"]]
 
 
 def test_a_field_that_is_no_reference_is_refused(world):
