@@ -16,7 +16,7 @@ from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from crm_tui.errors import CrmError
 from crm_tui.i18n import N_, _, kind_name
-from crm_tui.services import attachments, companies, forms
+from crm_tui.services import attachments, companies, forms, stored_lines
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
@@ -232,7 +232,9 @@ class CompanyDetailScreen(DetailScreen):
             when = cell_text(note.get("created"), "datetime")
             widgets.append(Label(f"{when}  {note.get('author', '')}", classes="note-head",
                                  markup=False))
-            widgets.append(Static(str(note.get("text", "")), markup=False))
+            # A merge's note is the CRM's own (stored in English); people's notes as written.
+            widgets.append(Static(stored_lines.readable(str(note.get("text", ""))),
+                                  markup=False))
         box.mount_all(widgets)
 
     def _show_files(self, files: list[dict[str, Any]]) -> None:

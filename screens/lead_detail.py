@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from crm_tui.errors import NotFound
 from crm_tui.i18n import N_, _
-from crm_tui.services import attachments, leads, outbox
+from crm_tui.services import attachments, leads, outbox, stored_lines
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
@@ -125,9 +125,10 @@ def render_timeline(entries: list[dict[str, Any]], files: list[dict[str, Any]]) 
             text.append(f"  [{_(MAIL_STATES.get(mail['status'], mail['status']))}]", style=style)
             if mail["answer"]:
                 text.append(f" {outbox.answer_text(mail['answer'])}", style="dim")
-        for line in (entry["text"] or "").splitlines() or [""]:
-            if entry["kind"] != "note":  # a note is the user's own words
-                line = leads.activity_line(line)
+        body = entry["text"] or ""
+        if entry["kind"] != "note":  # a note is the user's own words
+            body = stored_lines.readable(body)
+        for line in body.splitlines() or [""]:
             text.append(f"\n  {line}")
         for attachment in entry["attachments"]:
             text.append(f"\n  + {attachment['name']} ({size_text(attachment['size'])})",

@@ -279,10 +279,11 @@ def _load(session: Session) -> dict[str, Any]:
               "discard": mail_unmatched.may_discard(session),
               "replay": mail_unmatched.may_replay(session)}
     unmatched = mail_unmatched.list_unmatched(session) if rights["handle"] else []
-    for row in unmatched:
+    kept = mail_unmatched.list_quarantine(session) if rights["replay"] else []
+    for row in (*unmatched, *kept):
         row["reason"] = mail_unmatched.readable_reason(row["reason"])
     return {
         "rights": rights,
         "unmatched": unmatched,
-        "kept": mail_unmatched.list_quarantine(session) if rights["replay"] else [],
+        "kept": kept,
     }

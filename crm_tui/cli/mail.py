@@ -9,7 +9,7 @@ import click
 from crm_tui.cli.output import print_json, print_record
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.errors import CrmError
-from crm_tui.i18n import _
+from crm_tui.i18n import N_, _
 
 UNMATCHED_COLUMNS = ["id", "arrived", "sender", "subject"]
 QUARANTINE_COLUMNS = ["id", "kept", "size", "subject"]
@@ -131,10 +131,20 @@ def quarantine_list(state: CliState, as_json: bool) -> None:
     _table_with_reason(rows, QUARANTINE_COLUMNS)
 
 
+#: A replay's outcomes as people read them (--json gives the English word).
+OUTCOMES = {"filed": N_("filed"), "unmatched": N_("unmatched"), "auto": N_("not filed"),
+            "duplicate": N_("duplicate"), "kept": N_("still kept"),
+            "oversized": N_("filed as a note")}
+
+
 def _replayed(row: dict) -> str:
-    where = f" on lead {row['lead']}" if row.get("lead") else ""
-    why = f": {row['reason']}" if row.get("reason") else ""
-    return f"quarantined mail {row['id']}: {row['outcome']}{where}{why}"
+    from crm_tui.services.mail_unmatched import readable_reason
+
+    outcome = _(OUTCOMES.get(row["outcome"], row["outcome"]))
+    where = _(" on lead {lead}").format(lead=row["lead"]) if row.get("lead") else ""
+    why = f": {readable_reason(row['reason'])}" if row.get("reason") else ""
+    return _("quarantined mail {id}: {outcome}{where}{why}").format(
+        id=row["id"], outcome=outcome, where=where, why=why)
 
 
 @quarantine_group.command("replay")

@@ -15,7 +15,7 @@ import peewee
 from crm_tui import acl
 from crm_tui.db import database, write_transaction
 from crm_tui.errors import Conflict, PermissionDenied, Problem, ValidationFailed
-from crm_tui.i18n import N_, _, kind_name, said
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.models import (
     CLOSED_STATUSES,
     LOST_STATUS,
@@ -37,21 +37,6 @@ from crm_tui.services.records import Field, Kind, get_kind, id_list, not_found, 
 
 ACTIVITY_KINDS = ("note", "status", "email_in", "email_out", "created", "change")
 
-#: The timeline lines the CRM writes itself, stored in English (every reader sees the same
-#: record) and shown in each reader's language by `activity_line`; notes and mail stay as
-#: written.
-STORED_LINES = (
-    N_("status {old} -> {new}"), N_("Reason: {reason}"), N_("owner {old} -> {new}"),
-    N_("tag {name} added"), N_("tag {name} removed"), N_("Forwarded to {address}"),
-    N_("Subject: {subject}"), N_("Created from mail of {address}: {subject}"),
-    N_("Created from mail of {address}"), N_("Converted into company #{id} {name}"),
-    N_("merged lead #{id} {name} into this lead"), N_("(none)"),
-)
-
-
-def activity_line(line: str) -> str:
-    """One line of a lead's timeline as the reader reads it (see STORED_LINES)."""
-    return said(line, STORED_LINES)
 
 
 def email_key(email: str) -> str:

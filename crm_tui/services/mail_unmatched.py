@@ -27,6 +27,7 @@ from crm_tui.db import write_transaction
 from crm_tui.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm_tui.i18n import N_, _, kind_name, said
 from crm_tui.mail import quarantine
+from crm_tui.mail.errors import MESSAGES
 from crm_tui.mail.message import Limits, parse_message
 from crm_tui.models import FiledMessage, Lead
 from crm_tui.services import mail_filing, settings
@@ -126,7 +127,8 @@ def _reasons(session: Session, rows: list[FiledMessage]) -> dict[int, str]:
 def readable_reason(reason: str) -> str:
     """A reason as a person reads it, in his language, for the faces that show it (it is
     stored and given in --json in English, the scripting contract); free text stays."""
-    return "; ".join(said(part, REASONS) for part in (reason or "").split("; "))
+    known = (*REASONS, *MESSAGES)  # a quarantined copy's reason is a mail error or limit
+    return "; ".join(said(part, known) for part in (reason or "").split("; "))
 
 
 def _row(row: FiledMessage, reason: str) -> dict:

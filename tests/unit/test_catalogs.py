@@ -255,3 +255,28 @@ def test_a_sync_pass_s_lines_are_kept_in_english_and_read_in_each_language():
     assert summary.startswith("archivados 3, duplicados 0, sin asignar 1")
     assert free == "uid 9: something the server said"
     assert readable(stored) == stored and mail_sync.STATUS_PARTS[0] == "{n} filed"
+
+
+def test_a_quarantined_copy_s_reason_and_a_replay_read_in_each_language():
+    from crm_tui.cli.mail import _replayed
+    from crm_tui.services.mail_unmatched import readable_reason
+
+    reason = "it has 700 MIME parts, over the limit of 500"
+    row = {"id": "k1", "outcome": "filed", "lead": 4, "reason": reason}
+    assert readable_reason(reason) == reason
+    assert _replayed(row) == f"quarantined mail k1: filed on lead 4: {reason}"
+    with i18n.in_language("es"):
+        assert readable_reason(reason) == "tiene 700 partes MIME, más que el límite de 500"
+        assert _replayed(row) == ("correo en cuarentena k1: archivado en el lead 4: "
+                                  "tiene 700 partes MIME, más que el límite de 500")
+
+
+def test_a_merge_s_note_is_kept_in_english_and_read_in_each_language():
+    from crm_tui.services.stored_lines import readable
+
+    note = "Merged company 'Acme' (#3); its differing values:\ncountry: Chile"
+    assert readable(note) == note
+    with i18n.in_language("es"):
+        assert readable(note) == ("Fusionado company 'Acme' (#3); sus valores distintos:\n"
+                                  "country: Chile")
+        assert readable("my own note: status a -> b") == "my own note: status a -> b"

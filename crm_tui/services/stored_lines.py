@@ -1,0 +1,23 @@
+"""The lines the CRM writes itself into timelines and notes (status changes, merges,
+forwarded mail): stored in English, since every reader sees the same record, and shown in
+each reader's language; what people wrote stays as written."""
+
+from __future__ import annotations
+
+from crm_tui.i18n import N_, said
+
+STORED_LINES = (
+    N_("status {old} -> {new}"), N_("Reason: {reason}"), N_("owner {old} -> {new}"),
+    N_("tag {name} added"), N_("tag {name} removed"), N_("Forwarded to {address}"),
+    N_("Subject: {subject}"), N_("Created from mail of {address}: {subject}"),
+    N_("Created from mail of {address}"), N_("Converted into company #{id} {name}"),
+    N_("merged lead #{id} {name} into this lead"), N_("(none)"),
+    N_("Merged {record} (#{id}); its differing values:"),
+    N_("Merged a new submission of this {kind}; its differing values:"),
+)
+"""The English lines, with `{name}` for what varies."""
+
+
+def readable(text: str) -> str:
+    """A timeline entry's or note's text as the reader reads it, line by line."""
+    return "\n".join(said(line, STORED_LINES) for line in (text or "").split("\n"))
