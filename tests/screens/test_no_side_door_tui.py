@@ -91,8 +91,12 @@ async def test_duplicate_offers_name_visible_leads_and_merge_only_changeable_one
                  for i in range(options.option_count)]
         assert texts == [f"Open lead #{ids['Ben Beta']} 'Ben Beta' (same email)",
                          "Create a new lead anyway"]
-        await pilot.press("escape", "escape")
+        await pilot.press("escape", "escape")  # the offer, then the form with its edits
         await lead_harness.settle(pilot)
+        assert type(app.screen).__name__ == "ConfirmModal"  # discard the unsaved edits?
+        await pilot.press("y")
+        await lead_harness.settle(pilot)
+        assert isinstance(app.screen, LeadsScreen)
         # Eve's lead is hidden from user1: no offer at all, the lead is simply created.
         await _new_lead(app, pilot, "Evelyn", "eve@example.com")
         assert isinstance(app.screen, LeadDetailScreen)
