@@ -87,3 +87,30 @@ def test_the_untouched_shipped_contract_template_is_replaced_an_edited_one_kept(
     bodies = dict(database.execute_sql("SELECT name, body FROM contract_template").fetchall())
     assert bodies == {"Default": default_contract_template(), "Ours": edited}
     db.close_database()
+
+
+def test_statistics_gathered_before_the_sort_indexes_are_gathered_again(sqlite_url):
+    """A database analysed before 0084 would otherwise walk (status, id) and sort a whole
+    status for each page of the board."""
+    from playhouse.migrations import Runner
+
+    database = db.open_database(sqlite_url)
+    runner = Runner(database, directory=str(schema.MIGRATIONS_DIR),
+                    table_name="schema_migration")
+    pending = schema.pending_migrations()
+    runner.up(pending[pending.index("0084_list_sort_indexes") - 1])
+    for n in range(40):
+        database.execute_sql(
+            "INSERT INTO lead (full_name, email, email_key, company_name, country, position, "
+            "phone, language, estimated_sale, status, channel, description, created, updated) "
+            "VALUES (?, '', '', '', '', '', '', 'en', ?, ?, '', '', '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00')", (f"Lead {n}", n * 10, n % 5))
+    database.execute_sql("ANALYZE")
+    schema.upgrade()
+    analysed = {name for (name,) in database.execute_sql("SELECT idx FROM sqlite_stat1")}
+    assert "lead_status_id" in analysed
+    plan = " ".join(str(row) for row in database.execute_sql(
+        "EXPLAIN QUERY PLAN SELECT id FROM lead WHERE status = 2 "
+        "ORDER BY estimated_sale DESC, id DESC LIMIT 10").fetchall())
+    assert "lead_status_estimated_sale" in plan
+    db.close_database()
