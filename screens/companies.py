@@ -16,6 +16,7 @@ from crm_tui.services.context import Session
 from crm_tui.services.rows import RecordRows
 from screens.base import COUNT_PROBE, RecordListScreen
 from screens.list_sort import SORT_BINDING, SortedList
+from screens.mass_flow import MassFlow
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.lazy_tree import LazyTree, TreeItem
@@ -28,7 +29,7 @@ MORE = "more"
 """First part of the key of the "more…" item that ends a node cut at TREE_LIMIT."""
 
 
-class CompaniesScreen(SortedList, RecordListScreen):
+class CompaniesScreen(MassFlow, SortedList, RecordListScreen):
     """Companies as a parent/child tree, or as a flat list searchable by name, role,
     manager and country (`v` switches, `o` sorts the list); enter opens a company."""
 
@@ -292,15 +293,8 @@ class CompaniesScreen(SortedList, RecordListScreen):
             "Each company is checked against your rights; nothing changes if one is refused.")),
             confirmed)
 
-    def _run_mass(self, request: Any, company_ids: list[int], partial: bool) -> None:
-        def failed(error: BaseException) -> None:
-            if isinstance(error, company_mass.CompanyMassRefused) and not partial:
-                self._offer_partial(request, company_ids, error)
-            else:
-                self.show_error(error)
-
-        self.call_service(self._mass, request, company_ids, partial, done=self._mass_done,
-                          failed=failed, group="companies.mass")
+    MASS_REFUSED = company_mass.CompanyMassRefused
+    MASS_GROUP = "companies.mass"
 
     def _mass(self, request: Any, company_ids: list[int],
               partial: bool) -> company_mass.CompanyMassResult:
@@ -312,29 +306,6 @@ class CompaniesScreen(SortedList, RecordListScreen):
         return company_mass.mass_set(self.session, company_ids, request.action, request.value,
                                      partial=partial)
 
-    def _offer_partial(self, request: Any, company_ids: list[int], error: Any) -> None:
-        from screens.modals.confirm import ConfirmModal
-
-        result = error.result
-        allowed = len(result.changed) + len(result.unchanged)
-        if not allowed:
-            self.show_error(error)
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._run_mass(request, company_ids, partial=True)
-
-        total = allowed + len(result.refused)
-        self.app.push_screen(ConfirmModal(
-            _("{refused} of {count} companies may not be changed. Apply to the other "
-              "{allowed}?").format(refused=len(result.refused), count=total, allowed=allowed),
-            _("For example: {first}").format(first=result.refused[0][1])), confirmed)
-
-    def _mass_done(self, result: company_mass.CompanyMassResult) -> None:
-        severity = "warning" if result.refused else "information"
-        self.notify(result.summary(), severity=severity, timeout=5)
-        table = self.table
-        if table is not None:
-            table.clear_marks()
-        self.records_changed()
+    def _partial_question(self, refused: int, allowed: int, ids: list[int]) -> str:
+        return _("{refused} of {count} companies may not be changed. Apply to the other "
+                 "{allowed}?").format(refused=refused, count=allowed + refused, allowed=allowed)

@@ -15,6 +15,7 @@ from crm_tui.services.rows import Column
 from screens.base import RecordListScreen
 from screens.lead_detail import safe_colour
 from screens.list_sort import SORT_BINDING, SortedList
+from screens.mass_flow import MassFlow
 from widgets.lazy_table import LazyTable
 
 #: The lead list counts this many rows before painting (a few screenfuls); the exact
@@ -45,7 +46,7 @@ class _TintedRows(LeadRows):
         return {position: spans} if spans else {}
 
 
-class LeadsScreen(SortedList, RecordListScreen):
+class LeadsScreen(MassFlow, SortedList, RecordListScreen):
     """Leads: `/` quick search, `f` advanced search and saved searches, `c` closed leads,
     `o` sorts, space marks rows, `m` edits the marked leads at once, enter opens a lead."""
 
@@ -212,7 +213,6 @@ class LeadsScreen(SortedList, RecordListScreen):
     def _confirm_mass(self, request: Any, lead_ids: list[int]) -> None:
         from screens.modals.confirm import ConfirmModal
 
-
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._run_mass(request, lead_ids, partial=False)
@@ -226,43 +226,13 @@ class LeadsScreen(SortedList, RecordListScreen):
             ConfirmModal(question, detail),
             confirmed)
 
-    def _run_mass(self, request: Any, lead_ids: list[int], partial: bool) -> None:
-        def failed(error: BaseException) -> None:
-            if isinstance(error, leads.MassRefused) and not partial:
-                self._offer_partial(request, lead_ids, error)
-            else:
-                self.show_error(error)
-
-        self.call_service(self._mass, request, lead_ids, partial, done=self._mass_done,
-                          failed=failed, group="leads.mass")
+    MASS_REFUSED = leads.MassRefused
+    MASS_GROUP = "leads.mass"
 
     def _mass(self, request: Any, lead_ids: list[int], partial: bool) -> leads.MassResult:
         return leads.mass_update(self.session, lead_ids, request.action, request.value,
                                  partial=partial)
 
-    def _offer_partial(self, request: Any, lead_ids: list[int], error: Any) -> None:
-        from screens.modals.confirm import ConfirmModal
-
-        result = error.result
-        allowed = len(result.changed) + len(result.unchanged)
-        if not allowed:
-            self.show_error(error)
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._run_mass(request, lead_ids, partial=True)
-
-        first = result.refused[0][1]
-        self.app.push_screen(ConfirmModal(
-            _("{refused} of {count} leads may not be changed. Apply to the other {allowed}?")
-            .format(refused=len(result.refused), count=len(lead_ids), allowed=allowed),
-            _("For example: {first}").format(first=first)), confirmed)
-
-    def _mass_done(self, result: leads.MassResult) -> None:
-        severity = "warning" if result.refused else "information"
-        self.notify(result.summary(), severity=severity, timeout=5)
-        table = self.table
-        if table is not None:
-            table.clear_marks()
-        self.records_changed()
+    def _partial_question(self, refused: int, allowed: int, ids: list[int]) -> str:
+        return _("{refused} of {count} leads may not be changed. Apply to the other "
+                 "{allowed}?").format(refused=refused, count=len(ids), allowed=allowed)
