@@ -16,7 +16,7 @@ from crm_tui.services.context import Session
 from crm_tui.services.rows import RecordRows
 from screens.base import COUNT_PROBE, RecordListScreen
 from screens.list_sort import SORT_BINDING, SortedList
-from screens.mass_flow import MassFlow
+from screens.mass_flow import MassFlow, first_upper
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.lazy_tree import LazyTree, TreeItem
@@ -284,10 +284,10 @@ class CompaniesScreen(MassFlow, SortedList, RecordListScreen):
                 self._run_mass(request, company_ids, partial=False)
 
         if request.action == REASSIGN:
-            question = _("{action}?").format(action=request.label.capitalize())
+            question = _("{action}?").format(action=first_upper(request.label))
         else:
             question = ngettext("{action} on {count} company?", "{action} on {count} companies?",
-                                len(company_ids)).format(action=request.label.capitalize(),
+                                len(company_ids)).format(action=first_upper(request.label),
                                                          count=len(company_ids))
         self.app.push_screen(ConfirmModal(question, _(
             "Each company is checked against your rights; nothing changes if one is refused.")),

@@ -15,7 +15,7 @@ from crm_tui.services.rows import Column
 from screens.base import RecordListScreen
 from screens.lead_detail import safe_colour
 from screens.list_sort import SORT_BINDING, SortedList
-from screens.mass_flow import MassFlow
+from screens.mass_flow import MassFlow, first_upper
 from widgets.lazy_table import LazyTable
 
 #: The lead list counts this many rows before painting (a few screenfuls); the exact
@@ -220,7 +220,7 @@ class LeadsScreen(MassFlow, SortedList, RecordListScreen):
         detail = _("This cannot be undone.") if request.action == "delete" else _(
             "Each lead is checked against your rights; nothing changes if one is refused.")
         question = ngettext("{action} on {count} lead?", "{action} on {count} leads?",
-                            len(lead_ids)).format(action=request.label.capitalize(),
+                            len(lead_ids)).format(action=first_upper(request.label),
                                                   count=len(lead_ids))
         self.app.push_screen(
             ConfirmModal(question, detail),

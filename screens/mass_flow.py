@@ -6,6 +6,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
+def first_upper(label: str) -> str:
+    """`label` as the start of a question: its first letter upper, the rest as it is (a
+    status name or a typed country keeps its capitals, which `str.capitalize` would drop)."""
+    return label[:1].upper() + label[1:]
+
+
 class MassFlow:
     """Mixed into a RecordListScreen. The screen says how to apply (`_mass`, on a thread),
     which refusal offers the rest (`MASS_REFUSED`) and how that offer reads

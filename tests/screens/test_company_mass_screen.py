@@ -37,6 +37,8 @@ async def test_m_sets_the_country_of_the_marked_companies(world):
         await settle(pilot)
         await pilot.press(*"Peru", "enter")
         await settle(pilot)
+        # The question keeps the value as typed (str.capitalize would lower its capitals).
+        assert app.screen.question == "Set the country to Peru on 2 companies?"
         await pilot.press("y")
         await settle(pilot)
         assert not table.selected_ids
