@@ -64,6 +64,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations().ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` in the current language, as said in `context` (one English word may be
+    two words in another language: a "New" record, a "New" lead)."""
+    if not message:
+        return message
+    return _translations().pgettext(context, message)
+
+
 _ = gettext
 
 
@@ -77,6 +85,11 @@ _l = lazy_gettext
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
     """Mark `message` for extraction only; it is translated where it is shown."""
+    return message
+
+
+def NC_(context: str, message: str) -> str:  # noqa: N802 - like N_
+    """Mark `message`, said in `context`, for extraction only; `pgettext` reads it where shown."""
     return message
 
 

@@ -102,7 +102,8 @@ def extract_click(fileobj, keywords, comment_tags, options: dict[str, Any]) -> I
                 yield (node.body[0].lineno, "", inspect.cleandoc(docstring), [])
 
 
-KEYWORDS = ("_", "gettext", "ngettext:1,2", "N_", "N_plural:1,2", "_l", "lazy_gettext")
+KEYWORDS = ("_", "gettext", "ngettext:1,2", "pgettext:1c,2", "N_", "NC_:1c,2", "N_plural:1,2",
+            "_l", "lazy_gettext")
 """The marking functions of `crm_tui.i18n` (as pybabel's `-k` options)."""
 
 
@@ -120,9 +121,14 @@ def pybabel_steps(root: str = ".") -> list[list[str]]:
     ]
 
 
+CONTEXT_GLUE = "\x04"
+"""Between a message's context and its msgid in a key (gettext's own separator)."""
+
+
 def extract_messages(root: str | Path) -> dict[str | tuple[str, ...], list[str]]:
     """The messages marked in the source under `root` (as `pybabel extract` finds them with
-    babel.cfg): msgid (a tuple for plurals) -> where it is, "path:line"."""
+    babel.cfg): msgid (a tuple for plurals; "context\x04msgid" for one said in a context, as
+    gettext's compiled catalogs write it) -> where it is, "path:line"."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
     from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 
@@ -131,9 +137,10 @@ def extract_messages(root: str | Path) -> dict[str | tuple[str, ...], list[str]]
         method_map, options_map = parse_mapping_cfg(config)
     keywords = {**DEFAULT_KEYWORDS, **parse_keywords(list(KEYWORDS))}
     found: dict[str | tuple[str, ...], list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
             root, method_map, options_map, keywords=keywords):
-        found.setdefault(message, []).append(f"{filename}:{lineno}")
+        key = message if context is None else f"{context}{CONTEXT_GLUE}{message}"
+        found.setdefault(key, []).append(f"{filename}:{lineno}")
     return found
 
 

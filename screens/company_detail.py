@@ -49,7 +49,7 @@ RELATED: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
         Column("status", N_("Status"), 10), Column("created", N_("Created"), 10),
         Column("total", N_("Total"), 14, "right"), Column("currency", N_("Cur"), 3))),
     ("leads", "lead", N_("Leads"), (
-        Column("full_name", N_("Name"), 22), Column("status_name", N_("Status"), 20),
+        Column("full_name", N_("Name"), 22), Column("status_name", N_("Status"), 20, translated=True),
         Column("owner", N_("Owner"), 10), Column("estimated_sale", N_("Est. sale"), 12, "right"))),
 )
 

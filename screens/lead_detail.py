@@ -21,6 +21,7 @@ from crm_tui.services import attachments, leads, outbox, stored_lines
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
+from crm_tui.services.settings import status_label
 from screens.base import CrmScreen, refusal_text, show_history
 
 #: Fields shown elsewhere on the view (title line, description block) or not at all.
@@ -68,7 +69,7 @@ def render_header(detail: dict) -> Text:
     """Name, status and tags on one line."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(detail["full_name"], style="bold")
-    text.append(f"  · {_(detail['status_name'])}", style="bold")
+    text.append(f"  · {status_label(detail['status_name'])}", style="bold")
     for name, colour in detail["tag_chips"]:
         text.append(" ")
         text.append_text(tag_chip(name, colour))

@@ -9,6 +9,7 @@ cut off.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -56,9 +57,9 @@ def install(directory: Path) -> None:
             continue
         if isinstance(message.id, tuple | list):
             strings = [s or message.id[min(i, 1)] for i, s in enumerate(message.string)]
-            catalog.add(message.id, tuple(pseudo(s) for s in strings))
+            catalog.add(message.id, tuple(pseudo(s) for s in strings), context=message.context)
         else:
-            catalog.add(message.id, pseudo(message.string or message.id))
+            catalog.add(message.id, pseudo(message.string or message.id), context=message.context)
     target = directory / PSEUDO / "LC_MESSAGES"
     target.mkdir(parents=True, exist_ok=True)
     with open(target / f"{i18n.DOMAIN}.mo", "wb") as mo:
@@ -85,15 +86,21 @@ def catalog_words(language: str) -> set[str]:
 
 
 def screen_problems(text: str, language: str, data_words: set[str],
-                    known_words: set[str]) -> list[str]:
+                    known_words: set[str], values: Iterable[str] = ()) -> list[str]:
     """What on a screen's text is unmarked (not from a catalog, nor data) or cut off.
 
-    In the pseudo-locale marked spans are removed first and an unmatched marker is a label
-    cut off. Then every word left must be a word of the catalog or of the data; a word that
-    only begins one of the catalog's is a label cut off (a data value cut to fit a column is
-    not a label).
+    `values` are translated texts shown as values (the default status names): like data,
+    they may be cut to fit a column ("Oferta acep…"), so they are taken out first, whole or
+    cut. In the pseudo-locale marked spans are removed next and an unmatched marker is a
+    label cut off. Then every word left must be a word of the catalog or of the data; a word
+    that only begins one of the catalog's is a label cut off (a data value cut to fit a
+    column is not a label).
     """
     problems = []
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, " ")
+        for end in range(len(value) - 1, 1, -1):
+            text = text.replace(value[:end] + "…", " ")
     if language == PSEUDO:
         marked = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
         while True:

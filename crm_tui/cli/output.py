@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
+from crm_tui.i18n import _
 from crm_tui.services.values import render_text
 
 
@@ -71,7 +72,7 @@ def print_table_pages(rows: Iterable[dict], columns: list[str], page: int = 500)
     iterator = iter(rows)
     first = list(itertools.islice(iterator, page))
     if not first:
-        sys.stdout.write("(none)\n")
+        sys.stdout.write(_("(none)") + "\n")
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in first]
     widths = _widths([cell_len(c) for c in columns], cells)
@@ -87,7 +88,7 @@ def print_table_pages(rows: Iterable[dict], columns: list[str], page: int = 500)
 def print_table(rows: list[dict], columns: list[str]) -> None:
     """Write rows as an aligned text table with the given columns."""
     if not rows:
-        sys.stdout.write("(none)\n")
+        sys.stdout.write(_("(none)") + "\n")
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = _widths([cell_len(c) for c in columns], cells)

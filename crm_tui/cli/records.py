@@ -137,14 +137,24 @@ def _text_pages(session, kind: str, rows: Iterator[dict], page: int = 500) -> It
 
 
 def readable(kind: str, rows: list[dict]) -> list[dict]:
-    """Rows for a table: amounts, dates and times as the user reads them (his language,
-    the local time zone), as the screens show them; --json and CSV keep the plain forms."""
+    """Rows for a table: amounts, dates, times and status names as the user reads them (his
+    language, the local time zone), as the screens show them; --json and CSV keep the plain
+    forms."""
+    from crm_tui.services import stored_lines
     from crm_tui.services.records import get_kind
     from crm_tui.services.rows import cell_text
+    from crm_tui.services.settings import service_word
 
     kinds = {f.name: f.kind for f in get_kind(kind).fields
              if f.kind in ("decimal", "date", "datetime")}
     for row in rows:
+        if row.get("status_name"):
+            # A status the services name (a default lead status, a contract's) in his language.
+            row["status_name"] = service_word(row["status_name"])
+        for entry in row.get("activity") or ():
+            if isinstance(entry, dict) and entry.get("text"):
+                # The CRM's own timeline lines, written in English, in his language.
+                entry["text"] = stored_lines.readable(entry["text"])
         for name, field_kind in kinds.items():
             value = row.get(name)
             if value not in (None, "") and not isinstance(value, list | dict):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from typing import Any
 
 import click
 
-from crm_tui.cli.output import print_json, visible
+from crm_tui.cli.output import fit, print_json, visible
 from crm_tui.cli.records import parse_assignments
 from crm_tui.cli.state import CliState, pass_state
 from crm_tui.i18n import _
@@ -54,30 +55,36 @@ def _plain(value: Any) -> Any:
 
 
 def _print_charts(charts: list[dict]) -> None:
+    from crm_tui.formatting import value_text
+
     for chart in charts:
         click.echo(visible(chart["title"]))
         if not chart["bars"]:
             # An invoiced-amount chart says why it is empty for a user without an invoice bit.
             click.echo("  " + (chart.get("note") or _("(none)")))
         for bar in chart["bars"]:
-            click.echo(visible(f"  {str(bar['label'])[:40]:<40}  {bar['value']}"))
+            value = bar["value"]
+            click.echo(visible(f"  {fit(str(bar['label']), 40)}  "
+                               f"{value_text(value if isinstance(value, int) else Decimal(value))}"))
 
 
 def _print_leads(data: dict) -> None:
-    click.echo(_("Leads: {total}").format(total=data["total"]))
+    from crm_tui.formatting import amount_text, count_text
+
+    click.echo(_("Leads: {total}").format(total=count_text(data["total"])))
     conversion = data["conversion"]
     click.echo(_("Conversion: {won} won of {closed} closed").format(
-        won=conversion["won"], closed=conversion["closed"]))
+        won=count_text(conversion["won"]), closed=count_text(conversion["closed"])))
     for key, title in (("by_channel", _("By channel")), ("by_country", _("By country")),
                        ("per_user", _("Per user"))):
         click.echo(title)
         for group in data[key] or []:
-            click.echo(visible(f"  {group['label'][:40]:<40}  {group['count']:>7}  "
-                               f"{group['total']}"))
+            click.echo(visible(f"  {fit(group['label'], 40)}  {count_text(group['count']):>7}  "
+                               f"{amount_text(group['total']):>16}"))
     click.echo(_("Top estimated sales"))
     for lead in data["top_sales"] or []:
-        click.echo(visible(f"  #{lead['id']:<8} {lead['full_name'][:40]:<40}  "
-                           f"{lead['estimated_sale']}"))
+        click.echo(visible(f"  #{lead['id']:<8} {fit(lead['full_name'], 40)}  "
+                           f"{amount_text(lead['estimated_sale']):>16}"))
     click.echo(_("New leads per week"))
     for week, count in data["new_per_week"] or []:
-        click.echo(f"  {week}  {count}")
+        click.echo(f"  {week}  {count_text(count)}")

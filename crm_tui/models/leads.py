@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import peewee
 
+from crm_tui.i18n import NC_
 from crm_tui.models.base import BaseModel, MoneyField
 from crm_tui.models.companies import Company
 from crm_tui.models.users import User
 
-#: Pipeline statuses by number; names are renamable in settings (lead.status.N).
+#: Pipeline statuses by number; names are renamable in settings (lead.status.N). These
+#: defaults are stored in English and read in each reader's language where a face shows them
+#: (`services.settings.status_label`).
 LEAD_STATUSES = (
-    "New",
-    "Meeting arranged",
-    "Needs discovered",
-    "Proposal delivered",
-    "Offer accepted",
-    "Closed – no response or dead",
-    "Closed – lost",
-    "Closed – invalid or N/A",
-    "Closed successfully",
+    NC_("lead status", "New"),
+    NC_("lead status", "Meeting arranged"),
+    NC_("lead status", "Needs discovered"),
+    NC_("lead status", "Proposal delivered"),
+    NC_("lead status", "Offer accepted"),
+    NC_("lead status", "Closed – no response or dead"),
+    NC_("lead status", "Closed – lost"),
+    NC_("lead status", "Closed – invalid or N/A"),
+    NC_("lead status", "Closed successfully"),
 )
+STATUS_CONTEXT = "lead status"
+"""The catalog context of the default names (a "New" lead is not a "New" record)."""
 OPEN_STATUSES = (0, 1, 2, 3, 4)
 CLOSED_STATUSES = (5, 6, 7, 8)
 WON_STATUS = 8

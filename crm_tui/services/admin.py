@@ -95,7 +95,7 @@ class StatusRows:
         return list(self._columns)
 
     def _rows(self) -> list[Row]:
-        names = settings_service.status_names()
+        names = settings_service.status_labels()
         return [(number, (str(number), name)) for number, name in enumerate(names)
                 if self.text in name.casefold()]
 
@@ -116,8 +116,8 @@ def status_permissions(session: Session) -> dict[str, bool]:
 
 
 def status_name(session: Session, number: int) -> str:
-    """The name of status `number` (0-8)."""
-    return settings_service.status_names()[number]
+    """The name of status `number` (0-8), as the user reads it."""
+    return settings_service.status_labels()[number]
 
 
 def rename_status(session: Session, number: int, name: str) -> int:
@@ -129,6 +129,10 @@ def rename_status(session: Session, number: int, name: str) -> int:
         FormRejected: an empty or taken name (nothing written).
     """
     key = f"lead.status.{number}"
+    if name.strip() == status_name(session, number):
+        # Saved unchanged (as `submit_settings` treats an unchanged value): a default name
+        # shown in the user's language stays the default, read by every other user in theirs.
+        return number
     forms.submit_settings(session, {key: name})
     return number
 

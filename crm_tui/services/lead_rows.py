@@ -22,7 +22,7 @@ NEW_MAIL_MARK = "✉ "
 LEAD_COLUMNS = (
     Column("full_name", N_("Name"), 17),
     Column("company_name", N_("Company"), 13),
-    Column("status_name", N_("Status"), 12),
+    Column("status_name", N_("Status"), 12, translated=True),
     Column("owner", N_("Owner"), 8),
     Column("estimated_sale", N_("Est. sale"), 12, "right"),
     Column("tags", N_("Tags"), 11),

@@ -13,6 +13,7 @@ from decimal import Decimal
 import peewee
 
 from crm_tui.db import is_postgres
+from crm_tui.i18n import N_, _
 from crm_tui.models import CLOSED_STATUSES, WON_STATUS, Lead
 from crm_tui.models.base import money_sum
 from crm_tui.services import lead_tally, search
@@ -20,9 +21,11 @@ from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind, user_logins
 
 _CENT = Decimal("0.01")
-NO_CHANNEL = "(no channel)"
-NO_COUNTRY = "(no country)"
-NO_OWNER = "(no owner)"
+# The bars of leads without a channel, country or owner (read in the user's language, as the
+# company statistics' "(no country)").
+NO_CHANNEL = N_("(no channel)")
+NO_COUNTRY = N_("(no country)")
+NO_OWNER = N_("(no owner)")
 
 
 def to_money(value: object) -> Decimal:
@@ -119,14 +122,14 @@ def _grouped(session: Session, filters, column: peewee.Field, limit: int | None,
 def by_channel(session: Session, filters: dict[str, str] | None = None,
                limit: int | None = 20, *, from_leads: bool = False) -> list[Group]:
     """Leads per channel/source, most first."""
-    return [Group(label or NO_CHANNEL, n, total)
+    return [Group(label or _(NO_CHANNEL), n, total)
             for label, n, total in _grouped(session, filters, Lead.channel, limit, from_leads)]
 
 
 def by_country(session: Session, filters: dict[str, str] | None = None,
                limit: int | None = 20, *, from_leads: bool = False) -> list[Group]:
     """Leads per country, most first."""
-    return [Group(label or NO_COUNTRY, n, total)
+    return [Group(label or _(NO_COUNTRY), n, total)
             for label, n, total in _grouped(session, filters, Lead.country, limit, from_leads)]
 
 
@@ -134,7 +137,7 @@ def per_user(session: Session, filters: dict[str, str] | None = None,
              limit: int | None = 20, *, from_leads: bool = False) -> list[Group]:
     """Leads per owner (by login), most first."""
     logins = user_logins()
-    return [Group(logins.get(owner, f"#{owner}") if owner is not None else NO_OWNER, n,
+    return [Group(logins.get(owner, f"#{owner}") if owner is not None else _(NO_OWNER), n,
                   total)
             for owner, n, total in _grouped(session, filters, Lead.owner, limit, from_leads)]
 

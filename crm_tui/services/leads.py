@@ -93,7 +93,7 @@ class LeadKind(Kind):
     custom_type_attr = "lead_type"
     order_attr = "id"
     extra_filters = ("q", "closed", "without_owner", "tag", "created_from", "created_to",
-                     "updated_from", "updated_to", "close_from", "close_to", "status_in",
+                     "updated_from", "updated_to", "close_from", "close_to", "status", "status_in",
                      "modifiable")
     fields = (
         Field("full_name", required=True),
@@ -176,7 +176,19 @@ class LeadKind(Kind):
         # Remember the status before the edit: a change made in a form is logged like a
         # move on the board.
         obj._status_before = None if creating else obj.status
-        return super().parse(session, obj, raw, creating)
+        given = raw.get("status")
+        if not isinstance(given, str) or not given.strip():
+            return super().parse(session, obj, raw, creating)
+        # A status is given by number or by name (configured, or as the user reads it).
+        try:
+            number = settings.status_number(given)
+        except V.BadValue as exc:
+            parsed, custom, problems = super().parse(
+                session, obj, {k: v for k, v in raw.items() if k != "status"}, creating)
+            problems.append(Problem(self.label(obj) if not creating else self._new_label(raw),
+                                    "status", given, str(exc)))
+            return parsed, custom, problems
+        return super().parse(session, obj, {**raw, "status": number}, creating)
 
     def after_save(self, session, obj, parsed, created):
         if "tags" in parsed:
@@ -250,6 +262,8 @@ class LeadKind(Kind):
                 raise V.BadValue(_("not a date"))
             return (Lead.estimated_close >= day) if name == "close_from" else (
                 Lead.estimated_close <= day)
+        if name == "status":
+            return Lead.status == settings.status_number(value)
         if name == "status_in":
             numbers = [V.parse_int(v) for v in V.parse_list(value)]
             return Lead.status.in_(numbers)
@@ -511,8 +525,8 @@ def attach_local_file(session: Session, lead_id: int, path: str, note: str = "")
 
 
 def status_choices() -> list[tuple[int, str]]:
-    """Every status as (number, configured name), in pipeline order."""
-    return list(enumerate(settings.status_names()))
+    """Every status as (number, name as the user reads it), in pipeline order."""
+    return list(enumerate(settings.status_labels()))
 
 
 def tag_chips_of(lead_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
@@ -638,7 +652,7 @@ def _display_fields(kind: Kind, lead: Lead, row: dict) -> list[dict[str, str]]:
         elif spec.kind == "refs":
             text = ", ".join(str(v) for v in value or [])
         elif spec.kind == "int" and spec.name == "status":
-            text = row["status_name"]
+            text = settings.status_label(row["status_name"])
         elif spec.kind == "bool":
             text = "yes" if value else "no"
         else:
@@ -838,13 +852,9 @@ def _mass_target(session: Session, action: str, value: object) -> object:
         return user
     if action == "status":
         try:
-            status = V.parse_int(value)
-        except V.BadValue:
-            status = None
-        if status is None or not 0 <= status <= 8:
-            raise ValidationFailed.one(label, "status", value,
-                                       _("must be a status number from 0 to 8"))
-        return status
+            return settings.status_number(value)
+        except V.BadValue as exc:
+            raise ValidationFailed.one(label, "status", value, str(exc)) from None
     if action in ("add_tag", "remove_tag"):
         text = "" if value is None else str(value).strip()
         tag = None

@@ -79,7 +79,7 @@ def titles(show_closed: bool = False) -> list[tuple[int, str]]:
     counting a column of 100,000 leads takes longer than a frame, reading its first cards
     does not.
     """
-    names = settings.status_names()
+    names = settings.status_labels()
     return [(status, names[status]) for status in statuses(show_closed)]
 
 
@@ -125,7 +125,7 @@ def columns(
         # Every visible lead: the lead tally has the figures (services.lead_tally).
         figures = {int(status): (count, total) for status, count, total
                    in lead_tally.grouped(session, "status", None)}
-    names = settings.status_names()
+    names = settings.status_labels()
     out = []
     for status in shown:
         count, total = figures.get(status, (0, None))
@@ -238,5 +238,5 @@ def check_move(session: Session, lead_id: int) -> str:
 
 
 def move_choices() -> list[tuple[int, str]]:
-    """Every status a card may be moved to, as (number, configured name), in order."""
-    return list(enumerate(settings.status_names()))
+    """Every status a card may be moved to, as (number, name as the user reads it), in order."""
+    return list(enumerate(settings.status_labels()))

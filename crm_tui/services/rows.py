@@ -27,6 +27,7 @@ from crm_tui.services import list_sorts, references, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
+from crm_tui.services.settings import service_word
 
 Row = tuple[int, tuple[str, ...]]
 """One row: its record id and its cell texts in column order."""
@@ -45,12 +46,13 @@ class Column:
     justify: Literal["left", "right"] = "left"
     """"right" for numbers and money."""
     translated: bool = False
-    """The cells are words the services name (an invoice's state), shown in the user's
-    language; stored values (data) never are."""
+    """The cells are words the services name (an invoice's state, a status's default name),
+    shown in the user's language; stored values (data) never are."""
 
 
-def _c(key: str, label: str, width: int, justify: Literal["left", "right"] = "left") -> Column:
-    return Column(key, label, width, justify)
+def _c(key: str, label: str, width: int, justify: Literal["left", "right"] = "left",
+       translated: bool = False) -> Column:
+    return Column(key, label, width, justify, translated)
 
 
 #: The columns each kind's list shows unless a screen asks for others; every set fits 80 cells.
@@ -61,13 +63,13 @@ DEFAULT_COLUMNS: dict[str, tuple[Column, ...]] = {
                 _c("company", N_("Company"), 16), _c("phone", N_("Phone"), 13)),
     "contract": (_c("name", N_("Name"), 20), _c("contract_number", N_("Number"), 10),
                  _c("company", N_("Company"), 16), _c("date_begin", N_("Begins"), 10),
-                 _c("date_end", N_("Ends"), 10), _c("status_name", N_("Status"), 6)),
+                 _c("date_end", N_("Ends"), 10), _c("status_name", N_("Status"), 6, translated=True)),
     "invoice": (_c("bill_id", N_("Bill ID"), 12), _c("company", N_("Company"), 14),
                 _c("type", N_("Type"), 9), _c("status", N_("Status"), 9), _c("created", N_("Created"), 10),
                 _c("total", N_("Total"), 12, "right"), _c("currency", N_("Cur"), 3)),
     "lead": (_c("full_name", N_("Name"), 18), _c("company_name", N_("Company"), 14),
              _c("country", N_("Country"), 10), _c("owner", N_("Owner"), 8),
-             _c("status_name", N_("Status"), 12), _c("estimated_sale", N_("Est. sale"), 10, "right")),
+             _c("status_name", N_("Status"), 12, translated=True), _c("estimated_sale", N_("Est. sale"), 10, "right")),
 }
 
 _PAGE_CACHE = 64
@@ -418,7 +420,7 @@ class RecordRows:
                 elif value is None and column.key in withheld:
                     value = references.not_visible()
                 text = cell_text(value, field.kind if field else "text")
-                cells.append(gettext(text) if column.translated else text)
+                cells.append(service_word(text) if column.translated else text)
             rows.append((row["id"], tuple(cells)))
         if readonly:
             with self._lock:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
-from crm_tui.i18n import _
-from crm_tui.models import INVOICE_LANGUAGES, LEAD_STATUSES, Setting
+from crm_tui.i18n import _, gettext, pgettext
+from crm_tui.models import INVOICE_LANGUAGES, LEAD_STATUSES, STATUS_CONTEXT, Setting
 from crm_tui.services import secrets
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -245,17 +245,57 @@ def set_value(session: Session, key: str, value: str) -> None:
 
 
 def _refuse_taken_status_name(key: str, name: str) -> None:
-    """Two statuses may not share a name (compared as people compare names): the board and
-    `crm set lead ID status=NAME` could not tell them apart."""
+    """Two statuses may not share a name (compared as people compare names, and as each
+    reads them): the board and `crm set lead ID status=NAME` could not tell them apart."""
     number = int(key.rsplit(".", 1)[1])
     wanted = V.name_key(name or LEAD_STATUSES[number])
     for other, taken in enumerate(status_names()):
-        if other != number and V.name_key(taken) == wanted:
+        if other != number and wanted in (V.name_key(taken), V.name_key(status_label(taken))):
             raise ValidationFailed.one(_("setting {key}").format(key=key), "value", name,
-                                       _("status {other} is already called {taken!r}").format(other=other, taken=taken))
+                                       _("status {other} is already called {taken!r}").format(
+                                           other=other, taken=status_label(taken)))
 
 
 def status_names() -> list[str]:
-    """The nine lead status names, as configured."""
+    """The nine lead status names, as configured (stored, and in --json, as they are)."""
     stored = values("lead.status.")
     return [stored.get(f"lead.status.{n}") or LEAD_STATUSES[n] for n in range(9)]
+
+
+def status_label(name: str) -> str:
+    """A configured status name as a person reads it: a default name (never renamed) in the
+    reader's language, a name someone gave as it was given."""
+    return pgettext(STATUS_CONTEXT, name) if name in LEAD_STATUSES else name
+
+
+def service_word(text: str) -> str:
+    """A word the services name (a lead status's default name, a contract's status, an
+    invoice's state) in the user's language; any other text as it is."""
+    return status_label(text) if text in LEAD_STATUSES else gettext(text)
+
+
+def status_labels() -> list[str]:
+    """The nine lead status names as a person reads them (`status_label`), in order."""
+    return [status_label(name) for name in status_names()]
+
+
+def status_number(given: object) -> int:
+    """The status `given` names: its number (0-8), its configured name or that name as the
+    user reads it, compared as people compare names.
+
+    Raises:
+        V.BadValue: no such status.
+    """
+    text = "" if given is None else str(given).strip()
+    try:
+        number = V.parse_int(text)
+    except V.BadValue:
+        number = None
+    if number is not None and 0 <= number <= 8 and not isinstance(given, bool):
+        return number
+    if number is None and text:
+        wanted = V.name_key(text)
+        for index, name in enumerate(status_names()):
+            if wanted in (V.name_key(name), V.name_key(status_label(name))):
+                return index
+    raise V.BadValue(_("must be a status number from 0 to 8 or a status name"))

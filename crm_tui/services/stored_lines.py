@@ -4,7 +4,10 @@ each reader's language; what people wrote stays as written."""
 
 from __future__ import annotations
 
-from crm_tui.i18n import N_, said
+import re
+
+from crm_tui.i18n import N_, Said, said
+from crm_tui.services.settings import status_label
 
 STORED_LINES = (
     N_("status {old} -> {new}"), N_("Reason: {reason}"), N_("owner {old} -> {new}"),
@@ -18,6 +21,19 @@ STORED_LINES = (
 """The English lines, with `{name}` for what varies."""
 
 
+_STATUS_LINE = re.compile(r"status (?P<old>.*?) -> (?P<new>.*)", re.DOTALL)
+"""A status change (`STORED_LINES`' first): its names are status names, a default one read
+in the reader's language."""
+
+
 def readable(text: str) -> str:
     """A timeline entry's or note's text as the reader reads it, line by line."""
-    return "\n".join(said(line, STORED_LINES) for line in (text or "").split("\n"))
+    return "\n".join(_readable_line(line) for line in (text or "").split("\n"))
+
+
+def _readable_line(line: str) -> str:
+    found = _STATUS_LINE.fullmatch(line)
+    if found:
+        return said(Said(STORED_LINES[0], old=status_label(found["old"]),
+                         new=status_label(found["new"])))
+    return said(line, STORED_LINES)

@@ -237,3 +237,66 @@ def test_a_money_error_is_read_in_the_language_where_it_is_shown():
             "el descuento -1.00 no puede ser negativo; añada un concepto en su lugar")
         assert str(currency.value) == "'XX' no es un código de moneda ISO 4217 como EUR o USD"
     assert str(comma.value).startswith("amount '1,5' is not a valid number: use a dot")
+
+
+def _lead(crm_db: str, *assignments: str) -> dict:
+    added = crm("add", "lead", "full_name=Ana Lenz", *assignments, db=crm_db)
+    assert added.exit_code == 0, added.output
+    return json.loads(crm("show", "lead", added.stdout.split()[-1], "--json", db=crm_db).stdout)
+
+
+def test_default_status_names_are_read_in_the_user_s_language(crm_db):
+    """The nine default names are stored in English (--json, the timeline) and read in each
+    reader's language; a status is given by number, configured name or its name as read."""
+    lead = _lead(crm_db)
+    assert lead["status_name"] == "New"
+    spanish = crm("--lang", "es", "list", "lead", db=crm_db)
+    assert "Nuevo" in spanish.output and "New" not in spanish.output
+    assert "Nuevo" not in crm("list", "lead", db=crm_db).output
+
+    moved = crm("--lang", "es", "set", "lead", str(lead["id"]), "status=reunión CONCERTADA",
+                db=crm_db)
+    assert moved.exit_code == 0, moved.output
+    shown = json.loads(crm("show", "lead", str(lead["id"]), "--json", db=crm_db).stdout)
+    assert (shown["status"], shown["status_name"]) == (1, "Meeting arranged")
+    assert shown["activity"][0]["text"] == "status New -> Meeting arranged"
+    read = crm("--lang", "es", "show", "lead", str(lead["id"]), db=crm_db).output
+    assert "estado Nuevo → Reunión concertada" in read
+    assert "status_name      Reunión concertada" in read
+    assert crm("set", "lead", str(lead["id"]), "status=Needs discovered",
+               db=crm_db).exit_code == 0
+
+    found = crm("--lang", "es", "list", "lead", "--filter", "status=necesidades detectadas",
+                "--json", db=crm_db)
+    assert [row["id"] for row in json.loads(found.stdout)] == [lead["id"]]
+    assert json.loads(crm("list", "lead", "--filter", "status=0", "--json",
+                          db=crm_db).stdout) == []
+
+
+def test_an_unknown_status_is_refused_by_name_or_number(crm_db):
+    lead = _lead(crm_db)
+    for value in ("Ganado", "9", "-1"):
+        refused = crm("--lang", "es", "set", "lead", str(lead["id"]), f"status={value}",
+                      db=crm_db)
+        assert refused.exit_code == 1
+        assert refused.stderr.splitlines() == [
+            f"crm: error: lead 'Ana Lenz': campo status: valor '{value}': debe ser un número de "
+            "estado de 0 a 8 o el nombre de un estado"]
+    listed = crm("list", "lead", "--filter", "status=99", db=crm_db)
+    assert listed.exit_code == 1
+    assert "value '99'" in listed.stderr
+    assert json.loads(crm("show", "lead", str(lead["id"]), "--json",
+                          db=crm_db).stdout)["status"] == 0
+
+
+def test_a_renamed_status_reads_as_named_and_names_stay_apart_in_every_language(crm_db):
+    assert crm("config", "set", "lead.status.1", "Demo booked", db=crm_db).exit_code == 0
+    lead = _lead(crm_db, "status=1")
+    for language in ("es", "en"):
+        assert "Demo booked" in crm("--lang", language, "list", "lead", db=crm_db).output
+    assert lead["status_name"] == "Demo booked"
+    # Status 0 reads "Nuevo" in Spanish: no other status may take that name.
+    taken = crm("--lang", "es", "config", "set", "lead.status.2", "nuevo", db=crm_db)
+    assert taken.exit_code == 1
+    assert "'Nuevo'" in taken.stderr
+    assert crm("config", "get", "lead.status.2", db=crm_db).output.strip() in ("", "Needs discovered")

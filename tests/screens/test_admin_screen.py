@@ -360,3 +360,22 @@ async def test_slash_filters_the_shown_catalogue_and_a_new_one_starts_unfiltered
         await press(pilot, "enter")
         await until(pilot, lambda: all_shown(app) and len(rows(app)) == 4)
         assert [cells[0] for cells in rows(app)] == ["5", "6", "7", "8"]
+
+
+async def test_a_default_status_name_saved_unchanged_in_spanish_stays_the_default(any_world):
+    from crm_tui import i18n
+    from crm_tui.services import admin as admin_service
+
+    i18n.override_language("es")
+    try:
+        session = any_world.session("admin")
+        assert admin_service.status_name(session, 0) == "Nuevo"
+        assert admin_service.rename_status(session, 0, "Nuevo") == 0
+        assert settings.status_names()[0] == "New"
+        with i18n.in_language("en"):
+            assert settings.status_labels()[0] == "New"
+        admin_service.rename_status(session, 0, "Recién llegado")
+        assert settings.status_names()[0] == "Recién llegado"
+    finally:
+        i18n.clear_override()
+        i18n.set_language(i18n.SOURCE_LANGUAGE)

@@ -500,3 +500,31 @@ async def test_the_status_picker_ignores_accents_and_case_and_shows_renamed_stat
         await pilot.press("escape")
         await settle(pilot)
         assert Lead.get_by_id(ids["Ann Alpha"]).status == 0
+
+
+async def test_the_board_reads_default_status_names_in_the_user_s_language(world, ids):
+    from crm_tui import i18n
+
+    i18n.override_language("es")
+    try:
+        app = LeadHarness(lambda: PipelineScreen(world.session("user1")))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            board = app.screen.query_one(KanbanBoard)
+            assert [c.data.title for c in board.kanban_columns][:2] == [
+                "Nuevo", "Reunión concertada"]
+            moved = board.cursor_card.key
+            await pilot.press("g")
+            await settle(pilot)
+            picker = app.screen
+            assert isinstance(picker, StatusPickModal)
+            await pilot.press(*"propuesta")
+            assert picker.choices == ["Propuesta entregada"]
+            await pilot.press("enter")
+            await settle(pilot)
+        assert Lead.get_by_id(moved).status == 3
+        # Stored in English, whatever the mover's language.
+        assert last_entry(moved).text == "status New -> Proposal delivered"
+    finally:
+        i18n.clear_override()
+        i18n.set_language(i18n.SOURCE_LANGUAGE)

@@ -9,6 +9,7 @@ import pytest
 
 from crm_tui import i18n
 from crm_tui.demo import DemoSizes, generate
+from crm_tui.services import settings
 from tests import i18n_pseudo
 from tests.screens.crm_app_helpers import SIZE, RecordingApp, press, settle
 
@@ -134,7 +135,8 @@ async def test_screen_speaks_the_language(demo, pseudo_dir, clock, language, nam
             known = set() if language == i18n_pseudo.PSEUDO else i18n_pseudo.catalog_words(
                 language)
             problems = i18n_pseudo.screen_problems(
-                text, language, data_words() | contract_words() | field_words(app), known)
+                text, language, data_words() | contract_words() | field_words(app), known,
+                values=settings.status_labels())
             assert not problems, f"{name} in {language}:\n{text}\n" + "\n".join(problems)
             assert not app.said("", "error")
     finally:

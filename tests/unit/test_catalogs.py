@@ -12,7 +12,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from crm_tui import i18n
-from crm_tui.i18n_extract import extract_messages
+from crm_tui.i18n_extract import CONTEXT_GLUE, extract_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "crm_tui" / "locale"
@@ -31,6 +31,19 @@ def _po(language: str):
         return read_po(po, locale=language)
 
 
+def _key(message) -> str | tuple[str, ...]:
+    """A catalog entry's key as `extract_messages` gives it."""
+    return message.id if not message.context else f"{message.context}{CONTEXT_GLUE}{message.id}"
+
+
+def _entry(catalog, key):
+    """The catalog's entry for an extracted key (context and msgid)."""
+    if isinstance(key, str) and CONTEXT_GLUE in key:
+        context, msgid = key.split(CONTEXT_GLUE, 1)
+        return catalog.get(msgid, context=context)
+    return catalog.get(key)
+
+
 def _texts(string) -> tuple[str, ...]:
     return tuple(string) if isinstance(string, list | tuple) else (string,)
 
@@ -47,7 +60,7 @@ def test_every_extracted_message_is_translated(extracted, language):
     catalog = _po(language)
     problems = []
     for msgid, where in extracted.items():
-        message = catalog.get(msgid)
+        message = _entry(catalog, msgid)
         if message is None:
             problems.append(f"missing: {msgid!r} ({where[0]})")
         elif message.fuzzy or not all(_texts(message.string)):
@@ -55,7 +68,7 @@ def test_every_extracted_message_is_translated(extracted, language):
         else:
             # a plural's forms after the first say what the English plural says (click's
             # "Did you mean {possibility}?" / "one of: {possibilities}")
-            sources = _texts(msgid)
+            sources = _texts(message.id)
             for index, text in enumerate(_texts(message.string)):
                 wanted = sorted(PLACEHOLDER.findall(sources[min(index, len(sources) - 1)]))
                 if sorted(PLACEHOLDER.findall(text)) != wanted:
@@ -69,15 +82,15 @@ def test_the_compiled_catalog_matches_the_po(language):
     with open(LOCALE / language / "LC_MESSAGES" / "crm_tui.mo", "rb") as mo:
         compiled = read_mo(mo)
     # pybabel compile leaves out what is untranslated (the test above names it) and fuzzy
-    po_pairs = {_texts(m.id): _texts(m.string) for m in catalog
+    po_pairs = {(m.context, _texts(m.id)): _texts(m.string) for m in catalog
                 if m.id and not m.fuzzy and all(_texts(m.string))}
-    mo_pairs = {_texts(m.id): _texts(m.string) for m in compiled if m.id}
+    mo_pairs = {(m.context, _texts(m.id)): _texts(m.string) for m in compiled if m.id}
     assert po_pairs == mo_pairs, "run `python -m crm_tui.i18n_extract` to compile the catalog"
 
 
 def test_a_catalog_holds_no_message_the_source_dropped(extracted):
     # Obsolete entries would ship strings nothing asks for; `update --ignore-obsolete` drops them.
-    stale = [m.id for m in _po("es") if m.id and m.id not in extracted]
+    stale = [m.id for m in _po("es") if m.id and _key(m) not in extracted]
     assert not stale
 
 

@@ -250,8 +250,11 @@ def test_the_timeline_s_own_lines_are_stored_in_english_and_read_in_each_languag
     with i18n.in_language("es"):
         spanish = readable(stored[0]).splitlines()
         timeline = render_timeline(leads.activity(admin, ids["Ann Alpha"]), []).plain
-    assert spanish[0].startswith("estado New → ") and spanish[1] == "Motivo: Price"
+    # The default status names are read in Spanish too; a name someone gave stays as given.
+    assert spanish == ["estado Nuevo → Cerrado con éxito", "Motivo: Price"]
     assert "Motivo: Price" in timeline and "status New -> Lost" in timeline
+    with i18n.in_language("es"):
+        assert readable("status New -> First call") == "estado Nuevo → First call"
     assert activity_texts(ids["Ann Alpha"])[-2:] == stored  # the record stays English
 
 
