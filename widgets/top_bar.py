@@ -71,10 +71,18 @@ class TopBar(Horizontal):
             shown = longer
         return shown
 
-    def _show(self) -> None:
+    def _label(self, label_id: str) -> Label | None:
+        """One of the two labels; None while they are not in the DOM (being composed, or
+        taken down with a screen that left at once): compose then shows the current texts."""
         if not self.is_mounted:
+            return None
+        labels = self.query_children(f"#{label_id}")
+        return labels.first(Label) if labels else None
+
+    def _show(self) -> None:
+        label = self._label("top-status")
+        if label is None:
             return
-        label = self.query_one("#top-status", Label)
         fitted = self._fitted_status()
         label.update(fitted)
         label.tooltip = self._status if fitted != self._status else None
@@ -86,8 +94,9 @@ class TopBar(Horizontal):
     def set_title(self, text: str) -> None:
         """Replace the title."""
         self._title = text
-        if self.is_mounted:
-            self.query_one("#top-title", Label).update(text)
+        label = self._label("top-title")
+        if label is not None:
+            label.update(text)
             self._show()
 
     def set_status(self, text: str) -> None:
