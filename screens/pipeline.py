@@ -30,6 +30,7 @@ from crm_tui.services import leads, pipeline
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from screens.base import CrmScreen, error_text
+from screens.first_frame import CollectorPause
 from screens.modals.pipeline_moves import LostReasonModal, StatusPickModal
 from widgets.kanban import BoardTexts, CardData, ColumnData, KanbanBoard
 
@@ -161,10 +162,12 @@ class PipelineScreen(CrmScreen):
         self._reload_after_moves = False
         self._figures_timer: Timer | None = None
         self._shown = False
+        self._collector = CollectorPause()
 
     def compose_body(self) -> ComposeResult:
         """The filter line (which leads, which columns are in view), then the board; its
         columns arrive from the services."""
+        self._collector.start()  # until the first frame is out (on_mount)
         with Horizontal(id="board-line"):
             yield Label(self.filter_text(), id="board-filter", markup=False)
             yield Label("", id="board-position", markup=False)
@@ -191,10 +194,15 @@ class PipelineScreen(CrmScreen):
     def on_mount(self) -> None:
         """Count the columns (on a thread) once the first frame is out; or, when the
         first read failed, read the board the usual way (on a thread, which says why)."""
+        self.call_after_refresh(self._collector.end)
         if self.board.kanban_columns:
             self.call_after_refresh(self._load_figures)
         else:
             self.load_columns()
+
+    def on_unmount(self) -> None:
+        """Gone before its first frame: the garbage collector runs again."""
+        self._collector.end()
 
     @on(KanbanBoard.ColumnsInView)
     def _show_position(self, event: KanbanBoard.ColumnsInView) -> None:
