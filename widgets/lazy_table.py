@@ -85,6 +85,8 @@ class _PageLoaded(Message, bubble=False):
     generation: int
     page: int
     rows: list[Row]
+    complete: bool = True
+    """False for the rows in view read ahead of the rest of their page."""
 
 
 def _fit(text: str, width: int, justify: str) -> str:
@@ -291,6 +293,8 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         # loop; not requested again meanwhile. (After the count, not beside it: a source
         # may choose how to read its pages from what the count found.)
         self._prefetch: int | None = None
+        self._partial: int | None = None
+        """The prefetched page while only its rows in view have arrived."""
         self._shape_worker: Worker[None] | None = None
         self._generation = 0
         self._cursor = 0
@@ -342,14 +346,18 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         count = self._row_count
         if count is None or not 0 <= index < count:
             return None
-        page = index // self.page_size
+        return self._row_at(*divmod(index, self.page_size))
+
+    def _row_at(self, page: int, offset: int) -> Row | None:
+        """The loaded row, else the one of the previous pages (drawn until fresh ones come)."""
         rows = self._pages.get(page)
-        if rows is None:
-            rows = self._stale_pages.get(page)
-        if rows is None:
-            return None
-        offset = index % self.page_size
-        return rows[offset] if offset < len(rows) else None
+        if rows is not None and offset < len(rows):
+            return rows[offset]
+        if rows is None or page == self._partial:
+            stale = self._stale_pages.get(page)
+            if stale is not None and offset < len(stale):
+                return stale[offset]
+        return None
 
     def set_source(self, source: RowSource | None) -> None:
         """Show another source: columns and count are read again, cursor and marks reset."""
@@ -473,6 +481,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._failed_pages.clear()
         self._jobs.clear()
         self._prefetch = None
+        self._partial = None
 
     def _start_shape_load(self, *, with_columns: bool) -> None:
         assert self._source is not None
@@ -480,7 +489,21 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._cell_spans = getattr(self._source, "cell_spans", None)
         self._prefetch = self._cursor // self.page_size
         self._shape_worker = self._load_shape(
-            self._source, self._generation, with_columns, self._prefetch)
+            self._source, self._generation, with_columns, self._prefetch,
+            self._rows_in_view(self._prefetch))
+
+    def _rows_in_view(self, page: int) -> int:
+        """How many of `page`'s first rows reach the bottom of the view (the whole page
+        when the view does not start inside it)."""
+        size = self.page_size
+        start = page * size
+        top = self.scroll_offset.y
+        # Before the first layout, the screen's height is more than the view can show.
+        body = self._body_height() if self.scrollable_content_region.height \
+            else self.app.size.height
+        if not start <= top < start + size:
+            return size
+        return max(1, min(size, top + body - start))
 
     @work(
         thread=True,
@@ -490,13 +513,28 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         description="Count table rows",
     )
     def _load_shape(self, source: RowSource, generation: int, with_columns: bool,
-                    prefetch: int) -> None:
+                    prefetch: int, in_view: int) -> None:
         columns = list(source.columns()) if with_columns else None
         count = source.count()
         self.post_message(_ShapeLoaded(generation, columns, count))
-        if prefetch * self.page_size < count and not get_current_worker().is_cancelled:
-            rows = source.page(prefetch * self.page_size, self.page_size)
-            self.post_message(_PageLoaded(generation, prefetch, list(rows)))
+        worker = get_current_worker()
+        start, size = prefetch * self.page_size, self.page_size
+        if start >= count or worker.is_cancelled:
+            return
+        rows: list[Row] = []
+        if in_view < size and start + in_view < count:
+            # The rows in view first: reading (and formatting) a whole page before the
+            # first of them shows would make the first paint cost as much as the page.
+            rows = list(source.page(start, in_view))
+            if len(rows) < in_view:  # fewer rows than counted: that is the whole page
+                self.post_message(_PageLoaded(generation, prefetch, rows))
+                return
+            self.post_message(_PageLoaded(generation, prefetch, rows, complete=False))
+            if worker.is_cancelled:
+                return
+        # A new list: the rows in view already belong to the event loop.
+        rows = [*rows, *source.page(start + len(rows), size - len(rows))]
+        self.post_message(_PageLoaded(generation, prefetch, rows))
 
     @work(
         thread=True,
@@ -529,12 +567,20 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _store_page(self, message: _PageLoaded) -> None:
         if message.generation != self._generation:
             return
+        self._pages.discard(message.page)  # (set() keeps a key's old value: the part)
         self._pages.set(message.page, message.rows)
-        self._stale_pages.pop(message.page, None)
-        self._failed_pages.discard(message.page)
-        self._inflight.discard(message.page)
-        if message.page == self._prefetch:
-            self._prefetch = None
+        if not message.complete:
+            # The rest of the page follows from the same worker (the old rows below the
+            # new ones are drawn until then).
+            self._partial = message.page
+        else:
+            self._stale_pages.pop(message.page, None)
+            self._failed_pages.discard(message.page)
+            self._inflight.discard(message.page)
+            if message.page == self._partial:
+                self._partial = None
+            if message.page == self._prefetch:
+                self._prefetch = None
         first = message.page * self.page_size
         self._refresh_rows(first, first + self.page_size)
         self._announce_cursor()
@@ -548,6 +594,10 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         finished = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
         if event.worker is self._shape_worker and event.state in finished:
             self._shape_worker = None
+            if self._partial is not None:
+                # The rest of its page never came: drop the part, ask for it the usual way.
+                self._pages.discard(self._partial)
+                self._partial = None
             if self._prefetch is not None:
                 # Its page failed: shown as not loaded, like a page job's failure. Cancelled,
                 # failed while counting, or nothing there: asked for the usual way.
@@ -659,10 +709,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _render_row(self, index: int, base: Style, scroll_x: int, width: int) -> Strip:
         page, offset = divmod(index, self.page_size)
-        rows = self._pages.get(page)
-        if rows is None:
-            rows = self._stale_pages.get(page)
-        row = rows[offset] if rows is not None and offset < len(rows) else None
+        row = self._row_at(page, offset)
         style = base
         spans: list[tuple[int, int, Style]] = []
         if row is None:

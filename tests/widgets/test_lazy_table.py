@@ -129,12 +129,50 @@ async def test_million_rows_first_paint_fetches_one_page_off_the_event_loop() ->
         await settle(pilot)
         table = app.query_one(LazyTable)
         assert table.row_count == MILLION
-        assert source.pages == [(0, 100)]
+        # The rows in view first (at most the screen's height), then the rest of the page.
+        in_view = source.pages[0][1]
+        assert 0 < in_view <= 24
+        assert source.pages == [(0, in_view), (in_view, 100 - in_view)]
         assert threading.main_thread().name not in source.threads
         assert line(table, 0).split() == ["ID", "Name", "City"]
         assert "Name 0" in line(table, 1)
         assert table.cursor_row_id == 0
         assert app.moved == [0]
+
+
+class HeldRest(FakeSource):
+    """A source whose reads below the first rows wait until `rest` is set."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(total)
+        self.rest = threading.Event()
+
+    def page(self, offset: int, limit: int) -> list[tuple[int, tuple[str, ...]]]:
+        if offset > 0:
+            self.rest.wait(5)
+        return super().page(offset, limit)
+
+
+async def test_the_rows_in_view_show_before_the_rest_of_their_page_is_read() -> None:
+    source = HeldRest(MILLION)
+    app = TableApp(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(LazyTable)
+        for _ in range(200):
+            if table.get_row(0) is not None:
+                break
+            await pilot.pause(0.01)
+        body = table.scrollable_content_region.height - 1
+        assert "Name 0" in line(table, 1)
+        assert f"Name {body - 1}" in line(table, body)  # the last row in view
+        assert table.get_row(body + 5) is None  # below the view: not read yet
+        assert table.cursor_row_id == 0
+        source.rest.set()
+        await settle(pilot)
+        assert table.get_row(99) == (99, ("99", "Name 99", "City 1"))
+        assert app.moved == [0]
+        in_view = source.pages[0][1]
+        assert source.pages == [(0, in_view), (in_view, 100 - in_view)]
 
 
 async def test_end_jumps_to_last_row_fetching_only_its_page() -> None:
