@@ -16,9 +16,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from gettext import NullTranslations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.support import LazyProxy, NullTranslations, Translations
+if TYPE_CHECKING:
+    from babel.support import LazyProxy
+
+# babel's catalogs and lazy strings are imported where they are first needed: a command
+# that prints JSON in English reads no catalog, and babel takes longer to import than such
+# a command takes to run.
 
 DOMAIN = "crm_tui"
 """The gettext domain: crm_tui/locale/LANG/LC_MESSAGES/crm_tui.mo."""
@@ -77,6 +84,8 @@ _ = gettext
 
 def lazy_gettext(message: str) -> LazyProxy:
     """`message`, translated each time it is read (for strings made at import time)."""
+    from babel.support import LazyProxy
+
     return LazyProxy(gettext, message, enable_cache=False)
 
 
@@ -161,6 +170,8 @@ def _load(language: str) -> NullTranslations:
         return NullTranslations()
     directory = next(d for d in LOCALE_DIRS
                      if (d / language / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file())
+    from babel.support import Translations
+
     with open(directory / language / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as catalog:
         return Translations(catalog, domain=DOMAIN)
 

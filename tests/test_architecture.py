@@ -23,7 +23,8 @@ try:
     main({args!r})
 except SystemExit as done:
     code = done.code
-heavy = sorted(m for m in ("textual", "screens", "widgets", "fpdf", "imap_tools", "jinja2")
+heavy = sorted(m for m in ("textual", "screens", "widgets", "fpdf", "imap_tools", "jinja2",
+                           "babel", "rich", "starlette")
                if m in sys.modules)
 print("LOADED:" + ",".join(heavy), file=sys.stderr)
 """
@@ -42,6 +43,20 @@ def _loaded(args: list[str], data_dir: Path) -> list[str]:
 
 def test_list_json_never_imports_textual(data_dir):
     assert _loaded(["list", "company", "--json"], data_dir) == []
+
+
+def test_list_lead_json_reads_no_catalog_and_draws_no_table(data_dir):
+    """Scripts' reads start fast: `--json` in English needs neither babel (catalogs, number
+    formats) nor rich (text tables), which take longer to import than the page to read."""
+    import os
+
+    subprocess.run([sys.executable, "-m", "crm_tui", "demo-data", "--leads", "30",
+                    "--companies", "10", "--contacts", "10", "--contracts", "2",
+                    "--invoices", "2"], env={**os.environ, "CRM_DATA_DIR": str(data_dir)},
+                   cwd=ROOT, check=True, capture_output=True, timeout=300)
+    assert _loaded(["list", "lead", "--json", "--limit", "50"], data_dir) == []
+    # A text table does draw with rich (the probe sees what was loaded).
+    assert "rich" in _loaded(["list", "lead", "--limit", "5"], data_dir)
 
 
 def test_sync_never_imports_textual(data_dir):

@@ -10,10 +10,16 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
-from rich.cells import cell_len, set_cell_size
-
 from crm_tui.i18n import _
 from crm_tui.services.values import render_text
+
+
+def cell_len(text: str) -> int:
+    """The terminal cells `text` takes (a wide character counts two)."""
+    # rich is imported for text tables only: `--json` and JSON Lines do not need it.
+    from rich.cells import cell_len as cells
+
+    return cells(text)
 
 
 def print_json(data: Any) -> None:
@@ -113,6 +119,8 @@ def _line(values: list[str], widths: list[int]) -> str:
 
 def fit(text: str, width: int) -> str:
     """`text` in exactly `width` terminal cells: padded, or cut with "…" by display width."""
+    from rich.cells import set_cell_size
+
     length = cell_len(text)
     if length > width:
         # set_cell_size pads with a space where a wide character would be split in half.

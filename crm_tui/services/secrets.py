@@ -4,7 +4,6 @@ that runs the mail worker, never the database every operator can read. The one a
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from crm_tui import config
@@ -139,6 +138,8 @@ def put_many(found: dict[str, str]) -> None:
 
 
 def _write(path: Path, values: dict[str, str]) -> None:
+    import tempfile  # only here: every command reads the secrets, few write them
+
     from crm_tui.config import toml_string
 
     if not path.parent.is_dir():
