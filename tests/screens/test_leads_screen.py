@@ -8,6 +8,7 @@ from crm_tui.models import Lead, LeadActivity, SavedSearch
 from screens.lead_detail import LeadDetailScreen
 from screens.leads import LeadsScreen
 from screens.modals.lead_search import LeadSearchModal
+from tests.screens.crm_app_helpers import until
 from tests.screens.lead_harness import LeadHarness, settle
 from tests.unit.lead_world import seed_leads
 from widgets.lazy_table import LazyTable
@@ -38,9 +39,9 @@ async def test_saved_search_round_trip(world, ids):
         await pilot.press("shift+tab", "shift+tab")
         await pilot.press(*"Gammas")
         await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, LeadsScreen)
-        assert listed(app) == ["Cid Gamma"]
+        # The search is checked and saved on a thread, then the list reads afresh.
+        await until(pilot, lambda: isinstance(app.screen, LeadsScreen)
+                    and listed(app) == ["Cid Gamma"])
         row = SavedSearch.get()
         assert (row.name, row.user.login) == ("Gammas", "user1")
 
@@ -55,8 +56,7 @@ async def test_saved_search_round_trip(world, ids):
         await pilot.press("enter", "down", "enter")
         await settle(pilot)
         await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert listed(app) == ["Cid Gamma"]
+        await until(pilot, lambda: listed(app) == ["Cid Gamma"])
         assert app.screen.search == {"q": "gamma"}
 
 
