@@ -229,7 +229,7 @@ async def live_latency(url: str, changes: int) -> list[float]:
     from crm_tui.app import CrmApp
     from crm_tui.models import Company, User
     from crm_tui.services.context import Session
-    from screens.base import RecordListScreen
+    from screens.record_list import RecordListScreen
 
     db.open_database(url)
     session = Session(User.get(User.login == "admin"))

@@ -395,7 +395,7 @@ class CrmApp(App[None]):
 
     def action_help(self) -> None:
         """List every key of the current screen, built from its bindings."""
-        from screens.base import translate_bindings
+        from screens.footer import translate_bindings
         from screens.help import HelpScreen, KeyHelp
 
         screen = self.screen

@@ -19,9 +19,10 @@ from crm_tui.services.admin import STATUSES, Catalogue
 from crm_tui.services.context import Session
 from crm_tui.services.rows import ListRows, RecordRows
 from screens import keymap
-from screens.base import COUNT_PROBE, RecordListScreen, refusal_text
 from screens.modals.confirm import ConfirmModal
 from screens.modals.service_form import ServiceFormModal
+from screens.record_list import COUNT_PROBE, RecordListScreen
+from screens.refusals import refusal_text
 from widgets.filter_bar import FilterBar
 
 

@@ -14,9 +14,9 @@ from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import companies, company_mass
 from crm_tui.services.context import Session
 from crm_tui.services.rows import RecordRows
-from screens.base import COUNT_PROBE, RecordListScreen
 from screens.list_sort import SORT_BINDING, SortedList
 from screens.mass_flow import MassFlow, first_upper
+from screens.record_list import COUNT_PROBE, RecordListScreen
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
 from widgets.lazy_tree import LazyTree, TreeItem

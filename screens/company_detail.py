@@ -14,24 +14,18 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
-from crm_tui.errors import CrmError
+from crm_tui.errors import CrmError, error_text
 from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import attachments, companies, forms, stored_lines
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
 from screens import keymap
-from screens.base import (
-    DetailScreen,
-    KeyFooter,
-    detail_block,
-    error_text,
-    files_block,
-    permission_refusal,
-    reload_table,
-    run_service,
-    translated_columns,
-)
+from screens.detail import DetailScreen, detail_block, files_block
+from screens.footer import KeyFooter
+from screens.refusals import permission_refusal
+from screens.service_calls import run_service
+from screens.tables import reload_table, translated_columns
 from widgets.field_form import FieldForm, FieldSpec
 from widgets.lazy_table import LazyTable
 

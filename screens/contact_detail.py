@@ -14,7 +14,8 @@ from textual.widgets import Label, TabbedContent, TabPane
 from crm_tui.services import forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
-from screens.base import DetailScreen, detail_block, permission_refusal
+from screens.detail import DetailScreen, detail_block
+from screens.refusals import permission_refusal
 
 
 def load_contact(session: Session, contact_id: int) -> dict[str, Any]:

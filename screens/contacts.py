@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crm_tui.i18n import N_
-from screens.base import RecordListScreen
+from screens.record_list import RecordListScreen
 
 
 class ContactsScreen(RecordListScreen):

@@ -18,14 +18,10 @@ from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
 from screens import keymap
-from screens.base import (
-    DetailScreen,
-    detail_block,
-    files_block,
-    permission_refusal,
-    translated_columns,
-)
 from screens.contracts import edit_billing_lines, generate_invoice, pdf_from_template, renew
+from screens.detail import DetailScreen, detail_block, files_block
+from screens.refusals import permission_refusal
+from screens.tables import translated_columns
 from widgets.lazy_table import LazyTable
 
 INVOICE_COLUMNS = (

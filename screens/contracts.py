@@ -18,7 +18,9 @@ from crm_tui.services import (
 )
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
-from screens.base import CrmScreen, RecordListScreen, refusal_text
+from screens.crm_screen import CrmScreen
+from screens.record_list import RecordListScreen
+from screens.refusals import refusal_text
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (

@@ -15,7 +15,7 @@ from crm_tui.i18n import N_, _
 from crm_tui.services import invoice_forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
-from screens.base import DetailScreen, detail_block, permission_refusal
+from screens.detail import DetailScreen, detail_block
 from screens.invoices import (
     credit_invoice,
     issue_invoice,
@@ -23,6 +23,7 @@ from screens.invoices import (
     save_pdf,
     toggle_lock,
 )
+from screens.refusals import permission_refusal
 
 # The fields shown in the Invoice block, in order, with their labels.
 #: Facts shown as dates in the user's language.

@@ -14,7 +14,8 @@ from crm_tui.i18n import N_, _
 from crm_tui.services import documents_service, invoice_forms, invoice_issue, invoices
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column
-from screens.base import CrmScreen, RecordListScreen
+from screens.crm_screen import CrmScreen
+from screens.record_list import RecordListScreen
 from widgets.filter_bar import FilterBar
 
 COLUMNS = (

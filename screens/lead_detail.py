@@ -22,7 +22,9 @@ from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
 from crm_tui.services.settings import status_label
-from screens.base import CrmScreen, refusal_text, show_history
+from screens.crm_screen import CrmScreen
+from screens.detail import show_history
+from screens.refusals import refusal_text
 
 #: Fields shown elsewhere on the view (title line, description block) or not at all.
 _NOT_IN_GRID = {"full_name", "description", "status", "tags"}

@@ -12,7 +12,7 @@ from crm_tui import formatting
 from crm_tui.i18n import _, ngettext
 from crm_tui.services import lead_stats, saved_searches
 from crm_tui.services.context import Session
-from screens.base import run_service
+from screens.service_calls import run_service
 from widgets.bar_chart import BarChart, Number
 
 ALL_LEADS = "__all__"

@@ -12,10 +12,10 @@ from crm_tui.services import leads
 from crm_tui.services.context import Session
 from crm_tui.services.lead_rows import LEAD_COLUMNS, LeadRows, lead_list_columns
 from crm_tui.services.rows import Column
-from screens.base import RecordListScreen
 from screens.lead_detail import safe_colour
 from screens.list_sort import SORT_BINDING, SortedList
 from screens.mass_flow import MassFlow, first_upper
+from screens.record_list import RecordListScreen
 from widgets.lazy_table import LazyTable
 
 #: The lead list counts this many rows before painting (a few screenfuls); the exact

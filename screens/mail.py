@@ -14,7 +14,8 @@ from crm_tui.i18n import N_, _
 from crm_tui.services import mail_unmatched
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column, ListRows
-from screens.base import CrmScreen, translated_columns
+from screens.crm_screen import CrmScreen
+from screens.tables import translated_columns
 from widgets.lazy_table import LazyTable
 
 UNMATCHED_COLUMNS = (

@@ -25,11 +25,12 @@ from textual.timer import Timer
 from textual.widgets import Label
 
 from crm_tui import formatting
+from crm_tui.errors import error_text
 from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import leads, pipeline
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
-from screens.base import CrmScreen, error_text
+from screens.crm_screen import CrmScreen
 from screens.first_frame import CollectorPause
 from screens.modals.pipeline_moves import LostReasonModal, StatusPickModal
 from widgets.kanban import BoardTexts, CardData, ColumnData, KanbanBoard

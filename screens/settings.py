@@ -9,10 +9,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, TabbedContent, TabPane
 
+from crm_tui.errors import error_text
 from crm_tui.i18n import N_, _
 from crm_tui.services import forms
 from crm_tui.services.context import Session
-from screens.base import CrmScreen, error_text, specs_from
+from screens.crm_screen import CrmScreen
+from screens.form_specs import specs_from
 from widgets.field_form import FieldForm
 
 

@@ -15,7 +15,7 @@ from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import stats
 from crm_tui.services.context import Session
-from screens.base import CrmScreen
+from screens.crm_screen import CrmScreen
 from widgets.bar_chart import BarChart, Number
 
 LEADS = "leads"

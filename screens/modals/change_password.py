@@ -16,10 +16,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from crm_tui.errors import error_text
 from crm_tui.i18n import _
 from crm_tui.services import users
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, error_text, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 
 #: The fields in the order enter moves through them.
 FIELDS = ("current", "new", "repeat")

@@ -17,7 +17,8 @@ from textual.widgets.option_list import Option
 from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import company_mass
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 
 REASSIGN = "reassign"
 """The operation that gives every company of one manager to another."""

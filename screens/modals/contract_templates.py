@@ -12,11 +12,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from crm_tui.errors import CrmError
+from crm_tui.errors import CrmError, error_text
 from crm_tui.i18n import N_, _
 from crm_tui.services import contracts, forms
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, error_text, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 
 MACRO_HELP = N_("Macros: _name_contract_ _contract_number_ _date_begin_ _date_end_ "
               "_company_name_ _company_fiscal_id_ … _custom_ID_ (see y: types)")

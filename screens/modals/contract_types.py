@@ -15,7 +15,8 @@ from textual.widgets.option_list import Option
 from crm_tui.i18n import _
 from crm_tui.services import catalogue, contracts, forms
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 
 FIELD_KINDS = ["text", "textarea", "numeric", "date", "checkbox", "combo", "linked"]
 

@@ -15,7 +15,8 @@ from textual.widgets import Checkbox, Input, Label, Static
 
 from crm_tui.i18n import _, kind_name
 from crm_tui.services.context import Session
-from screens.base import ExportRequest, KeyFooter
+from screens.footer import KeyFooter
+from screens.record_list import ExportRequest
 
 
 def write_export(

@@ -12,10 +12,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
-from crm_tui.errors import Conflict, CrmError, ValidationFailed
+from crm_tui.errors import Conflict, CrmError, ValidationFailed, error_text
 from crm_tui.i18n import _
 from crm_tui.services import forms
-from screens.base import KeyFooter, error_text, specs_from
+from screens.footer import KeyFooter
+from screens.form_specs import specs_from
 from widgets.field_form import FieldForm
 
 

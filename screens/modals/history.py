@@ -10,10 +10,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from crm_tui.errors import error_text
 from crm_tui.i18n import _
 from crm_tui.services import history
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, error_text, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 
 
 def history_lines(entries: list[dict[str, Any]]) -> list[str]:

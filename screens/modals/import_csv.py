@@ -18,12 +18,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
-from crm_tui.errors import CrmError, ValidationFailed
+from crm_tui.errors import CrmError, ValidationFailed, error_text
 from crm_tui.i18n import N_, _, kind_name, ngettext
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column, ListRows
-from screens.base import KeyFooter, error_text, run_service
+from screens.footer import KeyFooter
 from screens.modals.progress import ProgressModal, ProgressOutcome
+from screens.service_calls import run_service
 from widgets.lazy_table import LazyTable
 
 #: Files bigger than this are refused before they are read into memory.

@@ -17,8 +17,9 @@ from textual.widgets.option_list import Option
 from crm_tui.i18n import _, kind_name
 from crm_tui.services import duplicates, merging
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, run_service
+from screens.footer import KeyFooter
 from screens.modals.record_form import RecordFormModal
+from screens.service_calls import run_service
 from widgets.field_form import FieldForm
 
 Choice = tuple[str, int | None]

@@ -15,7 +15,8 @@ from textual.widgets.option_list import Option
 from crm_tui.i18n import _
 from crm_tui.services import mail_unmatched
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 
 
 class LeadPickModal(ModalScreen[int | None]):

@@ -12,11 +12,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select
 from textual.widgets.select import InvalidSelectValueError
 
-from crm_tui.errors import ValidationFailed
+from crm_tui.errors import ValidationFailed, error_text
 from crm_tui.i18n import _
 from crm_tui.services import leads, saved_searches
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, error_text, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 from widgets.field_form import FieldForm, FieldSpec
 
 #: Filters with a form field of the same name, in form order.

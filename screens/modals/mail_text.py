@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from crm_tui.i18n import _
-from screens.base import KeyFooter
+from screens.footer import KeyFooter
 
 
 class MailTextModal(ModalScreen[None]):

@@ -16,7 +16,8 @@ from textual.widgets.option_list import Option
 from crm_tui.i18n import _, ngettext
 from crm_tui.services import leads, search
 from crm_tui.services.context import Session
-from screens.base import KeyFooter, run_service
+from screens.footer import KeyFooter
+from screens.service_calls import run_service
 from widgets.ref_picker import RefPicker
 
 

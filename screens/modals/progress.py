@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar
 
 from crm_tui.i18n import N_, _
-from screens.base import KeyFooter
+from screens.footer import KeyFooter
 
 Job = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 """`job(progress, cancelled)`: calls `progress(done, total)` now and then, checks

@@ -12,8 +12,8 @@ from textual.widgets import Label, Select
 from crm_tui.i18n import _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.context import Session
-from screens.base import run_service
 from screens.modals.form_modal import FormModal
+from screens.service_calls import run_service
 from widgets.field_form import FieldForm
 from widgets.ref_picker import RefPicker
 

@@ -21,13 +21,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from crm_tui.errors import Conflict
+from crm_tui.errors import Conflict, error_text
 from crm_tui.i18n import _
 from crm_tui.services import attachments
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
-from screens.base import KeyFooter, error_text, run_service
+from screens.footer import KeyFooter
 from screens.lead_detail import size_text
+from screens.service_calls import run_service
 
 NAME_WIDTH = 30
 """Characters of a file's name shown in the list (the rest is cut with an ellipsis)."""

@@ -8,8 +8,8 @@ from typing import Any
 from textual import on
 
 from crm_tui.i18n import _
-from screens.base import run_service
 from screens.modals.form_modal import FormModal
+from screens.service_calls import run_service
 from widgets.field_form import FieldForm
 
 Describe = Callable[[], list[dict[str, Any]]]

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 from crm_tui.models import Company, Lead
-from screens.base import RecordListScreen
 from screens.company_detail import CompanyDetailScreen
 from screens.pipeline import PipelineScreen
+from screens.record_list import RecordListScreen
 from tests.screens.crm_app_helpers import SIZE, app_for, press, settle
 from tests.unit.lead_world import seed_leads
 from widgets.field_form import FieldForm

@@ -1,230 +1,33 @@
-"""The base screens: `CrmScreen` (session, top bar, footer, service calls on threads) and the
-generic `RecordListScreen` that lists, filters, creates, edits, deletes, imports and exports
-the records of any kind.
-
-Extending `RecordListScreen` (contracts, invoices and leads do):
-
-- set `KIND` (the record kind, e.g. "contract"), `SCREEN_TITLE`, and `CSV_KIND` (the
-  import/export name, e.g. "contracts"; None hides `i` and `x`);
-- optionally `COLUMNS` (a sequence of `crm_tui.services.rows.Column`), `FILTER_HINT`,
-  `EMPTY_TEXT`, and `IMPORTABLE = False` for kinds that export only (invoices);
-- override `base_filters()` for filters that always apply (e.g. `{"closed": "0"}`),
-  `make_source(filters)` for another row source (a `RecordRows` subclass, other
-  columns), `open_record(record_id)` to push a detail screen (default: the edit form,
-  read-only when the user may not change the record), `new_record_initial()` for
-  prefilled values, `extra_check(action, record_id)` to grey (None) or hide (False)
-  screen-specific keys, `records_changed()` to refresh more than the list, and
-  `compose_body()` to add widgets around the table (yield `self.make_table()` in it);
-- call `self.reload()` after changing records (`reload_table(table)` for other tables),
-  `self.permission("edit", record_id)` for the services' last answer, and
-  `self.call_service(fn, *args, done=callback)` for any other service call: it runs on a
-  thread, so keys never freeze.
-
-Keys are declared with stable ids (`record.new`, `record.edit`, …) and `check_action` asks
-the services (`forms.permissions`) whether they apply: hidden without write rights to the
-kind, greyed on a record the user may not change.
-"""
+"""`RecordListScreen`: the paged, filtered list of one record kind with its record keys."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Input, Label, Static
-from textual.worker import Worker, get_current_worker
+from textual.widgets import Input
 
-from crm_tui import formatting
-from crm_tui.errors import NotFound, ValidationFailed, error_text
+from crm_tui.errors import ValidationFailed, error_text
 from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
-from crm_tui.services.rows import Column, RecordRows, cell_text, parse_filter_text
-from screens import keymap
-from screens.footer import KeyFooter, translate_bindings
+from crm_tui.services.rows import Column, RecordRows, parse_filter_text
+from screens.crm_screen import CrmScreen
+from screens.refusals import refusal_text
+from screens.tables import translated_columns
 from widgets.filter_bar import FilterBar
 from widgets.lazy_table import LazyTable
-from widgets.top_bar import TopBar
-
-# -- the chrome every screen shares ------------------------------------------------------
-
-
-def run_service(
-    node: Any,
-    fn: Callable[..., Any],
-    *args: Any,
-    done: Callable[[Any], Any] | None = None,
-    failed: Callable[[BaseException], Any] | None = None,
-    group: str = "service",
-    exclusive: bool = False,
-    description: str = "",
-) -> Worker[None]:
-    """Run `fn(*args)` on a thread worker of `node` (a screen or widget); then
-    `done(result)` or `failed(error)` runs on the event loop.
-
-    Without `failed`, an error is shown as a one-line notification. Nothing is delivered
-    once `node` has left the screen, or when a newer exclusive call replaced this one.
-    Callbacks may be async; the worker ends once they are done.
-    """
-    app = node.app
-
-    def deliver(callback: Callable[[Any], Any], value: Any) -> None:
-        if get_current_worker().is_cancelled:
-            return
-
-        def call() -> Any:
-            # An async callback is awaited before the worker ends (mounting a form, say).
-            return callback(value) if node.is_attached else None
-
-        try:
-            app.call_from_thread(call)
-        except RuntimeError:  # the app is closing
-            pass
-
-    def work() -> None:
-        try:
-            result = fn(*args)
-        except Exception as error:  # noqa: BLE001 - reported on the loop, never lost
-            deliver(failed or (lambda e: notify_error(node, e)), error)
-        else:
-            if done is not None:
-                deliver(done, result)
-
-    return node.run_worker(
-        work,
-        thread=True,
-        group=group,
-        exclusive=exclusive,
-        exit_on_error=False,
-        description=description or getattr(fn, "__name__", "service call"),
-    )
-
-
-def notify_error(node: Any, error: BaseException) -> None:
-    """Tell the user what went wrong, in one line."""
-    node.notify(error_text(error), severity="error", timeout=8)
-
-
-def refusal_text(what: str, name: str) -> str:
-    """Why a greyed key does nothing: the user may not `what` ("edit", "delete") the record
-    called `name` (one the user sees; nothing else is named)."""
-    if what == "delete":
-        return _("you may not delete {name}").format(name=name)
-    return _("read-only: you may not modify {name}").format(name=name)
-
-
-def permission_refusal(permissions: dict[str, bool] | None, action: str, name: str,
-                       modify: Iterable[str], delete: Iterable[str]) -> str | None:
-    """The refusal for `action` where the services' `permissions` of a record say no: an
-    action of `modify` needs "edit", one of `delete` needs "delete". None while the
-    permissions are not known yet, or where they allow it (greyed for another reason)."""
-    if permissions is None:
-        return None
-    if action in delete and not permissions.get("delete"):
-        return refusal_text("delete", name)
-    if action in modify and not permissions.get("edit"):
-        return refusal_text("edit", name)
-    return None
-
-
-class CrmScreen(Screen[None]):
-    """A full screen of the CRM: gets the session by constructor, runs services on threads."""
-
-    SCREEN_TITLE: ClassVar[str] = ""
-    """Shown in the top bar, e.g. "1 Companies"."""
-    FOOTER_PALETTE: ClassVar[bool] = True
-    """Show the ctrl+p key in the footer (lists with many keys leave it to `?`)."""
-
-    def __init__(
-        self,
-        session: Session,
-        *,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        """Create the screen for the acting user's `session`."""
-        super().__init__(name=name, id=id, classes=classes)
-        self.session = session
-
-    # -- layout ---------------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
-        """Top bar, the screen's body, and the footer with the keys that work here."""
-        yield TopBar(self.screen_title(), self._status_text())
-        yield from self.compose_body()
-        yield KeyFooter(show_command_palette=self.FOOTER_PALETTE)
-
-    def compose_body(self) -> ComposeResult:
-        """The screen's own widgets (override)."""
-        yield from ()
-
-    def screen_title(self) -> str:
-        """The top bar's title (override for dynamic titles)."""
-        return _(self.SCREEN_TITLE) if self.SCREEN_TITLE else ""
-
-    def _status_text(self) -> str:
-        status = str(getattr(self.app, "status_text", "") or "")
-        return f"{self.session.login}  {status}".rstrip()
-
-    def set_title(self, text: str) -> None:
-        """Change the top bar's title."""
-        for bar in self.query(TopBar):
-            bar.set_title(text)
-
-    def refresh_status(self) -> None:
-        """Show the app's current status line (the app calls this when it changes)."""
-        for bar in self.query(TopBar):
-            bar.set_status(self._status_text())
-
-    live_stale: bool = False
-    """Other processes changed records while this screen was hidden (screens.live)."""
-
-    def on_screen_resume(self) -> None:
-        """The status may have changed while another screen was shown; a live screen that
-        missed changes meanwhile re-reads them."""
-        self.refresh_status()
-        if self.live_stale:
-            self.live_stale = False
-            refresh = getattr(self, "live_refresh", None)
-            if refresh is not None:
-                refresh(Change(None, None, time.time()))
-
-    # -- service calls --------------------------------------------------------------------
-
-    def call_service(
-        self,
-        fn: Callable[..., Any],
-        *args: Any,
-        done: Callable[[Any], Any] | None = None,
-        failed: Callable[[BaseException], Any] | None = None,
-        group: str = "service",
-        exclusive: bool = False,
-    ) -> Worker[None]:
-        """Run a service call on a thread (see `run_service`)."""
-        return run_service(self, fn, *args, done=done, failed=failed, group=group,
-                           exclusive=exclusive)
-
-    def show_error(self, error: BaseException) -> None:
-        """Tell the user what went wrong, in one line."""
-        notify_error(self, error)
-
-    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
-        """Why the greyed key of `action` does nothing, when it is greyed because the user
-        may not do it (the app says it when the key is pressed); None otherwise (override)."""
-        return None
-
 
 # -- a guarded row source ----------------------------------------------------------------
 
@@ -234,12 +37,6 @@ class SourceFailed(Message):
     """The list's row source raised (a bad filter, a lost database)."""
 
     error: BaseException
-
-
-def translated_columns(columns: Iterable[Any]) -> list[Any]:
-    """List columns with their headers in the current language (written in English beside
-    the fields they show, marked for the catalog)."""
-    return [replace(column, label=_(column.label)) for column in columns]
 
 
 class _GuardedSource:
@@ -296,7 +93,27 @@ class ExportRequest:
 class RecordListScreen(CrmScreen):
     """A paged list of one record kind with `/` filter and n, enter, e, d, i, x keys.
 
-    See the module docstring for the extension points.
+    Extending it (contracts, invoices and leads do):
+
+    - set `KIND` (the record kind, e.g. "contract"), `SCREEN_TITLE`, and `CSV_KIND` (the
+      import/export name, e.g. "contracts"; None hides `i` and `x`);
+    - optionally `COLUMNS` (a sequence of `crm_tui.services.rows.Column`), `FILTER_HINT`,
+      `EMPTY_TEXT`, and `IMPORTABLE = False` for kinds that export only (invoices);
+    - override `base_filters()` for filters that always apply (e.g. `{"closed": "0"}`),
+      `make_source(filters)` for another row source (a `RecordRows` subclass, other
+      columns), `open_record(record_id)` to push a detail screen (default: the edit form,
+      read-only when the user may not change the record), `new_record_initial()` for
+      prefilled values, `extra_check(action, record_id)` to grey (None) or hide (False)
+      screen-specific keys, `records_changed()` to refresh more than the list, and
+      `compose_body()` to add widgets around the table (yield `self.make_table()` in it);
+    - call `self.reload()` after changing records (`screens.tables.reload_table(table)` for
+      other tables), `self.permission("edit", record_id)` for the services' last answer,
+      and `self.call_service(fn, *args, done=callback)` for any other service call: it runs
+      on a thread, so keys never freeze.
+
+    Keys are declared with stable ids (`record.new`, `record.edit`, …) and `check_action`
+    asks the services (`forms.permissions`) whether they apply: hidden without write rights
+    to the kind, greyed on a record the user may not change.
     """
 
     KIND: ClassVar[str] = ""
@@ -779,243 +596,3 @@ class RecordListScreen(CrmScreen):
         self.call_service(write_export, self.session, kind, request.path, filters,
                           done=written, group="export")
 
-
-def detail_block(title: str, rows: Iterable[tuple[str, str]]) -> Vertical:
-    """A titled block of label/value rows, as the detail screens show a record's fields.
-
-    The screens style `.detail-section`, `.detail-row`, `.detail-label` and `.detail-value`.
-    """
-    block = Vertical(*[
-        Horizontal(Label(label, classes="detail-label", markup=False),
-                   Static(text, classes="detail-value", markup=False),
-                   classes="detail-row")
-        for label, text in rows
-    ], classes="detail-section")
-    block.border_title = _(title)
-    return block
-
-
-def files_block(files: Iterable[dict[str, Any]]) -> Vertical:
-    """A record's files (as `attachments.files_of` lists them) as a detail block."""
-    rows = [(f["name"], _("{size} bytes, {author}, {created}").format(
-                size=formatting.count_text(f["size"]), author=f["author"],
-                created=cell_text(f.get("created"), "datetime"))) for f in files]
-    return detail_block(_("Files"), rows or [("", _("No files yet. Press t to attach one."))])
-
-
-class DetailScreen(CrmScreen):
-    """One record's detail: blocks of labelled values (`detail_block`), often in tabs.
-
-    Subclasses declare the `[` / `]` bindings (actions `previous_tab` / `next_tab`) when
-    they have tabs; the tabs are stepped in the order their panes were composed.
-    """
-
-    DEFAULT_CSS = """
-    DetailScreen {
-        & TabbedContent {
-            height: 1fr;
-        }
-        & TabPane {
-            padding: 0;
-        }
-        & #details, #files, #notes {
-            height: 1fr;
-            padding: 0 1;
-        }
-        & .detail-section {
-            height: auto;
-            border: round $panel-lighten-1;
-            border-title-color: $accent;
-            padding: 0 1;
-        }
-        & .detail-row {
-            height: auto;
-        }
-        & .detail-label {
-            width: 20;
-            color: $text-muted;
-        }
-        & .detail-value {
-            width: 1fr;
-        }
-        & LazyTable {
-            height: 1fr;
-            scrollbar-size-vertical: 1;
-        }
-        & .placeholder {
-            color: $text-muted;
-            padding: 1 1;
-        }
-    }
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keymap.BACK, "back", "Back", id="detail.back", show=False,
-                tooltip="Back to where you came from"),
-        Binding("H", "show_history", "History", id="record.history", show=False,
-                tooltip="Who changed what, and when"),
-    ]
-    """escape goes back, H shows the record's history (every detail screen)."""
-
-    def action_back(self) -> None:
-        """Back to where the screen was opened from."""
-        self.dismiss()
-
-    #: The kind and the attribute holding the record's id, for the history (`H`).
-    record_kind: ClassVar[str] = ""
-    record_id_attr: ClassVar[str] = ""
-
-    def action_show_history(self) -> None:
-        """Show who changed this record, what and when."""
-        show_history(self, self.record_kind, getattr(self, self.record_id_attr))
-
-    # -- reading and showing the record -------------------------------------------------
-
-    _shown_data: Any = None
-
-    def read_data(self) -> Any:
-        """Read what the screen shows, through the services (runs on a thread; override)."""
-        raise NotImplementedError
-
-    def show_data(self, data: Any) -> None:
-        """Show what `read_data` returned (override)."""
-        raise NotImplementedError
-
-    def reload(self) -> None:
-        """Read the record again and show it; back to the list when it cannot be shown."""
-        self.call_service(self.read_data, done=self._show_read, failed=self._cannot_show,
-                          group=f"{self.record_kind}.load", exclusive=True)
-
-    def _show_read(self, data: Any) -> None:
-        self._shown_data = data
-        self.show_data(data)
-
-    def _cannot_show(self, error: BaseException) -> None:
-        self.show_error(error)
-        self.app.pop_screen()
-
-    def live_refresh(self, change: Change) -> None:
-        """Another process committed a change: read the record again, and show it only if
-        what it shows changed, where the user had scrolled to (screens.live).
-
-        An edit form open over this screen is left alone: its save meets the per-field
-        conflict rule instead.
-        """
-        self.call_service(self.read_data, done=self._show_if_changed, failed=self._live_failed,
-                          group=f"{self.record_kind}.load", exclusive=True)
-        for table in self.query(LazyTable).results(LazyTable):
-            reload_table(table)
-
-    def _show_if_changed(self, data: Any) -> None:
-        if data == self._shown_data:
-            return
-        offsets = [(box, box.scroll_y) for box in self.query(VerticalScroll)]
-        self._show_read(data)
-
-        def restore() -> None:
-            for box, y in offsets:
-                if box.is_attached:
-                    box.scroll_to(y=y, animate=False, force=True)
-
-        # The new blocks are laid out on the next refresh; scroll back once they are.
-        self.call_after_refresh(lambda: self.call_after_refresh(restore))
-
-    def _live_failed(self, error: BaseException) -> None:
-        if isinstance(error, NotFound):
-            # Deleted (or no longer visible) meanwhile: say so once, and leave when on top.
-            self.notify(_("This {kind} was deleted or is no longer visible to you").format(
-                            kind=kind_name(self.record_kind)),
-                        severity="warning", timeout=8)
-            if self.is_current:
-                self.app.pop_screen()
-            return
-        self.show_error(error)
-
-    def action_next_tab(self) -> None:
-        """Show the next tab."""
-        self._step_tab(1)
-
-    def action_previous_tab(self) -> None:
-        """Show the previous tab."""
-        self._step_tab(-1)
-
-    def _step_tab(self, step: int) -> None:
-        from textual.widgets import TabbedContent, TabPane
-
-        tabs = self.query_one(TabbedContent)
-        ids = [pane.id for pane in tabs.query(TabPane) if pane.id]
-        current = ids.index(tabs.active) if tabs.active in ids else 0
-        tabs.active = ids[(current + step) % len(ids)]
-        pane = tabs.get_pane(tabs.active)
-        focusable = [w for w in pane.query("*") if w.focusable]
-        if focusable:
-            focusable[0].focus()
-
-
-def show_history(screen: CrmScreen, kind: str, record_id: int) -> None:
-    """Open the history of one record over `screen`."""
-    from screens.modals.history import HistoryModal
-
-    screen.app.push_screen(HistoryModal(screen.session, kind, record_id, screen.screen_title()))
-
-
-def reload_table(table: LazyTable) -> None:
-    """Show fresh rows: drop the source's cached pages (if it keeps any), then reload."""
-    source = table.source
-    source = getattr(source, "source", source)  # a guarded source wraps the real one
-    invalidate = getattr(source, "invalidate", None)
-    if invalidate is not None:
-        invalidate()
-    table.reload()
-
-
-def specs_from(descriptions: Iterable[dict[str, Any]], session: Any = None) -> list[Any]:
-    """FieldSpecs for a FieldForm from the services' plain form descriptions (their labels,
-    help and sections written in English, shown in the user's language).
-
-    A reference field (`picker`) searches through `pickers.choices` as `session`'s user; a
-    field with fixed `choices` (a lead's status) narrows them as the user types.
-    """
-    from functools import partial
-
-    from crm_tui.services import pickers
-    from widgets.field_form import FieldSpec
-    from widgets.ref_picker import fixed_search
-
-    specs = []
-    for d in descriptions:
-        options = d.get("options") or ()
-        if isinstance(options, list):
-            options = [tuple(o) if isinstance(o, list | tuple) else o for o in options]
-        search = None
-        if d.get("picker") and session is not None:
-            search = partial(pickers.choices, session, d["picker"], d["key"])
-        elif d.get("choices"):
-            search = fixed_search([tuple(c) for c in d["choices"]])
-        specs.append(FieldSpec(
-            key=d["key"], label=_(d.get("label", d["key"])), kind=d.get("kind", "text"),
-            required=bool(d.get("required")), options=options, value=d.get("value") or "",
-            help=_(d.get("help", "")), section=_(d.get("section", "")), search=search,
-        ))
-    return specs
-
-
-__all__ = [
-    "CrmScreen",
-    "KeyFooter",
-    "DetailScreen",
-    "ExportRequest",
-    "RecordListScreen",
-    "SourceFailed",
-    "TopBar",
-    "error_text",
-    "files_block",
-    "notify_error",
-    "permission_refusal",
-    "refusal_text",
-    "reload_table",
-    "run_service",
-    "show_history",
-    "specs_from",
-    "translate_bindings",
-]
