@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Label, TabbedContent, TabPane
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import TabbedContent, TabPane
 
 from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import contracts
-from crm_tui.services.context import Session
-from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows
 from screens import keymap
+from screens.billing_detail import BillingDetailScreen, loading_box
 from screens.contracts import edit_billing_lines, generate_invoice, pdf_from_template, renew
-from screens.detail import DetailScreen, detail_block, files_block
-from screens.refusals import permission_refusal
+from screens.detail import detail_block, files_block
 from screens.tables import translated_columns
 from widgets.lazy_table import LazyTable
 
@@ -32,13 +29,12 @@ INVOICE_COLUMNS = (
 """The related invoices' columns."""
 
 
-class ContractDetailScreen(DetailScreen):
+class ContractDetailScreen(BillingDetailScreen):
     """A contract's detail in tabs: details, related invoices, files."""
 
     SCREEN_TITLE = N_("3 Contract")
 
     record_kind = "contract"
-    record_id_attr = "contract_id"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_contract", "Edit", id="record.edit", tooltip="Edit this contract"),
@@ -69,55 +65,39 @@ class ContractDetailScreen(DetailScreen):
     ]
     """Contract keys; each is greyed when the services say no."""
 
+    NAME_KEY = "name"
+    MODIFY_ACTIONS = ("edit_contract", "contract_pdf", "link_invoices", "attach_file",
+                      "billing_lines", "unlink_invoice")
+    DELETE_ACTIONS = ("delete_contract",)
 
-    def __init__(self, session: Session, contract_id: int, *,
-                 on_change: Callable[[], Any] | None = None) -> None:
-        """Create the screen for one contract.
-
-        Args:
-            session: The acting user.
-            contract_id: The contract shown.
-            on_change: Called after the contract was changed or deleted here.
-        """
-        super().__init__(session)
-        self.contract_id = contract_id
-        self.on_change = on_change
-        self.data: dict[str, Any] | None = None
+    @property
+    def contract_id(self) -> int:
+        """The contract shown."""
+        return self.record_id
 
     def compose_body(self) -> ComposeResult:
         """Tabs: details, related invoices, files."""
         with TabbedContent(initial="tab-details"):
             with TabPane(_("Details"), id="tab-details"):
-                with VerticalScroll(id="details"):
-                    yield Label(_("Loading…"), classes="placeholder")
+                yield loading_box("details")
             with TabPane(_("Invoices"), id="tab-invoices"):
                 source = RecordRows(self.session, "invoice",
                                     {"contract_id": str(self.contract_id)},
                                     translated_columns(INVOICE_COLUMNS))
                 yield LazyTable(source, id="invoices", empty_text=_("No related invoices"))
             with TabPane(_("Files"), id="tab-files"):
-                with VerticalScroll(id="files"):
-                    yield Label(_("Loading…"), classes="placeholder")
+                yield loading_box("files")
 
-    def screen_title(self) -> str:
-        """The contract's name once known."""
-        return (_("3 Contract · {name}").format(name=self.data["name"]) if self.data
-                else _(self.SCREEN_TITLE))
-
-    def on_mount(self) -> None:
-        """Read the contract."""
-        self.reload()
+    def titled(self, data: dict[str, Any]) -> str:
+        """The contract's name."""
+        return _("3 Contract · {name}").format(name=self.shown_name(data))
 
     def read_data(self) -> dict[str, Any]:
         """Read the record, its files and what the user may do with it (on a thread)."""
         return contracts.detail(self.session, self.contract_id)
 
-    def show_data(self, data: dict[str, Any]) -> None:
-        """Show what `read_data` returned."""
-        self.data = data
-        self.set_title(self.screen_title())
-        box = self.query_one("#details", VerticalScroll)
-        box.remove_children()
+    def detail_blocks(self, data: dict[str, Any]) -> list[Vertical]:
+        """The fields by section, and the recurring invoice lines."""
         sections: dict[str, list[dict[str, str]]] = {}
         for item in data["fields"]:
             if item["key"] == "invoices":
@@ -132,7 +112,10 @@ class ContractDetailScreen(DetailScreen):
                     rate=(f"{formatting.number_text(line['tax_rate'])}%" if line["tax_rate"] != ""
                           else _("default"))))
                 for line in data["billing_lines"]]))
-        box.mount_all(blocks)
+        return blocks
+
+    def show_more(self, data: dict[str, Any]) -> None:
+        """The Files tab, and the counts in the tabs' labels."""
         files = self.query_one("#files", VerticalScroll)
         files.remove_children()
         files.mount(files_block(data["files"]))
@@ -140,7 +123,16 @@ class ContractDetailScreen(DetailScreen):
         tabs.get_tab("tab-invoices").label = _("Invoices {count}").format(
             count=data["invoice_count"])
         tabs.get_tab("tab-files").label = _("Files {count}").format(count=len(data["files"]))
-        self.refresh_bindings()
+
+    def delete_texts(self, name: str) -> tuple[str, str, str]:
+        """Deleting a contract takes its files, not its invoices."""
+        return (_("Delete contract {name!r}?").format(name=name),
+                _("Its files go too; invoices stay."),
+                _("Deleted contract {name!r}").format(name=name))
+
+    def save_file_title(self, name: str) -> str:
+        """Saving one of the contract's files."""
+        return _("Save a file of contract {name}").format(name=name)
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -156,43 +148,27 @@ class ContractDetailScreen(DetailScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey each key unless the services allow it here."""
         data = self.data
-        permissions = (data or {}).get("permissions") or {}
-        can_edit = True if permissions.get("edit") else None
-        if action in ("edit_contract", "contract_pdf", "link_invoices", "attach_file",
-                      "billing_lines"):
-            return can_edit
-        if action == "delete_contract":
-            return True if permissions.get("delete") else None
         if action == "renew":
+            permissions = (data or {}).get("permissions") or {}
             return True if permissions.get("create") else None
         if action == "generate_invoice":
             return True if data and data.get("can_invoice") else None
-        if action == "save_file":
-            return True if data and data.get("files") else None
         if action == "unlink_invoice":
             if not self._on_invoices():
                 return False
-            return can_edit if self.invoices_table.cursor_row_id is not None else None
+            if self.invoices_table.cursor_row_id is None:
+                return None
         if action == "open_invoice":
             return self._on_invoices()
-        return True
-
-    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
-        """The changing keys on a contract the user may not change."""
-        if self.data is None:
-            return None
-        return permission_refusal(
-            self.data.get("permissions") or {}, action, self.data["name"],
-            ("edit_contract", "contract_pdf", "link_invoices", "attach_file", "billing_lines",
-             "unlink_invoice"), ("delete_contract",))
+        return super().check_action(action, parameters)
 
     def _changed(self, result: Any = None) -> None:
-        if result is None or result is False:
-            return
-        self.reload()
+        if result is not False:  # False: nothing was changed
+            super()._changed(result)
+
+    def reload_related(self) -> None:
+        """The related invoices."""
         self.invoices_table.reload()
-        if self.on_change is not None:
-            self.on_change()
 
     def action_edit_contract(self) -> None:
         """Edit this contract (its type's custom fields included)."""
@@ -203,23 +179,7 @@ class ContractDetailScreen(DetailScreen):
 
     def action_delete_contract(self) -> None:
         """Ask, then delete this contract and go back."""
-        from screens.modals.confirm import ConfirmModal
-
-        name = (self.data or {}).get("name", f"#{self.contract_id}")
-
-        def deleted(_: Any) -> None:
-            self.notify(_("Deleted contract {name!r}").format(name=name))
-            if self.on_change is not None:
-                self.on_change()
-            self.app.pop_screen()
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_service(get_kind("contract").delete, self.session, self.contract_id,
-                                  done=deleted)
-
-        self.app.push_screen(ConfirmModal(_("Delete contract {name!r}?").format(name=name),
-                                          _("Its files go too; invoices stay.")), confirmed)
+        self.delete_record()
 
     def action_renew(self) -> None:
         """Copy this contract for a new period."""
@@ -247,14 +207,6 @@ class ContractDetailScreen(DetailScreen):
                                     help=_("path of a file on this computer"))],
             lambda values: contracts.attach_file(session, contract_id, values["file"])),
             self._changed)
-
-    def action_save_file(self) -> None:
-        """Save a copy of one of this contract's files."""
-        from screens.modals.save_attachment import SaveAttachmentModal
-
-        name = (self.data or {}).get("name") or f"#{self.contract_id}"
-        self.app.push_screen(SaveAttachmentModal(self.session, "contract", self.contract_id,
-                                                 _("Save a file of contract {name}").format(name=name)))
 
     def action_link_invoices(self) -> None:
         """Relate invoices to this contract by bill ID."""

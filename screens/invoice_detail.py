@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import invoice_forms
-from crm_tui.services.context import Session
-from crm_tui.services.records import get_kind
-from screens.detail import DetailScreen, detail_block
+from screens.billing_detail import BillingDetailScreen, loading_box
+from screens.detail import detail_block
 from screens.invoices import (
     credit_invoice,
     issue_invoice,
@@ -23,7 +21,6 @@ from screens.invoices import (
     save_pdf,
     toggle_lock,
 )
-from screens.refusals import permission_refusal
 
 # The fields shown in the Invoice block, in order, with their labels.
 #: Facts shown as dates in the user's language.
@@ -42,13 +39,12 @@ TOTALS = (("tax_base", N_("Tax base")), ("discount_total", N_("Discounts")),
           ("total", N_("Total")))
 
 
-class InvoiceDetailScreen(DetailScreen):
+class InvoiceDetailScreen(BillingDetailScreen):
     """An invoice's detail; e, d, I, C, L, p and w act on it as the services allow."""
 
     SCREEN_TITLE = N_("4 Invoice")
 
     record_kind = "invoice"
-    record_id_attr = "invoice_id"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_invoice", "Edit", id="record.edit", tooltip="Edit this invoice"),
@@ -79,49 +75,36 @@ class InvoiceDetailScreen(DetailScreen):
     }
     """
 
-    def __init__(self, session: Session, invoice_id: int, *,
-                 on_change: Callable[[], Any] | None = None) -> None:
-        """Create the screen for one invoice.
+    NAME_KEY = "bill_id"
+    MODIFY_ACTIONS = ("edit_invoice",)
+    DELETE_ACTIONS = ("delete_invoice",)
 
-        Args:
-            session: The acting user.
-            invoice_id: The invoice shown.
-            on_change: Called after the invoice was changed or deleted here.
-        """
-        super().__init__(session)
-        self.invoice_id = invoice_id
-        self.on_change = on_change
-        self.data: dict[str, Any] | None = None
+    @property
+    def invoice_id(self) -> int:
+        """The invoice shown."""
+        return self.record_id
 
     def compose_body(self) -> ComposeResult:
         """The blocks, filled once the invoice is read."""
-        with VerticalScroll(id="details"):
-            yield Label(_("Loading…"), classes="placeholder")
+        yield loading_box("details")
 
-    def screen_title(self) -> str:
-        """The bill ID and lock state once known."""
-        if not self.data:
-            return _(self.SCREEN_TITLE)
+    def titled(self, data: dict[str, Any]) -> str:
+        """The bill ID and lock state."""
         lock = ""
-        if self.data["locked"]:
-            lock = _("  [locked by {login}]").format(login=self.data["locked_by"] or "?")
-        bill = self.data["bill_id"] or _("draft #{id}").format(id=self.data["id"])
-        return _("4 Invoice · {bill}").format(bill=bill) + lock
+        if data["locked"]:
+            lock = _("  [locked by {login}]").format(login=data["locked_by"] or "?")
+        return _("4 Invoice · {bill}").format(bill=self.shown_name(data)) + lock
 
-    def on_mount(self) -> None:
-        """Read the invoice."""
-        self.reload()
+    def shown_name(self, data: dict[str, Any]) -> str:
+        """The bill ID, or the draft's id."""
+        return data["bill_id"] or _("draft #{id}").format(id=data["id"])
 
     def read_data(self) -> dict[str, Any]:
         """Read the record, its files and what the user may do with it (on a thread)."""
         return invoice_forms.detail(self.session, self.invoice_id)
 
-    def show_data(self, data: dict[str, Any]) -> None:
-        """Show what `read_data` returned."""
-        self.data = data
-        self.set_title(self.screen_title())
-        box = self.query_one("#details", VerticalScroll)
-        box.remove_children()
+    def detail_blocks(self, data: dict[str, Any]) -> list[Vertical]:
+        """The facts, concepts, discounts, totals, files and related contracts."""
         blocks = [
             detail_block(_("Invoice"), [(_(label), _(data[key]) if key in TRANSLATED
                                         else formatting.date_text(data[key]) if key in DATES
@@ -146,8 +129,17 @@ class InvoiceDetailScreen(DetailScreen):
         blocks.append(detail_block(_("Files"), files or [("", _("none"))]))
         contracts = [(f"#{cid}", name) for cid, name in data["contract_names"]]
         blocks.append(detail_block(_("Related contracts"), contracts or [("", _("none"))]))
-        box.mount_all(blocks)
-        self.refresh_bindings()
+        return blocks
+
+    def delete_texts(self, name: str) -> tuple[str, str, str]:
+        """Deleting an invoice takes its PDF and attachments."""
+        return (_("Delete invoice {bill}?").format(bill=name),
+                _("Its PDF and attachments go too."),
+                _("Deleted invoice {bill}").format(bill=name))
+
+    def save_file_title(self, name: str) -> str:
+        """Saving one of the invoice's files (its PDF included)."""
+        return _("Save a file of invoice {bill}").format(bill=name)
 
     @staticmethod
     def _amounts(title: str, items: list[dict[str, str]], currency: str) -> Vertical:
@@ -165,37 +157,16 @@ class InvoiceDetailScreen(DetailScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey each key unless the services allow it for this invoice."""
-        permissions = (self.data or {}).get("permissions")
-        if action == "edit_invoice":
-            return True if permissions and permissions.get("edit") else None
-        if action == "delete_invoice":
-            return True if permissions and permissions.get("delete") else None
+        permissions = (self.data or {}).get("permissions") or {}
         if action in ("issue_invoice", "credit_invoice"):
             key = "issue" if action == "issue_invoice" else "credit"
-            return True if permissions and permissions.get(key) else None
+            return True if permissions.get(key) else None
         if action == "toggle_lock":
-            allowed = permissions and (permissions.get("lock") or permissions.get("unlock"))
+            allowed = permissions.get("lock") or permissions.get("unlock")
             return True if allowed else None
         if action == "invoice_pdf":
             return True if self.data else None
-        if action == "save_file":
-            return True if self.data and self.data.get("files") else None
-        return True
-
-    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
-        """Edit and delete on an invoice the user may not change."""
-        if self.data is None:
-            return None
-        name = self.data["bill_id"] or _("draft #{id}").format(id=self.data["id"])
-        return permission_refusal(self.data.get("permissions") or {}, action, name,
-                                  ("edit_invoice",), ("delete_invoice",))
-
-    def _changed(self, result: Any = None) -> None:
-        if result is None:
-            return
-        self.reload()
-        if self.on_change is not None:
-            self.on_change()
+        return super().check_action(action, parameters)
 
     def action_edit_invoice(self) -> None:
         """Edit this invoice (warns when its PDF will be replaced)."""
@@ -217,30 +188,6 @@ class InvoiceDetailScreen(DetailScreen):
         """Save this invoice as PDF (or ZIP)."""
         save_pdf(self, self.invoice_id)
 
-    def action_save_file(self) -> None:
-        """Save a copy of one of this invoice's files (its PDF included)."""
-        from screens.modals.save_attachment import SaveAttachmentModal
-
-        bill = (self.data or {}).get("bill_id") or f"#{self.invoice_id}"
-        self.app.push_screen(SaveAttachmentModal(self.session, "invoice", self.invoice_id,
-                                                 _("Save a file of invoice {bill}").format(bill=bill)))
-
     def action_delete_invoice(self) -> None:
         """Ask, then delete this invoice and go back."""
-        from screens.modals.confirm import ConfirmModal
-
-        bill = (self.data or {}).get("bill_id") or f"#{self.invoice_id}"
-
-        def deleted(_: Any) -> None:
-            self.notify(_("Deleted invoice {bill}").format(bill=bill))
-            if self.on_change is not None:
-                self.on_change()
-            self.app.pop_screen()
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_service(get_kind("invoice").delete, self.session, self.invoice_id,
-                                  done=deleted)
-
-        self.app.push_screen(ConfirmModal(_("Delete invoice {bill}?").format(bill=bill),
-                                          _("Its PDF and attachments go too.")), confirmed)
+        self.delete_record()
