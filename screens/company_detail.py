@@ -282,7 +282,7 @@ class CompanyDetailScreen(DetailScreen):
 
         name = self.company_name.removesuffix(_("  (read-only)"))
 
-        def deleted(_: Any) -> None:
+        def deleted(_result: Any) -> None:
             self.notify(_("Deleted company {name!r}").format(name=name))
             if self.on_change is not None:
                 self.on_change()

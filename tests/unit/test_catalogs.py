@@ -111,8 +111,8 @@ def _own_nodes(function: ast.AST):
 
 
 def test_no_function_hides_the_translation_function():
-    # `amount, _, rest = text.partition(" ")` in a function that also calls `_("...")` makes
-    # that call fail at run time ("'str' object is not callable").
+    # `amount, _, rest = text.partition(" ")` (or `def done(_)`) in a function that also
+    # calls `_("...")` makes that call fail at run time ("'str' object is not callable").
     problems = []
     for folder in ("crm_tui", "screens", "widgets"):
         for path in sorted((ROOT / folder).rglob("*.py")):
@@ -121,8 +121,10 @@ def test_no_function_hides_the_translation_function():
                 if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                     continue
                 nodes = list(_own_nodes(function))
+                # A parameter named `_` (a callback's ignored result) hides it just the same.
                 binds = any(isinstance(n, ast.Name) and n.id == "_"
-                            and isinstance(n.ctx, ast.Store) for n in nodes)
+                            and isinstance(n.ctx, ast.Store) for n in nodes) or any(
+                    a.arg == "_" for a in ast.walk(function.args) if isinstance(a, ast.arg))
                 calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                             and n.func.id == "_" for n in nodes)
                 if binds and calls:
