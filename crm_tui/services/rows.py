@@ -72,6 +72,9 @@ DEFAULT_COLUMNS: dict[str, tuple[Column, ...]] = {
              _c("status_name", N_("Status"), 12, translated=True), _c("estimated_sale", N_("Est. sale"), 10, "right")),
 }
 
+#: Derived columns holding per-currency totals as `money.amounts_text` writes them.
+_TOTALS = frozenset({"billing"})
+
 _PAGE_CACHE = 64
 #: Up to this many matching rows are sorted for a page; more are walked in sort order.
 _SORT_LIMIT = 10_000
@@ -419,7 +422,10 @@ class RecordRows:
                     value = titles.get(column.key, {}).get(value, value)
                 elif value is None and column.key in withheld:
                     value = references.not_visible()
-                text = cell_text(value, field.kind if field else "text")
+                if column.key in _TOTALS and isinstance(value, str):
+                    text = formatting.totals_text(value)
+                else:
+                    text = cell_text(value, field.kind if field else "text")
                 cells.append(service_word(text) if column.translated else text)
             rows.append((row["id"], tuple(cells)))
         if readonly:
