@@ -209,14 +209,24 @@ class RecordRows:
         chosen = list_sorts.sort_of(kind, sort)
         self.sort = chosen.key if chosen is not None else None
         """The order asked for (None: the kind's default)."""
-        self._sort: peewee.Field = getattr(
-            model, chosen.attr if chosen is not None else self.kind.order_attr)
-        self._by_id = self._sort is model.id
+        # A column of another table (a login, a role's name) or a derived value sorts by
+        # an SQL expression; a column of the record's own table by that column.
+        self._expr: peewee.Node | None = None
+        self._nullable = False
+        if chosen is not None and chosen.expr is not None:
+            self._expr = chosen.expr(session)
+            self._nullable = chosen.nullable
+            self._sort: peewee.Field = model.id
+        else:
+            self._sort = getattr(
+                model, chosen.attr if chosen is not None else self.kind.order_attr)
+        self._by_id = self._expr is None and self._sort is model.id
         # Display order runs against the key order for kinds shown newest first and for
         # orders that put the largest first.
         self._reverse = chosen.descending if chosen is not None else self.kind.newest_first
-        # Keyset needs a total order without NULLs; otherwise fall back to OFFSET.
-        self._keyset = self._by_id or not self._sort.null
+        # Keyset needs a total order without NULLs over a column; otherwise (and for an
+        # expression, which no index holds) fall back to OFFSET.
+        self._keyset = self._expr is None and (self._by_id or not self._sort.null)
         self._lock = threading.Lock()
         self._pages: _LRU = _LRU(_PAGE_CACHE)
         self._after: _LRU = _LRU(_KEY_CACHE)
@@ -352,7 +362,7 @@ class RecordRows:
         return self.count()
 
     def _key(self, raw: dict) -> tuple:
-        if self._by_id:
+        if self._by_id or self._expr is not None:
             return (raw["id"],)
         return (raw[self._sort.name], raw["id"])
 
@@ -362,9 +372,13 @@ class RecordRows:
         descending = descending != self._reverse
         if self._by_id:
             return [model.id.desc() if descending else model.id]
+        terms: list[peewee.Node] = [self._sort if self._expr is None else self._expr, model.id]
+        if self._nullable and self._expr is not None:
+            # Empty values last on both backends (SQLite puts NULLs first, PostgreSQL last).
+            terms.insert(0, self._expr.is_null())
         if descending:
-            return [self._sort.desc(), model.id.desc()]
-        return [self._sort, model.id]
+            return [term.desc() for term in terms]
+        return terms
 
     def _compare(self, key: tuple, greater: bool) -> peewee.Expression:
         """Rows after `key` in display order (`greater`), or before it."""
