@@ -16,7 +16,7 @@ from crm_tui import i18n
 from crm_tui.money import babel_locale, format_money
 
 __all__ = ["amount_text", "count_text", "date_text", "datetime_text", "money_text",
-           "number_text", "short_amount_text", "totals_text", "value_text"]
+           "number_text", "short_amount_text", "size_text", "totals_text", "value_text"]
 
 
 def _locale() -> str:
@@ -57,6 +57,17 @@ def short_amount_text(value: object) -> str:
 def money_text(value: object, currency: str) -> str:
     """An amount with its currency: en "€1,234.56", es "1234,56 €"."""
     return format_money(value, currency, _locale())
+
+
+def size_text(size: int) -> str:
+    """A file size in bytes, KB or MB in the user's digits: en "1,000 B", "1.5 KB",
+    es "1,5 KB" (the units are symbols, the same in every language)."""
+    from babel.numbers import format_decimal
+
+    if size < 1024:
+        return f"{count_text(size)} B"
+    value, unit = (size / 1024, "KB") if size < 1024 * 1024 else (size / (1024 * 1024), "MB")
+    return f"{format_decimal(value, format='#,##0.0', locale=_locale())} {unit}"
 
 
 def totals_text(text: str) -> str:

@@ -134,3 +134,27 @@ async def test_the_mail_lists_show_times_and_sizes_in_the_users_language(
         _id, cells = quarantined.get_row(0)
         assert cells[0] == kept_at and cells[2] == size
         assert size in quarantined.render_line(1).text
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "2.5 KB"), ("es", "2,5 KB")])
+async def test_attachment_sizes_in_the_users_language(world, speak, language, shown):
+    from crm_tui.services import leads
+    from screens.lead_detail import LeadDetailScreen
+    from screens.modals.save_attachment import SaveAttachmentModal
+
+    ids = seed_leads(world)
+    user1 = world.session("user1")
+    leads.attach_file(user1, ids["Cid Gamma"], "offer.pdf", b"%PDF-1.4 " + b"x" * 2551)
+    speak(language)
+    app = LeadHarness(lambda: LeadDetailScreen(user1, ids["Cid Gamma"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+
+        def screen_text() -> str:
+            return "\n".join(s.text for s in app.screen._compositor.render_strips())
+
+        assert f"offer.pdf ({shown})" in screen_text()
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, SaveAttachmentModal)
+        assert shown in screen_text()

@@ -48,6 +48,15 @@ def test_per_currency_totals_each_as_money(language):
         assert formatting.totals_text(text) == text
 
 
+def test_file_sizes(language):
+    language("en")
+    assert [formatting.size_text(n) for n in (300, 1023, 1536, 2_400_000)] == [
+        "300 B", "1,023 B", "1.5 KB", "2.3 MB"]
+    language("es")
+    assert [formatting.size_text(n) for n in (300, 1023, 1536, 2_400_000)] == [
+        "300 B", "1.023 B", "1,5 KB", "2,3 MB"]
+
+
 def test_dates_and_local_times(language, monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     import time
