@@ -82,15 +82,17 @@ def sorts_of(kind: str) -> tuple[Sort, ...]:
     return SORTS.get(kind, ())
 
 
-def custom_sort(kind: str, name: str) -> Sort | None:
-    """The order by custom field `name` of `kind`'s records; None when it has none such."""
-    field_kind = sort_keys.custom_kind(kind, name)
-    if field_kind is None:
-        return None
-    numeric = field_kind == "numeric"
+def custom_sort(kind: str, name: str) -> Sort:
+    """The order by custom field `name` of `kind`'s records. Whether there is such a field
+    (and whether it holds numbers) is read when the list's first page is, on its thread:
+    then an unknown name is refused like a bad filter."""
 
     def expr(session: Session) -> peewee.Node:
-        return sort_keys.custom_value(kind, name, numeric)
+        field_kind = sort_keys.custom_kind(kind, name)
+        if field_kind is None:
+            raise ValidationFailed.one(kind, "sort", CUSTOM + name,
+                                       _("no such custom field here"))
+        return sort_keys.custom_value(kind, name, field_kind == "numeric")
 
     return Sort(CUSTOM + name, "", name, expr=expr, nullable=True, indexed=False,
                 translated=False)
@@ -108,10 +110,8 @@ def sort_of(kind: str, key: str | None) -> Sort | None:
     for sort in sorts_of(kind):
         if sort.key == key:
             return sort
-    if key.startswith(CUSTOM) and kind in sort_keys.CUSTOM_ENTITIES:
-        found = custom_sort(kind, key[len(CUSTOM):])
-        if found is not None:
-            return found
+    if key.startswith(CUSTOM) and key[len(CUSTOM):].strip() and kind in sort_keys.CUSTOM_ENTITIES:
+        return custom_sort(kind, key[len(CUSTOM):])
     choices = ", ".join([s.key for s in sorts_of(kind)]
                         + ([CUSTOM + "NAME"] if kind in sort_keys.CUSTOM_ENTITIES else [])) or "-"
     raise ValidationFailed.one(kind, "sort", key,
