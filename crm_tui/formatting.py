@@ -16,7 +16,7 @@ from crm_tui import i18n
 from crm_tui.money import babel_locale, format_money
 
 __all__ = ["amount_text", "count_text", "date_text", "datetime_text", "money_text",
-           "number_text", "short_amount_text", "value_text"]
+           "number_text", "short_amount_text", "size_text", "totals_text", "value_text"]
 
 
 def _locale() -> str:
@@ -57,6 +57,30 @@ def short_amount_text(value: object) -> str:
 def money_text(value: object, currency: str) -> str:
     """An amount with its currency: en "€1,234.56", es "1234,56 €"."""
     return format_money(value, currency, _locale())
+
+
+def size_text(size: int) -> str:
+    """A file size in bytes, KB or MB in the user's digits: en "1,000 B", "1.5 KB",
+    es "1,5 KB" (the units are symbols, the same in every language)."""
+    from babel.numbers import format_decimal
+
+    if size < 1024:
+        return f"{count_text(size)} B"
+    value, unit = (size / 1024, "KB") if size < 1024 * 1024 else (size / (1024 * 1024), "MB")
+    return f"{format_decimal(value, format='#,##0.0', locale=_locale())} {unit}"
+
+
+def totals_text(text: str) -> str:
+    """Per-currency totals as `money.amounts_text` writes them ("1210.00 EUR; 50.00 USD",
+    the --json form) in the user's form: es "1210,00 €; 50,00 US$". Text of another shape
+    (a withheld value's words) comes back as given."""
+    shown = []
+    for part in text.split("; "):
+        amount, _, code = part.strip().partition(" ")
+        if _decimal(amount) is None or (code and not (code.isalpha() and len(code) == 3)):
+            return text
+        shown.append(money_text(amount, code) if code else amount_text(amount))
+    return "; ".join(shown)
 
 
 def number_text(value: object) -> str:

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from crm_tui import formatting
 from crm_tui.errors import NotFound
 from crm_tui.i18n import N_, _
 from crm_tui.services import attachments, leads, outbox, stored_lines
@@ -59,12 +60,8 @@ MAIL_STATES = {"queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed"
 
 
 def size_text(size: int) -> str:
-    """A file size in bytes, KB or MB."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    """A file size in bytes, KB or MB, in the user's language (`formatting.size_text`)."""
+    return formatting.size_text(size)
 
 
 def render_header(detail: dict) -> Text:

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import TabbedContent, TabPane
 
+from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import mail_unmatched
 from crm_tui.services.context import Session
@@ -19,26 +20,31 @@ from screens.tables import translated_columns
 from widgets.lazy_table import LazyTable
 
 UNMATCHED_COLUMNS = (
-    Column("arrived", N_("Arrived"), 16),
+    Column("arrived", N_("Arrived"), 19),
     Column("sender", N_("From"), 22),
     Column("subject", N_("Subject"), 20),
     Column("reason", N_("Why"), 60),
 )
 QUARANTINE_COLUMNS = (
-    Column("kept", N_("Kept"), 16),
+    Column("kept", N_("Kept"), 19),
     Column("subject", N_("Subject"), 22),
-    Column("size", N_("Bytes"), 9, "right"),
+    Column("size", N_("Bytes"), 11, "right"),
     Column("reason", N_("Why"), 60),
 )
 
 
 def _cells(row: dict[str, Any], columns: tuple[Column, ...]) -> tuple[str, ...]:
+    """A row's cells: times in the local zone and sizes grouped, in the user's language."""
     out = []
     for column in columns:
-        value = str(row.get(column.key, ""))
+        value = row.get(column.key)
         if column.key in ("arrived", "kept"):
-            value = value.replace("T", " ")[:16]
-        out.append(" ".join(value.split()))
+            text = formatting.datetime_text(value) if value else ""
+        elif column.key == "size":
+            text = formatting.count_text(value) if isinstance(value, int) else str(value or "")
+        else:
+            text = str(value if value is not None else "")
+        out.append(" ".join(text.split()))
     return tuple(out)
 
 

@@ -72,6 +72,9 @@ DEFAULT_COLUMNS: dict[str, tuple[Column, ...]] = {
              _c("status_name", N_("Status"), 12, translated=True), _c("estimated_sale", N_("Est. sale"), 10, "right")),
 }
 
+#: Derived columns holding per-currency totals as `money.amounts_text` writes them.
+_TOTALS = frozenset({"billing"})
+
 _PAGE_CACHE = 64
 #: Up to this many matching rows are sorted for a page; more are walked in sort order.
 _SORT_LIMIT = 10_000
@@ -206,14 +209,26 @@ class RecordRows:
         chosen = list_sorts.sort_of(kind, sort)
         self.sort = chosen.key if chosen is not None else None
         """The order asked for (None: the kind's default)."""
-        self._sort: peewee.Field = getattr(
-            model, chosen.attr if chosen is not None else self.kind.order_attr)
-        self._by_id = self._sort is model.id
+        # A column of another table (a login, a role's name) or a derived value sorts by
+        # an SQL expression; a column of the record's own table by that column.
+        # The expression is built on the first page's thread: it may read the database
+        # (a custom field's kind, the user's rights), and a source is made on the UI's.
+        self._chosen = chosen
+        self._by_expr = chosen is not None and chosen.expr is not None
+        self._expr: peewee.Node | None = None
+        self._nullable = self._by_expr and chosen is not None and chosen.nullable
+        if self._by_expr:
+            self._sort: peewee.Field = model.id
+        else:
+            self._sort = getattr(
+                model, chosen.attr if chosen is not None else self.kind.order_attr)
+        self._by_id = not self._by_expr and self._sort is model.id
         # Display order runs against the key order for kinds shown newest first and for
         # orders that put the largest first.
         self._reverse = chosen.descending if chosen is not None else self.kind.newest_first
-        # Keyset needs a total order without NULLs; otherwise fall back to OFFSET.
-        self._keyset = self._by_id or not self._sort.null
+        # Keyset needs a total order without NULLs over a column; otherwise (and for an
+        # expression, which no index holds) fall back to OFFSET.
+        self._keyset = not self._by_expr and (self._by_id or not self._sort.null)
         self._lock = threading.Lock()
         self._pages: _LRU = _LRU(_PAGE_CACHE)
         self._after: _LRU = _LRU(_KEY_CACHE)
@@ -348,8 +363,20 @@ class RecordRows:
         """Build the query and count it: raises ValidationFailed for bad filters."""
         return self.count()
 
+    def _sort_expr(self) -> peewee.Node:
+        """The expression of an order by another table's value (built once).
+
+        Raises:
+            ValidationFailed: the order names a custom field that does not exist.
+        """
+        with self._lock:
+            if self._expr is None and self._chosen is not None and self._chosen.expr:
+                self._expr = self._chosen.expr(self.session)
+            assert self._expr is not None
+            return self._expr
+
     def _key(self, raw: dict) -> tuple:
-        if self._by_id:
+        if self._by_id or self._by_expr:
             return (raw["id"],)
         return (raw[self._sort.name], raw["id"])
 
@@ -359,9 +386,14 @@ class RecordRows:
         descending = descending != self._reverse
         if self._by_id:
             return [model.id.desc() if descending else model.id]
+        key = self._sort_expr() if self._by_expr else self._sort
+        terms: list[peewee.Node] = [key, model.id]
+        if self._nullable:
+            # Empty values last on both backends (SQLite puts NULLs first, PostgreSQL last).
+            terms.insert(0, key.is_null())
         if descending:
-            return [self._sort.desc(), model.id.desc()]
-        return [self._sort, model.id]
+            return [term.desc() for term in terms]
+        return terms
 
     def _compare(self, key: tuple, greater: bool) -> peewee.Expression:
         """Rows after `key` in display order (`greater`), or before it."""
@@ -419,7 +451,10 @@ class RecordRows:
                     value = titles.get(column.key, {}).get(value, value)
                 elif value is None and column.key in withheld:
                     value = references.not_visible()
-                text = cell_text(value, field.kind if field else "text")
+                if column.key in _TOTALS and isinstance(value, str):
+                    text = formatting.totals_text(value)
+                else:
+                    text = cell_text(value, field.kind if field else "text")
                 cells.append(service_word(text) if column.translated else text)
             rows.append((row["id"], tuple(cells)))
         if readonly:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -82,24 +83,30 @@ class MailDialog(ModalScreen["mailing.SentResult | None"]):
             text-style: bold;
             width: 100%;
             background: $panel;
+            margin-bottom: 1;
         }
+        /* One line per field, its label beside it (the label column is as wide as the
+           longest label in the user's language: see `_label_width`). */
         & .row {
             height: auto;
+            margin-bottom: 1;
         }
-        & .row > Label {
-            width: 10;
-            padding: 1 1 0 0;
+        & .row > .field-label {
+            height: 1;
+            padding: 0 1 0 0;
         }
         & .row > Input, & .row > Select {
             width: 1fr;
         }
-        & .fixed {
+        & .row > .fixed {
             color: $text-muted;
             width: 1fr;
-            padding: 1 0 0 0;
+            height: auto;
+            max-height: 2;
         }
         & TextArea {
             height: 8;
+            margin-bottom: 1;
         }
         & #mail-error {
             color: $error;
@@ -114,6 +121,14 @@ class MailDialog(ModalScreen["mailing.SentResult | None"]):
         self.session = session
         self.lead_id = lead_id
         self._sending = False
+
+    def on_mount(self) -> None:
+        """Size the label column to the longest label, so no label wraps or is cut in any
+        language (Textual runs this beside each dialog's own mount handler)."""
+        labels = list(self.query(".field-label").results(Label))
+        width = max((cell_len(str(label.content)) for label in labels), default=0) + 1
+        for label in labels:
+            label.styles.width = max(width, 8)
 
     def show_error(self, text: str) -> None:
         """Show one line of trouble in the dialog."""
@@ -157,17 +172,17 @@ class MailReplyModal(MailDialog):
         with Vertical(id="dialog"):
             yield Label(_("Email lead #{lead_id}").format(lead_id=self.lead_id), id="mail-title", markup=False)
             with Horizontal(classes="row"):
-                yield Label(_("To"))
+                yield Label(_("To"), classes="field-label")
                 yield Label("…", id="mail-to", classes="fixed", markup=False)
             with Horizontal(classes="row"):
-                yield Label(_("Template"))
-                yield Select([], prompt="(none)", id="mail-template", compact=True)
+                yield Label(_("Template"), classes="field-label")
+                yield Select([], prompt=_("(none)"), id="mail-template", compact=True)
             with Horizontal(classes="row"):
-                yield Label(_("Subject"))
+                yield Label(_("Subject"), classes="field-label")
                 yield Input(id="mail-subject", compact=True)
             yield TextArea(id="mail-body", placeholder=_("Message"))
             with Horizontal(classes="row"):
-                yield Label(_("Attach"))
+                yield Label(_("Attach"), classes="field-label")
                 yield Input(id="mail-attach", compact=True,
                             placeholder=_("files to attach, separated by ;"))
             yield Label("", id="mail-error", markup=False)
@@ -222,7 +237,7 @@ class ForwardLeadModal(MailDialog):
         with Vertical(id="dialog"):
             yield Label(_("Forward lead #{lead_id}").format(lead_id=self.lead_id), id="mail-title", markup=False)
             with Horizontal(classes="row"):
-                yield Label(_("To"))
+                yield Label(_("To"), classes="field-label")
                 yield Input(id="mail-to", compact=True, placeholder="name@example.org")
             yield TextArea(id="mail-note", placeholder=_("A note above the lead's data"))
             yield Label("", id="mail-error", markup=False)

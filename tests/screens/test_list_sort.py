@@ -38,8 +38,13 @@ async def test_o_cycles_the_lead_list_through_its_orders(any_world):
         ("name", ["Abe Zulu", "Ann Alpha", "Ben Beta", "Cid Gamma", "Dee Delta"]),
         ("company", ["Ann Alpha", "Ben Beta", "Dee Delta", "Cid Gamma", "Abe Zulu"]),
         ("status", ["Ann Alpha", "Ben Beta", "Abe Zulu", "Cid Gamma", "Dee Delta"]),
+        # Owner by login: manager1 before user1, ties in creation order.
+        ("owner", ["Ben Beta", "Dee Delta", "Ann Alpha", "Cid Gamma", "Abe Zulu"]),
         ("estimated sale", ["Cid Gamma", "Ann Alpha", "Ben Beta", "Dee Delta", "Abe Zulu"]),
+        # Tags by the first tag's name: untagged, then "hot" (Ann; Cid has hot and vip).
+        ("tags", ["Ben Beta", "Dee Delta", "Abe Zulu", "Ann Alpha", "Cid Gamma"]),
         ("country", ["Abe Zulu", "Ben Beta", "Dee Delta", "Ann Alpha", "Cid Gamma"]),
+        ("channel", ["Abe Zulu", "Dee Delta", "Ben Beta", "Ann Alpha", "Cid Gamma"]),
         ("creation", ["Ann Alpha", "Ben Beta", "Cid Gamma", "Dee Delta", "Abe Zulu"]),
     ]
     async with app.run_test(size=(80, 24)) as pilot:
@@ -75,11 +80,50 @@ async def test_o_sorts_the_company_list_not_the_tree(any_world):
         assert title(app) == "1 Companies · list"
         await pilot.press("o")
         await settle(pilot)
+        assert title(app).endswith("· by role")
+        await pilot.press("o")
+        await settle(pilot)
+        assert title(app).endswith("· by manager")
+        # By login: manager1's companies, then user1's, each in id order.
+        assert listed(app) == ["Customer #B", "Alfa SA", "Customer #A", "Zeta Corp"]
+        await pilot.press("o")
+        await settle(pilot)
         assert title(app).endswith("· by country")
         # Customer #A and #B have no country: they come first, in id order.
         assert listed(app) == ["Customer #A", "Customer #B", "Zeta Corp", "Alfa SA"]
         await pilot.press("o")
         await settle(pilot)
+        assert title(app).endswith("· by billing")
+        await pilot.press("o")
+        await settle(pilot)
         assert listed(app) == ["Alfa SA", "Customer #A", "Customer #B", "Zeta Corp"]
         assert title(app) == "1 Companies · list"
         assert ("information", "Sorted by name") in app.notes
+
+
+async def test_o_reaches_the_custom_field_columns_of_the_lead_list(any_world):
+    ids = seed_leads(any_world)
+    admin = any_world.session("admin")
+    type_id = get_kind("lead-type").create(admin, {"name": "Hardware"})
+    get_kind("field").create(admin, {"name": "Units", "kind": "numeric",
+                                     "entity": f"lead_type:{type_id}", "visible": "1"})
+    for name, units in (("Ann Alpha", "100"), ("Ben Beta", "9"), ("Cid Gamma", "12")):
+        get_kind("lead").update(admin, ids[name], {"lead_type": str(type_id),
+                                                   "custom.Units": units})
+    app = LeadHarness(lambda: LeadsScreen(any_world.session("user1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "custom.Units" in [column.key for column in app.screen.columns]
+        for _press in range(12):
+            if title(app).endswith("· by Units"):
+                break
+            await pilot.press("o")
+            await settle(pilot)
+        assert title(app).endswith("· by Units")
+        assert app.screen.sort == "custom.Units"
+        # As numbers (9 < 12 < 100), the leads without a value last.
+        assert listed(app) == ["Ben Beta", "Cid Gamma", "Ann Alpha", "Dee Delta"]
+        assert ("information", "Sorted by Units") in app.notes
+        await pilot.press("o")
+        await settle(pilot)
+        assert title(app) == "5 Leads"  # back to the default order

@@ -25,6 +25,7 @@ ROUTES = [
     ("invoice detail", ("4", "enter")),
     ("leads", ("5",)),
     ("lead detail", ("5", "enter")),
+    ("lead reply", ("5", "enter", "r")),
     ("pipeline", ("6",)),
     ("statistics", ("7",)),
     ("settings", ("8",)),

@@ -110,3 +110,10 @@ def test_lead_detail(snap_compare, world, ids):
 def test_lead_list(snap_compare, world, ids):
     app = LeadHarness(lambda: LeadsScreen(world.session("user1")))
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+def test_mail_reply_dialog(snap_compare, world, ids):
+    from screens.modals.mail_reply import MailReplyModal
+
+    app = LeadHarness(lambda: MailReplyModal(world.session("user1"), ids["Cid Gamma"]))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

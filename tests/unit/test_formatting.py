@@ -37,6 +37,26 @@ def test_amounts_counts_and_money_in_english_and_spanish(language):
     assert formatting.amount_text("n/a") == "n/a"
 
 
+def test_per_currency_totals_each_as_money(language):
+    language("es")
+    assert formatting.totals_text("2613.60 EUR; 121.00 USD") == "2.613,60\xa0€; 121,00\xa0US$"
+    assert formatting.totals_text("0.00") == "0,00"
+    language("en")
+    assert formatting.totals_text("-5.00 EUR") == "-€5.00"
+    # A withheld value's words, or any other shape, are shown as given.
+    for text in ("(not visible)", "12 apples", "1.00 EUR; soon"):
+        assert formatting.totals_text(text) == text
+
+
+def test_file_sizes(language):
+    language("en")
+    assert [formatting.size_text(n) for n in (300, 1023, 1536, 2_400_000)] == [
+        "300 B", "1,023 B", "1.5 KB", "2.3 MB"]
+    language("es")
+    assert [formatting.size_text(n) for n in (300, 1023, 1536, 2_400_000)] == [
+        "300 B", "1.023 B", "1,5 KB", "2,3 MB"]
+
+
 def test_dates_and_local_times(language, monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     import time
