@@ -39,8 +39,8 @@ RELATED: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
         Column("date_begin", N_("Begins"), 10), Column("date_end", N_("Ends"), 10),
         Column("status_name", N_("Status"), 10, translated=True))),
     ("invoices", "invoice", N_("Invoices"), (
-        Column("bill_id", N_("Bill ID"), 14), Column("type", N_("Type"), 10),
-        Column("status", N_("Status"), 10), Column("created", N_("Created"), 10),
+        Column("bill_id", N_("Bill ID"), 14), Column("type", N_("Type"), 10, translated=True),
+        Column("status", N_("Status"), 10, translated=True), Column("created", N_("Created"), 10),
         Column("total", N_("Total"), 14, "right"), Column("currency", N_("Cur"), 3))),
     ("leads", "lead", N_("Leads"), (
         Column("full_name", N_("Name"), 22), Column("status_name", N_("Status"), 20, translated=True),

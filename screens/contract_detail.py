@@ -22,7 +22,8 @@ from screens.tables import translated_columns
 from widgets.lazy_table import LazyTable
 
 INVOICE_COLUMNS = (
-    Column("bill_id", N_("Bill ID"), 14), Column("type", N_("Type"), 10), Column("status", N_("Status"), 10),
+    Column("bill_id", N_("Bill ID"), 14), Column("type", N_("Type"), 10, translated=True),
+    Column("status", N_("Status"), 10, translated=True),
     Column("created", N_("Created"), 10), Column("total", N_("Total"), 14, "right"),
     Column("currency", N_("Cur"), 3), Column("locked", N_("Lock"), 4),
 )

@@ -12,6 +12,7 @@ from textual.widgets import Label, Static
 from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import invoice_forms
+from crm_tui.services.words import service_word
 from screens.billing_detail import BillingDetailScreen, loading_box
 from screens.detail import detail_block
 from screens.invoices import (
@@ -32,8 +33,9 @@ FACTS = (("bill_id", N_("Bill ID")), ("state", N_("State")), ("credit_of_bill_id
          ("expires", N_("Expires")), ("paid_on", N_("Paid on")), ("currency", N_("Currency")),
          ("language", N_("Language")), ("description", N_("Description")),
          ("internal_note", N_("Internal note")))
-TRANSLATED = {"state"}
-"""Facts whose values are the services' words (draft, issued), shown in the user's language."""
+TRANSLATED = {"state", "type", "status"}
+"""Facts whose values are the services' words (draft, issued, paid), shown in the user's
+language."""
 TOTALS = (("tax_base", N_("Tax base")), ("discount_total", N_("Discounts")),
           ("subtotal", N_("Subtotal")), ("total_tax", N_("Tax")), ("withholding", N_("Withholding")),
           ("total", N_("Total")))
@@ -106,7 +108,7 @@ class InvoiceDetailScreen(BillingDetailScreen):
     def detail_blocks(self, data: dict[str, Any]) -> list[Vertical]:
         """The facts, concepts, discounts, totals, files and related contracts."""
         blocks = [
-            detail_block(_("Invoice"), [(_(label), _(data[key]) if key in TRANSLATED
+            detail_block(_("Invoice"), [(_(label), service_word(data[key]) if key in TRANSLATED
                                         else formatting.date_text(data[key]) if key in DATES
                                         else str(data.get(key) or ""))
                                        for key, label in FACTS if data.get(key)]),

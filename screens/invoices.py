@@ -20,7 +20,7 @@ from widgets.filter_bar import FilterBar
 
 COLUMNS = (
     Column("bill_id", N_("Bill ID"), 12), Column("company", N_("Company"), 10),
-    Column("state", N_("State"), 9, translated=True), Column("status", N_("Status"), 9),
+    Column("state", N_("State"), 9, translated=True), Column("status", N_("Status"), 9, translated=True),
     Column("created", N_("Created"), 10), Column("total", N_("Total"), 10, "right"),
     Column("currency", N_("Cur"), 5), Column("locked", N_("Lock"), 6),
 )

@@ -136,6 +136,10 @@ def _text_pages(session, kind: str, rows: Iterator[dict], page: int = 500) -> It
         yield from readable(kind, text_rows(session, kind, chunk))
 
 
+#: The columns whose values are the services' words, per kind (else "status_name").
+WORD_COLUMNS = {"invoice": ("state", "type", "status")}
+
+
 def readable(kind: str, rows: list[dict]) -> list[dict]:
     """Rows for a table: amounts, dates, times and status names as the user reads them (his
     language, the local time zone), as the screens show them; --json and CSV keep the plain
@@ -143,14 +147,16 @@ def readable(kind: str, rows: list[dict]) -> list[dict]:
     from crm_tui.services import stored_lines
     from crm_tui.services.records import get_kind
     from crm_tui.services.rows import cell_text
-    from crm_tui.services.settings import service_word
+    from crm_tui.services.words import service_word
 
     kinds = {f.name: f.kind for f in get_kind(kind).fields
              if f.kind in ("decimal", "date", "datetime")}
     for row in rows:
-        if row.get("status_name"):
-            # A status the services name (a default lead status, a contract's) in his language.
-            row["status_name"] = service_word(row["status_name"])
+        for name in WORD_COLUMNS.get(kind, ("status_name",)):
+            if isinstance(row.get(name), str) and row[name]:
+                # A word the services name (a default lead status, an invoice's status) in
+                # his language.
+                row[name] = service_word(row[name])
         for entry in row.get("activity") or ():
             if isinstance(entry, dict) and entry.get("text"):
                 # The CRM's own timeline lines, written in English, in his language.

@@ -21,6 +21,7 @@ from crm_tui.models.custom_fields import (
 from crm_tui.models.files import ATTACHMENT_OWNERS, Attachment
 from crm_tui.models.history import History, ImportBatch
 from crm_tui.models.invoices import (
+    INVOICE_CONTEXT,
     INVOICE_LANGUAGES,
     INVOICE_STATUSES,
     INVOICE_TYPES,
@@ -109,6 +110,7 @@ __all__ = [
     "FIELD_ENTITIES",
     "FIELD_KINDS",
     "INVOICE_LANGUAGES",
+    "INVOICE_CONTEXT",
     "INVOICE_STATUSES",
     "INVOICE_TYPES",
     "ISSUED_CHANGEABLE",

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import peewee
 
+from crm_tui.i18n import NC_
 from crm_tui.models.base import BaseModel, MoneyField, RateField
 from crm_tui.models.companies import Company
 from crm_tui.models.contracts import Contract
 from crm_tui.models.users import User
 
-INVOICE_TYPES = ("received", "submitted")
-INVOICE_STATUSES = ("pending", "paid", "cancelled")
+# Stored and typed in English (`crm set invoice ID status=paid`); shown in the user's language
+# in the context "invoice" (an invoice is "anulada", a mail "cancelado"): `services.words`.
+INVOICE_TYPES = (NC_("invoice", "received"), NC_("invoice", "submitted"))
+INVOICE_STATUSES = (NC_("invoice", "pending"), NC_("invoice", "paid"), NC_("invoice", "cancelled"))
+INVOICE_CONTEXT = "invoice"
+"""The catalog context of the invoice types and statuses."""
 #: The languages invoice documents are translated into (the PDF labels).
 INVOICE_LANGUAGES = ("en", "es")
 #: What an issued invoice may still change; everything else is corrected by a credit note.

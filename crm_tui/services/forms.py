@@ -21,7 +21,7 @@ from crm_tui.errors import (
 )
 from crm_tui.i18n import N_, _
 from crm_tui.models import User
-from crm_tui.services import pickers, references, secrets
+from crm_tui.services import pickers, references, secrets, words
 from crm_tui.services import settings as settings_service
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -147,7 +147,8 @@ def _describe_field(session: Session, kind: str, field: Field, value: str) -> di
     help_text = ""
     extra: dict[str, Any] = {}
     if field.kind == "choice":
-        options = list(field.choices)
+        # Shown in the user's language where the catalog has the word; stored as it is.
+        options = [(words.choice_label(choice), choice) for choice in field.choices]
     elif field.kind in ("user", "ref", "refs"):
         # A type-ahead picker: the screen searches through `pickers.choices(kind, key)`;
         # the options are what it starts with, a record the user may not see included

@@ -27,7 +27,7 @@ from crm_tui.services import list_sorts, references, search
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
 from crm_tui.services.records import Kind, get_kind
-from crm_tui.services.settings import service_word
+from crm_tui.services.words import service_word
 
 Row = tuple[int, tuple[str, ...]]
 """One row: its record id and its cell texts in column order."""
@@ -65,7 +65,7 @@ DEFAULT_COLUMNS: dict[str, tuple[Column, ...]] = {
                  _c("company", N_("Company"), 16), _c("date_begin", N_("Begins"), 10),
                  _c("date_end", N_("Ends"), 10), _c("status_name", N_("Status"), 6, translated=True)),
     "invoice": (_c("bill_id", N_("Bill ID"), 12), _c("company", N_("Company"), 14),
-                _c("type", N_("Type"), 9), _c("status", N_("Status"), 9), _c("created", N_("Created"), 10),
+                _c("type", N_("Type"), 9, translated=True), _c("status", N_("Status"), 9, translated=True), _c("created", N_("Created"), 10),
                 _c("total", N_("Total"), 12, "right"), _c("currency", N_("Cur"), 3)),
     "lead": (_c("full_name", N_("Name"), 18), _c("company_name", N_("Company"), 14),
              _c("country", N_("Country"), 10), _c("owner", N_("Owner"), 8),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from crm_tui import acl
 from crm_tui.db import write_transaction
 from crm_tui.errors import PermissionDenied, ValidationFailed
-from crm_tui.i18n import _, gettext, pgettext
+from crm_tui.i18n import _, pgettext
 from crm_tui.models import INVOICE_LANGUAGES, LEAD_STATUSES, STATUS_CONTEXT, Setting
 from crm_tui.services import secrets
 from crm_tui.services import values as V
@@ -266,12 +266,6 @@ def status_label(name: str) -> str:
     """A configured status name as a person reads it: a default name (never renamed) in the
     reader's language, a name someone gave as it was given."""
     return pgettext(STATUS_CONTEXT, name) if name in LEAD_STATUSES else name
-
-
-def service_word(text: str) -> str:
-    """A word the services name (a lead status's default name, a contract's status, an
-    invoice's state) in the user's language; any other text as it is."""
-    return status_label(text) if text in LEAD_STATUSES else gettext(text)
 
 
 def status_labels() -> list[str]:

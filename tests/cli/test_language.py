@@ -300,3 +300,22 @@ def test_a_renamed_status_reads_as_named_and_names_stay_apart_in_every_language(
     assert taken.exit_code == 1
     assert "'Nuevo'" in taken.stderr
     assert crm("config", "get", "lead.status.2", db=crm_db).output.strip() in ("", "Needs discovered")
+
+
+def test_invoice_types_and_statuses_are_typed_in_english_and_read_in_the_language(world, crm_db):
+    from crm_tui.services import forms
+
+    company = str(world.cid("Customer #A"))
+    added = crm("add", "invoice", f"company={company}", "type=received", "status=paid",
+                "bill_id=R-1", db=crm_db)
+    assert added.exit_code == 0, added.output
+    spanish = crm("--lang", "es", "list", "invoice", db=crm_db).output
+    assert "recibida" in spanish and "pagada" in spanish and "paid" not in spanish
+    assert "paid" in crm("list", "invoice", db=crm_db).output
+    listed = json.loads(crm("--lang", "es", "list", "invoice", "--json", db=crm_db).stdout)
+    assert {(row["type"], row["status"]) for row in listed} >= {("received", "paid")}
+    with i18n.in_language("es"):
+        status = next(d for d in forms.describe(world.session("admin"), "invoice")
+                      if d["key"] == "status")
+    assert status["options"] == [("pendiente de pago", "pending"), ("pagada", "paid"),
+                                 ("anulada", "cancelled")]

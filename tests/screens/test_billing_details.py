@@ -68,6 +68,9 @@ async def test_contract_and_invoice_details_read_in_spanish(world, spanish_in_ma
         row = detail.invoices_table.get_row(0)
         assert row is not None and row[1][0] == "15/1000"
         assert "15/1/2026" in row[1] and "1.493,82" in row[1]  # created, total
+        # Its type and status, stored in English, read in Spanish.
+        assert "emitida" in row[1] and "pendiente de pago" in row[1]
+        assert "submitted" not in row[1] and "pending" not in row[1]
 
         await pilot.press("right_square_bracket")  # the files
         await settle(pilot)
@@ -86,6 +89,7 @@ async def test_contract_and_invoice_details_read_in_spanish(world, spanish_in_ma
         assert all(f"{amount}\xa0€" in shown for amount in ("1.234,56", "259,26", "1.493,82"))
         # The Issued row: the Spanish label, the date day first.
         assert "Emitida | 15/1/2026" in shown
+        assert "Tipo | emitida" in shown and "Estado | pendiente de pago" in shown
         assert "2026-01-15" not in shown and "1234.56" not in shown
 
 

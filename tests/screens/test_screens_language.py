@@ -107,6 +107,16 @@ def field_words(app) -> set[str]:
     return words
 
 
+def shown_values() -> list[str]:
+    """The services' words shown as values (status names, an invoice's type and status), in
+    the language of the walk: cut to fit a column like data."""
+    from crm_tui.models import INVOICE_STATUSES, INVOICE_TYPES
+    from crm_tui.services import words
+
+    return [*settings.status_labels(),
+            *(words.choice_label(word) for word in (*INVOICE_TYPES, *INVOICE_STATUSES))]
+
+
 def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
@@ -137,7 +147,7 @@ async def test_screen_speaks_the_language(demo, pseudo_dir, clock, language, nam
                 language)
             problems = i18n_pseudo.screen_problems(
                 text, language, data_words() | contract_words() | field_words(app), known,
-                values=settings.status_labels())
+                values=shown_values())
             assert not problems, f"{name} in {language}:\n{text}\n" + "\n".join(problems)
             assert not app.said("", "error")
     finally:
