@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Label, TabbedContent, TabPane
 
+from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
@@ -28,7 +29,7 @@ class ContactDetailScreen(DetailScreen):
     """A contact's detail: its fields by section; e edits, d deletes, M merges a duplicate
     into it, H shows who changed what."""
 
-    SCREEN_TITLE = "2 Contact"
+    SCREEN_TITLE = N_("2 Contact")
 
     record_kind = "contact"
     record_id_attr = "contact_id"
@@ -62,14 +63,14 @@ class ContactDetailScreen(DetailScreen):
     def compose_body(self) -> ComposeResult:
         """One tab: the details."""
         with TabbedContent(initial="tab-details"):
-            with TabPane("Details", id="tab-details"):
+            with TabPane(_("Details"), id="tab-details"):
                 with VerticalScroll(id="details"):
-                    yield Label("Loading…", classes="placeholder")
+                    yield Label(_("Loading…"), classes="placeholder")
 
     def screen_title(self) -> str:
         """The contact's name once known."""
-        return f"{self.SCREEN_TITLE} · {self.contact_name}" if self.contact_name \
-            else self.SCREEN_TITLE
+        return (_("2 Contact · {name}").format(name=self.contact_name) if self.contact_name
+                else _(self.SCREEN_TITLE))
 
     def on_mount(self) -> None:
         """Read the contact."""
@@ -87,10 +88,10 @@ class ContactDetailScreen(DetailScreen):
         self.set_title(self.screen_title())
         sections: dict[str, list[dict[str, str]]] = {}
         for field in fields:
-            sections.setdefault(field["section"] or "Contact", []).append(field)
+            sections.setdefault(field["section"] or _("Contact"), []).append(field)
         box = self.query_one("#details", VerticalScroll)
         box.remove_children()
-        box.mount_all([detail_block(title, [(i["label"], i["text"]) for i in items])
+        box.mount_all([detail_block(title, [(_(i["label"]), i["text"]) for i in items])
                        for title, items in sections.items()])
         self.refresh_bindings()
 
@@ -122,7 +123,8 @@ class ContactDetailScreen(DetailScreen):
 
         def saved(result: int | None) -> None:
             if result is not None:
-                self.notify(f"Saved {self.contact_name or 'contact'}")
+                self.notify(_("Saved {name}").format(
+                    name=self.contact_name or kind_name("contact")))
                 self._changed()
 
         self.app.push_screen(RecordFormModal(self.session, "contact", self.contact_id), saved)
@@ -133,8 +135,8 @@ class ContactDetailScreen(DetailScreen):
 
         name = self.contact_name
 
-        def deleted(_: Any) -> None:
-            self.notify(f"Deleted contact {name!r}")
+        def deleted(_answer: Any) -> None:
+            self.notify(_("Deleted {kind} {title!r}").format(kind=kind_name("contact"), title=name))
             if self.on_change is not None:
                 self.on_change()
             self.app.pop_screen()
@@ -145,7 +147,8 @@ class ContactDetailScreen(DetailScreen):
                                   done=deleted)
 
         self.app.push_screen(
-            ConfirmModal(f"Delete contact {name!r}?", "This cannot be undone."), confirmed)
+            ConfirmModal(_("Delete {kind} {title!r}?").format(kind=kind_name("contact"), title=name),
+                         _("This cannot be undone.")), confirmed)
 
     def action_merge_contact(self) -> None:
         """Pick a duplicate contact and merge it into this one (asks first)."""
@@ -156,4 +159,5 @@ class ContactDetailScreen(DetailScreen):
             self._changed()
 
         pick_and_merge(self, "contact", self.contact_id,
-                       f"contact #{self.contact_id} {self.contact_name!r}", merged)
+                       _("contact #{contact_id} {name!r}").format(contact_id=self.contact_id,
+                                                                  name=self.contact_name), merged)

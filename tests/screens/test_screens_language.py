@@ -19,6 +19,7 @@ ROUTES = [
     ("companies list", ("v",)),
     ("company detail", ("enter",)),
     ("contacts", ("2",)),
+    ("contact detail", ("2", "enter")),
     ("contracts", ("3",)),
     ("contract detail", ("3", "enter")),
     ("invoices", ("4",)),
