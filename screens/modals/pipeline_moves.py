@@ -40,7 +40,7 @@ class StatusPickModal(ModalScreen[int | None]):
     StatusPickModal {
         align: center middle;
         & > #dialog {
-            width: 44;
+            width: 54;
             max-width: 100%;
             height: 17;
             max-height: 100%;
@@ -135,7 +135,8 @@ class LostReasonModal(ModalScreen[str | None]):
         & > #dialog {
             width: 64;
             max-width: 100%;
-            height: 8;
+            height: auto;
+            max-height: 100%;
             border: thick $primary 60%;
             background: $surface;
             padding: 0 1;
@@ -146,6 +147,7 @@ class LostReasonModal(ModalScreen[str | None]):
             text-overflow: ellipsis;
         }
         & #lost-hint {
+            width: 100%;
             color: $text-muted;
         }
     }

@@ -39,6 +39,13 @@ ROUTES = [
     ("admin delete user", ("0", "d")),
     ("admin rename status", ("0", "left_square_bracket", "e")),
     ("help", ("question_mark",)),
+    ("lead note", ("5", "enter", "a")),
+    ("lead history", ("5", "enter", "H")),
+    ("lead mass edit", ("5", "m")),
+    ("company mass edit", ("v", "m")),
+    ("delete contact", ("2", "enter", "d")),
+    ("board status pick", ("6", "g")),
+    ("board lost reason", ("6", "X")),
     ("new contact", ("2", "n")),
     ("new company", ("n",)),
     ("import companies", ("i",)),
@@ -119,7 +126,19 @@ def shown_values() -> list[str]:
 
 
 def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    """The screen's text; for a dialog, only what its own widgets cover (the screen beneath
+    shows around it, cut by the dialog's edges, which is no label cut off)."""
+    from textual.screen import ModalScreen
+
+    strips = app.screen._compositor.render_strips()
+    if not isinstance(app.screen, ModalScreen):
+        return "\n".join(strip.text for strip in strips)
+    regions = [child.region for child in app.screen.children if child.display]
+    lines = []
+    for y, strip in enumerate(strips):
+        spans = sorted((r.x, r.right) for r in regions if r.y <= y < r.bottom)
+        lines.append("  ".join(strip.crop(start, end).text for start, end in spans))
+    return "\n".join(lines)
 
 
 def _walks():
