@@ -68,7 +68,8 @@ def company_choices(session: Session, text: str, offset: int = 0, limit: int = 2
                     modify: bool = False, own_only: bool = False) -> list[tuple[str, str]]:
     """A page of the companies the user may see (`modify`: and modify) whose name has a
     word starting with each typed word, as (name, id): by name, or, when every typed word
-    is common (thousands of companies each), oldest first.
+    is common (thousands of companies each), along the search index (`search.along_index`:
+    by the word the longest typed one starts, then oldest first).
 
     The access rule is the services' own (`acl`). When it holds for many companies (a
     member of My company sees nearly all of them) it is checked on each row as the name
@@ -85,20 +86,22 @@ def company_choices(session: Session, text: str, offset: int = 0, limit: int = 2
         if many:
             rule = acl.row_checked(rule)
     query = Company.select(Company.id, Company.name).where(rule)
-    order = (Company.name, Company.id)
     typed = list(dict.fromkeys(search.words_of(text)))
-    if typed:
-        # Words that start with what is typed, through the search index only: a substring
-        # of a word (`gistica`) would read every company on each key. Each word on its own:
-        # a rare one gathers its few companies, a common one is checked per company.
+    # Words that start with what is typed, through the search index only: a substring of a
+    # word (`gistica`) would read every company on each key.
+    if typed and search.all_common("company", text, ("n",)):
+        # Only common words ("nimbus l", "77"): along the name index their companies sit
+        # together (their names start with them), far down a million names, and along the
+        # primary key a number's may sit far apart; along the search index they come at
+        # once.
+        query = search.along_index(query, "company", text, ("n",))
+    else:
+        # Each word on its own: a rare one gathers its few companies, a common one is
+        # checked per company.
         for word in typed:
             query = query.where(search.match("company", word, ("n",)))
-        if all(search.checked_per_row("company", word, ("n",)) for word in typed):
-            # Only common words ("nimbus l"): along the name index their companies sit
-            # together (their names start with them), far down a million names; along
-            # the primary key they come at once.
-            order = (Company.id,)
-    query = query.order_by(*order).limit(limit).offset(offset)
+        query = query.order_by(Company.name, Company.id)
+    query = query.limit(limit).offset(offset)
     return [(str(name), str(record_id)) for record_id, name in query.tuples()]
 
 

@@ -174,16 +174,23 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(last + 1) if last < 0x10FFFF else prefix + "\U0010ffff"
 
 
-def _prefix_condition(kind: str, prefix: str, codes: Sequence[str] | None) -> peewee.Expression:
-    condition = ((SearchWord.kind == kind) & (SearchWord.word >= prefix)
-                 & (SearchWord.word < _after(prefix)))
+def _prefix_condition(kind: str, prefix: str, codes: Sequence[str] | None,
+                      table=SearchWord) -> peewee.Expression:
+    condition = ((table.kind == kind) & (table.word >= prefix) & (table.word < _after(prefix)))
     if codes and not {code for code, _name in FIELDS.get(kind, ())} <= set(codes):
         # Only some fields: filter on them. Every field (a company's one name): no filter,
         # so a record's words are read from the (kind, record_id, word) index alone, which
         # the planner then prefers for a common word checked row by row (a one-letter
         # prefix at a million companies walked every word with that letter per row).
-        condition &= SearchWord.field.in_(list(codes))
+        condition &= table.field.in_(list(codes))
     return condition
+
+
+def _entries(kind: str, prefix: str, codes: Sequence[str] | None) -> int:
+    """How many index entries start with `prefix`, counted up to `_COMMON` (one capped
+    index range count)."""
+    condition = _prefix_condition(kind, prefix, codes)
+    return SearchWord.select(SearchWord.id).where(condition).limit(_COMMON).count()
 
 
 def match(kind: str, text: str, codes: Sequence[str] | None = None,
@@ -202,8 +209,8 @@ def match(kind: str, text: str, codes: Sequence[str] | None = None,
     rare, common = [], []
     for prefix in typed:
         condition = _prefix_condition(kind, prefix, codes)
-        # How common the word is decides the form (one capped index range count).
-        entries = SearchWord.select(SearchWord.id).where(condition).limit(_COMMON).count()
+        # How common the word is decides the form.
+        entries = _entries(kind, prefix, codes)
         if entries == 0:
             return fallback
         words = SearchWord.select(SearchWord.record_id).where(condition)
@@ -226,17 +233,56 @@ def match(kind: str, text: str, codes: Sequence[str] | None = None,
     return functools.reduce(operator.and_, conditions)
 
 
-def checked_per_row(kind: str, text: str, codes: Sequence[str] | None = None) -> bool:
-    """Whether `match` checks `text` on each row (one typed word, and a common one).
-
-    Its records are then found by walking a list's order; an order that clusters them (a
-    name order, for the word a name starts with) walks far before a page is full, so a
-    caller may prefer one that does not (the primary key)."""
+def all_common(kind: str, text: str, codes: Sequence[str] | None = None) -> bool:
+    """Whether every typed word of `text` is common (thousands of index entries each):
+    then `along_index` reads a page of their records fastest."""
     typed = list(dict.fromkeys(words_of(text)))
-    if len(typed) != 1:
-        return False
-    condition = _prefix_condition(kind, typed[0], codes)
-    return SearchWord.select(SearchWord.id).where(condition).limit(_COMMON).count() >= _COMMON
+    return bool(typed) and all(_entries(kind, word, codes) >= _COMMON for word in typed)
+
+
+def along_index(query: peewee.Select, kind: str, text: str,
+                codes: Sequence[str] | None = None) -> peewee.Select:
+    """`query` (a select of `kind`'s model) narrowed to the records where every typed word
+    of `text` starts a word of one field (`codes`, or the kind's only one), ordered along
+    the search index: by the word that the longest typed word starts, then oldest first.
+    Each record comes once (at its first such word).
+
+    For typed words that are all common (`all_common`) a page read then walks the index
+    entries of one word and stops when the page is full. Ordered by the records' own key
+    instead, the matches of a common word may sit far apart: `77` at a million companies
+    starts 111,000 of their words (each one's number), but along the primary key after 77,
+    770-779 and 7700-7799 the next one is 77000, which a page of an operator who sees a
+    sixth of them walked through row by row.
+    """
+    model = MODELS[kind]
+    fields = set(codes or ()) or {code for code, _name in FIELDS[kind]}
+    if len(fields) != 1:
+        raise ValueError("along_index reads one field's words")
+    typed = list(dict.fromkeys(words_of(text)))
+    if not typed:
+        return query
+    # The longest typed word is taken as the rarest: its entries drive the walk.
+    first = max(typed, key=len)
+    entry = SearchWord.alias("found_word")
+    earlier = SearchWord.alias("earlier_word")
+    # A record with two words starting with `first` shows at the first of them only (one
+    # field: a record has each word once), checked through the (kind, record_id, word)
+    # index. The range's end is left out: the entry's word ends it, and with two ends
+    # SQLite reads the whole range of every entry instead.
+    # (A kind of one field, a company's name, needs no filter on it, which keeps the
+    # check inside that index.)
+    earlier_condition = ((earlier.kind == kind) & (earlier.record_id == entry.record_id)
+                         & (earlier.word >= first) & (earlier.word < entry.word))
+    if len(FIELDS[kind]) > 1:
+        earlier_condition &= earlier.field.in_(sorted(fields))
+    shown_earlier = peewee.fn.EXISTS(earlier.select(peewee.SQL("1")).where(earlier_condition))
+    conditions = [_prefix_condition(kind, first, codes, entry), ~shown_earlier]
+    conditions += [peewee.fn.EXISTS(SearchWord.select(peewee.SQL("1"))
+                                    .where(SearchWord.record_id == model.id,
+                                           _prefix_condition(kind, word, codes)))
+                   for word in typed if word != first]
+    return (query.join(entry, on=entry.record_id == model.id).where(*conditions)
+            .order_by(entry.word, entry.field, entry.record_id))
 
 
 def search(session, kind: str, text: str, limit: int = 50) -> list[dict]:

@@ -120,6 +120,53 @@ def test_a_common_word_pages_oldest_first_and_an_operator_still_sees_only_his(an
     assert len(everything) == 2100 and str(hidden) not in {v for _t, v in everything}
 
 
+def test_common_words_page_along_the_index_by_the_word_they_start(any_world, monkeypatch):
+    from crm_tui.models import Company
+    from crm_tui.services import search
+    from crm_tui.services.companies import refresh_manager_companies
+    from crm_tui.services.search import reindex_all, words_of
+
+    # Words this common are read along the search index (a million companies' numbers
+    # starting with "77" are; here a handful is made as common).
+    monkeypatch.setattr(search, "_COMMON", 3)
+    user1 = any_world.users["user1"]
+    parent = any_world.cid("My company")
+    # Created in an order that neither the names nor the ids follow along the index; one
+    # company has two words starting with "7", one has none.
+    names = ["Zeta 79", "Alpha 7", "Delta 770", "Beta 77 7", "Gamma 70", "Zeta 7",
+             "Omega 707", "Delta 8", "Alpha 71", "Kappa 77", "Zeta 700"]
+    Company.insert_many([{"name": name, "manager": user1 if n % 3 else None, "parent": parent}
+                         for n, name in enumerate(names)]).execute()
+    refresh_manager_companies()
+    reindex_all("company")
+
+    def expected(login, typed):
+        """The visible companies with a word starting with each typed word, by the first
+        word the longest typed one starts, then by id (read without the index)."""
+        rule = (Company.manager == user1) if login == "user1" else (Company.id > 0)
+        found = []
+        for record_id, name in Company.select(Company.id, Company.name).where(rule).tuples():
+            words = words_of(name)
+            if all(any(w.startswith(t) for w in words) for t in typed):
+                first = max(typed, key=len)
+                found.append((min(w for w in words if w.startswith(first)), record_id))
+        return [str(record_id) for _word, record_id in sorted(found)]
+
+    for login in ("admin", "user1"):
+        session = any_world.session(login)
+        for text, typed in (("7", ["7"]), ("77", ["77"]), ("zeta 7", ["zeta", "7"])):
+            pages = [pickers.choices(session, "contact", "company", text, offset, 3)
+                     for offset in range(0, 12, 3)]
+            values = [value for page in pages for _title, value in page]
+            assert values == expected(login, typed), (login, text)
+            assert len(values) == len(set(values))
+    admin = any_world.session("admin")
+    assert _titles(pickers.choices(admin, "contact", "company", "7", 0, 6)) == [
+        "Alpha 7", "Beta 77 7", "Zeta 7", "Gamma 70", "Zeta 700", "Omega 707"]
+    assert _titles(pickers.choices(admin, "contact", "company", "zeta 7")) == [
+        "Zeta 79", "Zeta 7", "Zeta 700"]
+
+
 def test_the_settings_lead_owner_is_a_user_picker(any_world):
     admin = any_world.session("admin")
     described = {d["key"]: d for d in forms.settings_form(admin)}["mail.lead_owner"]
