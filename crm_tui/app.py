@@ -464,6 +464,16 @@ class CrmApp(App[None]):
             if inspect.isawaitable(opened):
                 await opened
 
+    async def show_catalogue(self, kind: str) -> None:
+        """Show screen 0 on the catalogue of `kind` (contract types, templates...), which
+        is where every catalogue is kept."""
+        await self.switch_mode("0")
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        show = getattr(self.screen, "show_catalogue", None)
+        if show is not None:
+            show(kind)
+
     # -- status line and background jobs ------------------------------------------------------
 
     def set_status(self, text: str) -> None:

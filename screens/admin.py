@@ -90,6 +90,7 @@ class AdminScreen(RecordListScreen):
         self.KIND = ""  # type: ignore[misc]  # the catalogue shown, once chosen
         self.catalogues: list[Catalogue] = []
         self.catalogue: Catalogue | None = None
+        self._wanted = ""  # a catalogue asked for before the list of them was read
 
     # -- layout and sources ------------------------------------------------------------------
 
@@ -140,8 +141,20 @@ class AdminScreen(RecordListScreen):
         side.clear_options()
         side.add_options([Option(_(entry.title), id=entry.kind) for entry in entries])
         if entries:
-            self.choose(0)
+            self.choose(self._position(self._wanted))
         self.focus_list()
+
+    def _position(self, kind: str) -> int:
+        """The side list's position of the catalogue of `kind` (the first when not offered)."""
+        return next((n for n, entry in enumerate(self.catalogues) if entry.kind == kind), 0)
+
+    def show_catalogue(self, kind: str) -> None:
+        """Show the catalogue of `kind` (once the catalogues are read); a catalogue the
+        user is not offered leaves the first."""
+        self._wanted = kind
+        if self.catalogues:
+            self.choose(self._position(kind))
+            self.focus_list()
 
     def choose(self, index: int) -> None:
         """Show catalogue number `index` of the side list (its filter cleared)."""

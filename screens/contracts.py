@@ -1,4 +1,5 @@
-"""Screen 3: contracts, with expiry, renewal, invoices, PDFs from templates, and types."""
+"""Screen 3: contracts, with expiry, renewal, invoices and PDFs from templates (the types
+and templates themselves are kept on screen 0)."""
 
 from __future__ import annotations
 
@@ -159,9 +160,9 @@ class ContractsScreen(RecordListScreen):
         Binding("w", "expiring", "Expiring", id="contract.expiring",
                 tooltip="Show only contracts ending within N days (again: all)"),
         Binding("t", "templates", "Templates", id="contract.templates",
-                tooltip="Contract templates: HTML with macros"),
+                tooltip="Contract templates, on screen 0 Admin"),
         Binding("y", "types", "Types", id="contract.types",
-                tooltip="Contract types and their custom fields"),
+                tooltip="Contract types, on screen 0 Admin"),
     ]
     """Contract keys on top of the list keys."""
 
@@ -293,14 +294,10 @@ class ContractsScreen(RecordListScreen):
         self.set_title(self.screen_title())
         self.apply_filter(self.filter_text)
 
-    def action_templates(self) -> None:
-        """List and edit the contract templates."""
-        from screens.modals.contract_templates import ContractTemplatesModal
+    async def action_templates(self) -> None:
+        """The contract templates, where every catalogue is kept (screen 0)."""
+        await self.app.show_catalogue("template")
 
-        self.app.push_screen(ContractTemplatesModal(self.session))
-
-    def action_types(self) -> None:
-        """Show the contract types with their custom fields and macro ids."""
-        from screens.modals.contract_types import ContractTypesModal
-
-        self.app.push_screen(ContractTypesModal(self.session))
+    async def action_types(self) -> None:
+        """The contract types, where every catalogue is kept (screen 0)."""
+        await self.app.show_catalogue("contract-type")

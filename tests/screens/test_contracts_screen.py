@@ -1,4 +1,5 @@
-"""Screen 3 driven by keys: expiry, renewal, invoices and PDFs, templates and types."""
+"""Screen 3 driven by keys: expiry, renewal, invoices and PDFs; templates and types on
+screen 0."""
 
 from __future__ import annotations
 
@@ -114,34 +115,38 @@ async def test_read_only_contract_greys_its_keys(world, clock):
             assert binding_state(app.screen, key) == (True, False), key
 
 
-async def test_template_editor_refuses_unknown_macros(world, clock):
+async def test_t_edits_templates_on_screen_0_which_refuses_unknown_macros(world, clock):
     from crm_tui.app import make_app
+    from tests.screens.crm_app_helpers import until
+    from tests.screens.test_admin_screen import to_row
 
     app = make_app(world.session("admin"), clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_contracts(app, pilot)
         await pilot.press("t")
         await settle(pilot)
+        admin_screen = app.screen
+        assert type(admin_screen).__name__ == "AdminScreen"
+        assert admin_screen.catalogue.kind == "template"
+        await to_row(pilot, "Default")
         await pilot.press("e")
-        await settle(pilot)
-        editor = app.screen
-        assert type(editor).__name__ == "TemplateEditorModal"
-        body = editor.query_one("#body")
+        await until(pilot, lambda: getattr(app.screen, "form", None) is not None)
+        form = app.screen
+        body = form.form.input_for("body")
         assert "_company_name_" in body.text
         body.text = "<p>Dear _compny_name_</p>"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert app.screen is editor
-        assert "_compny_name_" in str(editor.query_one("#editor-error").render())
+        assert app.screen is form
+        assert "_compny_name_" in " ".join(form.form.errors.values())
         body.text = "<h1>_name_contract_</h1><p>For _company_name_</p>"
         await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert type(app.screen).__name__ == "ContractTemplatesModal"
+        await until(pilot, lambda: app.screen is admin_screen)
     row = get_kind("template").get(world.session("admin"), 1)
     assert row["body"] == "<h1>_name_contract_</h1><p>For _company_name_</p>"
 
 
-async def test_types_show_field_macros(world, clock):
+async def test_y_shows_the_contract_types_on_screen_0(world, clock):
     from crm_tui.app import make_app
 
     app = make_app(world.session("admin"), clock=clock)
@@ -149,16 +154,13 @@ async def test_types_show_field_macros(world, clock):
         await open_contracts(app, pilot)
         await pilot.press("y")
         await settle(pilot)
-        modal = app.screen
-        await pilot.press("f")
+        assert type(app.screen).__name__ == "AdminScreen"
+        assert app.screen.catalogue.kind == "contract-type"
+        assert app.focused is app.screen.table
+        # Back on screen 3, the list is as it was.
+        await pilot.press("3")
         await settle(pilot)
-        await pilot.press(*"Licence type")
-        await pilot.press("ctrl+s")
-        await settle(pilot, 6)
-        assert app.screen is modal
-        text = str(modal.query_one("#fields-text").render())
-    field_id = contracts.type_fields(world.session("admin"), 1)[0]["id"]
-    assert f"_custom_{field_id}_" in text and "Licence type (text)" in text
+        assert type(app.screen).__name__ == "ContractsScreen"
 
 
 async def test_choosing_a_type_in_a_new_contract_brings_its_fields(world, clock):

@@ -73,6 +73,7 @@ async def test_deleting_a_contract_type_in_use_asks_with_the_count_then_forces(w
     from crm_tui.app import make_app
     from crm_tui.models import Contract, ContractType
     from crm_tui.services.records import get_kind
+    from tests.screens.test_admin_screen import to_row
     from tests.screens.test_contracts_screen import open_contracts
 
     admin = world.session("admin")
@@ -82,40 +83,38 @@ async def test_deleting_a_contract_type_in_use_asks_with_the_count_then_forces(w
     app = make_app(admin, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await open_contracts(app, pilot)
-        await press(pilot, "y")
-        modal = app.screen
-        assert type(modal).__name__ == "ContractTypesModal"
-        # The new type comes after the two stock ones; the dialog names what uses it.
-        await press(pilot, "down", "down")
-        assert modal._current()["id"] == ctype
+        await press(pilot, "y")  # the types, on screen 0
+        types = app.screen
+        assert types.catalogue.kind == "contract-type"
+        await to_row(pilot, "Aardvark care")
         await press(pilot, "d")
-        assert type(app.screen).__name__ == "ConfirmModal"
+        assert type(app.screen).__name__ == "DeleteEntryModal"
         assert "Used by 1 contract" in screen_text(app)
         await press(pilot, "y")
-        assert app.screen is modal
+        assert app.screen is types
     assert ContractType.get_or_none(ContractType.id == ctype) is None
     assert Contract.get(Contract.id == contract).contract_type_id is None
 
 
-async def test_a_type_used_by_hidden_contracts_is_kept_and_no_count_is_shown(world, clock):
-    from crm_tui.app import make_app
+async def test_a_type_used_by_hidden_contracts_is_kept_and_no_count_is_shown(world):
     from crm_tui.models import ContractType
     from crm_tui.services.records import get_kind
+    from tests.screens.test_admin_screen import to_row
     from tests.screens.test_contracts_screen import open_contracts
 
     admin = world.session("admin")
     ctype = get_kind("contract-type").create(admin, {"name": "Aardvark care"})
     get_kind("contract").create(admin, {
         "name": "Zoo", "company": str(world.cid("My company")), "contract_type": str(ctype)})
-    app = make_app(world.session("manager1"), clock=clock)
+    app = app_for(world, "manager1")
     async with app.run_test(size=SIZE) as pilot:
         await open_contracts(app, pilot)
-        await press(pilot, "y", "down", "down")
-        assert app.screen._current()["id"] == ctype
-        await press(pilot, "d")
-        shown = screen_text(app)
-        assert "in use by records you may not see" in shown and "1 contract" not in shown
         await press(pilot, "y")
+        await to_row(pilot, "Aardvark care")
+        await press(pilot, "d")
+        assert type(app.screen).__name__ == "AdminScreen"  # no dialog to force it
+        assert [text for level, text in app.notes if level == "warning"] == [
+            "contract type 'Aardvark care' is in use by records you may not see"]
     assert ContractType.get_or_none(ContractType.id == ctype) is not None
 
 
