@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 
 from crm_tui.i18n import N_, _, ngettext
-from crm_tui.services import leads
+from crm_tui.services import lead_mass
 from crm_tui.services.context import Session
 from crm_tui.services.lead_rows import LEAD_COLUMNS, LeadRows, lead_list_columns
 from crm_tui.services.rows import Column
@@ -226,11 +226,11 @@ class LeadsScreen(MassFlow, SortedList, RecordListScreen):
             ConfirmModal(question, detail),
             confirmed)
 
-    MASS_REFUSED = leads.MassRefused
+    MASS_REFUSED = lead_mass.MassRefused
     MASS_GROUP = "leads.mass"
 
-    def _mass(self, request: Any, lead_ids: list[int], partial: bool) -> leads.MassResult:
-        return leads.mass_update(self.session, lead_ids, request.action, request.value,
+    def _mass(self, request: Any, lead_ids: list[int], partial: bool) -> lead_mass.MassResult:
+        return lead_mass.mass_update(self.session, lead_ids, request.action, request.value,
                                  partial=partial)
 
     def _partial_question(self, refused: int, allowed: int, ids: list[int]) -> str:

@@ -1,8 +1,10 @@
-"""Mass edit: pick an operation for the selected leads, then its value by typing part of it."""
+"""Mass edit: pick an operation for the selected leads, then its value by typing part of it
+(a company or lead type searched in the database as one types)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -14,27 +16,31 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _, ngettext
-from crm_tui.services import leads, search
+from crm_tui.services import lead_mass, leads, search
 from crm_tui.services.context import Session
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 from widgets.ref_picker import RefPicker
 
+SEARCHED = ("company", "lead_type")
+"""Operations whose value is searched in the database (`lead_mass.value_choices`)."""
+
 
 @dataclass(frozen=True)
 class MassRequest:
-    """What the dialog collected: an operation of `leads.MASS_ACTIONS` and its value."""
+    """What the dialog collected: an operation of `lead_mass.MASS_ACTIONS` and its value."""
 
     action: str
     value: str
-    """A login ("" for no owner), a status number, a tag name, or "" for delete."""
+    """A login ("" for no owner), a status number, a company or lead type id ("" for
+    none), a tag name, or "" for delete."""
     label: str
     """How the confirmation names it, e.g. "change status to Proposal delivered"."""
 
 
 class MassEditModal(ModalScreen[MassRequest | None]):
-    """The operation from a list, then its value (owner, status by name, or tag) from a
-    type-ahead picker; enter picks, escape goes back a step or closes."""
+    """The operation from a list, then its value (owner, status by name, company, lead
+    type or tag) from a type-ahead picker; enter picks, escape goes back a step or closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="mass_edit.back",
@@ -84,7 +90,7 @@ class MassEditModal(ModalScreen[MassRequest | None]):
                                      count=self.count), id="mass-title")
             yield Label(_("Operation:"), id="mass-step")
             yield OptionList(*[Option(_(label), id=action)
-                               for action, label in leads.MASS_ACTIONS.items()],
+                               for action, label in lead_mass.MASS_ACTIONS.items()],
                              id="mass-options", compact=True, markup=False)
             picker = RefPicker(self._matching, id="mass-value", debounce=0,
                                placeholder=_("type to search"), nothing_found=_("(no match)"))
@@ -100,7 +106,7 @@ class MassEditModal(ModalScreen[MassRequest | None]):
 
     def _got_choices(self, choices: dict[str, list]) -> None:
         self.choices = choices
-        if self.action is not None:
+        if self.action is not None and self.action not in SEARCHED:
             self._show_values(self.action)
 
     def _values(self, action: str) -> list[tuple[str, str]]:
@@ -116,14 +122,18 @@ class MassEditModal(ModalScreen[MassRequest | None]):
     def _show_values(self, action: str) -> None:
         options = self.query_one("#mass-options", OptionList)
         options.clear_options()
-        if self.choices is None:
+        if self.choices is None and action not in SEARCHED:
             self.query_one("#mass-step", Label).update(_("Loading…"))
             return
-        values = self._values(action)
-        self.query_one("#mass-step", Label).update(f"{_(leads.MASS_ACTIONS[action])}:")
+        self.query_one("#mass-step", Label).update(f"{_(lead_mass.MASS_ACTIONS[action])}:")
         options.display = False
-        self._offered = values
         picker = self.query_one("#mass-value", RefPicker)
+        if action in SEARCHED:
+            # Too many to read at once: the database is searched as the user types.
+            picker.search = partial(lead_mass.value_choices, self.session, action)
+        else:
+            self._offered = self._values(action)
+            picker.search = self._matching
         picker.chosen = []
         picker.input.value = ""
         picker.display = True
@@ -158,6 +168,7 @@ class MassEditModal(ModalScreen[MassRequest | None]):
             return
         label, value = event.picker.chosen[0]
         words = {"owner": _("assign owner"), "status": _("change status to"),
+                 "company": _("set company to"), "lead_type": _("set lead type to"),
                  "add_tag": _("add tag"), "remove_tag": _("remove tag")}[self.action]
         self.dismiss(MassRequest(self.action, value, f"{words} {label.split(' · ')[0]}"))
 
@@ -173,6 +184,6 @@ class MassEditModal(ModalScreen[MassRequest | None]):
         options.focus()
         options.clear_options()
         options.add_options([Option(_(label), id=action)
-                             for action, label in leads.MASS_ACTIONS.items()])
+                             for action, label in lead_mass.MASS_ACTIONS.items()])
         options.highlighted = 0
         self.query_one("#mass-step", Label).update(_("Operation:"))

@@ -217,3 +217,49 @@ async def test_mass_owner_and_status_are_picked_by_typing_part_of_their_names(wo
     assert Lead.get_by_id(ids["Dee Delta"]).owner.login == "manager1"
     assert {Lead.get_by_id(ids[n]).status for n in ("Ann Alpha", "Ben Beta", "Cid Gamma")} \
         == {3}
+
+
+async def test_mass_company_and_lead_type_are_picked_from_the_database(world, ids):
+    from crm_tui.services.records import get_kind
+
+    reseller = get_kind("lead-type").create(world.session("admin"), {"name": "Reseller"})
+    app = LeadHarness(lambda: LeadsScreen(world.session("manager1")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert listed(app)[:3] == ["Ann Alpha", "Ben Beta", "Cid Gamma"]
+        await pilot.press("space", "down", "space")  # Ann Alpha and Cid Gamma (Customer #A)
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("down", "down", "down", "down", "enter")  # set company
+        await settle(pilot)
+        picker = app.screen.query_one("#mass-value")
+        # Nothing typed yet: "none" first, then the companies he may modify.
+        assert [title for title, _value in picker._found] == [
+            "(no company)", "Customer #A", "Customer #B"]
+        await pilot.press(*"customer b")
+        await settle(pilot)
+        assert [title for title, _value in picker._found] == ["Customer #B"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Set company to Customer #B on 2 leads?" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert any("set company: 2 changed" in text for _, text in app.notes)
+
+        assert not app.screen.query_one("#records", LazyTable).selected_ids
+        await pilot.press("home", "space", "space")  # Ann and Ben
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press(*["down"] * 5, "enter")  # set lead type
+        await settle(pilot)
+        await pilot.press(*"resel", "enter")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+    customer_b = world.cid("Customer #B")
+    assert [Lead.get_by_id(ids[n]).company_id for n in ("Ann Alpha", "Cid Gamma")] == [
+        customer_b, customer_b]
+    assert Lead.get_by_id(ids["Dee Delta"]).company_id == customer_b  # as it was
+    assert [Lead.get_by_id(ids[n]).lead_type_id for n in ("Ann Alpha", "Ben Beta")] == [
+        reseller, reseller]
+    assert Lead.get_by_id(ids["Cid Gamma"]).lead_type_id is None

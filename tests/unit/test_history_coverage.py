@@ -25,6 +25,7 @@ from crm_tui.services import (
     forms,
     import_batches,
     imports,
+    lead_mass,
     leads,
     mail_filing,
     mail_leads,
@@ -102,19 +103,32 @@ def mass_setup(world):
 
 
 def mass_status(world, ids):
-    leads.mass_update(_tui(world, "admin"), ids, "status", 3)
+    lead_mass.mass_update(_tui(world, "admin"), ids, "status", 3)
 
 
 def mass_owner(world, ids):
-    leads.mass_update(_tui(world, "admin"), ids, "owner", "user1")
+    lead_mass.mass_update(_tui(world, "admin"), ids, "owner", "user1")
 
 
 def mass_tag(world, ids):
-    leads.mass_update(_tui(world, "admin"), ids, "add_tag", "cold")
+    lead_mass.mass_update(_tui(world, "admin"), ids, "add_tag", "cold")
+
+
+def mass_company(world, ids):
+    lead_mass.mass_update(_tui(world, "admin"), ids, "company", str(world.cid("Customer #B")))
+
+
+def mass_type_setup(world):
+    get_kind("lead-type").create(world.session("admin"), {"name": "Reseller"})
+    return mass_setup(world)
+
+
+def mass_lead_type(world, ids):
+    lead_mass.mass_update(_tui(world, "admin"), ids, "lead_type", "Reseller")
 
 
 def mass_delete(world, ids):
-    leads.mass_update(_tui(world, "admin"), ids, "delete")
+    lead_mass.mass_update(_tui(world, "admin"), ids, "delete")
 
 
 def board_setup(world):
@@ -479,6 +493,8 @@ CASES = {
     "mass status": Case(mass_status, mass_setup, ("admin", "tui")),
     "mass owner": Case(mass_owner, mass_setup, ("admin", "tui")),
     "mass tag": Case(mass_tag, mass_setup, ("admin", "tui")),
+    "mass company": Case(mass_company, mass_setup, ("admin", "tui")),
+    "mass lead type": Case(mass_lead_type, mass_type_setup, ("admin", "tui")),
     "mass delete": Case(mass_delete, mass_setup, ("admin", "tui")),
     "board move": Case(board_move, board_setup, ("user1", "tui")),
     "mail filing": Case(mail_filing_batch, mail_setup, ("mail", "mail")),

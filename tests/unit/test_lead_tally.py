@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from crm_tui.db import database
-from crm_tui.services import imports, lead_stats, lead_tally, leads, merging, pipeline
+from crm_tui.services import imports, lead_mass, lead_stats, lead_tally, leads, merging, pipeline
 from crm_tui.services.records import get_kind
 from tests.unit.lead_world import seed_leads, session_at
 
@@ -57,10 +57,13 @@ def test_the_tally_follows_every_lead_write(any_world):
     assert_exact("a column the tally does not count")
     leads.set_status(admin, ids["Cid Gamma"], 8)
     assert_exact("board move")
-    leads.mass_update(admin, [ids["Dee Delta"], new], "owner", "user1")
+    lead_mass.mass_update(admin, [ids["Dee Delta"], new], "owner", "user1")
     assert_exact("mass edit of owners")
-    leads.mass_update(admin, [ids["Dee Delta"], ids["Ben Beta"]], "status", 6)
+    lead_mass.mass_update(admin, [ids["Dee Delta"], ids["Ben Beta"]], "status", 6)
     assert_exact("mass edit")
+    lead_mass.mass_update(admin, [ids["Dee Delta"], ids["Ben Beta"]], "company",
+                          str(any_world.cid("Customer #A")))
+    assert_exact("mass edit of companies")
     merging.merge(admin, "lead", ids["Fay Won"], ids["Gus Lost"])
     assert_exact("merge")
     kind.delete(admin, ids["Hal Dead"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crm_tui.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm_tui.models import Attachment, Lead, LeadActivity, LeadTag, SentMail
-from crm_tui.services import attachments, leads
+from crm_tui.models import Attachment, Company, Lead, LeadActivity, LeadTag, SentMail
+from crm_tui.services import attachments, lead_mass, leads
 from crm_tui.services.records import get_kind
 from tests.unit.lead_world import seed_leads
 
@@ -130,7 +130,7 @@ def test_merge_values_fills_blanks_and_notes_differences(any_world, ids):
 def test_mass_status_change_on_three_leads(any_world, ids):
     manager1 = any_world.session("manager1")
     chosen = [ids["Ann Alpha"], ids["Ben Beta"], ids["Dee Delta"]]
-    result = leads.mass_update(manager1, chosen, "status", "3")
+    result = lead_mass.mass_update(manager1, chosen, "status", "3")
     assert sorted(result.changed) == sorted(chosen)
     assert result.refused == [] and result.unchanged == []
     assert {lead.status for lead in Lead.select().where(Lead.id.in_(chosen))} == {3}
@@ -142,7 +142,7 @@ def test_mass_status_change_on_three_leads(any_world, ids):
 
 def test_mass_operations_take_lm(any_world, ids):
     with pytest.raises(PermissionDenied, match="LM"):
-        leads.mass_update(any_world.session("user1"), [ids["Ann Alpha"]], "status", "2")
+        lead_mass.mass_update(any_world.session("user1"), [ids["Ann Alpha"]], "status", "2")
 
 
 def test_mass_is_all_or_nothing_unless_partial(any_world, ids):
@@ -152,17 +152,17 @@ def test_mass_is_all_or_nothing_unless_partial(any_world, ids):
     hidden = get_kind("lead").create(admin, {"full_name": "Root Lead",
                                              "company": str(any_world.cid("My company"))})
     chosen = [ids["Ann Alpha"], hidden, ids["Ben Beta"]]
-    with pytest.raises(leads.MassRefused) as refused:
-        leads.mass_update(manager1, chosen, "add_tag", "vip")
+    with pytest.raises(lead_mass.MassRefused) as refused:
+        lead_mass.mass_update(manager1, chosen, "add_tag", "vip")
     assert [lead_id for lead_id, _ in refused.value.result.refused] == [hidden]
     assert "1 of 3 selected leads" in str(refused.value)
     assert not LeadTag.select().where(LeadTag.lead == ids["Ann Alpha"],
                                       LeadTag.tag == _tag("vip")).exists()
-    result = leads.mass_update(manager1, chosen, "add_tag", "vip", partial=True)
+    result = lead_mass.mass_update(manager1, chosen, "add_tag", "vip", partial=True)
     assert result.changed == [ids["Ann Alpha"], ids["Ben Beta"]]
     assert [lead_id for lead_id, _ in result.refused] == [hidden]
     assert activity_texts(ids["Ben Beta"])[-1] == "tag vip added"
-    again = leads.mass_update(manager1, [ids["Ann Alpha"], ids["Dee Delta"]], "add_tag", "vip")
+    again = lead_mass.mass_update(manager1, [ids["Ann Alpha"], ids["Dee Delta"]], "add_tag", "vip")
     assert (again.unchanged, again.changed) == ([ids["Ann Alpha"]], [ids["Dee Delta"]])
 
 
@@ -175,22 +175,22 @@ def _tag(name: str) -> int:
 def test_mass_owner_remove_tag_and_delete(any_world, ids):
     manager1 = any_world.session("manager1")
     chosen = [ids["Cid Gamma"], ids["Fay Won"]]
-    result = leads.mass_update(manager1, chosen, "owner", "manager1")
+    result = lead_mass.mass_update(manager1, chosen, "owner", "manager1")
     assert result.changed == chosen
     assert {lead.owner_id for lead in Lead.select().where(Lead.id.in_(chosen))} == {
         any_world.users["manager1"]}
     assert activity_texts(ids["Cid Gamma"])[-1] == "owner user1 -> manager1"
-    result = leads.mass_update(manager1, chosen, "remove_tag", "vip")
+    result = lead_mass.mass_update(manager1, chosen, "remove_tag", "vip")
     assert result.changed == chosen
     assert not LeadTag.select().where(LeadTag.lead.in_(chosen), LeadTag.tag == _tag("vip")).exists()
     with pytest.raises(ValidationFailed, match="no such tag"):
-        leads.mass_update(manager1, chosen, "add_tag", "nope")
+        lead_mass.mass_update(manager1, chosen, "add_tag", "nope")
     with pytest.raises(ValidationFailed, match="no such user"):
-        leads.mass_update(manager1, chosen, "owner", "nobody")
+        lead_mass.mass_update(manager1, chosen, "owner", "nobody")
 
     entry = leads.attach_file(manager1, ids["Cid Gamma"], "a.txt", b"x")
     stored = Attachment.get(Attachment.owner_id == entry).stored_name
-    result = leads.mass_update(manager1, chosen, "delete")
+    result = lead_mass.mass_update(manager1, chosen, "delete")
     assert result.changed == chosen
     assert not Lead.select().where(Lead.id.in_(chosen)).exists()
     assert not Attachment.select().where(Attachment.stored_name == stored).exists()
@@ -205,9 +205,92 @@ def test_mass_owner_change_may_not_put_a_lead_out_of_reach(any_world, ids):
     own = get_kind("lead").create(admin, {"full_name": "Own", "owner": "sm",
                                           "company": str(any_world.cid("Customer #B"))})
     sm = any_world.session("sm")
-    with pytest.raises(leads.MassRefused, match="may not modify"):
-        leads.mass_update(sm, [own], "owner", "manager1")
+    with pytest.raises(lead_mass.MassRefused, match="may not modify"):
+        lead_mass.mass_update(sm, [own], "owner", "manager1")
     assert Lead.get_by_id(own).owner.login == "sm"
+
+
+def test_mass_company_checks_each_lead_and_the_company(any_world, ids):
+    admin = any_world.session("admin")
+    manager1 = any_world.session("manager1")
+    customer_b = any_world.cid("Customer #B")
+    hidden = get_kind("lead").create(admin, {"full_name": "Root Lead",
+                                             "company": str(any_world.cid("My company"))})
+    chosen = [ids["Ann Alpha"], hidden, ids["Ben Beta"], ids["Cid Gamma"]]
+    with pytest.raises(lead_mass.MassRefused) as refused:
+        lead_mass.mass_update(manager1, chosen, "company", str(customer_b))
+    # The refused lead is named by its id only, as one that does not exist.
+    assert refused.value.result.refused == [(hidden, f"lead {hidden} does not exist")]
+    assert Lead.get_by_id(ids["Ann Alpha"]).company_id == any_world.cid("Customer #A")
+
+    result = lead_mass.mass_update(manager1, chosen, "company", "Customer #B", partial=True)
+    assert (result.changed, result.unchanged) == (
+        [ids["Ann Alpha"], ids["Cid Gamma"]], [ids["Ben Beta"]])
+    assert {lead.company_id for lead in Lead.select().where(Lead.id.in_(chosen))
+            if lead.id != hidden} == {customer_b}
+    assert Lead.get_by_id(hidden).company_id == any_world.cid("My company")
+    assert activity_texts(ids["Ann Alpha"])[-1] == "company Customer #A -> Customer #B"
+    assert result.summary() == "set company: 2 changed, 1 already so, 1 refused"
+
+    # No company at all: the leads stay his (he holds LM).
+    result = lead_mass.mass_update(manager1, [ids["Ann Alpha"]], "company", "")
+    assert result.changed == [ids["Ann Alpha"]]
+    assert Lead.get_by_id(ids["Ann Alpha"]).company_id is None
+    assert activity_texts(ids["Ann Alpha"])[-1] == "company Customer #B -> (none)"
+
+
+def test_mass_company_refuses_a_company_the_user_may_not_use(any_world, ids):
+    admin = any_world.session("admin")
+    manager1 = any_world.session("manager1")
+    # A hidden company is answered as one that does not exist; nothing is written.
+    with pytest.raises(ValidationFailed) as hidden:
+        lead_mass.mass_update(manager1, [ids["Ben Beta"]], "company",
+                              str(any_world.cid("My company")))
+    with pytest.raises(ValidationFailed) as missing:
+        lead_mass.mass_update(manager1, [ids["Ben Beta"]], "company", "99999")
+    assert [(p.field, p.reason) for p in hidden.value.problems] == [
+        (p.field, p.reason) for p in missing.value.problems] == [("company", "no such company")]
+    # A company he sees but may not modify (LM without CM) takes no leads of his.
+    get_kind("profile").create(admin, {"name": "Lead boss", "bits": "CR,CW,LR,LW,LM"})
+    get_kind("user").create(admin, {"login": "lb", "profiles": "Lead boss",
+                                    "company": str(any_world.cid("My company"))})
+    lb = any_world.session("lb")
+    own = get_kind("lead").create(admin, {"full_name": "Own", "owner": "lb"})
+    assert get_kind("company").can_view(lb, Company.get_by_id(any_world.cid("Customer #B")))
+    with pytest.raises(PermissionDenied, match="lb may not put leads under Customer #B"):
+        lead_mass.mass_update(lb, [own], "company", str(any_world.cid("Customer #B")))
+    assert Lead.get_by_id(own).company_id is None
+    assert lead_mass.value_choices(lb, "company", "") == [("(no company)", "")]
+    offered = lead_mass.value_choices(manager1, "company", "")
+    assert offered[0] == ("(no company)", "")
+    assert [title for title, _value in offered[1:]] == ["Customer #A", "Customer #B"]
+    assert lead_mass.value_choices(manager1, "company", "cust", 1, 5) == [
+        ("Customer #B", str(any_world.cid("Customer #B")))]
+
+
+def test_mass_lead_type(any_world, ids):
+    admin = any_world.session("admin")
+    manager1 = any_world.session("manager1")
+    reseller = get_kind("lead-type").create(admin, {"name": "Reseller"})
+    chosen = [ids["Ann Alpha"], ids["Ben Beta"]]
+    assert ("Reseller", str(reseller)) in lead_mass.value_choices(manager1, "lead_type", "res")
+    result = lead_mass.mass_update(manager1, chosen, "lead_type", "Reseller")
+    assert result.changed == chosen
+    assert {Lead.get_by_id(i).lead_type_id for i in chosen} == {reseller}
+    assert activity_texts(ids["Ben Beta"])[-1] == "lead type (none) -> Reseller"
+    again = lead_mass.mass_update(manager1, chosen, "lead_type", str(reseller))
+    assert again.unchanged == chosen
+    with pytest.raises(ValidationFailed, match="no such lead type"):
+        lead_mass.mass_update(manager1, chosen, "lead_type", "Nope")
+    # A lead he may not change refuses the whole change.
+    hidden = get_kind("lead").create(admin, {"full_name": "Root Lead",
+                                             "company": str(any_world.cid("My company"))})
+    with pytest.raises(lead_mass.MassRefused):
+        lead_mass.mass_update(manager1, [hidden, ids["Cid Gamma"]], "lead_type", "Reseller")
+    assert Lead.get_by_id(ids["Cid Gamma"]).lead_type_id is None
+    cleared = lead_mass.mass_update(manager1, chosen, "lead_type", "")
+    assert cleared.changed == chosen
+    assert {Lead.get_by_id(i).lead_type_id for i in chosen} == {None}
 
 
 # --- timeline and detail --------------------------------------------------------------------
