@@ -21,7 +21,7 @@ from crm_tui.errors import (
 )
 from crm_tui.i18n import N_, _
 from crm_tui.models import User
-from crm_tui.services import pickers, references, secrets, words
+from crm_tui.services import field_entity, pickers, references, secrets, words
 from crm_tui.services import settings as settings_service
 from crm_tui.services import values as V
 from crm_tui.services.context import Session
@@ -96,6 +96,10 @@ def describe(
         if field.readonly:
             continue
         described = _describe_field(session, kind, field, current.get(field.name, ""))
+        if (kind, field.name) == ("field", "entity"):
+            # A kind from a list, then the contract or lead type by name.
+            out.extend(field_entity.describe(session, described, current))
+            continue
         if field.name == target.custom_type_attr:
             # Choosing another type changes the custom fields: the form asks again.
             described["reshapes"] = True
@@ -282,6 +286,11 @@ def submit(
         PermissionDenied, NotFound, Conflict.
     """
     target = get_kind(kind)
+    form_values = values
+    if kind == "field":
+        # The entity's kind and its type come back as two values: the services take one.
+        values = field_entity.joined(values)
+        initial = field_entity.joined(initial) if initial is not None else None
     if record_id is None:
         required = {f.name for f in target.fields if f.required}
         changed = {k: v for k, v in values.items() if v != "" or k in required}
@@ -299,7 +308,10 @@ def submit(
     except FormRejected:
         raise
     except ValidationFailed as error:
-        raise FormRejected(error.problems, field_errors(error, values.keys())) from None
+        errors = field_errors(error, values.keys())
+        if kind == "field":
+            errors = field_entity.error_key(form_values, errors)
+        raise FormRejected(error.problems, errors) from None
 
 
 def _raw_from_form(target: Kind, values: dict[str, str]) -> dict[str, Any]:

@@ -25,6 +25,9 @@ _MANY = 2000
 MAX_PAGE = 200
 #: Settings that name a user by login: the settings form picks them (kind "settings").
 SETTING_USERS = frozenset({"mail.lead_owner"})
+#: Form keys that are no field of their kind and pick a record all the same, with the kind
+#: they pick: a custom field's contract or lead type (sent within its `entity`).
+FORM_REFS = {("field", "contract_type"): "contract-type", ("field", "lead_type"): "lead-type"}
 
 
 def _field(kind: str, key: str) -> Field:
@@ -40,7 +43,8 @@ def choices(session: Session, kind: str, key: str, text: str, offset: int = 0,
     (accent- and case-insensitive), as (title, value): the value is what the form sends
     (`forms.submit` then validates it as ever).
 
-    The `settings` kind has the user settings of `SETTING_USERS` as its fields.
+    The `settings` kind has the user settings of `SETTING_USERS` as its fields, and
+    `FORM_REFS` names the keys a form has beside its kind's fields.
 
     Raises:
         KeyError: no such reference field.
@@ -51,6 +55,9 @@ def choices(session: Session, kind: str, key: str, text: str, offset: int = 0,
         if key not in SETTING_USERS:
             raise KeyError(f"settings have no user field {key!r}")
         return user_choices(text, offset, limit)
+    if (kind, key) in FORM_REFS:
+        found = find_titles(session, FORM_REFS[kind, key], text, limit, offset=offset)
+        return [(title, str(record_id)) for record_id, title in found]
     field = _field(kind, key)
     if field.kind == "user":
         return user_choices(text, offset, limit)

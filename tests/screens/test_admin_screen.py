@@ -178,8 +178,7 @@ async def test_a_superadmin_adds_a_custom_field_in_a_new_section(any_world):
         await press(pilot, "n")
         await type_text(pilot, "VAT number")
         await pick(pilot, "kind", "text")
-        await tab_to(pilot, "entity")
-        await type_text(pilot, "company")
+        await pick(pilot, "entity", "company")
         await choose(pilot, "section", "billing", str(section.id))
         await save(pilot)
         field = CustomField.get(CustomField.name == "VAT number")
@@ -191,6 +190,49 @@ async def test_a_superadmin_adds_a_custom_field_in_a_new_section(any_world):
         described = forms.describe(any_world.session("admin"), "company")
         assert {"key": "custom.VAT number", "section": "Billing data"}.items() <= next(
             d for d in described if d["key"] == "custom.VAT number").items()
+
+
+async def test_a_custom_field_of_a_contract_type_is_made_by_picking_the_type(any_world):
+    from crm_tui.models import ContractType
+
+    services = ContractType.get(ContractType.name == "Services contract")
+    app = app_for(any_world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(pilot)
+        await show(pilot, "Custom fields")
+        await press(pilot, "n")
+        await type_text(pilot, "Hours")
+        await pick(pilot, "kind", "numeric")
+        # Company and contact need no more; a contract type brings the picker of the type.
+        assert "contract_type" not in app.screen.form.values()
+        await pick(pilot, "entity", "contract_type")
+        await until(pilot, lambda: "contract_type" in app.screen.form.values())
+        form = app.screen.form
+        assert form.values()["name"] == "Hours"  # kept as the form changed shape
+        assert form.values()["entity"] == "contract_type"
+        # Saved without a type: the form says so under the type's picker.
+        await press(pilot, "ctrl+s")
+        assert "contract_type" in form.errors and type(app.screen).__name__ != "AdminScreen"
+        await choose(pilot, "contract_type", "servi", str(services.id))
+        await save(pilot)
+        field = CustomField.get(CustomField.name == "Hours")
+        assert (field.kind, field.entity, field.entity_type_id) == (
+            "numeric", "contract_type", services.id)
+        assert ("Hours", "numeric", f"contract_type:{services.id}", "") in rows(app)
+
+        # Edited: the form starts with the type chosen by its name.
+        await to_row(pilot, "Hours")
+        await press(pilot, "e")
+        await until(pilot, lambda: getattr(app.screen, "form", None) is not None)
+        picker = app.screen.form.input_for("contract_type")
+        assert picker.input.value == "Services contract"
+        assert app.screen.form.values()["contract_type"] == str(services.id)
+    # Contracts of that type have the field now.
+    from crm_tui.services import forms
+
+    described = forms.describe(any_world.session("admin"), "contract", None,
+                               {"contract_type": str(services.id)})
+    assert "custom.Hours" in [d["key"] for d in described]
 
 
 async def test_a_superadmin_renames_a_status(any_world):

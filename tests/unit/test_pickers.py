@@ -175,3 +175,44 @@ def test_the_settings_lead_owner_is_a_user_picker(any_world):
         ("user2 (User #2)", "user2")]
     with pytest.raises(KeyError):
         pickers.choices(admin, "settings", "mail.smtp_host", "")
+
+
+def test_a_custom_field_picks_its_contract_or_lead_type_by_name(any_world):
+    from crm_tui.models import ContractType, CustomField
+    from crm_tui.services.forms import FormRejected
+
+    admin = any_world.session("admin")
+    services = ContractType.get(ContractType.name == "Services contract")
+    reseller = get_kind("lead-type").create(admin, {"name": "Reseller"})
+    assert pickers.choices(admin, "field", "contract_type", "servi") == [
+        ("Services contract", str(services.id))]
+    assert pickers.choices(admin, "field", "lead_type", "res") == [("Reseller", str(reseller))]
+    # No user without CRM rights is offered a type.
+    assert pickers.choices(any_world.session("user2"), "field", "contract_type", "") == []
+    # The form shows the entity's kind, and a typed one's type beside it, by name.
+    new = {d["key"]: d for d in forms.describe(admin, "field", None, {"entity": "lead_type"})}
+    assert new["entity"]["kind"] == "combo" and new["entity"]["reshapes"]
+    assert [value for _label, value in new["entity"]["options"]] == [
+        "company", "contact", "contract_type", "lead_type"]
+    assert (new["lead_type"]["kind"], new["lead_type"]["picker"]) == ("pick", "field")
+    assert "contract_type" not in new
+    # The two come back as the one value the services take.
+    field = forms.submit(admin, "field", None, {"name": "Hours", "kind": "numeric",
+                                                "entity": "contract_type",
+                                                "contract_type": str(services.id)})
+    row = CustomField.get_by_id(field)
+    assert (row.entity, row.entity_type_id) == ("contract_type", services.id)
+    shown = {d["key"]: d for d in forms.describe(admin, "field", field)}
+    assert shown["entity"]["value"] == "contract_type"
+    assert shown["contract_type"]["options"] == [("Services contract", str(services.id))]
+    forms.submit(admin, "field", field, {**forms.current_values(admin, "field", field),
+                                         "entity": "lead_type", "lead_type": str(reseller)},
+                 initial={**forms.current_values(admin, "field", field)})
+    row = CustomField.get_by_id(field)
+    assert (row.entity, row.entity_type_id) == ("lead_type", reseller)
+    # A type not chosen is said under the type's picker; nothing is written.
+    with pytest.raises(FormRejected) as refused:
+        forms.submit(admin, "field", None, {"name": "Plan", "kind": "text",
+                                            "entity": "contract_type", "contract_type": ""})
+    assert list(refused.value.errors) == ["contract_type"]
+    assert not CustomField.select().where(CustomField.name == "Plan").exists()
