@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm_tui.documents.templating import custom_macro
 from crm_tui.i18n import N_, _
 from crm_tui.services import pickers, references
 
@@ -20,9 +21,11 @@ ENTITIES = (
 TYPED = {"contract_type": N_("Contract type"), "lead_type": N_("Lead type")}
 
 
-def describe(session: Any, entity: dict[str, Any], current: dict[str, str]) -> list[dict[str, Any]]:
+def describe(session: Any, entity: dict[str, Any], current: dict[str, str],
+             field_id: int | None = None) -> list[dict[str, Any]]:
     """The form's `entity` description (`forms.describe`'s shape) as the entity's kind, a
-    choice that reshapes the form, followed for a typed entity by the picker of its type.
+    choice that reshapes the form, followed for a typed entity by the picker of its type
+    (for a saved field of a contract type, with the macro contract templates know it by).
 
     `current` holds the form's values: `entity` as stored ("contract_type:3"), or as the
     form sends it back while it reshapes (`entity` the kind, the type under its own key).
@@ -38,8 +41,12 @@ def describe(session: Any, entity: dict[str, Any], current: dict[str, str]) -> l
             kind = pickers.FORM_REFS["field", base]
             title = references.titles(session, kind, [int(type_id)]).get(int(type_id))
             chosen = [(title or f"#{type_id}", type_id)]
+        help_text = ""
+        if base == "contract_type" and field_id is not None:
+            help_text = _("contract templates write its value as {macro}").format(
+                macro=custom_macro(field_id))
         out.append({"key": base, "label": TYPED[base], "kind": "pick", "required": True,
-                    "options": chosen, "value": type_id, "help": "", "section": "",
+                    "options": chosen, "value": type_id, "help": help_text, "section": "",
                     "picker": "field"})
     return out
 

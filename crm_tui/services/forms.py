@@ -98,7 +98,7 @@ def describe(
         described = _describe_field(session, kind, field, current.get(field.name, ""))
         if (kind, field.name) == ("field", "entity"):
             # A kind from a list, then the contract or lead type by name.
-            out.extend(field_entity.describe(session, described, current))
+            out.extend(field_entity.describe(session, described, current, record_id))
             continue
         if field.name == target.custom_type_attr:
             # Choosing another type changes the custom fields: the form asks again.
@@ -174,6 +174,10 @@ def _describe_field(session: Session, kind: str, field: Field, value: str) -> di
             options = pairs
     elif field.kind == "datetime":
         help_text = N_("YYYY-MM-DD HH:MM:SS")
+    elif (kind, field.name) == ("template", "body"):
+        help_text = N_("macros: _name_contract_ _contract_number_ _date_begin_ _date_end_ "
+                       "_company_name_ _company_fiscal_id_ … and _custom_ID_, which a "
+                       "contract type's custom field shows in its form")
     return {
         "key": field.name,
         "label": field.title,

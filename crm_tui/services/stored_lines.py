@@ -17,6 +17,7 @@ STORED_LINES = (
     N_("merged lead #{id} {name} into this lead"), N_("(none)"),
     N_("Merged {record} (#{id}); its differing values:"),
     N_("Merged a new submission of this {kind}; its differing values:"),
+    N_("company {old} -> {new}"), N_("lead type {old} -> {new}"), N_("(not visible)"),
 )
 """The English lines, with `{name}` for what varies."""
 

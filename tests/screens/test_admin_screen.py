@@ -227,6 +227,8 @@ async def test_a_custom_field_of_a_contract_type_is_made_by_picking_the_type(any
         picker = app.screen.form.input_for("contract_type")
         assert picker.input.value == "Services contract"
         assert app.screen.form.values()["contract_type"] == str(services.id)
+        helps = {spec.key: spec.help for spec in app.screen.form.specs}
+        assert f"_custom_{field.id}_" in helps["contract_type"]  # for template writers
     # Contracts of that type have the field now.
     from crm_tui.services import forms
 

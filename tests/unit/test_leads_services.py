@@ -237,6 +237,14 @@ def test_mass_company_checks_each_lead_and_the_company(any_world, ids):
     assert result.changed == [ids["Ann Alpha"]]
     assert Lead.get_by_id(ids["Ann Alpha"]).company_id is None
     assert activity_texts(ids["Ann Alpha"])[-1] == "company Customer #B -> (none)"
+    from crm_tui import i18n
+    from crm_tui.services.stored_lines import readable
+
+    with i18n.in_language("es"):  # stored in English, read in the reader's language
+        assert readable(activity_texts(ids["Ann Alpha"])[-1]) == (
+            "empresa Customer #B → (ninguno)")
+        assert readable("lead type (not visible) -> Reseller") == (
+            "tipo de lead (no visible) → Reseller")
 
 
 def test_mass_company_refuses_a_company_the_user_may_not_use(any_world, ids):

@@ -205,6 +205,10 @@ def test_a_custom_field_picks_its_contract_or_lead_type_by_name(any_world):
     shown = {d["key"]: d for d in forms.describe(admin, "field", field)}
     assert shown["entity"]["value"] == "contract_type"
     assert shown["contract_type"]["options"] == [("Services contract", str(services.id))]
+    # ... with the macro contract templates know its value by.
+    assert f"_custom_{field}_" in shown["contract_type"]["help"]
+    body = next(d for d in forms.describe(admin, "template", 1) if d["key"] == "body")
+    assert "_custom_ID_" in body["help"] and "_company_name_" in body["help"]
     forms.submit(admin, "field", field, {**forms.current_values(admin, "field", field),
                                          "entity": "lead_type", "lead_type": str(reseller)},
                  initial={**forms.current_values(admin, "field", field)})
