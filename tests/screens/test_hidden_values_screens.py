@@ -69,8 +69,7 @@ async def test_admin_sees_the_parent_by_name(world):
         assert "My company" in details and "(not visible)" not in details
 
 
-async def test_deleting_a_contract_type_in_use_asks_with_the_count_then_forces(world, clock):
-    from crm_tui.app import make_app
+async def test_deleting_a_contract_type_in_use_asks_with_the_count_then_forces(world):
     from crm_tui.models import Contract, ContractType
     from crm_tui.services.records import get_kind
     from tests.screens.test_admin_screen import to_row
@@ -80,7 +79,7 @@ async def test_deleting_a_contract_type_in_use_asks_with_the_count_then_forces(w
     ctype = get_kind("contract-type").create(admin, {"name": "Aardvark care"})
     contract = get_kind("contract").create(admin, {
         "name": "Zoo", "company": str(world.cid("Customer #A")), "contract_type": str(ctype)})
-    app = make_app(admin, clock=clock)
+    app = app_for(world, "admin")
     async with app.run_test(size=SIZE) as pilot:
         await open_contracts(app, pilot)
         await press(pilot, "y")  # the types, on screen 0
