@@ -8,7 +8,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
@@ -16,6 +15,8 @@ from crm_tui.errors import CrmError, error_text
 from crm_tui.i18n import N_, _
 from crm_tui.services import contracts, forms
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
@@ -23,16 +24,16 @@ MACRO_HELP = N_("Macros: _name_contract_ _contract_number_ _date_begin_ _date_en
               "_company_name_ _company_fiscal_id_ … _custom_ID_ (see y: types)")
 
 
-class ContractTemplatesModal(ModalScreen[None]):
+class ContractTemplatesModal(Dialog[None]):
     """The templates; n new, e (or enter) edit, d delete."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="templates.close",
+        Binding("escape", "close", "Close", id=keymap.BACK_ID,
                 tooltip="Back to the contracts"),
-        Binding("n", "new_template", "New", id="templates.new", tooltip="Write a new template"),
-        Binding("e", "edit_template", "Edit", id="templates.edit",
+        Binding("n", "new_template", "New", id=keymap.NEW_ID, tooltip="Write a new template"),
+        Binding("e", "edit_template", "Edit", id=keymap.EDIT_ID,
                 tooltip="Edit the highlighted template"),
-        Binding("d", "delete_template", "Delete", id="templates.delete",
+        Binding("d", "delete_template", "Delete", id=keymap.DELETE_ID,
                 tooltip="Delete the highlighted template (asks first)"),
     ]
     """Escape closes; n, e and d change templates (with CM)."""
@@ -162,15 +163,15 @@ def load_template(session: Session, template_id: int | None) -> dict[str, str]:
     return forms.current_values(session, "template", template_id)
 
 
-class TemplateEditorModal(ModalScreen[int | None]):
+class TemplateEditorModal(Dialog[int | None]):
     """Name, description and the HTML body; ctrl+s saves (the services check every macro
     and that the HTML can be rendered), ctrl+r puts the shipped template back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="template.save", tooltip="Check and save"),
+        Binding("ctrl+s", "save", "Save", id=keymap.SAVE_ID, tooltip="Check and save"),
         Binding("ctrl+r", "reset_body", "Default body", id="template.reset",
                 tooltip="Replace the body with the template that ships with the CRM"),
-        Binding("escape", "cancel", "Cancel", id="template.cancel",
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID,
                 tooltip="Close without saving"),
     ]
     """Save, reset to the shipped body, cancel."""

@@ -8,28 +8,29 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _
 from crm_tui.services import catalogue, contracts, forms
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
 FIELD_KINDS = ["text", "textarea", "numeric", "date", "checkbox", "combo", "linked"]
 
 
-class ContractTypesModal(ModalScreen[None]):
+class ContractTypesModal(Dialog[None]):
     """Pick a type to see its fields (`_custom_<id>_` macros); add types and fields."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="types.close", tooltip="Back to the contracts"),
-        Binding("n", "new_type", "New type", id="types.new", tooltip="Create a contract type"),
+        Binding("escape", "close", "Close", id=keymap.BACK_ID, tooltip="Back to the contracts"),
+        Binding("n", "new_type", "New type", id=keymap.NEW_ID, tooltip="Create a contract type"),
         Binding("f", "new_field", "New field", id="types.field",
                 tooltip="Add a custom field to the highlighted type"),
-        Binding("d", "delete_type", "Delete", id="types.delete",
+        Binding("d", "delete_type", "Delete", id=keymap.DELETE_ID,
                 tooltip="Delete the highlighted type (asks, saying what uses it)"),
     ]
     """Escape closes; n and f add, d deletes (with CM)."""
