@@ -208,7 +208,10 @@ class CrmApp(App[None]):
 
         chosen = preferences.load()
         if chosen.keymap:
-            self.set_keymap(chosen.keymap)
+            # Checking the overrides imports every screen: on a thread, after the first frame.
+            self.run_worker(partial(self._check_keymap, chosen.keymap), thread=True,
+                            group="app.keymap", exit_on_error=False,
+                            description="Check the user's key map")
         if chosen.theme is not None:
             if chosen.theme in self.available_themes:
                 self.theme = chosen.theme
@@ -219,6 +222,21 @@ class CrmApp(App[None]):
         for problem in chosen.problems:
             self.notify(problem, severity="warning", markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _check_keymap(self, keymap: dict[str, str]) -> None:
+        """Keep the overrides that fit (screens.keymap.checked), then use them."""
+        from crm_tui import preferences
+        from screens.keymap import checked
+
+        accepted, refused = checked(keymap, type(self), str(preferences.path()))
+        self.call_from_thread(self._use_keymap, accepted, refused)
+
+    def _use_keymap(self, keymap: dict[str, str], refused: list[str]) -> None:
+        """An override whose key already does another job is refused, one line each, and
+        its default key stays (Textual would silently drop the other job instead)."""
+        self.set_keymap(keymap)
+        for line in refused:
+            self.notify(line, severity="warning", markup=False)
 
     def _remember_theme(self, theme: Any) -> None:
         from crm_tui import preferences
@@ -323,11 +341,13 @@ class CrmApp(App[None]):
         return isinstance(self.screen, ModalScreen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Screen keys are hidden under a dialog; q is Back on pushed screens, else Quit."""
+        """Screen keys are hidden under a dialog; q is Back on pushed screens, else Quit.
+        `?` lists the keys of whatever is on top, a dialog too (screens.dialog offers it
+        there; where a text field has the focus, Textual leaves `?` to the field)."""
         if self.starting:
             # Nothing but leaving works before the session is open.
             return action in ("quit", "quit_anywhere")
-        if action in ("goto", "back", "quit", "help", "sync_mail") and self._modal_open():
+        if action in ("goto", "back", "quit", "sync_mail") and self._modal_open():
             return False
         if action == "back":
             return len(self.screen_stack) > 1
@@ -407,14 +427,17 @@ class CrmApp(App[None]):
                 continue
             if active.node is self:
                 scope = N_("Everywhere")
+            elif not binding.show:
+                scope = N_("Moving around")
             else:
-                scope = N_("This screen") if binding.show else N_("Moving around")
+                scope = N_("This dialog") if self._modal_open() else N_("This screen")
             keys.append(KeyHelp(self.get_key_display(binding), binding.description,
                                 binding.tooltip or active.tooltip or "", active.enabled,
                                 scope))
-        order = {"This screen": 0, "Moving around": 1, "Everywhere": 2}
+        order = {"This screen": 0, "This dialog": 0, "Moving around": 1, "Everywhere": 2}
         keys.sort(key=lambda item: order[item.scope])
-        title = getattr(screen, "screen_title", lambda: "")() or type(screen).__name__
+        title = (getattr(screen, "screen_title", lambda: "")()
+                 or str(getattr(screen, "title_text", "") or "") or _("this dialog"))
         self.push_screen(HelpScreen(title, keys))
 
     # -- records from anywhere (the palette) -------------------------------------------------

@@ -57,10 +57,10 @@ class AdminScreen(RecordListScreen):
     EMPTY_TEXT = N_("Nothing here yet")
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keymap.NEXT_TAB, "next_tab", "Next list", id="admin.next_list",
+        Binding(keymap.NEXT_TAB, "next_tab", "Next list", id=keymap.NEXT_TAB_ID,
                 tooltip="Show the next catalogue"),
         Binding(keymap.PREVIOUS_TAB, "previous_tab", "Previous list", show=False,
-                id="admin.previous_list", tooltip="Show the previous catalogue"),
+                id=keymap.PREVIOUS_TAB_ID, tooltip="Show the previous catalogue"),
     ]
     """`]` / `[` step through the catalogues (the same keys as tabs elsewhere)."""
 

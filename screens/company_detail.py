@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from crm_tui.errors import CrmError, error_text
@@ -22,6 +21,7 @@ from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, cell_text
 from screens import keymap
 from screens.detail import DetailScreen, detail_block, files_block
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.refusals import permission_refusal
 from screens.service_calls import run_service
@@ -70,23 +70,23 @@ class CompanyDetailScreen(DetailScreen):
     record_id_attr = "company_id"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit_company", "Edit", id="record.edit", tooltip="Edit this company"),
-        Binding("d", "delete_company", "Delete", id="record.delete",
+        Binding("e", "edit_company", "Edit", id=keymap.EDIT_ID, tooltip="Edit this company"),
+        Binding("d", "delete_company", "Delete", id=keymap.DELETE_ID,
                 tooltip="Delete this company (asks first)"),
-        Binding("M", "merge_company", "Merge", id="record.merge", show=False,
+        Binding("M", "merge_company", "Merge", id=keymap.MERGE_ID, show=False,
                 tooltip="Merge a duplicate company into this one"),
-        Binding("a", "add_note", "Add note", id="company.note",
+        Binding("a", "add_note", "Add note", id=keymap.ADD_NOTE_ID,
                 tooltip="Add a note to the company's activity"),
-        Binding(keymap.ATTACH, "attach_file", "Attach", id="company.attach",
+        Binding(keymap.ATTACH, "attach_file", "Attach", id=keymap.ATTACH_ID,
                 tooltip="Attach a file from this machine to the company"),
-        Binding("w", "save_file", "Save file", id="company.save_file",
+        Binding("w", "save_file", "Save file", id=keymap.SAVE_FILE_ID,
                 tooltip="Save a copy of one of the company's files on this machine"),
-        Binding("enter", "open_contact", "Open", priority=True, id="record.open",
+        Binding("enter", "open_contact", "Open", priority=True, id=keymap.OPEN_ID,
                 tooltip="Open the contact under the cursor"),
-        Binding("right_square_bracket", "next_tab", "Next tab", id="tabs.next",
+        Binding("right_square_bracket", "next_tab", "Next tab", id=keymap.NEXT_TAB_ID,
                 tooltip="Show the next tab (left/right also work on the tab row)"),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
-                id="tabs.previous", tooltip="Show the previous tab"),
+                id=keymap.PREVIOUS_TAB_ID, tooltip="Show the previous tab"),
     ]
     """Edit, delete, notes, files; enter opens a contact; ] and [ change tabs."""
 
@@ -362,11 +362,11 @@ class CompanyDetailScreen(DetailScreen):
                                                  _("Save a file of {name}").format(name=name)))
 
 
-class NoteModal(ModalScreen[int | None]):
+class NoteModal(Dialog[int | None]):
     """A note for a company's activity log; dismisses with the note's id or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="note.cancel", tooltip="Close without saving"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Close without saving"),
     ]
     """Escape closes (the form adds ctrl+s Save)."""
 

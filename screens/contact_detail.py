@@ -15,6 +15,7 @@ from crm_tui.i18n import N_, _, kind_name
 from crm_tui.services import forms
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
+from screens import keymap
 from screens.detail import DetailScreen, detail_block
 from screens.refusals import permission_refusal
 
@@ -35,12 +36,12 @@ class ContactDetailScreen(DetailScreen):
     record_id_attr = "contact_id"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit_contact", "Edit", id="record.edit", tooltip="Edit this contact"),
-        Binding("d", "delete_contact", "Delete", id="record.delete",
+        Binding("e", "edit_contact", "Edit", id=keymap.EDIT_ID, tooltip="Edit this contact"),
+        Binding("d", "delete_contact", "Delete", id=keymap.DELETE_ID,
                 tooltip="Delete this contact (asks first)"),
-        Binding("M", "merge_contact", "Merge", id="record.merge",
+        Binding("M", "merge_contact", "Merge", id=keymap.MERGE_ID,
                 tooltip="Merge a duplicate contact into this one"),
-        Binding("H", "show_history", "History", id="record.history",
+        Binding("H", "show_history", "History", id=keymap.HISTORY_ID,
                 tooltip="Who changed what, and when"),
     ]
     """Edit, delete, merge and history; each greyed when the services say no."""

@@ -38,8 +38,8 @@ class ContractDetailScreen(BillingDetailScreen):
     record_kind = "contract"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit_contract", "Edit", id="record.edit", tooltip="Edit this contract"),
-        Binding("d", "delete_contract", "Delete", id="record.delete",
+        Binding("e", "edit_contract", "Edit", id=keymap.EDIT_ID, tooltip="Edit this contract"),
+        Binding("d", "delete_contract", "Delete", id=keymap.DELETE_ID,
                 tooltip="Delete this contract (asks first)"),
         Binding("c", "renew", "Renew", id="contract.copy",
                 tooltip="Copy the contract with the same terms for new dates"),
@@ -53,16 +53,16 @@ class ContractDetailScreen(BillingDetailScreen):
                 tooltip="Relate invoices (by bill ID) to this contract"),
         Binding("r", "unlink_invoice", "Remove", id="contract.unlink",
                 tooltip="Remove the invoice under the cursor from the related invoices"),
-        Binding(keymap.ATTACH, "attach_file", "Attach", id="contract.attach",
+        Binding(keymap.ATTACH, "attach_file", "Attach", id=keymap.ATTACH_ID,
                 tooltip="Attach a file to this contract"),
-        Binding("w", "save_file", "Save file", id="contract.save_file",
+        Binding("w", "save_file", "Save file", id=keymap.SAVE_FILE_ID,
                 tooltip="Save a copy of one of the contract's files on this machine"),
-        Binding("enter", "open_invoice", "Open", priority=True, id="record.open",
+        Binding("enter", "open_invoice", "Open", priority=True, id=keymap.OPEN_ID,
                 tooltip="Open the invoice under the cursor"),
-        Binding("right_square_bracket", "next_tab", "Next tab", id="tabs.next",
+        Binding("right_square_bracket", "next_tab", "Next tab", id=keymap.NEXT_TAB_ID,
                 tooltip="Show the next tab"),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
-                id="tabs.previous", tooltip="Show the previous tab"),
+                id=keymap.PREVIOUS_TAB_ID, tooltip="Show the previous tab"),
     ]
     """Contract keys; each is greyed when the services say no."""
 

@@ -90,9 +90,9 @@ class DetailScreen(CrmScreen):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(keymap.BACK, "back", "Back", id="detail.back", show=False,
+        Binding(keymap.BACK, "back", "Back", id=keymap.BACK_ID, show=False,
                 tooltip="Back to where you came from"),
-        Binding("H", "show_history", "History", id="record.history", show=False,
+        Binding("H", "show_history", "History", id=keymap.HISTORY_ID, show=False,
                 tooltip="Who changed what, and when"),
     ]
     """escape goes back, H shows the record's history (every detail screen)."""

@@ -21,7 +21,18 @@ REBUILD_DELAY = 0.03
 """Seconds the footer waits for more binding changes before it rebuilds."""
 
 HELP_KEY = "question_mark"
-"""The key of the help, which the footer offers as `? more`."""
+"""The key of the help, which the footer offers as `? more` (unless `[keymap]` moved it)."""
+
+HELP_ACTIONS = ("help", "app.help")
+"""The app's help, and a dialog's offer of it (screens.dialog); not the help's own `?`."""
+
+
+def help_key(active: dict[str, Any]) -> str | None:
+    """The key that opens the help here (`?`, or where the user's key map put it)."""
+    if HELP_KEY in active and active[HELP_KEY].binding.action in HELP_ACTIONS:
+        return HELP_KEY
+    return next((key for key, binding in active.items()
+                 if binding.binding.action in HELP_ACTIONS), None)
 
 MORE = N_("more")
 """What the footer's `?` entry says."""
@@ -55,7 +66,7 @@ class FooterEntry:
 def footer_keys(screen: Screen[Any], width: int, *, palette: bool = True,
                 ) -> tuple[list[FooterEntry], FooterEntry | None, list[FooterEntry]]:
     """The keys the footer of `screen` shows in `width` cells, the `? more` entry (None
-    where `?` does not work, as under a dialog), and the keys left for `?` to list.
+    where `?` does not work, as in a text field), and the keys left for `?` to list.
 
     Keys come in the order Textual resolves them (focused widget, screen, app), one per
     action; a key that does not fit whole is left out, and a later, shorter one may still
@@ -63,16 +74,17 @@ def footer_keys(screen: Screen[Any], width: int, *, palette: bool = True,
     """
     app = screen.app
     active = screen.active_bindings
-    help_binding = active.get(HELP_KEY)
+    help_at = help_key(active)
+    help_binding = active.get(help_at) if help_at is not None else None
     more = None
-    if help_binding is not None and help_binding.enabled and help_binding.node is app:
-        more = FooterEntry(HELP_KEY, app.get_key_display(help_binding.binding), _(MORE),
+    if help_binding is not None and help_binding.enabled:
+        more = FooterEntry(help_at, app.get_key_display(help_binding.binding), _(MORE),
                            help_binding.binding.action, True,
                            help_binding.binding.tooltip or "")
     entries: list[FooterEntry] = []
     actions: set[str] = set()
     for key, (_node, binding, enabled, tooltip) in active.items():
-        if not binding.show or key == HELP_KEY or binding.action in actions:
+        if not binding.show or key == help_at or binding.action in actions:
             continue
         if key == app.COMMAND_PALETTE_BINDING:
             continue  # docked right, counted below
@@ -141,7 +153,8 @@ class KeyFooter(Footer):
         keys = tuple(
             (key, binding.action, binding.description, enabled)
             for key, (_node, binding, enabled, _tip) in self.screen.active_bindings.items()
-            if binding.show or key in (self.app.COMMAND_PALETTE_BINDING, HELP_KEY)
+            if binding.show or key == self.app.COMMAND_PALETTE_BINDING
+            or binding.action in HELP_ACTIONS
         )
         return (*keys, self.show_command_palette, self._width())
 

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from crm_tui.i18n import _
+from screens import keymap
 from screens.footer import KeyFooter
 
 
@@ -36,8 +37,8 @@ class HelpScreen(ModalScreen[None]):
     """A list of keys grouped by scope; escape, q or ? closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="help.close", tooltip="Close the help"),
-        Binding("question_mark", "toggle", "Close", id="help.toggle", show=False,
+        Binding("escape,q", "close", "Close", id=keymap.BACK_ID, tooltip="Close the help"),
+        Binding("question_mark", "toggle", "Close", id="app.help", show=False,
                 tooltip="Close the help"),
     ]
     """Any of escape, q and ? (which opened it) closes."""

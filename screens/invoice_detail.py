@@ -13,6 +13,7 @@ from crm_tui import formatting
 from crm_tui.i18n import N_, _
 from crm_tui.services import invoice_forms
 from crm_tui.services.words import service_word
+from screens import keymap
 from screens.billing_detail import BillingDetailScreen, loading_box
 from screens.detail import detail_block
 from screens.invoices import (
@@ -49,8 +50,8 @@ class InvoiceDetailScreen(BillingDetailScreen):
     record_kind = "invoice"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit_invoice", "Edit", id="record.edit", tooltip="Edit this invoice"),
-        Binding("d", "delete_invoice", "Delete", id="record.delete",
+        Binding("e", "edit_invoice", "Edit", id=keymap.EDIT_ID, tooltip="Edit this invoice"),
+        Binding("d", "delete_invoice", "Delete", id=keymap.DELETE_ID,
                 tooltip="Delete this invoice (asks first; IM or superadmin)"),
         Binding("I", "issue_invoice", "Issue", id="invoice.issue",
                 tooltip="Issue the draft: next number, today's date, lock and PDF"),
@@ -60,7 +61,7 @@ class InvoiceDetailScreen(BillingDetailScreen):
                 tooltip="Lock the invoice (IW, IM) or unlock it (IM)"),
         Binding("p", "invoice_pdf", "PDF", id="invoice.pdf",
                 tooltip="Save the invoice as PDF (or ZIP with its attachments)"),
-        Binding("w", "save_file", "Save file", id="invoice.save_file",
+        Binding("w", "save_file", "Save file", id=keymap.SAVE_FILE_ID,
                 tooltip="Save a copy of one of the invoice's files on this machine"),
     ]
     """The invoice keys; each is greyed when the services say no."""

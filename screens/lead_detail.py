@@ -23,6 +23,7 @@ from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
 from crm_tui.services.settings import status_label
+from screens import keymap
 from screens.crm_screen import CrmScreen
 from screens.detail import show_history
 from screens.refusals import refusal_text
@@ -146,17 +147,17 @@ class LeadDetailScreen(CrmScreen):
     """Eight keys fill 80 columns: ctrl+p is listed by `?` instead of the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "back", "Back", id="lead.back", tooltip="Back to where you came from"),
-        Binding("e", "edit_lead", "Edit", id="lead.edit", tooltip="Edit the lead's fields"),
-        Binding("H", "show_history", "History", id="record.history", show=False,
+        Binding("escape,q", "back", "Back", id=keymap.BACK_ID, tooltip="Back to where you came from"),
+        Binding("e", "edit_lead", "Edit", id=keymap.EDIT_ID, tooltip="Edit the lead's fields"),
+        Binding("H", "show_history", "History", id=keymap.HISTORY_ID, show=False,
                 tooltip="Who changed what, and when"),
-        Binding("M", "merge_lead", "Merge", id="record.merge", show=False,
+        Binding("M", "merge_lead", "Merge", id=keymap.MERGE_ID, show=False,
                 tooltip="Merge a duplicate lead into this one"),
         Binding("C", "convert_lead", "Convert", id="lead.convert", show=False,
                 tooltip="Won: make the lead a customer company and contact"),
-        Binding("a", "add_note", "Note", id="lead.note", tooltip="Add a note to the timeline"),
-        Binding("t", "attach_file", "Attach", id="lead.attach", tooltip="Attach a file"),
-        Binding("w", "save_file", "Save file", id="lead.save_file",
+        Binding("a", "add_note", "Note", id=keymap.ADD_NOTE_ID, tooltip="Add a note to the timeline"),
+        Binding("t", "attach_file", "Attach", id=keymap.ATTACH_ID, tooltip="Attach a file"),
+        Binding("w", "save_file", "Save file", id=keymap.SAVE_FILE_ID,
                 tooltip="Save a copy of one of the lead's files on this machine"),
         Binding("greater_than_sign", "step_status(1)", "Next status", id="lead.next_status",
                 tooltip="Move the lead to the next status"),

@@ -9,10 +9,11 @@ from textual.widgets import Input
 
 from crm_tui.i18n import _
 from crm_tui.services import list_sorts
+from screens import keymap
 from widgets.filter_bar import FilterBar
 
 SORT_BINDING: BindingType = Binding(
-    "o", "cycle_sort", "Sort", id="list.sort",
+    "o", "cycle_sort", "Sort", id=keymap.SORT_ID,
     tooltip="Sort the list by the next column (name, company, status…)")
 """The sort key, the board's ordering key too; a sorted screen lists it in its BINDINGS
 (Textual reads BINDINGS from widget classes only, not from a mixin)."""

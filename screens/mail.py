@@ -15,6 +15,7 @@ from crm_tui.i18n import N_, _
 from crm_tui.services import mail_unmatched
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column, ListRows
+from screens import keymap
 from screens.crm_screen import CrmScreen
 from screens.tables import translated_columns
 from widgets.lazy_table import LazyTable
@@ -56,20 +57,20 @@ class MailScreen(CrmScreen):
     AUTO_FOCUS = "#unmatched"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "read_message", "Read", priority=True, id="mail.read",
+        Binding("enter", "read_message", "Read", priority=True, id=keymap.OPEN_ID,
                 tooltip="Read the message under the cursor"),
         Binding("A", "assign", "Assign", id="mail.assign",
                 tooltip="File the message on a lead you pick"),
-        Binding("n", "new_lead", "New lead", id="mail.new_lead",
+        Binding("n", "new_lead", "New lead", id=keymap.NEW_ID,
                 tooltip="Make a lead of the sender and file the message on it"),
-        Binding("d", "discard", "Discard", id="mail.discard",
+        Binding("d", "discard", "Discard", id=keymap.DELETE_ID,
                 tooltip="Throw the message away (asks first)"),
         Binding("R", "replay", "Replay", id="mail.replay",
                 tooltip="Read the quarantined copy again with the limits as now set, and file it"),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
-                id="tab.previous", tooltip="Unmatched / quarantined"),
+                id=keymap.PREVIOUS_TAB_ID, tooltip="Unmatched / quarantined"),
         Binding("right_square_bracket", "next_tab", "Next tab", show=False,
-                id="tab.next", tooltip="Unmatched / quarantined"),
+                id=keymap.NEXT_TAB_ID, tooltip="Unmatched / quarantined"),
     ]
     """The mail keys; each has a stable id for keymaps and help."""
 
@@ -154,11 +155,13 @@ class MailScreen(CrmScreen):
         return self._kept.get(row_id) if row_id is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide what the user may never do; grey what does not apply to the cursor row."""
+        """Hide what the user may never do; grey what does not apply to the cursor row, and
+        discard for one who handles mail but may not discard it (`refusal` says why)."""
         if action in ("assign", "new_lead", "discard"):
-            right = "discard" if action == "discard" else "handle"
-            if not self._rights.get(right):
+            if not self._rights.get("handle"):
                 return False
+            if action == "discard" and not self._rights.get("discard"):
+                return None
             return True if self._current_mail() is not None else None
         if action == "replay":
             if not self._rights.get("replay"):
@@ -168,6 +171,14 @@ class MailScreen(CrmScreen):
             return isinstance(self.focused, LazyTable) and (
                 self._current_mail() is not None or self._current_kept() is not None)
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """d on a message the user sees and may not discard (that needs LM)."""
+        mail = self._current_mail()
+        if action != "discard" or mail is None or self._rights.get("discard"):
+            return None
+        # The wording of refusal_text ("you may not delete X"), with the verb of the key.
+        return _("you may not discard mail {id}").format(id=mail["id"])
 
     @on(LazyTable.CursorMoved)
     def _cursor_moved(self, _event: LazyTable.CursorMoved) -> None:

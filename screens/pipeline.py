@@ -30,9 +30,11 @@ from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import leads, pipeline
 from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
+from screens import keymap
 from screens.crm_screen import CrmScreen
 from screens.first_frame import CollectorPause
 from screens.modals.pipeline_moves import LostReasonModal, StatusPickModal
+from screens.refusals import refusal_text
 from widgets.kanban import BoardTexts, CardData, ColumnData, KanbanBoard
 
 #: Inner width of a card (the column is 26 cells: border and padding take the rest).
@@ -118,7 +120,7 @@ class PipelineScreen(CrmScreen):
                 tooltip="Close the lead as lost, with the reason in its activity"),
         Binding("m", "toggle_mine", "Mine", id="pipeline.mine",
                 tooltip="Show only my leads, or everyone's again"),
-        Binding("o", "cycle_order", "Order", id="pipeline.order",
+        Binding("o", "cycle_order", "Order", id=keymap.SORT_ID,
                 tooltip="Order cards by estimated sale, last change or estimated close date"),
         Binding("c", "toggle_closed", "Closed", id="pipeline.closed",
                 tooltip="Show or hide the closed statuses"),
@@ -163,6 +165,8 @@ class PipelineScreen(CrmScreen):
         self._reload_after_moves = False
         self._figures_timer: Timer | None = None
         self._shown = False
+        # Card key -> (may the user move it, the lead's name), as the services said.
+        self._move_rights: dict[object, tuple[bool, str]] = {}
         self._collector = CollectorPause()
 
     def compose_body(self) -> ComposeResult:
@@ -418,12 +422,46 @@ class PipelineScreen(CrmScreen):
             self._moves_stored(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out the card moves while no card is highlighted (an empty column)."""
+        """Grey out the card moves while no card is highlighted (an empty column), or on a
+        lead the user may only look at (`refusal` says why)."""
         if action in ("move_to_status", "won", "lost") and self.is_mounted:
             boards = self.query("#board")
-            if not boards or boards.first(KanbanBoard).cursor_card is None:
+            card = boards.first(KanbanBoard).cursor_card if boards else None
+            if card is None or self.move_refusal(card):
                 return None
         return True
+
+    # -- whether the card under the cursor may move ------------------------------------
+
+    @on(KanbanBoard.CardHighlighted)
+    def _card_highlighted(self, event: KanbanBoard.CardHighlighted) -> None:
+        """Ask the services (on a thread) whether the user may move the highlighted card;
+        until they answer, its keys work and the services refuse a move they do not allow."""
+        event.board.move_refusal = self.move_refusal  # the board's own moves (shift+arrows)
+        key = event.card_key
+
+        def loaded(answer: tuple[bool, str]) -> None:
+            self._move_rights[key] = answer
+            self.refresh_bindings()
+
+        self.call_service(pipeline.may_move, self.session, int(key), done=loaded,
+                          failed=lambda _error: None, group="pipeline.rights", exclusive=True)
+
+    def move_refusal(self, card: CardData) -> str | None:
+        """Why `card` may not move: its lead is read-only for this user (named by the lead's
+        name, which the card shows)."""
+        answer = self._move_rights.get(card.key)
+        if answer is None or answer[0]:
+            return None  # may move, or not known yet
+        return refusal_text("edit", answer[1])
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """g, W and X on a lead the user may not change."""
+        if action not in ("move_to_status", "won", "lost") or not self.is_mounted:
+            return None
+        boards = self.query("#board")
+        card = boards.first(KanbanBoard).cursor_card if boards else None
+        return None if card is None else self.move_refusal(card)
 
     def action_move_to_status(self) -> None:
         """Move the card straight to a status picked by name (one status change)."""

@@ -23,6 +23,7 @@ from crm_tui.services.changes import Change
 from crm_tui.services.context import Session
 from crm_tui.services.records import get_kind
 from crm_tui.services.rows import Column, RecordRows, parse_filter_text
+from screens import keymap
 from screens.crm_screen import CrmScreen
 from screens.refusals import refusal_text
 from screens.tables import translated_columns
@@ -132,16 +133,16 @@ class RecordListScreen(CrmScreen):
     """Lists have many keys: ctrl+p is listed by `?` instead of the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="list.filter",
+        Binding("slash", "filter", "Filter", id=keymap.SEARCH_ID,
                 tooltip="Filter the list: words match text, FIELD=VALUE matches a field"),
-        Binding("n", "new_record", "New", id="record.new", tooltip="Create a record"),
-        Binding("enter", "open_record", "Open", priority=True, id="record.open",
+        Binding("n", "new_record", "New", id=keymap.NEW_ID, tooltip="Create a record"),
+        Binding("enter", "open_record", "Open", priority=True, id=keymap.OPEN_ID,
                 tooltip="Open the record under the cursor"),
         Binding("enter", "filter_done", "Done", priority=True, show=False,
                 id="list.filter_done", tooltip="Apply the filter and go back to the list"),
-        Binding("e", "edit_record", "Edit", id="record.edit",
+        Binding("e", "edit_record", "Edit", id=keymap.EDIT_ID,
                 tooltip="Edit the record under the cursor"),
-        Binding("d", "delete_record", "Delete", id="record.delete",
+        Binding("d", "delete_record", "Delete", id=keymap.DELETE_ID,
                 tooltip="Delete the record under the cursor (asks first)"),
         Binding("i", "import_csv", "Import", id="csv.import", tooltip="Import records from CSV"),
         Binding("x", "export_csv", "Export", id="csv.export",

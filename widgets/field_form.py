@@ -169,9 +169,10 @@ class FieldForm(VerticalScroll, can_focus=False):
     Errors come from the owner (normally the service's validation) through `show_errors`.
     """
 
+    # The key map's "save" and "back" jobs: one id with every dialog's, for `[keymap]`.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "submit", "Save", id="field_form.submit", tooltip="Save the form"),
-        Binding("escape", "cancel", "Cancel", id="field_form.cancel", tooltip="Discard changes"),
+        Binding("ctrl+s", "submit", "Save", id="save", tooltip="Save the form"),
+        Binding("escape", "cancel", "Cancel", id="back", tooltip="Discard changes"),
     ]
 
     DEFAULT_CSS = """

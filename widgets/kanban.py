@@ -90,7 +90,7 @@ class KanbanBoard(LocalMoves, HorizontalScroll, can_focus=True, inherit_bindings
             "open_card",
             "Open",
             show=False,
-            id="kanban.open",
+            id="open",  # the key map's "open" job: one id with the screens' open
             tooltip="Open the highlighted card",
         ),
     ]
@@ -382,14 +382,28 @@ class KanbanBoard(LocalMoves, HorizontalScroll, can_focus=True, inherit_bindings
 
     # -- actions ------------------------------------------------------------------------
 
+    move_refusal: Callable[[CardData], str | None] | None = None
+    """Set by the owner: why the card may not be moved (its moves are greyed and the app says
+    this when one is pressed), or None when it may."""
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out moves with no card or no neighbouring column."""
+        """Grey out moves with no card or no neighbouring column, or of a card the owner
+        says may not move."""
         if action == "move_card":
             step = parameters[0] if parameters else 1
             target = self._active + (step if isinstance(step, int) else 1)
             if self.cursor_card is None or not 0 <= target < len(self._column_data):
                 return None
+            if self.refusal(action, parameters):
+                return None
         return True
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Why a greyed move does nothing, when the owner said the card may not move."""
+        card = self.cursor_card
+        if action != "move_card" or card is None or self.move_refusal is None:
+            return None
+        return self.move_refusal(card)
 
     def action_column_left(self) -> None:
         """Move the cursor to the previous column."""

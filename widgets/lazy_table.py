@@ -161,7 +161,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             "select_row",
             "Open",
             show=False,
-            id="lazy_table.select",
+            id="open",  # the key map's "open" job: one id with the screens' open
             tooltip="Open the row under the cursor",
         ),
         Binding(

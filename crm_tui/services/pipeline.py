@@ -237,6 +237,18 @@ def check_move(session: Session, lead_id: int) -> str:
     return lead.full_name
 
 
+def may_move(session: Session, lead_id: int) -> tuple[bool, str]:
+    """Whether the user may move the lead (change its status), and its name: the board
+    greys its move keys on a lead the user may only look at, and says why.
+
+    Raises:
+        NotFound: the lead is gone, or the user may not see it.
+    """
+    kind = get_kind("lead")
+    lead = kind.load(session, lead_id)
+    return kind.can_modify(session, lead), lead.full_name
+
+
 def move_choices() -> list[tuple[int, str]]:
     """Every status a card may be moved to, as (number, name as the user reads it), in order."""
     return list(enumerate(settings.status_labels()))

@@ -13,13 +13,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from crm_tui.errors import error_text
 from crm_tui.i18n import _
 from crm_tui.services import users
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
@@ -27,13 +28,13 @@ from screens.service_calls import run_service
 FIELDS = ("current", "new", "repeat")
 
 
-class ChangePasswordModal(ModalScreen[bool | None]):
+class ChangePasswordModal(Dialog[bool | None]):
     """Change the acting user's own password."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Change", priority=True, id="password.save",
+        Binding("ctrl+s", "save", "Change", priority=True, id=keymap.SAVE_ID,
                 tooltip="Change the password"),
-        Binding("escape", "cancel", "Cancel", id="password.cancel",
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID,
                 tooltip="Close without changing it"),
     ]
     """ctrl+s (or enter in the last field) changes the password; escape closes."""

@@ -10,13 +10,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import N_, _, ngettext
 from crm_tui.services import company_mass
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
@@ -50,12 +51,12 @@ class CompanyMassRequest:
     """For REASSIGN: the manager whose companies change hands."""
 
 
-class CompanyMassModal(ModalScreen[CompanyMassRequest | None]):
+class CompanyMassModal(Dialog[CompanyMassRequest | None]):
     """The operation, then its value (a list, or a line to type); for a reassignment the
     manager who leaves, then the one who takes over. Enter picks, escape goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="company_mass.back",
+        Binding("escape", "back", "Back", id=keymap.BACK_ID,
                 tooltip="Back to the operations, or close"),
     ]
     """Enter picks in the list; escape goes back."""

@@ -7,20 +7,21 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from crm_tui.i18n import _
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(Dialog[bool]):
     """Ask a question; dismisses with True (y) or False (n, escape)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Go ahead"),
         Binding("n", "answer(False)", "No", id="confirm.no", tooltip="Keep things as they are"),
-        Binding("escape", "cancel", "Cancel", id="confirm.cancel", show=False,
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, show=False,
                 tooltip="Keep things as they are"),
     ]
     """y answers yes; n answers no, and escape closes as every dialog does (no)."""

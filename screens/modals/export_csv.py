@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
 from crm_tui.i18n import _, kind_name
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.record_list import ExportRequest
 
@@ -39,12 +40,12 @@ def write_export(
     return count
 
 
-class ExportCsvModal(ModalScreen[ExportRequest | None]):
+class ExportCsvModal(Dialog[ExportRequest | None]):
     """Ask where to write the export; dismisses with an ExportRequest or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Close, export nothing"),
-        Binding("ctrl+s", "confirm", "Export", priority=True, id="export.confirm",
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Close, export nothing"),
+        Binding("ctrl+s", "confirm", "Export", priority=True, id=keymap.SAVE_ID,
                 tooltip="Write the file"),
     ]
     """Enter or ctrl+s writes; escape closes."""

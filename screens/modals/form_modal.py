@@ -9,18 +9,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from crm_tui.errors import Conflict, CrmError, ValidationFailed, error_text
 from crm_tui.i18n import _
 from crm_tui.services import forms
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.form_specs import specs_from
 from widgets.field_form import FieldForm
 
 
-class FormModal(ModalScreen[Any]):
+class FormModal(Dialog[Any]):
     """A dialog holding one FieldForm (mounted once its fields arrive).
 
     `esc` closes it, asking first when the form has unsaved edits; `has_unsaved_edits`
@@ -28,7 +29,7 @@ class FormModal(ModalScreen[Any]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Close without saving"),
     ]
 
     def __init__(self, title: str, *, note: str = "", session: Any = None,

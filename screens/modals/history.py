@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from crm_tui.errors import error_text
 from crm_tui.i18n import _
 from crm_tui.services import history
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
@@ -38,12 +39,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-class HistoryModal(ModalScreen[None]):
+class HistoryModal(Dialog[None]):
     """The history of one record, newest first; escape closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="history.close", tooltip="Back to the record"),
-        Binding("H", "toggle", "Close", id="history.toggle", show=False,
+        Binding("escape,q", "close", "Close", id=keymap.BACK_ID, tooltip="Back to the record"),
+        Binding("H", "toggle", "Close", id=keymap.HISTORY_ID, show=False,
                 tooltip="Back to the record"),
     ]
     """Escape (or H again) closes."""

@@ -15,13 +15,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
 from crm_tui.errors import CrmError, ValidationFailed, error_text
 from crm_tui.i18n import N_, _, kind_name, ngettext
 from crm_tui.services.context import Session
 from crm_tui.services.rows import Column, ListRows
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.modals.progress import ProgressModal, ProgressOutcome
 from screens.service_calls import run_service
@@ -94,14 +95,14 @@ class CsvTree(DirectoryTree):
         ]
 
 
-class ImportCsvModal(ModalScreen[ImportRequest | None]):
+class ImportCsvModal(Dialog[ImportRequest | None]):
     """Pick a CSV file and see its dry run; dismisses with an ImportRequest or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="import.cancel", tooltip="Close, import nothing"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Close, import nothing"),
         Binding("ctrl+r", "dry_run", "Dry run", priority=True, id="import.dry_run",
                 tooltip="Check the file without writing anything"),
-        Binding("ctrl+s", "confirm", "Import", priority=True, id="import.confirm",
+        Binding("ctrl+s", "confirm", "Import", priority=True, id=keymap.SAVE_ID,
                 tooltip="Import the checked file (all rows or none)"),
     ]
     """Escape closes; ctrl+r checks the file; ctrl+s imports it once it checked clean."""

@@ -10,13 +10,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _, kind_name
 from crm_tui.services import duplicates, merging
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.modals.record_form import RecordFormModal
 from screens.service_calls import run_service
@@ -26,13 +27,13 @@ Choice = tuple[str, int | None]
 """("open", id), ("merge", id) or ("create", None)."""
 
 
-class DuplicateChoiceModal(ModalScreen[Choice | None]):
+class DuplicateChoiceModal(Dialog[Choice | None]):
     """Lists the records a new one resembles (only ones the user may see: the service finds
     no others); merging is offered into those he may change. Dismisses with the choice, or
     None (escape: back to the form)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back to the form", id="duplicates.back",
+        Binding("escape", "back", "Back to the form", id=keymap.BACK_ID,
                 tooltip="Return to the form without saving"),
     ]
     """Enter picks; escape goes back to the form."""

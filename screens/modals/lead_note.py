@@ -7,19 +7,20 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
 from crm_tui.i18n import _
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 
 
-class LeadNoteModal(ModalScreen[str | None]):
+class LeadNoteModal(Dialog[str | None]):
     """A note for a lead's timeline; dismisses with its text (ctrl+s) or None (escape)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="note.save", tooltip="Add the note"),
-        Binding("escape", "cancel", "Cancel", id="note.cancel", tooltip="Close without adding"),
+        Binding("ctrl+s", "save", "Save", id=keymap.SAVE_ID, tooltip="Add the note"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Close without adding"),
     ]
     """ctrl+s adds the note, escape gives up."""
 
@@ -68,11 +69,11 @@ class LeadNoteModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class AttachPathModal(ModalScreen[str | None]):
+class AttachPathModal(Dialog[str | None]):
     """Asks for the path of a file to attach; dismisses with it (enter) or None (escape)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="attach.cancel", tooltip="Attach nothing"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Attach nothing"),
     ]
     """Enter attaches, escape gives up."""
 

@@ -8,22 +8,23 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _
 from crm_tui.services import mail_unmatched
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
 
-class LeadPickModal(ModalScreen[int | None]):
+class LeadPickModal(Dialog[int | None]):
     """Type to search the leads you may change; enter on one dismisses with its id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="pick.cancel", tooltip="Pick no lead"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Pick no lead"),
         Binding("down", "to_list", "Results", id="pick.results", show=False,
                 tooltip="Move from the search to the results"),
     ]

@@ -8,7 +8,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select
 from textual.widgets.select import InvalidSelectValueError
 
@@ -16,6 +15,7 @@ from crm_tui.errors import ValidationFailed, error_text
 from crm_tui.i18n import _
 from crm_tui.services import leads, saved_searches
 from crm_tui.services.context import Session
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 from widgets.field_form import FieldForm, FieldSpec
@@ -83,7 +83,7 @@ def search_specs(choices: dict[str, list], filters: dict[str, str]) -> list[Fiel
     ]
 
 
-class LeadSearchModal(ModalScreen[dict[str, str] | None]):
+class LeadSearchModal(Dialog[dict[str, str] | None]):
     """Every lead filter in one form; dismisses with the filters (ctrl+s) or None (escape).
 
     Picking a saved search fills the form with it; a name under "Save as" saves the search

@@ -15,13 +15,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, TextArea
 
 from crm_tui.errors import error_text
 from crm_tui.i18n import _
 from crm_tui.services import mailing
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
@@ -58,12 +59,12 @@ def send_request(session: Session, request: MailRequest) -> mailing.SentResult:
                          body=request.body, template=request.template, attachments=files)
 
 
-class MailDialog(ModalScreen["mailing.SentResult | None"]):
+class MailDialog(Dialog["mailing.SentResult | None"]):
     """What both dialogs share: loading, sending on a thread, the error line, the keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "send", "Send", id="mail.send", tooltip="Send the mail now"),
-        Binding("escape", "cancel", "Cancel", id="mail.cancel", tooltip="Close without sending"),
+        Binding("ctrl+s", "send", "Send", id=keymap.SAVE_ID, tooltip="Send the mail now"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Close without sending"),
     ]
     """ctrl+s sends; escape closes without sending."""
 

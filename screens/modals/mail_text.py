@@ -7,18 +7,19 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from crm_tui.i18n import _
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 
 
-class MailTextModal(ModalScreen[None]):
+class MailTextModal(Dialog[None]):
     """A message to read; escape (or q) closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="mail_text.close", tooltip="Back to the list"),
+        Binding("escape,q", "close", "Close", id=keymap.BACK_ID, tooltip="Back to the list"),
     ]
     """escape and q close the message."""
 

@@ -11,13 +11,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _, ngettext
 from crm_tui.services import lead_mass, leads, search
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 from widgets.ref_picker import RefPicker
@@ -38,12 +39,12 @@ class MassRequest:
     """How the confirmation names it, e.g. "change status to Proposal delivered"."""
 
 
-class MassEditModal(ModalScreen[MassRequest | None]):
+class MassEditModal(Dialog[MassRequest | None]):
     """The operation from a list, then its value (owner, status by name, company, lead
     type or tag) from a type-ahead picker; enter picks, escape goes back a step or closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="mass_edit.back",
+        Binding("escape", "back", "Back", id=keymap.BACK_ID,
                 tooltip="Back to the operations, or close"),
     ]
     """Enter picks in the list; escape goes back."""

@@ -9,23 +9,24 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _, kind_name
 from crm_tui.services import merging
 from crm_tui.services.context import Session
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.service_calls import run_service
 
 
-class MergePickerModal(ModalScreen[int | None]):
+class MergePickerModal(Dialog[int | None]):
     """Lists records of a kind that could be merged into one; dismisses with the id picked,
     or None (escape)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="merge.cancel", tooltip="Merge nothing"),
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID, tooltip="Merge nothing"),
         Binding("down", "to_list", "List", show=False, id="merge.list", priority=True,
                 tooltip="Move from the search to the list"),
     ]

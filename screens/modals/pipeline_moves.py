@@ -9,11 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import _
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 
 
@@ -23,11 +24,11 @@ def match_key(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-class StatusPickModal(ModalScreen[int | None]):
+class StatusPickModal(Dialog[int | None]):
     """The status names: typing narrows them, ↑/↓ choose, enter moves, escape gives up."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="status_pick.cancel",
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID,
                 tooltip="Leave the card where it is"),
         Binding("down", "cursor(1)", "Next", id="status_pick.down", show=False, priority=True,
                 tooltip="Choose the next status"),
@@ -120,11 +121,11 @@ class StatusPickModal(ModalScreen[int | None]):
         self.dismiss(None)
 
 
-class LostReasonModal(ModalScreen[str | None]):
+class LostReasonModal(Dialog[str | None]):
     """Why a lead was lost: one line, recorded in its activity; enter closes it as lost."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="lost_reason.cancel",
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID,
                 tooltip="Leave the lead open"),
     ]
     """Enter (in the field) closes the lead as lost, escape gives up."""

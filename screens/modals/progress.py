@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar
 
 from crm_tui.i18n import N_, _
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 
 Job = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
@@ -35,11 +36,11 @@ class ProgressOutcome:
     """The user pressed escape and the job stopped early."""
 
 
-class ProgressModal(ModalScreen[ProgressOutcome]):
+class ProgressModal(Dialog[ProgressOutcome]):
     """Run a job on a thread with a progress bar; dismisses with its ProgressOutcome."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="progress.cancel",
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID,
                 tooltip="Stop the job (nothing is written when it stops early)"),
     ]
     """Escape cancels the job."""

@@ -17,7 +17,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -26,6 +25,8 @@ from crm_tui.i18n import _
 from crm_tui.services import attachments
 from crm_tui.services.context import Session
 from crm_tui.services.rows import cell_text
+from screens import keymap
+from screens.dialog import Dialog
 from screens.footer import KeyFooter
 from screens.lead_detail import size_text
 from screens.service_calls import run_service
@@ -48,13 +49,13 @@ def file_line(item: dict[str, Any], kind: str) -> Text:
     return text
 
 
-class SaveAttachmentModal(ModalScreen[Path | None]):
+class SaveAttachmentModal(Dialog[Path | None]):
     """Choose one of a record's files and where to save a copy of it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True, id="save_file.save",
+        Binding("ctrl+s", "save", "Save", priority=True, id=keymap.SAVE_ID,
                 tooltip="Write a copy of the chosen file to the path"),
-        Binding("escape", "cancel", "Cancel", id="save_file.cancel",
+        Binding("escape", "cancel", "Cancel", id=keymap.BACK_ID,
                 tooltip="Close without saving"),
     ]
     """ctrl+s (or enter in the path) saves; escape closes."""

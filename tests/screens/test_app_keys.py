@@ -60,6 +60,47 @@ async def test_question_mark_lists_the_keys_of_the_screen(world):
         assert type(app.screen).__name__ == "CompaniesScreen"
 
 
+def footer_more(app) -> list[str]:
+    """The footer's `?` entry, as drawn (empty where it offers none)."""
+    from textual.widgets._footer import FooterKey
+
+    return [key.description for key in app.screen.query(FooterKey) if key.key == "question_mark"]
+
+
+async def test_question_mark_lists_a_dialogs_keys_except_where_it_is_typed(world):
+    from textual.widgets import Input, OptionList
+
+    app = app_for(world, "admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter", "M")
+        dialog = app.screen
+        assert type(dialog).__name__ == "MergePickerModal"
+        search = dialog.query_one("#merge-search", Input)
+        # The search field has the focus: ? is a character there, and not offered.
+        assert dialog.focused is search
+        assert footer_more(app) == []
+        await press(pilot, "question_mark")
+        assert app.screen is dialog and search.value == "?"
+        await press(pilot, "backspace")
+        await settle(pilot)
+        await press(pilot, "down")  # to the candidates: ? lists the dialog's keys again
+        assert isinstance(dialog.focused, OptionList)
+        await pilot.pause(0.1)
+        assert footer_more(app) == ["more"]
+        await press(pilot, "question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        listed = {(k.description, k.scope) for k in app.screen.keys}
+        assert ("Cancel", "This dialog") in listed
+        assert not any(k.scope == "This screen" for k in app.screen.keys)
+        assert ("Edit", "This dialog") not in listed  # the company's keys stay behind it
+        assert "Merge" in str(app.screen.query_one("#help-title").content)
+        await press(pilot, "escape")  # closes the help, back to the dialog
+        assert app.screen is dialog
+        await press(pilot, "escape")
+        assert type(app.screen).__name__ == "CompanyDetailScreen"
+
+
 async def test_q_goes_back_from_a_detail_then_quits(world):
     app = app_for(world, "admin")
     async with app.run_test(size=SIZE) as pilot:

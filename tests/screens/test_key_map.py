@@ -1,5 +1,6 @@
 """The key map, as the user meets it: on every screen and dialog (reached by keys, at 80x24)
-no key has two jobs, and the jobs every screen shares have the same key everywhere."""
+no key has two jobs, and the jobs every screen shares have the same key and the same binding
+id everywhere (so that one `[keymap]` override moves the job on every screen)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 from crm_tui.demo import DemoSizes, generate
-from screens.keymap import SHARED_JOBS
+from screens.keymap import SHARED_IDS, SHARED_JOBS
 from tests.screens.crm_app_helpers import SIZE, RecordingApp, press, settle
 
 # (name, keys from the companies screen, the screen they end on): every screen and the
@@ -64,9 +65,25 @@ JOB_OF_ACTION = {
     "attach_file": "attach", "add_note": "add note",
     "save": "save", "submit": "save", "send": "save", "confirm": "save",
     "open_record": "open", "open_contact": "open", "open_invoice": "open",
-    "read_message": "open",
+    "read_message": "open", "open_card": "open", "select_row": "open",
     "back": "back", "cancel": "back", "close": "back",
+    "filter": "search",
+    "new_record": "new", "new_template": "new", "new_type": "new", "new_lead": "new",
+    "edit_record": "edit", "edit_company": "edit", "edit_contact": "edit",
+    "edit_contract": "edit", "edit_invoice": "edit", "edit_lead": "edit",
+    "edit_template": "edit",
+    "delete_record": "delete", "delete_company": "delete", "delete_contact": "delete",
+    "delete_contract": "delete", "delete_invoice": "delete", "delete_template": "delete",
+    "delete_type": "delete", "discard": "delete",
+    "show_history": "history",
+    "merge_company": "merge", "merge_contact": "merge", "merge_lead": "merge",
+    "save_file": "save file",
+    "cycle_sort": "sort", "cycle_order": "sort",
 }
+
+#: Bindings whose action reads like a shared job but is a job of their own (escape in the
+#: filter bar clears the filter).
+OWN_JOB_IDS = {"filter_bar.close"}
 
 #: Keys that may also go back (DESIGN: `q` back, quit at the top).
 ALSO_BACK = {"q"}
@@ -114,9 +131,15 @@ def key_problems(screen: Any) -> list[str]:
             job = JOB_OF_ACTION.get(binding.action.rpartition(".")[2].partition("(")[0])
             if job is None or binding.id is None:
                 continue
-            if key != SHARED_JOBS[job] and not (job == "back" and key in ALSO_BACK):
+            if binding.id in OWN_JOB_IDS or (job == "back" and key in ALSO_BACK):
+                continue
+            if key != SHARED_JOBS[job]:
                 problems.append(f"{key!r}: {type(node).__name__} {binding.action} "
                                 f"({binding.id}) is '{job}', whose key is {SHARED_JOBS[job]!r}")
+            if binding.id != SHARED_IDS[job]:
+                # One id per job, so that `[keymap]` moves it on every screen at once.
+                problems.append(f"{key!r}: {type(node).__name__} {binding.action} "
+                                f"({binding.id}) is '{job}', whose id is {SHARED_IDS[job]!r}")
     return problems
 
 
@@ -188,3 +211,4 @@ def test_the_check_sees_a_key_with_two_jobs():
     problems = asyncio.run(run())
     assert any("ctrl+d" in p and "delete_right" in p for p in problems), problems
     assert any("'attach', whose key is 't'" in p for p in problems), problems
+    assert any("'attach', whose id is 'attach'" in p for p in problems), problems

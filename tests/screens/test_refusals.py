@@ -150,3 +150,66 @@ async def test_a_contract_he_may_not_renew_says_why(world):
         assert warnings(app) == [
             "you may not create contracts, so you may not renew Support 2026"]
         assert type(app.screen).__name__ == "ContractsScreen"
+
+
+async def test_a_read_only_lead_on_the_board_says_why_its_moves_do_nothing(world):
+    from crm_tui.models import Lead
+    from tests.unit.lead_world import seed_leads
+    from widgets.kanban import KanbanBoard
+
+    ids = seed_leads(world)  # Ben Beta (Customer #B, owner manager1): user1 only looks
+    app = app_for(world, "user1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "6")
+        board = app.screen.query_one(KanbanBoard)
+        while board.cursor_card.key != ids["Ben Beta"]:
+            await press(pilot, "j")
+        await settle(pilot)
+        for key in ("W", "X", "g", "greater_than_sign"):
+            assert app.active_bindings[key].enabled is False, key
+        app.notes.clear()
+        await press(pilot, "W", "X", "g", "greater_than_sign", "shift+right")
+        await settle(pilot)
+        assert warnings(app) == ["read-only: you may not modify Ben Beta"] * 5
+        assert type(app.screen).__name__ == "PipelineScreen"  # no dialog asked anything
+        assert Lead.get_by_id(ids["Ben Beta"]).status == 0
+        assert board.cursor_card.key == ids["Ben Beta"]
+        # Nothing else about the lead is named (its owner, its company).
+        assert not any("manager1" in text or "Customer" in text for text in warnings(app))
+
+        # His own lead moves as before: its keys are not greyed.
+        while board.cursor_card.key != ids["Ann Alpha"]:
+            await press(pilot, "k")
+        await settle(pilot)
+        assert app.active_bindings["W"].enabled is True
+        app.notes.clear()
+        await press(pilot, "greater_than_sign")
+        await settle(pilot)
+        assert Lead.get_by_id(ids["Ann Alpha"]).status == 1
+        assert warnings(app) == []
+
+
+async def test_mail_he_may_handle_but_not_discard_says_why_in_spanish(world):
+    from crm_tui.models import FiledMessage
+    from tests.screens.test_mail_screen import _arrives
+
+    get_kind("user").create(world.session("admin"), {
+        "login": "sales1", "real_name": "Sales One", "profiles": "Sales",
+        "company": str(world.cid("My company")), "password": "sales1-pw"})
+    assert _arrives(world, "Hello?", "one@elsewhere.example") == "unmatched"
+    mail_id = FiledMessage.get(FiledMessage.subject == "Hello?").id
+    i18n.override_language("es")
+    try:
+        app = app_for(world, "sales1")  # Sales: handles unmatched mail, may not discard (LM)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, "9")
+            assert app.active_bindings["d"].enabled is False
+            await press(pilot, "d")
+            assert warnings(app) == [f"no puede descartar el correo {mail_id}"]
+            assert type(app.screen).__name__ == "MailScreen"  # nothing asked
+            assert FiledMessage.get_by_id(mail_id).outcome == "unmatched"
+    finally:
+        i18n.clear_override()
+        i18n.set_language(i18n.SOURCE_LANGUAGE)
