@@ -264,7 +264,7 @@ class RecordRows:
         if exact is not None:
             total = exact
         elif self._probe is not None:
-            total = self.query().select(model.id).limit(self._probe + 1).count()
+            total = search.capped_count(self.query, model, self._probe + 1)
             estimated = total > self._probe
         else:
             with search.for_every_match():

@@ -39,6 +39,9 @@ _COMMON = 2000
 #: Whether the queries built now visit every match (see `for_every_match`).
 _EVERY_MATCH: contextvars.ContextVar[bool] = contextvars.ContextVar("search_every_match",
                                                                     default=False)
+#: Where `match` notes a lone common word's (kind, prefix, codes) (see `capped_count`).
+_LONE_COMMON: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "search_lone_common", default=None)
 
 
 @contextlib.contextmanager
@@ -215,22 +218,50 @@ def match(kind: str, text: str, codes: Sequence[str] | None = None,
             return fallback
         words = SearchWord.select(SearchWord.record_id).where(condition)
         common_word = entries >= _COMMON and not _EVERY_MATCH.get()
-        (common if common_word else rare).append((condition, words))
+        (common if common_word else rare).append((condition, words, prefix))
     conditions: list[peewee.Expression] = []
     if rare:
         # The records of rare words are gathered first and drive the query.
-        conditions += [model.id.in_(words) for _, words in rare]
+        conditions += [model.id.in_(words) for _, words, _ in rare]
     elif len(common) > 1:
         # Several common words ("ana garcía"): their records intersected in the index.
         conditions.append(model.id.in_(functools.reduce(operator.and_,
-                                                        [words for _, words in common])))
+                                                        [words for _, words, _ in common])))
         common = []
+    noted = _LONE_COMMON.get()
+    if noted is not None and len(common) == 1:
+        noted.append((kind, common[0][2], codes))
     # A common word is checked row by row through the (kind, record, word) index, so a list
     # read along its sort index stops after a page instead of gathering every id first.
     conditions += [peewee.fn.EXISTS(SearchWord.select(peewee.SQL("1"))
                                     .where(SearchWord.record_id == model.id, condition))
-                   for condition, _ in common]
+                   for condition, _, _ in common]
     return functools.reduce(operator.and_, conditions)
+
+
+def capped_count(build: Callable[[], peewee.Select], model: type[peewee.Model],
+                 cap: int) -> int:
+    """How many records `build()` (a select of `model`) finds, counted up to `cap`.
+
+    When its search is one common word (thousands of index entries), the count walks that
+    word's index entries and looks each record up by id: about cap / (share of the matches
+    the query keeps) steps, against walking the records along some other index and checking
+    each one in the search index (the access rule picks that index). The query's own
+    conditions all still apply; a record with two entries for the word counts once.
+    """
+    noted: list = []
+    token = _LONE_COMMON.set(noted)
+    try:
+        query = build().select(model.id)
+    finally:
+        _LONE_COMMON.reset(token)
+    if len(noted) == 1 and MODELS.get(noted[0][0]) is model:
+        kind, prefix, codes = noted[0]
+        entry = SearchWord.alias("driving_word")
+        query = (query.join_from(model, entry, on=(entry.record_id == model.id)
+                                 & _prefix_condition(kind, prefix, codes, entry))
+                 .distinct())
+    return query.limit(cap).count()
 
 
 def all_common(kind: str, text: str, codes: Sequence[str] | None = None) -> bool:

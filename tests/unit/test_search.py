@@ -143,3 +143,40 @@ def test_counts_gather_a_common_words_records_and_agree_with_the_page_walk(any_w
     with search.for_every_match():
         gather_sql = kind.query(admin, {"q": "garcia"}).sql()[0]
     assert "EXISTS" in walk_sql and "EXISTS" not in gather_sql
+
+
+def test_a_capped_count_walks_a_common_words_entries_and_counts_each_lead_once(any_world,
+                                                                                monkeypatch):
+    """The list's capped count of a common word drives from the word's index entries; it
+    agrees with the exact count for every user, a lead whose name and email both start
+    with the word counting once, and stops at the probe."""
+    from crm_tui.services.lead_rows import LeadRows
+
+    monkeypatch.setattr(search, "_COMMON", 3)  # "garcia" is common here
+    grant_lead_bits(any_world)
+    admin = any_world.session("admin")
+    kind = get_kind("lead")
+    customer = str(any_world.cid("Customer #A"))
+    for n in range(4):
+        kind.create(admin, {"full_name": f"Ana García {n}", "email": f"garcia{n}@x.example",
+                            "owner": "user1", "company": customer})
+    kind.create(admin, {"full_name": "Luis García", "email": "garcia@y.example",
+                        "owner": "admin"})
+    kind.create(admin, {"full_name": "Eva Garcés", "company_name": "García Hermanos",
+                        "owner": "manager1"})
+    kind.create(admin, {"full_name": "Ana Müller", "owner": "user1", "company": customer})
+    seen = {}
+    for login in ("admin", "user1", "manager1", "user2"):
+        session = any_world.session(login)
+        exact = LeadRows(session, {"q": "garcia"}).count()
+        seen[login] = exact
+        assert exact == len(kind.list(session, {"q": "garcia"})), login
+        capped = LeadRows(session, {"q": "garcia"}, probe=50)
+        assert capped.count() == exact and not capped.estimated, login
+        stopped = LeadRows(session, {"q": "garcia"}, probe=2)
+        assert stopped.count() == min(exact, 3), login
+        # With a rare word beside it the rare word drives, and the count still agrees.
+        both = LeadRows(session, {"q": "garcia luis"}, probe=50).count()
+        assert both == len(kind.list(session, {"q": "garcia luis"})), login
+    # user1 sees the leads they own; user2 sees none.
+    assert seen == {"admin": 6, "user1": 4, "manager1": 6, "user2": 0}
