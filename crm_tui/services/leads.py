@@ -236,7 +236,7 @@ class LeadKind(Kind):
             key = value.strip().lower()
             return search.match("lead", value, fallback=(
                 Lead.full_name.contains(value) | Lead.email_key.contains(key)
-                | Lead.company_name.contains(value)))
+                | Lead.company_name.contains(value)), required=True)
         if name == "closed":
             # Most leads are open: `status + 0` keeps the planner off the status indexes,
             # which would fetch three quarters of the table in random order; lists walk

@@ -789,7 +789,7 @@ class Kind:
                 # case do not matter, and typed words match word starts through an index.
                 code = search.field_code(self.name, field.column)
                 query = query.where(column.contains(value) if code is None else search.match(
-                    self.name, value, (code,), column.contains(value)))
+                    self.name, value, (code,), column.contains(value), required=True))
                 continue
             try:
                 parsed = parse_field(session, field, value)

@@ -197,12 +197,15 @@ def _entries(kind: str, prefix: str, codes: Sequence[str] | None) -> int:
 
 
 def match(kind: str, text: str, codes: Sequence[str] | None = None,
-          fallback: peewee.Expression | None = None) -> peewee.Expression:
+          fallback: peewee.Expression | None = None, *,
+          required: bool = False) -> peewee.Expression:
     """The records of `kind` where every typed word starts a word of their name, email or
     company (of the fields `codes` only, when given).
 
     When some typed word starts no indexed word at all, `fallback` (the caller's substring
-    match) applies instead, so `day` still finds Sunday.
+    match) applies instead, so `day` still finds Sunday. `required`: the caller ANDs the
+    condition into its query as it is (not inside an OR), so `capped_count` may drive the
+    count from the word's index entries.
     """
     model = MODELS[kind]
     typed = list(dict.fromkeys(words_of(text)))
@@ -229,7 +232,7 @@ def match(kind: str, text: str, codes: Sequence[str] | None = None,
                                                         [words for _, words, _ in common])))
         common = []
     noted = _LONE_COMMON.get()
-    if noted is not None and len(common) == 1:
+    if noted is not None and required and len(common) == 1:
         noted.append((kind, common[0][2], codes))
     # A common word is checked row by row through the (kind, record, word) index, so a list
     # read along its sort index stops after a page instead of gathering every id first.

@@ -180,3 +180,19 @@ def test_a_capped_count_walks_a_common_words_entries_and_counts_each_lead_once(a
         assert both == len(kind.list(session, {"q": "garcia luis"})), login
     # user1 sees the leads they own; user2 sees none.
     assert seen == {"admin": 6, "user1": 4, "manager1": 6, "user2": 0}
+
+
+def test_a_capped_count_keeps_the_other_branches_of_a_search(any_world, monkeypatch):
+    """A company's `q` also matches its country: a company found that way alone still
+    counts when the name's word is common."""
+    from crm_tui.services.rows import RecordRows
+
+    monkeypatch.setattr(search, "_COMMON", 3)  # "garcia" is common here
+    admin = any_world.session("admin")
+    kind = get_kind("company")
+    for n in range(4):
+        kind.create(admin, {"name": f"García Hermanos {n}"})
+    kind.create(admin, {"name": "Fjord Bau", "country": "garcia land"})
+    exact = RecordRows(admin, "company", {"q": "garcia"}).count()
+    assert exact == len(kind.list(admin, {"q": "garcia"})) == 5
+    assert RecordRows(admin, "company", {"q": "garcia"}, probe=50).count() == exact
