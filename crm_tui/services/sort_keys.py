@@ -57,12 +57,13 @@ def company_billing(session: Session) -> peewee.Node:
     per-currency totals (amounts of two currencies are never added); nothing billed is 0.
     Without the right to see invoice amounts every company counts as 0 (by id then)."""
     from crm_tui.models import Invoice
+    from crm_tui.models.base import money_sum
     from crm_tui.services.companies import sees_invoice_amounts
     from crm_tui.services.invoices import billed_expr
 
     if not sees_invoice_amounts(session):
         return peewee.Value(0)
-    total = peewee.fn.SUM(Invoice.total)
+    total = money_sum(Invoice.total)  # (orders the same on both backends; cents on SQLite)
     largest = (Invoice.select(total)
                .where((Invoice.company == Company.id) & billed_expr()
                       & acl.invoice_view_expr(session.user))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 
 class LeadHarness(App[None]):
@@ -39,7 +39,8 @@ async def settle(pilot: Pilot) -> None:
     """
     quiet = 0
     for _ in range(60):
-        with contextlib.suppress(WorkerFailed):
+        # A read that a newer one replaced is cancelled: that is no failure.
+        with contextlib.suppress(WorkerFailed, WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
         if all(worker.is_finished for worker in pilot.app.workers):

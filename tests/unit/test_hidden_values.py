@@ -247,4 +247,4 @@ def test_crm_stats_shows_no_invoiced_amounts_without_an_invoice_bit(any_world, a
     invoiced = next(c for c in as_json if c["key"] == "top_invoiced")
     assert invoiced["bars"] == [] and NOT_VISIBLE in invoiced["note"]
     admin = run_crm("stats", "companies", db=any_db)
-    assert "1210.00" in admin.stdout and "181.50" in admin.stdout
+    assert "1,210.00" in admin.stdout and "181.50" in admin.stdout  # grouped, as people read it
